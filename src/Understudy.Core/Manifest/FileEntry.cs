@@ -1,0 +1,29 @@
+using Understudy.Core.Paths;
+
+namespace Understudy.Core.Manifest;
+
+internal enum EntryKind : byte
+{
+    File = 1,
+    Directory = 2,
+    Symlink = 3,
+}
+
+/// <summary>
+/// What both sides of a mirror know about one file-system entry. <see cref="Mode"/> holds the
+/// permission bits only (07777). <see cref="MtimeNs"/> is nanoseconds since the Unix epoch.
+/// <see cref="Inode"/>/<see cref="Device"/>/<see cref="LinkCount"/> are local facts used to
+/// find hard links on the side that scanned; they mean nothing on the other side.
+/// </summary>
+internal sealed record FileEntry(
+    RelPath Path,
+    EntryKind Kind,
+    uint Mode,
+    uint Uid,
+    uint Gid,
+    long Size,
+    long MtimeNs,
+    byte[]? LinkTarget = null,
+    ulong Inode = 0,
+    ulong Device = 0,
+    uint LinkCount = 1);
