@@ -1,0 +1,78 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Understudy.Agent.State;
+
+namespace Understudy.Agent.Events;
+
+internal sealed record AgentEvent(long Id, string Time, string Severity, string Category, string? Job, string Message, string? Data);
+
+internal static class Severity
+{
+    public const string Info = "info";
+    public const string Warning = "warning";
+    public const string Error = "error";
+    public const string Security = "security";
+}
+
+/// <summary>
+/// The product's event log: every event is stored durably, written to the system log
+/// (journald via the console logger's systemd format), and pushed to live subscribers (SSE, --follow).
+/// </summary>
+internal sealed partial class EventLog(StateStore store, ILogger<EventLog> logger, TimeProvider time)
+{
+    private readonly Lock _lock = new();
+    private readonly List<Channel<AgentEvent>> _subscribers = [];
+
+    public AgentEvent Record(string severity, string category, string? job, string message, object? data = null)
+    {
+        var t = time.GetUtcNow().ToString("O");
+        var json = data is null ? null : JsonSerializer.Serialize(data, data.GetType(), EventJson.Options);
+        var id = store.AddEvent(t, severity, category, job, message, json);
+        var ev = new AgentEvent(id, t, severity, category, job, message, json);
+        var level = severity switch
+        {
+            Severity.Error => LogLevel.Error,
+            Severity.Warning or Severity.Security => LogLevel.Warning,
+            _ => LogLevel.Information,
+        };
+        LogEvent(logger, level, category, job ?? "-", message);
+        lock (_lock)
+        {
+            foreach (var s in _subscribers)
+                s.Writer.TryWrite(ev);
+        }
+        return ev;
+    }
+
+    public IReadOnlyList<AgentEvent> List(string? job, long afterId, int limit) => store.ListEvents(job, afterId, limit);
+
+    /// <summary>A live feed of new events; dispose the subscription to stop.</summary>
+    public Subscription Subscribe()
+    {
+        var ch = Channel.CreateBounded<AgentEvent>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest });
+        lock (_lock)
+            _subscribers.Add(ch);
+        return new Subscription(this, ch);
+    }
+
+    internal sealed class Subscription(EventLog owner, Channel<AgentEvent> channel) : IDisposable
+    {
+        public ChannelReader<AgentEvent> Reader => channel.Reader;
+
+        public void Dispose()
+        {
+            lock (owner._lock)
+                owner._subscribers.Remove(channel);
+            channel.Writer.TryComplete();
+        }
+    }
+
+    [LoggerMessage(EventId = 100, Message = "[{Category}] job={Job}: {Message}")]
+    private static partial void LogEvent(ILogger logger, LogLevel level, string category, string job, string message);
+}
+
+internal static class EventJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+}

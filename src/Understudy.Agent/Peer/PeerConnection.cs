@@ -1,0 +1,263 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using K4os.Compression.LZ4;
+using Understudy.Core.Protocol;
+
+namespace Understudy.Agent.Peer;
+
+internal enum Compression : byte
+{
+    None = 0,
+    Lz4 = 1,
+    Zstd = 2,
+}
+
+/// <summary>
+/// One authenticated peer link: frames over a TLS stream through System.IO.Pipelines.
+/// Sends are serialized by the caller (one writer at a time); receives come from one reader.
+/// Any protocol violation surfaces as <see cref="ProtocolException"/> from
+/// <see cref="ReceiveAsync"/>; the owner then disposes the connection — the one way it dies.
+/// </summary>
+internal sealed class PeerConnection : IAsyncDisposable
+{
+    private readonly Stream _stream;
+    private readonly PipeReader _reader;
+    private readonly PipeWriter _writer;
+    private readonly ArrayBufferWriter<byte> _body = new(64 * 1024);
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private long _bytesSent;
+    private long _bytesReceived;
+
+    public PeerConnection(Stream stream, string peerId)
+    {
+        _stream = stream;
+        PeerId = peerId;
+        _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 256 * 1024, minimumReadSize: 64 * 1024, leaveOpen: true));
+        _writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 256 * 1024, leaveOpen: true));
+    }
+
+    /// <summary>The peer's agent ID (SHA-256 fingerprint of its certificate), established by TLS.</summary>
+    public string PeerId { get; }
+
+    public string PeerName { get; set; } = "";
+
+    /// <summary>Applied to bulk-data frames this side sends.</summary>
+    public Compression Compression { get; set; }
+
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+
+    /// <summary>Throttle hook: awaited with the size of each frame before it is written (bandwidth limit).</summary>
+    public Func<int, CancellationToken, ValueTask>? Throttle { get; set; }
+
+    public async ValueTask SendAsync(Message message, CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken);
+        try
+        {
+            int n = WriteFrame(message);
+            if (Throttle is { } t)
+                await t(n, cancellationToken);
+            await _writer.FlushAsync(cancellationToken);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>Buffers a frame without flushing; the next <see cref="SendAsync"/> or <see cref="FlushAsync"/> sends it.
+    /// Lets a sender batch many small frames into few TLS records.</summary>
+    public async ValueTask WriteAsync(Message message, CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken);
+        try
+        {
+            int n = WriteFrame(message);
+            if (Throttle is { } t)
+                await t(n, cancellationToken);
+            if (_writer.UnflushedBytes >= 512 * 1024)
+                await _writer.FlushAsync(cancellationToken);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    public async ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken);
+        try
+        {
+            await _writer.FlushAsync(cancellationToken);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    private int WriteFrame(Message message)
+    {
+        _body.ResetWrittenCount();
+        message.Write(new WireWriter(_body));
+        var body = _body.WrittenSpan;
+        if (body.Length > Frame.MaxBody)
+            throw new InvalidOperationException($"{message.Type} frame of {body.Length} bytes exceeds the maximum");
+        byte flags = 0;
+        if (Compression != Compression.None && body.Length >= 1024 && IsBulk(message.Type))
+        {
+            var span = _writer.GetSpan(Frame.HeaderSize + 4 + FrameCompression.Bound(Compression, body.Length));
+            int c = FrameCompression.Compress(Compression, body, span[(Frame.HeaderSize + 4)..]);
+            if (c > 0 && c + 4 < body.Length)
+            {
+                flags = Compression == Compression.Lz4 ? Frame.FlagLz4 : Frame.FlagZstd;
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(span[Frame.HeaderSize..], body.Length);
+                Frame.WriteHeader(span, message.Type, flags, c + 4);
+                _writer.Advance(Frame.HeaderSize + 4 + c);
+                Interlocked.Add(ref _bytesSent, Frame.HeaderSize + 4 + c);
+                return Frame.HeaderSize + 4 + c;
+            }
+        }
+        var dest = _writer.GetSpan(Frame.HeaderSize + body.Length);
+        Frame.WriteHeader(dest, message.Type, 0, body.Length);
+        body.CopyTo(dest[Frame.HeaderSize..]);
+        _writer.Advance(Frame.HeaderSize + body.Length);
+        Interlocked.Add(ref _bytesSent, Frame.HeaderSize + body.Length);
+        return Frame.HeaderSize + body.Length;
+    }
+
+    private static bool IsBulk(MessageType t) =>
+        t is MessageType.FileBegin or MessageType.FileData or MessageType.DeltaData or MessageType.ManifestBatch;
+
+    /// <summary>Reads the next frame. Returns null when the peer closed the connection cleanly between frames.</summary>
+    public async ValueTask<IncomingFrame?> ReceiveAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await _reader.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            var parse = Frame.TryParse(ref buffer, out var type, out byte flags, out var body);
+            if (parse == Frame.ParseResult.Complete)
+            {
+                var owned = Own(body, flags);
+                Interlocked.Add(ref _bytesReceived, Frame.HeaderSize + body.Length);
+                _reader.AdvanceTo(buffer.Start);
+                try
+                {
+                    return new IncomingFrame(MessageCodec.Decode(type, owned.Memory), owned);
+                }
+                catch
+                {
+                    owned.Dispose();
+                    throw;
+                }
+            }
+            if (result.IsCompleted)
+            {
+                if (!buffer.IsEmpty)
+                    throw new ProtocolException($"connection closed in the middle of a frame ({buffer.Length} bytes pending)");
+                _reader.AdvanceTo(buffer.End);
+                return null;
+            }
+            _reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    private static PooledBuffer Own(ReadOnlySequence<byte> body, byte flags)
+    {
+        if (flags == 0)
+        {
+            var b = new PooledBuffer((int)body.Length);
+            body.CopyTo(b.Array);
+            return b;
+        }
+        var packed = body.IsSingleSegment ? body.FirstSpan : body.ToArray();
+        if (packed.Length < 4)
+            throw new ProtocolException("compressed frame too short");
+        int original = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(packed);
+        if (original < 0 || original > Frame.MaxBody)
+            throw new ProtocolException($"compressed frame claims {original} bytes, over the maximum");
+        var outBuf = new PooledBuffer(original);
+        int n = FrameCompression.Decompress(flags == Frame.FlagLz4 ? Compression.Lz4 : Compression.Zstd, packed[4..], outBuf.Array.AsSpan(0, original));
+        if (n != original)
+        {
+            outBuf.Dispose();
+            throw new ProtocolException("compressed frame does not decompress to its stated size");
+        }
+        return outBuf;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _reader.CompleteAsync();
+            await _writer.CompleteAsync();
+        }
+        catch (IOException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        await _stream.DisposeAsync();
+        _sendLock.Dispose();
+    }
+}
+
+/// <summary>A received message and the pooled buffer its data borrows. Dispose after handling.</summary>
+internal sealed class IncomingFrame(Message message, PooledBuffer buffer) : IDisposable
+{
+    public Message Message { get; } = message;
+
+    public void Dispose() => buffer.Dispose();
+}
+
+internal sealed class PooledBuffer(int length) : IDisposable
+{
+    private byte[]? _array = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+
+    public byte[] Array => _array ?? throw new ObjectDisposedException(nameof(PooledBuffer));
+
+    public ReadOnlyMemory<byte> Memory => Array.AsMemory(0, length);
+
+    public void Dispose()
+    {
+        var a = Interlocked.Exchange(ref _array, null);
+        if (a is not null)
+            ArrayPool<byte>.Shared.Return(a);
+    }
+}
+
+internal static class FrameCompression
+{
+    public static int Bound(Compression c, int length) => c == Compression.Lz4
+        ? LZ4Codec.MaximumOutputSize(length)
+        : ZstdSharp.Compressor.GetCompressBound(length);
+
+    public static int Compress(Compression c, ReadOnlySpan<byte> src, Span<byte> dst)
+    {
+        if (c == Compression.Lz4)
+            return LZ4Codec.Encode(src, dst, LZ4Level.L00_FAST);
+        using var z = new ZstdSharp.Compressor(1);
+        return z.Wrap(src, dst);
+    }
+
+    public static int Decompress(Compression c, ReadOnlySpan<byte> src, Span<byte> dst)
+    {
+        try
+        {
+            if (c == Compression.Lz4)
+                return LZ4Codec.Decode(src, dst);
+            using var z = new ZstdSharp.Decompressor();
+            return z.Unwrap(src, dst);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new ProtocolException($"corrupt compressed frame: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,51 @@
+namespace Understudy.Agent.State;
+
+internal sealed record StoredJob(string Name, string Yaml, string AppliedAt, string? Runtime);
+
+internal sealed record HostedJob(string SourceId, string Job, string TargetPath, string SourceName, string RegisteredAt, long LastSeq, string? Runtime);
+
+internal sealed partial class StateStore
+{
+    public void SaveJob(string name, string yaml) =>
+        Exec("INSERT INTO jobs (name, yaml, applied_at) VALUES ($n, $y, $at) ON CONFLICT(name) DO UPDATE SET yaml = $y, applied_at = $at",
+            ("$n", name), ("$y", yaml), ("$at", Now()));
+
+    public void SaveJobRuntime(string name, string runtimeJson) =>
+        Exec("UPDATE jobs SET runtime = $r WHERE name = $n", ("$n", name), ("$r", runtimeJson));
+
+    public bool RemoveJob(string name)
+    {
+        bool existed = ListJobs().Any(j => j.Name == name);
+        Exec("DELETE FROM jobs WHERE name = $n", ("$n", name));
+        return existed;
+    }
+
+    public IReadOnlyList<StoredJob> ListJobs() =>
+        Query("SELECT name, yaml, applied_at, runtime FROM jobs ORDER BY name",
+            r => new StoredJob(r.GetString(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3)));
+
+    public void SaveHosted(string sourceId, string job, string targetPath, string sourceName) =>
+        Exec("""
+            INSERT INTO hosted (source_id, job, target_path, source_name, registered_at) VALUES ($s, $j, $p, $sn, $at)
+            ON CONFLICT(source_id, job) DO UPDATE SET target_path = $p, source_name = $sn
+            """, ("$s", sourceId), ("$j", job), ("$p", targetPath), ("$sn", sourceName), ("$at", Now()));
+
+    public void SaveHostedSeq(string sourceId, string job, long seq) =>
+        Exec("UPDATE hosted SET last_seq = $q WHERE source_id = $s AND job = $j", ("$s", sourceId), ("$j", job), ("$q", seq));
+
+    public void SaveHostedRuntime(string sourceId, string job, string runtimeJson) =>
+        Exec("UPDATE hosted SET runtime = $r WHERE source_id = $s AND job = $j", ("$s", sourceId), ("$j", job), ("$r", runtimeJson));
+
+    public void RemoveHosted(string sourceId, string job) =>
+        Exec("DELETE FROM hosted WHERE source_id = $s AND job = $j", ("$s", sourceId), ("$j", job));
+
+    public IReadOnlyList<HostedJob> ListHosted() =>
+        Query("SELECT source_id, job, target_path, source_name, registered_at, last_seq, runtime FROM hosted ORDER BY job",
+            r => new HostedJob(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetInt64(5),
+                r.IsDBNull(6) ? null : r.GetString(6)));
+
+    public string? GetValue(string key) => Query("SELECT value FROM kv WHERE key = $k", r => r.GetString(0), ("$k", key)).FirstOrDefault();
+
+    public void SetValue(string key, string value) =>
+        Exec("INSERT INTO kv (key, value) VALUES ($k, $v) ON CONFLICT(key) DO UPDATE SET value = $v", ("$k", key), ("$v", value));
+}

@@ -1,0 +1,74 @@
+using Microsoft.Data.Sqlite;
+
+namespace Understudy.Agent.State;
+
+/// <summary>
+/// The agent's durable state (SQLite, WAL): trusted peers, jobs this agent is source of,
+/// job registrations it hosts as a target, and the event log. One connection guarded by a
+/// lock: writes are rare next to data traffic, and one writer keeps SQLite simple.
+/// </summary>
+internal sealed partial class StateStore : IDisposable
+{
+    public const string FileName = "state.db";
+
+    private readonly SqliteConnection _db;
+    private readonly Lock _lock = new();
+
+    public StateStore(string dataDir)
+    {
+        _db = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(dataDir, FileName),
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+        }.ToString());
+        _db.Open();
+        Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;");
+        Exec("""
+            CREATE TABLE IF NOT EXISTS trust (id TEXT PRIMARY KEY, name TEXT NOT NULL, added_at TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS jobs (name TEXT PRIMARY KEY, yaml TEXT NOT NULL, applied_at TEXT NOT NULL, runtime TEXT);
+            CREATE TABLE IF NOT EXISTS hosted (source_id TEXT NOT NULL, job TEXT NOT NULL, target_path TEXT NOT NULL,
+                source_name TEXT NOT NULL, registered_at TEXT NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0, runtime TEXT,
+                PRIMARY KEY (source_id, job));
+            CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, severity TEXT NOT NULL,
+                category TEXT NOT NULL, job TEXT, message TEXT NOT NULL, data TEXT);
+            CREATE INDEX IF NOT EXISTS events_job ON events(job, id);
+            CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            """);
+    }
+
+    private void Exec(string sql, params (string Name, object? Value)[] args)
+    {
+        lock (_lock)
+        {
+            using var cmd = Command(sql, args);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    private SqliteCommand Command(string sql, (string Name, object? Value)[] args)
+    {
+        var cmd = _db.CreateCommand();
+        cmd.CommandText = sql;
+        foreach (var (n, v) in args)
+            cmd.Parameters.AddWithValue(n, v ?? DBNull.Value);
+        return cmd;
+    }
+
+    private List<T> Query<T>(string sql, Func<SqliteDataReader, T> map, params (string Name, object? Value)[] args)
+    {
+        lock (_lock)
+        {
+            using var cmd = Command(sql, args);
+            using var r = cmd.ExecuteReader();
+            var list = new List<T>();
+            while (r.Read())
+                list.Add(map(r));
+            return list;
+        }
+    }
+
+    private static string Now() => DateTimeOffset.UtcNow.ToString("O");
+
+    public void Dispose() => _db.Dispose();
+}

@@ -1,0 +1,35 @@
+namespace Understudy.Core.Protocol;
+
+/// <summary>Frame types. Values are part of the wire format (docs/protocol.md): never renumber.</summary>
+internal enum MessageType : byte
+{
+    Hello = 1,
+    Error = 2,
+    OpenJob = 3,
+    JobOpened = 4,
+    ManifestRequest = 5,
+    ManifestBatch = 6,
+    ManifestEnd = 7,
+    MakeDirectory = 8,
+    FileBegin = 9,
+    FileData = 10,
+    FileEnd = 11,
+    Symlink = 12,
+    HardLink = 13,
+    Delete = 14,
+    SetMetadata = 15,
+    Rename = 16,
+    Barrier = 17,
+    Ack = 18,
+    SignatureRequest = 19,
+    Signature = 20,
+    DeltaBegin = 21,
+    DeltaData = 22,
+    ApplyFailed = 23,
+    Ping = 24,
+    Pong = 25,
+    CloseJob = 26,
+    ReadRequest = 27,
+    ControlRequest = 28,
+    ControlReply = 29,
+}
