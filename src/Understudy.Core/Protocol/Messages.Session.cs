@@ -66,8 +66,9 @@ internal sealed record OpenJob(string JobName, string TargetPath, string SourceN
     public static OpenJob Read(ref WireReader r) => new(r.String(256), r.String(4096), r.String(256));
 }
 
-/// <summary>Target → source: the job is bound; <see cref="LastAppliedSeq"/> is the last durable replication sequence.</summary>
-internal sealed record JobOpened(string JobName, ulong LastAppliedSeq) : Message
+/// <summary>Target → source: the job is bound; <see cref="LastAppliedSeq"/> is the last durable replication sequence;
+/// <see cref="PreservesOwnership"/> is true when the target runs as root and so keeps owners and groups.</summary>
+internal sealed record JobOpened(string JobName, ulong LastAppliedSeq, bool PreservesOwnership) : Message
 {
     public override MessageType Type => MessageType.JobOpened;
 
@@ -75,9 +76,10 @@ internal sealed record JobOpened(string JobName, ulong LastAppliedSeq) : Message
     {
         w.String(JobName);
         w.U64(LastAppliedSeq);
+        w.Bool(PreservesOwnership);
     }
 
-    public static JobOpened Read(ref WireReader r) => new(r.String(256), r.U64());
+    public static JobOpened Read(ref WireReader r) => new(r.String(256), r.U64(), r.Bool());
 }
 
 internal sealed record CloseJob : Message

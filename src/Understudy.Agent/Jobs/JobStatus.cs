@@ -1,0 +1,24 @@
+namespace Understudy.Agent.Jobs;
+
+/// <summary>States users see in `understudy status` and its JSON (docs/cli.md lists them).</summary>
+internal static class JobStates
+{
+    public const string Connecting = "connecting";
+    public const string Mirroring = "mirroring";
+    public const string Verifying = "verifying";
+    public const string InSync = "in-sync";
+    public const string Replicating = "replicating";
+    public const string Paused = "paused";
+    public const string RemirrorRequired = "re-mirror-required";
+    public const string Disconnected = "disconnected";
+    public const string Error = "error";
+}
+
+internal sealed record ProgressView(
+    string Mode, string Phase, long FilesDone, long FilesTotal, long BytesDone, long BytesTotal, long BytesSent,
+    double RateBytesPerSecond, double? EtaSeconds, string StartedAt, string? FinishedAt, long Skipped, long OrphansKept, long OrphansDeleted);
+
+internal sealed record JobStatusView(
+    string Name, string Role, string State, string? Reason, string Target, string TargetPath,
+    IReadOnlyList<string> SourcePaths, ProgressView? Mirror, bool Mirrored, string? LastMirrorAt,
+    Source.VerifyReport? LastVerify);

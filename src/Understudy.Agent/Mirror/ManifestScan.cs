@@ -1,0 +1,58 @@
+using System.Buffers;
+using System.IO.Hashing;
+using Understudy.Core.Manifest;
+using Understudy.Core.Paths;
+using Understudy.Core.Posix;
+using Understudy.Core.Protocol;
+
+namespace Understudy.Agent.Mirror;
+
+/// <summary>Walks a tree into manifest items (optionally hashing file content with XxHash128).</summary>
+internal static class ManifestScan
+{
+    public static IEnumerable<ManifestItem> Scan(FsTree tree, RelPath subtree, bool withHashes,
+        Func<RelPath, bool>? descend = null, Action<RelPath, PosixException>? onError = null, Action<RelPath, string>? onSkip = null)
+    {
+        bool Keep(RelPath p) => !FsTree.IsTempName(p.Name) && (descend?.Invoke(p) ?? true);
+        var walk = subtree.IsRoot ? tree.Walk(Keep, onError, onSkip) : tree.Walk(subtree, Keep, onError, onSkip);
+        foreach (var e in walk)
+        {
+            UInt128? hash = null;
+            if (withHashes && e.Kind == EntryKind.File)
+            {
+                try
+                {
+                    hash = HashFile(tree, e.Path);
+                }
+                catch (PosixException ex)
+                {
+                    onError?.Invoke(e.Path, ex);
+                    continue;
+                }
+            }
+            yield return new ManifestItem(e, hash);
+        }
+    }
+
+    public static UInt128 HashFile(FsTree tree, RelPath path)
+    {
+        using var f = tree.OpenRead(path);
+        var h = new XxHash128();
+        var buf = ArrayPool<byte>.Shared.Rent(1024 * 1024);
+        try
+        {
+            long off = 0;
+            int n;
+            while ((n = f.Read(buf, off)) > 0)
+            {
+                h.Append(buf.AsSpan(0, n));
+                off += n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buf);
+        }
+        return h.GetCurrentHashAsUInt128();
+    }
+}

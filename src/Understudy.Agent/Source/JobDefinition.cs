@@ -1,0 +1,24 @@
+using Understudy.Core.Paths;
+
+namespace Understudy.Agent.Source;
+
+internal enum MirrorMode
+{
+    Full,
+    Different,
+    Checksum,
+}
+
+/// <summary>One source directory of a job and where it lands below the job's target path.</summary>
+internal sealed record SourceRoot(string Path, RelPath TargetPrefix);
+
+/// <summary>What the source-side engines need of a job, derived from its job file in one place.</summary>
+internal sealed record JobDefinition(
+    string Name,
+    IReadOnlyList<SourceRoot> Roots,
+    Func<RelPath, bool, bool> IsExcluded,
+    string TargetAddress,
+    string TargetId,
+    string TargetPath,
+    MirrorMode MirrorMode,
+    bool DeleteOrphans);

@@ -1,0 +1,236 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Understudy.Core.Delta;
+using Understudy.Core.Manifest;
+using Understudy.Core.Paths;
+using Understudy.Core.Posix;
+using Understudy.Core.Protocol;
+
+namespace Understudy.Agent.Source;
+
+internal sealed partial class MirrorEngine
+{
+    /// <summary>Files up to this size travel in one frame with their metadata.</summary>
+    private const int InlineLimit = 256 * 1024;
+
+    private async Task ExecuteAsync(PlanItem item, CancellationToken ct)
+    {
+        var tree = _trees[item.Root];
+        var e = item.Source;
+        switch (item.Kind)
+        {
+            case PlanKind.Delete:
+                await session.SendAsync(new DeleteOp(item.TargetPath), ct);
+                break;
+            case PlanKind.MakeDirectory:
+                await session.SendAsync(new MakeDirectory(item.TargetPath, EntryMeta.From(e!), ReadXattrs(tree, e!.Path)), ct);
+                break;
+            case PlanKind.Symlink:
+                await session.SendAsync(new SymlinkOp(item.TargetPath, e!.LinkTarget!, EntryMeta.From(e)), ct);
+                break;
+            case PlanKind.HardLink:
+                await session.SendAsync(new HardLinkOp(item.TargetPath, item.LinkTo), ct);
+                break;
+            case PlanKind.SetMetadata:
+                await session.SendAsync(new SetMetadataOp(item.TargetPath, EntryMeta.From(e!),
+                    e!.Kind == EntryKind.Symlink ? null : ReadXattrs(tree, e.Path)), ct);
+                break;
+            case PlanKind.SendFile:
+                await SendFileAsync(tree, e!, item.TargetPath, ct);
+                break;
+            case PlanKind.DeltaFile:
+                await SendDeltaAsync(tree, e!, item.TargetPath, ct);
+                break;
+        }
+    }
+
+    private IReadOnlyList<Xattr>? ReadXattrs(FsTree tree, RelPath path)
+    {
+        try
+        {
+            return path.IsRoot && tree.Lstat(path) is null ? null : tree.ReadXattrs(path);
+        }
+        catch (PosixException)
+        {
+            return null;
+        }
+    }
+
+    private async Task SendFileAsync(FsTree tree, FileEntry e, RelPath tp, CancellationToken ct)
+    {
+        FileReader reader;
+        try
+        {
+            reader = tree.OpenRead(e.Path);
+        }
+        catch (PosixException ex)
+        {
+            ReportSkip(e.Path, ex.Message);
+            return;
+        }
+        using (reader)
+        {
+            var meta = EntryMeta.From(e) with { MtimeNs = reader.Stat.MtimeNs, Mode = reader.Stat.Mode };
+            long size = reader.Stat.Size;
+            var xattrs = ReadXattrs(tree, e.Path);
+            var buf = ArrayPool<byte>.Shared.Rent(Frame.DataChunk);
+            try
+            {
+                if (size <= InlineLimit)
+                {
+                    int n = ReadFully(reader, buf.AsSpan(0, (int)size), 0);
+                    await session.SendAsync(new FileBegin(tp, n, meta, xattrs, true, buf.AsMemory(0, n)), ct);
+                }
+                else
+                {
+                    await session.SendAsync(new FileBegin(tp, size, meta, xattrs, false, ReadOnlyMemory<byte>.Empty), ct);
+                    bool ok = true;
+                    try
+                    {
+                        foreach (var (off, len) in reader.DataExtents())
+                        {
+                            long end = Math.Min(off + len, size);
+                            for (long pos = off; pos < end;)
+                            {
+                                int want = (int)Math.Min(Frame.DataChunk, end - pos);
+                                int n = ReadFully(reader, buf.AsSpan(0, want), pos);
+                                if (n == 0)
+                                    break;
+                                await session.SendAsync(new FileData(pos, buf.AsMemory(0, n)), ct);
+                                progress.AddBytes(n);
+                                pos += n;
+                            }
+                        }
+                    }
+                    catch (PosixException ex)
+                    {
+                        ok = false;
+                        ReportSkip(e.Path, ex.Message);
+                    }
+                    await session.SendAsync(new FileEnd(Abort: !ok), ct);
+                    if (!ok)
+                        return;
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buf);
+            }
+            if (size <= InlineLimit)
+                progress.AddBytes(size);
+            progress.AddFile();
+        }
+    }
+
+    private static int ReadFully(FileReader reader, Span<byte> buf, long offset)
+    {
+        int total = 0;
+        while (total < buf.Length)
+        {
+            int n = reader.Read(buf[total..], offset + total);
+            if (n == 0)
+                break;
+            total += n;
+        }
+        return total;
+    }
+
+    /// <summary>Checksum mode: fetch the target's block signature and send only what differs.</summary>
+    private async Task SendDeltaAsync(FsTree tree, FileEntry e, RelPath tp, CancellationToken ct)
+    {
+        var sigBytes = await session.GetSignatureAsync(tp, ct);
+        if (sigBytes.Length == 0 || !FileSignature.TryParse(new ReadOnlySequence<byte>(sigBytes), out var sig) || sig is null)
+        {
+            await SendFileAsync(tree, e, tp, ct);
+            return;
+        }
+        FileReader reader;
+        try
+        {
+            reader = tree.OpenRead(e.Path);
+        }
+        catch (PosixException ex)
+        {
+            ReportSkip(e.Path, ex.Message);
+            return;
+        }
+        using (reader)
+        {
+            long size = reader.Stat.Size;
+            var meta = EntryMeta.From(e) with { MtimeNs = reader.Stat.MtimeNs, Mode = reader.Stat.Mode };
+            await session.SendAsync(new DeltaBegin(tp, size, meta, ReadXattrs(tree, e.Path)), ct);
+            var chunks = Channel.CreateBounded<byte[]>(4);
+            var producer = Task.Factory.StartNew(() =>
+            {
+                try
+                {
+                    var sink = new ChunkingDeltaSink(chunk =>
+                    {
+                        while (!chunks.Writer.TryWrite(chunk))
+                            chunks.Writer.WaitToWriteAsync(ct).AsTask().GetAwaiter().GetResult();
+                    });
+                    DeltaGenerator.Generate(sig, (b, off) => reader.Read(b, off), size, sink);
+                    chunks.Writer.TryComplete();
+                }
+                catch (Exception ex)
+                {
+                    chunks.Writer.TryComplete(ex);
+                }
+            }, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            bool ok = true;
+            try
+            {
+                await foreach (var chunk in chunks.Reader.ReadAllAsync(ct))
+                    await session.SendAsync(new DeltaData(chunk), ct);
+            }
+            catch (PosixException ex)
+            {
+                ok = false;
+                ReportSkip(e.Path, ex.Message);
+            }
+            await producer;
+            await session.SendAsync(new FileEnd(Abort: !ok), ct);
+            if (ok)
+            {
+                progress.AddBytes(size);
+                progress.AddFile();
+            }
+        }
+    }
+
+    /// <summary>Encodes delta instructions and hands them on in chunks of about 1 MiB (one frame each).</summary>
+    private sealed class ChunkingDeltaSink(Action<byte[]> emit) : IDeltaSink
+    {
+        private readonly ArrayBufferWriter<byte> _buf = new(Frame.DataChunk + 128 * 1024);
+
+        public void Copy(long blockIndex, int blockCount)
+        {
+            DeltaInstruction.EncodeCopy(_buf, blockIndex, blockCount);
+            MaybeEmit();
+        }
+
+        public void Literal(ReadOnlySpan<byte> data)
+        {
+            DeltaInstruction.EncodeLiteral(_buf, data);
+            MaybeEmit();
+        }
+
+        public void Complete()
+        {
+            if (_buf.WrittenCount > 0)
+                Emit();
+        }
+
+        private void MaybeEmit()
+        {
+            if (_buf.WrittenCount >= Frame.DataChunk)
+                Emit();
+        }
+
+        private void Emit()
+        {
+            emit(_buf.WrittenSpan.ToArray());
+            _buf.ResetWrittenCount();
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using Understudy.Agent.Events;
+using Understudy.Core.Manifest;
+using Understudy.Core.Paths;
+using Understudy.Core.Posix;
+using Understudy.Core.Protocol;
+
+namespace Understudy.Agent.Source;
+
+internal enum PlanKind
+{
+    Delete,
+    MakeDirectory,
+    SendFile,
+    DeltaFile,
+    Symlink,
+    HardLink,
+    SetMetadata,
+}
+
+/// <summary>One step of a mirror: what to do to which target path, from which source entry.</summary>
+internal sealed record PlanItem(PlanKind Kind, int Root, FileEntry? Source, RelPath TargetPath, RelPath LinkTo = default);
+
+/// <summary>
+/// Brings a target up to date: lists the target (with content hashes in checksum mode), walks
+/// the source roots, plans the differences, then streams them in order and ends with a barrier,
+/// so "mirror complete" means durable on the target.
+/// </summary>
+internal sealed partial class MirrorEngine(JobDefinition job, SourceSession session, EventLog events, MirrorProgress progress)
+{
+    private readonly FsTree[] _trees = new FsTree[job.Roots.Count];
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        try
+        {
+            for (int i = 0; i < _trees.Length; i++)
+                _trees[i] = FsTree.Open(job.Roots[i].Path, create: false);
+            progress.Phase = "comparing";
+            bool hashes = progress.Mode == MirrorMode.Checksum;
+            var target = new Dictionary<RelPath, ManifestItem>();
+            await foreach (var item in session.GetManifestAsync(RelPath.Root, hashes, ct))
+                target[item.Entry.Path] = item;
+            var plan = BuildPlan(target, hashes, session.Opened.PreservesOwnership);
+            progress.FilesTotal = plan.Count(p => p.Kind is PlanKind.SendFile or PlanKind.DeltaFile);
+            progress.BytesTotal = plan.Where(p => p.Kind is PlanKind.SendFile or PlanKind.DeltaFile).Sum(p => p.Source!.Size);
+            progress.Phase = "transferring";
+            long sentBefore = session.Connection.BytesSent;
+            foreach (var item in plan)
+            {
+                ct.ThrowIfCancellationRequested();
+                if (session.Faulted.IsCompleted)
+                    await session.Faulted;
+                await ExecuteAsync(item, ct);
+                progress.SetBytesSent(session.Connection.BytesSent - sentBefore);
+            }
+            progress.Phase = "finishing";
+            await session.BarrierAsync(0, ct).WaitAsync(ct);
+            progress.SetBytesSent(session.Connection.BytesSent - sentBefore);
+        }
+        finally
+        {
+            foreach (var t in _trees)
+                t?.Dispose();
+        }
+    }
+
+    private void ReportSkip(RelPath path, string why)
+    {
+        progress.Skipped++;
+        events.Record(Severity.Warning, "mirror", job.Name, $"skipped {path}: {why}");
+    }
+}

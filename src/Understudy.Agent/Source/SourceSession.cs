@@ -1,0 +1,200 @@
+using System.Threading.Channels;
+using Understudy.Agent.Hosting;
+using Understudy.Agent.Peer;
+using Understudy.Core.Paths;
+using Understudy.Core.Protocol;
+
+namespace Understudy.Agent.Source;
+
+/// <summary>The target refused or failed an operation. <see cref="IsTransient"/>: worth retrying by itself (disk full, I/O).</summary>
+internal sealed class TargetException(ErrorCode code, string message) : Exception(message)
+{
+    public ErrorCode Code { get; } = code;
+
+    public bool IsTransient => Code is ErrorCode.NoSpace or ErrorCode.Io or ErrorCode.Busy;
+}
+
+/// <summary>
+/// The source side of one job connection: sends operations and owns the one receive loop
+/// that routes replies (manifest, signatures, acks) and turns a failure report into
+/// <see cref="Faulted"/>, which every waiter observes — one way for the session to die.
+/// </summary>
+internal sealed class SourceSession : IAsyncDisposable
+{
+    private readonly Channel<Message> _replies = Channel.CreateUnbounded<Message>();
+    private readonly CancellationTokenSource _cts;
+    private readonly Task _receiveLoop;
+    private readonly TaskCompletionSource _faulted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _acked;
+    private readonly List<(ulong Seq, TaskCompletionSource Tcs)> _ackWaiters = [];
+    private readonly Lock _lock = new();
+
+    private SourceSession(PeerConnection conn, JobOpened opened, CancellationToken ct)
+    {
+        Connection = conn;
+        Opened = opened;
+        _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        _receiveLoop = ReceiveLoopAsync(_cts.Token);
+    }
+
+    public PeerConnection Connection { get; }
+
+    public JobOpened Opened { get; }
+
+    /// <summary>Completes (with the exception) when the session has failed.</summary>
+    public Task Faulted => _faulted.Task;
+
+    public long AckedSeq => Interlocked.Read(ref _acked);
+
+    public static async Task<SourceSession> OpenAsync(JobDefinition job, AgentIdentity me, string myName, CancellationToken ct)
+    {
+        var conn = await PeerLink.ConnectAsync(job.TargetAddress, job.TargetId, me, myName, ct);
+        try
+        {
+            await conn.SendAsync(new OpenJob(job.Name, job.TargetPath, myName), ct);
+            using var reply = await conn.ReceiveAsync(ct) ?? throw new PeerException("target closed the connection", isTransient: true);
+            return reply.Message switch
+            {
+                JobOpened o => new SourceSession(conn, o, ct),
+                ErrorMessage e => throw new TargetException(e.Code, e.Text),
+                var m => throw new ProtocolException($"expected JobOpened, got {m.Type}"),
+            };
+        }
+        catch
+        {
+            await conn.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task ReceiveLoopAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (true)
+            {
+                using var frame = await Connection.ReceiveAsync(ct);
+                if (frame is null)
+                    throw new PeerException("target closed the connection", isTransient: true);
+                switch (frame.Message)
+                {
+                    case Ack a:
+                        OnAck(a.Seq);
+                        break;
+                    case ApplyFailed f:
+                        throw new TargetException(f.Code, f.Text);
+                    case ErrorMessage e:
+                        throw new TargetException(e.Code, e.Text);
+                    case Pong:
+                        break;
+                    case ManifestBatch or ManifestEnd or SignatureReply:
+                        // The data of these is copied during decoding; safe to keep after the frame is released.
+                        await _replies.Writer.WriteAsync(frame.Message, ct);
+                        break;
+                    default:
+                        throw new ProtocolException($"unexpected {frame.Message.Type} frame from the target");
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            _faulted.TrySetException(e is OperationCanceledException ? new PeerException("session closed", isTransient: true) : e);
+            _replies.Writer.TryComplete(e);
+            lock (_lock)
+            {
+                foreach (var (_, tcs) in _ackWaiters)
+                    tcs.TrySetException(e);
+                _ackWaiters.Clear();
+            }
+        }
+    }
+
+    private void OnAck(ulong seq)
+    {
+        lock (_lock)
+        {
+            Interlocked.Exchange(ref _acked, (long)seq);
+            _ackWaiters.RemoveAll(w =>
+            {
+                if (w.Seq > seq)
+                    return false;
+                w.Tcs.TrySetResult();
+                return true;
+            });
+        }
+    }
+
+    public ValueTask SendAsync(Message m, CancellationToken ct) => Connection.WriteAsync(m, ct);
+
+    public ValueTask FlushAsync(CancellationToken ct) => Connection.FlushAsync(ct);
+
+    private async Task<Message> NextReplyAsync(CancellationToken ct)
+    {
+        try
+        {
+            return await _replies.Reader.ReadAsync(ct);
+        }
+        catch (ChannelClosedException e) when (e.InnerException is not null)
+        {
+            throw e.InnerException;
+        }
+    }
+
+    public async IAsyncEnumerable<ManifestItem> GetManifestAsync(RelPath subtree, bool withHashes, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await Connection.SendAsync(new ManifestRequest(subtree, withHashes), ct);
+        while (true)
+        {
+            switch (await NextReplyAsync(ct))
+            {
+                case ManifestBatch b:
+                    foreach (var i in b.Items)
+                        yield return i;
+                    break;
+                case ManifestEnd e:
+                    if (e.Error is not null)
+                        throw new TargetException(ErrorCode.Io, $"target could not list its tree: {e.Error}");
+                    yield break;
+                case var m:
+                    throw new ProtocolException($"unexpected {m.Type} during a manifest");
+            }
+        }
+    }
+
+    public async Task<byte[]> GetSignatureAsync(RelPath path, CancellationToken ct)
+    {
+        await Connection.SendAsync(new SignatureRequest(path), ct);
+        return await NextReplyAsync(ct) switch
+        {
+            SignatureReply s when s.Path == path => s.Data.ToArray(),
+            var m => throw new ProtocolException($"unexpected {m.Type} while waiting for a signature"),
+        };
+    }
+
+    /// <summary>Sends a barrier and returns when the target has made everything before it durable.</summary>
+    public async Task BarrierAsync(ulong seq, CancellationToken ct)
+    {
+        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+            _ackWaiters.Add((seq, tcs));
+        await Connection.SendAsync(new Barrier(seq), ct);
+        await tcs.Task.WaitAsync(ct);
+    }
+
+    /// <summary>Sends a barrier without waiting; the ack advances <see cref="AckedSeq"/> later.</summary>
+    public ValueTask SendBarrierAsync(ulong seq, CancellationToken ct) => Connection.SendAsync(new Barrier(seq), ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _cts.CancelAsync();
+            await Connection.DisposeAsync();
+            await _receiveLoop;
+        }
+        finally
+        {
+            _cts.Dispose();
+        }
+    }
+}

@@ -1,0 +1,261 @@
+using Understudy.Core.Delta;
+using Understudy.Core.Paths;
+using Understudy.Core.Posix;
+using Understudy.Core.Protocol;
+
+namespace Understudy.Agent.Target;
+
+/// <summary>
+/// Applies operations to a job's target tree, in the order received, through <see cref="FsTree"/>
+/// (the path guard). Files are written under temporary names and renamed into place only once
+/// durable. Durability is batched: completed files wait in <see cref="_pending"/> until a batch
+/// fills, then one syncfs makes all of them durable before any is renamed; a barrier adds a
+/// second syncfs so the renames themselves are durable before the source is acknowledged.
+/// Any operation that touches a pending path flushes first, so order is preserved.
+/// </summary>
+internal sealed class Applier(FsTree tree) : IDisposable
+{
+    private const int BatchFiles = 512;
+    private const long BatchBytes = 128L * 1024 * 1024;
+
+    private readonly List<TempFile> _pending = [];
+    private readonly HashSet<RelPath> _pendingPaths = [];
+    private long _pendingBytes;
+    private InFlight? _current;
+
+    public long FilesApplied { get; private set; }
+
+    public long BytesApplied { get; private set; }
+
+    public FsTree Tree => tree;
+
+    private sealed class InFlight(TempFile temp, long size, EntryMeta meta, IReadOnlyList<Xattr>? xattrs)
+    {
+        public TempFile Temp { get; } = temp;
+        public long Size { get; } = size;
+        public EntryMeta Meta { get; } = meta;
+        public IReadOnlyList<Xattr>? Xattrs { get; } = xattrs;
+        public FileReader? Basis { get; init; }
+        public DeltaApplier? Delta { get; init; }
+    }
+
+    public void MakeDirectory(MakeDirectory m)
+    {
+        FlushIfTouches(m.Path);
+        tree.EnsureDirectory(m.Path, m.Meta.Mode);
+        SetMeta(m.Path, m.Meta, m.Xattrs);
+    }
+
+    public void BeginFile(FileBegin m)
+    {
+        EnsureNoFileInFlight();
+        FlushIfTouches(m.Path);
+        var temp = tree.CreateTemp(m.Path);
+        try
+        {
+            temp.SetLength(m.Size);
+            _current = new InFlight(temp, m.Size, m.Meta, m.Xattrs);
+            if (!m.Inline.IsEmpty)
+                Write(m.Inline.Span, 0);
+        }
+        catch
+        {
+            _current = null;
+            temp.Dispose();
+            throw;
+        }
+        if (m.Complete)
+            FinishFile();
+    }
+
+    public void Data(FileData d)
+    {
+        if (_current is null || _current.Delta is not null)
+            throw new ProtocolException("file data without a file in flight");
+        Write(d.Data.Span, d.Offset);
+    }
+
+    private void Write(ReadOnlySpan<byte> data, long offset)
+    {
+        if (offset + data.Length > _current!.Size)
+            throw new ProtocolException("file data beyond the announced size");
+        _current.Temp.Write(data, offset);
+        BytesApplied += data.Length;
+        _pendingBytes += data.Length;
+    }
+
+    public void BeginDelta(DeltaBegin m)
+    {
+        EnsureNoFileInFlight();
+        FlushIfTouches(m.Path);
+        FileReader? basis = tree.Lstat(m.Path) is { Kind: Core.Manifest.EntryKind.File } ? tree.OpenRead(m.Path) : null;
+        var temp = tree.CreateTemp(m.Path);
+        try
+        {
+            temp.SetLength(m.Size);
+            var applier = new DeltaApplier(
+                (buf, off) => basis is null ? 0 : basis.Read(buf, off),
+                basis?.Stat.Size ?? 0,
+                (data, off) =>
+                {
+                    if (off + data.Length > m.Size)
+                        throw new ProtocolException("delta writes beyond the announced size");
+                    temp.Write(data, off);
+                    BytesApplied += data.Length;
+                    _pendingBytes += data.Length;
+                });
+            _current = new InFlight(temp, m.Size, m.Meta, m.Xattrs) { Basis = basis, Delta = applier };
+        }
+        catch
+        {
+            temp.Dispose();
+            basis?.Dispose();
+            throw;
+        }
+    }
+
+    public void DeltaData(DeltaData d)
+    {
+        if (_current?.Delta is not { } delta)
+            throw new ProtocolException("delta data without a delta in flight");
+        try
+        {
+            delta.ApplyEncoded(d.Instructions.Span);
+        }
+        catch (DeltaFormatException e)
+        {
+            throw new ProtocolException($"bad delta: {e.Message}");
+        }
+    }
+
+    public void EndFile(FileEnd e)
+    {
+        if (_current is null)
+            throw new ProtocolException("file end without a file in flight");
+        if (e.Abort)
+        {
+            DropCurrent();
+            return;
+        }
+        FinishFile();
+    }
+
+    private void FinishFile()
+    {
+        var f = _current!;
+        _current = null;
+        try
+        {
+            f.Delta?.Complete();
+            f.Basis?.Dispose();
+            f.Temp.SetMetadata(f.Meta.Mode, f.Meta.Uid, f.Meta.Gid, f.Meta.MtimeNs, f.Xattrs);
+        }
+        catch
+        {
+            f.Temp.Dispose();
+            throw;
+        }
+        _pending.Add(f.Temp);
+        _pendingPaths.Add(f.Temp.FinalPath);
+        FilesApplied++;
+        if (_pending.Count >= BatchFiles || _pendingBytes >= BatchBytes)
+            FlushBatch();
+    }
+
+    private void DropCurrent()
+    {
+        _current?.Basis?.Dispose();
+        _current?.Temp.Dispose();
+        _current = null;
+    }
+
+    private void EnsureNoFileInFlight()
+    {
+        if (_current is not null)
+            throw new ProtocolException("a new file started before the previous one ended");
+    }
+
+    public void Symlink(SymlinkOp m)
+    {
+        FlushIfTouches(m.Path);
+        tree.Symlink(m.Path, m.Target);
+        tree.SetMetadata(m.Path, 0, m.Meta.Uid, m.Meta.Gid, m.Meta.MtimeNs, null);
+    }
+
+    public void HardLink(HardLinkOp m)
+    {
+        FlushIfTouches(m.Path);
+        FlushIfTouches(m.Existing);
+        tree.HardLink(m.Existing, m.Path);
+    }
+
+    public void Delete(DeleteOp m)
+    {
+        FlushIfTouches(m.Path);
+        tree.Remove(m.Path);
+    }
+
+    public void SetMetadata(SetMetadataOp m)
+    {
+        FlushIfTouches(m.Path);
+        SetMeta(m.Path, m.Meta, m.Xattrs);
+    }
+
+    private void SetMeta(RelPath path, EntryMeta meta, IReadOnlyList<Xattr>? xattrs) =>
+        tree.SetMetadata(path, meta.Mode, meta.Uid, meta.Gid, meta.MtimeNs, xattrs);
+
+    public void Rename(RenameOp m)
+    {
+        FlushIfTouches(m.From);
+        FlushIfTouches(m.To);
+        tree.Rename(m.From, m.To);
+    }
+
+    /// <summary>Makes everything applied so far durable: data, then the renames that publish it.</summary>
+    public void Barrier()
+    {
+        if (_current is not null)
+            throw new ProtocolException("barrier in the middle of a file");
+        FlushBatch();
+        tree.SyncFs();
+    }
+
+    private void FlushIfTouches(RelPath path)
+    {
+        if (_pending.Count == 0)
+            return;
+        foreach (var p in _pendingPaths)
+        {
+            if (p.IsUnder(path) || path.IsUnder(p))
+            {
+                FlushBatch();
+                return;
+            }
+        }
+    }
+
+    private void FlushBatch()
+    {
+        if (_pending.Count == 0)
+            return;
+        tree.SyncFs();
+        foreach (var t in _pending)
+        {
+            t.Commit();
+            t.Dispose();
+        }
+        _pending.Clear();
+        _pendingPaths.Clear();
+        _pendingBytes = 0;
+    }
+
+    /// <summary>Drops anything not yet renamed into place: a half-received file never appears under its real name.</summary>
+    public void Dispose()
+    {
+        DropCurrent();
+        foreach (var t in _pending)
+            t.Dispose();
+        _pending.Clear();
+        _pendingPaths.Clear();
+    }
+}

@@ -1,0 +1,129 @@
+using System.Collections.Concurrent;
+using Understudy.Agent.Events;
+using Understudy.Agent.Peer;
+using Understudy.Agent.State;
+using Understudy.Core.Posix;
+using Understudy.Core.Protocol;
+
+namespace Understudy.Agent.Target;
+
+internal sealed record HostedJobInfo(string SourceId, string Job, string TargetPath, string SourceName)
+{
+    public string Key => SourceId + "/" + Job;
+}
+
+/// <summary>
+/// This agent as a target: accepts job registrations from trusted sources (many-to-one, each
+/// into its own target path; overlaps refused) and runs one session per job at a time — a new
+/// connection for a job takes over from a stale one (a source reconnecting after a cut).
+/// </summary>
+internal sealed class TargetService(StateStore store, EventLog events, string dataDir)
+{
+    private readonly ConcurrentDictionary<string, ActiveSession> _active = new();
+    private readonly Lock _registerLock = new();
+
+    private sealed record ActiveSession(CancellationTokenSource Cancel, Task Done);
+
+    public IReadOnlyList<HostedJob> List() => store.ListHosted();
+
+    public void RecordAppliedSeq(HostedJobInfo job, long seq) => store.SaveHostedSeq(job.SourceId, job.Job, seq);
+
+    public bool IsActive(string sourceId, string job) => _active.ContainsKey(sourceId + "/" + job);
+
+    /// <summary>Entry point for every accepted peer connection.</summary>
+    public async Task HandleConnectionAsync(PeerConnection conn, CancellationToken ct)
+    {
+        using var first = await conn.ReceiveAsync(ct);
+        if (first is null)
+            return;
+        if (first.Message is not OpenJob open)
+            throw new ProtocolException($"expected OpenJob, got {first.Message.Type}");
+        var job = new HostedJobInfo(conn.PeerId, open.JobName, open.TargetPath, open.SourceName);
+        var refusal = Register(job);
+        if (refusal is not null)
+        {
+            events.Record(Severity.Warning, "job", open.JobName, $"refused job '{open.JobName}' from {open.SourceName} ({conn.PeerId[..12]}): {refusal}");
+            await conn.SendAsync(new ErrorMessage(ErrorCode.Conflict, refusal), ct);
+            return;
+        }
+        FsTree tree;
+        try
+        {
+            tree = FsTree.Open(job.TargetPath, create: true);
+        }
+        catch (PosixException e)
+        {
+            await conn.SendAsync(new ErrorMessage(e.IsNoSpace ? ErrorCode.NoSpace : ErrorCode.Io, $"cannot open target path {job.TargetPath}: {e.Message}"), ct);
+            return;
+        }
+        using (tree)
+        {
+            int stale = tree.RemoveStaleTemps();
+            if (stale > 0)
+                events.Record(Severity.Info, "apply", job.Job, $"removed {stale} incomplete temporary files left by an interrupted transfer");
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var mine = new ActiveSession(cts, done.Task);
+            while (true)
+            {
+                if (_active.TryAdd(job.Key, mine))
+                    break;
+                if (_active.TryGetValue(job.Key, out var old))
+                {
+                    await old.Cancel.CancelAsync();
+                    await old.Done.WaitAsync(TimeSpan.FromSeconds(30), ct);
+                    _active.TryRemove(new KeyValuePair<string, ActiveSession>(job.Key, old));
+                }
+            }
+            try
+            {
+                long lastSeq = store.ListHosted().FirstOrDefault(h => h.SourceId == job.SourceId && h.Job == job.Job)?.LastSeq ?? 0;
+                await conn.SendAsync(new JobOpened(job.Job, (ulong)lastSeq, FsTree.IsRoot), cts.Token);
+                await new TargetSession(conn, job, this, events).RunAsync(tree, cts.Token);
+            }
+            catch (OperationCanceledException) when (cts.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+            }
+            finally
+            {
+                _active.TryRemove(new KeyValuePair<string, ActiveSession>(job.Key, mine));
+                done.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>Records the registration, or says why not.</summary>
+    private string? Register(HostedJobInfo job)
+    {
+        var path = job.TargetPath;
+        if (!Path.IsPathRooted(path) || path != Path.GetFullPath(path) || path.Length > 1 && path.EndsWith('/'))
+            return $"target path '{path}' must be an absolute, normalized path";
+        if (path == "/")
+            return "the target path cannot be '/'";
+        if (Overlaps(path, Path.GetFullPath(dataDir)))
+            return $"target path {path} overlaps the agent's data directory {dataDir}";
+        lock (_registerLock)
+        {
+            foreach (var h in store.ListHosted())
+            {
+                if (h.SourceId == job.SourceId && h.Job == job.Job)
+                    continue;
+                if (Overlaps(h.TargetPath, path))
+                    return $"target path {path} overlaps {h.TargetPath}, used by job '{h.Job}' from {h.SourceName}; choose a separate target path for each job";
+            }
+            var existing = store.ListHosted().FirstOrDefault(h => h.SourceId == job.SourceId && h.Job == job.Job);
+            store.SaveHosted(job.SourceId, job.Job, path, job.SourceName);
+            if (existing is null || existing.TargetPath != path)
+                events.Record(Severity.Info, "job", job.Job, $"now protecting job '{job.Job}' from {job.SourceName} into {path}");
+        }
+        return null;
+    }
+
+    public static bool Overlaps(string a, string b)
+    {
+        static string Norm(string p) => p.EndsWith('/') ? p : p + "/";
+        var na = Norm(a);
+        var nb = Norm(b);
+        return na.StartsWith(nb, StringComparison.Ordinal) || nb.StartsWith(na, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,136 @@
+using Understudy.Agent.Events;
+using Understudy.Agent.Mirror;
+using Understudy.Agent.Peer;
+using Understudy.Core.Delta;
+using Understudy.Core.Posix;
+using Understudy.Core.Protocol;
+
+namespace Understudy.Agent.Target;
+
+/// <summary>
+/// The target side of one job connection: after OpenJob, serves manifest and signature
+/// requests and applies operations in order, acknowledging barriers once durable.
+/// A failed operation is reported to the source (ApplyFailed) and ends the session; nothing
+/// half-written is ever published under a real name (see <see cref="Applier"/>).
+/// </summary>
+internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, TargetService service, EventLog events)
+{
+    public async Task RunAsync(FsTree tree, CancellationToken ct)
+    {
+        using var applier = new Applier(tree);
+        string? currentPath = null;
+        try
+        {
+            while (true)
+            {
+                using var frame = await conn.ReceiveAsync(ct);
+                if (frame is null)
+                    return;
+                var m = frame.Message;
+                currentPath = PathOf(m) ?? currentPath;
+                switch (m)
+                {
+                    case ManifestRequest r:
+                        await SendManifestAsync(tree, r, ct);
+                        break;
+                    case SignatureRequest r:
+                        await conn.SendAsync(new SignatureReply(r.Path, BuildSignature(tree, r)), ct);
+                        break;
+                    case MakeDirectory op: applier.MakeDirectory(op); break;
+                    case FileBegin op: applier.BeginFile(op); break;
+                    case FileData op: applier.Data(op); break;
+                    case FileEnd op: applier.EndFile(op); break;
+                    case DeltaBegin op: applier.BeginDelta(op); break;
+                    case DeltaData op: applier.DeltaData(op); break;
+                    case SymlinkOp op: applier.Symlink(op); break;
+                    case HardLinkOp op: applier.HardLink(op); break;
+                    case DeleteOp op: applier.Delete(op); break;
+                    case SetMetadataOp op: applier.SetMetadata(op); break;
+                    case RenameOp op: applier.Rename(op); break;
+                    case Barrier b:
+                        applier.Barrier();
+                        service.RecordAppliedSeq(job, (long)b.Seq);
+                        await conn.SendAsync(new Ack(b.Seq), ct);
+                        break;
+                    case Ping p:
+                        await conn.SendAsync(new Pong(p.Nonce), ct);
+                        break;
+                    case CloseJob:
+                        applier.Barrier();
+                        return;
+                    default:
+                        throw new ProtocolException($"unexpected {m.Type} frame in a job session");
+                }
+            }
+        }
+        catch (PosixException e)
+        {
+            var (code, severity) = e.IsNoSpace ? (ErrorCode.NoSpace, Severity.Error)
+                : e.IsEscape ? (ErrorCode.Refused, Severity.Security)
+                : (ErrorCode.Io, Severity.Error);
+            var what = e.IsNoSpace ? "target disk full" : e.IsEscape ? "refused a path that leads outside the target path" : "cannot apply";
+            events.Record(severity, "apply", job.Job, $"{what}: {e.Message}", new { path = currentPath, errno = e.Errno });
+            try
+            {
+                await conn.SendAsync(new ApplyFailed(code, currentPath ?? "", $"{what}: {e.Message}"), ct);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static string? PathOf(Message m) => m switch
+    {
+        MakeDirectory x => x.Path.ToString(),
+        FileBegin x => x.Path.ToString(),
+        DeltaBegin x => x.Path.ToString(),
+        SymlinkOp x => x.Path.ToString(),
+        HardLinkOp x => x.Path.ToString(),
+        DeleteOp x => x.Path.ToString(),
+        SetMetadataOp x => x.Path.ToString(),
+        RenameOp x => x.To.ToString(),
+        _ => null,
+    };
+
+    private async Task SendManifestAsync(FsTree tree, ManifestRequest r, CancellationToken ct)
+    {
+        var batch = new List<ManifestItem>(ManifestBatch.MaxItems);
+        long count = 0;
+        string? error = null;
+        try
+        {
+            if (r.Subtree.IsRoot || tree.Lstat(r.Subtree) is not null)
+            {
+                foreach (var item in ManifestScan.Scan(tree, r.Subtree, r.WithHashes))
+                {
+                    batch.Add(item);
+                    count++;
+                    if (batch.Count == ManifestBatch.MaxItems)
+                    {
+                        await conn.WriteAsync(new ManifestBatch(batch), ct);
+                        batch = new List<ManifestItem>(ManifestBatch.MaxItems);
+                    }
+                }
+            }
+        }
+        catch (PosixException e)
+        {
+            error = e.Message;
+        }
+        if (batch.Count > 0)
+            await conn.WriteAsync(new ManifestBatch(batch), ct);
+        await conn.SendAsync(new ManifestEnd(count, error), ct);
+    }
+
+    private static byte[] BuildSignature(FsTree tree, SignatureRequest r)
+    {
+        if (tree.Lstat(r.Path) is not { Kind: Core.Manifest.EntryKind.File })
+            return [];
+        using var f = tree.OpenRead(r.Path);
+        var sig = SignatureBuilder.Compute((buf, off) => f.Read(buf, off), f.Stat.Size);
+        var w = new System.Buffers.ArrayBufferWriter<byte>();
+        sig.Serialize(w);
+        return w.WrittenSpan.ToArray();
+    }
+}
