@@ -94,14 +94,7 @@ internal static class DeltaGenerator
                 // buffered data or a full literal chunk.
                 int last = Math.Min(_end - _blockSize - 1, _litStart + DeltaInstruction.MaxLiteralLength - 1);
                 var span = buffer.AsSpan(0, _end);
-                int pos = _pos;
-                while (pos < last)
-                {
-                    weak.Roll(span[pos], span[pos + _blockSize]);
-                    pos++;
-                    if (index.MayContain(weak.Value))
-                        break;
-                }
+                int pos = index.Scan(ref weak, span, _pos, last, _blockSize);
                 if (pos == _pos)
                 {
                     // At the end of buffered data: advance one byte; at EOF the window then shrinks.

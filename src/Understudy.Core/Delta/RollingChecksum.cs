@@ -11,12 +11,16 @@ internal struct RollingChecksum
     private uint _b;
     private readonly uint _length;
 
-    private RollingChecksum(uint a, uint b, int length)
+    internal RollingChecksum(uint a, uint b, int length)
     {
         _a = a;
         _b = b;
         _length = (uint)length;
     }
+
+    internal readonly uint A => _a;
+
+    internal readonly uint B => _b;
 
     public readonly uint Value => (_a & 0xFFFF) | (_b << 16);
 
