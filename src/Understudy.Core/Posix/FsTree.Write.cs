@@ -1,0 +1,201 @@
+using System.Security.Cryptography;
+using Understudy.Core.Paths;
+
+namespace Understudy.Core.Posix;
+
+internal sealed partial class FsTree
+{
+    /// <summary>Prefix of every temporary name this layer creates; anything carrying it is
+    /// debris from an interrupted write and may be removed.</summary>
+    internal static ReadOnlySpan<byte> TempPrefix => ".ustd~"u8;
+
+    public static bool IsTempName(ReadOnlySpan<byte> name) => name.StartsWith(TempPrefix);
+
+    /// <summary>Makes <paramref name="path"/> a directory: missing parents are created (0755),
+    /// a non-directory at <paramref name="path"/> itself is removed first, and a newly made
+    /// directory gets exactly <paramref name="mode"/> (not masked by the umask). An existing
+    /// directory is left as it is. A symlink among the parents throws (IsEscape).</summary>
+    public void EnsureDirectory(RelPath path, uint mode)
+    {
+        if (path.IsRoot)
+            return;
+        string display = Show(path);
+        using var parent = ResolveDir(path.Parent, create: true);
+        var zname = Sys.Z(path.Name);
+        int e = Sys.TryMkdirAt(parent, zname, mode & 0xFFF);
+        if (e == Libc.EEXIST)
+        {
+            if (Sys.TryStatx(parent, zname, Libc.AT_SYMLINK_NOFOLLOW, out var buf) == 0 && (buf.Mode & Libc.S_IFMT) == Libc.S_IFDIR)
+                return;
+            Sys.RemoveEntry(parent, zname, display);
+            e = Sys.TryMkdirAt(parent, zname, mode & 0xFFF);
+        }
+        if (e != 0)
+            throw new PosixException(e, "mkdir", display);
+        using var dir = Sys.OpenAt(parent, zname, DirReadFlags | Libc.O_DIRECTORY, 0, "open", display);
+        if (Libc.fchmod(dir, mode & 0xFFF) != 0)
+            throw PosixException.FromLastError("chmod", display);
+    }
+
+    /// <summary>Creates a temporary file (0600) beside <paramref name="finalPath"/>, making
+    /// missing parent directories. Write it, then <see cref="TempFile.Commit"/> renames it into
+    /// place; disposing it uncommitted removes it.</summary>
+    public TempFile CreateTemp(RelPath finalPath)
+    {
+        RequireNotRoot(finalPath, nameof(finalPath));
+        var parent = ResolveDir(finalPath.Parent, create: true);
+        try
+        {
+            while (true)
+            {
+                var ztemp = NewTempName();
+                int e = Sys.TryOpenAt(parent, ztemp, Libc.O_CREAT | Libc.O_EXCL | Libc.O_WRONLY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0x180, out var fd);
+                if (e == 0)
+                    return new TempFile(parent, ztemp, fd, finalPath, Show(finalPath));
+                fd.Dispose();
+                if (e != Libc.EEXIST)
+                    throw new PosixException(e, "create", Show(finalPath));
+            }
+        }
+        catch
+        {
+            parent.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Creates (or atomically replaces) a symlink whose target text is stored as is;
+    /// it is never resolved here.</summary>
+    public void Symlink(RelPath path, byte[] target)
+    {
+        RequireNotRoot(path, nameof(path));
+        ArgumentNullException.ThrowIfNull(target);
+        if (target.Length == 0 || target.AsSpan().IndexOf((byte)0) >= 0)
+            throw new ArgumentException("A symlink target must be non-empty and hold no NUL byte.", nameof(target));
+        using var parent = ResolveDir(path.Parent, create: true);
+        var ztarget = Sys.Z(target);
+        PlaceViaTemp(parent, path, "symlink", ztemp => Sys.TrySymlinkAt(ztarget, parent, ztemp));
+    }
+
+    /// <summary>Makes <paramref name="path"/> another name of <paramref name="existing"/> (a
+    /// symlink at <paramref name="existing"/> is linked itself, not followed), replacing
+    /// whatever is at <paramref name="path"/> atomically.</summary>
+    public void HardLink(RelPath existing, RelPath path)
+    {
+        RequireNotRoot(existing, nameof(existing));
+        RequireNotRoot(path, nameof(path));
+        using var from = ResolveDir(existing.Parent, create: false);
+        using var parent = ResolveDir(path.Parent, create: true);
+        var zexisting = Sys.Z(existing.Name);
+        PlaceViaTemp(parent, path, "link", ztemp => Sys.TryLinkAt(from, zexisting, parent, ztemp));
+    }
+
+    /// <summary>renameat(from, to); the parent of <paramref name="to"/> is created as needed.
+    /// Whatever is at <paramref name="to"/> is replaced as rename(2) allows.</summary>
+    public void Rename(RelPath from, RelPath to)
+    {
+        RequireNotRoot(from, nameof(from));
+        RequireNotRoot(to, nameof(to));
+        using var fromDir = ResolveDir(from.Parent, create: false);
+        using var toDir = ResolveDir(to.Parent, create: true);
+        int e = Sys.TryRenameAt(fromDir, Sys.Z(from.Name), toDir, Sys.Z(to.Name));
+        if (e != 0)
+            throw new PosixException(e, "rename", $"{Show(from)} -> {to}");
+    }
+
+    /// <summary>Removes a file, symlink or whole directory tree, never following a symlink.
+    /// Absent already is not an error; a parent that is a symlink is (IsEscape).</summary>
+    public void Remove(RelPath path)
+    {
+        RequireNotRoot(path, nameof(path));
+        using var parent = TryResolveParent(path);
+        if (parent is not null)
+            Sys.RemoveEntry(parent, Sys.Z(path.Name), Show(path));
+    }
+
+    /// <summary>Sets ownership (only when root), xattrs (replacing the set, when not null),
+    /// mode and mtime of a file or directory. For a symlink only ownership and mtime apply.</summary>
+    public void SetMetadata(RelPath path, uint mode, uint? uid, uint? gid, long mtimeNs, IReadOnlyList<Xattr>? xattrs)
+    {
+        string display = Show(path);
+        using var fd = OpenForMetadata(path, out bool isSymlink);
+        if (!isSymlink)
+        {
+            Metadata.ApplyToFd(fd!, mode, uid, gid, mtimeNs, xattrs, display);
+            return;
+        }
+        using var parent = ResolveDir(path.Parent, create: false);
+        Metadata.ApplyToSymlink(parent, Sys.Z(path.Name), uid, gid, mtimeNs, display);
+    }
+
+    /// <summary>Removes every temporary left by an interrupted write anywhere in the tree.</summary>
+    public int RemoveStaleTemps()
+    {
+        var stale = new List<RelPath>();
+        foreach (var _ in Walk(
+            descend: p =>
+            {
+                if (!IsTempName(p.Name))
+                    return true;
+                stale.Add(p);
+                return false;
+            },
+            onError: static (_, _) => { }))
+        {
+        }
+        foreach (var p in stale)
+            Remove(p);
+        return stale.Count;
+    }
+
+    /// <summary>Creates an entry under a fresh temporary name, then renames it over
+    /// <paramref name="path"/>. A directory in the way is removed first (rename cannot replace
+    /// a directory with a non-directory).</summary>
+    private void PlaceViaTemp(SafeFd parent, RelPath path, string op, Func<byte[], int> create)
+    {
+        string display = Show(path);
+        byte[] ztemp;
+        while (true)
+        {
+            ztemp = NewTempName();
+            int e = create(ztemp);
+            if (e == 0)
+                break;
+            if (e != Libc.EEXIST)
+                throw new PosixException(e, op, display);
+        }
+        try
+        {
+            CommitRename(parent, ztemp, Sys.Z(path.Name), display);
+            // rename(2) does nothing when both names already link the same inode: drop the temp.
+            Sys.TryUnlinkAt(parent, ztemp, 0);
+        }
+        catch
+        {
+            Sys.TryUnlinkAt(parent, ztemp, 0);
+            throw;
+        }
+    }
+
+    internal static void CommitRename(SafeFd parent, byte[] ztemp, byte[] zfinal, string display)
+    {
+        int e = Sys.TryRenameAt(parent, ztemp, parent, zfinal);
+        if (e is Libc.EISDIR or Libc.ENOTEMPTY or Libc.EEXIST)
+        {
+            Sys.RemoveEntry(parent, zfinal, display);
+            e = Sys.TryRenameAt(parent, ztemp, parent, zfinal);
+        }
+        if (e != 0)
+            throw new PosixException(e, "rename", display);
+    }
+
+    private static byte[] NewTempName()
+    {
+        Span<byte> rnd = stackalloc byte[8];
+        RandomNumberGenerator.Fill(rnd);
+        var name = new byte[TempPrefix.Length + 16 + 1];
+        TempPrefix.CopyTo(name);
+        System.Text.Encoding.ASCII.GetBytes(Convert.ToHexStringLower(rnd), name.AsSpan(TempPrefix.Length));
+        return name;
+    }
+}

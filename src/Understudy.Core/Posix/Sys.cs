@@ -1,0 +1,202 @@
+using System.Runtime.InteropServices;
+
+namespace Understudy.Core.Posix;
+
+/// <summary>Thin, span-friendly wrappers over <see cref="Libc"/>: NUL-termination, errno
+/// capture and retry on EINTR. "Try" methods return an errno (0 = success) for callers that
+/// treat some errors as results; the others throw <see cref="PosixException"/>.</summary>
+internal static unsafe class Sys
+{
+    /// <summary>A NUL-terminated copy of a name or path.</summary>
+    public static byte[] Z(ReadOnlySpan<byte> s)
+    {
+        var z = new byte[s.Length + 1];
+        s.CopyTo(z);
+        return z;
+    }
+
+    public static int Errno => Marshal.GetLastPInvokeError();
+
+    public static int TryStatx(SafeFd dir, byte[] zpath, int flags, out StatxBuf buf)
+    {
+        fixed (byte* p = zpath)
+        fixed (StatxBuf* b = &buf)
+        {
+            return Libc.statx(dir, p, flags, Libc.STATX_BASIC_STATS, b) == 0 ? 0 : Errno;
+        }
+    }
+
+    public static StatInfo Fstat(SafeFd fd, string display)
+    {
+        int e = TryStatx(fd, [0], Libc.AT_EMPTY_PATH, out var buf);
+        if (e != 0)
+            throw new PosixException(e, "fstat", display);
+        return StatInfo.From(buf);
+    }
+
+    public static int TryOpenAt(SafeFd dir, byte[] zpath, int flags, uint mode, out SafeFd fd)
+    {
+        fixed (byte* p = zpath)
+        {
+            while (true)
+            {
+                int r = Libc.openat(dir, p, flags, mode);
+                if (r >= 0)
+                {
+                    fd = new SafeFd(r);
+                    return 0;
+                }
+                int e = Errno;
+                if (e == Libc.EINTR)
+                    continue;
+                fd = new SafeFd();
+                return e;
+            }
+        }
+    }
+
+    public static SafeFd OpenAt(SafeFd dir, byte[] zpath, int flags, uint mode, string op, string display)
+    {
+        int e = TryOpenAt(dir, zpath, flags, mode, out var fd);
+        return e == 0 ? fd : throw new PosixException(e, op, display);
+    }
+
+    /// <summary>openat2 with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS.</summary>
+    public static int TryOpenBeneath(SafeFd dir, byte[] zpath, int flags, out SafeFd fd)
+    {
+        var how = new OpenHow
+        {
+            Flags = (ulong)(uint)flags,
+            Resolve = Libc.RESOLVE_BENEATH | Libc.RESOLVE_NO_SYMLINKS | Libc.RESOLVE_NO_MAGICLINKS,
+        };
+        fixed (byte* p = zpath)
+        {
+            // EAGAIN means a concurrent rename raced a ".." check; bounded so a hostile
+            // renamer cannot spin us forever.
+            for (int attempt = 0; ; attempt++)
+            {
+                long r = Libc.syscall_openat2(Libc.SYS_openat2, dir, p, &how, (nuint)sizeof(OpenHow));
+                if (r >= 0)
+                {
+                    fd = new SafeFd((int)r);
+                    return 0;
+                }
+                int e = Errno;
+                if (e == Libc.EINTR || (e == Libc.EAGAIN && attempt < 64))
+                    continue;
+                fd = new SafeFd();
+                return e;
+            }
+        }
+    }
+
+    public static int TryUnlinkAt(SafeFd dir, byte[] zname, int flags)
+    {
+        fixed (byte* p = zname)
+            return Libc.unlinkat(dir, p, flags) == 0 ? 0 : Errno;
+    }
+
+    public static int TryMkdirAt(SafeFd dir, byte[] zname, uint mode)
+    {
+        fixed (byte* p = zname)
+            return Libc.mkdirat(dir, p, mode) == 0 ? 0 : Errno;
+    }
+
+    public static int TryRenameAt(SafeFd fromDir, byte[] zfrom, SafeFd toDir, byte[] zto)
+    {
+        fixed (byte* a = zfrom)
+        fixed (byte* b = zto)
+            return Libc.renameat(fromDir, a, toDir, b) == 0 ? 0 : Errno;
+    }
+
+    public static int TrySymlinkAt(byte[] ztarget, SafeFd dir, byte[] zname)
+    {
+        fixed (byte* t = ztarget)
+        fixed (byte* n = zname)
+            return Libc.symlinkat(t, dir, n) == 0 ? 0 : Errno;
+    }
+
+    public static int TryLinkAt(SafeFd fromDir, byte[] zfrom, SafeFd toDir, byte[] zto)
+    {
+        fixed (byte* a = zfrom)
+        fixed (byte* b = zto)
+            return Libc.linkat(fromDir, a, toDir, b, 0) == 0 ? 0 : Errno;
+    }
+
+    public static byte[] ReadLinkAt(SafeFd dir, byte[] zname, string display)
+    {
+        int size = 256;
+        while (true)
+        {
+            var buf = new byte[size];
+            nint n;
+            fixed (byte* p = zname)
+            fixed (byte* b = buf)
+                n = Libc.readlinkat(dir, p, b, (nuint)size);
+            if (n < 0)
+                throw new PosixException(Errno, "readlink", display);
+            if (n < size)
+                return buf.AsSpan(0, (int)n).ToArray();
+            size *= 4; // truncated: readlinkat fills the buffer exactly when the target is longer
+        }
+    }
+
+    /// <summary>All names in a directory (not "." or ".."), each NUL-terminated, with its d_type.</summary>
+    public static List<(byte[] ZName, byte Type)> ReadDir(SafeFd dir, string display)
+    {
+        var names = new List<(byte[], byte)>();
+        var buf = new byte[32 * 1024];
+        fixed (byte* b = buf)
+        {
+            while (true)
+            {
+                nint n = Libc.getdents64(dir, b, (nuint)buf.Length);
+                if (n < 0)
+                {
+                    int e = Errno;
+                    if (e == Libc.EINTR)
+                        continue;
+                    throw new PosixException(e, "getdents64", display);
+                }
+                if (n == 0)
+                    return names;
+                // struct linux_dirent64 { u64 d_ino; i64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
+                for (int off = 0; off < n;)
+                {
+                    ushort reclen = *(ushort*)(b + off + 16);
+                    byte type = b[off + 18];
+                    var name = new ReadOnlySpan<byte>(b + off + 19, reclen - 19);
+                    name = name[..name.IndexOf((byte)0)];
+                    off += reclen;
+                    if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
+                        continue;
+                    names.Add((Z(name), type));
+                }
+            }
+        }
+    }
+
+    /// <summary>Removes <paramref name="zname"/> in <paramref name="parent"/>, whatever it is;
+    /// a directory is emptied first, depth first. Symlinks are unlinked, never followed: each
+    /// directory is opened with O_NOFOLLOW relative to its already-open parent.
+    /// Returns false when the entry was already gone.</summary>
+    public static bool RemoveEntry(SafeFd parent, byte[] zname, string display)
+    {
+        int e = TryUnlinkAt(parent, zname, 0);
+        if (e == 0)
+            return true;
+        if (e == Libc.ENOENT)
+            return false;
+        if (e != Libc.EISDIR)
+            throw new PosixException(e, "unlink", display);
+        using (var dir = OpenAt(parent, zname, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0, "open", display))
+        {
+            foreach (var (child, _) in ReadDir(dir, display))
+                RemoveEntry(dir, child, display + "/" + Paths.RelPath.Display(child.AsSpan(0, child.Length - 1)));
+        }
+        e = TryUnlinkAt(parent, zname, Libc.AT_REMOVEDIR);
+        if (e != 0 && e != Libc.ENOENT)
+            throw new PosixException(e, "rmdir", display);
+        return true;
+    }
+}
