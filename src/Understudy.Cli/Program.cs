@@ -1,1 +1,25 @@
-return 0;
+using System.CommandLine;
+using Understudy.Cli;
+using Understudy.Cli.Commands;
+
+var root = new RootCommand("Understudy: server replication and fail-over for Linux. Every verb but 'agent', 'id' and 'demo' talks to an agent's management API.");
+GlobalOptions.AddTo(root);
+root.Subcommands.Add(AgentCommands.Agent());
+root.Subcommands.Add(AgentCommands.Id());
+root.Subcommands.Add(TrustCommands.Trust());
+root.Subcommands.Add(JobCommands.Job());
+root.Subcommands.Add(JobCommands.Mirror());
+root.Subcommands.Add(JobCommands.Verify());
+root.Subcommands.Add(StatusCommands.Status());
+root.Subcommands.Add(StatusCommands.Wait());
+root.Subcommands.Add(StatusCommands.Events());
+root.Subcommands.Add(DemoCommand.Create());
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    foreach (var e in parse.Errors)
+        Console.Error.WriteLine($"understudy: {e.Message}");
+    Console.Error.WriteLine("run 'understudy --help' for usage");
+    return ExitCodes.Error;
+}
+return await parse.InvokeAsync();

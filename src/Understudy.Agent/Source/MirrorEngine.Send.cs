@@ -169,7 +169,7 @@ internal sealed partial class MirrorEngine
                         while (!chunks.Writer.TryWrite(chunk))
                             chunks.Writer.WaitToWriteAsync(ct).AsTask().GetAwaiter().GetResult();
                     });
-                    DeltaGenerator.Generate(sig, (b, off) => reader.Read(b, off), size, sink);
+                    DeltaGenerator.Generate(sig, (b, off) => reader.Read(b, off), sink, ct);
                     chunks.Writer.TryComplete();
                 }
                 catch (Exception ex)
@@ -205,20 +205,20 @@ internal sealed partial class MirrorEngine
 
         public void Copy(long blockIndex, int blockCount)
         {
-            DeltaInstruction.EncodeCopy(_buf, blockIndex, blockCount);
+            DeltaInstruction.Copy(blockIndex, blockCount).Encode(_buf);
             MaybeEmit();
         }
 
         public void Literal(ReadOnlySpan<byte> data)
         {
-            DeltaInstruction.EncodeLiteral(_buf, data);
+            DeltaInstruction.LiteralOf(data).Encode(_buf);
             MaybeEmit();
         }
 
         public void Complete()
         {
-            if (_buf.WrittenCount > 0)
-                Emit();
+            DeltaInstruction.Complete().Encode(_buf);
+            Emit();
         }
 
         private void MaybeEmit()

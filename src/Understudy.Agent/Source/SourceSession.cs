@@ -177,12 +177,12 @@ internal sealed class SourceSession : IAsyncDisposable
         var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_lock)
             _ackWaiters.Add((seq, tcs));
-        await Connection.SendAsync(new Barrier(seq), ct);
+        await Connection.SendAsync(new Core.Protocol.Barrier(seq), ct);
         await tcs.Task.WaitAsync(ct);
     }
 
     /// <summary>Sends a barrier without waiting; the ack advances <see cref="AckedSeq"/> later.</summary>
-    public ValueTask SendBarrierAsync(ulong seq, CancellationToken ct) => Connection.SendAsync(new Barrier(seq), ct);
+    public ValueTask SendBarrierAsync(ulong seq, CancellationToken ct) => Connection.SendAsync(new Core.Protocol.Barrier(seq), ct);
 
     public async ValueTask DisposeAsync()
     {

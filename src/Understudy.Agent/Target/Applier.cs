@@ -93,9 +93,11 @@ internal sealed class Applier(FsTree tree) : IDisposable
         try
         {
             temp.SetLength(m.Size);
+            long basisLength = basis?.Stat.Size ?? 0;
             var applier = new DeltaApplier(
+                BlockSizing.For(basisLength),
+                basisLength,
                 (buf, off) => basis is null ? 0 : basis.Read(buf, off),
-                basis?.Stat.Size ?? 0,
                 (data, off) =>
                 {
                     if (off + data.Length > m.Size)
@@ -120,9 +122,10 @@ internal sealed class Applier(FsTree tree) : IDisposable
             throw new ProtocolException("delta data without a delta in flight");
         try
         {
-            delta.ApplyEncoded(d.Instructions.Span);
+            if (DeltaEncoder.DecodeInto(d.Instructions.Span, delta) != d.Instructions.Length)
+                throw new ProtocolException("delta frame ends inside an instruction");
         }
-        catch (DeltaFormatException e)
+        catch (InvalidDeltaException e)
         {
             throw new ProtocolException($"bad delta: {e.Message}");
         }
@@ -146,7 +149,8 @@ internal sealed class Applier(FsTree tree) : IDisposable
         _current = null;
         try
         {
-            f.Delta?.Complete();
+            if (f.Delta is { IsComplete: false })
+                throw new ProtocolException("delta ended without its completion instruction");
             f.Basis?.Dispose();
             f.Temp.SetMetadata(f.Meta.Mode, f.Meta.Uid, f.Meta.Gid, f.Meta.MtimeNs, f.Xattrs);
         }

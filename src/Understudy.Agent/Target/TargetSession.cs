@@ -47,7 +47,7 @@ internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, Targ
                     case DeleteOp op: applier.Delete(op); break;
                     case SetMetadataOp op: applier.SetMetadata(op); break;
                     case RenameOp op: applier.Rename(op); break;
-                    case Barrier b:
+                    case Core.Protocol.Barrier b:
                         applier.Barrier();
                         service.RecordAppliedSeq(job, (long)b.Seq);
                         await conn.SendAsync(new Ack(b.Seq), ct);

@@ -1,0 +1,134 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Understudy.Agent.Events;
+using Understudy.Agent.Hosting;
+using Understudy.Agent.Jobs;
+using Understudy.Agent.Source;
+using Understudy.Agent.Target;
+
+namespace Understudy.Agent.Api;
+
+internal sealed record TrustRequest(string Id, string? Name);
+
+internal sealed record ApplyRequest(string Yaml, string? FileName);
+
+internal sealed record MirrorRequest(string? Mode);
+
+internal sealed record VerifyRequest(bool Checksum, bool Repair);
+
+internal sealed record HostedView(string Name, string Role, string SourceId, string SourceName, string TargetPath, long LastSeq, bool Connected);
+
+/// <summary>The whole management API in one route table (docs/api.md). The CLI and the console use nothing else.</summary>
+internal static class ApiRoutes
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1");
+        api.MapGet("/agent", (AgentHost a) => Results.Ok(new
+        {
+            id = a.Context.Identity.Id,
+            name = a.Context.AgentName,
+            version = AgentHost.Version,
+            peer = a.PeerEndPoint?.ToString(),
+            dataDir = a.Context.DataDir,
+        }));
+
+        api.MapGet("/trust", (AgentHost a) => Results.Ok(a.Context.Store.ListTrust()));
+        api.MapPost("/trust", (TrustRequest req, AgentHost a) =>
+        {
+            var id = NormalizeId(req.Id);
+            if (id is null)
+                return Problem(400, $"'{req.Id}' is not an agent ID: expected 64 hex characters (run 'understudy id' on that agent)");
+            a.Context.Store.AddTrust(id, string.IsNullOrWhiteSpace(req.Name) ? id[..12] : req.Name.Trim());
+            a.Context.Events.Record(Severity.Security, "trust", null, $"trusted peer {id} ({req.Name ?? "unnamed"})");
+            return Results.Ok(new { id });
+        });
+        api.MapDelete("/trust/{id}", (string id, AgentHost a) =>
+        {
+            var n = NormalizeId(id);
+            if (n is null || !a.Context.Store.RemoveTrust(n))
+                return Problem(404, $"{id} is not in the trust list");
+            a.Context.Events.Record(Severity.Security, "trust", null, $"removed trust of peer {n}");
+            return Results.Ok(new { id = n });
+        });
+
+        api.MapGet("/jobs", (AgentHost a) => Results.Ok(a.Jobs.Runners.Select(a.Jobs.Status).OrderBy(s => s.Name)));
+        api.MapPost("/jobs", async (ApplyRequest req, AgentHost a) =>
+        {
+            var spec = await a.Jobs.ApplyAsync(req.Yaml, req.FileName ?? "job.yaml");
+            return Results.Ok(new { name = spec.Name });
+        });
+        api.MapGet("/jobs/{name}", (string name, AgentHost a) =>
+        {
+            var (_, yaml) = a.Jobs.GetSpec(name);
+            return Results.Ok(new { status = a.Jobs.Status(a.Jobs.Get(name)), yaml });
+        });
+        api.MapDelete("/jobs/{name}", async (string name, AgentHost a) =>
+        {
+            await a.Jobs.RemoveAsync(name);
+            return Results.Ok(new { name });
+        });
+        api.MapPost("/jobs/{name}/mirror", (string name, MirrorRequest req, AgentHost a) =>
+        {
+            var runner = a.Jobs.Get(name);
+            var mode = req.Mode is null ? runner.Job.MirrorMode : ParseMode(req.Mode);
+            runner.RequestMirror(mode);
+            return Results.Accepted(value: new { name, mode = mode.ToString().ToLowerInvariant() });
+        });
+        api.MapPost("/jobs/{name}/verify", async (string name, VerifyRequest req, AgentHost a, CancellationToken ct) =>
+            Results.Ok(await a.Jobs.Get(name).VerifyAsync(req.Checksum, req.Repair).WaitAsync(ct)));
+
+        api.MapGet("/status", (AgentHost a) => Results.Ok(new
+        {
+            agent = new { id = a.Context.Identity.Id, name = a.Context.AgentName },
+            jobs = a.Jobs.Runners.Select(a.Jobs.Status).OrderBy(s => s.Name),
+            hosted = a.Target.List().Select(h => new HostedView(h.Job, "target", h.SourceId, h.SourceName, h.TargetPath, h.LastSeq,
+                a.Target.IsActive(h.SourceId, h.Job))),
+        }));
+
+        api.MapGet("/events", (string? job, long? after, int? limit, AgentHost a) =>
+            Results.Ok(a.Context.Events.List(job, after ?? 0, Math.Clamp(limit ?? 100, 1, 10_000)).Reverse()));
+        api.MapGet("/events/stream", StreamEventsAsync);
+    }
+
+    private static async Task StreamEventsAsync(HttpContext http, string? job, AgentHost a, CancellationToken ct)
+    {
+        http.Response.Headers.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        using var sub = a.Context.Events.Subscribe();
+        await http.Response.WriteAsync(": connected\n\n", ct);
+        await http.Response.Body.FlushAsync(ct);
+        try
+        {
+            await foreach (var ev in sub.Reader.ReadAllAsync(ct))
+            {
+                if (job is not null && ev.Job != job)
+                    continue;
+                await http.Response.WriteAsync($"id: {ev.Id}\nevent: event\ndata: {JsonSerializer.Serialize(ev, EventJson.Options)}\n\n", ct);
+                await http.Response.Body.FlushAsync(ct);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static MirrorMode ParseMode(string mode) => mode.ToLowerInvariant() switch
+    {
+        "full" => MirrorMode.Full,
+        "different" => MirrorMode.Different,
+        "checksum" => MirrorMode.Checksum,
+        _ => throw new JobRequestException($"unknown mirror mode '{mode}': use full, different or checksum"),
+    };
+
+    public static string? NormalizeId(string id)
+    {
+        var s = id.Replace(":", "", StringComparison.Ordinal).Trim().ToLowerInvariant();
+        return s.Length == 64 && s.All(Uri.IsHexDigit) ? s : null;
+    }
+
+    public static IResult Problem(int status, string message, object? detail = null) =>
+        Results.Json(new { error = message, detail }, statusCode: status);
+}

@@ -1,0 +1,149 @@
+using System.Net;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Understudy.Agent.Api;
+using Understudy.Agent.Events;
+using Understudy.Agent.Jobs;
+using Understudy.Agent.Peer;
+using Understudy.Agent.State;
+using Understudy.Agent.Target;
+
+namespace Understudy.Agent.Hosting;
+
+/// <summary>
+/// The daemon: peer listener, target service, source jobs and the management API, wired
+/// together and run until SIGINT/SIGTERM. Speaks sd_notify and journald-friendly logs under systemd.
+/// </summary>
+internal sealed class AgentHost : IAsyncDisposable
+{
+    public const string Version = "0.1.0";
+
+    private readonly WebApplication _web;
+    private readonly PeerListener _peer;
+
+    private AgentHost(AgentContext ctx, WebApplication web, PeerListener peer, JobManager jobs, TargetService target)
+    {
+        Context = ctx;
+        _web = web;
+        _peer = peer;
+        Jobs = jobs;
+        Target = target;
+    }
+
+    public AgentContext Context { get; }
+
+    public JobManager Jobs { get; }
+
+    public TargetService Target { get; }
+
+    public IPEndPoint? PeerEndPoint => _peer.LocalEndPoint;
+
+    public static AgentHost Create(AgentOptions options)
+    {
+        DataDir.Ensure(options.DataDir);
+        var identity = AgentIdentity.LoadOrCreate(options.DataDir);
+        var token = DataDir.LoadOrCreateToken(options.DataDir);
+        var store = new StateStore(options.DataDir);
+        var name = options.Name ?? Environment.MachineName;
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Host.UseSystemd();
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        var apiEndPoint = PeerLink.ParseEndPoint(options.Api, 7421);
+        bool loopback = IPAddress.IsLoopback(apiEndPoint.Address);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(apiEndPoint, l =>
+            {
+                // Off loopback the API is HTTPS only, with the agent's own certificate.
+                if (!loopback)
+                    l.UseHttps(identity.Certificate);
+            });
+        });
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+            o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+        });
+        var holder = new AgentRef();
+        builder.Services.AddSingleton(_ => holder.Value ?? throw new InvalidOperationException("agent not ready"));
+        var web = builder.Build();
+        var time = TimeProvider.System;
+        var events = new EventLog(store, web.Services.GetRequiredService<ILogger<EventLog>>(), time);
+        var ctx = new AgentContext(identity, name, options.DataDir, store, events, time);
+        var target = new TargetService(store, events, options.DataDir);
+        var jobs = new JobManager(ctx);
+        var peer = new PeerListener(PeerLink.ParseEndPoint(options.Listen, PeerLink.DefaultPort), identity, name, store, events,
+            target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
+        var agent = new AgentHost(ctx, web, peer, jobs, target);
+
+        web.Use(async (http, next) =>
+        {
+            if (http.Request.Path.StartsWithSegments("/api"))
+            {
+                var auth = http.Request.Headers.Authorization.ToString();
+                var query = http.Request.Query["token"].ToString();
+                bool ok = auth == "Bearer " + token || (query.Length > 0 && query == token);
+                if (!ok)
+                {
+                    http.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                    await http.Response.WriteAsJsonAsync(new { error = "missing or wrong API token (see the agent's data dir, file api-token)" });
+                    return;
+                }
+            }
+            try
+            {
+                await next(http);
+            }
+            catch (JobRequestException e)
+            {
+                http.Response.StatusCode = e.Status;
+                await http.Response.WriteAsJsonAsync(new { error = e.Message, detail = e.Detail });
+            }
+            catch (BadHttpRequestException e)
+            {
+                http.Response.StatusCode = StatusCodes.Status400BadRequest;
+                await http.Response.WriteAsJsonAsync(new { error = e.Message });
+            }
+        });
+        ApiRoutes.Map(web);
+        web.MapGet("/api/v1/health", () => Results.Ok(new { ok = true }));
+        holder.Value = agent;
+        return agent;
+    }
+
+    public async Task StartAsync(CancellationToken ct)
+    {
+        _peer.Start();
+        await _web.StartAsync(ct);
+        var apiUrl = _web.Urls.FirstOrDefault() ?? "";
+        DataDir.WritePrivateFile(Path.Combine(Context.DataDir, DataDir.ApiAddressFile), System.Text.Encoding.UTF8.GetBytes(apiUrl + "\n"));
+        Jobs.LoadStored();
+        Context.Events.Record(Severity.Info, "agent", null, $"agent {Context.AgentName} started: ID {Context.Identity.Id}, peer link {PeerEndPoint}, API {apiUrl}");
+    }
+
+    public Task WaitForShutdownAsync(CancellationToken ct) => _web.WaitForShutdownAsync(ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        Context.Events.Record(Severity.Info, "agent", null, "agent stopping");
+        await Jobs.DisposeAsync();
+        await _peer.DisposeAsync();
+        await _web.StopAsync();
+        await _web.DisposeAsync();
+        Context.Store.Dispose();
+        Context.Identity.Dispose();
+    }
+}
+
+/// <summary>Lets route handlers resolve the agent from DI although it is built after the web host.</summary>
+internal sealed class AgentRef
+{
+    public AgentHost? Value { get; set; }
+}

@@ -1,0 +1,127 @@
+using System.Collections.Concurrent;
+using Understudy.Agent.Events;
+using Understudy.Agent.Hosting;
+using Understudy.Agent.Source;
+using Understudy.Core.Jobs;
+using Understudy.Core.Paths;
+
+namespace Understudy.Agent.Jobs;
+
+/// <summary>A request the API answers with 4xx: the caller's input is wrong, nothing was changed.</summary>
+internal sealed class JobRequestException(string message, int status = 400, object? detail = null) : Exception(message)
+{
+    public int Status { get; } = status;
+
+    public object? Detail { get; } = detail;
+}
+
+/// <summary>The jobs this agent is source of: applying, removing and running them.</summary>
+internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, (JobSpec Spec, string Yaml, JobRunner Runner)> _jobs = new();
+
+    public void LoadStored()
+    {
+        foreach (var stored in ctx.Store.ListJobs())
+        {
+            try
+            {
+                var spec = JobFile.Parse(stored.Yaml, $"job {stored.Name}");
+                bool mirrored = stored.Runtime?.Contains("\"mirrored\":true", StringComparison.Ordinal) == true;
+                var runner = new JobRunner(ToDefinition(spec), ctx, mirrored);
+                _jobs[spec.Name] = (spec, stored.Yaml, runner);
+                if (!mirrored)
+                    runner.RequestMirror(ToMode(spec.Mirror.Mode));
+            }
+            catch (JobFileException e)
+            {
+                ctx.Events.Record(Severity.Error, "job", stored.Name, $"stored job no longer parses: {e.Message}");
+            }
+        }
+    }
+
+    public IReadOnlyCollection<JobRunner> Runners => [.. _jobs.Values.Select(j => j.Runner)];
+
+    public JobRunner Get(string name) =>
+        _jobs.TryGetValue(name, out var j) ? j.Runner : throw new JobRequestException($"no job named '{name}' on this agent", 404);
+
+    public (JobSpec Spec, string Yaml) GetSpec(string name) =>
+        _jobs.TryGetValue(name, out var j) ? (j.Spec, j.Yaml) : throw new JobRequestException($"no job named '{name}' on this agent", 404);
+
+    /// <summary>Parses, checks and stores a job, then starts its initial mirror.</summary>
+    public async Task<JobSpec> ApplyAsync(string yaml, string fileName)
+    {
+        JobSpec spec;
+        try
+        {
+            spec = JobFile.Parse(yaml, fileName);
+        }
+        catch (JobFileException e)
+        {
+            throw new JobRequestException(e.Message, 400, new { file = e.FileName, line = e.Line, column = e.Column, key = e.KeyPath });
+        }
+        foreach (var p in spec.Source.Paths)
+        {
+            if (!Directory.Exists(p))
+                throw new JobRequestException($"{fileName}: key 'source.paths': {p} is not a directory on this agent");
+        }
+        var def = ToDefinition(spec);
+        if (_jobs.TryGetValue(spec.Name, out var old))
+        {
+            await old.Runner.DisposeAsync();
+            _jobs.TryRemove(spec.Name, out _);
+        }
+        ctx.Store.SaveJob(spec.Name, yaml);
+        var runner = new JobRunner(def, ctx, mirrored: false);
+        _jobs[spec.Name] = (spec, yaml, runner);
+        ctx.Events.Record(Severity.Info, "job", spec.Name, old.Runner is null ? "job applied" : "job re-applied with changes");
+        runner.RequestMirror(ToMode(spec.Mirror.Mode));
+        return spec;
+    }
+
+    /// <summary>Stops and forgets a job. Never deletes data on either side.</summary>
+    public async Task RemoveAsync(string name)
+    {
+        if (!_jobs.TryRemove(name, out var j))
+            throw new JobRequestException($"no job named '{name}' on this agent", 404);
+        await j.Runner.DisposeAsync();
+        ctx.Store.RemoveJob(name);
+        ctx.Events.Record(Severity.Info, "job", name, "job removed (data on source and target left in place)");
+    }
+
+    public static MirrorMode ToMode(Core.Jobs.MirrorMode m) => m switch
+    {
+        Core.Jobs.MirrorMode.Full => MirrorMode.Full,
+        Core.Jobs.MirrorMode.Checksum => MirrorMode.Checksum,
+        _ => MirrorMode.Different,
+    };
+
+    public static JobDefinition ToDefinition(JobSpec spec)
+    {
+        var roots = spec.Source.Paths
+            .Select(p => new SourceRoot(p, spec.Source.Paths.Count == 1 ? RelPath.Root : RelPath.Parse(Path.GetFileName(p.TrimEnd('/')))))
+            .ToList();
+        var matcher = new ExcludeMatcher(spec.Source.Exclude);
+        return new JobDefinition(spec.Name, roots, (p, dir) => matcher.IsExcluded(p, dir),
+            spec.Target.Address.ToString(), spec.Target.Id, spec.Target.Path, ToMode(spec.Mirror.Mode), spec.Mirror.Orphans == OrphanPolicy.Delete);
+    }
+
+    public JobStatusView Status(JobRunner r)
+    {
+        var (spec, _, _) = _jobs[r.Job.Name];
+        var now = ctx.Time.GetUtcNow();
+        var p = r.Progress;
+        ProgressView? pv = p is null ? null : new ProgressView(p.Mode.ToString().ToLowerInvariant(), p.Phase, p.FilesDone, p.FilesTotal,
+            p.BytesDone, p.BytesTotal, p.BytesSent, Math.Round(p.RateBytesPerSecond(now)), p.EtaSeconds(now) is { } eta ? Math.Round(eta, 1) : null,
+            p.StartedAt.ToString("O"), p.FinishedAt?.ToString("O"), p.Skipped, p.OrphansKept, p.OrphansDeleted);
+        return new JobStatusView(r.Job.Name, "source", r.State, r.Reason, spec.Target.Address.ToString(), spec.Target.Path,
+            spec.Source.Paths, pv, r.Mirrored, r.LastMirrorAt?.ToString("O"), r.LastVerify);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var j in _jobs.Values)
+            await j.Runner.DisposeAsync();
+        _jobs.Clear();
+    }
+}

@@ -1,0 +1,128 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Understudy.Cli;
+
+/// <summary>An error the CLI reports as one line on stderr with exit code 2.</summary>
+internal sealed class CliException(string message, int exitCode = ExitCodes.Error) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}
+
+internal static class ExitCodes
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int Error = 2;
+    public const int Timeout = 3;
+}
+
+/// <summary>The CLI's only way to an agent: its management API over HTTP(S) with the bearer token.</summary>
+internal sealed class ApiClient : IDisposable
+{
+    private readonly HttpClient _http;
+
+    public ApiClient(string baseUrl, string token, string? pinnedId)
+    {
+        var handler = new SocketsHttpHandler();
+        if (pinnedId is not null)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) =>
+                cert is not null && string.Equals(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(cert.GetRawCertData())),
+                    pinnedId.Replace(":", "", StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase);
+        }
+        _http = new HttpClient(handler) { BaseAddress = new Uri(baseUrl.TrimEnd('/') + "/"), Timeout = Timeout.InfiniteTimeSpan };
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        BaseUrl = baseUrl;
+        Token = token;
+    }
+
+    public string BaseUrl { get; }
+
+    public string Token { get; }
+
+    /// <summary>--api/--token win; otherwise the local agent's data dir says where its API is.</summary>
+    public static ApiClient Resolve(string? api, string? token, string dataDir, string? agentId)
+    {
+        token ??= Environment.GetEnvironmentVariable("UNDERSTUDY_TOKEN");
+        agentId ??= Environment.GetEnvironmentVariable("UNDERSTUDY_AGENT_ID");
+        if (api is null)
+        {
+            var addrFile = Path.Combine(dataDir, "api-address");
+            var tokenFile = Path.Combine(dataDir, "api-token");
+            if (!File.Exists(addrFile))
+                throw new CliException($"no agent found in {dataDir} (no api-address file): start one with 'understudy agent --data-dir {dataDir}', or pass --api URL --token TOKEN");
+            api = File.ReadAllText(addrFile).Trim();
+            try
+            {
+                token ??= File.ReadAllText(tokenFile).Trim();
+            }
+            catch (UnauthorizedAccessException)
+            {
+                throw new CliException($"cannot read {tokenFile}: run as the agent's user (often root) or pass --token");
+            }
+        }
+        if (token is null)
+            throw new CliException("--api needs --token (or UNDERSTUDY_TOKEN)");
+        if (!api.Contains("://", StringComparison.Ordinal))
+            api = "http://" + api;
+        return new ApiClient(api, token, agentId);
+    }
+
+    public Task<JsonNode> GetAsync(string path, CancellationToken ct) => SendAsync(HttpMethod.Get, path, null, ct);
+
+    public Task<JsonNode> PostAsync(string path, object body, CancellationToken ct) => SendAsync(HttpMethod.Post, path, body, ct);
+
+    public Task<JsonNode> DeleteAsync(string path, CancellationToken ct) => SendAsync(HttpMethod.Delete, path, null, ct);
+
+    private async Task<JsonNode> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct)
+    {
+        using var req = new HttpRequestMessage(method, path.TrimStart('/'));
+        if (body is not null)
+            req.Content = JsonContent.Create(body);
+        HttpResponseMessage resp;
+        try
+        {
+            resp = await _http.SendAsync(req, ct);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new CliException($"cannot reach the agent at {BaseUrl}: {e.Message}");
+        }
+        using (resp)
+        {
+            var text = await resp.Content.ReadAsStringAsync(ct);
+            JsonNode? node = null;
+            try
+            {
+                node = text.Length == 0 ? new JsonObject() : JsonNode.Parse(text);
+            }
+            catch (JsonException)
+            {
+            }
+            if (!resp.IsSuccessStatusCode)
+            {
+                var msg = node?["error"]?.GetValue<string>() ?? $"{(int)resp.StatusCode} {resp.ReasonPhrase}";
+                throw new CliException(msg);
+            }
+            return node ?? new JsonObject();
+        }
+    }
+
+    public async IAsyncEnumerable<string> StreamAsync(string path, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        using var resp = await _http.GetAsync(path.TrimStart('/'), HttpCompletionOption.ResponseHeadersRead, ct);
+        if (!resp.IsSuccessStatusCode)
+            throw new CliException($"{(int)resp.StatusCode} {resp.ReasonPhrase}");
+        using var reader = new StreamReader(await resp.Content.ReadAsStreamAsync(ct));
+        while (await reader.ReadLineAsync(ct) is { } line)
+        {
+            if (line.StartsWith("data: ", StringComparison.Ordinal))
+                yield return line[6..];
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+}

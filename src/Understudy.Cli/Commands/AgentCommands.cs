@@ -1,0 +1,80 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Understudy.Agent.Hosting;
+
+namespace Understudy.Cli.Commands;
+
+internal static class AgentCommands
+{
+    public static Command Agent()
+    {
+        var listen = new Option<string>("--listen") { Description = "Peer link address (TLS)", DefaultValueFactory = _ => "0.0.0.0:7420" };
+        var api = new Option<string>("--api-listen", "--api-address") { Description = "Management API address (HTTPS when not loopback)", DefaultValueFactory = _ => "127.0.0.1:7421" };
+        var name = new Option<string?>("--name") { Description = "Name shown to peers and in the console (default: host name)" };
+        var cmd = new Command("agent", "Run the Understudy agent daemon in the foreground until SIGINT/SIGTERM")
+        {
+            Options = { listen, api, name },
+        };
+        cmd.SetAction(async (r, ct) =>
+        {
+            var opts = new AgentOptions(Path.GetFullPath(r.GetValue(GlobalOptions.DataDir)!), r.GetValue(listen)!, r.GetValue(api)!, r.GetValue(name));
+            AgentHost host;
+            try
+            {
+                host = AgentHost.Create(opts);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+            {
+                Console.Error.WriteLine($"understudy agent: cannot start: {e.Message}");
+                return ExitCodes.Error;
+            }
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+            await using (host)
+            {
+                try
+                {
+                    await host.StartAsync(stop.Token);
+                }
+                catch (IOException e)
+                {
+                    Console.Error.WriteLine($"understudy agent: cannot listen: {e.Message}");
+                    return ExitCodes.Error;
+                }
+                catch (System.Net.Sockets.SocketException e)
+                {
+                    Console.Error.WriteLine($"understudy agent: cannot listen on {opts.Listen}: {e.Message}");
+                    return ExitCodes.Error;
+                }
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    public static Command Id()
+    {
+        var cmd = new Command("id", "Print the agent's ID (its certificate fingerprint), which peers trust and jobs name as target.id");
+        cmd.SetAction(r =>
+        {
+            var dir = r.GetValue(GlobalOptions.DataDir)!;
+            var id = AgentIdentity.ReadId(dir);
+            if (id is null)
+            {
+                Console.Error.WriteLine($"understudy: no agent identity in {dir}: start 'understudy agent --data-dir {dir}' once to create it");
+                return ExitCodes.Error;
+            }
+            Console.WriteLine(id);
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,199 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Understudy.Cli.Commands;
+
+/// <summary>
+/// A local demo pair: starts a source and a target agent on loopback as real processes, trusts
+/// them to each other, mirrors a generated sample tree with a live progress bar and verifies it.
+/// </summary>
+internal static class DemoCommand
+{
+    public static Command Create()
+    {
+        var dir = new Option<string>("--dir") { Description = "Where the demo keeps its agents and data", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "understudy-demo") };
+        var files = new Option<int>("--files") { Description = "How many sample files to generate", DefaultValueFactory = _ => 3000 };
+        var keep = new Option<bool>("--keep") { Description = "Leave the agents running (stop them with Ctrl+C)" };
+        var cmd = new Command("demo", "Run a local source + target agent pair on loopback: mirror a sample tree and verify it") { Options = { dir, files, keep } };
+        cmd.SetAction(async (r, ct) =>
+        {
+            try
+            {
+                return await RunAsync(Path.GetFullPath(r.GetValue(dir)!), r.GetValue(files), r.GetValue(keep), ct);
+            }
+            catch (CliException e)
+            {
+                Console.Error.WriteLine($"understudy demo: {e.Message}");
+                return e.ExitCode;
+            }
+        });
+        return cmd;
+    }
+
+    private static async Task<int> RunAsync(string dir, int fileCount, bool keep, CancellationToken ct)
+    {
+        if (Directory.Exists(dir))
+            Directory.Delete(dir, recursive: true);
+        var data = Path.Combine(dir, "source-data");
+        var replica = Path.Combine(dir, "target-data");
+        Console.WriteLine($"demo directory: {dir}");
+        Console.WriteLine($"generating {fileCount} sample files in {data} ...");
+        Generate(data, fileCount);
+
+        await using var source = await DemoAgent.StartAsync("source", Path.Combine(dir, "source-agent"), ct);
+        await using var target = await DemoAgent.StartAsync("target", Path.Combine(dir, "target-agent"), ct);
+        using var sc = ApiClient.Resolve(null, null, source.DataDir, null);
+        using var tc = ApiClient.Resolve(null, null, target.DataDir, null);
+        var sourceId = (await sc.GetAsync("api/v1/agent", ct))["id"]!.GetValue<string>();
+        var targetId = (await tc.GetAsync("api/v1/agent", ct))["id"]!.GetValue<string>();
+        await sc.PostAsync("api/v1/trust", new { id = targetId, name = "demo-target" }, ct);
+        await tc.PostAsync("api/v1/trust", new { id = sourceId, name = "demo-source" }, ct);
+        Console.WriteLine($"source agent {sourceId[..16]}… on {source.PeerAddress}; target agent {targetId[..16]}… on {target.PeerAddress}");
+
+        var yaml = $"""
+            name: demo
+            source:
+              paths: [{data}]
+              exclude: ["*.tmp"]
+            target:
+              address: {target.PeerAddress}
+              id: {targetId}
+              path: {replica}
+            mirror:
+              mode: different
+              orphans: delete
+            """;
+        var jobFile = Path.Combine(dir, "demo-job.yaml");
+        await File.WriteAllTextAsync(jobFile, yaml + "\n", ct);
+        Console.WriteLine($"applying {jobFile}");
+        await sc.PostAsync("api/v1/jobs", new { yaml, fileName = jobFile }, ct);
+        int watched = await StatusCommands.WatchAsync(sc, "demo", untilDone: true, ct);
+        if (watched != ExitCodes.Ok)
+            return watched;
+        var report = await sc.PostAsync("api/v1/jobs/demo/verify", new { checksum = true, repair = false }, ct);
+        int diffs = report["differences"]!.AsArray().Count;
+        Console.WriteLine(diffs == 0
+            ? $"verify --checksum: identical ({report["entriesChecked"]} entries compared by content)"
+            : $"verify --checksum: {diffs} differences");
+        Console.WriteLine($"replica: {replica}");
+        if (keep)
+        {
+            Console.WriteLine($"agents keep running; try: understudy --data-dir {source.DataDir} status   (Ctrl+C to stop)");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        return diffs == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    /// <summary>A deterministic sample tree: nested directories, text and binary files, a few larger ones, a symlink.</summary>
+    private static void Generate(string root, int count)
+    {
+        var rng = new Random(42);
+        Directory.CreateDirectory(root);
+        for (int i = 0; i < count; i++)
+        {
+            var sub = Path.Combine(root, $"dept{i % 7}", $"project{i % 31}");
+            Directory.CreateDirectory(sub);
+            int size = i % 500 == 0 ? 4 * 1024 * 1024 : rng.Next(200, 48 * 1024);
+            var buf = new byte[size];
+            if (i % 2 == 0)
+                rng.NextBytes(buf);
+            else
+                Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat($"line {i} of a sample document\n", size / 30 + 1))).AsSpan(0, size).CopyTo(buf);
+            File.WriteAllBytes(Path.Combine(sub, $"file{i:D5}{(i % 2 == 0 ? ".bin" : ".txt")}"), buf);
+        }
+        Directory.CreateDirectory(Path.Combine(root, "empty dir"));
+        File.WriteAllText(Path.Combine(root, "scratch.tmp"), "excluded by the job file");
+        File.CreateSymbolicLink(Path.Combine(root, "latest"), "dept0/project0");
+    }
+}
+
+/// <summary>One agent process started by the demo; stopped (SIGTERM) on dispose.</summary>
+internal sealed class DemoAgent : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private DemoAgent(Process p, string dataDir, string peer)
+    {
+        _process = p;
+        DataDir = dataDir;
+        PeerAddress = peer;
+    }
+
+    public string DataDir { get; }
+
+    public string PeerAddress { get; }
+
+    public static async Task<DemoAgent> StartAsync(string name, string dataDir, CancellationToken ct)
+    {
+        int peerPort = FreePort();
+        int apiPort = FreePort();
+        var psi = SelfStartInfo();
+        foreach (var a in new[] { "agent", "--data-dir", dataDir, "--listen", $"127.0.0.1:{peerPort}", "--api-listen", $"127.0.0.1:{apiPort}", "--name", $"demo-{name}" })
+            psi.ArgumentList.Add(a);
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        var p = Process.Start(psi) ?? throw new CliException("cannot start an agent process");
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[{name}] {e.Data}"); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        var agent = new DemoAgent(p, dataDir, $"127.0.0.1:{peerPort}");
+        var addr = Path.Combine(dataDir, "api-address");
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!File.Exists(addr))
+        {
+            if (p.HasExited)
+                throw new CliException($"{name} agent exited with code {p.ExitCode}");
+            if (DateTime.UtcNow > deadline)
+                throw new CliException($"{name} agent did not start within 30 s");
+            await Task.Delay(100, ct);
+        }
+        return agent;
+    }
+
+    internal static ProcessStartInfo SelfStartInfo()
+    {
+        var exe = Environment.ProcessPath ?? "dotnet";
+        var psi = new ProcessStartInfo(exe) { UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(exe) == "dotnet")
+            psi.ArgumentList.Add(typeof(DemoAgent).Assembly.Location);
+        return psi;
+    }
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _ = Kill(_process.Id, 15);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await _process.WaitForExitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+        _process.Dispose();
+    }
+}

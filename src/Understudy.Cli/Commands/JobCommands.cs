@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+
+namespace Understudy.Cli.Commands;
+
+internal static class JobCommands
+{
+    public static Command Job()
+    {
+        var file = new Argument<string>("file") { Description = "The job file (YAML); see docs/job-file.md" };
+        var apply = new Command("apply", "Apply a job file to this (source) agent: registers it with the target and starts the mirror") { Arguments = { file } };
+        apply.SetAction(GlobalOptions.Run(async (r, c, ct) =>
+        {
+            var path = r.GetValue(file)!;
+            string yaml;
+            try
+            {
+                yaml = await File.ReadAllTextAsync(path, ct);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new CliException($"cannot read {path}: {e.Message}");
+            }
+            var res = await c.PostAsync("api/v1/jobs", new { yaml, fileName = path }, ct);
+            Console.WriteLine($"job '{res["name"]}' applied; mirror started (follow it with: understudy status {res["name"]} --watch)");
+            return ExitCodes.Ok;
+        }));
+
+        var json = new Option<bool>("--json") { Description = "JSON output" };
+        var list = new Command("list", "List jobs this agent is source of") { Options = { json } };
+        list.SetAction(GlobalOptions.Run(async (r, c, ct) =>
+        {
+            var res = await c.GetAsync("api/v1/jobs", ct);
+            if (r.GetValue(json))
+            {
+                Console.WriteLine(res.ToJsonString());
+                return ExitCodes.Ok;
+            }
+            foreach (var j in res.AsArray())
+                Console.WriteLine($"{j!["name"],-24} {j["state"],-20} → {j["target"]}:{j["targetPath"]}");
+            return ExitCodes.Ok;
+        }));
+
+        var name = new Argument<string>("name") { Description = "Job name" };
+        var show = new Command("show", "Show a job's file and status") { Arguments = { name } };
+        show.SetAction(GlobalOptions.Run(async (r, c, ct) =>
+        {
+            var res = await c.GetAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}", ct);
+            Console.Write(res["yaml"]!.GetValue<string>());
+            Console.WriteLine($"# state: {res["status"]!["state"]}{(res["status"]!["reason"] is { } reason ? " (" + reason + ")" : "")}");
+            return ExitCodes.Ok;
+        }));
+
+        var rname = new Argument<string>("name") { Description = "Job name" };
+        var remove = new Command("remove", "Stop and forget a job (no data is deleted on either side)") { Arguments = { rname } };
+        remove.SetAction(GlobalOptions.Run(async (r, c, ct) =>
+        {
+            await c.DeleteAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(rname)!)}", ct);
+            Console.WriteLine("removed (data left in place)");
+            return ExitCodes.Ok;
+        }));
+        return new Command("job", "Manage protection jobs") { Subcommands = { apply, list, show, remove } };
+    }
+
+    public static Command Mirror()
+    {
+        var name = new Argument<string>("name") { Description = "Job name" };
+        var mode = new Option<string?>("--mode") { Description = "full | different | checksum (default: the job's mirror.mode)" };
+        mode.AcceptOnlyFromAmong("full", "different", "checksum");
+        var cmd = new Command("mirror", "Start a mirror of a job now") { Arguments = { name }, Options = { mode } };
+        cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
+        {
+            var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/mirror", new { mode = r.GetValue(mode) }, ct);
+            Console.WriteLine($"{res["mode"]} mirror of '{res["name"]}' started");
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    public static Command Verify()
+    {
+        var name = new Argument<string>("name") { Description = "Job name" };
+        var checksum = new Option<bool>("--checksum") { Description = "Compare content too, not only metadata" };
+        var repair = new Option<bool>("--repair") { Description = "Re-send what differs, then verify again" };
+        var json = new Option<bool>("--json") { Description = "JSON output" };
+        var cmd = new Command("verify", "Compare source and target. Exit 0: identical; 1: differences; 2: error")
+        {
+            Arguments = { name },
+            Options = { checksum, repair, json },
+        };
+        cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
+        {
+            var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/verify",
+                new { checksum = r.GetValue(checksum), repair = r.GetValue(repair) }, ct);
+            var diffs = res["differences"]!.AsArray();
+            if (r.GetValue(json))
+                Console.WriteLine(res.ToJsonString());
+            else
+            {
+                foreach (var d in diffs)
+                    Console.WriteLine($"{d!["kind"],-18} {d["path"]}  ({d["detail"]})");
+                Console.WriteLine(diffs.Count == 0
+                    ? $"identical: {res["entriesChecked"]} entries checked{(r.GetValue(checksum) ? " by content" : "")}"
+                    : $"{diffs.Count} differences{(res["repaired"]?.GetValue<bool>() == true ? " remain after repair" : "")}");
+            }
+            return diffs.Count == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+        }));
+        return cmd;
+    }
+
+    internal static JsonNode? FindJob(JsonNode status, string name) =>
+        status["jobs"]!.AsArray().FirstOrDefault(j => j!["name"]!.GetValue<string>() == name);
+}

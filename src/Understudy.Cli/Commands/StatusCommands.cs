@@ -1,0 +1,191 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+
+namespace Understudy.Cli.Commands;
+
+internal static class StatusCommands
+{
+    public static Command Status()
+    {
+        var name = new Argument<string?>("name") { Description = "Only this job", Arity = ArgumentArity.ZeroOrOne };
+        var watch = new Option<bool>("--watch") { Description = "Keep updating: a live progress bar in a terminal" };
+        var json = new Option<bool>("--json") { Description = "Stable JSON for scripts (docs/cli.md)" };
+        var cmd = new Command("status", "Show jobs: state, mirror progress (files, bytes, rate, ETA)") { Arguments = { name }, Options = { watch, json } };
+        cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
+        {
+            var only = r.GetValue(name);
+            if (r.GetValue(json))
+            {
+                var s = await c.GetAsync("api/v1/status", ct);
+                if (only is not null)
+                    s = JobCommands.FindJob(s, only)?.DeepClone() ?? throw new CliException($"no job named '{only}'");
+                Console.WriteLine(s.ToJsonString());
+                return ExitCodes.Ok;
+            }
+            if (r.GetValue(watch))
+            {
+                if (only is null)
+                    throw new CliException("--watch needs a job name");
+                return await WatchAsync(c, only, untilDone: false, ct);
+            }
+            var st = await c.GetAsync("api/v1/status", ct);
+            foreach (var j in st["jobs"]!.AsArray())
+            {
+                if (only is not null && j!["name"]!.GetValue<string>() != only)
+                    continue;
+                Console.WriteLine(Describe(j!));
+            }
+            if (only is null)
+            {
+                foreach (var h in st["hosted"]!.AsArray())
+                    Console.WriteLine($"{h!["name"],-20} target of {h["sourceName"]} → {h["targetPath"]} ({((bool)h["connected"]! ? "connected" : "idle")})");
+            }
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    internal static string Describe(JsonNode j)
+    {
+        var line = $"{j["name"],-20} {j["state"],-18}";
+        if (j["reason"] is { } reason)
+            line += $" {reason}";
+        if (j["mirror"] is JsonObject m)
+        {
+            line += $"  mirror {m["phase"]}: {m["filesDone"]}/{m["filesTotal"]} files, {Bytes((long)m["bytesDone"]!)}/{Bytes((long)m["bytesTotal"]!)}, {Bytes((long)(double)m["rateBytesPerSecond"]!)}/s";
+            if (m["etaSeconds"] is { } eta)
+                line += $", ETA {(double)eta:0}s";
+        }
+        return line;
+    }
+
+    internal static string Bytes(long n) => n switch
+    {
+        < 1024 => $"{n} B",
+        < 1024 * 1024 => $"{n / 1024.0:0.0} KiB",
+        < 1024L * 1024 * 1024 => $"{n / 1048576.0:0.0} MiB",
+        _ => $"{n / 1073741824.0:0.00} GiB",
+    };
+
+    /// <summary>Follows one job's mirror: a Spectre progress bar on a terminal, plain lines when redirected.</summary>
+    internal static async Task<int> WatchAsync(ApiClient c, string name, bool untilDone, CancellationToken ct)
+    {
+        if (Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var j = JobCommands.FindJob(await c.GetAsync("api/v1/status", ct), name) ?? throw new CliException($"no job named '{name}'");
+                Console.WriteLine(Describe(j));
+                if (untilDone && IsSettled(j))
+                    return Outcome(j);
+                await Task.Delay(1000, ct);
+            }
+            return ExitCodes.Ok;
+        }
+        int result = ExitCodes.Ok;
+        await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+            .StartAsync(async p =>
+            {
+                var task = p.AddTask(name, maxValue: 1);
+                while (!ct.IsCancellationRequested)
+                {
+                    var j = JobCommands.FindJob(await c.GetAsync("api/v1/status", ct), name) ?? throw new CliException($"no job named '{name}'");
+                    if (j["mirror"] is JsonObject m)
+                    {
+                        task.MaxValue = Math.Max(1, (long)m["bytesTotal"]!);
+                        task.Value = (long)m["bytesDone"]!;
+                        task.Description = $"{name} [grey]{m["phase"]} {m["filesDone"]}/{m["filesTotal"]} files[/]";
+                    }
+                    else
+                    {
+                        task.Description = $"{name} [grey]{j["state"]}[/]";
+                    }
+                    if (untilDone && IsSettled(j))
+                    {
+                        task.Value = task.MaxValue;
+                        result = Outcome(j);
+                        return;
+                    }
+                    await Task.Delay(250, ct);
+                }
+            });
+        return result;
+    }
+
+    private static bool IsSettled(JsonNode j)
+    {
+        var s = j["state"]!.GetValue<string>();
+        return (s is "in-sync" or "replicating" && (bool)j["mirrored"]!) || s == "error";
+    }
+
+    private static int Outcome(JsonNode j) => j["state"]!.GetValue<string>() == "error" ? ExitCodes.Failed : ExitCodes.Ok;
+
+    public static Command Wait()
+    {
+        var name = new Argument<string>("name") { Description = "Job name" };
+        var until = new Option<string>("--until") { Description = "mirrored: the mirror is complete and durable on the target", DefaultValueFactory = _ => "mirrored" };
+        until.AcceptOnlyFromAmong("mirrored", "idle");
+        var timeout = new Option<double?>("--timeout") { Description = "Give up after SECONDS (exit 3)" };
+        var cmd = new Command("wait", "Wait for a job condition. Exit 0: reached; 1: the job failed; 3: timed out")
+        {
+            Arguments = { name },
+            Options = { until, timeout },
+        };
+        cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            if (r.GetValue(timeout) is { } t)
+                cts.CancelAfter(TimeSpan.FromSeconds(t));
+            try
+            {
+                while (true)
+                {
+                    var j = JobCommands.FindJob(await c.GetAsync("api/v1/status", cts.Token), r.GetValue(name)!)
+                        ?? throw new CliException($"no job named '{r.GetValue(name)}'");
+                    if (IsSettled(j))
+                    {
+                        int o = Outcome(j);
+                        if (o != ExitCodes.Ok)
+                            Console.Error.WriteLine($"understudy: job failed: {j["reason"]}");
+                        return o;
+                    }
+                    await Task.Delay(200, cts.Token);
+                }
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                Console.Error.WriteLine("understudy: timed out");
+                return ExitCodes.Timeout;
+            }
+        }));
+        return cmd;
+    }
+
+    public static Command Events()
+    {
+        var job = new Option<string?>("--job") { Description = "Only this job's events" };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new events as they happen" };
+        var json = new Option<bool>("--json") { Description = "One JSON object per line" };
+        var limit = new Option<int>("--limit") { Description = "How many recent events", DefaultValueFactory = _ => 50 };
+        var cmd = new Command("events", "List the agent's event log") { Options = { job, follow, json, limit } };
+        cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
+        {
+            var q = $"api/v1/events?limit={r.GetValue(limit)}" + (r.GetValue(job) is { } j ? $"&job={Uri.EscapeDataString(j)}" : "");
+            foreach (var ev in (await c.GetAsync(q, ct)).AsArray())
+                Print(ev!, r.GetValue(json));
+            if (r.GetValue(follow))
+            {
+                var s = "api/v1/events/stream" + (r.GetValue(job) is { } jj ? $"?job={Uri.EscapeDataString(jj)}" : "");
+                await foreach (var data in c.StreamAsync(s, ct))
+                    Print(JsonNode.Parse(data)!, r.GetValue(json));
+            }
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static void Print(JsonNode ev, bool json) =>
+        Console.WriteLine(json ? ev.ToJsonString() : $"{ev["time"]} {ev["severity"],-8} {ev["category"],-8} {ev["job"] ?? "-",-16} {ev["message"]}");
+}
