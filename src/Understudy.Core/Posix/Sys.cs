@@ -5,7 +5,7 @@ namespace Understudy.Core.Posix;
 /// <summary>Thin, span-friendly wrappers over <see cref="Libc"/>: NUL-termination, errno
 /// capture and retry on EINTR. "Try" methods return an errno (0 = success) for callers that
 /// treat some errors as results; the others throw <see cref="PosixException"/>.</summary>
-internal static unsafe class Sys
+internal static unsafe partial class Sys
 {
     /// <summary>A NUL-terminated copy of a name or path.</summary>
     public static byte[] Z(ReadOnlySpan<byte> s)
@@ -59,35 +59,6 @@ internal static unsafe class Sys
     {
         int e = TryOpenAt(dir, zpath, flags, mode, out var fd);
         return e == 0 ? fd : throw new PosixException(e, op, display);
-    }
-
-    /// <summary>openat2 with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS.</summary>
-    public static int TryOpenBeneath(SafeFd dir, byte[] zpath, int flags, out SafeFd fd)
-    {
-        var how = new OpenHow
-        {
-            Flags = (ulong)(uint)flags,
-            Resolve = Libc.RESOLVE_BENEATH | Libc.RESOLVE_NO_SYMLINKS | Libc.RESOLVE_NO_MAGICLINKS,
-        };
-        fixed (byte* p = zpath)
-        {
-            // EAGAIN means a concurrent rename raced a ".." check; bounded so a hostile
-            // renamer cannot spin us forever.
-            for (int attempt = 0; ; attempt++)
-            {
-                long r = Libc.syscall_openat2(Libc.SYS_openat2, dir, p, &how, (nuint)sizeof(OpenHow));
-                if (r >= 0)
-                {
-                    fd = new SafeFd((int)r);
-                    return 0;
-                }
-                int e = Errno;
-                if (e == Libc.EINTR || (e == Libc.EAGAIN && attempt < 64))
-                    continue;
-                fd = new SafeFd();
-                return e;
-            }
-        }
     }
 
     public static int TryUnlinkAt(SafeFd dir, byte[] zname, int flags)
