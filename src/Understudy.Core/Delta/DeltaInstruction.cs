@@ -104,34 +104,34 @@ internal readonly ref struct DeltaInstruction
         switch ((DeltaOp)source[0])
         {
             case DeltaOp.Copy:
-            {
-                var s = VarInt.TryRead(source[n..], out ulong index, out int used);
-                if (s != OperationStatus.Done)
-                    return Partial(s, source.Length, MaxCopyEncodedLength);
-                n += used;
-                s = VarInt.TryRead(source[n..], out ulong count, out used);
-                if (s != OperationStatus.Done)
-                    return Partial(s, source.Length, MaxCopyEncodedLength);
-                n += used;
-                if (index > int.MaxValue || count is < 1 or > int.MaxValue)
-                    return OperationStatus.InvalidData;
-                instruction = Copy((long)index, (int)count);
-                break;
-            }
+                {
+                    var s = VarInt.TryRead(source[n..], out ulong index, out int used);
+                    if (s != OperationStatus.Done)
+                        return Partial(s, source.Length, MaxCopyEncodedLength);
+                    n += used;
+                    s = VarInt.TryRead(source[n..], out ulong count, out used);
+                    if (s != OperationStatus.Done)
+                        return Partial(s, source.Length, MaxCopyEncodedLength);
+                    n += used;
+                    if (index > int.MaxValue || count is < 1 or > int.MaxValue)
+                        return OperationStatus.InvalidData;
+                    instruction = Copy((long)index, (int)count);
+                    break;
+                }
             case DeltaOp.Literal:
-            {
-                var s = VarInt.TryRead(source[n..], out ulong length, out int used);
-                if (s != OperationStatus.Done)
-                    return Partial(s, source.Length, 1 + 3);
-                n += used;
-                if (length is < 1 or > MaxLiteralLength)
-                    return OperationStatus.InvalidData;
-                if (source.Length - n < (int)length)
-                    return OperationStatus.NeedMoreData;
-                instruction = LiteralOf(source.Slice(n, (int)length));
-                n += (int)length;
-                break;
-            }
+                {
+                    var s = VarInt.TryRead(source[n..], out ulong length, out int used);
+                    if (s != OperationStatus.Done)
+                        return Partial(s, source.Length, 1 + 3);
+                    n += used;
+                    if (length is < 1 or > MaxLiteralLength)
+                        return OperationStatus.InvalidData;
+                    if (source.Length - n < (int)length)
+                        return OperationStatus.NeedMoreData;
+                    instruction = LiteralOf(source.Slice(n, (int)length));
+                    n += (int)length;
+                    break;
+                }
             case DeltaOp.Complete:
                 instruction = Complete();
                 break;

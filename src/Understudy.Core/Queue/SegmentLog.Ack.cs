@@ -1,0 +1,75 @@
+namespace Understudy.Core.Queue;
+
+internal sealed partial class SegmentLog
+{
+    /// <summary>
+    /// Everything up to <paramref name="seq"/> is safe on the target: persist the ack point, then
+    /// delete the segments it covers entirely (the active segment is kept). Idempotent.
+    /// </summary>
+    public void Acknowledge(long seq)
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            if (seq <= _ackedSeq)
+                return;
+            if (seq > _durableLastSeq)
+                throw new ArgumentOutOfRangeException(nameof(seq), $"Cannot acknowledge {seq}: the last durable record is {_durableLastSeq}.");
+            AckFile.Write(_directory, seq);
+            _ackedSeq = seq;
+
+            bool deleted = false;
+            while (_segments.Count > 1 && _segments[0].LastSeq <= seq)
+            {
+                File.Delete(_segments[0].Path);
+                _segments.RemoveAt(0);
+                deleted = true;
+            }
+            if (deleted)
+                DirectorySync.Flush(_directory);
+            _ackCursor = Locate(seq + 1);
+        }
+    }
+
+    public long AckedSeq
+    {
+        get
+        {
+            lock (_gate)
+                return _ackedSeq;
+        }
+    }
+
+    /// <summary>Durable records not yet acknowledged. FirstSeq is the first pending seq.</summary>
+    public QueueStats Stats
+    {
+        get
+        {
+            lock (_gate)
+            {
+                ThrowIfDisposed();
+                long pendingCount = _durableLastSeq - _ackedSeq;
+                if (pendingCount > 0 && _ackCursor.TimestampUnixMs == 0)
+                    _ackCursor = Locate(_ackedSeq + 1); // the cursor was set before that record existed
+                long bytes = 0;
+                bool counting = false;
+                foreach (var segment in _segments)
+                {
+                    if (segment == _ackCursor.Segment)
+                    {
+                        counting = true;
+                        bytes += segment.DurableLength - _ackCursor.Offset;
+                    }
+                    else if (counting)
+                    {
+                        bytes += segment.DurableLength - RecordFormat.SegmentHeaderLength;
+                    }
+                }
+                DateTimeOffset? oldest = pendingCount > 0
+                    ? DateTimeOffset.FromUnixTimeMilliseconds(_ackCursor.TimestampUnixMs)
+                    : null;
+                return new QueueStats(_ackedSeq + 1, _durableLastSeq, _ackedSeq, pendingCount, bytes, oldest);
+            }
+        }
+    }
+}
