@@ -1,0 +1,135 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Understudy.Core.Jobs;
+
+internal sealed partial record JobSpec
+{
+    private void ValidateFailover(FailoverSpec f)
+    {
+        var m = f.Monitor;
+        if (m.Addresses is null || m.Addresses.Count == 0)
+            Fail("failover.monitor.addresses", "required: list at least one address of the source to watch, like [{ address: 192.0.2.10, method: icmp }]");
+        var seen = new HashSet<(string, MonitorMethod, int?)>();
+        for (int i = 0; i < m.Addresses.Count; i++)
+        {
+            var a = m.Addresses[i];
+            var key = $"failover.monitor.addresses[{i}]";
+            if (!HostPort.IsValidHost(a.Address))
+                Fail(key + ".address", $"expected an IP address or host name of the source (no port), got '{a.Address}'");
+            CheckEnum(a.Method, key + ".method");
+            if (a.Method == MonitorMethod.Icmp && a.Port is not null)
+                Fail(key + ".port", "a port only applies to method 'tcp'");
+            if (a.Method == MonitorMethod.Tcp && a.Port is not (>= 1 and <= 65535))
+                Fail(key + ".port", $"expected a TCP port from 1 to 65535, got '{a.Port}'");
+            if (!seen.Add((a.Address, a.Method, a.Port)))
+                Fail(key, $"'{a.Address}' is watched twice the same way");
+        }
+        CheckRange(m.Interval, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1), "failover.monitor.interval");
+        CheckRange(m.Misses, 1, 1000, "failover.monitor.misses");
+        CheckEnum(m.Policy, "failover.monitor.policy");
+        CheckEnum(f.Trigger, "failover.trigger");
+        CheckEnum(f.Mode, "failover.mode");
+        ValidateIdentity(f.Identity);
+        ValidateScripts(f.Scripts);
+        CheckRange(f.Arp.Count, 0, 100, "failover.arp.count");
+        CheckRange(f.Arp.Interval, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(10), "failover.arp.interval");
+    }
+
+    private void ValidateIdentity(IdentitySpec id)
+    {
+        const string k = "failover.identity";
+        var addresses = id.Addresses ?? ValueList<IdentityAddress>.Empty;
+        for (int i = 0; i < addresses.Count; i++)
+        {
+            var a = addresses[i];
+            var key = $"{k}.addresses[{i}]";
+            if (!IsCidr(a.Address))
+                Fail(key + ".address", $"expected an address with its prefix length, like 192.0.2.10/24 or 2001:db8::10/64, got '{a.Address}'");
+            if (!IsInterfaceName(a.Interface))
+                Fail(key + ".interface", $"expected the name of a network interface of the target, like eth0, got '{a.Interface}'");
+            for (int j = 0; j < i; j++)
+            {
+                if (addresses[j].Address.Split('/')[0] == a.Address.Split('/')[0])
+                    Fail(key + ".address", $"'{a.Address}' is listed twice");
+            }
+        }
+        if (id.ServerName is { } server && !IsServerName(server))
+            Fail(k + ".server_name", $"expected true, false or a server name of letters, digits and '-' (at most 15, the NetBIOS limit), got '{server}'");
+        if (id.SourceName is { } source && !IsServerName(source))
+            Fail(k + ".source_name", $"expected a server name of letters, digits and '-' (at most 15, the NetBIOS limit), got '{source}'");
+        var shareNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var shares = id.Shares ?? ValueList<ShareSpec>.Empty;
+        for (int i = 0; i < shares.Count; i++)
+        {
+            var s = shares[i];
+            var key = $"{k}.shares[{i}]";
+            if (string.IsNullOrWhiteSpace(s.Name) || s.Name.Length > 80 || s.Name.IndexOfAny(['[', ']', '/', '\\', '\n', '\r', '=']) >= 0)
+                Fail(key + ".name", $"expected a share name (no brackets, slashes, '=' or line breaks), got '{s.Name}'");
+            if (!shareNames.Add(s.Name))
+                Fail(key + ".name", $"share '{s.Name}' is listed twice (share names are case-insensitive)");
+            CheckUnderSource(s.Path, key + ".path");
+            foreach (var o in s.Options ?? ValueList<ShareOption>.Empty)
+            {
+                if (string.IsNullOrWhiteSpace(o.Name) || o.Name.IndexOfAny(['\n', '\r', '=', '[', ']']) >= 0 || o.Value.IndexOfAny(['\n', '\r']) >= 0)
+                    Fail(key + ".options", $"'{o.Name}' is not a valid smb.conf parameter");
+                if (string.Equals(o.Name.Trim(), "path", StringComparison.OrdinalIgnoreCase))
+                    Fail(key + ".options", "do not set 'path' in options: Understudy points the share at the replica of 'path'");
+            }
+        }
+        var exports = id.NfsExports ?? ValueList<NfsExportSpec>.Empty;
+        for (int i = 0; i < exports.Count; i++)
+        {
+            var e = exports[i];
+            var key = $"{k}.nfs_exports[{i}]";
+            CheckUnderSource(e.Path, key + ".path");
+            if (string.IsNullOrWhiteSpace(e.Clients) || e.Clients.Any(char.IsWhiteSpace))
+                Fail(key + ".clients", $"expected a client specification like '*' or 192.0.2.0/24 (no spaces), got '{e.Clients}'");
+            if (e.Options.Any(char.IsWhiteSpace))
+                Fail(key + ".options", $"expected comma-separated export options like 'rw,sync', got '{e.Options}'");
+        }
+    }
+
+    private void ValidateScripts(ScriptsSpec s)
+    {
+        Check(s.PreFailover, "pre_failover");
+        Check(s.PostFailover, "post_failover");
+        Check(s.PreFailback, "pre_failback");
+        Check(s.PostFailback, "post_failback");
+
+        static void Check(ValueList<ScriptSpec>? scripts, string name)
+        {
+            scripts ??= ValueList<ScriptSpec>.Empty;
+            for (int i = 0; i < scripts.Count; i++)
+            {
+                var key = $"failover.scripts.{name}[{i}]";
+                CheckNormalizedPath(scripts[i].Run, key + ".run");
+                CheckRange(scripts[i].Timeout, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), key + ".timeout");
+            }
+        }
+    }
+
+    private void CheckUnderSource(string path, string key)
+    {
+        CheckNormalizedPath(path, key);
+        if (!Source.Paths.Any(root => JobValues.IsUnder(path, root)))
+            Fail(key, $"'{path}' is not under any of source.paths ({string.Join(", ", Source.Paths)}): only replicated data can be served after a fail-over");
+    }
+
+    private static bool IsCidr(string text)
+    {
+        int slash = text.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 0 || !IPAddress.TryParse(text[..slash], out var ip) || !HostPort.IsValidHost(text[..slash]))
+            return false;
+        int max = ip.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32;
+        return int.TryParse(text[(slash + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int prefix)
+            && prefix >= 1 && prefix <= max;
+    }
+
+    // Linux IFNAMSIZ is 16 with the NUL; '/' and whitespace are refused by the kernel.
+    private static bool IsInterfaceName(string name) =>
+        name.Length is >= 1 and <= 15 && name != "." && name != ".." && !name.Any(c => c == '/' || c == ':' || char.IsWhiteSpace(c) || char.IsControl(c));
+
+    private static bool IsServerName(string name) =>
+        name.Length is >= 1 and <= 15 && char.IsAsciiLetterOrDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
+}
