@@ -1,2 +1,1 @@
 [assembly: CLSCompliant(false)]
-[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -1,3 +1,4 @@
+using Understudy.Core.Jobs;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

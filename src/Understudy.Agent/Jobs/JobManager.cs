@@ -31,7 +31,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
                 var runner = new JobRunner(ToDefinition(spec), ctx, mirrored);
                 _jobs[spec.Name] = (spec, stored.Yaml, runner);
                 if (!mirrored)
-                    runner.RequestMirror(ToMode(spec.Mirror.Mode));
+                    runner.RequestMirror(spec.Mirror.Mode);
             }
             catch (JobFileException e)
             {
@@ -75,7 +75,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
         var runner = new JobRunner(def, ctx, mirrored: false);
         _jobs[spec.Name] = (spec, yaml, runner);
         ctx.Events.Record(Severity.Info, "job", spec.Name, old.Runner is null ? "job applied" : "job re-applied with changes");
-        runner.RequestMirror(ToMode(spec.Mirror.Mode));
+        runner.RequestMirror(spec.Mirror.Mode);
         return spec;
     }
 
@@ -89,13 +89,6 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
         ctx.Events.Record(Severity.Info, "job", name, "job removed (data on source and target left in place)");
     }
 
-    public static MirrorMode ToMode(Core.Jobs.MirrorMode m) => m switch
-    {
-        Core.Jobs.MirrorMode.Full => MirrorMode.Full,
-        Core.Jobs.MirrorMode.Checksum => MirrorMode.Checksum,
-        _ => MirrorMode.Different,
-    };
-
     public static JobDefinition ToDefinition(JobSpec spec)
     {
         var roots = spec.Source.Paths
@@ -103,7 +96,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             .ToList();
         var matcher = new ExcludeMatcher(spec.Source.Exclude);
         return new JobDefinition(spec.Name, roots, (p, dir) => matcher.IsExcluded(p, dir),
-            spec.Target.Address.ToString(), spec.Target.Id, spec.Target.Path, ToMode(spec.Mirror.Mode), spec.Mirror.Orphans == OrphanPolicy.Delete);
+            spec.Target.Address.ToString(), spec.Target.Id, spec.Target.Path, spec.Mirror.Mode, spec.Mirror.Orphans == OrphanPolicy.Delete);
     }
 
     public JobStatusView Status(JobRunner r)

@@ -1,3 +1,4 @@
+using Understudy.Core.Jobs;
 using System.Threading.Channels;
 using Understudy.Agent.Events;
 using Understudy.Agent.Hosting;

@@ -1,16 +1,10 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using K4os.Compression.LZ4;
+using Understudy.Core.Jobs;
 using Understudy.Core.Protocol;
 
 namespace Understudy.Agent.Peer;
-
-internal enum Compression : byte
-{
-    None = 0,
-    Lz4 = 1,
-    Zstd = 2,
-}
 
 /// <summary>
 /// One authenticated peer link: frames over a TLS stream through System.IO.Pipelines.

@@ -1,13 +1,7 @@
+using Understudy.Core.Jobs;
 using Understudy.Core.Paths;
 
 namespace Understudy.Agent.Source;
-
-internal enum MirrorMode
-{
-    Full,
-    Different,
-    Checksum,
-}
 
 /// <summary>One source directory of a job and where it lands below the job's target path.</summary>
 internal sealed record SourceRoot(string Path, RelPath TargetPrefix);

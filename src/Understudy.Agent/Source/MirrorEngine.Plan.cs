@@ -1,3 +1,4 @@
+using Understudy.Core.Jobs;
 using Understudy.Core.Manifest;
 using Understudy.Core.Paths;
 using Understudy.Core.Protocol;

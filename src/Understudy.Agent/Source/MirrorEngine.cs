@@ -1,3 +1,4 @@
+using Understudy.Core.Jobs;
 using Understudy.Agent.Events;
 using Understudy.Core.Manifest;
 using Understudy.Core.Paths;

@@ -1,3 +1,4 @@
+using Understudy.Core.Jobs;
 namespace Understudy.Agent.Source;
 
 /// <summary>Live counters of one mirror run, read by status while the run updates them.</summary>

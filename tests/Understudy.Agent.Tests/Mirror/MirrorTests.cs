@@ -1,0 +1,131 @@
+using System.Text.Json.Nodes;
+using Understudy.Agent.Tests.Support;
+using Understudy.Core.Manifest;
+using Understudy.Core.Paths;
+using Understudy.Core.Posix;
+using Xunit;
+
+namespace Understudy.Agent.Tests.Mirror;
+
+public sealed class MirrorTests
+{
+    [Theory]
+    [InlineData("full")]
+    [InlineData("different")]
+    [InlineData("checksum")]
+    public async Task Mirror_HostileTree_PreservesEveryCase_AndVerifiesClean(string mode)
+    {
+        await using var pair = new AgentPair();
+        await pair.StartAsync();
+        HostileTree.Build(pair.SourceData);
+        await pair.ApplyAsync(pair.JobYaml(mode: mode));
+        await pair.WaitMirroredAsync();
+
+        var verify = await pair.Source.CliAsync("verify", "job1", "--checksum");
+        Assert.True(verify.ExitCode == 0, verify.Stdout + verify.Stderr);
+
+        using var t = FsTree.Open(pair.TargetData, create: false);
+        Assert.NotNull(t.Lstat(RelPath.Parse(HostileTree.InvalidUtf8Name)));
+        Assert.NotNull(t.Lstat(RelPath.Parse(new string('n', 255))));
+        Assert.Equal(EntryKind.Directory, t.Lstat(RelPath.Parse("empty dir"))!.Value.Kind);
+        var link = t.Lstat(RelPath.Parse("dangling"))!.Value;
+        Assert.Equal(EntryKind.Symlink, link.Kind);
+        Assert.Equal("/nonexistent/elsewhere", System.Text.Encoding.UTF8.GetString(t.ReadLink(RelPath.Parse("dangling"))));
+        var sparse = t.Lstat(RelPath.Parse("sparse.img"))!.Value;
+        Assert.Equal(8 << 20, sparse.Size);
+        Assert.True(sparse.AllocatedBytes < sparse.Size / 2, $"sparse file allocated {sparse.AllocatedBytes} bytes");
+        Assert.Contains(t.ReadXattrs(RelPath.Parse("sparse.img")), x => System.Text.Encoding.ASCII.GetString(x.Name) == "user.kind");
+        var a = t.Lstat(RelPath.Parse("plain.txt"))!.Value;
+        var b = t.Lstat(RelPath.Parse("hardlink-to-plain"))!.Value;
+        Assert.Equal(a.Inode, b.Inode);
+        Assert.Equal(1_600_000_000_123_456_789, a.MtimeNs);
+        Assert.Equal(0x1C0u, t.Lstat(RelPath.Parse("deep/a/b/c"))!.Value.Mode);
+    }
+
+    [Fact]
+    public async Task Verify_FindsEachKindOfDifference_ThenRepairs()
+    {
+        await using var pair = new AgentPair();
+        await pair.StartAsync();
+        HostileTree.Build(pair.SourceData);
+        await pair.ApplyAsync(pair.JobYaml());
+        await pair.WaitMirroredAsync();
+
+        File.Delete(Path.Combine(pair.TargetData, "zero"));                       // missing on target
+        File.WriteAllText(Path.Combine(pair.TargetData, "extra.txt"), "x");        // extra on target
+        var leaf = Path.Combine(pair.TargetData, "deep/a/b/c/leaf.dat");          // content differs (same size, same mtime)
+        var mtime = File.GetLastWriteTimeUtc(leaf);
+        using (var fs = new FileStream(leaf, FileMode.Open))
+        {
+            fs.Position = 1000;
+            fs.WriteByte(0x55);
+        }
+        File.SetLastWriteTimeUtc(leaf, mtime);
+        File.SetUnixFileMode(Path.Combine(pair.TargetData, "plain.txt"), UnixFileMode.UserRead); // metadata differs
+
+        var r = await pair.Source.CliAsync("verify", "job1", "--checksum", "--json");
+        Assert.Equal(1, r.ExitCode);
+        var kinds = JsonNode.Parse(r.Stdout)!["differences"]!.AsArray().Select(d => $"{d!["kind"]} {d["path"]}").ToList();
+        Assert.Contains("missing-on-target zero", kinds);
+        Assert.Contains("extra-on-target extra.txt", kinds);
+        Assert.Contains("content-differs deep/a/b/c/leaf.dat", kinds);
+        Assert.Contains("metadata-differs plain.txt", kinds);
+
+        var quick = await pair.Source.CliAsync("verify", "job1", "--json");
+        Assert.DoesNotContain("leaf.dat", quick.Stdout); // without --checksum, same size and mtime look identical
+
+        var repaired = await pair.Source.CliAsync("verify", "job1", "--checksum", "--repair", "--json");
+        var left = JsonNode.Parse(repaired.Stdout)!["differences"]!.AsArray().Select(d => d!["kind"]!.ToString()).ToList();
+        Assert.Equal(["extra-on-target"], left); // orphans: keep leaves the extra file and reports it
+    }
+
+    [Fact]
+    public async Task Mirror_OrphansDelete_RemovesOnlyInsideTargetPath()
+    {
+        await using var pair = new AgentPair();
+        await pair.StartAsync();
+        File.WriteAllText(Path.Combine(pair.SourceData, "keep.txt"), "k");
+        Directory.CreateDirectory(Path.Combine(pair.TargetData, "old/sub"));
+        File.WriteAllText(Path.Combine(pair.TargetData, "old/sub/orphan.txt"), "o");
+        var outside = pair.Dir.Sub("outside.txt");
+        File.WriteAllText(outside, "must survive");
+        await pair.ApplyAsync(pair.JobYaml(orphans: "delete"));
+        await pair.WaitMirroredAsync();
+        Assert.False(Directory.Exists(Path.Combine(pair.TargetData, "old")));
+        Assert.True(File.Exists(Path.Combine(pair.TargetData, "keep.txt")));
+        Assert.True(File.Exists(outside));
+        Assert.Equal(0, (await pair.Source.CliAsync("verify", "job1", "--checksum")).ExitCode);
+    }
+
+    [Fact]
+    public async Task ManyToOne_TwoSourcesIntoOneTarget_OverlapRefused()
+    {
+        await using var pair = new AgentPair();
+        await using var second = new AgentProcess(pair.Dir.Sub("second-agent"), "second");
+        await pair.StartAsync();
+        await second.StartAsync();
+        await second.TrustAsync(pair.Target);
+        await pair.Target.TrustAsync(second);
+        File.WriteAllText(Path.Combine(pair.SourceData, "a.txt"), "from first");
+        await pair.ApplyAsync(pair.JobYaml(targetPath: pair.Dir.Sub("replica/first")));
+        await pair.WaitMirroredAsync();
+
+        var data2 = pair.Dir.Sub("data2");
+        Directory.CreateDirectory(data2);
+        File.WriteAllText(Path.Combine(data2, "b.txt"), "from second");
+        var yaml2 = pair.JobYaml(name: "job2", targetPath: pair.Dir.Sub("replica/second")).Replace(pair.SourceData, data2, StringComparison.Ordinal);
+        var f = pair.Dir.Sub("job2.yaml");
+        await File.WriteAllTextAsync(f, yaml2);
+        (await second.CliAsync("job", "apply", f)).EnsureOk();
+        (await second.CliAsync("wait", "job2", "--until", "mirrored", "--timeout", "60")).EnsureOk();
+        Assert.Equal("from second", File.ReadAllText(pair.Dir.Sub("replica/second/b.txt")));
+        Assert.Equal("from first", File.ReadAllText(pair.Dir.Sub("replica/first/a.txt")));
+
+        var yaml3 = pair.JobYaml(name: "job3", targetPath: pair.Dir.Sub("replica/first/nested")).Replace(pair.SourceData, data2, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(f, yaml3);
+        (await second.CliAsync("job", "apply", f)).EnsureOk();
+        var w = await second.CliAsync("wait", "job3", "--until", "mirrored", "--timeout", "60");
+        Assert.Equal(1, w.ExitCode);
+        Assert.Contains("overlaps", w.Stderr);
+    }
+}
