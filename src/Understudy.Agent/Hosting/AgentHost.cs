@@ -130,8 +130,13 @@ internal sealed class AgentHost : IAsyncDisposable
 
     public Task WaitForShutdownAsync(CancellationToken ct) => _web.WaitForShutdownAsync(ct);
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        // The web host's container also owns this instance (it resolves it for the routes).
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         Context.Events.Record(Severity.Info, "agent", null, "agent stopping");
         await Jobs.DisposeAsync();
         await _peer.DisposeAsync();

@@ -107,7 +107,7 @@ internal static class DemoCommand
             if (i % 2 == 0)
                 rng.NextBytes(buf);
             else
-                Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat($"line {i} of a sample document\n", size / 30 + 1))).AsSpan(0, size).CopyTo(buf);
+                Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat($"line {i} of a sample document\n", size / 20 + 1))).AsSpan(0, size).CopyTo(buf);
             File.WriteAllBytes(Path.Combine(sub, $"file{i:D5}{(i % 2 == 0 ? ".bin" : ".txt")}"), buf);
         }
         Directory.CreateDirectory(Path.Combine(root, "empty dir"));
