@@ -16,12 +16,12 @@ internal sealed class WatchHarness : IAsyncDisposable
     private readonly Task _reader;
     private readonly string _base;
 
-    private WatchHarness(string baseDir, string root, IChangeWatcher watcher)
+    private WatchHarness(string baseDir, string root, IChangeWatcher watcher, bool collect)
     {
         _base = baseDir;
         Root = root;
         Watcher = watcher;
-        _reader = Task.Run(ReadAllAsync);
+        _reader = collect ? Task.Run(ReadAllAsync) : Task.CompletedTask;
     }
 
     public string Root { get; }
@@ -31,7 +31,13 @@ internal sealed class WatchHarness : IAsyncDisposable
 
     public IChangeWatcher Watcher { get; }
 
-    public static WatchHarness Start(string method, Func<RelPath, bool>? excluded = null, WatcherOptions? options = null, Action<string>? prepare = null)
+    /// <summary>A harness whose events nobody reads: the test reads <see cref="IChangeWatcher.Events"/> itself.</summary>
+    public static WatchHarness StartUnread(string method, WatcherOptions options) => Start(method, null, options, null, collect: false);
+
+    public static WatchHarness Start(string method, Func<RelPath, bool>? excluded = null, WatcherOptions? options = null, Action<string>? prepare = null) =>
+        Start(method, excluded, options, prepare, collect: true);
+
+    private static WatchHarness Start(string method, Func<RelPath, bool>? excluded, WatcherOptions? options, Action<string>? prepare, bool collect)
     {
         var baseDir = Directory.CreateTempSubdirectory("understudy-capture-").FullName;
         var root = Path.Combine(baseDir, "root");
@@ -42,7 +48,7 @@ internal sealed class WatchHarness : IAsyncDisposable
         options = options with { Prefer = Enum.Parse<WatcherMethod>(method) };
         try
         {
-            return new WatchHarness(baseDir, root, ChangeWatcherFactory.Start(root, excluded, options));
+            return new WatchHarness(baseDir, root, ChangeWatcherFactory.Start(root, excluded, options), collect);
         }
         catch
         {
@@ -80,6 +86,27 @@ internal sealed class WatchHarness : IAsyncDisposable
 
     public Task<ChangeEvent> WaitForAsync(ChangeKind kind, string rel, string? what = null) =>
         WaitForAsync(e => e.Kind == kind && e.Path == RelPath.Parse(rel), what ?? $"{kind} {rel}");
+
+    /// <summary>Polls a condition until it holds or the deadline passes.</summary>
+    public static async Task PollAsync(Func<bool> condition, string what, Func<string>? detail = null)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (sw.Elapsed > Deadline)
+                throw new Xunit.Sdk.XunitException($"Timed out waiting for {what} {detail?.Invoke()}");
+            await Task.Delay(5);
+        }
+    }
+
+    /// <summary>Reads what the channel holds right now (unread harness only).</summary>
+    public List<ChangeEvent> DrainNow()
+    {
+        var list = new List<ChangeEvent>();
+        while (Watcher.Events.TryRead(out var e))
+            list.Add(e);
+        return list;
+    }
 
     public async Task WaitUntilAsync(Func<ChangeEvent[], bool> condition, string what)
     {

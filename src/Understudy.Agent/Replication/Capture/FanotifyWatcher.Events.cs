@@ -23,14 +23,6 @@ internal sealed partial class FanotifyWatcher
     private void Dispatch(ref FanotifyRecord r)
     {
         bool isDir = (r.Mask & FAN_ONDIR) != 0;
-        if ((r.Mask & (FAN_DELETE_SELF | FAN_MOVE_SELF)) != 0)
-        {
-            var self = r.ObjectHandle.IsEmpty ? r.DirHandle : r.ObjectHandle;
-            if (isDir && self.SequenceEqual(_rootHandle))
-                Sink.Publish(new ChangeEvent(ChangeKind.RootGone, RelPath.Root, true));
-            if ((r.Mask & ~(FAN_DELETE_SELF | FAN_MOVE_SELF | FAN_ONDIR)) == 0)
-                return;
-        }
         if ((r.Mask & FAN_RENAME) != 0)
         {
             OnRename(ref r, isDir);
@@ -38,6 +30,10 @@ internal sealed partial class FanotifyWatcher
         }
         if (r.DirHandle.IsEmpty || !_paths.TryResolve(r.DirHandle, out var dirAbs))
             return;
+        // The root's own removal is seen in its parent: self events (DELETE_SELF) are not reported to a
+        // DFID_NAME filesystem mark for directories, as tried on this kernel.
+        if (isDir && (r.Mask & (FAN_DELETE | FAN_MOVED_FROM)) != 0 && MovesRoot(dirAbs, r.Name))
+            Sink.Publish(new ChangeEvent(ChangeKind.RootGone, RelPath.Root, true));
         if (!TryMap(dirAbs, r.Name, out var path, out bool self2))
             return;
         if (IsExcludedOrBelow(path))

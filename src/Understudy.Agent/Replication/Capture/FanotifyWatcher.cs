@@ -16,7 +16,7 @@ namespace Understudy.Agent.Replication.Capture;
 /// <para>Why FAN_CLOSE_WRITE works here: since Linux 5.9 fsnotify hands parent and name to
 /// filesystem marks for every event on a non-directory, so close-write, modify and attrib on a file
 /// all arrive as DFID_NAME records; tried on this kernel (6.x, ext4), see the tests. Events on a
-/// directory itself (attrib, self delete/move) arrive with the directory's own handle and the name ".".</para>
+/// directory itself (attrib) arrive with the directory's own handle and the name ".".</para>
 /// <para>FAN_RENAME (Linux 5.17+) reports a move as one event with the old and the new parent and
 /// name, which gives MovedFrom/MovedTo their cookie (fanotify has none: we number them). Older
 /// kernels get FAN_MOVED_FROM/FAN_MOVED_TO, reported unpaired (cookie 0).</para>
@@ -30,7 +30,6 @@ internal sealed partial class FanotifyWatcher : KernelWatcher
 {
     private readonly int _fd;
     private readonly int _mountFd;
-    private readonly byte[] _rootHandle;
     private readonly HandlePathCache _paths;
     private readonly bool _renameEvents;
     private uint _nextCookie;
@@ -47,9 +46,9 @@ internal sealed partial class FanotifyWatcher : KernelWatcher
         {
             var rootC = Interop.CString(root.Bytes);
             _mountFd = OpenDirectory(rootC);
-            _rootHandle = HandleOf(rootC);
+            _ = HandleOf(rootC); // fails fast on a filesystem that cannot encode file handles
             _paths = new HandlePathCache(_mountFd);
-            ulong mask = FAN_CREATE | FAN_DELETE | FAN_CLOSE_WRITE | FAN_ATTRIB | FAN_DELETE_SELF | FAN_MOVE_SELF | FAN_ONDIR
+            ulong mask = FAN_CREATE | FAN_DELETE | FAN_CLOSE_WRITE | FAN_ATTRIB | FAN_ONDIR
                 | (options.ReportWrites ? FAN_MODIFY : 0);
             _renameEvents = TryMark(rootC, mask | FAN_RENAME, out _);
             if (!_renameEvents && !TryMark(rootC, mask | FAN_MOVED_FROM | FAN_MOVED_TO, out int errno))
@@ -121,7 +120,7 @@ internal sealed partial class FanotifyWatcher : KernelWatcher
         return fd;
     }
 
-    /// <summary>The root's struct file_handle, to recognise events about the root itself.</summary>
+    /// <summary>The root's struct file_handle; events are useless without handles.</summary>
     private static unsafe byte[] HandleOf(byte[] pathC)
     {
         const int MaxHandleSize = 128;
