@@ -1,0 +1,21 @@
+using Understudy.Core.Paths;
+
+namespace Understudy.Agent.Replication.Capture;
+
+/// <summary>
+/// One observed change below a watched root. <paramref name="Path"/> is relative to that root.
+/// <paramref name="Cookie"/> pairs a <see cref="ChangeKind.MovedFrom"/> with its
+/// <see cref="ChangeKind.MovedTo"/> (0 when there is no pair to make).
+/// </summary>
+/// <remarks>
+/// Contract for consumers: events may repeat (a synthetic Created from a scan and the kernel's
+/// own), so applying them must be idempotent. A MovedFrom without a MovedTo is a move out of the
+/// root (treat as delete); a MovedTo without a MovedFrom is a move in (copy it, and for a directory
+/// its whole subtree). An <see cref="ChangeKind.Overflow"/> stands for every change below its path
+/// that happened before it was read and may not have been reported.
+/// </remarks>
+internal readonly record struct ChangeEvent(ChangeKind Kind, RelPath Path, bool IsDirectory, uint Cookie = 0)
+{
+    public override string ToString() =>
+        Cookie == 0 ? $"{Kind} {Path}{(IsDirectory ? "/" : "")}" : $"{Kind} {Path}{(IsDirectory ? "/" : "")} #{Cookie}";
+}

@@ -1,0 +1,22 @@
+using System.Threading.Channels;
+
+namespace Understudy.Agent.Replication.Capture;
+
+/// <summary>Reports every change under one root directory, never losing one silently.</summary>
+internal interface IChangeWatcher : IAsyncDisposable
+{
+    /// <summary>"fanotify" or "inotify": shown to users per job.</summary>
+    string Method { get; }
+
+    /// <summary>
+    /// A bounded stream of changes. The kernel reader never waits for the consumer: when the
+    /// channel is full, events are dropped and one <see cref="ChangeKind.Overflow"/> of the root
+    /// stands in for them. The channel completes on disposal, or faults if the watcher breaks.
+    /// </summary>
+    ChannelReader<ChangeEvent> Events { get; }
+
+    WatchProgress Progress { get; }
+
+    /// <summary>Completes when the initial setup is finished (for inotify: every directory watched).</summary>
+    Task Ready { get; }
+}
