@@ -49,7 +49,8 @@ internal sealed class AgentProcess : IAsyncDisposable
         foreach (var a in new[] { CliDll, "agent", "--data-dir", DataDir, "--listen", PeerAddress, "--api-listen", $"127.0.0.1:{ApiPort}", "--name", Name })
             psi.ArgumentList.Add(a);
         var addrFile = Path.Combine(DataDir, "api-address");
-        File.Delete(addrFile);
+        if (File.Exists(addrFile))
+            File.Delete(addrFile);
         _process = Process.Start(psi)!;
         _process.OutputDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
         _process.ErrorDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
