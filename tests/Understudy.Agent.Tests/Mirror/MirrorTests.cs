@@ -72,7 +72,9 @@ public sealed class MirrorTests
         Assert.Contains("metadata-differs plain.txt", kinds);
 
         var quick = await pair.Source.CliAsync("verify", "job1", "--json");
-        Assert.DoesNotContain("leaf.dat", quick.Stdout); // without --checksum, same size and mtime look identical
+        // Without --checksum only metadata is compared: the same size cannot show a content difference.
+        Assert.DoesNotContain(JsonNode.Parse(quick.Stdout)!["differences"]!.AsArray(),
+            d => d!["kind"]!.ToString() == "content-differs" && d["path"]!.ToString().EndsWith("leaf.dat", StringComparison.Ordinal));
 
         var repaired = await pair.Source.CliAsync("verify", "job1", "--checksum", "--repair", "--json");
         var left = JsonNode.Parse(repaired.Stdout)!["differences"]!.AsArray().Select(d => d!["kind"]!.ToString()).ToList();
