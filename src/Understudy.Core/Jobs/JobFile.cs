@@ -40,9 +40,10 @@ internal static partial class JobFile
     private static YamlNode LoadSingleDocument(string yamlText, string fileName)
     {
         var stream = new YamlStream();
+        var parser = new MarkTrackingParser(new Parser(new StringReader(yamlText)));
         try
         {
-            stream.Load(new StringReader(yamlText));
+            stream.Load(parser);
         }
         catch (YamlException e)
         {
@@ -50,6 +51,12 @@ internal static partial class JobFile
             if (e.InnerException is { } inner && reason.Contains("Duplicate key", StringComparison.OrdinalIgnoreCase))
                 reason = $"duplicate key: each key may appear only once ({inner.Message})";
             throw new JobFileException($"invalid YAML: {reason}", "", fileName, (int)e.Start.Line, (int)e.Start.Column);
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet 16.3's scanner throws this, without a position, on some unterminated flow
+            // collections ("[a, b" followed by more lines): place it after the last good token.
+            throw new JobFileException("invalid YAML: an unterminated '[...]' or '{...}', or a stray character, after this point", "", fileName, (int)parser.LastGood.Line, (int)parser.LastGood.Column);
         }
         if (stream.Documents.Count == 0 || YamlReader.IsNull(stream.Documents[0].RootNode))
             throw new JobFileException("the file is empty: a job needs at least 'name', 'source' and 'target' (see docs/job-file.md)", "", fileName, 1, 1);
@@ -168,6 +175,22 @@ internal static partial class JobFile
             Mode = r.Enum<RestoreMode>(keys.GetValueOrDefault("mode"), "restore.mode") ?? d.Mode,
             Conflicts = r.Enum<ConflictPolicy>(keys.GetValueOrDefault("conflicts"), "restore.conflicts") ?? d.Conflicts,
         };
+    }
+
+    /// <summary>Remembers where the last successfully parsed event ended.</summary>
+    private sealed class MarkTrackingParser(IParser inner) : IParser
+    {
+        public Mark LastGood { get; private set; } = Mark.Empty;
+
+        public YamlDotNet.Core.Events.ParsingEvent? Current => inner.Current;
+
+        public bool MoveNext()
+        {
+            bool more = inner.MoveNext();
+            if (inner.Current is { } current)
+                LastGood = current.End;
+            return more;
+        }
     }
 
     // YamlDotNet prefixes its messages with "(Line: 3, Col: 5, Idx: 20) - (Line: ...): "; we give the line ourselves.
