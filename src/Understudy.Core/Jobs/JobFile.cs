@@ -48,9 +48,18 @@ internal static partial class JobFile
         catch (YamlException e)
         {
             var reason = YamlMarkPrefix().Replace(e.Message, "");
-            if (e.InnerException is { } inner && reason.Contains("Duplicate key", StringComparison.OrdinalIgnoreCase))
-                reason = $"duplicate key: each key may appear only once ({inner.Message})";
-            throw new JobFileException($"invalid YAML: {reason}", "", fileName, (int)e.Start.Line, (int)e.Start.Column);
+            if (reason.StartsWith("Duplicate key ", StringComparison.Ordinal))
+            {
+                var key = reason["Duplicate key ".Length..];
+                throw new JobFileException($"duplicate key '{key}': each key may appear only once", key, fileName, (int)e.Start.Line, (int)e.Start.Column);
+            }
+            int line = (int)e.Start.Line, column = (int)e.Start.Column;
+            if (reason.Contains("tab", StringComparison.OrdinalIgnoreCase) && FirstTabIndent(yamlText) is { } tabLine)
+            {
+                // YamlDotNet reports a tab in indentation at the start of the enclosing block; point at the tab.
+                (line, column, reason) = (tabLine, 1, "a tab is used for indentation; YAML allows spaces only");
+            }
+            throw new JobFileException($"invalid YAML: {reason}", "", fileName, line, column);
         }
         catch (InvalidOperationException)
         {
@@ -175,6 +184,18 @@ internal static partial class JobFile
             Mode = r.Enum<RestoreMode>(keys.GetValueOrDefault("mode"), "restore.mode") ?? d.Mode,
             Conflicts = r.Enum<ConflictPolicy>(keys.GetValueOrDefault("conflicts"), "restore.conflicts") ?? d.Conflicts,
         };
+    }
+
+    private static int? FirstTabIndent(string text)
+    {
+        var lines = text.Split('\n');
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var indent = lines[i].AsSpan(0, lines[i].Length - lines[i].TrimStart().Length);
+            if (indent.Contains('\t'))
+                return i + 1;
+        }
+        return null;
     }
 
     /// <summary>Remembers where the last successfully parsed event ended.</summary>

@@ -137,7 +137,10 @@ internal sealed class YamlReader(string fileName)
         var text = String(node, path);
         if (text is null)
             return null;
-        return JobEnum<T>.TryParse(text, out var v) ? v : throw Error(node!, path, $"expected one of {JobEnum<T>.Choices}, got '{text}'");
+        if (JobEnum<T>.TryParse(text, out var v))
+            return v;
+        var guess = KeySuggestions.Closest(text, JobEnum<T>.Names);
+        throw Error(node!, path, $"expected one of {JobEnum<T>.Choices}, got '{text}'" + (guess is null ? "" : $"; did you mean '{guess}'?"));
     }
 
     public TimeSpan? Duration(YamlNode? node, string path)

@@ -103,6 +103,28 @@ public class JobFileErrorTests
     }
 
     [Fact]
+    public void DuplicateKey_InFlowMapping_NamesTheKey()
+    {
+        var e = ParseError(JobSamples.Minimal + "mirror: {mode: full, mode: full}\n");
+        Assert.Equal("job.yaml:8:22: key 'mode': duplicate key 'mode': each key may appear only once", e.Message);
+    }
+
+    [Fact]
+    public void TabIndentation_PointsAtTheTab()
+    {
+        var e = ParseError(JobSamples.Minimal + "mirror:\n\tmode: full\n");
+        Assert.Equal(9, e.Line);
+        Assert.Contains("tab", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MisspelledEnumValue_SuggestsTheClosest()
+    {
+        var e = ParseError(WithFailover("  monitor: { addresses: [192.0.2.10] }\n  trigger: automatc\n"));
+        Assert.EndsWith("expected one of manual | automatic, got 'automatc'; did you mean 'automatic'?", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void SeveralDocuments_AreAnError()
     {
         var e = ParseError(JobSamples.Minimal + "---\n" + JobSamples.Minimal);
