@@ -36,6 +36,7 @@ internal sealed record MonitorSpec
     public MonitorPolicy Policy { get; init; } = MonitorPolicy.All;
 
     /// <summary>Time from the last good probe until an address counts as lost.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public TimeSpan DetectionTime => Interval * Misses;
 }
 

@@ -1,190 +1,220 @@
+using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace Understudy.Core.Jobs;
 
 /// <summary>
-/// Reads a job file. Every error names the file, line, column and key
-/// (<see cref="JobFileException"/>); unknown keys are errors. This reader covers the sections the
-/// mirror needs (name, source, target, mirror, replication); the others are rejected as unknown
-/// until their parsers land.
+/// The job file: YAML in, <see cref="JobSpec"/> out, and back (<see cref="ToYaml"/>). Mapped by
+/// hand from YamlDotNet's representation model so that every error can name its line and key.
+/// Reference: docs/job-file.md.
 /// </summary>
-internal static class JobFile
+internal static partial class JobFile
 {
-    private static readonly Dictionary<string, string[]> Known = new()
-    {
-        [""] = ["name", "source", "target", "mirror", "replication"],
-        ["source"] = ["paths", "exclude"],
-        ["target"] = ["address", "id", "path"],
-        ["mirror"] = ["mode", "orphans"],
-        ["replication"] = ["enabled", "queue_limit", "bandwidth", "compression", "coalesce"],
-    };
+    private static readonly string[] s_rootKeys = ["name", "source", "target", "mirror", "replication", "verify", "failover", "restore"];
 
+    /// <summary>Parses and validates one job.</summary>
+    /// <param name="yamlText">The file's text.</param>
+    /// <param name="fileName">Used in error messages only.</param>
+    /// <exception cref="JobFileException">The file is not a valid job; the message says where and why.</exception>
     public static JobSpec Parse(string yamlText, string fileName)
     {
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(yamlText));
-        }
-        catch (YamlException e)
-        {
-            throw new JobFileException($"invalid YAML: {e.InnerException?.Message ?? e.Message}", "", fileName, (int)e.Start.Line, (int)e.Start.Column);
-        }
-        if (stream.Documents.Count != 1)
-            throw new JobFileException(stream.Documents.Count == 0 ? "the file is empty" : "the file holds several YAML documents; one job per file", "", fileName, 1, 1);
-        if (stream.Documents[0].RootNode is not YamlMappingNode root)
-            throw Error(stream.Documents[0].RootNode, "", "expected a mapping of keys (name:, source:, target:, ...)", fileName);
-
-        var map = Map(root, "", fileName);
-        var source = Section(map, "source", fileName);
-        var target = Section(map, "target", fileName);
-        var mirror = Section(map, "mirror", fileName);
-        var repl = Section(map, "replication", fileName);
-        var spec = new JobSpec
-        {
-            Name = Scalar(map, "name", "", fileName) ?? throw new JobFileException("required key is missing", "name", fileName, 1, 1),
-            Source = new SourceSpec
-            {
-                Paths = new ValueList<string>(List(source, "paths", "source", fileName)),
-                Exclude = new ValueList<string>(List(source, "exclude", "source", fileName)),
-            },
-            Target = new TargetSpec
-            {
-                Address = Scalar(target, "address", "target", fileName) is { } a
-                    ? HostPort.TryParse(a, JobSpec.DefaultPeerPort, out var hp, out var err) ? hp : throw Error(target!["address"], "target.address", err, fileName)
-                    : default,
-                Id = Scalar(target, "id", "target", fileName) is { } id
-                    ? JobValues.TryNormalizeAgentId(id, out var nid) ? nid : throw Error(target!["id"], "target.id", "expected the target agent's ID: 64 hex characters (run 'understudy id' on it)", fileName)
-                    : "",
-                Path = Scalar(target, "path", "target", fileName) ?? "",
-            },
-            Mirror = new MirrorSpec
-            {
-                Mode = Enum(mirror, "mode", "mirror", fileName, MirrorMode.Different),
-                Orphans = Enum(mirror, "orphans", "mirror", fileName, OrphanPolicy.Keep),
-            },
-            Replication = new ReplicationSpec
-            {
-                Enabled = Scalar(repl, "enabled", "replication", fileName) is not { } en || (en.ToLowerInvariant() is "true" or "yes" or "on"
-                    ? true : en.ToLowerInvariant() is "false" or "no" or "off" ? false : throw Error(repl!["enabled"], "replication.enabled", "expected true or false", fileName)),
-                QueueLimit = Size(repl, "queue_limit", fileName, ReplicationSpec.DefaultQueueLimit),
-                Bandwidth = Size(repl, "bandwidth", fileName, 0),
-                Compression = Enum(repl, "compression", "replication", fileName, Compression.Lz4),
-                Coalesce = Scalar(repl, "coalesce", "replication", fileName) is { } c
-                    ? JobValues.TryParseDuration(c, out var d) ? d : throw Error(repl!["coalesce"], "replication.coalesce", $"{JobValues.DurationHint}, got '{c}'", fileName)
-                    : ReplicationSpec.DefaultCoalesce,
-            },
-        };
+        var reader = new YamlReader(fileName);
+        var root = LoadSingleDocument(yamlText, fileName);
+        if (root is not YamlMappingNode map)
+            throw reader.Error(root, "", $"expected a job: keys like 'name:', 'source:' and 'target:'; got {YamlReader.Describe(root)}");
+        reader.Remember("", map);
+        var spec = ReadJob(reader, map);
         try
         {
             spec.Validate();
         }
-        catch (JobFileException e)
+        catch (JobFileException e) when (e.Line == 0)
         {
-            var node = Locate(root, e.KeyPath);
-            throw e.At(fileName, (int)(node?.Start.Line ?? 1), (int)(node?.Start.Column ?? 1));
+            var at = reader.LocationOf(e.KeyPath);
+            throw e.At(fileName, (int)at.Line, (int)at.Column);
         }
         return spec;
     }
 
-    private static YamlNode? Locate(YamlMappingNode root, string keyPath)
+    private static YamlNode LoadSingleDocument(string yamlText, string fileName)
     {
-        YamlNode? node = root;
-        foreach (var part in keyPath.Split('.', StringSplitOptions.RemoveEmptyEntries))
+        var stream = new YamlStream();
+        var parser = new MarkTrackingParser(new Parser(new StringReader(yamlText)));
+        try
         {
-            var key = part.Split('[')[0];
-            if (node is YamlMappingNode m && m.Children.TryGetValue(new YamlScalarNode(key), out var child))
-                node = child;
-            else
-                break;
+            stream.Load(parser);
         }
-        return node;
-    }
-
-    private static JobFileException Error(YamlNode? node, string key, string reason, string file) =>
-        new(reason, key, file, (int)(node?.Start.Line ?? 1), (int)(node?.Start.Column ?? 1));
-
-    private static Dictionary<string, YamlNode> Map(YamlMappingNode node, string path, string file)
-    {
-        var d = new Dictionary<string, YamlNode>();
-        foreach (var (k, v) in node.Children)
+        catch (YamlException e)
         {
-            var key = (k as YamlScalarNode)?.Value ?? throw Error(k, path, "keys must be plain words", file);
-            var full = path.Length == 0 ? key : path + "." + key;
-            if (!Known[path].Contains(key))
+            var reason = YamlMarkPrefix().Replace(e.Message, "");
+            if (reason.StartsWith("Duplicate key ", StringComparison.Ordinal))
             {
-                var hint = Known[path].OrderBy(c => Distance(c, key)).First();
-                throw Error(k, full, $"unknown key{(Distance(hint, key) <= 3 ? $"; did you mean '{hint}'?" : "")} (known here: {string.Join(", ", Known[path])})", file);
+                var key = reason["Duplicate key ".Length..];
+                throw new JobFileException($"duplicate key '{key}': each key may appear only once", key, fileName, (int)e.Start.Line, (int)e.Start.Column);
             }
-            if (!d.TryAdd(key, v))
-                throw Error(k, full, "duplicate key", file);
+            int line = (int)e.Start.Line, column = (int)e.Start.Column;
+            if (reason.Contains("tab", StringComparison.OrdinalIgnoreCase) && FirstTabIndent(yamlText) is { } tabLine)
+            {
+                // YamlDotNet reports a tab in indentation at the start of the enclosing block; point at the tab.
+                (line, column, reason) = (tabLine, 1, "a tab is used for indentation; YAML allows spaces only");
+            }
+            throw new JobFileException($"invalid YAML: {reason}", "", fileName, line, column);
         }
-        return d;
-    }
-
-    private static Dictionary<string, YamlNode>? Section(Dictionary<string, YamlNode> map, string key, string file)
-    {
-        if (!map.TryGetValue(key, out var n) || n is YamlScalarNode { Value: null or "" or "~" })
-            return null;
-        return n is YamlMappingNode m ? Map(m, key, file) : throw Error(n, key, "expected a mapping of keys", file);
-    }
-
-    private static string? Scalar(Dictionary<string, YamlNode>? map, string key, string path, string file)
-    {
-        if (map is null || !map.TryGetValue(key, out var n))
-            return null;
-        var full = path.Length == 0 ? key : path + "." + key;
-        return n is YamlScalarNode s ? s.Value : throw Error(n, full, "expected a single value", file);
-    }
-
-    private static IEnumerable<string> List(Dictionary<string, YamlNode>? map, string key, string path, string file)
-    {
-        if (map is null || !map.TryGetValue(key, out var n))
-            return [];
-        var full = path + "." + key;
-        return n switch
+        catch (InvalidOperationException)
         {
-            YamlSequenceNode seq => seq.Children.Select(c => c is YamlScalarNode { Value: { } v } ? v : throw Error(c, full, "expected a list of strings", file)).ToList(),
-            YamlScalarNode { Value: { } v } when v.Length > 0 => [v],
-            _ => throw Error(n, full, "expected a list", file),
+            // YamlDotNet 16.3's scanner throws this, without a position, on some unterminated flow
+            // collections ("[a, b" followed by more lines): place it after the last good token.
+            throw new JobFileException("invalid YAML: an unterminated '[...]' or '{...}', or a stray character, after this point", "", fileName, (int)parser.LastGood.Line, (int)parser.LastGood.Column);
+        }
+        if (stream.Documents.Count == 0 || YamlReader.IsNull(stream.Documents[0].RootNode))
+            throw new JobFileException("the file is empty: a job needs at least 'name', 'source' and 'target' (see docs/job-file.md)", "", fileName, 1, 1);
+        if (stream.Documents.Count > 1)
+        {
+            var second = stream.Documents[1].RootNode;
+            throw new JobFileException("several YAML documents ('---') in one file: a job file holds exactly one job", "", fileName, (int)second.Start.Line, (int)second.Start.Column);
+        }
+        return stream.Documents[0].RootNode;
+    }
+
+    private static JobSpec ReadJob(YamlReader r, YamlMappingNode map)
+    {
+        var keys = r.Keys(map, "", s_rootKeys);
+        var name = r.RequiredString(keys, map, "", "name", "give the job a name like 'web-data'");
+        if (!keys.ContainsKey("source"))
+            throw r.Error(map, "source", "required: the directories to protect, like 'source: { paths: [/srv/www] }'");
+        if (!keys.ContainsKey("target"))
+            throw r.Error(map, "target", "required: where the replica goes, with 'address', 'id' and 'path'");
+        return new JobSpec
+        {
+            Name = name,
+            Source = ReadSource(r, keys["source"]),
+            Target = ReadTarget(r, keys["target"]),
+            Mirror = ReadMirror(r, keys.GetValueOrDefault("mirror")),
+            Replication = ReadReplication(r, keys.GetValueOrDefault("replication")),
+            Verify = ReadVerify(r, keys.GetValueOrDefault("verify")),
+            Failover = ReadFailover(r, keys.GetValueOrDefault("failover")),
+            Restore = ReadRestore(r, keys.GetValueOrDefault("restore")),
         };
     }
 
-    private static T Enum<T>(Dictionary<string, YamlNode>? map, string key, string path, string file, T fallback) where T : struct, System.Enum
+    private static SourceSpec ReadSource(YamlReader r, YamlNode node)
     {
-        var v = Scalar(map, key, path, file);
-        if (v is null)
-            return fallback;
-        foreach (var value in System.Enum.GetValues<T>())
+        const string P = "source";
+        var map = r.Mapping(node, P, "'{ paths: [/srv/www] }'") ?? throw r.Error(node, P, "required: list the directories to protect under 'paths'");
+        var keys = r.Keys(map, P, "paths", "exclude");
+        if (!keys.TryGetValue("paths", out var pathsNode) || YamlReader.IsNull(pathsNode))
+            throw r.Error(pathsNode ?? map, "source.paths", "required: list at least one directory to protect, like [/srv/www]");
+        var paths = r.Sequence(pathsNode, "source.paths", "[/srv/www, /srv/shares]");
+        var exclude = r.Sequence(keys.GetValueOrDefault("exclude"), "source.exclude", "[\"*.tmp\", \"cache/\"]");
+        return new SourceSpec
         {
-            if (string.Equals(value.ToString(), v.Replace("-", "", StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase))
-                return value;
-        }
-        var allowed = string.Join(" | ", System.Enum.GetNames<T>().Select(n => n.ToLowerInvariant()));
-        throw Error(map![key], $"{path}.{key}", $"expected one of {allowed}, got '{v}'", file);
+            Paths = paths.Select((n, i) => r.AbsolutePath(n, $"source.paths[{i}]") ?? throw r.Error(n, $"source.paths[{i}]", "expected a directory, got an empty value")).ToValueList(),
+            Exclude = exclude.Select((n, i) => r.String(n, $"source.exclude[{i}]") ?? throw r.Error(n, $"source.exclude[{i}]", "an exclude pattern cannot be empty")).ToValueList(),
+        };
     }
 
-    private static long Size(Dictionary<string, YamlNode>? map, string key, string file, long fallback)
+    private static TargetSpec ReadTarget(YamlReader r, YamlNode node)
     {
-        var v = Scalar(map, key, "replication", file);
-        if (v is null)
-            return fallback;
-        return JobValues.TryParseSize(v, out var b) ? b : throw Error(map![key], $"replication.{key}", $"{JobValues.SizeHint}, got '{v}'", file);
+        const string P = "target";
+        var map = r.Mapping(node, P, "'{ address: backup1:7420, id: ..., path: /srv/replica }'") ?? throw r.Error(node, P, "required: 'address', 'id' and 'path' of the replica");
+        var keys = r.Keys(map, P, "address", "id", "path");
+        var addressText = r.RequiredString(keys, map, P, "address", "the target agent's address, like backup1.example:7420");
+        if (!HostPort.TryParse(addressText, JobSpec.DefaultPeerPort, out var address, out var addressError))
+            throw r.Error(keys["address"], "target.address", $"expected host:port like backup1.example:7420 or [2001:db8::1]:7420: {addressError}");
+        var idText = r.RequiredString(keys, map, P, "id", "the target agent's ID (run 'understudy id' on the target)");
+        if (!JobValues.TryNormalizeAgentId(idText, out var id))
+            throw r.Error(keys["id"], "target.id", $"expected the target agent's ID: 64 hex digits (':' separators allowed), got '{idText}'");
+        r.RequiredString(keys, map, P, "path", "the directory on the target that receives the replica, like /srv/replica/web");
+        return new TargetSpec { Address = address, Id = id, Path = r.AbsolutePath(keys["path"], "target.path")! };
     }
 
-    private static int Distance(string a, string b)
+    private static MirrorSpec ReadMirror(YamlReader r, YamlNode? node)
     {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (int i = 0; i <= a.Length; i++)
-            d[i, 0] = i;
-        for (int j = 0; j <= b.Length; j++)
-            d[0, j] = j;
-        for (int i = 1; i <= a.Length; i++)
+        var d = new MirrorSpec();
+        if (r.Mapping(node, "mirror", "'{ mode: different, orphans: keep }'") is not { } map)
+            return d;
+        var keys = r.Keys(map, "mirror", "mode", "orphans");
+        return new MirrorSpec
         {
-            for (int j = 1; j <= b.Length; j++)
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-        }
-        return d[a.Length, b.Length];
+            Mode = r.Enum<MirrorMode>(keys.GetValueOrDefault("mode"), "mirror.mode") ?? d.Mode,
+            Orphans = r.Enum<OrphanPolicy>(keys.GetValueOrDefault("orphans"), "mirror.orphans") ?? d.Orphans,
+        };
     }
+
+    private static ReplicationSpec ReadReplication(YamlReader r, YamlNode? node)
+    {
+        const string P = "replication";
+        var d = new ReplicationSpec();
+        if (r.Mapping(node, P, "'{ enabled: true, queue_limit: 1GiB }'") is not { } map)
+            return d;
+        var keys = r.Keys(map, P, "enabled", "queue_limit", "bandwidth", "compression", "coalesce");
+        return new ReplicationSpec
+        {
+            Enabled = r.Bool(keys.GetValueOrDefault("enabled"), "replication.enabled") ?? d.Enabled,
+            QueueLimit = r.Size(keys.GetValueOrDefault("queue_limit"), "replication.queue_limit") ?? d.QueueLimit,
+            Bandwidth = r.Size(keys.GetValueOrDefault("bandwidth"), "replication.bandwidth", "expected bytes per second like 10MiB, or 0 for unlimited") ?? d.Bandwidth,
+            Compression = r.Enum<Compression>(keys.GetValueOrDefault("compression"), "replication.compression") ?? d.Compression,
+            Coalesce = r.Duration(keys.GetValueOrDefault("coalesce"), "replication.coalesce") ?? d.Coalesce,
+        };
+    }
+
+    private static VerifySpec ReadVerify(YamlReader r, YamlNode? node)
+    {
+        if (r.Mapping(node, "verify", "'{ schedule: 24h }'") is not { } map)
+            return new VerifySpec();
+        var keys = r.Keys(map, "verify", "schedule");
+        var scheduleNode = keys.GetValueOrDefault("schedule");
+        var text = r.String(scheduleNode, "verify.schedule");
+        if (text is null || text.Equals("none", StringComparison.OrdinalIgnoreCase))
+            return new VerifySpec();
+        return JobValues.TryParseDuration(text, out var schedule)
+            ? new VerifySpec { Schedule = schedule }
+            : throw r.Error(scheduleNode!, "verify.schedule", $"expected 'none' or a duration like 24h or 30m, got '{text}'");
+    }
+
+    private static RestoreSpec ReadRestore(YamlReader r, YamlNode? node)
+    {
+        var d = new RestoreSpec();
+        if (r.Mapping(node, "restore", "'{ mode: different, conflicts: keep-target }'") is not { } map)
+            return d;
+        var keys = r.Keys(map, "restore", "mode", "conflicts");
+        return new RestoreSpec
+        {
+            Mode = r.Enum<RestoreMode>(keys.GetValueOrDefault("mode"), "restore.mode") ?? d.Mode,
+            Conflicts = r.Enum<ConflictPolicy>(keys.GetValueOrDefault("conflicts"), "restore.conflicts") ?? d.Conflicts,
+        };
+    }
+
+    private static int? FirstTabIndent(string text)
+    {
+        var lines = text.Split('\n');
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var indent = lines[i].AsSpan(0, lines[i].Length - lines[i].TrimStart().Length);
+            if (indent.Contains('\t'))
+                return i + 1;
+        }
+        return null;
+    }
+
+    /// <summary>Remembers where the last successfully parsed event ended.</summary>
+    private sealed class MarkTrackingParser(IParser inner) : IParser
+    {
+        public Mark LastGood { get; private set; } = Mark.Empty;
+
+        public YamlDotNet.Core.Events.ParsingEvent? Current => inner.Current;
+
+        public bool MoveNext()
+        {
+            bool more = inner.MoveNext();
+            if (inner.Current is { } current)
+                LastGood = current.End;
+            return more;
+        }
+    }
+
+    // YamlDotNet prefixes its messages with "(Line: 3, Col: 5, Idx: 20) - (Line: ...): "; we give the line ourselves.
+    [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\):\s*")]
+    private static partial Regex YamlMarkPrefix();
 }

@@ -6,6 +6,7 @@ namespace Understudy.Core.Jobs;
 internal sealed partial record JobSpec
 {
     /// <summary>True when every source path lands in its own subdirectory of <c>target.path</c>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool UsesSubdirectories => Source.Paths.Count > 1;
 
     /// <summary>The target directory for one of <c>source.paths</c>.</summary>

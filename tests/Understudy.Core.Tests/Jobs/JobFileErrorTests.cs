@@ -1,0 +1,228 @@
+using Understudy.Core.Jobs;
+using Xunit;
+
+namespace Understudy.Core.Tests.Jobs;
+
+public class JobFileErrorTests
+{
+    private static JobFileException ParseError(string yaml) =>
+        Assert.Throws<JobFileException>(() => JobFile.Parse(yaml, "job.yaml"));
+
+    private static string WithFailover(string failover) =>
+        JobSamples.Minimal + "failover:\n" + failover;
+
+    [Fact]
+    public void BadDuration_NamesFileLineColumnAndKey()
+    {
+        var e = ParseError(WithFailover("  monitor:\n    addresses: [192.0.2.10]\n    interval: fast\n"));
+
+        Assert.Equal("job.yaml", e.FileName);
+        Assert.Equal(11, e.Line);
+        Assert.Equal(15, e.Column);
+        Assert.Equal("failover.monitor.interval", e.KeyPath);
+        Assert.Equal("job.yaml:11:15: key 'failover.monitor.interval': expected a duration like 1s or 500ms, got 'fast'", e.Message);
+    }
+
+    [Fact]
+    public void UnknownKey_SuggestsClosestKnownKey()
+    {
+        var e = ParseError(JobSamples.Minimal.Replace("  paths: [/srv/www]", "  paths: [/srv/www]\n  exlcude: [\"*.tmp\"]", StringComparison.Ordinal));
+
+        Assert.Equal("source.exlcude", e.KeyPath);
+        Assert.Equal(4, e.Line);
+        Assert.Contains("unknown key 'exlcude' in 'source'; did you mean 'exclude'?", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UnknownKey_FarFromAnything_ListsKnownKeys()
+    {
+        var e = ParseError(JobSamples.Minimal + "\nzzzzzzzz: 1\n");
+        Assert.Contains("known keys: name, source, target", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MissingRequiredKey_SaysWhatIsNeeded()
+    {
+        var e = ParseError(JobSamples.Minimal.Replace("  path: /srv/replica/web\n", "", StringComparison.Ordinal));
+        Assert.Equal("target.path", e.KeyPath);
+        Assert.Contains("required", e.Message, StringComparison.Ordinal);
+        Assert.Equal(5, e.Line);
+
+        var noName = ParseError(JobSamples.Minimal.Replace("name: small\n", "", StringComparison.Ordinal));
+        Assert.Equal("name", noName.KeyPath);
+    }
+
+    [Fact]
+    public void InvalidEnum_ListsAllowedValues()
+    {
+        var e = ParseError(JobSamples.Minimal + "mirror:\n  mode: quick\n");
+        Assert.Equal("job.yaml:9:9: key 'mirror.mode': expected one of full | different | checksum, got 'quick'", e.Message);
+    }
+
+    [Fact]
+    public void WrongType_SaysWhatWasExpected()
+    {
+        var e = ParseError(JobSamples.Minimal.Replace("paths: [/srv/www]", "paths: /srv/www", StringComparison.Ordinal));
+        Assert.Equal("source.paths", e.KeyPath);
+        Assert.Contains("expected a list", e.Message, StringComparison.Ordinal);
+
+        var e2 = ParseError(JobSamples.Minimal + "replication:\n  enabled: maybe\n");
+        Assert.Contains("key 'replication.enabled': expected true or false, got 'maybe'", e2.Message, StringComparison.Ordinal);
+
+        var e3 = ParseError(JobSamples.Minimal + "replication:\n  queue_limit: lots\n");
+        Assert.Contains("expected a size like 1GiB", e3.Message, StringComparison.Ordinal);
+
+        var e4 = ParseError(JobSamples.Minimal + "mirror: [full]\n");
+        Assert.Contains("key 'mirror': expected a section of keys", e4.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void YamlSyntaxError_HasItsLine()
+    {
+        var e = ParseError("name: web\nsource:\n  paths: [/srv/www\ntarget: {}\n");
+        Assert.StartsWith("job.yaml:", e.Message, StringComparison.Ordinal);
+        Assert.Contains("invalid YAML", e.Message, StringComparison.Ordinal);
+        Assert.True(e.Line >= 3, e.Message);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   \n# only a comment\n")]
+    public void EmptyFile_IsAClearError(string yaml)
+    {
+        var e = ParseError(yaml);
+        Assert.Contains("the file is empty", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DuplicateKey_IsAnError()
+    {
+        var e = ParseError(JobSamples.Minimal + "name: other\n");
+        Assert.Contains("duplicate key", e.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(8, e.Line);
+    }
+
+    [Fact]
+    public void DuplicateKey_InFlowMapping_NamesTheKey()
+    {
+        var e = ParseError(JobSamples.Minimal + "mirror: {mode: full, mode: full}\n");
+        Assert.Equal("job.yaml:8:22: key 'mode': duplicate key 'mode': each key may appear only once", e.Message);
+    }
+
+    [Fact]
+    public void TabIndentation_PointsAtTheTab()
+    {
+        var e = ParseError(JobSamples.Minimal + "mirror:\n\tmode: full\n");
+        Assert.Equal(9, e.Line);
+        Assert.Contains("tab", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MisspelledEnumValue_SuggestsTheClosest()
+    {
+        var e = ParseError(WithFailover("  monitor: { addresses: [192.0.2.10] }\n  trigger: automatc\n"));
+        Assert.EndsWith("expected one of manual | automatic, got 'automatc'; did you mean 'automatic'?", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SeveralDocuments_AreAnError()
+    {
+        var e = ParseError(JobSamples.Minimal + "---\n" + JobSamples.Minimal);
+        Assert.Contains("several YAML documents", e.Message, StringComparison.Ordinal);
+        Assert.Equal(9, e.Line);
+    }
+
+    [Fact]
+    public void NotAMapping_IsAnError()
+    {
+        var e = ParseError("- just\n- a list\n");
+        Assert.Contains("expected a job", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("name: Web Data", "name", "expected lowercase letters")]
+    [InlineData("  paths: [srv/www]", "source.paths[0]", "expected an absolute path")]
+    [InlineData("  paths: [/srv/www, /srv/www/html]", "source.paths[1]", "overlaps source.paths[0]")]
+    [InlineData("  paths: [/a/data, /b/data]", "source.paths[1]", "same last component 'data'")]
+    [InlineData("  paths: [/srv/../etc]", "source.paths[0]", "'..' is not allowed")]
+    [InlineData("  id: abc", "target.id", "64 hex digits")]
+    [InlineData("  address: \"backup1:99999\"", "target.address", "not a port")]
+    [InlineData("  path: /", "target.path", "cannot be '/'")]
+    public void InvalidValue_NamesKeyAndReason(string replacementLine, string keyPath, string reason)
+    {
+        var key = replacementLine.Trim().Split(':')[0];
+        var lines = JobSamples.Minimal.Split('\n');
+        int index = Array.FindIndex(lines, l => l.Trim().StartsWith(key + ":", StringComparison.Ordinal));
+        lines[index] = replacementLine;
+        var e = ParseError(string.Join('\n', lines));
+
+        Assert.Equal(keyPath, e.KeyPath);
+        Assert.Contains(reason, e.Message, StringComparison.Ordinal);
+        Assert.Equal(index + 1, e.Line);
+    }
+
+    [Fact]
+    public void ValidationError_FromNestedList_IsPlacedOnItsLine()
+    {
+        var e = ParseError(WithFailover(
+            "  monitor:\n    addresses:\n      - { address: 192.0.2.10, method: icmp, port: 80 }\n"));
+        Assert.Equal("failover.monitor.addresses[0].port", e.KeyPath);
+        Assert.Equal(11, e.Line);
+        Assert.Contains("a port only applies to method 'tcp'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Share_OutsideSourcePaths_IsAnError()
+    {
+        var e = ParseError(WithFailover(
+            "  monitor: { addresses: [192.0.2.10] }\n  identity:\n    shares:\n      - { name: x, path: /srv/other }\n"));
+        Assert.Equal("failover.identity.shares[0].path", e.KeyPath);
+        Assert.Contains("is not under any of source.paths", e.Message, StringComparison.Ordinal);
+        Assert.Equal(12, e.Line);
+    }
+
+    [Fact]
+    public void ServerNameTrue_WithoutSourceName_IsAnError()
+    {
+        var e = ParseError(WithFailover("  monitor: { addresses: [192.0.2.10] }\n  identity: { server_name: true }\n"));
+        Assert.Equal("failover.identity.server_name", e.KeyPath);
+        Assert.Contains("source_name", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Failover_WithoutMonitorAddresses_IsAnError()
+    {
+        var e = ParseError(WithFailover("  trigger: manual\n"));
+        Assert.Equal("failover.monitor", e.KeyPath);
+
+        var e2 = ParseError(WithFailover("  monitor: { interval: 1s }\n"));
+        Assert.Equal("failover.monitor.addresses", e2.KeyPath);
+        Assert.Equal(9, e2.Line);
+    }
+
+    [Fact]
+    public void IdentityAddress_WithoutPrefix_IsAnError()
+    {
+        var e = ParseError(WithFailover("  monitor: { addresses: [192.0.2.10] }\n  identity:\n    addresses: [{ address: 192.0.2.10, interface: eth0 }]\n"));
+        Assert.Equal("failover.identity.addresses[0].address", e.KeyPath);
+        Assert.Contains("prefix", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BadExcludePattern_IsAnError()
+    {
+        var e = ParseError(JobSamples.Minimal.Replace("  paths: [/srv/www]", "  paths: [/srv/www]\n  exclude: [\"[abc\"]", StringComparison.Ordinal));
+        Assert.Equal("source.exclude[0]", e.KeyPath);
+        Assert.Contains("without a closing ']'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_OnSpecFromCode_HasKeyPathButNoLine()
+    {
+        var spec = JobFile.Parse(JobSamples.Minimal, "x.yaml") with { Mirror = new MirrorSpec { Mode = (MirrorMode)42 } };
+        var e = Assert.Throws<JobFileException>(spec.Validate);
+        Assert.Null(e.FileName);
+        Assert.Equal(0, e.Line);
+        Assert.Equal("key 'mirror.mode': expected one of full | different | checksum, got '42'", e.Message);
+    }
+}
