@@ -32,20 +32,8 @@ internal sealed partial class MirrorEngine
                         root.TargetPrefix));
                 }
             }
-            var skippedDirs = new List<RelPath>();
-            int rr = r;
-            foreach (var e in _trees[r].Walk(
-                p => !job.IsExcluded(p, false),
-                (p, ex) => ReportSkip(p, ex.Message),
-                (p, why) => ReportSkip(p, why)))
+            foreach (var e in JobWalk.Included(job, _trees[r], (p, ex) => ReportSkip(p, ex.Message), (p, why) => ReportSkip(p, why)))
             {
-                if (skippedDirs.Count > 0 && skippedDirs.Any(d => e.Path.IsUnder(d)))
-                    continue;
-                if (e.Kind == EntryKind.Directory && job.IsExcluded(e.Path, true))
-                {
-                    skippedDirs.Add(e.Path);
-                    continue;
-                }
                 progress.FilesScanned++;
                 var tp = e.Path.Rebase(RelPath.Root, root.TargetPrefix);
                 seen.Add(tp);

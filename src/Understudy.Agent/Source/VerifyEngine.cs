@@ -33,17 +33,9 @@ internal static class VerifyEngine
             using var tree = FsTree.Open(root.Path, create: false);
             if (!root.TargetPrefix.IsRoot)
                 seen.Add(root.TargetPrefix);
-            var skippedDirs = new List<RelPath>();
-            foreach (var e in tree.Walk(p => !job.IsExcluded(p, false)))
+            foreach (var e in JobWalk.Included(job, tree))
             {
                 ct.ThrowIfCancellationRequested();
-                if (skippedDirs.Count > 0 && skippedDirs.Any(d => e.Path.IsUnder(d)))
-                    continue;
-                if (e.Kind == EntryKind.Directory && job.IsExcluded(e.Path, true))
-                {
-                    skippedDirs.Add(e.Path);
-                    continue;
-                }
                 checkedCount++;
                 var tp = e.Path.Rebase(RelPath.Root, root.TargetPrefix);
                 seen.Add(tp);

@@ -1,0 +1,28 @@
+using Understudy.Core.Manifest;
+using Understudy.Core.Paths;
+using Understudy.Core.Posix;
+
+namespace Understudy.Agent.Source;
+
+internal static class JobWalk
+{
+    /// <summary>Walks one source root, leaving out excluded entries and everything under an excluded directory.</summary>
+    public static IEnumerable<FileEntry> Included(JobDefinition job, FsTree tree,
+        Action<RelPath, PosixException>? onError = null, Action<RelPath, string>? onSkip = null)
+    {
+        RelPath? skipped = null;
+        foreach (var e in tree.Walk(p => !job.IsExcluded(p, false), onError, onSkip))
+        {
+            // Pre-order walk: a subtree follows its directory directly, so one marker is enough.
+            if (skipped is { } s && e.Path.IsUnder(s))
+                continue;
+            skipped = null;
+            if (e.Kind == EntryKind.Directory && job.IsExcluded(e.Path, true))
+            {
+                skipped = e.Path;
+                continue;
+            }
+            yield return e;
+        }
+    }
+}
