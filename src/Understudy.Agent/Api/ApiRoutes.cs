@@ -22,7 +22,7 @@ internal sealed record VerifyRequest(bool Checksum, bool Repair);
 internal sealed record HostedView(string Name, string Role, string SourceId, string SourceName, string TargetPath, long LastSeq, bool Connected);
 
 /// <summary>The whole management API in one route table (docs/api.md). The CLI and the console use nothing else.</summary>
-internal static class ApiRoutes
+internal static partial class ApiRoutes
 {
     public static void Map(IEndpointRouteBuilder app)
     {
