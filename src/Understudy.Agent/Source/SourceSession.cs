@@ -164,11 +164,15 @@ internal sealed class SourceSession : IAsyncDisposable
     public async Task<byte[]> GetSignatureAsync(RelPath path, CancellationToken ct)
     {
         await Connection.SendAsync(new SignatureRequest(path), ct);
-        return await NextReplyAsync(ct) switch
+        // A large file's signature spans several replies (SignatureReply.More).
+        var parts = new SignatureChunks.Assembler(path);
+        while (true)
         {
-            SignatureReply s when s.Path == path => s.Data.ToArray(),
-            var m => throw new ProtocolException($"unexpected {m.Type} while waiting for a signature"),
-        };
+            if (await NextReplyAsync(ct) is not SignatureReply s)
+                throw new ProtocolException("unexpected frame while waiting for a signature");
+            if (parts.Add(s))
+                return parts.ToArray();
+        }
     }
 
     /// <summary>Sends a barrier and returns when the target has made everything before it durable.</summary>

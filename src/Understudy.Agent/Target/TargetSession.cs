@@ -34,7 +34,7 @@ internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, Targ
                         await SendManifestAsync(tree, r, ct);
                         break;
                     case SignatureRequest r:
-                        await conn.SendAsync(new SignatureReply(r.Path, BuildSignature(tree, r)), ct);
+                        await SendSignatureAsync(tree, r, ct);
                         break;
                     case MakeDirectory op: applier.MakeDirectory(op); break;
                     case FileBegin op: applier.BeginFile(op); break;
@@ -121,6 +121,13 @@ internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, Targ
         if (batch.Count > 0)
             await conn.WriteAsync(new ManifestBatch(batch), ct);
         await conn.SendAsync(new ManifestEnd(count, error), ct);
+    }
+
+    private async Task SendSignatureAsync(FsTree tree, SignatureRequest r, CancellationToken ct)
+    {
+        foreach (var part in SignatureChunks.Split(r.Path, BuildSignature(tree, r)))
+            await conn.WriteAsync(part, ct);
+        await conn.FlushAsync(ct);
     }
 
     private static byte[] BuildSignature(FsTree tree, SignatureRequest r)

@@ -176,8 +176,13 @@ internal sealed record SignatureRequest(RelPath Path) : Message
     public static SignatureRequest Read(ref WireReader r) => new(r.Path());
 }
 
-/// <summary>Target → source: the serialized block signature; empty when there is no basis file.</summary>
-internal sealed record SignatureReply(RelPath Path, ReadOnlyMemory<byte> Data) : Message
+/// <summary>
+/// Target → source: one piece of the serialized block signature; empty when there is no basis file.
+/// A signature can outgrow one frame (above ~26 GiB of file), so it travels as consecutive
+/// replies for the same path, each with at most <see cref="Frame.DataChunk"/> bytes, all but the
+/// last with <see cref="More"/> set (see <see cref="SignatureChunks"/>).
+/// </summary>
+internal sealed record SignatureReply(RelPath Path, ReadOnlyMemory<byte> Data, bool More = false) : Message
 {
     public override MessageType Type => MessageType.Signature;
 
@@ -185,9 +190,12 @@ internal sealed record SignatureReply(RelPath Path, ReadOnlyMemory<byte> Data) :
     {
         w.Path(Path);
         w.Bytes(Data.Span);
+        w.Bool(More);
     }
 
-    public static SignatureReply Read(ref WireReader r) => new(r.Path(), r.Bytes(Frame.MaxBody).ToArray());
+    // A peer that predates the flag sends no byte after the data: the whole signature in one frame.
+    public static SignatureReply Read(ref WireReader r) =>
+        new(r.Path(), r.Bytes(Frame.MaxBody).ToArray(), r.Remaining > 0 && r.Bool());
 }
 
 /// <summary>Starts rebuilding <see cref="Path"/> from the target's current copy plus DeltaData instructions, ended by FileEnd.</summary>
