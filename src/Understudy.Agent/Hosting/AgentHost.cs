@@ -17,7 +17,7 @@ namespace Understudy.Agent.Hosting;
 
 /// <summary>
 /// The daemon: peer listener, target service, source jobs and the management API, wired
-/// together and run until SIGINT/SIGTERM. Speaks sd_notify and journald-friendly logs under systemd.
+/// together and run until SIGINT/SIGTERM. Speaks sd_notify (<see cref="SdNotify"/>) and logs in a journald-friendly form (<see cref="AgentLogging"/>).
 /// </summary>
 internal sealed class AgentHost : IAsyncDisposable
 {
@@ -25,6 +25,7 @@ internal sealed class AgentHost : IAsyncDisposable
 
     private readonly WebApplication _web;
     private readonly PeerListener _peer;
+    private readonly SdNotify? _notify = SdNotify.FromEnvironment();
 
     private AgentHost(AgentContext ctx, WebApplication web, PeerListener peer, JobManager jobs, TargetService target)
     {
@@ -52,9 +53,7 @@ internal sealed class AgentHost : IAsyncDisposable
         var name = options.Name ?? Environment.MachineName;
 
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Host.UseSystemd();
-        builder.Logging.SetMinimumLevel(LogLevel.Information);
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        AgentLogging.Configure(builder.Logging);
         var apiEndPoint = PeerLink.ParseEndPoint(options.Api, 7421);
         bool loopback = IPAddress.IsLoopback(apiEndPoint.Address);
         builder.WebHost.ConfigureKestrel(k =>
@@ -126,6 +125,8 @@ internal sealed class AgentHost : IAsyncDisposable
         DataDir.WritePrivateFile(Path.Combine(Context.DataDir, DataDir.ApiAddressFile), System.Text.Encoding.UTF8.GetBytes(apiUrl + "\n"));
         Jobs.LoadStored();
         Context.Events.Record(Severity.Info, "agent", null, $"agent {Context.AgentName} started: ID {Context.Identity.Id}, peer link {PeerEndPoint}, API {apiUrl}");
+        // Only now: the API answers and the stored jobs run, so `systemctl start` returns to a working agent.
+        _notify?.Send($"READY=1\nSTATUS=serving API {apiUrl}, peer link {PeerEndPoint}\nMAINPID={Environment.ProcessId}");
     }
 
     public Task WaitForShutdownAsync(CancellationToken ct) => _web.WaitForShutdownAsync(ct);
@@ -137,6 +138,7 @@ internal sealed class AgentHost : IAsyncDisposable
         // The web host's container also owns this instance (it resolves it for the routes).
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
             return;
+        _notify?.Send("STOPPING=1\nSTATUS=stopping");
         Context.Events.Record(Severity.Info, "agent", null, "agent stopping");
         await Jobs.DisposeAsync();
         await _peer.DisposeAsync();
@@ -144,6 +146,7 @@ internal sealed class AgentHost : IAsyncDisposable
         await _web.DisposeAsync();
         Context.Store.Dispose();
         Context.Identity.Dispose();
+        _notify?.Dispose();
     }
 }
 
