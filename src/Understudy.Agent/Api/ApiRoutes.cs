@@ -63,8 +63,9 @@ internal static partial class ApiRoutes
         });
         api.MapGet("/jobs/{name}", (string name, AgentHost a) =>
         {
-            var (_, yaml) = a.Jobs.GetSpec(name);
-            return Results.Ok(new { status = a.Jobs.Status(a.Jobs.Get(name)), yaml });
+            var (spec, yaml) = a.Jobs.GetSpec(name);
+            // The spec always in the job file's own words (JobSpecJson), never the API's web defaults.
+            return Results.Ok(new { status = a.Jobs.Status(a.Jobs.Get(name)), yaml, spec = JsonSerializer.SerializeToElement(spec, JobSpecJson.Options) });
         });
         api.MapDelete("/jobs/{name}", async (string name, AgentHost a) =>
         {

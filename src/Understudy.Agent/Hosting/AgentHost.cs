@@ -67,7 +67,9 @@ internal sealed class AgentHost : IAsyncDisposable
         });
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
+            // Stable output (docs/cli.md): enums by their [JsonStringEnumMemberName] words, durations as "1s".
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+            o.SerializerOptions.Converters.Add(new Core.Jobs.DurationJsonConverter());
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
         });
         var holder = new AgentRef();
