@@ -1,0 +1,35 @@
+using Understudy.Agent.Tests.Support;
+using Xunit;
+
+namespace Understudy.Agent.Tests.Mirror;
+
+public sealed class CrashRecoveryTests
+{
+    [Fact]
+    public async Task Mirror_TargetKilledMidway_RestartConverges_NoPartialFileEverUnderARealName()
+    {
+        await using var pair = new AgentPair();
+        await pair.StartAsync();
+        var expected = PartialFileWatch.Generate(pair.SourceData, small: 600, bigMiB: [8, 8, 12, 16]);
+        await using var watch = new PartialFileWatch(pair.TargetData, expected);
+
+        await pair.ApplyAsync(pair.JobYaml(mode: "full"));
+        // Kill the moment the target is writing: a temporary file exists, so the mirror is under way.
+        await Wait.UntilAsync(() => PartialFileWatch.TempFiles(pair.TargetData).Count > 0, TimeSpan.FromSeconds(120), "the mirror to start writing");
+        pair.Target.Kill();
+        var leftover = PartialFileWatch.TempFiles(pair.TargetData);
+        Assert.True(leftover.Count > 0, "the kill should leave incomplete temporary files behind");
+        long passesAtKill = watch.Passes;
+
+        await pair.Target.StartAsync();
+        await pair.WaitMirroredAsync();
+        await Wait.UntilAsync(() => watch.Passes > passesAtKill + 2, TimeSpan.FromSeconds(60), "the target scan to see the converged tree");
+
+        Assert.Empty(watch.Violations);
+        var verify = await pair.Source.CliAsync("verify", "job1", "--checksum");
+        Assert.True(verify.ExitCode == 0, verify.Stdout + verify.Stderr);
+        Assert.Empty(PartialFileWatch.TempFiles(pair.TargetData));
+        var events = await pair.Target.CliAsync("events", "--job", "job1", "--json", "--limit", "1000");
+        Assert.Contains("incomplete temporary files", events.Stdout, StringComparison.Ordinal);
+    }
+}
