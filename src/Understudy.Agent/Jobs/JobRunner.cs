@@ -96,8 +96,10 @@ internal sealed class JobRunner : IAsyncDisposable
                 await ExecuteAsync(cmd, session, ct);
                 return;
             }
-            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            catch (Exception thrown) when (thrown is not OperationCanceledException || !ct.IsCancellationRequested)
             {
+                // A send can fail (broken pipe) just after the target said why it stopped: its reason wins.
+                var e = _session?.Faulted is { IsFaulted: true } f && f.Exception?.InnerException is TargetException te ? te : thrown;
                 await DropSessionAsync();
                 bool transient = e switch
                 {
@@ -110,7 +112,7 @@ internal sealed class JobRunner : IAsyncDisposable
                 {
                     if (State != JobStates.Paused)
                         _ctx.Events.Record(Severity.Error, "mirror", Job.Name, $"paused: {e.Message}; resumes by itself when space returns");
-                    SetState(JobStates.Paused, $"target disk full: {e.Message}");
+                    SetState(JobStates.Paused, e.Message.Contains("disk full", StringComparison.Ordinal) ? e.Message : $"target disk full: {e.Message}");
                 }
                 else if (transient)
                 {

@@ -73,10 +73,31 @@ internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, Targ
             try
             {
                 await conn.SendAsync(new ApplyFailed(code, currentPath ?? "", $"{what}: {e.Message}"), ct);
+                await DrainAsync(ct);
             }
             catch (IOException)
             {
             }
+        }
+    }
+
+    /// <summary>
+    /// After ApplyFailed the source may still be streaming a file. Closing at once would reset the
+    /// connection with its data unread, and a reset can destroy the ApplyFailed in flight: the source
+    /// would see a broken pipe, not "disk full", and retry as for a lost link instead of pausing.
+    /// So discard what it still sends until it closes (it does once it reads ApplyFailed), bounded in time.
+    /// </summary>
+    private async Task DrainAsync(CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(TimeSpan.FromSeconds(10));
+        try
+        {
+            while (await conn.ReceiveAsync(cts.Token) is { } frame)
+                frame.Dispose();
+        }
+        catch (Exception e) when (e is OperationCanceledException or ProtocolException)
+        {
         }
     }
 
