@@ -39,9 +39,8 @@ public sealed class DiskFullTests
             {
                 await Wait.UntilAsync(async () =>
                 {
-                    var job = await pair.Source.StatusAsync("job1");
-                    last = job.ToJsonString();
-                    var j = job["jobs"]?.AsArray().FirstOrDefault(x => x!["name"]!.GetValue<string>() == "job1") ?? job;
+                    var j = await pair.Source.StatusAsync("job1"); // `status NAME --json`: that job's object
+                    last = j.ToJsonString();
                     reason = j["reason"]?.GetValue<string>();
                     return j["state"]?.GetValue<string>() == "paused";
                 }, TimeSpan.FromSeconds(120), "the job to pause on a full disk");
