@@ -50,4 +50,73 @@ public sealed class UnreadableSourceTests
         Assert.Contains(events, e => e["message"]!.GetValue<string>().StartsWith("skipped sock", StringComparison.Ordinal));
         Assert.Contains(events, e => e["message"]!.GetValue<string>().StartsWith("mirror complete", StringComparison.Ordinal));
     }
+
+    /// <summary>
+    /// A file listed in the plan but gone when its turn comes: skipped with an event, the rest mirrored.
+    /// The source agent is frozen (SIGSTOP) the moment the target starts writing the big files planned
+    /// before it, so deleting it cannot race the sender.
+    /// </summary>
+    [Fact]
+    public async Task Mirror_SourceFileVanishesAfterTheScan_IsAnEventAndSkipped_MirrorGoesOn()
+    {
+        await using var pair = new AgentPair();
+        await pair.StartAsync();
+        var big = new byte[48 << 20];
+        new Random(3).NextBytes(big);
+        File.WriteAllBytes(Path.Combine(pair.SourceData, "a-big-0.bin"), big);
+        File.WriteAllBytes(Path.Combine(pair.SourceData, "a-big-1.bin"), big);
+        var vanishing = Path.Combine(pair.SourceData, "z-vanish.txt");
+        File.WriteAllText(vanishing, "gone before it is sent");
+        File.WriteAllText(Path.Combine(pair.SourceData, "zz-last.txt"), "still sent");
+        Directory.CreateDirectory(pair.TargetData);
+        int sourcePid = PidOf(pair.Source.DataDir);
+
+        int frozen = 0;
+        using var watcher = new FileSystemWatcher(pair.TargetData) { IncludeSubdirectories = false };
+        watcher.Created += (_, e) =>
+        {
+            if (e.Name?.StartsWith(".ustd~", StringComparison.Ordinal) == true && Interlocked.Exchange(ref frozen, 1) == 0)
+                _ = Native.Kill(sourcePid, 19); // SIGSTOP
+        };
+        watcher.EnableRaisingEvents = true;
+        try
+        {
+            await pair.ApplyAsync(pair.JobYaml(mode: "full"));
+            await Wait.UntilAsync(() => Volatile.Read(ref frozen) == 1, TimeSpan.FromSeconds(120), "the target to start writing");
+            Assert.False(File.Exists(Path.Combine(pair.TargetData, "z-vanish.txt")), "the source sent the file before it could be removed");
+            File.Delete(vanishing);
+        }
+        finally
+        {
+            _ = Native.Kill(sourcePid, 18); // SIGCONT
+        }
+        await pair.WaitMirroredAsync();
+
+        Assert.False(Path.Exists(Path.Combine(pair.TargetData, "z-vanish.txt")));
+        Assert.Equal("still sent", File.ReadAllText(Path.Combine(pair.TargetData, "zz-last.txt")));
+        Assert.Equal(big.Length, new FileInfo(Path.Combine(pair.TargetData, "a-big-1.bin")).Length);
+        var events = (await pair.Source.CliAsync("events", "--job", "job1", "--json", "--limit", "1000")).EnsureOk().Stdout;
+        Assert.Contains("skipped z-vanish.txt", events, StringComparison.Ordinal);
+        Assert.Equal(0, (await pair.Source.CliAsync("verify", "job1", "--checksum")).ExitCode);
+    }
+
+    /// <summary>The agent process serving <paramref name="dataDir"/> (AgentProcess keeps its Process private).</summary>
+    private static int PidOf(string dataDir)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid))
+                continue;
+            try
+            {
+                var args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+                if (args.Contains("agent") && args.Contains(dataDir))
+                    return pid;
+            }
+            catch (IOException)
+            {
+            }
+        }
+        throw new InvalidOperationException($"no agent process for {dataDir}");
+    }
 }
