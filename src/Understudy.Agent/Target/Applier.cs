@@ -22,11 +22,11 @@ internal sealed class Applier(FsTree tree) : IDisposable
     private const long BatchBytes = 128L * 1024 * 1024;
 
     private readonly List<TempFile> _pending = [];
-    private HashSet<RelPath> _pendingPaths = [];
+    private PendingPaths _pendingPaths = new();
     private long _pendingBytes;
     private InFlight? _current;
     private Task _flushing = Task.CompletedTask;
-    private HashSet<RelPath> _flushingPaths = [];
+    private PendingPaths _flushingPaths = new();
 
     // Anything applied since the last syncfs? True at first: an earlier session may have left
     // work that is not durable yet. Lets a barrier after a no-change mirror skip the syncfs.
@@ -241,27 +241,13 @@ internal sealed class Applier(FsTree tree) : IDisposable
     private void FlushIfTouches(RelPath path)
     {
         _dirty = true;
-        if (Touches(_flushingPaths, path))
+        if (_flushingPaths.Touches(path))
             WaitForFlush();
-        if (Touches(_pendingPaths, path))
+        if (_pendingPaths.Touches(path))
         {
             FlushBatch();
             WaitForFlush();
         }
-    }
-
-    private static bool Touches(HashSet<RelPath> paths, RelPath path)
-    {
-        if (paths.Count == 0)
-            return false;
-        if (paths.Contains(path))
-            return true;
-        foreach (var p in paths)
-        {
-            if (p.IsUnder(path) || path.IsUnder(p))
-                return true;
-        }
-        return false;
     }
 
     /// <summary>Hands the pending batch to the background: syncfs, then the renames that publish it.</summary>
