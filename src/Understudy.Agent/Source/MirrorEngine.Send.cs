@@ -56,6 +56,19 @@ internal sealed partial class MirrorEngine
         }
     }
 
+    /// <summary>Through the open file: saves resolving the path a second time for every file sent.</summary>
+    private static IReadOnlyList<Xattr>? ReadXattrs(FileReader reader)
+    {
+        try
+        {
+            return reader.ReadXattrs();
+        }
+        catch (PosixException)
+        {
+            return null;
+        }
+    }
+
     private async Task SendFileAsync(FsTree tree, FileEntry e, RelPath tp, CancellationToken ct)
     {
         FileReader reader;
@@ -72,7 +85,7 @@ internal sealed partial class MirrorEngine
         {
             var meta = EntryMeta.From(e) with { MtimeNs = reader.Stat.MtimeNs, Mode = reader.Stat.Mode };
             long size = reader.Stat.Size;
-            var xattrs = ReadXattrs(tree, e.Path);
+            var xattrs = ReadXattrs(reader);
             var buf = ArrayPool<byte>.Shared.Rent(Frame.DataChunk);
             try
             {
@@ -158,7 +171,7 @@ internal sealed partial class MirrorEngine
         {
             long size = reader.Stat.Size;
             var meta = EntryMeta.From(e) with { MtimeNs = reader.Stat.MtimeNs, Mode = reader.Stat.Mode };
-            await session.SendAsync(new DeltaBegin(tp, size, meta, ReadXattrs(tree, e.Path)), ct);
+            await session.SendAsync(new DeltaBegin(tp, size, meta, ReadXattrs(reader)), ct);
             var chunks = Channel.CreateBounded<byte[]>(4);
             var producer = Task.Factory.StartNew(() =>
             {
