@@ -5,6 +5,9 @@ gen-data.py tree DIR FILES BIG_FILES BIG_MIB SEED
     FILES small files of 1-64 KiB in nested directories (d00/s0/f00000.bin, 100 files a
     directory, 10 directories per top-level directory) and BIG_FILES files of BIG_MIB MiB
     in DIR/big/. The same arguments always produce the same bytes.
+gen-data.py evict DIR
+    Drops DIR's (synced, clean) pages from the page cache, so the tool timed next starts with
+    as much free memory as the one timed before it.
 gen-data.py touch FILE PERCENT SEED
     Overwrites PERCENT % of FILE in 64 scattered places, in place (size unchanged), with
     seeded random bytes: the "1 % change" of the delta case.
@@ -50,9 +53,21 @@ def touch(path, percent, seed):
     print(places * each)
 
 
+def evict(root):
+    for d, _, names in os.walk(root):
+        for n in names:
+            fd = os.open(os.path.join(d, n), os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "tree":
         tree(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
+    elif sys.argv[1] == "evict":
+        evict(sys.argv[2])
     elif sys.argv[1] == "touch":
         touch(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]))
     else:
