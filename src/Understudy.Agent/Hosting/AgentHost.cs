@@ -52,7 +52,15 @@ internal sealed class AgentHost : IAsyncDisposable
         var store = new StateStore(options.DataDir);
         var name = options.Name ?? Environment.MachineName;
 
-        var builder = WebApplication.CreateSlimBuilder();
+        // Content root = data dir and no config reload: the default (cwd, reloadOnChange) puts a
+        // recursive inotify watch on the working directory — `/` under systemd — so every write the
+        // agent (or anyone) makes below it woke a watcher thread (measured: ~17 % of the target's
+        // CPU during a mirror run from a parent of the target path).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = options.DataDir,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         AgentLogging.Configure(builder.Logging);
         var apiEndPoint = PeerLink.ParseEndPoint(options.Api, 7421);
         bool loopback = IPAddress.IsLoopback(apiEndPoint.Address);

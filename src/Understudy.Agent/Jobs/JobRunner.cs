@@ -53,7 +53,12 @@ internal sealed class JobRunner : IAsyncDisposable
     /// <summary>Raised when the mirror completes or fails, so `wait` and tests can wait on a condition.</summary>
     public event Action<JobRunner>? Changed;
 
-    public void RequestMirror(MirrorMode mode) => _commands.Writer.TryWrite(new MirrorCommand(mode));
+    public void RequestMirror(MirrorMode mode)
+    {
+        // Visible at once: `understudy mirror` then `wait --until mirrored` must not see the previous mirror as this one.
+        SetState(JobStates.Mirroring, $"{mode.ToString().ToLowerInvariant()} mirror queued");
+        _commands.Writer.TryWrite(new MirrorCommand(mode));
+    }
 
     public Task<VerifyReport> VerifyAsync(bool checksum, bool repair)
     {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Threading.Channels;
 using K4os.Compression.LZ4;
 using Understudy.Core.Jobs;
 using Understudy.Core.Protocol;
@@ -11,6 +12,8 @@ namespace Understudy.Agent.Peer;
 /// Sends are serialized by the caller (one writer at a time); receives come from one reader.
 /// Any protocol violation surfaces as <see cref="ProtocolException"/> from
 /// <see cref="ReceiveAsync"/>; the owner then disposes the connection — the one way it dies.
+/// A pump task reads, decrypts and decodes frames ahead of the consumer (a few MiB at most), so
+/// the network side and the consumer's work (e.g. the target's writes to disk) overlap.
 /// </summary>
 internal sealed class PeerConnection : IAsyncDisposable
 {
@@ -21,6 +24,10 @@ internal sealed class PeerConnection : IAsyncDisposable
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private long _bytesSent;
     private long _bytesReceived;
+    private readonly Channel<IncomingFrame> _incoming = Channel.CreateBounded<IncomingFrame>(
+        new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
+    private readonly CancellationTokenSource _pumpStop = new();
+    private readonly Task _pump;
 
     public PeerConnection(Stream stream, string peerId)
     {
@@ -28,6 +35,7 @@ internal sealed class PeerConnection : IAsyncDisposable
         PeerId = peerId;
         _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 256 * 1024, minimumReadSize: 64 * 1024, leaveOpen: true));
         _writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 256 * 1024, leaveOpen: true));
+        _pump = Task.Run(() => PumpAsync(_pumpStop.Token));
     }
 
     /// <summary>The peer's agent ID (SHA-256 fingerprint of its certificate), established by TLS.</summary>
@@ -129,6 +137,45 @@ internal sealed class PeerConnection : IAsyncDisposable
     /// <summary>Reads the next frame. Returns null when the peer closed the connection cleanly between frames.</summary>
     public async ValueTask<IncomingFrame?> ReceiveAsync(CancellationToken cancellationToken)
     {
+        try
+        {
+            if (await _incoming.Reader.WaitToReadAsync(cancellationToken) && _incoming.Reader.TryRead(out var frame))
+                return frame;
+            return null;
+        }
+        catch (ChannelClosedException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
+            throw;
+        }
+    }
+
+    private async Task PumpAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (await ReadFrameAsync(ct) is { } frame)
+            {
+                try
+                {
+                    await _incoming.Writer.WriteAsync(frame, ct);
+                }
+                catch
+                {
+                    frame.Dispose();
+                    throw;
+                }
+            }
+            _incoming.Writer.TryComplete();
+        }
+        catch (Exception e)
+        {
+            _incoming.Writer.TryComplete(e is OperationCanceledException ? new IOException("connection closed", e) : e);
+        }
+    }
+
+    private async ValueTask<IncomingFrame?> ReadFrameAsync(CancellationToken cancellationToken)
+    {
         while (true)
         {
             var result = await _reader.ReadAsync(cancellationToken);
@@ -186,18 +233,32 @@ internal sealed class PeerConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _pumpStop.CancelAsync();
+        try
+        {
+            await _writer.CompleteAsync(); // sends what is still buffered
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+        }
+        try
+        {
+            await _stream.DisposeAsync(); // unblocks a pump waiting in a socket read
+            await _pump;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+        }
+        while (_incoming.Reader.TryRead(out var left))
+            left.Dispose();
+        _pumpStop.Dispose();
         try
         {
             await _reader.CompleteAsync();
-            await _writer.CompleteAsync();
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
         }
-        catch (ObjectDisposedException)
-        {
-        }
-        await _stream.DisposeAsync();
         _sendLock.Dispose();
     }
 }

@@ -38,7 +38,7 @@ internal static class PeerLink
             {
                 throw new PeerException($"cannot connect to {address}: {e.Message}", isTransient: true, e);
             }
-            var ssl = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false);
+            var ssl = new SslStream(new ReadAheadStream(tcp.GetStream()), leaveInnerStreamOpen: false);
             try
             {
                 await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions

@@ -76,7 +76,7 @@ internal sealed partial class PeerListener(
     {
         var remote = client.Client.RemoteEndPoint?.ToString() ?? "?";
         string? peerId = null;
-        var ssl = new SslStream(client.GetStream(), leaveInnerStreamOpen: false);
+        var ssl = new SslStream(new ReadAheadStream(client.GetStream()), leaveInnerStreamOpen: false);
         PeerConnection? conn = null;
         try
         {

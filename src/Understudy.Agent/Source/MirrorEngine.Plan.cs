@@ -8,7 +8,7 @@ namespace Understudy.Agent.Source;
 internal sealed partial class MirrorEngine
 {
     /// <summary>Compares the source walk with the target manifest and lists what to do, in apply order.</summary>
-    private List<PlanItem> BuildPlan(Dictionary<RelPath, ManifestItem> target, bool hashes, bool ownership)
+    private List<PlanItem> BuildPlan(Dictionary<RelPath, ManifestItem> target, List<FileEntry>[] walked, bool hashes, bool ownership)
     {
         var plan = new List<PlanItem>();
         var seen = new HashSet<RelPath>();
@@ -32,9 +32,8 @@ internal sealed partial class MirrorEngine
                         root.TargetPrefix));
                 }
             }
-            foreach (var e in JobWalk.Included(job, _trees[r], (p, ex) => ReportSkip(p, ex.Message), (p, why) => ReportSkip(p, why)))
+            foreach (var e in walked[r])
             {
-                progress.FilesScanned++;
                 var tp = e.Path.Rebase(RelPath.Root, root.TargetPrefix);
                 seen.Add(tp);
                 target.TryGetValue(tp, out var have);

@@ -13,6 +13,12 @@ internal sealed partial class MirrorEngine
     /// <summary>Files up to this size travel in one frame with their metadata.</summary>
     private const int InlineLimit = 256 * 1024;
 
+    /// <summary>One read buffer for the whole mirror: sends are sequential and each frame is copied
+    /// out before SendAsync returns. Renting 1 MiB per file from the shared pool, returned on
+    /// another thread after each await, filled the pool's per-thread and per-core caches
+    /// (source agent peak RSS up to ~208 MB on 50,000 files).</summary>
+    private readonly byte[] _readBuffer = new byte[Frame.DataChunk];
+
     private async Task ExecuteAsync(PlanItem item, CancellationToken ct)
     {
         var tree = _trees[item.Root];
@@ -56,6 +62,19 @@ internal sealed partial class MirrorEngine
         }
     }
 
+    /// <summary>Through the open file: saves resolving the path a second time for every file sent.</summary>
+    private static IReadOnlyList<Xattr>? ReadXattrs(FileReader reader)
+    {
+        try
+        {
+            return reader.ReadXattrs();
+        }
+        catch (PosixException)
+        {
+            return null;
+        }
+    }
+
     private async Task SendFileAsync(FsTree tree, FileEntry e, RelPath tp, CancellationToken ct)
     {
         FileReader reader;
@@ -72,49 +91,42 @@ internal sealed partial class MirrorEngine
         {
             var meta = EntryMeta.From(e) with { MtimeNs = reader.Stat.MtimeNs, Mode = reader.Stat.Mode };
             long size = reader.Stat.Size;
-            var xattrs = ReadXattrs(tree, e.Path);
-            var buf = ArrayPool<byte>.Shared.Rent(Frame.DataChunk);
-            try
+            var xattrs = ReadXattrs(reader);
+            var buf = _readBuffer;
+            if (size <= InlineLimit)
             {
-                if (size <= InlineLimit)
+                int n = ReadFully(reader, buf.AsSpan(0, (int)size), 0);
+                await session.SendAsync(new FileBegin(tp, n, meta, xattrs, true, buf.AsMemory(0, n)), ct);
+            }
+            else
+            {
+                await session.SendAsync(new FileBegin(tp, size, meta, xattrs, false, ReadOnlyMemory<byte>.Empty), ct);
+                bool ok = true;
+                try
                 {
-                    int n = ReadFully(reader, buf.AsSpan(0, (int)size), 0);
-                    await session.SendAsync(new FileBegin(tp, n, meta, xattrs, true, buf.AsMemory(0, n)), ct);
-                }
-                else
-                {
-                    await session.SendAsync(new FileBegin(tp, size, meta, xattrs, false, ReadOnlyMemory<byte>.Empty), ct);
-                    bool ok = true;
-                    try
+                    foreach (var (off, len) in reader.DataExtents())
                     {
-                        foreach (var (off, len) in reader.DataExtents())
+                        long end = Math.Min(off + len, size);
+                        for (long pos = off; pos < end;)
                         {
-                            long end = Math.Min(off + len, size);
-                            for (long pos = off; pos < end;)
-                            {
-                                int want = (int)Math.Min(Frame.DataChunk, end - pos);
-                                int n = ReadFully(reader, buf.AsSpan(0, want), pos);
-                                if (n == 0)
-                                    break;
-                                await session.SendAsync(new FileData(pos, buf.AsMemory(0, n)), ct);
-                                progress.AddBytes(n);
-                                pos += n;
-                            }
+                            int want = (int)Math.Min(Frame.DataChunk, end - pos);
+                            int n = ReadFully(reader, buf.AsSpan(0, want), pos);
+                            if (n == 0)
+                                break;
+                            await session.SendAsync(new FileData(pos, buf.AsMemory(0, n)), ct);
+                            progress.AddBytes(n);
+                            pos += n;
                         }
                     }
-                    catch (PosixException ex)
-                    {
-                        ok = false;
-                        ReportSkip(e.Path, ex.Message);
-                    }
-                    await session.SendAsync(new FileEnd(Abort: !ok), ct);
-                    if (!ok)
-                        return;
                 }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buf);
+                catch (PosixException ex)
+                {
+                    ok = false;
+                    ReportSkip(e.Path, ex.Message);
+                }
+                await session.SendAsync(new FileEnd(Abort: !ok), ct);
+                if (!ok)
+                    return;
             }
             if (size <= InlineLimit)
                 progress.AddBytes(size);
@@ -158,7 +170,7 @@ internal sealed partial class MirrorEngine
         {
             long size = reader.Stat.Size;
             var meta = EntryMeta.From(e) with { MtimeNs = reader.Stat.MtimeNs, Mode = reader.Stat.Mode };
-            await session.SendAsync(new DeltaBegin(tp, size, meta, ReadXattrs(tree, e.Path)), ct);
+            await session.SendAsync(new DeltaBegin(tp, size, meta, ReadXattrs(reader)), ct);
             var chunks = Channel.CreateBounded<byte[]>(4);
             var producer = Task.Factory.StartNew(() =>
             {

@@ -32,16 +32,20 @@ internal sealed partial class MirrorEngine(JobDefinition job, SourceSession sess
 
     public async Task RunAsync(CancellationToken ct)
     {
+        Task<List<FileEntry>[]>? walk = null;
         try
         {
             for (int i = 0; i < _trees.Length; i++)
                 _trees[i] = FsTree.Open(job.Roots[i].Path, create: false);
             progress.Phase = "comparing";
             bool hashes = progress.Mode == MirrorMode.Checksum;
+            // The source walk runs while the target lists its tree: the two scans overlap.
+            walk = Task.Run(WalkSources, ct);
             var target = new Dictionary<RelPath, ManifestItem>();
             await foreach (var item in session.GetManifestAsync(RelPath.Root, hashes, ct))
                 target[item.Entry.Path] = item;
-            var plan = BuildPlan(target, hashes, session.Opened.PreservesOwnership);
+            var walked = await walk;
+            var plan = BuildPlan(target, walked, hashes, session.Opened.PreservesOwnership);
             progress.FilesTotal = plan.Count(p => p.Kind is PlanKind.SendFile or PlanKind.DeltaFile);
             progress.BytesTotal = plan.Where(p => p.Kind is PlanKind.SendFile or PlanKind.DeltaFile).Sum(p => p.Source!.Size);
             progress.Phase = "transferring";
@@ -60,9 +64,26 @@ internal sealed partial class MirrorEngine(JobDefinition job, SourceSession sess
         }
         finally
         {
+            if (walk is not null)
+                await Task.WhenAny(walk); // it reads through _trees: let it end before they close
             foreach (var t in _trees)
                 t?.Dispose();
         }
+    }
+
+    private List<FileEntry>[] WalkSources()
+    {
+        var walked = new List<FileEntry>[_trees.Length];
+        for (int r = 0; r < _trees.Length; r++)
+        {
+            walked[r] = [];
+            foreach (var e in JobWalk.Included(job, _trees[r], (p, ex) => ReportSkip(p, ex.Message), (p, why) => ReportSkip(p, why)))
+            {
+                walked[r].Add(e);
+                progress.FilesScanned++;
+            }
+        }
+        return walked;
     }
 
     private void ReportSkip(RelPath path, string why)

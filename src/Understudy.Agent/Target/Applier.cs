@@ -11,7 +11,10 @@ namespace Understudy.Agent.Target;
 /// durable. Durability is batched: completed files wait in <see cref="_pending"/> until a batch
 /// fills, then one syncfs makes all of them durable before any is renamed; a barrier adds a
 /// second syncfs so the renames themselves are durable before the source is acknowledged.
-/// Any operation that touches a pending path flushes first, so order is preserved.
+/// A full batch is flushed (syncfs, then renames) on a background task while the next batch is
+/// written, so the disk works while data keeps arriving; at most one batch is in flight and
+/// batches are renamed in order. Any operation that touches a pending or in-flight path waits
+/// for it first, so order is preserved.
 /// </summary>
 internal sealed class Applier(FsTree tree) : IDisposable
 {
@@ -19,9 +22,15 @@ internal sealed class Applier(FsTree tree) : IDisposable
     private const long BatchBytes = 128L * 1024 * 1024;
 
     private readonly List<TempFile> _pending = [];
-    private readonly HashSet<RelPath> _pendingPaths = [];
+    private PendingPaths _pendingPaths = new();
     private long _pendingBytes;
     private InFlight? _current;
+    private Task _flushing = Task.CompletedTask;
+    private PendingPaths _flushingPaths = new();
+
+    // Anything applied since the last syncfs? True at first: an earlier session may have left
+    // work that is not durable yet. Lets a barrier after a no-change mirror skip the syncfs.
+    private bool _dirty = true;
 
     public long FilesApplied { get; private set; }
 
@@ -221,41 +230,76 @@ internal sealed class Applier(FsTree tree) : IDisposable
         if (_current is not null)
             throw new ProtocolException("barrier in the middle of a file");
         FlushBatch();
+        WaitForFlush();
+        if (!_dirty)
+            return;
         tree.SyncFs();
+        _dirty = false;
     }
 
+    /// <summary>Called first by every operation that changes the tree.</summary>
     private void FlushIfTouches(RelPath path)
     {
-        if (_pending.Count == 0)
-            return;
-        foreach (var p in _pendingPaths)
+        _dirty = true;
+        if (_flushingPaths.Touches(path))
+            WaitForFlush();
+        if (_pendingPaths.Touches(path))
         {
-            if (p.IsUnder(path) || path.IsUnder(p))
-            {
-                FlushBatch();
-                return;
-            }
+            FlushBatch();
+            WaitForFlush();
         }
     }
 
+    /// <summary>Hands the pending batch to the background: syncfs, then the renames that publish it.</summary>
     private void FlushBatch()
     {
         if (_pending.Count == 0)
             return;
-        tree.SyncFs();
-        foreach (var t in _pending)
-        {
-            t.Commit();
-            t.Dispose();
-        }
+        WaitForFlush();
+        var batch = _pending.ToArray();
+        (_flushingPaths, _pendingPaths) = (_pendingPaths, _flushingPaths);
         _pending.Clear();
-        _pendingPaths.Clear();
         _pendingBytes = 0;
+        _flushing = Task.Run(() =>
+        {
+            int done = 0;
+            try
+            {
+                tree.SyncFs();
+                for (; done < batch.Length; done++)
+                {
+                    batch[done].Commit();
+                    batch[done].Dispose();
+                }
+            }
+            finally
+            {
+                for (; done < batch.Length; done++)
+                    batch[done].Dispose();
+            }
+        });
+    }
+
+    /// <summary>Waits for the batch in flight; its failure (e.g. ENOSPC from syncfs) surfaces here.</summary>
+    private void WaitForFlush()
+    {
+        var t = _flushing;
+        _flushing = Task.CompletedTask;
+        _flushingPaths.Clear();
+        t.GetAwaiter().GetResult();
     }
 
     /// <summary>Drops anything not yet renamed into place: a half-received file never appears under its real name.</summary>
     public void Dispose()
     {
+        try
+        {
+            WaitForFlush();
+        }
+        catch (PosixException)
+        {
+            // The session is ending anyway; the source re-sends what was not acknowledged.
+        }
         DropCurrent();
         foreach (var t in _pending)
             t.Dispose();

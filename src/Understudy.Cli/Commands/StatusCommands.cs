@@ -151,7 +151,7 @@ internal static class StatusCommands
                             Console.Error.WriteLine($"understudy: job failed: {j["reason"]}");
                         return o;
                     }
-                    await Task.Delay(200, cts.Token);
+                    await Task.Delay(50, cts.Token);
                 }
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)

@@ -35,6 +35,9 @@ internal sealed class FileReader : IDisposable
         }
     }
 
+    /// <summary>The open file's extended attributes (no second path lookup).</summary>
+    public IReadOnlyList<Xattr> ReadXattrs() => Xattrs.Read(_fd, _display);
+
     /// <summary>The file's data ranges (SEEK_DATA/SEEK_HOLE), in order. A file system without
     /// hole reporting, or a file without holes, gives one extent; an empty file none.</summary>
     public IReadOnlyList<(long Offset, long Length)> DataExtents()

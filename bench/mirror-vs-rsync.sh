@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Understudy mirror vs rsync, side by side in one run on the same generated data (issue 2, §8).
+#
+#   bench/mirror-vs-rsync.sh            # 50,000 files of 1-64 KiB + 4 x 512 MiB, 3 runs, medians
+#   bench/mirror-vs-rsync.sh --quick    # 2,000 files + 2 x 32 MiB, 1 run (smoke test)
+#   FILES=10000 BIG_FILES=2 BIG_MIB=256 RUNS=5 bench/mirror-vs-rsync.sh
+#   ... --write-doc                     # also rewrite the results section of docs/performance.md
+#
+# Needs: rsync, python3, jq, and a Release build (dotnet build src/Understudy.Cli -c Release).
+# Each run starts from empty targets and fresh agents (so VmHWM is per run):
+#   rsync:      rsync daemon on 127.0.0.1; `rsync -a SRC/ rsync://…/mod/ && sync` (full), the same
+#               again (no change), then after a 1 % change of one large file
+#               `rsync -a --no-whole-file --stats` + sync (delta; bytes = "Total bytes sent").
+#   Understudy: two agents on loopback, trusted both ways; `job apply` (mirror.mode full) until
+#               `understudy wait --until mirrored` returns; `mirror --mode different` + wait;
+#               after the same change `mirror --mode checksum` + wait (bytes = mirror.bytesSent).
+# Data lives in a temp dir under /tmp (or $WORK) and is removed at the end.
+set -euo pipefail
+
+FILES=${FILES:-50000}
+BIG_FILES=${BIG_FILES:-4}
+BIG_MIB=${BIG_MIB:-512}
+RUNS=${RUNS:-3}
+SEED=${SEED:-20261125}
+WRITE_DOC=0
+for a in "$@"; do
+    case "$a" in
+        --quick) FILES=2000 BIG_FILES=2 BIG_MIB=32 RUNS=${RUNS_QUICK:-1} ;;
+        --write-doc) WRITE_DOC=1 ;;
+        *) echo "unknown argument: $a" >&2; exit 2 ;;
+    esac
+done
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+DLL=$REPO/src/Understudy.Cli/bin/Release/net10.0/understudy.dll
+[[ -f $DLL ]] || { echo "build first: dotnet build $REPO/src/Understudy.Cli -c Release" >&2; exit 2; }
+WORK=$(mktemp -d "${WORK_PARENT:-/tmp}/understudy-bench.XXXXXX")
+SRC=$WORK/src
+RESULTS=$WORK/results.tsv
+PIDS=()
+
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    [[ -f $WORK/rsyncd.pid ]] && kill "$(cat "$WORK/rsyncd.pid")" 2>/dev/null || true
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$(now)"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RESULTS"; echo "  run $1: $2 = $3"; }
+us() { local dir=$1; shift; dotnet "$DLL" "$@" --data-dir "$dir"; }
+
+echo "== data: $FILES files of 1-64 KiB + $BIG_FILES x $BIG_MIB MiB in $WORK (seed $SEED)"
+t=$(now)
+python3 "$REPO/bench/gen-data.py" tree "$SRC" "$FILES" "$BIG_FILES" "$BIG_MIB" "$SEED"
+sync
+echo "   generated in $(since "$t") s, $(du -sh "$SRC" | cut -f1)"
+
+# ---- rsync daemon ----------------------------------------------------------------------------
+RPORT=$(free_port)
+mkdir -p "$WORK/rsync-dst"
+cat >"$WORK/rsyncd.conf" <<EOF
+pid file = $WORK/rsyncd.pid
+use chroot = no
+[mod]
+    path = $WORK/rsync-dst
+    read only = no
+    uid = root
+    gid = root
+EOF
+rsync --daemon --config="$WORK/rsyncd.conf" --address=127.0.0.1 --port="$RPORT"
+for _ in $(seq 50); do [[ -f $WORK/rsyncd.pid ]] && break; sleep 0.1; done
+RURL=rsync://127.0.0.1:$RPORT/mod/
+
+# ---- Understudy agents -----------------------------------------------------------------------
+start_agent() { # name -> sets AG_PID AG_PEER AG_DIR
+    local name=$1 dir=$WORK/agent-$1-$2 peer api
+    peer=$(free_port); api=$(free_port)
+    mkdir -p "$dir"
+    dotnet "$DLL" agent --data-dir "$dir" --listen "127.0.0.1:$peer" --api-listen "127.0.0.1:$api" --name "$name" \
+        >"$dir.log" 2>&1 &
+    AG_PID=$!; PIDS+=("$AG_PID")
+    for _ in $(seq 600); do [[ -f $dir/api-address ]] && break; sleep 0.1; done
+    [[ -f $dir/api-address ]] || { echo "agent $name did not start:"; cat "$dir.log"; exit 1; }
+    AG_PEER=127.0.0.1:$peer; AG_DIR=$dir
+}
+hwm_mb() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+job_json() { us "$1" status bench --json; }
+
+for run in $(seq "$RUNS"); do
+    echo "== run $run/$RUNS"
+    # rsync: full mirror + sync, no-change re-run
+    rm -rf "$WORK/rsync-dst"; mkdir -p "$WORK/rsync-dst"; sync
+    t=$(now); rsync -a "$SRC/" "$RURL"; sync; record "$run" rsync_full_s "$(since "$t")"
+    t=$(now); rsync -a "$SRC/" "$RURL"; record "$run" rsync_nochange_s "$(since "$t")"
+    # rsync wrote 3.7 GiB into the page cache: drop it (clean after sync) so Understudy, timed
+    # next, starts with the same free memory rsync had, not behind 3.7 GiB of reclaim.
+    python3 "$REPO/bench/gen-data.py" evict "$WORK/rsync-dst"
+
+    # Understudy: fresh agents, full mirror, no-change re-mirror
+    start_agent src "$run"; S_PID=$AG_PID; S_DIR=$AG_DIR
+    start_agent tgt "$run"; T_PID=$AG_PID; T_DIR=$AG_DIR; T_PEER=$AG_PEER
+    S_ID=$(us "$S_DIR" id); T_ID=$(us "$T_DIR" id)
+    us "$S_DIR" trust add "$T_ID" --name tgt >/dev/null
+    us "$T_DIR" trust add "$S_ID" --name src >/dev/null
+    DST=$WORK/us-dst
+    rm -rf "$DST"; mkdir -p "$DST"; sync
+    cat >"$WORK/bench.yaml" <<EOF
+name: bench
+source:
+  paths: [$SRC]
+target:
+  address: $T_PEER
+  id: $T_ID
+  path: $DST
+mirror:
+  mode: full
+  orphans: keep
+replication:
+  enabled: false
+EOF
+    t=$(now)
+    us "$S_DIR" job apply "$WORK/bench.yaml" >/dev/null
+    us "$S_DIR" wait bench --until mirrored
+    record "$run" us_full_s "$(since "$t")"
+    record "$run" us_full_sent_bytes "$(job_json "$S_DIR" | jq '.mirror.bytesSent')"
+
+    t=$(now)
+    us "$S_DIR" mirror bench --mode different >/dev/null
+    us "$S_DIR" wait bench --until mirrored
+    record "$run" us_nochange_s "$(since "$t")"
+    record "$run" us_nochange_files "$(job_json "$S_DIR" | jq '.mirror.filesDone')"
+
+    # the same 1 % change for both, then the delta mirrors
+    python3 "$REPO/bench/gen-data.py" touch "$SRC/big/large0.bin" 1 "$((SEED + run))" >/dev/null
+    sync
+    t=$(now)
+    rsync -a --no-whole-file --stats "$SRC/" "$RURL" >"$WORK/rsync-stats.txt"; sync
+    record "$run" rsync_delta_s "$(since "$t")"
+    record "$run" rsync_delta_sent_bytes "$(sed -n 's/^Total bytes sent: //p' "$WORK/rsync-stats.txt" | tr -d ',')"
+    record "$run" rsync_delta_literal_bytes "$(sed -n 's/^Literal data: \([0-9,]*\).*/\1/p' "$WORK/rsync-stats.txt" | tr -d ',')"
+    t=$(now)
+    us "$S_DIR" mirror bench --mode checksum >/dev/null
+    us "$S_DIR" wait bench --until mirrored
+    record "$run" us_delta_s "$(since "$t")"
+    record "$run" us_delta_sent_bytes "$(job_json "$S_DIR" | jq '.mirror.bytesSent')"
+
+    cmp -s "$SRC/big/large0.bin" "$DST/big/large0.bin" || { echo "Understudy target differs after the delta mirror"; exit 1; }
+    cmp -s "$SRC/big/large0.bin" "$WORK/rsync-dst/big/large0.bin" || { echo "rsync target differs after the delta run"; exit 1; }
+    record "$run" us_source_hwm_mb "$(hwm_mb "$S_PID")"
+    record "$run" us_target_hwm_mb "$(hwm_mb "$T_PID")"
+    kill "$S_PID" "$T_PID"; wait "$S_PID" "$T_PID" 2>/dev/null || true
+    rm -rf "$DST"
+done
+
+python3 "$REPO/bench/report.py" "$RESULTS" "$FILES" "$BIG_FILES" "$BIG_MIB" "$RUNS" "$*" \
+    | tee "$WORK/report.md"
+if [[ $WRITE_DOC == 1 ]]; then
+    python3 "$REPO/bench/report.py" --splice "$REPO/docs/performance.md" "$WORK/report.md"
+    echo "wrote docs/performance.md"
+fi

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Turns bench/mirror-vs-rsync.sh results (run, metric, value) into a Markdown table of medians.
+
+report.py RESULTS.tsv FILES BIG_FILES BIG_MIB RUNS ARGS   -> Markdown on stdout
+report.py --splice DOC.md REPORT.md                        -> replaces the marked section of DOC.md
+"""
+import datetime
+import os
+import platform
+import statistics
+import sys
+
+BEGIN, END = "<!-- bench:mirror:begin -->", "<!-- bench:mirror:end -->"
+
+
+def medians(path):
+    values = {}
+    for line in open(path):
+        run, metric, value = line.rstrip("\n").split("\t")
+        if value not in ("", "null"):
+            values.setdefault(metric, []).append(float(value))
+    return {k: (statistics.median(v), v) for k, v in values.items()}
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def report(path, files, big_files, big_mib, runs, args):
+    m = medians(path)
+
+    def med(k):
+        return m[k][0] if k in m else float("nan")
+
+    def runs_of(k):
+        return ", ".join(f"{x:g}" for x in m.get(k, (0, []))[1])
+
+    rows = [
+        ("full mirror (s), rsync + sync", "rsync_full_s", "us_full_s", 0.67, "≤ 0.67 (≥ 1.5× faster)"),
+        ("no-change re-mirror (s)", "rsync_nochange_s", "us_nochange_s", 1.0, "≤ 1.0"),
+        ("1 % delta: bytes sent", "rsync_delta_sent_bytes", "us_delta_sent_bytes", 1.1, "≤ 1.1"),
+        ("1 % delta: time (s), + sync", "rsync_delta_s", "us_delta_s", None, "(no target)"),
+    ]
+    out = []
+    cmd = "bench/mirror-vs-rsync.sh" + (f" {args}" if args else "")
+    if (files, big_files, big_mib, runs) != ("50000", "4", "512", "3") and "--quick" not in args:
+        cmd = f"FILES={files} BIG_FILES={big_files} BIG_MIB={big_mib} RUNS={runs} " + cmd
+    out.append(f"Measured {datetime.date.today().isoformat()} on {os.cpu_count()} cores ({cpu_model()}), "
+               f"shared with other builds, ext4 under /tmp, loopback; "
+               f"{files} files of 1–64 KiB + {big_files} × {big_mib} MiB; median of {runs} run(s).")
+    out.append("")
+    out.append(f"Reproduce: `dotnet build src/Understudy.Cli -c Release && {cmd}`")
+    out.append("")
+    out.append("| case | rsync | Understudy | ratio (ours ÷ rsync) | target | met | runs: rsync / ours |")
+    out.append("| --- | ---: | ---: | ---: | --- | --- | --- |")
+    for label, rk, uk, limit, target in rows:
+        r, u = med(rk), med(uk)
+        ratio = u / r if r else float("nan")
+        met = "" if limit is None else ("yes" if ratio <= limit else "**no**")
+        fmt = (lambda x: f"{x:,.0f}") if "bytes" in rk else (lambda x: f"{x:.2f}")
+        out.append(f"| {label} | {fmt(r)} | {fmt(u)} | {ratio:.2f} | {target} | {met} | {runs_of(rk)} / {runs_of(uk)} |")
+    for label, k in [("source agent", "us_source_hwm_mb"), ("target agent", "us_target_hwm_mb")]:
+        v = med(k)
+        out.append(f"| peak RSS (VmHWM), {label} (MB) | | {v:.0f} | | < 200 | {'yes' if v < 200 else '**no**'} | {runs_of(k)} |")
+    out.append("")
+    out.append(f"rsync's literal data in the delta case: {med('rsync_delta_literal_bytes'):,.0f} bytes "
+               f"(its total also carries the file list). Understudy's full mirror sent {med('us_full_sent_bytes'):,.0f} bytes; "
+               f"the no-change re-mirror sent {med('us_nochange_files'):.0f} files.")
+    return "\n".join(out) + "\n"
+
+
+def splice(doc, rep):
+    text = open(doc).read()
+    body = open(rep).read()
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        text = f"{head}{BEGIN}\n{body}{END}{tail}"
+    else:
+        text = text.rstrip("\n") + f"\n\n{BEGIN}\n{body}{END}\n"
+    open(doc, "w").write(text)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--splice":
+        splice(sys.argv[2], sys.argv[3])
+    else:
+        print(report(*sys.argv[1:7]), end="")
