@@ -30,6 +30,13 @@ internal sealed partial class JobRunner
     private int _mirrorsQueued;
     private long _nextSeq = 1;
     private long _lastBarrier;
+    private long _opsSent;
+    private volatile bool _resending;
+    private Task? _resendConfirm;
+    private long _bytesSentBefore;
+
+    /// <summary>Bytes this job has sent over all its sessions since the agent started (frames, after compression).</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSentBefore) + (_session?.Connection.BytesSent ?? 0);
 
     public BandwidthLimiter Limiter { get; }
 
@@ -174,7 +181,7 @@ internal sealed partial class JobRunner
         var log = _pipeline!.Log;
         if (_sender is null || _senderSession != session)
         {
-            _sender?.Dispose();
+            DisposeSender();
             _sender = new ReplicationSender(Job, session, _ctx.Events, _ctx.Time);
             _senderSession = session;
             // Resume after what the target says is durable there (its ack may have been lost in a cut).
@@ -192,8 +199,16 @@ internal sealed partial class JobRunner
             if (ct.IsCancellationRequested || _commands.Reader.Count > 0 || !ShouldReplicate)
                 return;
             ApplyAcks(session, log);
-            while (_missing.TryDequeue(out var missing))
-                await ResendAsync(missing, ct);
+            if (!_missing.IsEmpty)
+            {
+                // Re-sent entries carry no sequence number: a barrier of their own publishes them on the
+                // target, and idle waits for its ack.
+                _resending = true;
+                while (_missing.TryDequeue(out var missing))
+                    await ResendAsync(missing, ct);
+                _resendConfirm = session.BarrierAsync((ulong)Math.Max(0, _nextSeq - 1), ct);
+                _resending = false;
+            }
             int n = 0;
             foreach (var rec in log.ReadFrom(_nextSeq))
             {
@@ -229,6 +244,16 @@ internal sealed partial class JobRunner
         }
     }
 
+    private void DisposeSender()
+    {
+        if (_sender is not null)
+        {
+            Interlocked.Add(ref _opsSent, _sender.OpsSent);
+            _sender.Dispose();
+            _sender = null;
+        }
+    }
+
     /// <summary>The target had nothing to apply an operation to: send the entry (and its subtree) as it is now.</summary>
     private async Task ResendAsync(string targetPath, CancellationToken ct)
     {
@@ -246,20 +271,21 @@ internal sealed partial class JobRunner
     public bool IsIdle =>
         Mirrored && !_paused && !_remirrorRequired && Volatile.Read(ref _mirrorsQueued) == 0 && _commands.Reader.Count == 0
         && State is JobStates.Replicating or JobStates.InSync
+        && !_resending && _resendConfirm is null or { IsCompleted: true }
         && (_pipeline is null || (_pipeline.PendingEvents == 0 && _pipeline.Log.Stats.PendingCount == 0 && _missing.IsEmpty
             && _pipeline.Progress.All(p => p.IsReady)));
 
     public ReplicationView ReplicationStatus(DateTimeOffset now)
     {
         if (_pipeline is null)
-            return new ReplicationView(false, null, null, 0, 0, null, 0, 0, Limiter.BytesPerSecond, Compression.ToString().ToLowerInvariant(), _paused, false, null);
+            return new ReplicationView(false, null, null, 0, 0, null, 0, 0, 0, Limiter.BytesPerSecond, Compression.ToString().ToLowerInvariant(), _paused, false, 0, BytesSent);
         var st = _pipeline.Log.Stats;
         var progress = _pipeline.Progress;
         var watch = new WatchView(progress.Sum(p => p.DirectoriesWatched), progress.Sum(p => p.DirectoriesSeen),
             progress.Count > 0 && progress.All(p => p.IsReady), _pipeline.Error ?? progress.Select(p => p.LastError).FirstOrDefault(e => e is not null));
         double? age = st.OldestPendingTimestamp is { } t ? Math.Round(Math.Max(0, (now - t).TotalSeconds), 3) : null;
         return new ReplicationView(true, _pipeline.Method, watch, st.PendingCount + _pipeline.PendingEvents, st.PendingBytes, age,
-            st.AckedSeq, st.LastSeq, Limiter.BytesPerSecond, Compression.ToString().ToLowerInvariant(), _paused, _remirrorRequired,
-            _sender?.OpsSent);
+            st.AckedSeq, Math.Max(st.AckedSeq, Interlocked.Read(ref _nextSeq) - 1), st.LastSeq, Limiter.BytesPerSecond, Compression.ToString().ToLowerInvariant(), _paused, _remirrorRequired,
+            Interlocked.Read(ref _opsSent) + (_sender?.OpsSent ?? 0), BytesSent);
     }
 }

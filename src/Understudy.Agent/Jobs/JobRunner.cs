@@ -196,10 +196,10 @@ internal sealed partial class JobRunner : IAsyncDisposable
 
     private async Task DropSessionAsync()
     {
-        _sender?.Dispose();
-        _sender = null;
+        DisposeSender();
         if (_session is not null)
         {
+            Interlocked.Add(ref _bytesSentBefore, _session.Connection.BytesSent);
             await _session.DisposeAsync();
             _session = null;
         }

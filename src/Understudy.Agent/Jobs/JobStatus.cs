@@ -29,4 +29,4 @@ internal sealed record WatchView(long DirectoriesWatched, long DirectoriesSeen, 
 /// <summary>Replication lag and settings of a source job (docs/cli.md, "status --json").</summary>
 internal sealed record ReplicationView(
     bool Enabled, string? CaptureMethod, WatchView? Watch, long OpsPending, long BytesPending, double? OldestPendingAgeSeconds,
-    long AckedSeq, long LastSeq, long BandwidthBytesPerSecond, string Compression, bool Paused, bool RemirrorRequired, long? OpsSent);
+    long AckedSeq, long SentSeq, long LastSeq, long BandwidthBytesPerSecond, string Compression, bool Paused, bool RemirrorRequired, long OpsSent, long BytesSent);

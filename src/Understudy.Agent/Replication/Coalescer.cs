@@ -89,7 +89,12 @@ internal sealed class Coalescer
                     Upsert(root, e.Path, e.IsDirectory);
                     AddParent(parents, root, e.Path);
                     break;
-                case ChangeKind.Modified or ChangeKind.Attributes:
+                case ChangeKind.Modified:
+                    // The target writes a file through a temporary name in its directory: that directory's mtime moves.
+                    Upsert(root, e.Path, e.IsDirectory);
+                    AddParent(parents, root, e.Path);
+                    break;
+                case ChangeKind.Attributes:
                     Upsert(root, e.Path, e.IsDirectory);
                     break;
                 case ChangeKind.Written:
@@ -146,6 +151,7 @@ internal sealed class Coalescer
             {
                 upserts[key] = output.Count;
                 output.Add(new ReplicationRecord(RecordKind.Upsert, key.Item1, key.Item2));
+                AddParent(parents, key.Item1, key.Item2);
             }
         }
 

@@ -251,10 +251,17 @@ internal sealed class ReplicationSender : IDisposable
         if (_links.TryGetValue((e.Device, e.Inode), out var known) && known.Path != e.Path
             && Tree(known.Root)?.Lstat(known.Path) is { } ks && ks.Inode == e.Inode && ks.Device == e.Device)
             return known;
+        // Siblings first (the usual case), then the whole root: a new name of a file the target got in the
+        // mirror. Hard links are rare, so a walk per unknown one is affordable; it stops at the first match.
         var dir = e.Path.Parent;
         foreach (var s in tree.Walk(dir, p => p == dir || p.Parent == dir, (_, _) => { }))
         {
             if (s.Path != e.Path && s.Kind == EntryKind.File && s.Inode == e.Inode && s.Device == e.Device && s.Path.Parent == dir)
+                return (root, s.Path);
+        }
+        foreach (var s in tree.Walk(p => !Excluded(p, false), (_, _) => { }))
+        {
+            if (s.Path != e.Path && s.Kind == EntryKind.File && s.Inode == e.Inode && s.Device == e.Device && !Excluded(s.Path, false))
                 return (root, s.Path);
         }
         return null;
