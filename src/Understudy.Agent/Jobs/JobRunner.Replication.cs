@@ -233,7 +233,9 @@ internal sealed partial class JobRunner
             }
             using var waitCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var waits = new List<Task> { wake, session.Faulted, log.WaitForDurableAsync(_nextSeq, waitCts.Token) };
-            if (session.AckedSeq < _lastBarrier)
+            // Compared with the queue's ack point, not the session's: an ack that arrived since the last
+            // ApplyAcks completes this wait at once instead of being missed.
+            if (log.AckedSeq < _lastBarrier)
                 waits.Add(session.AckedAsync((ulong)_lastBarrier));
             if (!_missing.IsEmpty)
                 waits.Add(Task.CompletedTask);

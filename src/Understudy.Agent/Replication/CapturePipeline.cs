@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Understudy.Agent.Replication.Capture;
 using Understudy.Agent.Source;
@@ -22,7 +23,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
     private readonly TimeSpan _window;
     private readonly Channel<RootedEvent> _events = Channel.CreateUnbounded<RootedEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly IChangeWatcher?[] _watchers;
-    private readonly List<Task> _pumps = [];
+    private readonly ConcurrentBag<Task> _pumps = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Coalescer _coalescer = new();
     private Task _loop = Task.CompletedTask;
@@ -66,7 +67,10 @@ internal sealed class CapturePipeline : IAsyncDisposable
     public void Start()
     {
         for (int r = 0; r < _watchers.Length; r++)
-            StartWatcher(r);
+        {
+            if (!StartWatcher(r))
+                _pumps.Add(WatchAgainAsync(r, _stop.Token));
+        }
         _loop = RunAsync(_stop.Token);
     }
 
@@ -119,7 +123,12 @@ internal sealed class CapturePipeline : IAsyncDisposable
         Error = $"{_job.Roots[root].Path}: {lost}; watching again when it is back";
         Overflowed?.Invoke(root, RelPath.Root, Error);
         await w.DisposeAsync();
-        // Watch again once the root is back; the difference mirror requested above catches up.
+        await WatchAgainAsync(root, ct);
+    }
+
+    /// <summary>Watches again once the root is back; the difference mirror requested on the loss catches up.</summary>
+    private async Task WatchAgainAsync(int root, CancellationToken ct)
+    {
         while (!ct.IsCancellationRequested)
         {
             try

@@ -99,7 +99,7 @@ internal sealed class ReplicationSender : IDisposable
             case RecordKind.Delete:
                 if (!r.Path.IsRoot && !Excluded(r.Path, r.IsDirectory))
                 {
-                    Forget(r.Root, r.Path);
+                    Forget(r.Root, r.Path, r.IsDirectory);
                     await _session.SendAsync(new DeleteOp(Target(r.Root, r.Path)), ct);
                 }
                 break;
@@ -126,7 +126,7 @@ internal sealed class ReplicationSender : IDisposable
         }
         await _session.SendAsync(new RenameOp(Target(r.Root, r.Path), Target(r.Root, r.To)), ct);
         bool known = _sent.Remove((r.Root, r.Path), out var inode);
-        Forget(r.Root, r.To);
+        Forget(r.Root, r.To, r.IsDirectory);
         var tree = Tree(r.Root);
         var now = tree?.Lstat(r.To);
         if (known && now is { } st && (st.Device, st.Inode) != inode)
@@ -142,8 +142,13 @@ internal sealed class ReplicationSender : IDisposable
             await DirMetaAsync(r.Root, r.To, ct);
     }
 
-    private void Forget(int root, RelPath path)
+    private void Forget(int root, RelPath path, bool isDirectory)
     {
+        if (!isDirectory)
+        {
+            _sent.Remove((root, path));
+            return;
+        }
         if (_sent.Count == 0)
             return;
         foreach (var k in _sent.Keys.Where(k => k.Item1 == root && k.Item2.IsUnder(path)).ToList())

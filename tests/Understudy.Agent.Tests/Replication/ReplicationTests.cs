@@ -12,7 +12,7 @@ public sealed class ReplicationTests
     internal static async Task WaitIdleAsync(AgentPair pair, string job = "job1", int seconds = 90)
     {
         var r = await pair.Source.CliAsync("wait", job, "--until", "idle", "--timeout", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Assert.True(r.ExitCode == 0, $"wait --until idle: exit {r.ExitCode} {r.Stderr}\n{(await pair.Source.CliAsync("status", job, "--json")).Stdout}\nSOURCE:\n{pair.Source.Log}\nTARGET:\n{pair.Target.Log}");
+        Assert.True(r.ExitCode == 0, $"wait --until idle: exit {r.ExitCode} {r.Stderr}\n{(await pair.Source.CliAsync("status", job, "--json")).Stdout}\nTARGET STATUS: {(await pair.Target.CliAsync("status", "--json")).Stdout}\nSOURCE:\n{pair.Source.Log}\nTARGET:\n{pair.Target.Log}");
     }
 
     internal static async Task AssertVerifiedAsync(AgentPair pair, string job = "job1")
