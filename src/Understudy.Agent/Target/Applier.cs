@@ -237,6 +237,9 @@ internal sealed class Applier(FsTree tree) : IDisposable
         _dirty = false;
     }
 
+    /// <summary>Publishes pending files at or around <paramref name="path"/> (before reading it, e.g. for a signature).</summary>
+    public void Settle(RelPath path) => FlushIfTouches(path);
+
     /// <summary>Called first by every operation that changes the tree.</summary>
     private void FlushIfTouches(RelPath path)
     {

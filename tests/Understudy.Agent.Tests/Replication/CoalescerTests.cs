@@ -1,0 +1,114 @@
+using Understudy.Agent.Replication;
+using Understudy.Agent.Replication.Capture;
+using Understudy.Core.Paths;
+using Xunit;
+
+namespace Understudy.Agent.Tests.Replication;
+
+public sealed class CoalescerTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static RootedEvent E(ChangeKind k, string path, bool dir = false, uint cookie = 0) =>
+        new(0, new ChangeEvent(k, RelPath.Parse(path), dir, cookie));
+
+    private static List<string> Run(Coalescer c, DateTimeOffset now, params RootedEvent[] events) =>
+        [.. c.Process(events, now).Records.Select(r => r.ToString())];
+
+    [Fact]
+    public void RapidRewrites_OfOneFile_BecomeOneUpsert()
+    {
+        var c = new Coalescer();
+        var r = Run(c, T0, E(ChangeKind.Created, "a/f"), E(ChangeKind.Modified, "a/f"), E(ChangeKind.Attributes, "a/f"), E(ChangeKind.Modified, "a/f"));
+        Assert.Equal(["Upsert a/f", "DirMeta a"], r);
+    }
+
+    [Fact]
+    public void DirectoryComesBeforeItsFiles_AndParentsMetadataLast_DeepestFirst()
+    {
+        var c = new Coalescer();
+        var r = Run(c, T0, E(ChangeKind.Created, "d", true), E(ChangeKind.Created, "d/e", true), E(ChangeKind.Created, "d/e/f"), E(ChangeKind.Modified, "d/e/f"));
+        Assert.Equal(["Upsert d", "Upsert d/e", "Upsert d/e/f", "DirMeta d/e", "DirMeta d", "DirMeta ."], r);
+    }
+
+    [Fact]
+    public void PairedMove_IsOneRename_AfterTheWrite_AndLaterWritesAreNotMergedAcrossIt()
+    {
+        var c = new Coalescer();
+        var r = Run(c, T0,
+            E(ChangeKind.Modified, "a"),
+            E(ChangeKind.MovedFrom, "a", cookie: 7),
+            E(ChangeKind.MovedTo, "b", cookie: 7),
+            E(ChangeKind.Created, "a"),
+            E(ChangeKind.Modified, "a"));
+        Assert.Equal(["Upsert a", "Rename a -> b", "Upsert a", "DirMeta ."], r); // one DirMeta for the parent of all three
+    }
+
+    [Fact]
+    public void UnpairedMoves_AreDeleteAndTreeCopy()
+    {
+        var c = new Coalescer();
+        var r = Run(c, T0, E(ChangeKind.MovedFrom, "out", true, cookie: 3), E(ChangeKind.MovedTo, "in", true, cookie: 9));
+        Assert.Equal(["Delete out", "UpsertTree in", "DirMeta ."], r);
+    }
+
+    [Fact]
+    public void DeleteThenRecreate_KeepsOrder()
+    {
+        var c = new Coalescer();
+        var r = Run(c, T0, E(ChangeKind.Modified, "x"), E(ChangeKind.Deleted, "x"), E(ChangeKind.Created, "x"));
+        Assert.Equal(["Upsert x", "Delete x", "Upsert x", "DirMeta ."], r);
+    }
+
+    [Fact]
+    public void OpenWrites_WaitToSettle_ThenOneUpsert_CloseWriteSupersedes()
+    {
+        var c = new Coalescer { WriteSettle = TimeSpan.FromSeconds(1) };
+        Assert.Empty(Run(c, T0, E(ChangeKind.Written, "log"), E(ChangeKind.Written, "log"), E(ChangeKind.Written, "other")));
+        Assert.Equal(2, c.PendingWrites);
+        Assert.Equal(T0 + TimeSpan.FromSeconds(1), c.NextSettle);
+        Assert.Equal(["Upsert other", "DirMeta ."], Run(c, T0 + TimeSpan.FromMilliseconds(500), E(ChangeKind.Modified, "other")));
+        Assert.Empty(Run(c, T0 + TimeSpan.FromMilliseconds(900), E(ChangeKind.Written, "log")));
+        Assert.Equal(["Upsert log", "DirMeta ."], Run(c, T0 + TimeSpan.FromSeconds(2)));
+        Assert.Equal(0, c.PendingWrites);
+    }
+
+    [Fact]
+    public void PendingWrite_FollowsItsFileThroughARename_AndIsDroppedOnDelete()
+    {
+        var c = new Coalescer { WriteSettle = TimeSpan.FromSeconds(1) };
+        Run(c, T0, E(ChangeKind.Written, "d/log"));
+        Assert.Equal(["Rename d -> e", "DirMeta ."], Run(c, T0, E(ChangeKind.MovedFrom, "d", true, 1), E(ChangeKind.MovedTo, "e", true, 1)));
+        Assert.Equal(["Upsert e/log", "DirMeta e"], Run(c, T0 + TimeSpan.FromSeconds(2)));
+        Run(c, T0, E(ChangeKind.Written, "e/x"));
+        Assert.Equal(["Delete e", "DirMeta ."], Run(c, T0 + TimeSpan.FromSeconds(5), E(ChangeKind.Deleted, "e", true)));
+    }
+
+    [Fact]
+    public void OverflowAndRootGone_AreReportedNotQueued()
+    {
+        var c = new Coalescer();
+        var b = c.Process([E(ChangeKind.Overflow, "sub", true), new RootedEvent(1, new ChangeEvent(ChangeKind.RootGone, RelPath.Root, true))], T0);
+        Assert.Empty(b.Records);
+        Assert.Equal([(0, RelPath.Parse("sub"))], b.Overflows);
+        Assert.Equal([1], b.RootsGone);
+    }
+
+    [Fact]
+    public void Records_RoundTrip()
+    {
+        var recs = new[]
+        {
+            new ReplicationRecord(RecordKind.Rename, 2, RelPath.Parse("a/b"), true, RelPath.Parse("c")),
+            new ReplicationRecord(RecordKind.DirMeta, 0, RelPath.Root, true),
+            new ReplicationRecord(RecordKind.Upsert, 1, RelPath.Parse([0xff, 0x41])),
+        };
+        foreach (var r in recs)
+        {
+            Assert.True(ReplicationRecord.TryDecode(r.Encode(), out var back));
+            Assert.Equal(r, back);
+        }
+        Assert.False(ReplicationRecord.TryDecode([9, 0, 0, 0, 0], out _));
+        Assert.False(ReplicationRecord.TryDecode([1, 0, 0, 5, 0, 0x61], out _));
+    }
+}
