@@ -81,6 +81,8 @@ internal static partial class ApiRoutes
         api.MapPost("/jobs/{name}/verify", async (string name, VerifyRequest req, AgentHost a, CancellationToken ct) =>
             Results.Ok(await a.Jobs.Get(name).VerifyAsync(req.Checksum, req.Repair).WaitAsync(ct)));
 
+        MapReplication(api);
+
         api.MapGet("/status", (AgentHost a) => Results.Ok(new
         {
             agent = new { id = a.Context.Identity.Id, name = a.Context.AgentName },

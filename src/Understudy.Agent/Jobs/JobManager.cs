@@ -28,10 +28,13 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             {
                 var spec = JobFile.Parse(stored.Yaml, $"job {stored.Name}");
                 bool mirrored = stored.Runtime?.Contains("\"mirrored\":true", StringComparison.Ordinal) == true;
-                var runner = new JobRunner(ToDefinition(spec), ctx, mirrored);
+                bool paused = stored.Runtime?.Contains("\"paused\":true", StringComparison.Ordinal) == true;
+                var runner = new JobRunner(ToDefinition(spec), spec.Replication, ctx, mirrored, paused);
                 _jobs[spec.Name] = (spec, stored.Yaml, runner);
                 if (!mirrored)
                     runner.RequestMirror(spec.Mirror.Mode);
+                else if (spec.Replication.Enabled)
+                    runner.RequestMirror(MirrorMode.Different, "startup difference scan (changes made while the agent was not running)", catchUp: true);
             }
             catch (JobFileException e)
             {
@@ -72,7 +75,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             _jobs.TryRemove(spec.Name, out _);
         }
         ctx.Store.SaveJob(spec.Name, yaml);
-        var runner = new JobRunner(def, ctx, mirrored: false);
+        var runner = new JobRunner(def, spec.Replication, ctx, mirrored: false);
         _jobs[spec.Name] = (spec, yaml, runner);
         ctx.Events.Record(Severity.Info, "job", spec.Name, old.Runner is null ? "job applied" : "job re-applied with changes");
         runner.RequestMirror(spec.Mirror.Mode);
@@ -86,6 +89,9 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             throw new JobRequestException($"no job named '{name}' on this agent", 404);
         await j.Runner.DisposeAsync();
         ctx.Store.RemoveJob(name);
+        var queue = Path.Combine(ctx.DataDir, "queues", name);
+        if (Directory.Exists(queue))
+            Directory.Delete(queue, recursive: true);
         ctx.Events.Record(Severity.Info, "job", name, "job removed (data on source and target left in place)");
     }
 
@@ -108,7 +114,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             p.BytesDone, p.BytesTotal, p.BytesSent, Math.Round(p.RateBytesPerSecond(now)), p.EtaSeconds(now) is { } eta ? Math.Round(eta, 1) : null,
             p.StartedAt.ToString("O"), p.FinishedAt?.ToString("O"), p.Skipped, p.OrphansKept, p.OrphansDeleted);
         return new JobStatusView(r.Job.Name, "source", r.State, r.Reason, spec.Target.Address.ToString(), spec.Target.Path,
-            spec.Source.Paths, pv, r.Mirrored, r.LastMirrorAt?.ToString("O"), r.LastVerify);
+            spec.Source.Paths, pv, r.Mirrored, r.LastMirrorAt?.ToString("O"), r.LastVerify, r.ReplicationStatus(now), r.IsIdle);
     }
 
     public async ValueTask DisposeAsync()

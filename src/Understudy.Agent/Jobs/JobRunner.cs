@@ -1,42 +1,57 @@
-using Understudy.Core.Jobs;
 using System.Threading.Channels;
 using Understudy.Agent.Events;
 using Understudy.Agent.Hosting;
 using Understudy.Agent.Peer;
+using Understudy.Agent.Replication;
 using Understudy.Agent.Source;
+using Understudy.Core.Jobs;
 using Understudy.Core.Protocol;
 
 namespace Understudy.Agent.Jobs;
 
 /// <summary>
 /// Runs one source job: a single owned loop that executes commands (mirror, verify) one at a
-/// time over the job's session, reconnecting with back-off while the target is unreachable and
-/// pausing (then resuming by itself) while the target's disk is full.
+/// time over the job's session and, between commands, replicates the change queue
+/// (JobRunner.Replication.cs); it reconnects with back-off while the target is unreachable and
+/// pauses (then resumes by itself) while the target's disk is full.
 /// </summary>
-internal sealed class JobRunner : IAsyncDisposable
+internal sealed partial class JobRunner : IAsyncDisposable
 {
     private readonly Channel<Command> _commands = Channel.CreateUnbounded<Command>();
     private readonly CancellationTokenSource _stop = new();
     private readonly AgentContext _ctx;
+    private readonly Signal _wake = new();
     private readonly Task _loop;
     private SourceSession? _session;
 
     private abstract record Command;
 
-    private sealed record MirrorCommand(MirrorMode Mode) : Command;
+    private sealed record MirrorCommand(MirrorMode Mode, string? Why, bool CatchUp) : Command;
 
     private sealed record VerifyCommand(bool Checksum, bool Repair, TaskCompletionSource<VerifyReport> Done) : Command;
 
-    public JobRunner(JobDefinition job, AgentContext ctx, bool mirrored)
+    /// <summary>Not queued: what the loop does when no command waits.</summary>
+    private sealed record ReplicateCommand : Command;
+
+    public JobRunner(JobDefinition job, ReplicationSpec replication, AgentContext ctx, bool mirrored, bool paused = false)
     {
         Job = job;
+        Replication = replication;
         _ctx = ctx;
         Mirrored = mirrored;
-        State = mirrored ? JobStates.InSync : JobStates.Connecting;
+        _paused = paused;
+        Limiter = new BandwidthLimiter(ctx.Time) { BytesPerSecond = replication.Bandwidth };
+        Compression = replication.Compression;
+        State = paused ? JobStates.Paused : JobStates.Connecting;
+        Reason = paused ? PausedReason : null;
+        if (replication.Enabled)
+            _pipeline = CreatePipeline();
         _loop = RunAsync(_stop.Token);
     }
 
     public JobDefinition Job { get; }
+
+    public ReplicationSpec Replication { get; }
 
     public string State { get; private set; }
 
@@ -53,12 +68,20 @@ internal sealed class JobRunner : IAsyncDisposable
     /// <summary>Raised when the mirror completes or fails, so `wait` and tests can wait on a condition.</summary>
     public event Action<JobRunner>? Changed;
 
-    public void RequestMirror(MirrorMode mode) => _commands.Writer.TryWrite(new MirrorCommand(mode));
+    /// <summary>Queues a mirror. <paramref name="catchUp"/>: it stands in for changes replication could not
+    /// deliver, so it also removes what is gone from the source, whatever mirror.orphans says.</summary>
+    public void RequestMirror(MirrorMode mode, string? why = null, bool catchUp = false)
+    {
+        Interlocked.Increment(ref _mirrorsQueued);
+        _commands.Writer.TryWrite(new MirrorCommand(mode, why, catchUp));
+        _wake.Pulse();
+    }
 
     public Task<VerifyReport> VerifyAsync(bool checksum, bool repair)
     {
         var tcs = new TaskCompletionSource<VerifyReport>(TaskCreationOptions.RunContinuationsAsynchronously);
         _commands.Writer.TryWrite(new VerifyCommand(checksum, repair, tcs));
+        _wake.Pulse();
         return tcs.Task;
     }
 
@@ -71,13 +94,30 @@ internal sealed class JobRunner : IAsyncDisposable
 
     private async Task RunAsync(CancellationToken ct)
     {
+        await Task.Yield();
         try
         {
-            while (await _commands.Reader.WaitToReadAsync(ct))
+            // Capture starts before anything is mirrored, so nothing between the walk and the watch is lost.
+            _pipeline?.Start();
+            while (!ct.IsCancellationRequested)
             {
-                if (!_commands.Reader.TryRead(out var cmd))
+                var wake = _wake.Next;
+                if (_commands.Reader.TryRead(out var cmd))
+                {
+                    if (cmd is MirrorCommand)
+                        Interlocked.Decrement(ref _mirrorsQueued);
+                    await ExecuteWithRetryAsync(cmd, ct);
                     continue;
-                await ExecuteWithRetryAsync(cmd, ct);
+                }
+                if (ShouldReplicate)
+                {
+                    if (!await ExecuteWithRetryAsync(new ReplicateCommand(), ct))
+                        await Task.WhenAny(wake, Task.Delay(TimeSpan.FromSeconds(10), _ctx.Time, ct));
+                    continue;
+                }
+                if (State != JobStates.Error || _paused)
+                    SetState(RestState(), RestReason());
+                await wake.WaitAsync(ct);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -85,7 +125,8 @@ internal sealed class JobRunner : IAsyncDisposable
         }
     }
 
-    private async Task ExecuteWithRetryAsync(Command cmd, CancellationToken ct)
+    /// <summary>Runs a command until it succeeds, a permanent error occurs (false), or the job stops.</summary>
+    private async Task<bool> ExecuteWithRetryAsync(Command cmd, CancellationToken ct)
     {
         var delay = TimeSpan.FromMilliseconds(500);
         while (!ct.IsCancellationRequested)
@@ -94,7 +135,7 @@ internal sealed class JobRunner : IAsyncDisposable
             {
                 var session = await EnsureSessionAsync(ct);
                 await ExecuteAsync(cmd, session, ct);
-                return;
+                return true;
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
@@ -103,7 +144,7 @@ internal sealed class JobRunner : IAsyncDisposable
                 {
                     PeerException p => p.IsTransient,
                     TargetException t => t.IsTransient,
-                    IOException or System.Net.Sockets.SocketException => true,
+                    IOException or System.Net.Sockets.SocketException or OperationCanceledException => true,
                     _ => false,
                 };
                 if (e is TargetException { Code: ErrorCode.NoSpace })
@@ -114,9 +155,12 @@ internal sealed class JobRunner : IAsyncDisposable
                 }
                 else if (transient)
                 {
-                    if (State != JobStates.Disconnected)
+                    if (State is not (JobStates.Disconnected or JobStates.RemirrorRequired))
                         _ctx.Events.Record(Severity.Warning, "link", Job.Name, $"target unreachable, retrying: {e.Message}");
-                    SetState(JobStates.Disconnected, $"retrying: {e.Message}");
+                    if (_remirrorRequired)
+                        SetState(JobStates.RemirrorRequired, $"{_remirrorReason}; a difference mirror runs when the target is back (retrying: {e.Message})");
+                    else
+                        SetState(JobStates.Disconnected, $"retrying: {e.Message}");
                 }
                 else
                 {
@@ -124,14 +168,18 @@ internal sealed class JobRunner : IAsyncDisposable
                     SetState(JobStates.Error, e.Message);
                     if (cmd is VerifyCommand v)
                         v.Done.TrySetException(e);
-                    return;
+                    return false;
                 }
+                // A pending command (e.g. a mirror after an overflow) replaces a replication retry.
+                if (cmd is ReplicateCommand && _commands.Reader.Count > 0)
+                    return true;
                 await Task.Delay(delay, _ctx.Time, ct);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
             }
         }
         if (cmd is VerifyCommand vc)
             vc.Done.TrySetCanceled(ct);
+        return false;
     }
 
     private async Task<SourceSession> EnsureSessionAsync(CancellationToken ct)
@@ -140,12 +188,16 @@ internal sealed class JobRunner : IAsyncDisposable
             return _session;
         await DropSessionAsync();
         _session = await SourceSession.OpenAsync(Job, _ctx.Identity, _ctx.AgentName, ct);
-        _session.Connection.Compression = Compression.None;
+        _session.Connection.Compression = Compression;
+        _session.Connection.Throttle = Limiter.WaitAsync;
+        _session.Missing = OnMissing;
         return _session;
     }
 
     private async Task DropSessionAsync()
     {
+        _sender?.Dispose();
+        _sender = null;
         if (_session is not null)
         {
             await _session.DisposeAsync();
@@ -158,7 +210,10 @@ internal sealed class JobRunner : IAsyncDisposable
         switch (cmd)
         {
             case MirrorCommand m:
-                await MirrorAsync(m.Mode, session, ct);
+                await MirrorAsync(m.Mode, m.Why, m.CatchUp, session, ct);
+                break;
+            case ReplicateCommand:
+                await ReplicateAsync(session, ct);
                 break;
             case VerifyCommand v:
                 SetState(JobStates.Verifying, null);
@@ -166,26 +221,29 @@ internal sealed class JobRunner : IAsyncDisposable
                 if (v.Repair && !report.Identical)
                 {
                     _ctx.Events.Record(Severity.Info, "verify", Job.Name, $"repairing {report.Differences.Count} differences");
-                    await MirrorAsync(v.Checksum ? MirrorMode.Checksum : MirrorMode.Different, session, ct);
+                    await MirrorAsync(v.Checksum ? MirrorMode.Checksum : MirrorMode.Different, "verify --repair", false, session, ct);
                     report = await VerifyEngine.RunAsync(Job, session, v.Checksum, _ctx.Time, ct) with { Repaired = true };
                 }
                 LastVerify = report;
                 _ctx.Events.Record(report.Identical ? Severity.Info : Severity.Warning, "verify", Job.Name,
                     report.Identical ? $"verified: identical ({report.EntriesChecked} entries{(report.Checksum ? ", by content" : "")})"
                         : $"verify found {report.Differences.Count} differences", new { count = report.Differences.Count });
-                SetState(Mirrored ? JobStates.InSync : JobStates.Connecting, null);
+                SetState(RestState(), RestReason());
                 v.Done.TrySetResult(report);
                 break;
         }
     }
 
-    private async Task MirrorAsync(MirrorMode mode, SourceSession session, CancellationToken ct)
+    private async Task MirrorAsync(MirrorMode mode, string? why, bool catchUp, SourceSession session, CancellationToken ct)
     {
         var progress = new MirrorProgress(mode, _ctx.Time);
         Progress = progress;
-        SetState(JobStates.Mirroring, $"{mode.ToString().ToLowerInvariant()} mirror");
-        _ctx.Events.Record(Severity.Info, "mirror", Job.Name, $"{mode.ToString().ToLowerInvariant()} mirror started");
-        await new MirrorEngine(Job, session, _ctx.Events, progress).RunAsync(ct);
+        var name = mode.ToString().ToLowerInvariant();
+        SetState(JobStates.Mirroring, why is null ? $"{name} mirror" : $"{name} mirror: {why}");
+        _ctx.Events.Record(Severity.Info, "mirror", Job.Name, why is null ? $"{name} mirror started" : $"{name} mirror started: {why}");
+        long startSeq = BeginMirror();
+        await new MirrorEngine(catchUp ? Job with { DeleteOrphans = true } : Job, session, _ctx.Events, progress).RunAsync(ct);
+        await EndMirrorAsync(session, startSeq, ct);
         progress.FinishedAt = _ctx.Time.GetUtcNow();
         progress.Phase = "complete";
         Mirrored = true;
@@ -193,9 +251,12 @@ internal sealed class JobRunner : IAsyncDisposable
         _ctx.Events.Record(Severity.Info, "mirror", Job.Name,
             $"mirror complete: {progress.FilesDone} files, {progress.BytesDone} bytes ({progress.BytesSent} sent), {progress.Skipped} skipped",
             new { files = progress.FilesDone, bytes = progress.BytesDone, sent = progress.BytesSent, skipped = progress.Skipped });
-        _ctx.Store.SaveJobRuntime(Job.Name, System.Text.Json.JsonSerializer.Serialize(new { mirrored = true, lastMirrorAt = LastMirrorAt }));
-        SetState(JobStates.InSync, null);
+        SaveRuntime();
+        SetState(RestState(), RestReason());
     }
+
+    private void SaveRuntime() =>
+        _ctx.Store.SaveJobRuntime(Job.Name, System.Text.Json.JsonSerializer.Serialize(new { mirrored = Mirrored, lastMirrorAt = LastMirrorAt, paused = _paused }));
 
     public async ValueTask DisposeAsync()
     {
@@ -203,6 +264,11 @@ internal sealed class JobRunner : IAsyncDisposable
         await _stop.CancelAsync();
         await _loop;
         await DropSessionAsync();
+        if (_pipeline is not null)
+        {
+            await _pipeline.DisposeAsync();
+            _pipeline.Log.Dispose();
+        }
         _stop.Dispose();
     }
 }

@@ -21,4 +21,12 @@ internal sealed record ProgressView(
 internal sealed record JobStatusView(
     string Name, string Role, string State, string? Reason, string Target, string TargetPath,
     IReadOnlyList<string> SourcePaths, ProgressView? Mirror, bool Mirrored, string? LastMirrorAt,
-    Source.VerifyReport? LastVerify);
+    Source.VerifyReport? LastVerify, ReplicationView Replication, bool Idle);
+
+/// <summary>Change-capture setup: directories watched (1 for a fanotify filesystem mark) of those found.</summary>
+internal sealed record WatchView(long DirectoriesWatched, long DirectoriesSeen, bool Ready, string? Error);
+
+/// <summary>Replication lag and settings of a source job (docs/cli.md, "status --json").</summary>
+internal sealed record ReplicationView(
+    bool Enabled, string? CaptureMethod, WatchView? Watch, long OpsPending, long BytesPending, double? OldestPendingAgeSeconds,
+    long AckedSeq, long LastSeq, long BandwidthBytesPerSecond, string Compression, bool Paused, bool RemirrorRequired, long? OpsSent);

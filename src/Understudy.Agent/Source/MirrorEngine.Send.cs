@@ -44,7 +44,7 @@ internal sealed partial class MirrorEngine
         }
     }
 
-    private IReadOnlyList<Xattr>? ReadXattrs(FsTree tree, RelPath path)
+    internal IReadOnlyList<Xattr>? ReadXattrs(FsTree tree, RelPath path)
     {
         try
         {
@@ -56,7 +56,7 @@ internal sealed partial class MirrorEngine
         }
     }
 
-    private async Task SendFileAsync(FsTree tree, FileEntry e, RelPath tp, CancellationToken ct)
+    internal async Task SendFileAsync(FsTree tree, FileEntry e, RelPath tp, CancellationToken ct)
     {
         FileReader reader;
         try
@@ -136,7 +136,7 @@ internal sealed partial class MirrorEngine
     }
 
     /// <summary>Checksum mode: fetch the target's block signature and send only what differs.</summary>
-    private async Task SendDeltaAsync(FsTree tree, FileEntry e, RelPath tp, CancellationToken ct)
+    internal async Task SendDeltaAsync(FsTree tree, FileEntry e, RelPath tp, CancellationToken ct)
     {
         var sigBytes = await session.GetSignatureAsync(tp, ct);
         if (sigBytes.Length == 0 || !FileSignature.TryParse(new ReadOnlySequence<byte>(sigBytes), out var sig) || sig is null)

@@ -46,6 +46,9 @@ internal sealed class SourceSession : IAsyncDisposable
 
     public long AckedSeq => Interlocked.Read(ref _acked);
 
+    /// <summary>Set by replication before sending: receives the path of an operation the target found nothing to apply to.</summary>
+    public Action<string>? Missing { get; set; }
+
     public static async Task<SourceSession> OpenAsync(JobDefinition job, AgentIdentity me, string myName, CancellationToken ct)
     {
         var conn = await PeerLink.ConnectAsync(job.TargetAddress, job.TargetId, me, myName, ct);
@@ -81,6 +84,11 @@ internal sealed class SourceSession : IAsyncDisposable
                     case Ack a:
                         OnAck(a.Seq);
                         break;
+                    case ApplyFailed { Code: ErrorCode.NotFound } f when Missing is { } missing:
+                        // Not fatal: a replayed rename, link or metadata change found nothing to act on;
+                        // the replicator sends the entry itself instead.
+                        missing(f.Path);
+                        break;
                     case ApplyFailed f:
                         throw new TargetException(f.Code, f.Text);
                     case ErrorMessage e:
@@ -113,7 +121,8 @@ internal sealed class SourceSession : IAsyncDisposable
     {
         lock (_lock)
         {
-            Interlocked.Exchange(ref _acked, (long)seq);
+            if ((long)seq > _acked)
+                Interlocked.Exchange(ref _acked, (long)seq);
             _ackWaiters.RemoveAll(w =>
             {
                 if (w.Seq > seq)
@@ -179,6 +188,21 @@ internal sealed class SourceSession : IAsyncDisposable
             _ackWaiters.Add((seq, tcs));
         await Connection.SendAsync(new Core.Protocol.Barrier(seq), ct);
         await tcs.Task.WaitAsync(ct);
+    }
+
+    /// <summary>Completes once a barrier at or after <paramref name="seq"/> is acknowledged (faults with the session).</summary>
+    public Task AckedAsync(ulong seq)
+    {
+        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+        {
+            if ((ulong)_acked >= seq)
+                return Task.CompletedTask;
+            if (_faulted.Task.IsCompleted)
+                return _faulted.Task;
+            _ackWaiters.Add((seq, tcs));
+        }
+        return tcs.Task;
     }
 
     /// <summary>Sends a barrier without waiting; the ack advances <see cref="AckedSeq"/> later.</summary>

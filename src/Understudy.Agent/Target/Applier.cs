@@ -224,6 +224,9 @@ internal sealed class Applier(FsTree tree) : IDisposable
         tree.SyncFs();
     }
 
+    /// <summary>Publishes pending files at or around <paramref name="path"/> (before reading it, e.g. for a signature).</summary>
+    public void Settle(RelPath path) => FlushIfTouches(path);
+
     private void FlushIfTouches(RelPath path)
     {
         if (_pending.Count == 0)

@@ -34,6 +34,7 @@ internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, Targ
                         await SendManifestAsync(tree, r, ct);
                         break;
                     case SignatureRequest r:
+                        applier.Settle(r.Path); // a pending newer copy must be the basis the delta is made against
                         await conn.SendAsync(new SignatureReply(r.Path, BuildSignature(tree, r)), ct);
                         break;
                     case MakeDirectory op: applier.MakeDirectory(op); break;
@@ -43,13 +44,14 @@ internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, Targ
                     case DeltaBegin op: applier.BeginDelta(op); break;
                     case DeltaData op: applier.DeltaData(op); break;
                     case SymlinkOp op: applier.Symlink(op); break;
-                    case HardLinkOp op: applier.HardLink(op); break;
+                    case HardLinkOp op: await TryAsync(() => applier.HardLink(op), currentPath, ct); break;
                     case DeleteOp op: applier.Delete(op); break;
-                    case SetMetadataOp op: applier.SetMetadata(op); break;
-                    case RenameOp op: applier.Rename(op); break;
+                    case SetMetadataOp op: await TryAsync(() => applier.SetMetadata(op), currentPath, ct); break;
+                    case RenameOp op: await TryAsync(() => applier.Rename(op), currentPath, ct); break;
                     case Core.Protocol.Barrier b:
                         applier.Barrier();
-                        service.RecordAppliedSeq(job, (long)b.Seq);
+                        if (b.Seq != 0) // 0: a mirror's barrier, which says nothing about the replication queue
+                            service.RecordAppliedSeq(job, (long)b.Seq);
                         await conn.SendAsync(new Ack(b.Seq), ct);
                         break;
                     case Ping p:
@@ -77,6 +79,23 @@ internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, Targ
             catch (IOException)
             {
             }
+        }
+    }
+
+    /// <summary>
+    /// Runs an operation that names an existing entry (rename source, link target, metadata). When that
+    /// entry is missing — a replayed operation after a reconnect, or a file the source never sent — the
+    /// source is told (ApplyFailed NotFound, not fatal) and sends the entry itself; the session goes on.
+    /// </summary>
+    private async Task TryAsync(Action op, string? path, CancellationToken ct)
+    {
+        try
+        {
+            op();
+        }
+        catch (PosixException e) when (e.IsNotFound && !e.IsEscape)
+        {
+            await conn.SendAsync(new ApplyFailed(ErrorCode.NotFound, path ?? "", e.Message), ct);
         }
     }
 

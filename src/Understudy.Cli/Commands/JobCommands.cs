@@ -59,7 +59,7 @@ internal static class JobCommands
             Console.WriteLine("removed (data left in place)");
             return ExitCodes.Ok;
         }));
-        return new Command("job", "Manage protection jobs") { Subcommands = { apply, list, show, remove } };
+        return new Command("job", "Manage protection jobs") { Subcommands = { apply, list, show, remove, ReplicationCommands.JobSet() } };
     }
 
     public static Command Mirror()

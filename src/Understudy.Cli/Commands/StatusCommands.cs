@@ -57,6 +57,21 @@ internal static class StatusCommands
             if (m["etaSeconds"] is { } eta)
                 line += $", ETA {(double)eta:0}s";
         }
+        if (j["replication"] is JsonObject rep && (bool)rep["enabled"]!)
+        {
+            line += $"  lag: {rep["opsPending"]} ops, {Bytes((long)rep["bytesPending"]!)}";
+            if (rep["oldestPendingAgeSeconds"] is { } age)
+                line += $", oldest {(double)age:0.0}s";
+            if (rep["captureMethod"] is { } method)
+                line += $"  capture: {method}";
+            if (rep["watch"] is JsonObject w)
+            {
+                if (!(bool)w["ready"]!)
+                    line += $" (watching {w["directoriesWatched"]}/{w["directoriesSeen"]} directories)";
+                if (w["error"] is { } err)
+                    line += $" [{err}]";
+            }
+        }
         return line;
     }
 
@@ -114,10 +129,13 @@ internal static class StatusCommands
         return result;
     }
 
+    private static bool IsIdle(JsonNode j) =>
+        j["state"]!.GetValue<string>() == "error" || j["idle"]?.GetValue<bool>() == true;
+
     private static bool IsSettled(JsonNode j)
     {
         var s = j["state"]!.GetValue<string>();
-        return (s is "in-sync" or "replicating" && (bool)j["mirrored"]!) || s == "error";
+        return (s is "in-sync" or "replicating" or "paused" or "re-mirror-required" or "disconnected" && (bool)j["mirrored"]! && j["mirror"]?["phase"]?.GetValue<string>() is null or "complete") || s == "error";
     }
 
     private static int Outcome(JsonNode j) => j["state"]!.GetValue<string>() == "error" ? ExitCodes.Failed : ExitCodes.Ok;
@@ -125,7 +143,11 @@ internal static class StatusCommands
     public static Command Wait()
     {
         var name = new Argument<string>("name") { Description = "Job name" };
-        var until = new Option<string>("--until") { Description = "mirrored: the mirror is complete and durable on the target", DefaultValueFactory = _ => "mirrored" };
+        var until = new Option<string>("--until")
+        {
+            Description = "mirrored: the mirror is complete and durable on the target; idle: also every captured change is durable on the target",
+            DefaultValueFactory = _ => "mirrored",
+        };
         until.AcceptOnlyFromAmong("mirrored", "idle");
         var timeout = new Option<double?>("--timeout") { Description = "Give up after SECONDS (exit 3)" };
         var cmd = new Command("wait", "Wait for a job condition. Exit 0: reached; 1: the job failed; 3: timed out")
@@ -144,7 +166,7 @@ internal static class StatusCommands
                 {
                     var j = JobCommands.FindJob(await c.GetAsync("api/v1/status", cts.Token), r.GetValue(name)!)
                         ?? throw new CliException($"no job named '{r.GetValue(name)}'");
-                    if (IsSettled(j))
+                    if (r.GetValue(until) == "idle" ? IsIdle(j) : IsSettled(j))
                     {
                         int o = Outcome(j);
                         if (o != ExitCodes.Ok)

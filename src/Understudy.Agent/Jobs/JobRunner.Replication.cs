@@ -1,0 +1,265 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Understudy.Agent.Events;
+using Understudy.Agent.Replication;
+using Understudy.Agent.Source;
+using Understudy.Core.Jobs;
+using Understudy.Core.Paths;
+using Understudy.Core.Queue;
+
+namespace Understudy.Agent.Jobs;
+
+/// <summary>
+/// Continuous replication: the capture pipeline fills the job's durable queue; between commands
+/// the runner sends queued records in order, puts a barrier after each run of them and trims
+/// the queue as the target acknowledges (only what is durable there). Anything that can lose a
+/// change (overflow, a lost root, the queue limit) becomes a catch-up difference mirror.
+/// </summary>
+internal sealed partial class JobRunner
+{
+    private const string PausedReason = "paused by user ('understudy resume' continues)";
+    private const int BarrierEvery = 256;
+
+    private readonly CapturePipeline? _pipeline;
+    private readonly ConcurrentQueue<string> _missing = new();
+    private ReplicationSender? _sender;
+    private SourceSession? _senderSession;
+    private volatile bool _paused;
+    private volatile bool _remirrorRequired;
+    private string? _remirrorReason;
+    private int _mirrorsQueued;
+    private long _nextSeq = 1;
+    private long _lastBarrier;
+
+    public BandwidthLimiter Limiter { get; }
+
+    /// <summary>Applies to the next frames sent (changeable while running).</summary>
+    public Compression Compression
+    {
+        get;
+        set
+        {
+            field = value;
+            if (_session is { } s)
+                s.Connection.Compression = value;
+        }
+    }
+
+    public bool Paused => _paused;
+
+    private bool ShouldReplicate => _pipeline is not null && Mirrored && !_paused && !_remirrorRequired;
+
+    private string RestState() =>
+        _paused ? JobStates.Paused
+        : _remirrorRequired ? JobStates.RemirrorRequired
+        : !Mirrored ? JobStates.Connecting
+        : _pipeline is not null ? JobStates.Replicating
+        : JobStates.InSync;
+
+    private string? RestReason() =>
+        _paused ? PausedReason
+        : _remirrorRequired ? $"{_remirrorReason}; a difference mirror runs when the target is reachable"
+        : null;
+
+    private CapturePipeline CreatePipeline()
+    {
+        var dir = Path.Combine(_ctx.DataDir, "queues", Job.Name);
+        SegmentLog log;
+        try
+        {
+            log = SegmentLog.Open(dir, new SegmentLogOptions { Time = _ctx.Time });
+        }
+        catch (QueueCorruptException e)
+        {
+            // The queue is unusable: drop it; the startup difference scan re-reads the tree.
+            _ctx.Events.Record(Severity.Warning, "queue", Job.Name, $"replication queue damaged ({e.Message}); discarded, a difference mirror follows");
+            Directory.Delete(dir, recursive: true);
+            log = SegmentLog.Open(dir, new SegmentLogOptions { Time = _ctx.Time });
+        }
+        if (!log.Recovery.Clean)
+            _ctx.Events.Record(Severity.Info, "queue", Job.Name, $"replication queue recovered after a crash: {log.Recovery.BytesDropped} torn bytes dropped ({log.Recovery.Reason})");
+        return new CapturePipeline(Job, log, Replication.Coalesce, _ctx.Time)
+        {
+            QueueLimit = Replication.QueueLimit,
+            Appended = _wake.Pulse,
+            Overflowed = OnCaptureLost,
+            QueueLimitExceeded = OnQueueLimit,
+        };
+    }
+
+    private void OnCaptureLost(int root, RelPath path, string text)
+    {
+        _ctx.Events.Record(Severity.Warning, "capture", Job.Name, $"{text}; running a difference mirror of {Job.Roots[root].Path}",
+            new { root = Job.Roots[root].Path, path = path.ToString() });
+        RequestCatchUp($"catch-up after lost change events ({Job.Roots[root].Path})");
+    }
+
+    private void OnQueueLimit(long pending)
+    {
+        _remirrorReason = $"queue limit exceeded ({pending} bytes of changes pending > replication.queue_limit {JobValues.FormatSize(Replication.QueueLimit)})";
+        _remirrorRequired = true;
+        _ctx.Events.Record(Severity.Warning, "queue", Job.Name, $"re-mirror required: {_remirrorReason}; changes are no longer queued, a difference mirror runs when the target is reachable");
+        if (State is JobStates.Disconnected or JobStates.Replicating)
+            SetState(JobStates.RemirrorRequired, RestReason());
+        RequestCatchUp("queue limit exceeded");
+    }
+
+    /// <summary>A difference mirror that also removes what was deleted on the source; queued once.</summary>
+    private void RequestCatchUp(string why)
+    {
+        if (Volatile.Read(ref _mirrorsQueued) > 0)
+            return;
+        RequestMirror(MirrorMode.Different, why, catchUp: true);
+    }
+
+    private void OnMissing(string targetPath)
+    {
+        _missing.Enqueue(targetPath);
+        _wake.Pulse();
+    }
+
+    public void Pause()
+    {
+        if (_paused)
+            return;
+        _paused = true;
+        SaveRuntime();
+        _ctx.Events.Record(Severity.Info, "replication", Job.Name, "paused by user; changes keep being queued");
+        SetState(JobStates.Paused, PausedReason);
+        _wake.Pulse();
+    }
+
+    public void Resume()
+    {
+        if (!_paused)
+            return;
+        _paused = false;
+        SaveRuntime();
+        _ctx.Events.Record(Severity.Info, "replication", Job.Name, "resumed by user");
+        SetState(RestState(), RestReason());
+        _wake.Pulse();
+    }
+
+    /// <summary>Records everything queued so far as covered by the mirror about to walk the tree.</summary>
+    private long BeginMirror()
+    {
+        if (_pipeline is null)
+            return 0;
+        _remirrorRequired = false;
+        _pipeline.Suspended = false;
+        _pipeline.Flush();
+        return _pipeline.Log.Stats.LastSeq;
+    }
+
+    private async Task EndMirrorAsync(SourceSession session, long startSeq, CancellationToken ct)
+    {
+        if (_pipeline is null || startSeq <= 0)
+            return;
+        // A barrier at startSeq: the target records it as applied, so a reconnect resumes after it.
+        await session.BarrierAsync((ulong)startSeq, ct);
+        if (startSeq > _pipeline.Log.AckedSeq)
+            _pipeline.Log.Acknowledge(startSeq);
+        _nextSeq = Math.Max(_nextSeq, startSeq + 1);
+    }
+
+    private void ApplyAcks(SourceSession session, SegmentLog log)
+    {
+        long acked = Math.Min(session.AckedSeq, log.Stats.LastSeq);
+        if (acked > log.AckedSeq)
+            log.Acknowledge(acked);
+    }
+
+    private async Task ReplicateAsync(SourceSession session, CancellationToken ct)
+    {
+        var log = _pipeline!.Log;
+        if (_sender is null || _senderSession != session)
+        {
+            _sender?.Dispose();
+            _sender = new ReplicationSender(Job, session, _ctx.Events, _ctx.Time);
+            _senderSession = session;
+            // Resume after what the target says is durable there (its ack may have been lost in a cut).
+            long applied = (long)session.Opened.LastAppliedSeq;
+            if (applied > log.AckedSeq && applied <= log.Stats.LastSeq)
+                log.Acknowledge(applied);
+            _nextSeq = log.AckedSeq + 1;
+            _lastBarrier = log.AckedSeq;
+        }
+        _nextSeq = Math.Max(_nextSeq, log.AckedSeq + 1);
+        SetState(JobStates.Replicating, null);
+        while (true)
+        {
+            var wake = _wake.Next;
+            if (ct.IsCancellationRequested || _commands.Reader.Count > 0 || !ShouldReplicate)
+                return;
+            ApplyAcks(session, log);
+            while (_missing.TryDequeue(out var missing))
+                await ResendAsync(missing, ct);
+            int n = 0;
+            foreach (var rec in log.ReadFrom(_nextSeq))
+            {
+                if (ReplicationRecord.TryDecode(rec.Payload.Span, out var r))
+                    await _sender.SendAsync(r, ct);
+                else
+                    OnCaptureLost(0, RelPath.Root, $"queue record {rec.Seq} is not readable");
+                _nextSeq = rec.Seq + 1;
+                if (++n % BarrierEvery == 0)
+                {
+                    await session.SendBarrierAsync((ulong)rec.Seq, ct);
+                    _lastBarrier = rec.Seq;
+                    ApplyAcks(session, log);
+                    if (_commands.Reader.Count > 0 || !ShouldReplicate || session.Faulted.IsCompleted)
+                        break;
+                }
+            }
+            if (_nextSeq - 1 > _lastBarrier)
+            {
+                await session.SendBarrierAsync((ulong)(_nextSeq - 1), ct);
+                _lastBarrier = _nextSeq - 1;
+            }
+            using var waitCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var waits = new List<Task> { wake, session.Faulted, log.WaitForDurableAsync(_nextSeq, waitCts.Token) };
+            if (session.AckedSeq < _lastBarrier)
+                waits.Add(session.AckedAsync((ulong)_lastBarrier));
+            if (!_missing.IsEmpty)
+                waits.Add(Task.CompletedTask);
+            await Task.WhenAny(waits);
+            await waitCts.CancelAsync();
+            if (session.Faulted.IsCompleted)
+                await session.Faulted;
+        }
+    }
+
+    /// <summary>The target had nothing to apply an operation to: send the entry (and its subtree) as it is now.</summary>
+    private async Task ResendAsync(string targetPath, CancellationToken ct)
+    {
+        if (RelPath.TryCreate(Encoding.UTF8.GetBytes(targetPath), out var tp) && _sender!.TryMapTarget(tp, out int root, out var path))
+        {
+            await _sender.UpsertAsync(root, path, recursive: true, allowLink: false, ct);
+            if (!path.IsRoot)
+                await _sender.SendAsync(new ReplicationRecord(RecordKind.DirMeta, root, path.Parent, true), ct);
+            return;
+        }
+        RequestCatchUp($"the target could not apply a change to {targetPath}");
+    }
+
+    /// <summary>True when every captured change is durable on the target and nothing else is under way.</summary>
+    public bool IsIdle =>
+        Mirrored && !_paused && !_remirrorRequired && Volatile.Read(ref _mirrorsQueued) == 0 && _commands.Reader.Count == 0
+        && State is JobStates.Replicating or JobStates.InSync
+        && (_pipeline is null || (_pipeline.PendingEvents == 0 && _pipeline.Log.Stats.PendingCount == 0 && _missing.IsEmpty
+            && _pipeline.Progress.All(p => p.IsReady)));
+
+    public ReplicationView ReplicationStatus(DateTimeOffset now)
+    {
+        if (_pipeline is null)
+            return new ReplicationView(false, null, null, 0, 0, null, 0, 0, Limiter.BytesPerSecond, Compression.ToString().ToLowerInvariant(), _paused, false, null);
+        var st = _pipeline.Log.Stats;
+        var progress = _pipeline.Progress;
+        var watch = new WatchView(progress.Sum(p => p.DirectoriesWatched), progress.Sum(p => p.DirectoriesSeen),
+            progress.Count > 0 && progress.All(p => p.IsReady), _pipeline.Error ?? progress.Select(p => p.LastError).FirstOrDefault(e => e is not null));
+        double? age = st.OldestPendingTimestamp is { } t ? Math.Round(Math.Max(0, (now - t).TotalSeconds), 3) : null;
+        return new ReplicationView(true, _pipeline.Method, watch, st.PendingCount + _pipeline.PendingEvents, st.PendingBytes, age,
+            st.AckedSeq, st.LastSeq, Limiter.BytesPerSecond, Compression.ToString().ToLowerInvariant(), _paused, _remirrorRequired,
+            _sender?.OpsSent);
+    }
+}

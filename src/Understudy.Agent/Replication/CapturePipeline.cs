@@ -1,0 +1,219 @@
+using System.Threading.Channels;
+using Understudy.Agent.Replication.Capture;
+using Understudy.Agent.Source;
+using Understudy.Core.Paths;
+using Understudy.Core.Queue;
+
+namespace Understudy.Agent.Replication;
+
+/// <summary>
+/// Change capture for one job: a watcher per source root → <see cref="Coalescer"/> → the job's
+/// durable <see cref="SegmentLog"/> (one fsync per batch). Owns one background loop.
+/// Overflows, lost roots and the queue limit are reported through callbacks; the job runner
+/// turns them into a difference mirror. While <see cref="Suspended"/> (queue limit exceeded,
+/// a mirror will follow) records are dropped: the coming mirror reads the tree afresh.
+/// </summary>
+internal sealed class CapturePipeline : IAsyncDisposable
+{
+    private const int MaxBatch = 8192;
+
+    private readonly JobDefinition _job;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _window;
+    private readonly Channel<RootedEvent> _events = Channel.CreateUnbounded<RootedEvent>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly IChangeWatcher?[] _watchers;
+    private readonly List<Task> _pumps = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Coalescer _coalescer = new();
+    private Task _loop = Task.CompletedTask;
+    private int _inFlight;
+
+    public CapturePipeline(JobDefinition job, SegmentLog log, TimeSpan window, TimeProvider time)
+    {
+        _job = job;
+        Log = log;
+        _window = window;
+        _time = time;
+        _watchers = new IChangeWatcher?[job.Roots.Count];
+    }
+
+    public SegmentLog Log { get; }
+
+    /// <summary>Bytes of pending records beyond which <see cref="QueueLimitExceeded"/> fires.</summary>
+    public long QueueLimit { get; set; } = long.MaxValue;
+
+    /// <summary>True: records are dropped (a difference mirror is due and will see everything).</summary>
+    public bool Suspended { get; set; }
+
+    /// <summary>Events lost below a path of a root: a difference mirror must follow.</summary>
+    public Action<int, RelPath, string>? Overflowed { get; set; }
+
+    public Action<long>? QueueLimitExceeded { get; set; }
+
+    /// <summary>Raised after each batch is durable (the sender may have work).</summary>
+    public Action? Appended { get; set; }
+
+    public string? Error { get; private set; }
+
+    /// <summary>Events received but not yet in the queue (being coalesced, or writes waiting to settle).</summary>
+    public long PendingEvents => Volatile.Read(ref _inFlight) + _coalescer.PendingWrites;
+
+    public string? Method => _watchers.FirstOrDefault(w => w is not null)?.Method;
+
+    public IReadOnlyList<WatchProgress> Progress => [.. _watchers.Where(w => w is not null).Select(w => w!.Progress)];
+
+    /// <summary>Starts every root's watcher (so the caller may mirror right after) and the batching loop.</summary>
+    public void Start()
+    {
+        for (int r = 0; r < _watchers.Length; r++)
+            StartWatcher(r);
+        _loop = RunAsync(_stop.Token);
+    }
+
+    private bool StartWatcher(int r)
+    {
+        var root = _job.Roots[r];
+        try
+        {
+            var w = ChangeWatcherFactory.Start(root.Path, p => _job.IsExcluded(p, false), WatcherOptions.Default);
+            _watchers[r] = w;
+            _pumps.Add(PumpAsync(r, w, _stop.Token));
+            Error = null;
+            return true;
+        }
+        catch (WatcherException e)
+        {
+            Error = $"cannot watch {root.Path}: {e.Message}";
+            Overflowed?.Invoke(r, RelPath.Root, Error);
+            return false;
+        }
+    }
+
+    private async Task PumpAsync(int root, IChangeWatcher w, CancellationToken ct)
+    {
+        string? lost = null;
+        try
+        {
+            await foreach (var e in w.Events.ReadAllAsync(ct))
+            {
+                Interlocked.Increment(ref _inFlight);
+                _events.Writer.TryWrite(new RootedEvent(root, e));
+                if (e.Kind == ChangeKind.RootGone)
+                {
+                    lost = "the source root was deleted, moved or unmounted";
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception e)
+        {
+            lost = $"change capture failed: {e.Message}";
+        }
+        if (ct.IsCancellationRequested)
+            return;
+        lost ??= "change capture stopped";
+        Error = $"{_job.Roots[root].Path}: {lost}; watching again when it is back";
+        Overflowed?.Invoke(root, RelPath.Root, Error);
+        await w.DisposeAsync();
+        // Watch again once the root is back; the difference mirror requested above catches up.
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2), _time, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            if (Directory.Exists(_job.Roots[root].Path) && StartWatcher(root))
+            {
+                Overflowed?.Invoke(root, RelPath.Root, $"{_job.Roots[root].Path}: watching again");
+                return;
+            }
+        }
+    }
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        var batch = new List<RootedEvent>();
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var settle = _coalescer.NextSettle;
+                if (!_events.Reader.TryPeek(out _))
+                {
+                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    if (settle is { } s)
+                        wait.CancelAfter(Max(s - _time.GetUtcNow(), TimeSpan.FromMilliseconds(10)));
+                    try
+                    {
+                        await _events.Reader.WaitToReadAsync(wait.Token);
+                    }
+                    catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                    {
+                    }
+                }
+                // Coalescing window: gather what arrives shortly after the first event.
+                if (_window > TimeSpan.Zero && _events.Reader.TryPeek(out _))
+                    await Task.Delay(_window, _time, ct);
+                batch.Clear();
+                while (batch.Count < MaxBatch && _events.Reader.TryRead(out var e))
+                    batch.Add(e);
+                Process(batch);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private void Process(List<RootedEvent> batch)
+    {
+        var result = _coalescer.Process(batch, _time.GetUtcNow());
+        foreach (var (root, path) in result.Overflows)
+            Overflowed?.Invoke(root, path, $"change events were lost (overflow) below {path}");
+        if (result.Records.Count > 0 && !Suspended)
+        {
+            Log.AppendBatch(result.Records.Select(r => (ReadOnlyMemory<byte>)r.Encode()));
+            var pending = Log.Stats.PendingBytes;
+            if (pending > QueueLimit)
+            {
+                Suspended = true;
+                QueueLimitExceeded?.Invoke(pending);
+            }
+        }
+        Interlocked.Add(ref _inFlight, -batch.Count);
+        if (result.Records.Count > 0)
+            Appended?.Invoke();
+    }
+
+    /// <summary>Makes sure every event received so far is in the queue (used before a mirror's walk).</summary>
+    public void Flush() => Log.Flush();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        foreach (var w in _watchers)
+        {
+            if (w is not null)
+                await w.DisposeAsync();
+        }
+        try
+        {
+            await _loop;
+            await Task.WhenAll(_pumps);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        _stop.Dispose();
+    }
+}

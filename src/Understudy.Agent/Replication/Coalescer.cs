@@ -1,0 +1,173 @@
+using Understudy.Agent.Replication.Capture;
+using Understudy.Core.Paths;
+
+namespace Understudy.Agent.Replication;
+
+/// <summary>A change event from the watcher of one of the job's roots.</summary>
+internal readonly record struct RootedEvent(int Root, ChangeEvent Event);
+
+/// <summary>What one batch of events turned into.</summary>
+internal sealed record CoalescedBatch(
+    IReadOnlyList<ReplicationRecord> Records,
+    IReadOnlyList<(int Root, RelPath Path)> Overflows,
+    IReadOnlyList<int> RootsGone);
+
+/// <summary>
+/// Turns a window of change events into queue records, in order, merging what can be merged:
+/// repeated changes to one path become one Upsert (content is read when sent, so the first
+/// position is enough), a MovedFrom/MovedTo pair becomes one Rename, and every directory whose
+/// children changed gets one DirMeta after them (deepest first), so its mtime ends equal.
+/// A merge never crosses a rename or delete of the same path or of a directory above it.
+/// Writes not yet closed (<see cref="ChangeKind.Written"/>) wait until the file has been quiet
+/// for <see cref="WriteSettle"/> or is closed, so a file being written is not shipped over and over.
+/// Pure logic, no I/O: unit-tested on its own.
+/// </summary>
+internal sealed class Coalescer
+{
+    private readonly Dictionary<(int, RelPath), DateTimeOffset> _written = [];
+
+    public TimeSpan WriteSettle { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Written files waiting to settle (counted as pending work).</summary>
+    public int PendingWrites => _written.Count;
+
+    /// <summary>When the oldest waiting write settles, or null when none waits.</summary>
+    public DateTimeOffset? NextSettle => _written.Count == 0 ? null : _written.Values.Min() + WriteSettle;
+
+    public CoalescedBatch Process(IReadOnlyList<RootedEvent> events, DateTimeOffset now)
+    {
+        var output = new List<ReplicationRecord>(events.Count);
+        var upserts = new Dictionary<(int, RelPath), int>();
+        var parents = new HashSet<(int Root, RelPath Path)>();
+        var overflows = new List<(int, RelPath)>();
+        var gone = new List<int>();
+        var consumed = new HashSet<int>();
+
+        void Upsert(int root, RelPath path, bool dir, RecordKind kind = RecordKind.Upsert)
+        {
+            _written.Remove((root, path));
+            if (upserts.TryGetValue((root, path), out int at))
+            {
+                if (kind == RecordKind.UpsertTree && output[at].Kind == RecordKind.Upsert)
+                    output[at] = output[at] with { Kind = RecordKind.UpsertTree };
+                return;
+            }
+            upserts[(root, path)] = output.Count;
+            output.Add(new ReplicationRecord(kind, root, path, dir));
+        }
+
+        void Barrier(int root, RelPath path, bool dir)
+        {
+            // Nothing before this point may absorb a later change of this path (or below it).
+            if (!dir)
+            {
+                upserts.Remove((root, path));
+                return;
+            }
+            foreach (var k in upserts.Keys.Where(k => k.Item1 == root && k.Item2.IsUnder(path)).ToList())
+                upserts.Remove(k);
+        }
+
+        void MoveWritten(int root, RelPath from, RelPath to)
+        {
+            foreach (var k in _written.Keys.Where(k => k.Item1 == root && k.Item2.IsUnder(from)).ToList())
+            {
+                var t = _written[k];
+                _written.Remove(k);
+                _written[(root, k.Item2.Rebase(from, to))] = t;
+            }
+        }
+
+        for (int i = 0; i < events.Count; i++)
+        {
+            if (consumed.Contains(i))
+                continue;
+            var (root, e) = events[i];
+            switch (e.Kind)
+            {
+                case ChangeKind.Created:
+                    Upsert(root, e.Path, e.IsDirectory);
+                    AddParent(parents, root, e.Path);
+                    break;
+                case ChangeKind.Modified or ChangeKind.Attributes:
+                    Upsert(root, e.Path, e.IsDirectory);
+                    break;
+                case ChangeKind.Written:
+                    if (!upserts.ContainsKey((root, e.Path)))
+                        _written[(root, e.Path)] = now;
+                    break;
+                case ChangeKind.Deleted:
+                    Barrier(root, e.Path, e.IsDirectory);
+                    foreach (var k in _written.Keys.Where(k => k.Item1 == root && k.Item2.IsUnder(e.Path)).ToList())
+                        _written.Remove(k);
+                    if (!e.Path.IsRoot)
+                        output.Add(new ReplicationRecord(RecordKind.Delete, root, e.Path, e.IsDirectory));
+                    AddParent(parents, root, e.Path);
+                    break;
+                case ChangeKind.MovedFrom:
+                    int pair = e.Cookie == 0 ? -1 : FindPair(events, i, root, e.Cookie);
+                    Barrier(root, e.Path, e.IsDirectory);
+                    AddParent(parents, root, e.Path);
+                    if (pair < 0)
+                    {
+                        // Moved out of the job: gone, as far as the target is concerned.
+                        foreach (var k in _written.Keys.Where(k => k.Item1 == root && k.Item2.IsUnder(e.Path)).ToList())
+                            _written.Remove(k);
+                        output.Add(new ReplicationRecord(RecordKind.Delete, root, e.Path, e.IsDirectory));
+                        break;
+                    }
+                    consumed.Add(pair);
+                    var to = events[pair].Event.Path;
+                    Barrier(root, to, true);
+                    MoveWritten(root, e.Path, to);
+                    output.Add(new ReplicationRecord(RecordKind.Rename, root, e.Path, e.IsDirectory, to));
+                    AddParent(parents, root, to);
+                    break;
+                case ChangeKind.MovedTo:
+                    // Unpaired: moved in from outside the job, so the target has nothing to rename.
+                    Barrier(root, e.Path, true);
+                    Upsert(root, e.Path, e.IsDirectory, RecordKind.UpsertTree);
+                    AddParent(parents, root, e.Path);
+                    break;
+                case ChangeKind.Overflow:
+                    overflows.Add((root, e.Path));
+                    break;
+                case ChangeKind.RootGone:
+                    if (!gone.Contains(root))
+                        gone.Add(root);
+                    break;
+            }
+        }
+
+        foreach (var (key, t) in _written.Where(w => now - w.Value >= WriteSettle).ToList())
+        {
+            _written.Remove(key);
+            if (!upserts.ContainsKey(key))
+            {
+                upserts[key] = output.Count;
+                output.Add(new ReplicationRecord(RecordKind.Upsert, key.Item1, key.Item2));
+            }
+        }
+
+        foreach (var p in parents.OrderByDescending(p => p.Path.Length).ThenBy(p => p.Root))
+            output.Add(new ReplicationRecord(RecordKind.DirMeta, p.Root, p.Path, true));
+        return new CoalescedBatch(output, overflows, gone);
+    }
+
+    private static void AddParent(HashSet<(int, RelPath)> parents, int root, RelPath path)
+    {
+        if (!path.IsRoot)
+            parents.Add((root, path.Parent));
+    }
+
+    private static int FindPair(IReadOnlyList<RootedEvent> events, int from, int root, uint cookie)
+    {
+        for (int j = from + 1; j < events.Count; j++)
+        {
+            var (r, e) = events[j];
+            if (r == root && e.Kind == ChangeKind.MovedTo && e.Cookie == cookie)
+                return j;
+        }
+        return -1;
+    }
+}

@@ -1,0 +1,268 @@
+using Understudy.Agent.Events;
+using Understudy.Agent.Source;
+using Understudy.Core.Jobs;
+using Understudy.Core.Manifest;
+using Understudy.Core.Paths;
+using Understudy.Core.Posix;
+using Understudy.Core.Protocol;
+
+namespace Understudy.Agent.Replication;
+
+/// <summary>
+/// Sends queue records over one session, reading the source as it is now (records name paths,
+/// not content). An Upsert of a path that is gone is skipped: its removal has its own later
+/// record. A file at or above <see cref="DeltaThreshold"/> goes as a block delta against the
+/// target's copy. Hard links are re-created as links when the other name is known. Files
+/// sent are remembered (path → inode) so that a rename whose source name was reused before it
+/// was sent is followed by a re-send of the destination.
+/// </summary>
+internal sealed class ReplicationSender : IDisposable
+{
+    public const long DeltaThreshold = 1L << 20;
+    private const int MaxRemembered = 100_000;
+
+    private readonly JobDefinition _job;
+    private readonly SourceSession _session;
+    private readonly FsTree?[] _trees;
+    private readonly MirrorEngine _engine;
+    private readonly Dictionary<(int, RelPath), (ulong Dev, ulong Ino)> _sent = [];
+    private readonly Dictionary<(ulong Dev, ulong Ino), (int Root, RelPath Path)> _links = [];
+
+    public ReplicationSender(JobDefinition job, SourceSession session, EventLog events, TimeProvider time)
+    {
+        _job = job;
+        _session = session;
+        _trees = new FsTree?[job.Roots.Count];
+        _engine = new MirrorEngine(job, session, events, new MirrorProgress(MirrorMode.Checksum, time));
+    }
+
+    public long OpsSent { get; private set; }
+
+    private FsTree? Tree(int root)
+    {
+        if (root >= _trees.Length)
+            return null;
+        try
+        {
+            return _trees[root] ??= FsTree.Open(_job.Roots[root].Path, create: false);
+        }
+        catch (PosixException)
+        {
+            return null; // the root is gone: RootGone handling re-mirrors when it is back
+        }
+    }
+
+    private RelPath Target(int root, RelPath p) => p.Rebase(RelPath.Root, _job.Roots[root].TargetPrefix);
+
+    /// <summary>Maps a target path (from an ApplyFailed) back to a root and a source path.</summary>
+    public bool TryMapTarget(RelPath tp, out int root, out RelPath path)
+    {
+        for (root = 0; root < _job.Roots.Count; root++)
+        {
+            var prefix = _job.Roots[root].TargetPrefix;
+            if (tp.IsUnder(prefix))
+            {
+                path = tp.Rebase(prefix, RelPath.Root);
+                return true;
+            }
+        }
+        root = 0;
+        path = default;
+        return false;
+    }
+
+    private bool Excluded(RelPath p, bool isDir)
+    {
+        if (p.IsRoot)
+            return false;
+        if (_job.IsExcluded(p, isDir))
+            return true;
+        for (var a = p.Parent; !a.IsRoot; a = a.Parent)
+        {
+            if (_job.IsExcluded(a, true))
+                return true;
+        }
+        return false;
+    }
+
+    public async Task SendAsync(ReplicationRecord r, CancellationToken ct)
+    {
+        OpsSent++;
+        switch (r.Kind)
+        {
+            case RecordKind.Upsert:
+                await UpsertAsync(r.Root, r.Path, recursive: false, allowLink: true, ct);
+                break;
+            case RecordKind.UpsertTree:
+                await UpsertAsync(r.Root, r.Path, recursive: true, allowLink: true, ct);
+                break;
+            case RecordKind.Delete:
+                if (!r.Path.IsRoot && !Excluded(r.Path, r.IsDirectory))
+                {
+                    Forget(r.Root, r.Path);
+                    await _session.SendAsync(new DeleteOp(Target(r.Root, r.Path)), ct);
+                }
+                break;
+            case RecordKind.Rename:
+                await RenameAsync(r, ct);
+                break;
+            case RecordKind.DirMeta:
+                await DirMetaAsync(r.Root, r.Path, ct);
+                break;
+        }
+    }
+
+    private async Task RenameAsync(ReplicationRecord r, CancellationToken ct)
+    {
+        bool fromOut = Excluded(r.Path, r.IsDirectory);
+        bool toOut = Excluded(r.To, r.IsDirectory);
+        if (fromOut || toOut)
+        {
+            if (!fromOut)
+                await _session.SendAsync(new DeleteOp(Target(r.Root, r.Path)), ct);
+            if (!toOut)
+                await UpsertAsync(r.Root, r.To, recursive: true, allowLink: false, ct);
+            return;
+        }
+        await _session.SendAsync(new RenameOp(Target(r.Root, r.Path), Target(r.Root, r.To)), ct);
+        bool known = _sent.Remove((r.Root, r.Path), out var inode);
+        Forget(r.Root, r.To);
+        var tree = Tree(r.Root);
+        var now = tree?.Lstat(r.To);
+        if (known && now is { } st && (st.Device, st.Inode) != inode)
+        {
+            // What we sent under the old name was a newer file that reused it; the renamed file was never sent.
+            await UpsertAsync(r.Root, r.To, recursive: true, allowLink: false, ct);
+        }
+        else if (known && now is { } s2)
+        {
+            _sent[(r.Root, r.To)] = (s2.Device, s2.Inode);
+        }
+        if (r.IsDirectory)
+            await DirMetaAsync(r.Root, r.To, ct);
+    }
+
+    private void Forget(int root, RelPath path)
+    {
+        if (_sent.Count == 0)
+            return;
+        foreach (var k in _sent.Keys.Where(k => k.Item1 == root && k.Item2.IsUnder(path)).ToList())
+            _sent.Remove(k);
+    }
+
+    private async Task DirMetaAsync(int root, RelPath path, CancellationToken ct)
+    {
+        var tree = Tree(root);
+        if (tree?.Lstat(path) is not { Kind: EntryKind.Directory } st || Excluded(path, true))
+            return;
+        await _session.SendAsync(new SetMetadataOp(Target(root, path), Meta(st), _engine.ReadXattrs(tree, path)), ct);
+    }
+
+    private static EntryMeta Meta(StatInfo st) => new(st.Mode, st.Uid, st.Gid, st.MtimeNs);
+
+    private static FileEntry Entry(RelPath p, StatInfo st, byte[]? link = null) =>
+        new(p, st.Kind!.Value, st.Mode, st.Uid, st.Gid, st.Size, st.MtimeNs, link, st.Inode, st.Device, st.LinkCount);
+
+    /// <summary>Sends the current state of one entry (and, when <paramref name="recursive"/>, all below it).</summary>
+    public async Task UpsertAsync(int root, RelPath path, bool recursive, bool allowLink, CancellationToken ct)
+    {
+        var tree = Tree(root);
+        if (tree?.Lstat(path) is not { Kind: not null } st || Excluded(path, st.Kind == EntryKind.Directory))
+            return;
+        if (st.Kind != EntryKind.Directory)
+        {
+            await SendEntryAsync(tree, root, Entry(path, st), allowLink, ct);
+            return;
+        }
+        if (!path.IsRoot)
+            await _session.SendAsync(new MakeDirectory(Target(root, path), Meta(st), _engine.ReadXattrs(tree, path)), ct);
+        if (!recursive)
+        {
+            if (path.IsRoot)
+                await DirMetaAsync(root, path, ct);
+            return;
+        }
+        var dirs = new List<RelPath> { path };
+        foreach (var e in tree.Walk(path, p => !Excluded(p, false), (_, _) => { }))
+        {
+            if (e.Path == path || (e.Kind == EntryKind.Directory && Excluded(e.Path, true)))
+                continue;
+            if (e.Kind == EntryKind.Directory)
+            {
+                dirs.Add(e.Path);
+                await _session.SendAsync(new MakeDirectory(Target(root, e.Path), EntryMeta.From(e), _engine.ReadXattrs(tree, e.Path)), ct);
+            }
+            else
+            {
+                await SendEntryAsync(tree, root, e, allowLink, ct);
+            }
+        }
+        for (int i = dirs.Count - 1; i >= 0; i--)
+            await DirMetaAsync(root, dirs[i], ct);
+    }
+
+    private async Task SendEntryAsync(FsTree tree, int root, FileEntry e, bool allowLink, CancellationToken ct)
+    {
+        var tp = Target(root, e.Path);
+        if (e.Kind == EntryKind.Symlink)
+        {
+            byte[] link;
+            try
+            {
+                link = tree.ReadLink(e.Path);
+            }
+            catch (PosixException)
+            {
+                return;
+            }
+            await _session.SendAsync(new SymlinkOp(tp, link, EntryMeta.From(e)), ct);
+            return;
+        }
+        var key = (e.Device, e.Inode);
+        if (e.LinkCount > 1 && allowLink && FindLinkLeader(tree, root, e) is { } leader)
+        {
+            await _session.SendAsync(new HardLinkOp(tp, Target(leader.Root, leader.Path)), ct);
+            Remember(root, e.Path, key);
+            return;
+        }
+        if (e.Size >= DeltaThreshold)
+            await _engine.SendDeltaAsync(tree, e, tp, ct);
+        else
+            await _engine.SendFileAsync(tree, e, tp, ct);
+        Remember(root, e.Path, key);
+        if (e.LinkCount > 1)
+        {
+            if (_links.Count >= MaxRemembered)
+                _links.Clear();
+            _links[key] = (root, e.Path);
+        }
+    }
+
+    private void Remember(int root, RelPath path, (ulong, ulong) key)
+    {
+        if (_sent.Count >= MaxRemembered)
+            _sent.Clear();
+        _sent[(root, path)] = key;
+    }
+
+    /// <summary>Another name of the same inode that the target has: one this sender sent, else a sibling.</summary>
+    private (int Root, RelPath Path)? FindLinkLeader(FsTree tree, int root, FileEntry e)
+    {
+        if (_links.TryGetValue((e.Device, e.Inode), out var known) && known.Path != e.Path
+            && Tree(known.Root)?.Lstat(known.Path) is { } ks && ks.Inode == e.Inode && ks.Device == e.Device)
+            return known;
+        var dir = e.Path.Parent;
+        foreach (var s in tree.Walk(dir, p => p == dir || p.Parent == dir, (_, _) => { }))
+        {
+            if (s.Path != e.Path && s.Kind == EntryKind.File && s.Inode == e.Inode && s.Device == e.Device && s.Path.Parent == dir)
+                return (root, s.Path);
+        }
+        return null;
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _trees)
+            t?.Dispose();
+    }
+}
