@@ -91,7 +91,8 @@ internal sealed partial class ChurnGenerator
                 }
             case ChurnOp.MoveOut:
                 {
-                    if (Pick(entries) is not { } e)
+                    var movable = entries.Where(e => e.Kind != Kind.Directory || entries.Count(c => c.Rel.StartsWith(e.Rel + "/", StringComparison.Ordinal)) <= 8).ToList();
+                    if (Pick(movable) is not { } e)
                         return null;
                     var name = FreshName("out");
                     ChurnLibc.Rename(Abs(e.Rel), Path.Combine(Outside, name));
@@ -130,7 +131,8 @@ internal sealed partial class ChurnGenerator
                 }
             case ChurnOp.RemoveTree:
                 {
-                    var full = dirs.Where(d => entries.Any(e => e.Rel.StartsWith(d.Rel + "/", StringComparison.Ordinal))).ToList();
+                    // Small subtrees only (at most 8 entries): rm -r of half the tree would leave little to replicate.
+                    var full = dirs.Where(d => entries.Count(e => e.Rel.StartsWith(d.Rel + "/", StringComparison.Ordinal)) is > 0 and <= 8).ToList();
                     if (Pick(full) is not { } d)
                         return null;
                     int n = entries.Count(e => e.Rel.StartsWith(d.Rel + "/", StringComparison.Ordinal));

@@ -122,12 +122,38 @@ internal sealed partial class ChurnGenerator
         Record(op, done!);
     }
 
-    /// <summary>One random operation. Every kind is drawn with roughly equal weight, creation a little more so the tree grows.</summary>
+    /// <summary>
+    /// How often each kind is drawn: creation and content changes most, whole-tree removals least, so the
+    /// tree grows to something worth replicating instead of being emptied by rm -r and moves out.
+    /// </summary>
+    private static readonly (ChurnOp Op, int Weight)[] Weights =
+    [
+        (ChurnOp.Create, 8), (ChurnOp.Write, 4), (ChurnOp.Truncate, 2), (ChurnOp.Append, 3), (ChurnOp.Rename, 3),
+        (ChurnOp.RenameDirectory, 2), (ChurnOp.MoveIn, 2), (ChurnOp.MoveOut, 2), (ChurnOp.Delete, 2), (ChurnOp.Mkdir, 3),
+        (ChurnOp.Rmdir, 1), (ChurnOp.RemoveTree, 1), (ChurnOp.Chmod, 2), (ChurnOp.Chown, 2), (ChurnOp.Symlink, 2),
+        (ChurnOp.HardLink, 2), (ChurnOp.XattrSet, 2), (ChurnOp.XattrRemove, 2),
+    ];
+
+    private static readonly int TotalWeight = Weights.Sum(w => w.Weight);
+
+    private ChurnOp Draw()
+    {
+        int r = _rng.Next(TotalWeight);
+        foreach (var (op, weight) in Weights)
+        {
+            if (r < weight)
+                return op;
+            r -= weight;
+        }
+        return ChurnOp.Create;
+    }
+
+    /// <summary>One random operation (see <see cref="Weights"/>).</summary>
     public void Step()
     {
         for (int attempt = 0; attempt < 20; attempt++)
         {
-            var op = _rng.Next(10) < 2 ? (_rng.Next(2) == 0 ? ChurnOp.Create : ChurnOp.Mkdir) : (ChurnOp)_rng.Next(Enum.GetValues<ChurnOp>().Length);
+            var op = Draw();
             if (Apply(op) is { } what)
             {
                 Record(op, what);
