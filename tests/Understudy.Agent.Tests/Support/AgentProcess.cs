@@ -32,6 +32,9 @@ internal sealed class AgentProcess : IAsyncDisposable
 
     public string Id { get; private set; } = "";
 
+    /// <summary>Extra environment for the agent process (e.g. capture test knobs); set before <see cref="StartAsync"/>.</summary>
+    public Dictionary<string, string> Environment { get; } = [];
+
     public string Log
     {
         get
@@ -48,6 +51,8 @@ internal sealed class AgentProcess : IAsyncDisposable
         var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { CliDll, "agent", "--data-dir", DataDir, "--listen", PeerAddress, "--api-listen", $"127.0.0.1:{ApiPort}", "--name", Name })
             psi.ArgumentList.Add(a);
+        foreach (var (k, v) in Environment)
+            psi.Environment[k] = v;
         var addrFile = Path.Combine(DataDir, "api-address");
         if (File.Exists(addrFile))
             File.Delete(addrFile);

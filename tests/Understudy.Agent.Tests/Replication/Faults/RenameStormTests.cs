@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Understudy.Agent.Tests.Replication.Faults.Support;
+using Understudy.Core.Paths;
+using Understudy.Core.Posix;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Understudy.Agent.Tests.Replication.Faults;
+
+[Collection(nameof(ReplicationFaultsCollection))]
+public sealed class RenameStormTests(ITestOutputHelper output)
+{
+    private const int Files = 150;
+    private const int Rounds = 21; // odd: every file ends under its other name
+    private const int FileSize = 32 * 1024;
+
+    /// <summary>
+    /// Thousands of renames of the same files back and forth, within a directory and across directories,
+    /// and of a directory holding some of them. Renames must travel as renames: on the target each file
+    /// keeps the inode the mirror gave it (a re-sent file would be a new temp file renamed into place).
+    /// </summary>
+    [Fact]
+    public async Task RenameStorm_ThousandsOfRenames_ConvergesWithoutResendingContent()
+    {
+        await using var rig = await ReplicationRig.StartAsync(output);
+        var rng = new Random(3004);
+        foreach (var d in new[] { "a", "b", "moving" })
+            Directory.CreateDirectory(Path.Combine(rig.SourceData, d));
+        for (int i = 0; i < Files; i++)
+        {
+            var content = new byte[FileSize];
+            rng.NextBytes(content);
+            await File.WriteAllBytesAsync(Path.Combine(rig.SourceData, Home(i)), content);
+        }
+        await rig.ApplyJobAsync();
+        await rig.WaitMirroredAsync();
+        await rig.AssertConvergedAsync();
+        var inodes = Enumerable.Range(0, Files).Select(i => TargetInode(rig, Home(i))).ToArray();
+        long? sentBefore = BytesSent(await rig.StatusAsync());
+
+        for (int round = 0; round < Rounds; round++)
+        {
+            for (int i = 0; i < Files; i++)
+            {
+                var (from, to) = round % 2 == 0 ? (Home(i), Away(i)) : (Away(i), Home(i));
+                // moving/ itself is called moved/ after every odd number of rounds.
+                if (round % 2 == 1 && from.StartsWith("moving/", StringComparison.Ordinal))
+                    (from, to) = ("moved/" + from["moving/".Length..], "moved/" + to["moving/".Length..]);
+                ChurnLibc.Rename(Path.Combine(rig.SourceData, from), Path.Combine(rig.SourceData, to));
+            }
+            // The directory holding a third of the files moves too, each round, back and forth.
+            var (dirFrom, dirTo) = round % 2 == 0 ? ("moving", "moved") : ("moved", "moving");
+            ChurnLibc.Rename(Path.Combine(rig.SourceData, dirFrom), Path.Combine(rig.SourceData, dirTo));
+        }
+        output.WriteLine($"{Rounds * (Files + 1)} renames");
+
+        await rig.AssertConvergedAsync();
+        for (int i = 0; i < Files; i++)
+        {
+            var now = TargetInode(rig, Away(i));
+            Assert.True(now == inodes[i], $"{Away(i)} on the target is a new file (inode {now}, was {inodes[i]} as {Home(i)}): its content was sent again instead of renamed");
+        }
+        var status = await rig.StatusAsync();
+        if (sentBefore is { } before && BytesSent(status) is { } after)
+            Assert.True(after - before < Files * FileSize / 10, $"{after - before} bytes sent for renames of {Files * FileSize} bytes of files");
+        else
+            output.WriteLine($"status shows no bytes-sent counter under replication (looked for bytesSent): {status.ToJsonString()}");
+        await rig.AssertNoErrorEventsAsync();
+    }
+
+    // File i lives in a/, b/ or moving/ by i % 3; "away" is another name: across directories for a/ ↔ b/, in place for moving/.
+    private static string Home(int i) => (i % 3) switch
+    {
+        0 => $"a/f{i.ToString(CultureInfo.InvariantCulture)}",
+        1 => $"b/f{i.ToString(CultureInfo.InvariantCulture)}",
+        _ => $"moving/f{i.ToString(CultureInfo.InvariantCulture)}",
+    };
+
+    // After an odd number of rounds the directory moving/ is called moved/.
+    private static string Away(int i) => (i % 3) switch
+    {
+        0 => $"b/g{i.ToString(CultureInfo.InvariantCulture)}",
+        1 => $"a/g{i.ToString(CultureInfo.InvariantCulture)}",
+        _ => $"moving/g{i.ToString(CultureInfo.InvariantCulture)}",
+    };
+
+    private static ulong TargetInode(ReplicationRig rig, string rel)
+    {
+        // The last rename of moving/ leaves it as moved/ (Rounds is odd).
+        rel = rel.StartsWith("moving/", StringComparison.Ordinal) && File.Exists(Path.Combine(rig.TargetData, "moved", rel["moving/".Length..]))
+            ? "moved/" + rel["moving/".Length..]
+            : rel;
+        using var t = FsTree.Open(rig.TargetData, create: false);
+        return t.Lstat(RelPath.Parse(rel))?.Inode ?? throw new Xunit.Sdk.XunitException($"{rel} is missing on the target");
+    }
+
+    /// <summary>The replication's bytes-sent counter in the status JSON, when the agent shows one.</summary>
+    internal static long? BytesSent(JsonNode status) =>
+        status["replication"]?["bytesSent"] is JsonValue v && v.TryGetValue(out long n) ? n : null;
+}
