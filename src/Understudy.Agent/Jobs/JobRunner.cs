@@ -1,6 +1,7 @@
 using Understudy.Core.Jobs;
 using System.Threading.Channels;
 using Understudy.Agent.Events;
+using Understudy.Agent.Failover;
 using Understudy.Agent.Hosting;
 using Understudy.Agent.Peer;
 using Understudy.Agent.Source;
@@ -99,6 +100,13 @@ internal sealed class JobRunner : IAsyncDisposable
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
                 await DropSessionAsync();
+                if (PassiveGuard.Observe(e, _ctx, Job.Name))
+                {
+                    SetState(PassiveGuard.State, e.Message);
+                    if (cmd is VerifyCommand pv)
+                        pv.Done.TrySetException(e);
+                    return;
+                }
                 bool transient = e switch
                 {
                     PeerException p => p.IsTransient,
@@ -139,6 +147,7 @@ internal sealed class JobRunner : IAsyncDisposable
         if (_session is { Faulted.IsCompleted: false })
             return _session;
         await DropSessionAsync();
+        PassiveGuard.ThrowIfPassive(_ctx, Job.Name);
         _session = await SourceSession.OpenAsync(Job, _ctx.Identity, _ctx.AgentName, ct);
         _session.Connection.Compression = Compression.None;
         return _session;

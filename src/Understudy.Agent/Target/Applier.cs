@@ -224,6 +224,17 @@ internal sealed class Applier(FsTree tree) : IDisposable
         tree.SyncFs();
     }
 
+    /// <summary>
+    /// Before a fail-over: publishes every file received completely (durably) and drops only the one
+    /// still in flight, so the target serves everything the source managed to send and never a half file.
+    /// </summary>
+    public void FinishReceived()
+    {
+        DropCurrent();
+        FlushBatch();
+        tree.SyncFs();
+    }
+
     private void FlushIfTouches(RelPath path)
     {
         if (_pending.Count == 0)
