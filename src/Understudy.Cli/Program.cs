@@ -13,6 +13,7 @@ root.Subcommands.Add(JobCommands.Verify());
 root.Subcommands.Add(StatusCommands.Status());
 root.Subcommands.Add(StatusCommands.Wait());
 root.Subcommands.Add(StatusCommands.Events());
+root.Subcommands.Add(FailoverCommands.Failover());
 root.Subcommands.Add(DemoCommand.Create());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
