@@ -55,7 +55,7 @@ internal sealed partial class FailoverEngine
             // Agent shutdown: the journal lets the next start finish the take-over.
             return RunOutcome.Aborted("the agent stopped during the fail-over; it resumes on the next start");
         }
-        catch (Exception e) when (e is InvalidOperationException or IOException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             outcome = RunOutcome.Aborted(e.Message);
             _s.Events.Record(Severity.Error, "failover", Job, $"fail-over failed: {e.Message}");

@@ -65,8 +65,9 @@ internal sealed class StepRunner(StateStore store, EventLog events, string sourc
                 events.Record(Severity.Warning, "failover", job, $"{phase} step '{step.Name}': {e.Message} (continuing)", e.EventData);
                 store.SaveStep(sourceId, job, phase, record with { Status = StepStatus.Warning, Data = ctx.Data, Detail = e.Message });
             }
-            catch (Exception e) when (e is StepFailedException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
+                // Any other failure of a step (a timeout, an unexpected OS answer) aborts as well: a half-taken identity is worse than none.
                 var data = (e as StepFailedException)?.EventData;
                 events.Record(Severity.Error, "failover", job, $"{phase} aborted at step '{step.Name}': {e.Message}", data);
                 var failedRecord = record with { Status = StepStatus.Failed, Data = ctx.Data, Detail = e.Message };
@@ -95,7 +96,7 @@ internal sealed class StepRunner(StateStore store, EventLog events, string sourc
                 await plan[i].RevertAsync(ctx, ct);
                 events.Record(Severity.Info, "failover", job, $"undid step '{plan[i].Name}'");
             }
-            catch (Exception e) when (e is StepFailedException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
                 events.Record(Severity.Error, "failover", job, $"could not undo step '{plan[i].Name}': {e.Message}");
             }

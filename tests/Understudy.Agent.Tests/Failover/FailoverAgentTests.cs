@@ -68,4 +68,31 @@ public sealed class FailoverAgentTests
         Assert.Contains("fail-over pending", targetEvents.Stdout, StringComparison.Ordinal);
         Assert.Contains("failed over:", targetEvents.Stdout, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task PlannedFailover_SourceStillConnected_SessionEnds_SourceTurnsPassive()
+    {
+        await using var pair = new AgentPair();
+        await pair.StartAsync();
+        File.WriteAllText(Path.Combine(pair.SourceData, "b.txt"), "planned");
+        await pair.ApplyAsync(pair.JobYaml(extra: $$"""
+            failover:
+              monitor:
+                addresses: [ { address: 127.0.0.1, method: tcp, port: {{pair.Source.PeerPort}} } ]
+            """));
+        await pair.WaitMirroredAsync();
+        await Wait.UntilAsync(async () => await FailoverStateAsync(pair.Target, "job1") == "protecting", TimeSpan.FromSeconds(30), "monitoring");
+
+        var run = await pair.Target.CliAsync("failover", "job1", "--json");
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+        Assert.Equal("failed-over", await FailoverStateAsync(pair.Target, "job1"));
+        var again = await pair.Target.CliAsync("failover", "job1");
+        Assert.Equal(2, again.ExitCode);
+        Assert.Contains("already holds", again.Stderr, StringComparison.Ordinal);
+
+        (await pair.Source.CliAsync("mirror", "job1")).EnsureOk();
+        await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() == "failed-over (passive)",
+            TimeSpan.FromSeconds(30), "the source to turn passive");
+        Assert.Equal("planned", File.ReadAllText(Path.Combine(pair.TargetData, "b.txt")));
+    }
 }
