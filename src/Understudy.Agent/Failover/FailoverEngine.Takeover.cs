@@ -8,7 +8,7 @@ namespace Understudy.Agent.Failover;
 internal sealed partial class FailoverEngine
 {
     public IReadOnlyList<IFailoverStep> BuildPlan(bool force) =>
-        TakeoverPlan.Build(Spec, SourceId, SourceName, _s.Options, _s.Replication, () => LastSourceReport, _s.Time, force);
+        TakeoverPlan.Build(Spec, SourceId, SourceName, _s.Options, _s.Replication, () => LastSourceReport, _s.Time, force, _s.DuplicateProbe);
 
     /// <summary>
     /// An operator's `understudy failover NAME [--dismiss] [--force]`. A fail-over runs to its end

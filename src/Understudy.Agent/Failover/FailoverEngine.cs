@@ -7,7 +7,7 @@ namespace Understudy.Agent.Failover;
 
 /// <summary>What an engine needs from the agent; one instance shared by all engines.</summary>
 internal sealed record FailoverServices(StateStore Store, EventLog Events, TimeProvider Time, IdentityOptions Options,
-    ICommandRunner Commands, IAddressProber Prober, IReplicationControl Replication);
+    ICommandRunner Commands, IAddressProber Prober, IReplicationControl Replication, IDuplicateAddressProbe? DuplicateProbe = null);
 
 /// <summary>
 /// One hosted job's fail-over on the target: the monitor loop (probe every interval, feed

@@ -12,7 +12,7 @@ namespace Understudy.Agent.Failover;
 internal static class TakeoverPlan
 {
     public static IReadOnlyList<IFailoverStep> Build(JobSpec spec, string sourceId, string sourceName, IdentityOptions options,
-        IReplicationControl control, Func<SourceQueueReport?> lastReport, TimeProvider time, bool force)
+        IReplicationControl control, Func<SourceQueueReport?> lastReport, TimeProvider time, bool force, IDuplicateAddressProbe? probe = null)
     {
         var f = spec.Failover ?? throw new InvalidOperationException($"job '{spec.Name}' has no fail-over section");
         var id = f.Identity;
@@ -30,7 +30,7 @@ internal static class TakeoverPlan
         if (f.Mode == FailoverMode.Replace && addresses.Count > 0)
             steps.Add(new RemoveOwnAddressesStep([.. addresses.Select(a => a.Address.Interface).Distinct()], [.. addresses.Select(a => a.Address.Cidr)]));
         foreach (var (a, forced) in addresses)
-            steps.Add(new AddressStep(a, forced || force));
+            steps.Add(new AddressStep(a, forced || force, probe));
         foreach (var (a, _) in addresses)
         {
             if (!a.IsIPv6)

@@ -18,7 +18,7 @@ internal sealed record CommandOptions(TimeSpan Timeout, IReadOnlyDictionary<stri
 }
 
 /// <summary>
-/// The seam between identity providers and the OS: every `ip`, `arping`, `smbcontrol`, script runs
+/// The seam between identity providers and the OS: every `ip`, `smbcontrol`, `hostname`, `ping -6` and script runs
 /// through it, so tests check the exact argument lists with a fake and the lab runs the real thing.
 /// </summary>
 internal interface ICommandRunner

@@ -28,9 +28,6 @@ internal sealed record IdentityOptions
 
     public string Ip { get; init; } = "ip";
 
-    /// <summary>iputils' arping (Debian package iputils-arping); Habets' arping takes other flags and is refused.</summary>
-    public string Arping { get; init; } = "arping";
-
     public string Smbcontrol { get; init; } = "smbcontrol";
 
     public string Hostname { get; init; } = "hostname";

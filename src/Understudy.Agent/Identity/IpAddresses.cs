@@ -54,21 +54,24 @@ internal static class IpAddr
 /// Puts one of the source's addresses on the target: duplicate address detection first (refused if
 /// the address still answers, unless forced), then `ip addr add`. Idempotent: an address already there is left alone.
 /// </summary>
-internal sealed class AddressStep(InterfaceAddress address, bool force) : IFailoverStep
+internal sealed class AddressStep(InterfaceAddress address, bool force, IDuplicateAddressProbe? probe = null) : IFailoverStep
 {
+    private readonly IDuplicateAddressProbe _probe = probe ?? new ArpProbe();
+
     public string Name => $"address {address.Cidr} on {address.Interface}";
 
     public InterfaceAddress Address => address;
 
     public IReadOnlyList<string> Describe() =>
     [
-        force ? "skip duplicate address detection (force)" : "duplicate address detection: " + string.Join(' ', DadCommand(new IdentityOptions())),
+        force ? "skip duplicate address detection (force)"
+            : address.IsIPv6 ? "duplicate address detection: " + string.Join(' ', PingCommand)
+            : "duplicate address detection: " + (_probe is ArpProbe arp ? arp.Describe(address.Interface, IPAddress.Parse(address.Address))
+                : $"ARP probe for {address.Address} on {address.Interface}"),
         "ip " + string.Join(' ', IpAddr.Add(address)),
     ];
 
-    private string[] DadCommand(IdentityOptions o) => address.IsIPv6
-        ? ["ping", "-6", "-n", "-c", "2", "-W", "1", address.Address]
-        : [o.Arping, "-D", "-q", "-c", "2", "-w", "2", "-I", address.Interface, address.Address];
+    private string[] PingCommand => ["ping", "-6", "-n", "-c", "2", "-W", "1", address.Address];
 
     public async Task ApplyAsync(StepContext ctx, CancellationToken ct)
     {
@@ -88,21 +91,25 @@ internal sealed class AddressStep(InterfaceAddress address, bool force) : IFailo
 
     private async Task DetectDuplicateAsync(StepContext ctx, CancellationToken ct)
     {
-        if (!address.IsIPv6)
+        bool inUse;
+        if (address.IsIPv6)
         {
-            var v = await ctx.Commands.RunAsync(ctx.Options.Arping, ["-V"], CommandOptions.Default, ct);
-            if (!v.Output.Contains("iputils", StringComparison.Ordinal))
-                throw new StepFailedException($"duplicate address detection needs iputils' arping (Debian package iputils-arping); '{ctx.Options.Arping} -V' said: {v.Output}; "
-                    + "or set force: true on the address to skip the check", abort: true);
+            // No neighbour-solicitation prober of our own: an echo reply from the address is the sign it is held.
+            var cmd = PingCommand;
+            inUse = (await ctx.Commands.RunAsync(cmd[0], cmd[1..], CommandOptions.Default, ct)).ExitCode == 0;
         }
-        var cmd = DadCommand(ctx.Options);
-        var r = await ctx.Commands.RunAsync(cmd[0], cmd[1..], CommandOptions.Default, ct);
-        // iputils arping -D: 0 = nobody answered, 1 = someone holds the address. ping: 0 = it answered.
-        bool inUse = address.IsIPv6 ? r.ExitCode == 0 : r.ExitCode == 1;
-        bool unknown = address.IsIPv6 ? false : r.ExitCode is not (0 or 1);
-        if (unknown)
-            throw new StepFailedException($"duplicate address detection for {address.Address} failed ({r.Describe()}: {r.Output}); "
-                + "install iputils-arping, or set force: true on the address to skip the check", abort: true);
+        else
+        {
+            try
+            {
+                inUse = await _probe.InUseAsync(address.Interface, IPAddress.Parse(address.Address), ct);
+            }
+            catch (IOException e)
+            {
+                throw new StepFailedException($"duplicate address detection for {address.Address} failed ({e.Message}); "
+                    + "set force: true on the address to skip the check", abort: true);
+            }
+        }
         if (inUse)
             throw new StepFailedException($"refused to add {address.Cidr}: the address still answers on the network (duplicate address detection) — "
                 + "is the source still up? Use force: true on the address (or `understudy failover --force`) to take it anyway", abort: true);

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Runtime.InteropServices;
 using Understudy.Agent.Identity;
 using Xunit;
 
@@ -11,8 +13,45 @@ internal sealed class NetnsCommandRunner(string ns) : ICommandRunner
 }
 
 /// <summary>A throwaway network namespace with two linked interfaces (a dummy needs a kernel module that may be missing; a veth pair does not).</summary>
-internal sealed class TestNetns : IAsyncDisposable
+internal sealed partial class TestNetns : IAsyncDisposable
 {
+    private const int CLONE_NEWNET = 0x40000000;
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int setns(int fd, int nstype);
+
+    /// <summary>
+    /// Starts <paramref name="action"/> on a fresh thread moved into the namespace (a network namespace
+    /// is per thread, so the test process stays where it is). Sockets the action creates before its first
+    /// await belong to the namespace, as they would in an agent started with `ip netns exec`.
+    /// </summary>
+    public static Task OnThreadInAsync(string ns, Func<Task> action) => OnThreadInAsync(ns, async () =>
+    {
+        await action();
+        return true;
+    });
+
+    public static Task<T> OnThreadInAsync<T>(string ns, Func<Task<T>> action)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var t = new Thread(() =>
+        {
+            try
+            {
+                using var f = File.OpenHandle($"/var/run/netns/{ns}");
+                if (setns((int)f.DangerousGetHandle(), CLONE_NEWNET) != 0)
+                    throw new IOException($"setns failed: errno {Marshal.GetLastPInvokeError()}");
+                done.SetResult(action().GetAwaiter().GetResult());
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        });
+        t.Start();
+        return done.Task;
+    }
+
     public string Name { get; } = "ustd-t-" + Guid.NewGuid().ToString("N")[..8];
 
     public static async Task<TestNetns> CreateAsync()
@@ -40,6 +79,13 @@ internal sealed class TestNetns : IAsyncDisposable
         await ProcessCommandRunner.Instance.RunAsync("ip", ["netns", "del", Name], CommandOptions.Default, CancellationToken.None);
 }
 
+/// <summary>The real ARP probe, run inside the namespace.</summary>
+internal sealed class NetnsArpProbe(string ns) : IDuplicateAddressProbe
+{
+    public Task<bool> InUseAsync(string device, IPAddress address, CancellationToken ct) =>
+        TestNetns.OnThreadInAsync(ns, () => new ArpProbe().InUseAsync(device, address, ct));
+}
+
 public sealed class AddressNetnsTests
 {
     private static StepContext Ctx(string ns, List<string> events) =>
@@ -50,7 +96,7 @@ public sealed class AddressNetnsTests
     {
         await using var ns = await TestNetns.CreateAsync();
         var events = new List<string>();
-        var step = new AddressStep(new InterfaceAddress("198.18.7.10/24", "d0"), force: false);
+        var step = new AddressStep(new InterfaceAddress("198.18.7.10/24", "d0"), force: false, new NetnsArpProbe(ns.Name));
 
         await step.ApplyAsync(Ctx(ns.Name, events), CancellationToken.None);
         Assert.Contains("198.18.7.10/24", await ns.AddressesAsync("d0"));
@@ -71,7 +117,7 @@ public sealed class AddressNetnsTests
         await ns.IpAsync("-n", ns.Name, "addr", "add", "198.18.7.20/24", "dev", "d1");
         var events = new List<string>();
         var e = await Assert.ThrowsAsync<StepFailedException>(() =>
-            new AddressStep(new InterfaceAddress("198.18.7.20/24", "d0"), force: false).ApplyAsync(Ctx(ns.Name, events), CancellationToken.None));
+            new AddressStep(new InterfaceAddress("198.18.7.20/24", "d0"), force: false, new NetnsArpProbe(ns.Name)).ApplyAsync(Ctx(ns.Name, events), CancellationToken.None));
         Assert.True(e.Abort);
         Assert.Contains("still answers", e.Message, StringComparison.Ordinal);
         Assert.Empty(await ns.AddressesAsync("d0"));

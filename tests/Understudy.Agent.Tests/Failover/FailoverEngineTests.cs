@@ -44,6 +44,12 @@ public sealed class FailoverEngineTests
         }
     }
 
+    /// <summary>Nobody else holds the addresses.</summary>
+    private sealed class NobodyProbe : IDuplicateAddressProbe
+    {
+        public Task<bool> InUseAsync(string device, System.Net.IPAddress address, CancellationToken ct) => Task.FromResult(false);
+    }
+
     private sealed class FakeReplication : IReplicationControl
     {
         public int Stops;
@@ -59,11 +65,7 @@ public sealed class FailoverEngineTests
     {
         public StoreHarness H { get; } = new();
 
-        /// <summary>iputils' arping, and nobody else holds the addresses.</summary>
-        public FakeCommandRunner Commands { get; } = new()
-        {
-            Respond = (f, a) => new CommandResult(0, f == "arping" && a[0] == "-V" ? "arping from iputils 20221126" : "", false),
-        };
+        public FakeCommandRunner Commands { get; } = new();
 
         public FakeReplication Replication { get; } = new();
 
@@ -72,7 +74,7 @@ public sealed class FailoverEngineTests
         public Rig() => NewManager();
 
         public void NewManager() =>
-            Manager = new FailoverManager(new FailoverServices(H.Store, H.Events, TimeProvider.System, H.Options, Commands, new SilentProber(), Replication));
+            Manager = new FailoverManager(new FailoverServices(H.Store, H.Events, TimeProvider.System, H.Options, Commands, new SilentProber(), Replication, new NobodyProbe()));
 
         public async Task RestartAsync()
         {
@@ -193,7 +195,7 @@ public sealed class FailoverEngineTests
         var lines = TakeoverPlan.Describe(engine.BuildPlan(force: false));
         Assert.StartsWith("1. stop replication", lines[0], StringComparison.Ordinal);
         Assert.Contains(lines, l => l.Contains("ip addr add 192.0.2.10/24 dev eth0", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.Contains("arping -D -q -c 2 -w 2 -I eth0 192.0.2.10", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("ARP probe for 192.0.2.10 on eth0", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("share [www] path = /srv/replica/web/pub", StringComparison.Ordinal));
         Assert.Empty(rig.Commands.Lines);
     }

@@ -1,41 +1,11 @@
 using System.Net;
-using System.Runtime.InteropServices;
 using Understudy.Agent.Identity;
 using Xunit;
 
 namespace Understudy.Agent.Tests.Failover;
 
-public sealed partial class GratuitousArpNetnsTests
+public sealed class GratuitousArpNetnsTests
 {
-    private const int CLONE_NEWNET = 0x40000000;
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int setns(int fd, int nstype);
-
-    /// <summary>Runs <paramref name="action"/> on a fresh thread moved into the namespace: a network namespace is per thread, so the test process stays where it is.</summary>
-    private static Task InNamespaceAsync(string ns, Func<Task> action)
-    {
-        var done = new TaskCompletionSource();
-        var t = new Thread(() =>
-        {
-            try
-            {
-                using var f = File.OpenHandle($"/var/run/netns/{ns}");
-                if (setns((int)f.DangerousGetHandle(), CLONE_NEWNET) != 0)
-                    throw new IOException($"setns failed: errno {Marshal.GetLastPInvokeError()}");
-                // The packet socket is created before the first await, on this thread, inside the namespace.
-                action().GetAwaiter().GetResult();
-                done.SetResult();
-            }
-            catch (Exception e)
-            {
-                done.SetException(e);
-            }
-        });
-        t.Start();
-        return done.Task;
-    }
-
     [NetnsFact]
     public async Task Garp_UpdatesANeighboursStaleEntry()
     {
@@ -54,7 +24,7 @@ public sealed partial class GratuitousArpNetnsTests
         var mac = (await a.IpAsync("-n", a.Name, "-o", "link", "show", "d0")).Output;
         var d0Mac = mac.Split("link/ether ")[1].Split(' ')[0];
 
-        await InNamespaceAsync(a.Name, () => GratuitousArp.SendAsync("d0", IPAddress.Parse("198.18.9.10"), 3, TimeSpan.FromMilliseconds(20), TimeProvider.System, CancellationToken.None));
+        await TestNetns.OnThreadInAsync(a.Name, () => GratuitousArp.SendAsync("d0", IPAddress.Parse("198.18.9.10"), 3, TimeSpan.FromMilliseconds(20), TimeProvider.System, CancellationToken.None));
 
         await Support.Wait.UntilAsync(async () =>
             (await a.IpAsync("-n", b.Name, "neigh", "show", "198.18.9.10", "dev", "d1")).Output.Contains(d0Mac, StringComparison.OrdinalIgnoreCase),

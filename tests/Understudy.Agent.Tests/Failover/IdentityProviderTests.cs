@@ -16,41 +16,64 @@ public sealed class IdentityProviderTests
     private const string IpShowOwn = "2: eth0    inet 192.0.2.5/24 brd 192.0.2.255 scope global eth0\\       valid_lft forever preferred_lft forever\n"
         + "2: eth0    inet6 2001:db8::5/64 scope global \\       valid_lft forever preferred_lft forever\n";
 
-    [Fact]
-    public async Task AddAddress_DetectsDuplicatesWithIputilsArping_ThenAdds()
+    private sealed class FakeProbe(Func<bool> inUse) : IDuplicateAddressProbe
     {
-        var fake = new FakeCommandRunner { Respond = (f, a) => f == "arping" && a[0] == "-V" ? Ok("arping from iputils 20221126") : Ok(IpShowEmpty) };
-        await new AddressStep(new InterfaceAddress("192.0.2.10/24", "eth0"), force: false).ApplyAsync(Ctx(fake), CancellationToken.None);
-        Assert.Equal(
-        [
-            "ip -o addr show dev eth0 scope global",
-            "arping -V",
-            "arping -D -q -c 2 -w 2 -I eth0 192.0.2.10",
-            "ip addr add 192.0.2.10/24 dev eth0",
-        ], fake.Lines);
+        public List<string> Probed { get; } = [];
+
+        public Task<bool> InUseAsync(string device, IPAddress address, CancellationToken ct)
+        {
+            Probed.Add($"{device} {address}");
+            return Task.FromResult(inUse());
+        }
+    }
+
+    [Fact]
+    public async Task AddAddress_ProbesForDuplicates_ThenAdds()
+    {
+        var fake = new FakeCommandRunner();
+        var probe = new FakeProbe(() => false);
+        await new AddressStep(new InterfaceAddress("192.0.2.10/24", "eth0"), force: false, probe).ApplyAsync(Ctx(fake), CancellationToken.None);
+        Assert.Equal(["eth0 192.0.2.10"], probe.Probed);
+        Assert.Equal(["ip -o addr show dev eth0 scope global", "ip addr add 192.0.2.10/24 dev eth0"], fake.Lines);
     }
 
     [Fact]
     public async Task AddAddress_StillAnswering_RefusedWithAbort()
     {
-        var fake = new FakeCommandRunner
-        {
-            Respond = (f, a) => f == "arping" ? a[0] == "-V" ? Ok("arping from iputils 20221126") : new CommandResult(1, "", false) : Ok(),
-        };
+        var fake = new FakeCommandRunner();
         var e = await Assert.ThrowsAsync<StepFailedException>(() =>
-            new AddressStep(new InterfaceAddress("192.0.2.10/24", "eth0"), force: false).ApplyAsync(Ctx(fake), CancellationToken.None));
+            new AddressStep(new InterfaceAddress("192.0.2.10/24", "eth0"), force: false, new FakeProbe(() => true)).ApplyAsync(Ctx(fake), CancellationToken.None));
         Assert.True(e.Abort);
         Assert.Contains("still answers", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(fake.Lines, l => l.StartsWith("ip addr add", StringComparison.Ordinal));
     }
 
     [Fact]
-    public async Task AddAddress_WrongArpingFlavour_Refused()
+    public async Task AddAddress_ProbeImpossible_AbortsAndPointsAtForce()
     {
-        var fake = new FakeCommandRunner { Respond = (f, _) => f == "arping" ? Ok("ARPing 2.21, by Thomas Habets") : Ok() };
         var e = await Assert.ThrowsAsync<StepFailedException>(() =>
-            new AddressStep(new InterfaceAddress("192.0.2.10/24", "eth0"), force: false).ApplyAsync(Ctx(fake), CancellationToken.None));
-        Assert.Contains("iputils-arping", e.Message, StringComparison.Ordinal);
+            new AddressStep(new InterfaceAddress("192.0.2.10/24", "eth0"), force: false, new FakeProbe(() => throw new IOException("no network interface named eth0")))
+                .ApplyAsync(Ctx(new FakeCommandRunner()), CancellationToken.None));
+        Assert.True(e.Abort);
+        Assert.Contains("force: true", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ArpProbe_HasNoSenderAddress_ConflictNeedsTheAddressFromAnotherMac()
+    {
+        var ours = PhysicalAddress.Parse("02-00-00-00-00-01");
+        var probe = ArpProbe.BuildProbe(ours, IPAddress.Parse("192.0.2.10"));
+        Assert.Equal([0, 0, 0, 0], probe[14..18]);
+        Assert.Equal([192, 0, 2, 10], probe[24..28]);
+        byte[] addr = [192, 0, 2, 10];
+        var theirReply = GratuitousArp.BuildAnnouncement(PhysicalAddress.Parse("02-00-00-00-00-99"), IPAddress.Parse("192.0.2.10"));
+        theirReply[7] = 2;
+        Assert.True(ArpProbe.ShowsConflict(theirReply, ours.GetAddressBytes(), addr));
+        Assert.False(ArpProbe.ShowsConflict(probe, ours.GetAddressBytes(), addr));
+        var ourOwn = GratuitousArp.BuildAnnouncement(ours, IPAddress.Parse("192.0.2.10"));
+        Assert.False(ArpProbe.ShowsConflict(ourOwn, ours.GetAddressBytes(), addr));
+        var other = GratuitousArp.BuildAnnouncement(PhysicalAddress.Parse("02-00-00-00-00-99"), IPAddress.Parse("192.0.2.11"));
+        Assert.False(ArpProbe.ShowsConflict(other, ours.GetAddressBytes(), addr));
     }
 
     [Fact]
