@@ -15,6 +15,7 @@ root.Subcommands.Add(StatusCommands.Wait());
 root.Subcommands.Add(StatusCommands.Events());
 root.Subcommands.Add(ReplicationCommands.Pause());
 root.Subcommands.Add(ReplicationCommands.Resume());
+root.Subcommands.Add(FailoverCommands.Failover());
 root.Subcommands.Add(DemoCommand.Create());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

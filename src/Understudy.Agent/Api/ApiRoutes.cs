@@ -90,11 +90,13 @@ internal static partial class ApiRoutes
             jobs = a.Jobs.Runners.Select(a.Jobs.Status).OrderBy(s => s.Name),
             hosted = a.Target.List().Select(h => new HostedView(h.Job, "target", h.SourceId, h.SourceName, h.TargetPath, h.LastSeq,
                 a.Target.IsActive(h.SourceId, h.Job))),
+            failover = a.Failover.Engines.Select(e => e.View()),
         }));
 
         api.MapGet("/events", (string? job, long? after, int? limit, AgentHost a) =>
             Results.Ok(a.Context.Events.List(job, after ?? 0, Math.Clamp(limit ?? 100, 1, 10_000)).Reverse()));
         api.MapGet("/events/stream", StreamEventsAsync);
+        MapFailover(api);
     }
 
     private static async Task StreamEventsAsync(HttpContext http, string? job, AgentHost a, CancellationToken ct)

@@ -8,6 +8,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Understudy.Agent.Api;
 using Understudy.Agent.Events;
+using Understudy.Agent.Failover;
+using Understudy.Agent.Identity;
 using Understudy.Agent.Jobs;
 using Understudy.Agent.Peer;
 using Understudy.Agent.State;
@@ -27,8 +29,9 @@ internal sealed class AgentHost : IAsyncDisposable
     private readonly PeerListener _peer;
     private readonly SdNotify? _notify = SdNotify.FromEnvironment();
 
-    private AgentHost(AgentContext ctx, WebApplication web, PeerListener peer, JobManager jobs, TargetService target)
+    private AgentHost(AgentContext ctx, WebApplication web, PeerListener peer, JobManager jobs, TargetService target, FailoverManager failover)
     {
+        Failover = failover;
         Context = ctx;
         _web = web;
         _peer = peer;
@@ -41,6 +44,8 @@ internal sealed class AgentHost : IAsyncDisposable
     public JobManager Jobs { get; }
 
     public TargetService Target { get; }
+
+    public FailoverManager Failover { get; }
 
     public IPEndPoint? PeerEndPoint => _peer.LocalEndPoint;
 
@@ -88,9 +93,12 @@ internal sealed class AgentHost : IAsyncDisposable
         var ctx = new AgentContext(identity, name, options.DataDir, store, events, time);
         var target = new TargetService(store, events, options.DataDir);
         var jobs = new JobManager(ctx);
+        var failover = new FailoverManager(new FailoverServices(store, events, time, IdentityOptions.FromEnvironment(),
+            ProcessCommandRunner.Instance, new NetworkProber(), new TargetReplicationControl(target)));
+        target.Failover = failover;
         var peer = new PeerListener(PeerLink.ParseEndPoint(options.Listen, PeerLink.DefaultPort), identity, name, store, events,
             target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
-        var agent = new AgentHost(ctx, web, peer, jobs, target);
+        var agent = new AgentHost(ctx, web, peer, jobs, target, failover);
 
         web.Use(async (http, next) =>
         {
@@ -129,6 +137,8 @@ internal sealed class AgentHost : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken ct)
     {
+        // Before the peer link: a source registering must find the stored engines, not race them.
+        Failover.Start();
         _peer.Start();
         await _web.StartAsync(ct);
         var apiUrl = _web.Urls.FirstOrDefault() ?? "";
@@ -151,6 +161,7 @@ internal sealed class AgentHost : IAsyncDisposable
         _notify?.Send("STOPPING=1\nSTATUS=stopping");
         Context.Events.Record(Severity.Info, "agent", null, "agent stopping");
         await Jobs.DisposeAsync();
+        await Failover.DisposeAsync();
         await _peer.DisposeAsync();
         await _web.StopAsync();
         await _web.DisposeAsync();

@@ -102,7 +102,8 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             .ToList();
         var matcher = new ExcludeMatcher(spec.Source.Exclude);
         return new JobDefinition(spec.Name, roots, (p, dir) => matcher.IsExcluded(p, dir),
-            spec.Target.Address.ToString(), spec.Target.Id, spec.Target.Path, spec.Mirror.Mode, spec.Mirror.Orphans == OrphanPolicy.Delete);
+            spec.Target.Address.ToString(), spec.Target.Id, spec.Target.Path, spec.Mirror.Mode, spec.Mirror.Orphans == OrphanPolicy.Delete,
+            JobSpecJson.Serialize(spec));
     }
 
     public JobStatusView Status(JobRunner r)

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Understudy.Agent.Events;
+using Understudy.Agent.Failover;
 using Understudy.Agent.Hosting;
 using Understudy.Agent.Peer;
 using Understudy.Agent.Replication;
@@ -145,6 +146,13 @@ internal sealed partial class JobRunner : IAsyncDisposable
                 // A send can fail (broken pipe) just after the target said why it stopped: its reason wins.
                 var e = _session?.Faulted is { IsFaulted: true } f && f.Exception?.InnerException is TargetException te ? te : thrown;
                 await DropSessionAsync();
+                if (PassiveGuard.Observe(e, _ctx, Job.Name))
+                {
+                    SetState(PassiveGuard.State, e.Message);
+                    if (cmd is VerifyCommand pv)
+                        pv.Done.TrySetException(e);
+                    return false;
+                }
                 bool transient = e switch
                 {
                     PeerException p => p.IsTransient,
@@ -192,6 +200,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         if (_session is { Faulted.IsCompleted: false })
             return _session;
         await DropSessionAsync();
+        PassiveGuard.ThrowIfPassive(_ctx, Job.Name);
         _session = await SourceSession.OpenAsync(Job, _ctx.Identity, _ctx.AgentName, ct);
         _session.Connection.Compression = Compression;
         _session.Connection.Throttle = Limiter.WaitAsync;

@@ -6,7 +6,8 @@ namespace Understudy.Agent.Source;
 /// <summary>One source directory of a job and where it lands below the job's target path.</summary>
 internal sealed record SourceRoot(string Path, RelPath TargetPrefix);
 
-/// <summary>What the source-side engines need of a job, derived from its job file in one place.</summary>
+/// <summary>What the source-side engines need of a job, derived from its job file in one place.
+/// <see cref="JobJson"/>: the whole spec, sent to the target in OpenJob for its fail-over engine.</summary>
 internal sealed record JobDefinition(
     string Name,
     IReadOnlyList<SourceRoot> Roots,
@@ -15,4 +16,5 @@ internal sealed record JobDefinition(
     string TargetId,
     string TargetPath,
     MirrorMode MirrorMode,
-    bool DeleteOrphans);
+    bool DeleteOrphans,
+    string JobJson = "");

@@ -54,7 +54,7 @@ internal sealed class SourceSession : IAsyncDisposable
         var conn = await PeerLink.ConnectAsync(job.TargetAddress, job.TargetId, me, myName, ct);
         try
         {
-            await conn.SendAsync(new OpenJob(job.Name, job.TargetPath, myName), ct);
+            await conn.SendAsync(new OpenJob(job.Name, job.TargetPath, myName, job.JobJson), ct);
             using var reply = await conn.ReceiveAsync(ct) ?? throw new PeerException("target closed the connection", isTransient: true);
             return reply.Message switch
             {

@@ -35,6 +35,7 @@ internal sealed partial class StateStore : IDisposable
             CREATE INDEX IF NOT EXISTS events_job ON events(job, id);
             CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
             """);
+        CreateFailoverTables();
     }
 
     private void Exec(string sql, params (string Name, object? Value)[] args)

@@ -237,6 +237,18 @@ internal sealed class Applier(FsTree tree) : IDisposable
         _dirty = false;
     }
 
+    /// <summary>
+    /// Before a fail-over: publishes every file received completely (durably) and drops only the one
+    /// still in flight, so the target serves everything the source managed to send and never a half file.
+    /// </summary>
+    public void FinishReceived()
+    {
+        DropCurrent();
+        FlushBatch();
+        WaitForFlush();
+        tree.SyncFs();
+    }
+
     /// <summary>Publishes pending files at or around <paramref name="path"/> (before reading it, e.g. for a signature).</summary>
     public void Settle(RelPath path) => FlushIfTouches(path);
 

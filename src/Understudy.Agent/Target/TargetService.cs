@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Understudy.Agent.Events;
+using Understudy.Agent.Failover;
 using Understudy.Agent.Peer;
 using Understudy.Agent.State;
 using Understudy.Core.Posix;
@@ -30,6 +31,34 @@ internal sealed class TargetService(StateStore store, EventLog events, string da
 
     public bool IsActive(string sourceId, string job) => _active.ContainsKey(sourceId + "/" + job);
 
+    /// <summary>Fail-over hooks (set once at start-up; see Failover/TargetFailoverHooks.cs).</summary>
+    public ITargetFailoverHooks? Failover { get; set; }
+
+    private readonly ConcurrentDictionary<string, bool> _stopping = new();
+
+    /// <summary>True once a fail-over stopped the job's replication: its session publishes what it received and ends.</summary>
+    public bool IsStoppingForFailover(string key) => _stopping.ContainsKey(key);
+
+    /// <summary>Ends the job's session for a fail-over (see <see cref="IReplicationControl"/>); returns the last durable sequence.</summary>
+    public async Task<long> StopForFailoverAsync(string sourceId, string job, CancellationToken ct)
+    {
+        var key = sourceId + "/" + job;
+        _stopping[key] = true;
+        try
+        {
+            if (_active.TryGetValue(key, out var session))
+            {
+                await session.Cancel.CancelAsync();
+                await session.Done.WaitAsync(TimeSpan.FromSeconds(30), ct);
+            }
+        }
+        finally
+        {
+            _stopping.TryRemove(key, out _);
+        }
+        return store.ListHosted().FirstOrDefault(h => h.SourceId == sourceId && h.Job == job)?.LastSeq ?? 0;
+    }
+
     /// <summary>Entry point for every accepted peer connection.</summary>
     public async Task HandleConnectionAsync(PeerConnection conn, CancellationToken ct)
     {
@@ -39,6 +68,13 @@ internal sealed class TargetService(StateStore store, EventLog events, string da
         if (first.Message is not OpenJob open)
             throw new ProtocolException($"expected OpenJob, got {first.Message.Type}");
         var job = new HostedJobInfo(conn.PeerId, open.JobName, open.TargetPath, open.SourceName);
+        if (Failover?.RefusalFor(job.SourceId, job.Job) is { } passive)
+        {
+            // Split-brain guard: the source learns here that its job was failed over and stays passive.
+            events.Record(Severity.Warning, "failover", open.JobName, $"refused {open.SourceName}: {passive}");
+            await conn.SendAsync(new ErrorMessage(ErrorCode.Passive, passive), ct);
+            return;
+        }
         var refusal = Register(job);
         if (refusal is not null)
         {
@@ -46,6 +82,8 @@ internal sealed class TargetService(StateStore store, EventLog events, string da
             await conn.SendAsync(new ErrorMessage(ErrorCode.Conflict, refusal), ct);
             return;
         }
+        if (Failover is not null)
+            await Failover.OnRegisteredAsync(job.SourceId, job.SourceName, job.Job, open.JobJson);
         FsTree tree;
         try
         {

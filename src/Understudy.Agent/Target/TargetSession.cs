@@ -15,6 +15,9 @@ namespace Understudy.Agent.Target;
 /// </summary>
 internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, TargetService service, EventLog events)
 {
+    /// <summary>ControlRequest verb, source → target, one-way: JSON <c>{"ops":N,"bytes":N,"oldestAgeSeconds":S}</c>, what the source has queued and not yet acknowledged.</summary>
+    public const string SourceStatusVerb = "source-status";
+
     public async Task RunAsync(FsTree tree, CancellationToken ct)
     {
         using var applier = new Applier(tree);
@@ -60,10 +63,19 @@ internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, Targ
                     case CloseJob:
                         applier.Barrier();
                         return;
+                    case ControlRequest { Verb: SourceStatusVerb } c:
+                        service.Failover?.OnSourceStatus(job.SourceId, job.Job, c.Json);
+                        break;
                     default:
                         throw new ProtocolException($"unexpected {m.Type} frame in a job session");
                 }
             }
+        }
+        catch (OperationCanceledException) when (service.IsStoppingForFailover(job.Key))
+        {
+            // Fail-over: keep everything received completely; only a file still in flight is dropped.
+            applier.FinishReceived();
+            throw;
         }
         catch (PosixException e)
         {

@@ -19,7 +19,9 @@ internal static class StatusCommands
             {
                 var s = await c.GetAsync("api/v1/status", ct);
                 if (only is not null)
-                    s = JobCommands.FindJob(s, only)?.DeepClone() ?? throw new CliException($"no job named '{only}'");
+                    s = JobCommands.FindJob(s, only)?.DeepClone()
+                        ?? s["failover"]?.AsArray().FirstOrDefault(f => f!["name"]!.GetValue<string>() == only)?.DeepClone()
+                        ?? throw new CliException($"no job named '{only}'");
                 Console.WriteLine(s.ToJsonString());
                 return ExitCodes.Ok;
             }
@@ -40,6 +42,11 @@ internal static class StatusCommands
             {
                 foreach (var h in st["hosted"]!.AsArray())
                     Console.WriteLine($"{h!["name"],-20} target of {h["sourceName"]} → {h["targetPath"]} ({((bool)h["connected"]! ? "connected" : "idle")})");
+            }
+            foreach (var f in st["failover"]?.AsArray() ?? [])
+            {
+                if (only is null || f!["name"]!.GetValue<string>() == only)
+                    Console.WriteLine(string.Join('\n', FailoverCommands.Describe(f!)));
             }
             return ExitCodes.Ok;
         }));

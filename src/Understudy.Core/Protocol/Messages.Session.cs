@@ -51,9 +51,13 @@ internal sealed record ErrorMessage(ErrorCode Code, string Text) : Message
     public static ErrorMessage Read(ref WireReader r) => new((ErrorCode)r.U16(), r.String(8192));
 }
 
-/// <summary>Source → target: bind this connection to a job and its target path.</summary>
-internal sealed record OpenJob(string JobName, string TargetPath, string SourceName) : Message
+/// <summary>Source → target: bind this connection to a job and its target path.
+/// <see cref="JobJson"/> (optional trailing field; empty when absent) is the whole job spec as
+/// <c>JobSpecJson</c>, so the target knows the fail-over settings and can act without the source.</summary>
+internal sealed record OpenJob(string JobName, string TargetPath, string SourceName, string JobJson = "") : Message
 {
+    public const int MaxJobJson = 1 << 20;
+
     public override MessageType Type => MessageType.OpenJob;
 
     public override void Write(WireWriter w)
@@ -61,9 +65,12 @@ internal sealed record OpenJob(string JobName, string TargetPath, string SourceN
         w.String(JobName);
         w.String(TargetPath);
         w.String(SourceName);
+        if (JobJson.Length > 0)
+            w.String(JobJson);
     }
 
-    public static OpenJob Read(ref WireReader r) => new(r.String(256), r.String(4096), r.String(256));
+    public static OpenJob Read(ref WireReader r) =>
+        new(r.String(256), r.String(4096), r.String(256), r.Remaining > 0 ? r.String(MaxJobJson) : "");
 }
 
 /// <summary>Target → source: the job is bound; <see cref="LastAppliedSeq"/> is the last durable replication sequence;

@@ -1,0 +1,85 @@
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using Understudy.Core.Jobs;
+
+namespace Understudy.Agent.Failover;
+
+/// <summary>One probe of one watched address; true = it answered in time. Never throws for an unreachable peer.</summary>
+internal interface IAddressProber
+{
+    Task<bool> ProbeAsync(MonitorAddress address, TimeSpan timeout, CancellationToken ct);
+}
+
+/// <summary>
+/// ICMP echo (System.Net.NetworkInformation.Ping; a raw socket as root) or a TCP connect to the
+/// port (the agent's peer port 7420 by default). A refused connection is a miss: TCP watches the
+/// service, and the source agent not listening means it is not protecting anything.
+/// </summary>
+internal sealed class NetworkProber : IAddressProber
+{
+    public async Task<bool> ProbeAsync(MonitorAddress address, TimeSpan timeout, CancellationToken ct)
+    {
+        try
+        {
+            if (address.Method == MonitorMethod.Icmp)
+            {
+                using var ping = new Ping();
+                var reply = await ping.SendPingAsync(address.Address, timeout, cancellationToken: ct);
+                return reply.Status == IPStatus.Success;
+            }
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            cts.CancelAfter(timeout);
+            using var tcp = new TcpClient();
+            await tcp.ConnectAsync(address.Address, address.Port ?? JobSpec.DefaultPeerPort, cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (Exception e) when (e is SocketException or PingException or IOException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>What the monitor knows of one watched address.</summary>
+internal sealed class AddressWatch(MonitorAddress address)
+{
+    public MonitorAddress Address { get; } = address;
+
+    /// <summary>Null until the first probe.</summary>
+    public bool? Up { get; private set; }
+
+    public int Misses { get; private set; }
+
+    public DateTimeOffset? LastReply { get; private set; }
+
+    public DateTimeOffset? LastProbe { get; private set; }
+
+    /// <summary>Records a probe; returns the change worth an event, if any.</summary>
+    public string? Record(bool answered, DateTimeOffset at, int threshold)
+    {
+        LastProbe = at;
+        var label = Label;
+        if (answered)
+        {
+            bool wasDown = Up == false;
+            int had = Misses;
+            Up = true;
+            Misses = 0;
+            LastReply = at;
+            return wasDown || had > 0 ? $"{label} answers again (after {had} missed probes)" : null;
+        }
+        Misses++;
+        Up = false;
+        if (Misses == 1)
+            return $"{label} did not answer";
+        return Misses == threshold ? $"{label} lost: {Misses} consecutive probes missed" : null;
+    }
+
+    public string Label => Address.Method == MonitorMethod.Tcp
+        ? $"{Address.Address} (tcp port {Address.Port ?? JobSpec.DefaultPeerPort})"
+        : $"{Address.Address} (icmp)";
+}

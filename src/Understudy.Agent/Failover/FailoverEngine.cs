@@ -1,0 +1,156 @@
+using Understudy.Agent.Events;
+using Understudy.Agent.Identity;
+using Understudy.Agent.State;
+using Understudy.Core.Jobs;
+
+namespace Understudy.Agent.Failover;
+
+/// <summary>What an engine needs from the agent; one instance shared by all engines.</summary>
+internal sealed record FailoverServices(StateStore Store, EventLog Events, TimeProvider Time, IdentityOptions Options,
+    ICommandRunner Commands, IAddressProber Prober, IReplicationControl Replication, IDuplicateAddressProbe? DuplicateProbe = null);
+
+/// <summary>
+/// One hosted job's fail-over on the target: the monitor loop (probe every interval, feed
+/// <see cref="FailoverDecider"/>), the state machine persisted in the state store, and the take-over
+/// run (<see cref="StepRunner"/>). All state changes happen under one lock; the monitor loop and a
+/// running take-over are owned tasks awaited on dispose.
+/// </summary>
+internal sealed partial class FailoverEngine : IAsyncDisposable
+{
+    public const string Phase = "failover";
+
+    private readonly FailoverServices _s;
+    private readonly Lock _lock = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly AddressWatch[] _watches;
+    private Task _monitor = Task.CompletedTask;
+    private Task<RunOutcome>? _takeover;
+
+    public FailoverEngine(FailoverServices services, string sourceId, string sourceName, JobSpec spec, FailoverState state, string? reason, bool dismissed)
+    {
+        _s = services;
+        SourceId = sourceId;
+        SourceName = sourceName;
+        Spec = spec;
+        Settings = spec.Failover ?? throw new ArgumentException($"job '{spec.Name}' has no fail-over section", nameof(spec));
+        State = state;
+        Reason = reason;
+        Dismissed = dismissed;
+        _watches = [.. Settings.Monitor.Addresses.Select(a => new AddressWatch(a))];
+    }
+
+    public string SourceId { get; }
+
+    public string SourceName { get; }
+
+    public string Job => Spec.Name;
+
+    public JobSpec Spec { get; }
+
+    public FailoverSpec Settings { get; }
+
+    public FailoverState State { get; private set; }
+
+    public string? Reason { get; private set; }
+
+    public bool Dismissed { get; private set; }
+
+    /// <summary>Raised after every state change (tests and status wait on it instead of sleeping).</summary>
+    public event Action<FailoverEngine>? Changed;
+
+    /// <summary>The last queue report from the source, set by the manager.</summary>
+    public SourceQueueReport? LastSourceReport { get; set; }
+
+    /// <summary>Starts monitoring; resumes a take-over that a restart interrupted.</summary>
+    public void Start()
+    {
+        _monitor = MonitorLoopAsync(_stop.Token);
+        if (State == FailoverState.FailingOver)
+        {
+            lock (_lock)
+                _takeover = RunTakeoverAsync(force: false, _stop.Token);
+        }
+    }
+
+    private async Task MonitorLoopAsync(CancellationToken ct)
+    {
+        var interval = Settings.Monitor.Interval;
+        // A probe must end before the next one starts, so a slow reply counts as a miss, not as a late hit.
+        var timeout = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(50).Ticks, interval.Ticks * 8 / 10));
+        using var timer = new PeriodicTimer(interval, _s.Time);
+        try
+        {
+            do
+            {
+                if (!State.IsMonitored())
+                    continue;
+                var results = await Task.WhenAll(_watches.Select(w => _s.Prober.ProbeAsync(w.Address, timeout, ct)));
+                Observe(results);
+            }
+            while (await timer.WaitForNextTickAsync(ct));
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Feeds one round of probe results (one per watched address, in order) to the state machine.</summary>
+    public void Observe(IReadOnlyList<bool> answered)
+    {
+        var now = _s.Time.GetUtcNow();
+        lock (_lock)
+        {
+            if (!State.IsMonitored())
+                return;
+            for (int i = 0; i < _watches.Length; i++)
+            {
+                if (_watches[i].Record(answered[i], now, Settings.Monitor.Misses) is { } change)
+                    _s.Events.Record(answered[i] ? Severity.Info : Severity.Warning, "monitor", Job, change,
+                        new { address = _watches[i].Address.Address, misses = _watches[i].Misses });
+            }
+            var d = FailoverDecider.Decide(State, [.. _watches.Select(w => w.Misses)], DecisionSettings.From(Settings), Dismissed);
+            Apply(d, force: false);
+        }
+    }
+
+    private void Apply(Decision d, bool force)
+    {
+        switch (d.Action)
+        {
+            case FailoverAction.None:
+                if (d.Next == State && d.Dismissed == Dismissed)
+                    return;
+                break;
+            case FailoverAction.Suspect:
+                _s.Events.Record(Severity.Warning, "failover", Job, $"source {SourceName} suspect: {d.Reason}");
+                break;
+            case FailoverAction.Recover:
+                _s.Events.Record(Severity.Info, "failover", Job, State == FailoverState.Pending || d.Dismissed
+                    ? $"back to protecting: {d.Reason}" : $"source {SourceName} answers again: {d.Reason}");
+                break;
+            case FailoverAction.RaisePending:
+                _s.Events.Record(Severity.Error, "failover", Job,
+                    $"fail-over pending: source {SourceName} is gone ({d.Reason}); nothing changes until an operator runs "
+                    + $"'understudy failover {Job}' (or 'understudy failover {Job} --dismiss')");
+                break;
+            case FailoverAction.FailOver:
+                _s.Events.Record(Severity.Error, "failover", Job, $"fail-over triggered: {d.Reason}");
+                break;
+        }
+        SetState(d.Next, d.Reason.Length > 0 ? d.Reason : null, d.Dismissed);
+        if (d.Action == FailoverAction.FailOver)
+        {
+            _s.Store.ClearSteps(SourceId, Job, Phase);
+            _takeover = RunTakeoverAsync(force, _stop.Token);
+        }
+    }
+
+    private void SetState(FailoverState state, string? reason, bool dismissed)
+    {
+        State = state;
+        Reason = reason;
+        Dismissed = dismissed;
+        _s.Store.SaveFailoverState(SourceId, Job, state.Name(), reason, dismissed);
+        Changed?.Invoke(this);
+    }
+}

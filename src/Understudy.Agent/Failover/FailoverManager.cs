@@ -1,0 +1,143 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Understudy.Agent.Events;
+using Understudy.Agent.Jobs;
+using Understudy.Core.Jobs;
+
+namespace Understudy.Agent.Failover;
+
+/// <summary>
+/// The fail-over engines of every hosted job that has a <c>failover</c> section. The spec arrives with
+/// each job registration (OpenJob) and is kept in the state store, so monitoring runs while the source
+/// is down and across restarts of this agent; a take-over interrupted by a restart resumes in <see cref="Start"/>.
+/// </summary>
+internal sealed class FailoverManager(FailoverServices services) : ITargetFailoverHooks, IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, FailoverEngine> _engines = new();
+    private readonly Lock _lock = new();
+
+    private static string Key(string sourceId, string job) => sourceId + "/" + job;
+
+    public IReadOnlyCollection<FailoverEngine> Engines => [.. _engines.Values.OrderBy(e => e.Job, StringComparer.Ordinal)];
+
+    public void Start()
+    {
+        var hosted = services.Store.ListHosted();
+        foreach (var row in services.Store.ListFailover())
+        {
+            JobSpec spec;
+            try
+            {
+                spec = JobSpecJson.Deserialize(row.SpecJson);
+            }
+            catch (JsonException e)
+            {
+                services.Events.Record(Severity.Error, "failover", row.Job, $"stored fail-over settings no longer parse: {e.Message}");
+                continue;
+            }
+            if (spec.Failover is null)
+                continue;
+            var sourceName = hosted.FirstOrDefault(h => h.SourceId == row.SourceId && h.Job == row.Job)?.SourceName ?? row.SourceId[..Math.Min(12, row.SourceId.Length)];
+            var engine = new FailoverEngine(services, row.SourceId, sourceName, spec, FailoverStates.Parse(row.State), row.Reason, row.Dismissed)
+            {
+                LastSourceReport = row.InFlight is null ? null : JsonSerializer.Deserialize<SourceQueueReport>(row.InFlight),
+            };
+            _engines[Key(row.SourceId, row.Job)] = engine;
+            engine.Start();
+        }
+    }
+
+    /// <summary>Why the target refuses the source's OpenJob: the job holds (or is taking) the source's identity. Null = accept.</summary>
+    public string? RefusalFor(string sourceId, string job) =>
+        _engines.TryGetValue(Key(sourceId, job), out var e) && e.State.HoldsIdentity()
+            ? $"job '{job}' was failed over to this target ({e.State.Name()}: {e.Reason}); the source must stay passive until fail-back"
+            : null;
+
+    /// <summary>A source registered (or re-registered) the job: keep its fail-over settings, (re)start monitoring.</summary>
+    public async Task OnRegisteredAsync(string sourceId, string sourceName, string job, string jobJson)
+    {
+        if (jobJson.Length == 0)
+            return; // an older source that does not send its job: nothing known about fail-over
+        JobSpec spec;
+        try
+        {
+            spec = JobSpecJson.Deserialize(jobJson);
+            spec.Validate();
+        }
+        catch (Exception e) when (e is JsonException or JobFileException)
+        {
+            services.Events.Record(Severity.Error, "failover", job, $"the source sent fail-over settings this agent cannot use: {e.Message}");
+            return;
+        }
+        FailoverEngine? old;
+        lock (_lock)
+        {
+            _engines.TryGetValue(Key(sourceId, job), out old);
+            if (old is not null && !old.State.IsMonitored())
+                return; // never swap settings under a fail-over; OpenJob is refused then anyway
+            if (old is not null && JobSpecJson.Serialize(old.Spec) == JobSpecJson.Serialize(spec) && old.SourceName == sourceName)
+                return;
+            _engines.TryRemove(Key(sourceId, job), out _);
+        }
+        if (old is not null)
+            await old.DisposeAsync();
+        if (spec.Failover is null)
+        {
+            if (old is not null)
+            {
+                services.Store.RemoveFailover(sourceId, job);
+                services.Events.Record(Severity.Info, "failover", job, "the job no longer has fail-over settings: monitoring stopped");
+            }
+            return;
+        }
+        services.Store.SaveFailoverSpec(sourceId, job, JobSpecJson.Serialize(spec), FailoverState.Protecting.Name());
+        var engine = new FailoverEngine(services, sourceId, sourceName, spec, old?.State ?? FailoverState.Protecting, old?.Reason, old?.Dismissed ?? false)
+        {
+            LastSourceReport = old?.LastSourceReport,
+        };
+        _engines[Key(sourceId, job)] = engine;
+        var m = spec.Failover.Monitor;
+        services.Events.Record(Severity.Info, "failover", job,
+            $"{(old is null ? "monitoring" : "new fail-over settings; monitoring")} {string.Join(", ", m.Addresses.Select(a => a.Address))} of {sourceName} every "
+            + $"{m.Interval.TotalSeconds:0.###} s, {m.Misses} misses, policy {JobEnum<MonitorPolicy>.Name(m.Policy)}, trigger {JobEnum<FailoverTrigger>.Name(spec.Failover.Trigger)}");
+        engine.Start();
+    }
+
+    /// <summary>The source's last word on what it has queued and not acknowledged (ControlRequest "source-status").</summary>
+    public void OnSourceStatus(string sourceId, string job, string json)
+    {
+        if (!_engines.TryGetValue(Key(sourceId, job), out var e))
+            return;
+        try
+        {
+            var r = JsonSerializer.Deserialize<SourceQueueReport>(json, JsonSerializerOptions.Web);
+            if (r is null)
+                return;
+            r = r with { ReportedAt = services.Time.GetUtcNow().ToString("O") };
+            e.LastSourceReport = r;
+            services.Store.SaveFailoverInFlight(sourceId, job, JsonSerializer.Serialize(r));
+        }
+        catch (JsonException)
+        {
+        }
+    }
+
+    /// <exception cref="JobRequestException">404: no hosted job of that name has fail-over settings.</exception>
+    public FailoverEngine Get(string job)
+    {
+        var matches = _engines.Values.Where(e => e.Job == job).ToList();
+        return matches.Count switch
+        {
+            1 => matches[0],
+            0 => throw new JobRequestException($"no hosted job named '{job}' with fail-over settings on this agent (run this on the target agent)", 404),
+            _ => throw new JobRequestException($"several sources have a job named '{job}' on this agent", 409),
+        };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var e in _engines.Values)
+            await e.DisposeAsync();
+        _engines.Clear();
+    }
+}

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using Understudy.Agent.Events;
+using Understudy.Agent.Hosting;
+using Understudy.Agent.Source;
+using Understudy.Core.Protocol;
+
+namespace Understudy.Agent.Failover;
+
+/// <summary>
+/// The source side of the split-brain guard (docs/architecture.md, "Fail-over"): once the target
+/// says a job was failed over (OpenJob refused with <see cref="ErrorCode.Passive"/>), the source
+/// writes that down in its own state and stays passive for the job — no mirror, no replication, not
+/// even a connection attempt — across restarts, until fail-back clears it (<see cref="Clear"/>).
+/// JobRunner calls <see cref="ThrowIfPassive"/> before it connects and <see cref="Observe"/> on a failure.
+/// </summary>
+internal static class PassiveGuard
+{
+    /// <summary>The job state shown in `understudy status`.</summary>
+    public const string State = "failed-over (passive)";
+
+    private static string Key(string job) => "passive/" + job;
+
+    private sealed record Mark(string Reason, string Since);
+
+    /// <summary>Null, or why the job is passive.</summary>
+    public static string? ReasonFor(AgentContext ctx, string job) =>
+        ctx.Store.GetValue(Key(job)) is { } json ? JsonSerializer.Deserialize<Mark>(json)?.Reason : null;
+
+    /// <exception cref="TargetException">Code Passive: the job is passive on this source.</exception>
+    public static void ThrowIfPassive(AgentContext ctx, string job)
+    {
+        if (ReasonFor(ctx, job) is { } reason)
+            throw new TargetException(ErrorCode.Passive, reason);
+    }
+
+    /// <summary>True when <paramref name="e"/> means the job is (now) passive; records it and an event the first time.</summary>
+    public static bool Observe(Exception e, AgentContext ctx, string job)
+    {
+        if (e is not TargetException { Code: ErrorCode.Passive } t)
+            return false;
+        if (ReasonFor(ctx, job) is null)
+        {
+            ctx.Store.SetValue(Key(job), JsonSerializer.Serialize(new Mark(t.Message, ctx.Time.GetUtcNow().ToString("O"))));
+            ctx.Events.Record(Severity.Error, "failover", job,
+                $"the target took over this job's identity: staying passive (no replication) until fail-back. Target said: {t.Message}");
+        }
+        return true;
+    }
+
+    /// <summary>For fail-back (issue 5): the source may replicate again.</summary>
+    public static void Clear(AgentContext ctx, string job) => ctx.Store.SetValue(Key(job), "null");
+}

@@ -1,0 +1,130 @@
+using Understudy.Agent.Events;
+using Understudy.Agent.Identity;
+using Understudy.Agent.State;
+
+namespace Understudy.Agent.Failover;
+
+/// <summary>How a run of steps ended.</summary>
+internal sealed record RunOutcome(bool Completed, string? AbortReason, int Warnings)
+{
+    public static RunOutcome Done(int warnings) => new(true, null, warnings);
+
+    public static RunOutcome Aborted(string reason) => new(false, reason, 0);
+}
+
+/// <summary>Journal statuses of a step (column failover_steps.status).</summary>
+internal static class StepStatus
+{
+    public const string Applying = "applying";
+    public const string Applied = "applied";
+    public const string Warning = "applied-with-warning";
+    public const string Failed = "failed";
+    public const string Reverted = "reverted";
+}
+
+/// <summary>
+/// Runs a plan of idempotent steps with a journal in the state store: a step is written as
+/// "applying" (with its scratch data) BEFORE it runs and "applied" after, so an agent killed in the
+/// middle resumes where it stopped — applied steps are skipped, the interrupted one runs again. An
+/// aborting failure is written as "failed" first and the applied steps are then reverted in reverse
+/// order; a restart that finds a "failed" step finishes that undo instead of going forward.
+/// </summary>
+internal sealed class StepRunner(StateStore store, EventLog events, string sourceId, string job, string phase, ICommandRunner commands, IdentityOptions options)
+{
+    public async Task<RunOutcome> RunAsync(IReadOnlyList<IFailoverStep> plan, CancellationToken ct)
+    {
+        var journal = LoadJournal(plan);
+        var failed = journal.Values.FirstOrDefault(s => s.Status == StepStatus.Failed);
+        if (failed is not null)
+        {
+            events.Record(Severity.Warning, "failover", job, $"resuming the undo of an aborted {phase} (step '{failed.Name}' had failed: {failed.Detail})");
+            await RevertAsync(plan, journal, ct);
+            return RunOutcome.Aborted(failed.Detail ?? $"step '{failed.Name}' failed");
+        }
+        if (journal.Count > 0)
+            events.Record(Severity.Info, "failover", job, $"resuming an interrupted {phase}: {journal.Values.Count(IsDone)} of {plan.Count} steps were done");
+        int warnings = 0;
+        for (int i = 0; i < plan.Count; i++)
+        {
+            var step = plan[i];
+            journal.TryGetValue(i, out var prior);
+            if (prior is not null && IsDone(prior))
+                continue;
+            var record = new StoredStep(i, step.Name, StepStatus.Applying, prior?.Data, null);
+            store.SaveStep(sourceId, job, phase, record);
+            events.Record(Severity.Info, "failover", job, $"{phase} step {i + 1}/{plan.Count}: {step.Name}");
+            var ctx = Context(record);
+            try
+            {
+                await step.ApplyAsync(ctx, ct);
+                store.SaveStep(sourceId, job, phase, record with { Status = StepStatus.Applied, Data = ctx.Data });
+            }
+            catch (StepFailedException e) when (!e.Abort)
+            {
+                warnings++;
+                events.Record(Severity.Warning, "failover", job, $"{phase} step '{step.Name}': {e.Message} (continuing)", e.EventData);
+                store.SaveStep(sourceId, job, phase, record with { Status = StepStatus.Warning, Data = ctx.Data, Detail = e.Message });
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Any other failure of a step (a timeout, an unexpected OS answer) aborts as well: a half-taken identity is worse than none.
+                var data = (e as StepFailedException)?.EventData;
+                events.Record(Severity.Error, "failover", job, $"{phase} aborted at step '{step.Name}': {e.Message}", data);
+                var failedRecord = record with { Status = StepStatus.Failed, Data = ctx.Data, Detail = e.Message };
+                store.SaveStep(sourceId, job, phase, failedRecord);
+                journal[i] = failedRecord;
+                await RevertAsync(plan, journal, ct);
+                return RunOutcome.Aborted(e.Message);
+            }
+            journal[i] = store.ListSteps(sourceId, job, phase).First(s => s.Index == i);
+        }
+        return RunOutcome.Done(warnings);
+    }
+
+    /// <summary>Reverts every step the journal shows as touched (applied, half-applied or failed), last first. For an abort and for fail-back.</summary>
+    public async Task RevertAsync(IReadOnlyList<IFailoverStep> plan, CancellationToken ct) => await RevertAsync(plan, LoadJournal(plan), ct);
+
+    private async Task RevertAsync(IReadOnlyList<IFailoverStep> plan, Dictionary<int, StoredStep> journal, CancellationToken ct)
+    {
+        for (int i = plan.Count - 1; i >= 0; i--)
+        {
+            if (!journal.TryGetValue(i, out var rec) || rec.Status == StepStatus.Reverted)
+                continue;
+            var ctx = Context(rec);
+            try
+            {
+                await plan[i].RevertAsync(ctx, ct);
+                events.Record(Severity.Info, "failover", job, $"undid step '{plan[i].Name}'");
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                events.Record(Severity.Error, "failover", job, $"could not undo step '{plan[i].Name}': {e.Message}");
+            }
+            // Reverted is recorded even after an error: undo is best effort and must not loop forever on restart.
+            store.SaveStep(sourceId, job, phase, rec with { Status = StepStatus.Reverted });
+        }
+    }
+
+    private Dictionary<int, StoredStep> LoadJournal(IReadOnlyList<IFailoverStep> plan)
+    {
+        var journal = new Dictionary<int, StoredStep>();
+        foreach (var s in store.ListSteps(sourceId, job, phase))
+        {
+            // A journal entry only counts for the same step at the same place: the plan is rebuilt from the stored spec.
+            if (s.Index < plan.Count && plan[s.Index].Name == s.Name)
+                journal[s.Index] = s;
+        }
+        return journal;
+    }
+
+    private static bool IsDone(StoredStep s) => s.Status is StepStatus.Applied or StepStatus.Warning;
+
+    private StepContext Context(StoredStep record)
+    {
+        var ctx = new StepContext(job, commands, options,
+            (severity, message, data) => events.Record(severity, "failover", job, message, data),
+            data => store.SaveStep(sourceId, job, phase, record with { Data = data }));
+        ctx.LoadData(record.Data);
+        return ctx;
+    }
+}

@@ -1,0 +1,40 @@
+using Understudy.Agent.Identity;
+
+namespace Understudy.Agent.Failover;
+
+/// <summary>The target side of replication as the fail-over sees it (implemented over TargetService).</summary>
+internal interface IReplicationControl
+{
+    /// <summary>
+    /// Ends the job's session, if any, after publishing every file received completely (a file still in
+    /// flight is dropped, never served half-written); new sessions are refused from then on by the
+    /// fail-over state. Returns the last replication sequence made durable.
+    /// </summary>
+    Task<long> StopAsync(string sourceId, string job, CancellationToken ct);
+}
+
+/// <summary>What the source last said was queued and not yet acknowledged (ControlRequest "source-status").</summary>
+internal sealed record SourceQueueReport(long Ops, long Bytes, double OldestAgeSeconds, string ReportedAt);
+
+/// <summary>First step of every fail-over: stop applying replication and finish what was received.</summary>
+internal sealed class StopReplicationStep(string sourceId, string job, IReplicationControl control, Func<SourceQueueReport?> lastReport) : IFailoverStep
+{
+    public string Name => "stop replication";
+
+    public IReadOnlyList<string> Describe() =>
+        ["stop applying replication for the job; publish every file received completely; refuse the source from now on"];
+
+    public async Task ApplyAsync(StepContext ctx, CancellationToken ct)
+    {
+        long seq = await control.StopAsync(sourceId, job, ct);
+        var r = lastReport();
+        var lost = r is null
+            ? "unknown: the source never reported its queue"
+            : $"{r.Ops} operations, {r.Bytes} bytes, oldest {r.OldestAgeSeconds:0.#} s old (as the source reported at {r.ReportedAt})";
+        ctx.Info($"replication stopped; applied up to sequence {seq}; in flight and lost with the source: {lost}",
+            new { appliedSeq = seq, inFlightOps = r?.Ops, inFlightBytes = r?.Bytes, inFlightAgeSeconds = r?.OldestAgeSeconds, reportedAt = r?.ReportedAt });
+    }
+
+    // Replication resumes when the fail-over state allows the source again; nothing to undo here.
+    public Task RevertAsync(StepContext ctx, CancellationToken ct) => Task.CompletedTask;
+}

@@ -1,0 +1,104 @@
+using System.IO.Hashing;
+using System.Text;
+
+namespace Understudy.Agent.Identity;
+
+/// <summary>One NFS export to re-create: the replica's path on the target, the path clients used on the source (NFSv4 pseudo path), clients and options.</summary>
+internal sealed record NfsExport(string TargetPath, string SourcePath, string Clients, string Options);
+
+/// <summary>
+/// NFS exports through NFS-Ganesha (user space; the kernel server is not assumed): each job's EXPORT
+/// blocks in <c>INCLUDE_DIR/jobs/JOB.conf</c>, merged into <c>INCLUDE_DIR/exports.conf</c>, which
+/// ganesha.conf includes (<c>%include</c>, added once); then SIGHUP, on which Ganesha re-reads its exports.
+/// File handles change: a replica is other inodes on another file system, so NFS clients must re-open
+/// (NFSv3 sees ESTALE; NFSv4 re-walks from the pseudo path). docs/architecture.md says so too.
+/// </summary>
+internal sealed partial class NfsExportsStep(string job, IReadOnlyList<NfsExport> exports, IdentityOptions options) : IFailoverStep
+{
+    public string Name => $"nfs exports {string.Join(", ", exports.Select(e => e.SourcePath))}";
+
+    private string JobsDir => Path.Combine(options.GaneshaIncludeDir, "jobs");
+
+    private string JobFile => Path.Combine(JobsDir, job + ".conf");
+
+    private string Merged => Path.Combine(options.GaneshaIncludeDir, "exports.conf");
+
+    public IReadOnlyList<string> Describe() =>
+    [
+        .. exports.Select(e => $"NFS export {e.SourcePath} → {e.TargetPath} for {e.Clients} ({e.Options})"),
+        $"write {JobFile}, merge into {Merged}, %include it from {options.GaneshaConf}",
+        $"kill -HUP $(cat {options.GaneshaPidFile}) (NFS-Ganesha reloads its exports)",
+    ];
+
+    /// <summary>Ganesha needs a unique Export_Id per export; a hash of job and path keeps it stable across restarts.</summary>
+    public static int ExportId(string job, string sourcePath) =>
+        1000 + (int)(XxHash32.HashToUInt32(Encoding.UTF8.GetBytes(job + "\0" + sourcePath)) % 60000);
+
+    public string Render()
+    {
+        var sb = new StringBuilder($"# job {job}\n");
+        foreach (var e in exports)
+        {
+            var opts = e.Options.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var access = opts.Contains("ro") ? "RO" : "RW";
+            var squash = opts.Contains("no_root_squash") ? "No_Root_Squash" : opts.Contains("all_squash") ? "All_Squash" : "Root_Squash";
+            sb.Append("EXPORT {\n");
+            sb.Append($"    Export_Id = {ExportId(job, e.SourcePath)};\n");
+            sb.Append($"    Path = \"{e.TargetPath}\";\n");
+            sb.Append($"    Pseudo = \"{e.SourcePath}\";\n");
+            sb.Append("    Protocols = 3, 4;\n    Transports = TCP;\n    SecType = sys;\n");
+            sb.Append($"    Squash = {squash};\n");
+            sb.Append("    FSAL { Name = VFS; }\n");
+            sb.Append($"    CLIENT {{ Clients = {e.Clients}; Access_Type = {access}; }}\n");
+            sb.Append("}\n");
+        }
+        return sb.ToString();
+    }
+
+    public Task ApplyAsync(StepContext ctx, CancellationToken ct)
+    {
+        Write(Render());
+        Reload(ctx);
+        ctx.Info($"exporting over NFS: {string.Join(", ", exports.Select(e => $"{e.SourcePath} → {e.TargetPath}"))}");
+        return Task.CompletedTask;
+    }
+
+    public Task RevertAsync(StepContext ctx, CancellationToken ct)
+    {
+        Write(null);
+        Reload(ctx);
+        return Task.CompletedTask;
+    }
+
+    private void Write(string? content)
+    {
+        Directory.CreateDirectory(JobsDir);
+        if (content is null)
+            File.Delete(JobFile);
+        else
+            SambaConfig.WriteAtomically(JobFile, content);
+        var merged = new StringBuilder("# Written by Understudy: NFS exports of failed-over jobs. Do not edit.\n");
+        foreach (var f in Directory.EnumerateFiles(JobsDir, "*.conf").Order(StringComparer.Ordinal))
+            merged.Append(File.ReadAllText(f));
+        SambaConfig.WriteAtomically(Merged, merged.ToString());
+        var include = $"%include \"{Merged}\"";
+        var conf = File.Exists(options.GaneshaConf) ? File.ReadAllText(options.GaneshaConf) : "";
+        if (!conf.Split('\n').Any(l => l.Trim() == include))
+            SambaConfig.WriteAtomically(options.GaneshaConf, conf + (conf.Length == 0 || conf.EndsWith('\n') ? "" : "\n") + include + "\n");
+    }
+
+    private void Reload(StepContext ctx)
+    {
+        string? pidText = File.Exists(options.GaneshaPidFile) ? File.ReadAllText(options.GaneshaPidFile).Trim() : null;
+        if (pidText is null || !int.TryParse(pidText, out int pid) || pid <= 1)
+        {
+            ctx.Warn($"NFS-Ganesha is not running (no PID in {options.GaneshaPidFile}); the exports take effect when it starts");
+            return;
+        }
+        if (Kill(pid, 1) != 0)
+            ctx.Warn($"could not signal NFS-Ganesha (PID {pid}) to reload its exports");
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill")]
+    private static partial int Kill(int pid, int signal);
+}

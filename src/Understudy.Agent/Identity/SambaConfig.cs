@@ -1,0 +1,110 @@
+using System.Text;
+
+namespace Understudy.Agent.Identity;
+
+/// <summary>
+/// Understudy's part of smb.conf. Each job's fragment lives in <c>INCLUDE_DIR/jobs/JOB.shares.conf</c>
+/// and <c>JOB.aliases</c>; they are merged into two files smb.conf includes: <c>global.conf</c>
+/// (one <c>netbios aliases</c> line — inside [global], right after its header, so a later line
+/// of the admin's own still wins) and <c>shares.conf</c> (share sections, at the end of smb.conf).
+/// Merging lets several jobs fail over to one target without overwriting each other's aliases.
+/// </summary>
+internal sealed class SambaConfig(IdentityOptions options)
+{
+    public string GlobalInclude => Path.Combine(options.SambaIncludeDir, "global.conf");
+
+    public string SharesInclude => Path.Combine(options.SambaIncludeDir, "shares.conf");
+
+    public string JobsDir => Path.Combine(options.SambaIncludeDir, "jobs");
+
+    public string SharesFile(string job) => Path.Combine(JobsDir, job + ".shares.conf");
+
+    public string AliasesFile(string job) => Path.Combine(JobsDir, job + ".aliases");
+
+    public string[] ReloadArgs => ["-s", options.SmbConf, "smbd", "reload-config"];
+
+    /// <summary>Writes (or with null, removes) one job's fragment, then regenerates the merged files and the include lines.</summary>
+    public void SetFragment(string path, string? content)
+    {
+        Directory.CreateDirectory(JobsDir);
+        if (content is null)
+            File.Delete(path);
+        else
+            WriteAtomically(path, content);
+        Regenerate();
+    }
+
+    private void Regenerate()
+    {
+        var aliases = Directory.EnumerateFiles(JobsDir, "*.aliases").Order(StringComparer.Ordinal)
+            .SelectMany(f => File.ReadAllLines(f)).Select(l => l.Trim()).Where(l => l.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        WriteAtomically(GlobalInclude, "# Written by Understudy: names this server answers to for failed-over jobs. Do not edit.\n"
+            + (aliases.Count > 0 ? $"netbios aliases = {string.Join(' ', aliases)}\n" : ""));
+        var shares = new StringBuilder("# Written by Understudy: shares of failed-over jobs. Do not edit.\n");
+        foreach (var f in Directory.EnumerateFiles(JobsDir, "*.shares.conf").Order(StringComparer.Ordinal))
+            shares.Append(File.ReadAllText(f));
+        WriteAtomically(SharesInclude, shares.ToString());
+        EnsureIncluded();
+    }
+
+    /// <summary>Adds the two include lines to smb.conf once; idempotent.</summary>
+    public void EnsureIncluded()
+    {
+        var text = File.Exists(options.SmbConf) ? File.ReadAllText(options.SmbConf) : "";
+        var updated = AddIncludes(text, GlobalInclude, SharesInclude);
+        if (updated != text)
+            WriteAtomically(options.SmbConf, updated);
+    }
+
+    public static string AddIncludes(string smbConf, string globalInclude, string sharesInclude)
+    {
+        var lines = smbConf.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n').ToList();
+        if (lines.Count > 0 && lines[^1].Length == 0)
+            lines.RemoveAt(lines.Count - 1);
+        bool Has(string inc) => lines.Any(l => IsInclude(l, inc));
+        if (!Has(globalInclude))
+        {
+            int g = lines.FindIndex(l => l.Trim().Equals("[global]", StringComparison.OrdinalIgnoreCase));
+            if (g < 0)
+            {
+                lines.Insert(0, "[global]");
+                g = 0;
+            }
+            lines.Insert(g + 1, $"   include = {globalInclude}");
+        }
+        if (!Has(sharesInclude))
+        {
+            // Anything after a share section belongs to it; at the very end, this include starts fresh sections.
+            lines.Add($"include = {sharesInclude}");
+        }
+        return string.Join('\n', lines) + "\n";
+    }
+
+    private static bool IsInclude(string line, string path)
+    {
+        var t = line.Trim();
+        int eq = t.IndexOf('=', StringComparison.Ordinal);
+        return eq > 0 && t[..eq].Trim().Equals("include", StringComparison.OrdinalIgnoreCase) && t[(eq + 1)..].Trim() == path;
+    }
+
+    public static string RenderShares(string job, string sourceName, IEnumerable<(string Name, string Path, IEnumerable<(string Key, string Value)> Options)> shares)
+    {
+        var sb = new StringBuilder($"# job {job} (source {sourceName})\n");
+        foreach (var (name, path, opts) in shares)
+        {
+            sb.Append('[').Append(name).Append("]\n");
+            sb.Append("   path = ").Append(path).Append('\n');
+            foreach (var (k, v) in opts)
+                sb.Append("   ").Append(k.Trim()).Append(" = ").Append(v.Trim()).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    internal static void WriteAtomically(string path, string content)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var tmp = path + ".understudy-tmp";
+        File.WriteAllText(tmp, content);
+        File.Move(tmp, path, overwrite: true);
+    }
+}

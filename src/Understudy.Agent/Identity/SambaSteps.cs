@@ -1,0 +1,102 @@
+namespace Understudy.Agent.Identity;
+
+/// <summary>Asks smbd to re-read its configuration; a failure is a warning (smbd reads the files when it starts).</summary>
+internal static class SambaReload
+{
+    public static async Task RunAsync(StepContext ctx, SambaConfig samba, CancellationToken ct)
+    {
+        var r = await ctx.Commands.RunAsync(ctx.Options.Smbcontrol, samba.ReloadArgs, CommandOptions.Default, ct);
+        if (!r.Ok)
+            ctx.Warn($"smbcontrol smbd reload-config failed ({r.Describe()}: {r.Output}); the configuration is written and takes effect when smbd (re)starts");
+    }
+}
+
+/// <summary>The target answers to the source's name: a Samba <c>netbios aliases</c> entry.</summary>
+internal sealed class ServerNameStep(string job, string name, IdentityOptions options) : IFailoverStep
+{
+    private readonly SambaConfig _samba = new(options);
+
+    public string Name => $"server name {name}";
+
+    public IReadOnlyList<string> Describe() =>
+        [$"write {_samba.AliasesFile(job)} ({name}) and merge into {_samba.GlobalInclude} (netbios aliases)", "smbcontrol " + string.Join(' ', _samba.ReloadArgs)];
+
+    public async Task ApplyAsync(StepContext ctx, CancellationToken ct)
+    {
+        _samba.SetFragment(_samba.AliasesFile(job), name + "\n");
+        await SambaReload.RunAsync(ctx, _samba, ct);
+        ctx.Info($"answering to the server name {name} (netbios aliases)");
+    }
+
+    public async Task RevertAsync(StepContext ctx, CancellationToken ct)
+    {
+        _samba.SetFragment(_samba.AliasesFile(job), null);
+        await SambaReload.RunAsync(ctx, _samba, ct);
+    }
+}
+
+/// <summary>The source's Samba shares, re-created over the replica, through the include file and a reload.</summary>
+internal sealed class SharesStep(string job, string sourceName, IReadOnlyList<(string Name, string Path, IReadOnlyList<(string Key, string Value)> Options)> shares, IdentityOptions options) : IFailoverStep
+{
+    private readonly SambaConfig _samba = new(options);
+
+    public string Name => $"shares {string.Join(", ", shares.Select(s => s.Name))}";
+
+    public IReadOnlyList<string> Describe() =>
+    [
+        .. shares.Select(s => $"share [{s.Name}] path = {s.Path}" + string.Concat(s.Options.Select(o => $"; {o.Key} = {o.Value}"))),
+        $"write {_samba.SharesFile(job)}, merge into {_samba.SharesInclude}",
+        "smbcontrol " + string.Join(' ', _samba.ReloadArgs),
+    ];
+
+    public string Render() =>
+        SambaConfig.RenderShares(job, sourceName, shares.Select(s => (s.Name, s.Path, (IEnumerable<(string, string)>)s.Options)));
+
+    public async Task ApplyAsync(StepContext ctx, CancellationToken ct)
+    {
+        foreach (var s in shares)
+        {
+            if (!Directory.Exists(s.Path))
+                ctx.Warn($"share [{s.Name}]: {s.Path} does not exist on the target (not replicated yet?)");
+        }
+        _samba.SetFragment(_samba.SharesFile(job), Render());
+        await SambaReload.RunAsync(ctx, _samba, ct);
+        ctx.Info($"serving shares {string.Join(", ", shares.Select(s => $"[{s.Name}] → {s.Path}"))}");
+    }
+
+    public async Task RevertAsync(StepContext ctx, CancellationToken ct)
+    {
+        _samba.SetFragment(_samba.SharesFile(job), null);
+        await SambaReload.RunAsync(ctx, _samba, ct);
+    }
+}
+
+/// <summary>Mode replace: the host name becomes the source's; the old one is written down first for fail-back.</summary>
+internal sealed class HostnameStep(string name) : IFailoverStep
+{
+    public string Name => $"host name {name}";
+
+    public IReadOnlyList<string> Describe() => [$"record the current host name, then: hostname {name}"];
+
+    public async Task ApplyAsync(StepContext ctx, CancellationToken ct)
+    {
+        if (!ctx.Options.SetHostname)
+        {
+            ctx.Info($"not setting the host name to {name}: disabled for this agent (UNDERSTUDY_SET_HOSTNAME=0)");
+            return;
+        }
+        if (ctx.Data is null)
+        {
+            var current = await ctx.RunAsync(ctx.Options.Hostname, [], ct);
+            ctx.SaveData(current.Output.Trim());
+        }
+        await ctx.RunAsync(ctx.Options.Hostname, [name], ct, abortOnFailure: false);
+        ctx.Info($"host name set to {name} (was {ctx.Data})");
+    }
+
+    public async Task RevertAsync(StepContext ctx, CancellationToken ct)
+    {
+        if (ctx.Data is { Length: > 0 } old && ctx.Options.SetHostname)
+            await ctx.RunAsync(ctx.Options.Hostname, [old], ct, abortOnFailure: false);
+    }
+}

@@ -1,0 +1,57 @@
+namespace Understudy.Agent.State;
+
+/// <summary>A hosted job's fail-over record on the target: the job spec the source sent, and where the state machine stands.</summary>
+internal sealed record StoredFailover(string SourceId, string Job, string SpecJson, string State, string? Reason, bool Dismissed, string? InFlight, string UpdatedAt);
+
+/// <summary>One step of a fail-over (or fail-back) run, recorded before it is taken.</summary>
+internal sealed record StoredStep(int Index, string Name, string Status, string? Data, string? Detail);
+
+internal sealed partial class StateStore
+{
+    private void CreateFailoverTables() => Exec("""
+        CREATE TABLE IF NOT EXISTS failover (source_id TEXT NOT NULL, job TEXT NOT NULL, spec TEXT NOT NULL, state TEXT NOT NULL,
+            reason TEXT, dismissed INTEGER NOT NULL DEFAULT 0, in_flight TEXT, updated_at TEXT NOT NULL, PRIMARY KEY (source_id, job));
+        CREATE TABLE IF NOT EXISTS failover_steps (source_id TEXT NOT NULL, job TEXT NOT NULL, phase TEXT NOT NULL, idx INTEGER NOT NULL,
+            name TEXT NOT NULL, status TEXT NOT NULL, data TEXT, detail TEXT, updated_at TEXT NOT NULL,
+            PRIMARY KEY (source_id, job, phase, idx));
+        """);
+
+    public void SaveFailoverSpec(string sourceId, string job, string specJson, string initialState) =>
+        Exec("""
+            INSERT INTO failover (source_id, job, spec, state, updated_at) VALUES ($s, $j, $spec, $st, $at)
+            ON CONFLICT(source_id, job) DO UPDATE SET spec = $spec, updated_at = $at
+            """, ("$s", sourceId), ("$j", job), ("$spec", specJson), ("$st", initialState), ("$at", Now()));
+
+    public void SaveFailoverState(string sourceId, string job, string state, string? reason, bool dismissed) =>
+        Exec("UPDATE failover SET state = $st, reason = $r, dismissed = $d, updated_at = $at WHERE source_id = $s AND job = $j",
+            ("$s", sourceId), ("$j", job), ("$st", state), ("$r", reason), ("$d", dismissed ? 1 : 0), ("$at", Now()));
+
+    public void SaveFailoverInFlight(string sourceId, string job, string? json) =>
+        Exec("UPDATE failover SET in_flight = $f WHERE source_id = $s AND job = $j", ("$s", sourceId), ("$j", job), ("$f", json));
+
+    public void RemoveFailover(string sourceId, string job)
+    {
+        Exec("DELETE FROM failover WHERE source_id = $s AND job = $j", ("$s", sourceId), ("$j", job));
+        Exec("DELETE FROM failover_steps WHERE source_id = $s AND job = $j", ("$s", sourceId), ("$j", job));
+    }
+
+    public IReadOnlyList<StoredFailover> ListFailover() =>
+        Query("SELECT source_id, job, spec, state, reason, dismissed, in_flight, updated_at FROM failover ORDER BY job",
+            r => new StoredFailover(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4),
+                r.GetInt64(5) != 0, r.IsDBNull(6) ? null : r.GetString(6), r.GetString(7)));
+
+    public IReadOnlyList<StoredStep> ListSteps(string sourceId, string job, string phase) =>
+        Query("SELECT idx, name, status, data, detail FROM failover_steps WHERE source_id = $s AND job = $j AND phase = $p ORDER BY idx",
+            r => new StoredStep((int)r.GetInt64(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4)),
+            ("$s", sourceId), ("$j", job), ("$p", phase));
+
+    public void SaveStep(string sourceId, string job, string phase, StoredStep step) =>
+        Exec("""
+            INSERT INTO failover_steps (source_id, job, phase, idx, name, status, data, detail, updated_at) VALUES ($s, $j, $p, $i, $n, $st, $d, $dt, $at)
+            ON CONFLICT(source_id, job, phase, idx) DO UPDATE SET name = $n, status = $st, data = $d, detail = $dt, updated_at = $at
+            """, ("$s", sourceId), ("$j", job), ("$p", phase), ("$i", step.Index), ("$n", step.Name), ("$st", step.Status), ("$d", step.Data),
+            ("$dt", step.Detail), ("$at", Now()));
+
+    public void ClearSteps(string sourceId, string job, string phase) =>
+        Exec("DELETE FROM failover_steps WHERE source_id = $s AND job = $j AND phase = $p", ("$s", sourceId), ("$j", job), ("$p", phase));
+}

@@ -1,0 +1,98 @@
+using System.Text.Json.Nodes;
+using Understudy.Agent.Tests.Support;
+using Xunit;
+
+namespace Understudy.Agent.Tests.Failover;
+
+/// <summary>Real agent processes on loopback: the job's fail-over settings reach the target, the target
+/// monitors the source's peer port, fails over on command, and the restarted source stays passive.</summary>
+public sealed class FailoverAgentTests
+{
+    private static async Task<JsonNode?> FailoverOfAsync(AgentProcess target, string job)
+    {
+        var r = await target.CliAsync("status", "--json");
+        return JsonNode.Parse(r.Stdout)!["failover"]!.AsArray().FirstOrDefault(f => f!["name"]!.GetValue<string>() == job);
+    }
+
+    private static async Task<string?> FailoverStateAsync(AgentProcess target, string job) =>
+        (await FailoverOfAsync(target, job))?["state"]?.GetValue<string>();
+
+    [Fact]
+    public async Task Failover_SourceAgentGone_ManualPending_FailsOverOnCommand_RestartedSourceStaysPassive()
+    {
+        await using var pair = new AgentPair();
+        await pair.StartAsync();
+        File.WriteAllText(Path.Combine(pair.SourceData, "a.txt"), "hello");
+        var envFile = pair.Dir.Sub("post-env.txt");
+        var script = pair.Dir.Sub("post.sh");
+        File.WriteAllText(script, $"#!/bin/sh\necho \"$UNDERSTUDY_JOB $UNDERSTUDY_PHASE\" > {envFile}\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        await pair.ApplyAsync(pair.JobYaml(extra: $$"""
+            failover:
+              monitor:
+                addresses: [ { address: 127.0.0.1, method: tcp, port: {{pair.Source.PeerPort}} } ]
+                interval: 200ms
+                misses: 3
+              scripts:
+                post_failover: [ { run: {{script}} } ]
+            """));
+        await pair.WaitMirroredAsync();
+
+        await Wait.UntilAsync(async () => (await FailoverOfAsync(pair.Target, "job1"))?["addresses"]?[0]?["state"]?.GetValue<string>() == "up",
+            TimeSpan.FromSeconds(30), "the target to see the source's peer port answer");
+        Assert.Equal("protecting", await FailoverStateAsync(pair.Target, "job1"));
+        var text = await pair.Target.CliAsync("status");
+        Assert.Contains("fail-over protecting", text.Stdout, StringComparison.Ordinal);
+
+        pair.Source.Kill();
+        await Wait.UntilAsync(async () => await FailoverStateAsync(pair.Target, "job1") == "fail-over-pending", TimeSpan.FromSeconds(30), "fail-over pending");
+
+        var dry = await pair.Target.CliAsync("failover", "job1", "--dry-run");
+        Assert.Equal(0, dry.ExitCode);
+        Assert.Contains("stop replication", dry.Stdout, StringComparison.Ordinal);
+        Assert.Equal("fail-over-pending", await FailoverStateAsync(pair.Target, "job1"));
+
+        var run = await pair.Target.CliAsync("failover", "job1");
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+        Assert.Equal("failed-over", await FailoverStateAsync(pair.Target, "job1"));
+        Assert.Equal("job1 post-failover", File.ReadAllText(envFile).Trim());
+        Assert.Equal("hello", File.ReadAllText(Path.Combine(pair.TargetData, "a.txt")));
+
+        await pair.Source.StartAsync();
+        (await pair.Source.CliAsync("mirror", "job1")).EnsureOk();
+        await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() == "failed-over (passive)",
+            TimeSpan.FromSeconds(30), "the restarted source to turn passive");
+        var events = await pair.Source.CliAsync("events", "--job", "job1");
+        Assert.Contains("staying passive", events.Stdout, StringComparison.Ordinal);
+        var targetEvents = await pair.Target.CliAsync("events", "--job", "job1");
+        Assert.Contains("fail-over pending", targetEvents.Stdout, StringComparison.Ordinal);
+        Assert.Contains("failed over:", targetEvents.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PlannedFailover_SourceStillConnected_SessionEnds_SourceTurnsPassive()
+    {
+        await using var pair = new AgentPair();
+        await pair.StartAsync();
+        File.WriteAllText(Path.Combine(pair.SourceData, "b.txt"), "planned");
+        await pair.ApplyAsync(pair.JobYaml(extra: $$"""
+            failover:
+              monitor:
+                addresses: [ { address: 127.0.0.1, method: tcp, port: {{pair.Source.PeerPort}} } ]
+            """));
+        await pair.WaitMirroredAsync();
+        await Wait.UntilAsync(async () => await FailoverStateAsync(pair.Target, "job1") == "protecting", TimeSpan.FromSeconds(30), "monitoring");
+
+        var run = await pair.Target.CliAsync("failover", "job1", "--json");
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+        Assert.Equal("failed-over", await FailoverStateAsync(pair.Target, "job1"));
+        var again = await pair.Target.CliAsync("failover", "job1");
+        Assert.Equal(2, again.ExitCode);
+        Assert.Contains("already holds", again.Stderr, StringComparison.Ordinal);
+
+        (await pair.Source.CliAsync("mirror", "job1")).EnsureOk();
+        await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() == "failed-over (passive)",
+            TimeSpan.FromSeconds(30), "the source to turn passive");
+        Assert.Equal("planned", File.ReadAllText(Path.Combine(pair.TargetData, "b.txt")));
+    }
+}

@@ -1,0 +1,228 @@
+using System.Buffers;
+using Understudy.Agent.Failover;
+using Understudy.Agent.Identity;
+using Understudy.Core.Jobs;
+using Understudy.Core.Protocol;
+using Xunit;
+
+namespace Understudy.Agent.Tests.Failover;
+
+public sealed class FailoverEngineTests
+{
+    private const string SourceId = "5f1e0c3a9b7d2e4f6a8c0b1d3e5f7a9c2b4d6e8f0a1c3e5b7d9f1a3c5e7b9d0f";
+
+    private static string Yaml(string trigger = "manual", string policy = "all", string extra = "") => $"""
+        name: web
+        source:
+          paths: [/srv/www]
+        target:
+          address: backup1
+          id: {new string('a', 64)}
+          path: /srv/replica/web
+        failover:
+          monitor:
+            addresses: [192.0.2.10, {"{"} address: 192.0.2.11, method: tcp {"}"}]
+            interval: 1h
+            misses: 3
+            policy: {policy}
+          trigger: {trigger}
+          identity:
+            addresses: [{"{"} address: 192.0.2.10/24, interface: eth0 {"}"}]
+            server_name: SRC1
+            shares: [{"{"} name: www, path: /srv/www/pub {"}"}]
+          arp: {"{"} count: 0 {"}"}
+        {extra}
+        """;
+
+    /// <summary>Never answers until cancelled: the monitor loop's own rounds stay out of the way; tests feed <see cref="FailoverEngine.Observe"/>.</summary>
+    private sealed class SilentProber : IAddressProber
+    {
+        public async Task<bool> ProbeAsync(MonitorAddress address, TimeSpan timeout, CancellationToken ct)
+        {
+            await Task.Delay(Timeout.Infinite, ct);
+            return false;
+        }
+    }
+
+    /// <summary>Nobody else holds the addresses.</summary>
+    private sealed class NobodyProbe : IDuplicateAddressProbe
+    {
+        public Task<bool> InUseAsync(string device, System.Net.IPAddress address, CancellationToken ct) => Task.FromResult(false);
+    }
+
+    private sealed class FakeReplication : IReplicationControl
+    {
+        public int Stops;
+
+        public Task<long> StopAsync(string sourceId, string job, CancellationToken ct)
+        {
+            Interlocked.Increment(ref Stops);
+            return Task.FromResult(42L);
+        }
+    }
+
+    private sealed class Rig : IAsyncDisposable
+    {
+        public StoreHarness H { get; } = new();
+
+        public FakeCommandRunner Commands { get; } = new();
+
+        public FakeReplication Replication { get; } = new();
+
+        public FailoverManager Manager { get; private set; } = null!;
+
+        public Rig() => NewManager();
+
+        public void NewManager() =>
+            Manager = new FailoverManager(new FailoverServices(H.Store, H.Events, TimeProvider.System, H.Options, Commands, new SilentProber(), Replication, new NobodyProbe()));
+
+        public async Task RestartAsync()
+        {
+            await Manager.DisposeAsync();
+            H.Reopen();
+            NewManager();
+            Manager.Start();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Manager.DisposeAsync();
+            H.Dispose();
+        }
+    }
+
+    private static async Task<FailoverEngine> RegisterAsync(Rig rig, string yaml)
+    {
+        var spec = JobFile.Parse(yaml, "web.yaml");
+        await rig.Manager.OnRegisteredAsync(SourceId, "src1", "web", JobSpecJson.Serialize(spec));
+        return rig.Manager.Get("web");
+    }
+
+    [Fact]
+    public async Task Manual_SourceGone_WaitsPending_ThenFailsOverOnCommand_AndStaysFailedOverAcrossRestart()
+    {
+        await using var rig = new Rig();
+        var engine = await RegisterAsync(rig, Yaml());
+        Assert.Equal(FailoverState.Protecting, engine.State);
+        for (int i = 0; i < 3; i++)
+            engine.Observe([false, false]);
+        Assert.Equal(FailoverState.Pending, engine.State);
+        Assert.Empty(rig.Commands.Lines);
+        Assert.Null(rig.Manager.RefusalFor(SourceId, "web"));
+        Assert.Equal(0d, engine.View().TimeLeftSeconds);
+        Assert.Contains(rig.H.EventsOf("web"), e => e.Message.StartsWith("fail-over pending", StringComparison.Ordinal));
+
+        var outcome = await engine.CommandAsync(OperatorCommand.FailOver, force: true, CancellationToken.None);
+        Assert.True(outcome!.Completed);
+        Assert.Equal(FailoverState.FailedOver, engine.State);
+        Assert.Equal(1, rig.Replication.Stops);
+        Assert.Contains("ip addr add 192.0.2.10/24 dev eth0", rig.Commands.Lines);
+        Assert.Contains("path = /srv/replica/web/pub", File.ReadAllText(Path.Combine(rig.H.Options.SambaIncludeDir, "shares.conf")), StringComparison.Ordinal);
+        Assert.NotNull(rig.Manager.RefusalFor(SourceId, "web"));
+        await Assert.ThrowsAsync<Jobs.JobRequestException>(() => engine.CommandAsync(OperatorCommand.FailOver, false, CancellationToken.None));
+
+        await rig.RestartAsync();
+        Assert.Equal(FailoverState.FailedOver, rig.Manager.Get("web").State);
+        Assert.NotNull(rig.Manager.RefusalFor(SourceId, "web"));
+    }
+
+    [Fact]
+    public async Task Automatic_PolicyAll_OneAddressLost_DoesNotFailOver_BothLost_Does()
+    {
+        await using var rig = new Rig();
+        var engine = await RegisterAsync(rig, Yaml(trigger: "automatic"));
+        for (int i = 0; i < 5; i++)
+            engine.Observe([false, true]);
+        Assert.Equal(FailoverState.Suspect, engine.State);
+        Assert.Null(engine.Takeover);
+        var view = engine.View();
+        Assert.Equal(["missing", "up"], view.Addresses.Select(a => a.State));
+        Assert.Equal(5, view.Addresses[0].Misses);
+        Assert.Equal(7420, view.Addresses[1].Port);
+
+        for (int i = 0; i < 3; i++)
+            engine.Observe([false, false]);
+        var outcome = await engine.Takeover!.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(outcome.Completed);
+        Assert.Equal(FailoverState.FailedOver, engine.State);
+    }
+
+    [Fact]
+    public async Task FailingPreScript_AbortsAndUndoes_JobWaitsForAnOperator()
+    {
+        await using var rig = new Rig();
+        rig.Commands.Respond = (f, _) => f == "/etc/understudy/pre.sh" ? new CommandResult(1, "app refuses to stop", false) : new CommandResult(0, "", false);
+        var yaml = Yaml() + """
+
+              scripts:
+                pre_failover: [ { run: /etc/understudy/pre.sh } ]
+                abort_on_pre_failure: true
+            """;
+        var engine = await RegisterAsync(rig, yaml);
+        var outcome = await engine.CommandAsync(OperatorCommand.FailOver, force: true, CancellationToken.None);
+        Assert.False(outcome!.Completed);
+        Assert.Contains("app refuses to stop", outcome.AbortReason, StringComparison.Ordinal);
+        Assert.Equal(FailoverState.Pending, engine.State);
+        Assert.DoesNotContain(rig.Commands.Lines, l => l.StartsWith("ip addr add", StringComparison.Ordinal));
+        Assert.Null(rig.Manager.RefusalFor(SourceId, "web"));
+    }
+
+    [Fact]
+    public async Task AgentKilledMidFailover_RestartFinishesIt()
+    {
+        await using var rig = new Rig();
+        var engine = await RegisterAsync(rig, Yaml());
+        // What a kill after the first two steps leaves behind: state failing-over, steps 1-2 journaled as applied.
+        var plan = engine.BuildPlan(force: true);
+        rig.H.Store.SaveFailoverState(SourceId, "web", FailoverState.FailingOver.Name(), "killed", false);
+        rig.H.Store.SaveStep(SourceId, "web", FailoverEngine.Phase, new State.StoredStep(0, plan[0].Name, StepStatus.Applied, null, null));
+        rig.H.Store.SaveStep(SourceId, "web", FailoverEngine.Phase, new State.StoredStep(1, plan[1].Name, StepStatus.Applying, null, null));
+
+        await rig.RestartAsync();
+        var resumed = rig.Manager.Get("web");
+        var outcome = await resumed.Takeover!.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(outcome.Completed);
+        Assert.Equal(FailoverState.FailedOver, resumed.State);
+        Assert.Equal(0, rig.Replication.Stops); // step 1 was done before the kill
+        Assert.Contains(rig.H.EventsOf("web"), e => e.Message.Contains("resuming an interrupted failover", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task DryRun_ListsTheExactSteps()
+    {
+        await using var rig = new Rig();
+        var engine = await RegisterAsync(rig, Yaml(extra: ""));
+        var lines = TakeoverPlan.Describe(engine.BuildPlan(force: false));
+        Assert.StartsWith("1. stop replication", lines[0], StringComparison.Ordinal);
+        Assert.Contains(lines, l => l.Contains("ip addr add 192.0.2.10/24 dev eth0", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("ARP probe for 192.0.2.10 on eth0", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("share [www] path = /srv/replica/web/pub", StringComparison.Ordinal));
+        Assert.Empty(rig.Commands.Lines);
+    }
+
+    [Fact]
+    public async Task Reregistration_WithoutFailoverSection_StopsMonitoring()
+    {
+        await using var rig = new Rig();
+        await RegisterAsync(rig, Yaml());
+        var plain = JobFile.Parse(Yaml().Split("failover:")[0], "web.yaml");
+        await rig.Manager.OnRegisteredAsync(SourceId, "src1", "web", JobSpecJson.Serialize(plain));
+        Assert.Empty(rig.Manager.Engines);
+        Assert.Empty(rig.H.Store.ListFailover());
+    }
+
+    [Fact]
+    public void OpenJob_CarriesTheJobJson_AndOlderFramesStillDecode()
+    {
+        static Message RoundTrip(Message m)
+        {
+            var w = new ArrayBufferWriter<byte>();
+            m.Write(new WireWriter(w));
+            return MessageCodec.Decode(m.Type, w.WrittenMemory.ToArray());
+        }
+        var withJson = (OpenJob)RoundTrip(new OpenJob("web", "/srv/replica/web", "src1", "{\"name\":\"web\"}"));
+        Assert.Equal("{\"name\":\"web\"}", withJson.JobJson);
+        var old = (OpenJob)RoundTrip(new OpenJob("web", "/srv/replica/web", "src1"));
+        Assert.Equal("", old.JobJson);
+    }
+}
