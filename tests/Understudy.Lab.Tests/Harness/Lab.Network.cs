@@ -53,12 +53,13 @@ internal sealed partial class Lab
 
     /// <summary>
     /// Gratuitous ARP with iputils-arping (`-U`; Habets' arping takes other flags). The first
-    /// packet goes at once; the rest follow every <paramref name="interval"/>, so callers that
-    /// measure a move should not wait for the whole task before probing.
+    /// packet goes at once; the rest follow every <paramref name="intervalSeconds"/> (iputils
+    /// 20221126 takes whole seconds only: `-i 0.2` is refused), so callers that measure a move
+    /// should start it and probe at once, and await the task afterwards.
     /// </summary>
-    public Task<CliResult> GratuitousArpAsync(LabHost host, IPAddress address, int count = 3, double interval = 0.2, CancellationToken ct = default) =>
+    public Task<CliResult> GratuitousArpAsync(LabHost host, IPAddress address, int count = 3, int intervalSeconds = 1, CancellationToken ct = default) =>
         ExecAsync(host, ["arping", "-q", "-U", "-c", count.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "-i", interval.ToString(System.Globalization.CultureInfo.InvariantCulture), "-I", host.Interface, address.ToString()], ct: ct);
+            "-i", intervalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "-I", host.Interface, address.ToString()], ct: ct);
 
     /// <summary>One ICMP echo with a 1 s deadline.</summary>
     public async Task<bool> PingAsync(LabHost from, IPAddress address, CancellationToken ct = default) =>

@@ -37,7 +37,10 @@ internal sealed class LabProcess : IAsyncDisposable
     public static LabProcess Start(LabHost host, IReadOnlyList<string> argv, string? workingDir = null)
     {
         var psi = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in new[] { "netns", "exec", host.Namespace }.Concat(argv))
+        // setsid: each daemon gets its own session and process group. smbd, for one, signals its
+        // whole process group when it stops; sharing ours, it killed the test host and its runner.
+        // (setsid does not fork here, since the child is no group leader: Pid stays the daemon's.)
+        foreach (var a in new[] { "netns", "exec", host.Namespace, "setsid" }.Concat(argv))
             psi.ArgumentList.Add(a);
         if (workingDir is not null)
             psi.WorkingDirectory = workingDir;
@@ -47,7 +50,8 @@ internal sealed class LabProcess : IAsyncDisposable
         p.ErrorDataReceived += (_, e) => lp.Append(e.Data);
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
-        p.StandardInput.Close();
+        // stdin stays an open pipe: smbd in the foreground exits at EOF on stdin, which also
+        // means it goes when the test host dies, even by SIGKILL.
         return lp;
     }
 

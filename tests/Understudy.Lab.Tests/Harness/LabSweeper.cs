@@ -83,7 +83,7 @@ internal static class LabSweeper
                 return;
             foreach (var p in pids)
             {
-                if (int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+                if (int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 1 && pid != Environment.ProcessId)
                     _ = Native.Kill(pid, 9);
             }
             Thread.Sleep(20); // tear-down poll: the kernel needs a moment to reap what was killed

@@ -45,6 +45,28 @@ internal static class SmbClient
         }
     }
 
+    /// <summary>
+    /// Reads again and again (each attempt bounded by <paramref name="attemptTimeout"/>) until one
+    /// succeeds and <paramref name="accept"/> likes it; throws with the last error at the deadline.
+    /// For "time from the cut to the first good read".
+    /// </summary>
+    public static async Task<(SmbRead Read, int Attempts)> PollReadAsync(LabHost from, string unc, string path, TimeSpan deadline,
+        Func<SmbRead, bool>? accept = null, TimeSpan? attemptTimeout = null, CancellationToken ct = default)
+    {
+        var until = DateTime.UtcNow + deadline;
+        var attempts = 0;
+        while (true)
+        {
+            attempts++;
+            var r = await TryReadFileAsync(from, unc, path, attemptTimeout ?? TimeSpan.FromSeconds(2), ct);
+            if (r.Ok && (accept is null || accept(r)))
+                return (r, attempts);
+            if (DateTime.UtcNow > until)
+                throw new LabException($"no good read of {unc}/{path} from {from} within {deadline.TotalSeconds}s ({attempts} attempts); last: {(r.Ok ? "read \"" + r.Text + "\"" : r.Error)}");
+            await Task.Delay(20, ct); // pacing between attempts, not a wait for a condition
+        }
+    }
+
     public static async Task WriteFileAsync(LabHost from, string unc, string path, byte[] content, CancellationToken ct = default)
     {
         var local = from.Sub($"smbput-{Guid.NewGuid():N}");

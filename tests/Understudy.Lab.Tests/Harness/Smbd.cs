@@ -9,6 +9,8 @@ internal sealed record SmbShare(string Name, string Path, bool ReadOnly = false)
 /// <summary>
 /// One real smbd in one lab host, with its own smb.conf and its own lock, state, cache, pid,
 /// private and ncalrpc dirs under the host's dir, so several run side by side.
+/// Runs `--foreground --no-process-group` in the process group <see cref="LabProcess"/> made for it
+/// with setsid: smbd signals its whole group when it stops (without setsid that was the test host).
 /// `bind interfaces only = no`: smbd listens on the wildcard address, so it answers on an address
 /// added after it started (with `yes` it never does, even after a reload). SMB2 on 445 only: no nmbd.
 /// </summary>
