@@ -14,6 +14,8 @@ root.Subcommands.Add(StatusCommands.Status());
 root.Subcommands.Add(StatusCommands.Wait());
 root.Subcommands.Add(StatusCommands.Events());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(ConsoleCommands.ConsoleUrl());
+JobNewCommand.AddTo(root);
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {
