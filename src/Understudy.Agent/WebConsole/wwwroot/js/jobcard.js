@@ -48,7 +48,9 @@ export class JobCard {
     this.last = s;
     const state = s.state ?? (this.role === 'target' ? (s.connected ? 'receiving' : 'idle') : 'unknown');
     setText(this.state, state);
-    this.state.className = `state state-${state.replace(/[^a-z-]/g, '')}`;
+    const cls = state.replace(/[^a-z-]/g, '');
+    this.state.className = `state state-${cls}`;
+    this.root.dataset.state = cls;
     setText(this.reason, s.reason ? ` — ${s.reason}` : '');
     setText(this.route, this.role === 'source'
       ? `${(s.sourcePaths ?? []).join(', ')} → ${s.target}:${s.targetPath}`
