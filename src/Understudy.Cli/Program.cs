@@ -17,6 +17,8 @@ root.Subcommands.Add(ReplicationCommands.Pause());
 root.Subcommands.Add(ReplicationCommands.Resume());
 root.Subcommands.Add(FailoverCommands.Failover());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(ConsoleCommands.ConsoleUrl());
+JobNewCommand.AddTo(root);
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {

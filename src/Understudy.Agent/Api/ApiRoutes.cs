@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Understudy.Agent.Events;
+using Understudy.Agent.WebConsole;
 using Understudy.Agent.Hosting;
 using Understudy.Agent.Jobs;
 using Understudy.Agent.Source;
@@ -27,6 +28,7 @@ internal static partial class ApiRoutes
     public static void Map(IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1");
+        api.MapGet("/health", () => Results.Ok(new { ok = true }));
         api.MapGet("/agent", (AgentHost a) => Results.Ok(new
         {
             id = a.Context.Identity.Id,
@@ -97,6 +99,8 @@ internal static partial class ApiRoutes
             Results.Ok(a.Context.Events.List(job, after ?? 0, Math.Clamp(limit ?? 100, 1, 10_000)).Reverse()));
         api.MapGet("/events/stream", StreamEventsAsync);
         MapFailover(api);
+        MapConsole(api);
+        ConsoleAssets.Map(app);
     }
 
     private static async Task StreamEventsAsync(HttpContext http, string? job, AgentHost a, CancellationToken ct)
@@ -135,6 +139,5 @@ internal static partial class ApiRoutes
         return s.Length == 64 && s.All(Uri.IsHexDigit) ? s : null;
     }
 
-    public static IResult Problem(int status, string message, object? detail = null) =>
-        Results.Json(new { error = message, detail }, statusCode: status);
+    public static IResult Problem(int status, string message, object? detail = null) => ApiProblem.Result(status, message, detail);
 }

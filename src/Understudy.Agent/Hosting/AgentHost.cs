@@ -104,13 +104,15 @@ internal sealed class AgentHost : IAsyncDisposable
         {
             if (http.Request.Path.StartsWithSegments("/api"))
             {
+                if (ApiCors.Handle(http))
+                    return;
                 var auth = http.Request.Headers.Authorization.ToString();
                 var query = http.Request.Query["token"].ToString();
-                bool ok = auth == "Bearer " + token || (query.Length > 0 && query == token);
+                bool ok = auth == "Bearer " + token || (query.Length > 0 && query == token)
+                    || http.Request.Path.Equals("/api/v1/health", StringComparison.Ordinal);
                 if (!ok)
                 {
-                    http.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                    await http.Response.WriteAsJsonAsync(new { error = "missing or wrong API token (see the agent's data dir, file api-token)" });
+                    await ApiProblem.WriteAsync(http, StatusCodes.Status401Unauthorized, "missing or wrong API token (see the agent's data dir, file api-token)");
                     return;
                 }
             }
@@ -120,17 +122,14 @@ internal sealed class AgentHost : IAsyncDisposable
             }
             catch (JobRequestException e)
             {
-                http.Response.StatusCode = e.Status;
-                await http.Response.WriteAsJsonAsync(new { error = e.Message, detail = e.Detail });
+                await ApiProblem.WriteAsync(http, e.Status, e.Message, e.Detail);
             }
             catch (BadHttpRequestException e)
             {
-                http.Response.StatusCode = StatusCodes.Status400BadRequest;
-                await http.Response.WriteAsJsonAsync(new { error = e.Message });
+                await ApiProblem.WriteAsync(http, StatusCodes.Status400BadRequest, e.Message);
             }
         });
         ApiRoutes.Map(web);
-        web.MapGet("/api/v1/health", () => Results.Ok(new { ok = true }));
         holder.Value = agent;
         return agent;
     }

@@ -1,0 +1,84 @@
+// Job actions: which exist on an agent, the confirmation each needs, and the call it makes.
+import { h } from './dom.js';
+
+// Every action is POST /api/v1/jobs/{name}/<path>. Mirror and verify exist on every agent; the
+// others light up when the agent has the route (its OpenAPI document) and, when the job's status
+// lists `actions`, only while the status says they apply.
+export const ACTIONS = [
+  { id: 'mirror', label: 'Mirror…', sourceOnly: true },
+  { id: 'verify', label: 'Verify…', sourceOnly: true },
+  { id: 'start', label: 'Start' },
+  { id: 'stop', label: 'Stop…', confirm: 'Stop this job? Changes will no longer be replicated until it is started again.' },
+  { id: 'pause', label: 'Pause…', confirm: 'Pause replication? Changes are queued on the source until you resume.' },
+  { id: 'resume', label: 'Resume' },
+  { id: 'failover', label: 'Fail over…', danger: true, confirm: 'Fail over now? The target takes over the source\'s identity (addresses, name, shares). Do this only when the source is really down.' },
+  { id: 'dismiss', path: 'failover/dismiss', label: 'Dismiss…', confirm: 'Dismiss the pending fail-over? The target keeps protecting and watching the source.' },
+  { id: 'restore', label: 'Restore…', confirm: 'Restore? Data flows back from the target to the source.' },
+  { id: 'failback', label: 'Fail back…', danger: true, confirm: 'Fail back? The target gives the identity back to the source.' },
+];
+
+export function actionPath(a) {
+  return a.path ?? a.id;
+}
+
+let dialogSeq = 0;
+
+/** A modal confirmation; resolves to the form's values, or null when cancelled. */
+export function confirmDialog({ title, message, fields = [], confirmLabel = 'Confirm', danger = false }) {
+  const id = `confirm-${++dialogSeq}`;
+  const form = h('form', { method: 'dialog' },
+    h('h2', { id }, title),
+    message ? h('p', {}, message) : null,
+    ...fields,
+    h('div', { class: 'buttons' },
+      h('button', { value: 'ok', class: danger ? 'danger' : 'primary' }, confirmLabel),
+      h('button', { value: 'cancel', class: 'secondary', formnovalidate: true }, 'Cancel')));
+  const dlg = h('dialog', { 'aria-labelledby': id, class: 'confirm' }, form);
+  document.body.append(dlg);
+  return new Promise((resolve) => {
+    dlg.addEventListener('close', () => {
+      const values = dlg.returnValue === 'ok' ? Object.fromEntries(new FormData(form)) : null;
+      dlg.remove();
+      resolve(values);
+    });
+    dlg.showModal();
+  });
+}
+
+export function radioGroup(name, legend, options, checked) {
+  return h('fieldset', {}, h('legend', {}, legend),
+    ...options.map(([value, label]) => h('label', { class: 'choice' },
+      h('input', { type: 'radio', name, value, checked: value === checked }), ` ${label}`)));
+}
+
+export function checkbox(name, label, checked = false) {
+  return h('label', { class: 'choice' }, h('input', { type: 'checkbox', name, value: 'true', checked }), ` ${label}`);
+}
+
+/** Asks what the action needs, then calls the agent. Returns the API's answer, or null when cancelled. */
+export async function runAction(action, jobName, status, client) {
+  const base = `/api/v1/jobs/${encodeURIComponent(jobName)}/`;
+  if (action.id === 'mirror') {
+    const v = await confirmDialog({
+      title: `Mirror ${jobName}`,
+      message: 'Bring the target up to date now.',
+      fields: [radioGroup('mode', 'Mirror mode', [['different', 'different: size or time changed'], ['checksum', 'checksum: compare blocks, send only changed data'], ['full', 'full: send every file']], status.mirror?.mode ?? 'different')],
+      confirmLabel: 'Start mirror',
+    });
+    return v && client.post(base + 'mirror', { mode: v.mode });
+  }
+  if (action.id === 'verify') {
+    const v = await confirmDialog({
+      title: `Verify ${jobName}`,
+      message: 'Compare source and target and list the differences.',
+      fields: [checkbox('checksum', 'Compare content (slower), not only size, time and metadata'), checkbox('repair', 'Repair: re-send what differs, then verify again')],
+      confirmLabel: 'Verify',
+    });
+    return v && client.post(base + 'verify', { checksum: v.checksum === 'true', repair: v.repair === 'true' });
+  }
+  if (action.confirm) {
+    const v = await confirmDialog({ title: `${action.label.replace('…', '')}: ${jobName}`, message: action.confirm, confirmLabel: action.label.replace('…', ''), danger: !!action.danger });
+    if (!v) return null;
+  }
+  return client.post(base + actionPath(action), {});
+}
