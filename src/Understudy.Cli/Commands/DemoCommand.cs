@@ -8,16 +8,17 @@ namespace Understudy.Cli.Commands;
 
 /// <summary>
 /// A local demo pair: starts a source and a target agent on loopback as real processes, trusts
-/// them to each other, mirrors a generated sample tree with a live progress bar and verifies it.
+/// them to each other, mirrors a generated sample tree with a live progress bar and verifies it,
+/// replicates live changes, then stops the source and watches the target take over (DemoCommand.Stages.cs).
 /// </summary>
-internal static class DemoCommand
+internal static partial class DemoCommand
 {
     public static Command Create()
     {
         var dir = new Option<string>("--dir") { Description = "Where the demo keeps its agents and data", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "understudy-demo") };
         var files = new Option<int>("--files") { Description = "How many sample files to generate", DefaultValueFactory = _ => 3000 };
         var keep = new Option<bool>("--keep") { Description = "Leave the agents running (stop them with Ctrl+C)" };
-        var cmd = new Command("demo", "Run a local source + target agent pair on loopback: mirror a sample tree and verify it") { Options = { dir, files, keep } };
+        var cmd = new Command("demo", "Run a local source + target agent pair on loopback: mirror a sample tree, verify it, replicate live changes, then stop the source and watch the target fail over") { Options = { dir, files, keep } };
         cmd.SetAction(async (r, ct) =>
         {
             try
@@ -65,6 +66,19 @@ internal static class DemoCommand
             mirror:
               mode: different
               orphans: delete
+            failover:
+              monitor:
+                addresses:
+                  - address: 127.0.0.1
+                    method: tcp
+                    port: {source.PeerPort}
+                interval: 500ms
+                misses: 3
+              trigger: automatic
+              scripts:
+                post_failover:
+                  - run: {PostFailoverScript(dir)}
+                    timeout: 10s
             """;
         var jobFile = Path.Combine(dir, "demo-job.yaml");
         await File.WriteAllTextAsync(jobFile, yaml + "\n", ct);
@@ -78,10 +92,17 @@ internal static class DemoCommand
         Console.WriteLine(diffs == 0
             ? $"verify --checksum: identical ({report["entriesChecked"]} entries compared by content)"
             : $"verify --checksum: {diffs} differences");
-        Console.WriteLine($"replica: {replica}");
+        if (diffs != 0)
+            return ExitCodes.Failed;
+        if (!await ReplicateAsync(sc, data, ct))
+            return ExitCodes.Failed;
+        await source.DisposeAsync(); // the source server "dies"
+        if (!await FailOverAsync(tc, ct))
+            return ExitCodes.Failed;
+        Console.WriteLine($"replica, now served by the target: {replica}");
         if (keep)
         {
-            Console.WriteLine($"agents keep running; try: understudy --data-dir {source.DataDir} status   (Ctrl+C to stop)");
+            Console.WriteLine($"the target agent keeps running; try: understudy --data-dir {target.DataDir} status   (Ctrl+C to stop)");
             try
             {
                 await Task.Delay(Timeout.Infinite, ct);
@@ -90,7 +111,7 @@ internal static class DemoCommand
             {
             }
         }
-        return diffs == 0 ? ExitCodes.Ok : ExitCodes.Failed;
+        return ExitCodes.Ok;
     }
 
     /// <summary>A deterministic sample tree: nested directories, text and binary files, a few larger ones, a symlink.</summary>
@@ -120,17 +141,20 @@ internal static class DemoCommand
 internal sealed class DemoAgent : IAsyncDisposable
 {
     private readonly Process _process;
+    private bool _disposed;
 
-    private DemoAgent(Process p, string dataDir, string peer)
+    private DemoAgent(Process p, string dataDir, int peerPort)
     {
         _process = p;
         DataDir = dataDir;
-        PeerAddress = peer;
+        PeerPort = peerPort;
     }
 
     public string DataDir { get; }
 
-    public string PeerAddress { get; }
+    public int PeerPort { get; }
+
+    public string PeerAddress => $"127.0.0.1:{PeerPort}";
 
     public static async Task<DemoAgent> StartAsync(string name, string dataDir, CancellationToken ct)
     {
@@ -146,7 +170,7 @@ internal sealed class DemoAgent : IAsyncDisposable
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[{name}] {e.Data}"); };
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
-        var agent = new DemoAgent(p, dataDir, $"127.0.0.1:{peerPort}");
+        var agent = new DemoAgent(p, dataDir, peerPort);
         var addr = Path.Combine(dataDir, "api-address");
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!File.Exists(addr))
@@ -181,6 +205,9 @@ internal sealed class DemoAgent : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+            return;
+        _disposed = true;
         if (!_process.HasExited)
         {
             _ = Kill(_process.Id, 15);

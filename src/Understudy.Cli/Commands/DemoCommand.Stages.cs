@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace Understudy.Cli.Commands;
+
+/// <summary>The demo's later acts: live replication of a burst of changes, then a fail-over.</summary>
+internal static partial class DemoCommand
+{
+    /// <summary>A post-fail-over script, to show that scripts run and their output lands in the event log.</summary>
+    private static string PostFailoverScript(string dir)
+    {
+        var path = Path.Combine(dir, "post-failover.sh");
+        File.WriteAllText(path, "#!/bin/sh\necho \"$UNDERSTUDY_JOB: $UNDERSTUDY_PHASE done; clients would now be served by the target\"\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
+
+    /// <summary>Creates, rewrites, renames and deletes files, then waits until the target has all of it durably.</summary>
+    private static async Task<bool> ReplicateAsync(ApiClient sc, string data, CancellationToken ct)
+    {
+        Console.WriteLine();
+        Console.WriteLine("live replication: creating 200 files, appending to one, renaming a directory, deleting a file ...");
+        var clock = Stopwatch.StartNew();
+        var fresh = Path.Combine(data, "new today");
+        Directory.CreateDirectory(fresh);
+        for (int i = 0; i < 200; i++)
+            await File.WriteAllTextAsync(Path.Combine(fresh, $"note{i:D3}.txt"), $"written during replication, #{i}\n", ct);
+        await File.AppendAllTextAsync(Path.Combine(data, "dept1", "project1", "file00001.txt"), "one more line\n", ct);
+        Directory.Move(Path.Combine(data, "dept2", "project2"), Path.Combine(data, "dept2", "project2-renamed"));
+        File.Delete(Path.Combine(data, "dept3", "project3", "file00003.txt"));
+        var changed = clock.Elapsed;
+        using (var cts = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            cts.CancelAfter(TimeSpan.FromSeconds(60));
+            while (true)
+            {
+                var j = JobCommands.FindJob(await sc.GetAsync("api/v1/status", cts.Token), "demo");
+                if (j?["state"]?.GetValue<string>() == "error")
+                {
+                    Console.Error.WriteLine($"understudy demo: replication failed: {j["reason"]}");
+                    return false;
+                }
+                if (j?["idle"]?.GetValue<bool>() == true)
+                    break;
+                await Task.Delay(20, cts.Token);
+            }
+        }
+        Console.WriteLine($"all changes durable on the target {(clock.Elapsed - changed).TotalMilliseconds:0} ms after the last one was made");
+        var report = await sc.PostAsync("api/v1/jobs/demo/verify", new { checksum = true, repair = false }, ct);
+        int diffs = report["differences"]!.AsArray().Count;
+        Console.WriteLine(diffs == 0 ? "verify --checksum: identical" : $"verify --checksum: {diffs} differences");
+        return diffs == 0;
+    }
+
+    /// <summary>With the source agent stopped, prints the target's fail-over states as they change, then the step events.</summary>
+    private static async Task<bool> FailOverAsync(ApiClient tc, CancellationToken ct)
+    {
+        Console.WriteLine();
+        Console.WriteLine("fail-over: the source agent is stopped; the target probes its port every 500 ms, 3 misses mean lost");
+        var clock = Stopwatch.StartNew();
+        string? last = null;
+        using (var cts = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            cts.CancelAfter(TimeSpan.FromSeconds(60));
+            while (last is not ("failed-over" or "fail-over-pending"))
+            {
+                var f = (await tc.GetAsync("api/v1/failover/demo", cts.Token))["failover"]!;
+                var state = f["state"]!.GetValue<string>();
+                if (state != last)
+                {
+                    Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  {state}{(f["reason"] is { } r ? $": {r}" : "")}");
+                    last = state;
+                }
+                await Task.Delay(50, cts.Token);
+            }
+        }
+        var events = await tc.GetAsync("api/v1/events?job=demo&limit=30", ct);
+        Console.WriteLine("target's event log for the job (understudy events --job demo):");
+        foreach (var e in events.AsArray().OfType<JsonNode>())
+            Console.WriteLine($"  {e["severity"],-8} {e["category"],-9} {e["message"]}");
+        return last == "failed-over";
+    }
+}
