@@ -9,7 +9,7 @@ internal static class AgentCommands
     public static Command Agent()
     {
         var listen = new Option<string>("--listen") { Description = "Peer link address (TLS)", DefaultValueFactory = _ => "0.0.0.0:7420" };
-        var api = new Option<string>("--api-listen", "--api-address") { Description = "Management API address (HTTPS when not loopback)", DefaultValueFactory = _ => "127.0.0.1:7421" };
+        var api = new Option<string>("--api-listen", "--api-address") { Description = "Management API address HOST:PORT (HTTPS when not loopback); `agent --api HOST:PORT` means the same", DefaultValueFactory = _ => "127.0.0.1:7421" };
         var name = new Option<string?>("--name") { Description = "Name shown to peers and in the console (default: host name)" };
         var cmd = new Command("agent", "Run the Understudy agent daemon in the foreground until SIGINT/SIGTERM")
         {
@@ -17,7 +17,9 @@ internal static class AgentCommands
         };
         cmd.SetAction(async (r, ct) =>
         {
-            var opts = new AgentOptions(Path.GetFullPath(r.GetValue(GlobalOptions.DataDir)!), r.GetValue(listen)!, r.GetValue(api)!, r.GetValue(name));
+            // For the daemon, the global --api (elsewhere: which agent to talk to) names where to serve the API.
+            var apiAddress = r.GetResult(api) is null or { Implicit: true } && r.GetValue(GlobalOptions.Api) is { } given ? ListenAddress(given) : r.GetValue(api)!;
+            var opts = new AgentOptions(Path.GetFullPath(r.GetValue(GlobalOptions.DataDir)!), r.GetValue(listen)!, apiAddress, r.GetValue(name));
             AgentHost host;
             try
             {
@@ -59,6 +61,10 @@ internal static class AgentCommands
         });
         return cmd;
     }
+
+    /// <summary>`127.0.0.1:7421`, or a URL such as `https://0.0.0.0:7421/`, as HOST:PORT.</summary>
+    private static string ListenAddress(string given) =>
+        Uri.TryCreate(given, UriKind.Absolute, out var u) && u.Scheme is "http" or "https" ? $"{u.Host}:{u.Port}" : given;
 
     public static Command Id()
     {

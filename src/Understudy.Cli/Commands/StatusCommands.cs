@@ -32,6 +32,15 @@ internal static class StatusCommands
                 return await WatchAsync(c, only, untilDone: false, ct);
             }
             var st = await c.GetAsync("api/v1/status", ct);
+            bool Named(JsonNode? n) => only is null || n?["name"]?.GetValue<string>() == only;
+            bool any = st["jobs"]!.AsArray().Any(Named) || st["hosted"]!.AsArray().Any(Named) || (st["failover"]?.AsArray().Any(Named) ?? false);
+            if (!any)
+            {
+                if (only is not null)
+                    throw new CliException($"no job named '{only}' on agent {st["agent"]?["name"]}");
+                Console.WriteLine($"agent {st["agent"]?["name"]}: no jobs (add one with 'understudy job apply FILE' or 'understudy job new')");
+                return ExitCodes.Ok;
+            }
             foreach (var j in st["jobs"]!.AsArray())
             {
                 if (only is not null && j!["name"]!.GetValue<string>() != only)
