@@ -73,7 +73,8 @@ internal sealed partial class FailoverEngine
             else
             {
                 _s.Events.Record(Severity.Error, "failover", Job,
-                    $"fail-over aborted and undone: {outcome.AbortReason}; the job waits for an operator ('understudy failover {Job}' to retry, '--dismiss' to stand down)");
+                    $"fail-over aborted and undone: {outcome.AbortReason}; the job is fail-over-pending: it waits for an operator ('understudy failover {Job}' to retry, "
+                    + "'--dismiss' to stand down), or goes back to protecting by itself once every watched address answers");
                 SetState(FailoverState.Pending, $"fail-over aborted: {outcome.AbortReason}", dismissed: false);
             }
         }

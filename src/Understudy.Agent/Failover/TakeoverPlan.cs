@@ -6,8 +6,11 @@ namespace Understudy.Agent.Failover;
 /// <summary>
 /// Builds the ordered steps of a fail-over from the job spec. Deterministic: after a restart the
 /// same spec yields the same steps, which is how the journal matches what was done.
-/// Order: stop replication → pre-scripts → (replace: give up own addresses) → addresses →
-/// gratuitous ARP → server name (→ replace: host name) → Samba shares → NFS exports → post-scripts.
+/// Order: stop replication → pre-scripts → server name (→ replace: host name) → Samba shares →
+/// NFS exports → (replace: give up own addresses) → addresses → gratuitous ARP → post-scripts.
+/// The addresses move last, as Pacemaker orders an IP after its service: the first client that
+/// reaches the target at the source's address finds the shares already there, never a server
+/// that answers "no such share" (a reconnecting SMB client gives up on that).
 /// </summary>
 internal static class TakeoverPlan
 {
@@ -27,15 +30,6 @@ internal static class TakeoverPlan
         int n = 0;
         foreach (var s in scripts.PreFailover ?? ValueList<ScriptSpec>.Empty)
             steps.Add(new ScriptStep(s, env(ScriptEnvironment.PreFailover), scripts.AbortOnPreFailure, n++));
-        if (f.Mode == FailoverMode.Replace && addresses.Count > 0)
-            steps.Add(new RemoveOwnAddressesStep([.. addresses.Select(a => a.Address.Interface).Distinct()], [.. addresses.Select(a => a.Address.Cidr)]));
-        foreach (var (a, forced) in addresses)
-            steps.Add(new AddressStep(a, forced || force, probe));
-        foreach (var (a, _) in addresses)
-        {
-            if (!a.IsIPv6)
-                steps.Add(new GarpStep(a, f.Arp.Count, f.Arp.Interval, time));
-        }
         var name = id.ServerName ?? (f.Mode == FailoverMode.Replace ? id.SourceName : null);
         if (name is not null)
         {
@@ -48,6 +42,15 @@ internal static class TakeoverPlan
         var exports = (id.NfsExports ?? ValueList<NfsExportSpec>.Empty).Select(e => new NfsExport(MapPath(spec, e.Path), e.Path, e.Clients, e.Options)).ToList();
         if (exports.Count > 0)
             steps.Add(new NfsExportsStep(spec.Name, exports, options));
+        if (f.Mode == FailoverMode.Replace && addresses.Count > 0)
+            steps.Add(new RemoveOwnAddressesStep([.. addresses.Select(a => a.Address.Interface).Distinct()], [.. addresses.Select(a => a.Address.Cidr)]));
+        foreach (var (a, forced) in addresses)
+            steps.Add(new AddressStep(a, forced || force, probe));
+        foreach (var (a, _) in addresses)
+        {
+            if (!a.IsIPv6)
+                steps.Add(new GarpStep(a, f.Arp.Count, f.Arp.Interval, time));
+        }
         n = 0;
         foreach (var s in scripts.PostFailover ?? ValueList<ScriptSpec>.Empty)
             steps.Add(new ScriptStep(s, env(ScriptEnvironment.PostFailover), abortOnFailure: false, n++));

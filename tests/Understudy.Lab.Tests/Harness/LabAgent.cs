@@ -39,6 +39,9 @@ internal sealed class LabAgent : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>Extra environment of the agent process (e.g. UNDERSTUDY_SMB_CONF for fail-over identity steps).</summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
+
     public static async Task<(LabAgent Source, LabAgent Target)> StartPairAsync(Lab lab, CancellationToken ct = default)
     {
         var source = lab.Own(new LabAgent(lab.Source));
@@ -55,7 +58,7 @@ internal sealed class LabAgent : IAsyncDisposable
         Directory.CreateDirectory(DataDir);
         var addrFile = Path.Combine(DataDir, "api-address");
         File.Delete(addrFile);
-        _process = LabProcess.Start(Host, ["dotnet", AgentProcess.CliDll, "agent", "--data-dir", DataDir, "--listen", Listen, "--api-listen", $"127.0.0.1:{ApiPort}", "--name", Name]);
+        _process = LabProcess.Start(Host, ["dotnet", AgentProcess.CliDll, "agent", "--data-dir", DataDir, "--listen", Listen, "--api-listen", $"127.0.0.1:{ApiPort}", "--name", Name], environment: Environment);
         var p = _process;
         await Wait.UntilAsync(() => File.Exists(addrFile) || p.HasExited, TimeSpan.FromSeconds(60), $"agent {Name} start");
         if (p.HasExited)

@@ -34,9 +34,12 @@ internal sealed class LabProcess : IAsyncDisposable
         }
     }
 
-    public static LabProcess Start(LabHost host, IReadOnlyList<string> argv, string? workingDir = null)
+    public static LabProcess Start(LabHost host, IReadOnlyList<string> argv, string? workingDir = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        // `ip netns exec` passes its environment on: how a lab agent learns its own smb.conf and include dirs.
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>())
+            psi.Environment[k] = v;
         // setsid: each daemon gets its own session and process group. smbd, for one, signals its
         // whole process group when it stops; sharing ours, it killed the test host and its runner.
         // (setsid does not fork here, since the child is no group leader: Pid stays the daemon's.)

@@ -1,0 +1,160 @@
+using System.Net;
+using System.Text;
+using Understudy.LabTests.Harness;
+
+namespace Understudy.LabTests.Failover;
+
+/// <summary>
+/// A lab set up for fail-over: the source host holds a service address and shares its data
+/// directory over Samba; the target runs its own smbd (no shares yet) whose smb.conf the target
+/// agent edits when it takes over; both agents run with per-host identity paths (no /etc, no
+/// host name changes: `ip netns exec` shares the UTS namespace). One job, <see cref="Job"/>,
+/// replicates the data directory to the target's replica.
+/// </summary>
+internal sealed class FailoverLab : IAsyncDisposable
+{
+    public const string Job = "files";
+    public const string Share = "data";
+    public const string FileName = "docs/report.txt";
+
+    private FailoverLab(Lab lab, IPAddress vip)
+    {
+        Lab = lab;
+        Vip = vip;
+        SourceData = lab.Source.Sub("data");
+        Replica = lab.Target.Sub("replica");
+    }
+
+    public Lab Lab { get; }
+
+    /// <summary>The service address clients use: on the source at the start, moved by fail-over.</summary>
+    public IPAddress Vip { get; }
+
+    public string SourceData { get; }
+
+    public string Replica { get; }
+
+    public LabAgent Source { get; private set; } = null!;
+
+    public LabAgent Target { get; private set; } = null!;
+
+    public Smbd TargetSmbd { get; private set; } = null!;
+
+    public string Unc => SmbClient.Unc(Vip, Share);
+
+    /// <summary>The content of <see cref="FileName"/> on the source at the start.</summary>
+    public static byte[] Content { get; } = Encoding.UTF8.GetBytes("quarterly figures, replicated\n");
+
+    /// <summary>Where the target agent writes Understudy's part of smb.conf.</summary>
+    public string SambaIncludeDir => Lab.Target.Sub("understudy.d");
+
+    public static async Task<FailoverLab> CreateAsync(CancellationToken ct = default)
+    {
+        var lab = await Lab.CreateAsync(ct);
+        try
+        {
+            var f = new FailoverLab(lab, lab.NewServiceAddress());
+            await f.SetUpAsync(ct);
+            return f;
+        }
+        catch
+        {
+            await lab.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task SetUpAsync(CancellationToken ct)
+    {
+        Directory.CreateDirectory(Path.Combine(SourceData, "docs"));
+        await File.WriteAllBytesAsync(Path.Combine(SourceData, FileName), Content, ct);
+        await Lab.AddAddressAsync(Lab.Source, Vip, ct);
+        await Smbd.StartAsync(Lab.Source, [new SmbShare(Share, SourceData)], ct: ct);
+        TargetSmbd = await Smbd.StartAsync(Lab.Target, [], ct: ct);
+        Source = Lab.Own(new LabAgent(Lab.Source) { Environment = IdentityEnvironment(Lab.Source, null) });
+        Target = Lab.Own(new LabAgent(Lab.Target) { Environment = IdentityEnvironment(Lab.Target, TargetSmbd) });
+        await Task.WhenAll(Source.StartAsync(ct), Target.StartAsync(ct));
+        await Source.TrustAsync(Target, ct);
+        await Target.TrustAsync(Source, ct);
+    }
+
+    private static Dictionary<string, string> IdentityEnvironment(LabHost host, Smbd? smbd) => new()
+    {
+        ["UNDERSTUDY_SMB_CONF"] = smbd?.ConfigPath ?? host.Sub("no-smb.conf"),
+        ["UNDERSTUDY_SMB_INCLUDE_DIR"] = host.Sub("understudy.d"),
+        ["UNDERSTUDY_NFS_CONF"] = host.Sub("ganesha.conf"),
+        ["UNDERSTUDY_NFS_INCLUDE_DIR"] = host.Sub("ganesha.d"),
+        ["UNDERSTUDY_NFS_PID_FILE"] = host.Sub("ganesha.pid"),
+        ["UNDERSTUDY_SET_HOSTNAME"] = "0",
+    };
+
+    /// <summary>
+    /// The job's <c>failover:</c> section: short probe intervals (300 ms × 3 misses) so a test
+    /// detects a loss in about a second. By default the target watches the source agent's peer
+    /// port and the service address, and takes over the service address, the share and a name.
+    /// </summary>
+    public string FailoverYaml(string trigger = "automatic", string mode = "add", string policy = "all",
+        IReadOnlyList<string>? watch = null, string? scripts = null, bool identity = true, bool abortOnPreFailure = true)
+    {
+        watch ??= [$"{{ address: {Lab.Source.Address}, method: tcp }}", $"{{ address: {Vip}, method: icmp }}"];
+        var sb = new StringBuilder($"""
+            failover:
+              monitor:
+                addresses: [ {string.Join(", ", watch)} ]
+                interval: 300ms
+                misses: 3
+                policy: {policy}
+              trigger: {trigger}
+              mode: {mode}
+              arp: {"{"} count: 3, interval: 100ms {"}"}
+
+            """);
+        if (identity)
+        {
+            sb.Append($$"""
+                  identity:
+                    addresses: [ { address: {{Vip}}/{{Lab.PrefixLength}}, interface: eth0 } ]
+                    server_name: LABSOURCE
+                    shares:
+                      - { name: {{Share}}, path: {{SourceData}}, options: { "guest ok": "yes", "read only": "no", "force user": "root" } }
+
+                """);
+        }
+        if (scripts is not null)
+        {
+            sb.Append("  scripts:\n");
+            foreach (var line in scripts.Split('\n'))
+                sb.Append("    ").Append(line).Append('\n');
+            sb.Append($"    abort_on_pre_failure: {(abortOnPreFailure ? "true" : "false")}\n");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Applies the job with <paramref name="failoverYaml"/>, waits for the mirror and for the target to see every watched address up.</summary>
+    public async Task ApplyAndProtectAsync(string failoverYaml, CancellationToken ct = default)
+    {
+        await Source.ApplyJobAsync(LabAgent.JobYaml(Job, SourceData, Target, Replica, failoverYaml), ct);
+        await Source.WaitMirroredAsync(Job, ct: ct);
+        await FailoverProbe.WaitAsync(Target, Job, v => v.IsProtectingAndUp, "the target to protect the job with every watched address up", TimeSpan.FromSeconds(30), ct);
+    }
+
+    /// <summary>A shell script in the target host (scripts run without a shell, so it has its own #!).</summary>
+    public string Script(string name, string body)
+    {
+        var path = Lab.Target.Sub(name);
+        File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
+
+    /// <summary>How many times the target's eth0 carries <paramref name="address"/> (`ip -o addr show`).</summary>
+    public async Task<int> CountOnTargetAsync(IPAddress address)
+    {
+        var r = await Lab.ExecOkAsync(Lab.Target, ["ip", "-o", "addr", "show", "dev", "eth0"]);
+        return r.Stdout.Split('\n').Count(l => l.Contains($" {address}/", StringComparison.Ordinal));
+    }
+
+    public IReadOnlyList<string> Holders(IPAddress address) => [.. Lab.AddressHolders(address).Select(h => h.Name)];
+
+    public async ValueTask DisposeAsync() => await Lab.DisposeAsync();
+}
