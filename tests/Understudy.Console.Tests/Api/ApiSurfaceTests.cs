@@ -40,7 +40,10 @@ public sealed class ApiSurfaceTests : IAsyncLifetime
             ("/api/v1/jobs/{name}/mirror", "post"), ("/api/v1/jobs/{name}/verify", "post"), ("/api/v1/jobs/validate", "post"),
             ("/api/v1/events/stream", "get"), ("/api/v1/health", "get"), ("/api/v1/trust/{id}", "delete") })
             Assert.True(paths[path]?[method] is not null, $"{method} {path} missing from the OpenAPI document");
-        Assert.DoesNotContain(paths, p => !p.Key.StartsWith("/api/", StringComparison.Ordinal));
+        Assert.DoesNotContain(paths, p => !p.Key.StartsWith("/api/", StringComparison.Ordinal) || p.Key.Contains("{**", StringComparison.Ordinal));
+        // The console finds the fail-over actions here (it shows restore and fail back only when they are listed).
+        Assert.NotNull(paths["/api/v1/failover/{name}"]?["post"]);
+        Assert.Equal("boolean", doc["components"]!["schemas"]!["FailoverRequest"]!["properties"]!["dryRun"]!["type"]!.ToString());
         var verifyBody = doc["components"]!["schemas"]!["VerifyRequest"]!;
         Assert.Equal("boolean", verifyBody["properties"]!["repair"]!["type"]!.ToString());
         Assert.Equal("path", paths["/api/v1/jobs/{name}/mirror"]!["post"]!["parameters"]![0]!["in"]!.ToString());
@@ -79,6 +82,20 @@ public sealed class ApiSurfaceTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, nf.StatusCode);
         Assert.Equal("application/problem+json", nf.Content.Headers.ContentType!.MediaType);
         Assert.Contains("no job named 'nope'", JsonNode.Parse(await nf.Content.ReadAsStringAsync())!["detail"]!.ToString(), StringComparison.Ordinal);
+
+        using var unknown = await _http.GetAsync("/api/v1/no-such-thing");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("no API route GET /api/v1/no-such-thing", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var wrongMethod = await _http.DeleteAsync("/api/v1/status");
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, wrongMethod.StatusCode);
+        Assert.Equal("application/problem+json", wrongMethod.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("GET", string.Join(",", wrongMethod.Content.Headers.Allow));
+
+        using var badJson = await _http.PostAsync("/api/v1/jobs/validate", new StringContent("{not json", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, badJson.StatusCode);
+        Assert.Equal("application/problem+json", badJson.Content.Headers.ContentType!.MediaType);
 
         using var health = await anon.GetAsync("/api/v1/health");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);

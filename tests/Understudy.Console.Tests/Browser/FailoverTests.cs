@@ -39,6 +39,7 @@ public sealed class FailoverTests
         // The pending alert arrived as an event over the live stream too.
         await Expect(page.Locator("#event-log li.sev-error").Filter(new() { HasText = "fail-over pending" })).ToHaveCountAsync(1);
         await b.ScreenshotAsync("failover-pending", fullPage: true);
+        Assert.Empty(await b.UnnamedControlsAsync());
 
         // Dry run: the steps, and nothing changes.
         await fo.GetByRole(AriaRole.Button, new() { Name = "Show fail-over steps" }).ClickAsync();
@@ -59,6 +60,11 @@ public sealed class FailoverTests
         await Expect(page.Locator("#event-log li").Filter(new() { HasText = "failed over:" })).ToHaveCountAsync(1);
         await b.ScreenshotAsync("failed-over", fullPage: true);
         Assert.Equal("hello", await File.ReadAllTextAsync(Path.Combine(pair.TargetData, "a.txt")));
+
+        // No CDN, no font or script from anywhere else: every request went to one of the two agents.
+        lock (b.Requests)
+            Assert.All(b.Requests, u => Assert.True(u.StartsWith(pair.Target.Url() + "/", StringComparison.Ordinal)
+                || u.StartsWith(pair.Source.Url() + "/", StringComparison.Ordinal) || u.StartsWith("data:", StringComparison.Ordinal), u));
     }
 
     [ChromiumFact]

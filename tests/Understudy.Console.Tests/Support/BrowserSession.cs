@@ -30,6 +30,11 @@ internal sealed class BrowserSession : IAsyncDisposable
         s.Context = await s._browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         s.Context.SetDefaultTimeout(30_000);
         s.Page = await s.Context.NewPageAsync();
+        s.Page.Request += (_, r) =>
+        {
+            lock (s.Requests)
+                s.Requests.Add(r.Url);
+        };
         return s;
     }
 
@@ -49,6 +54,26 @@ internal sealed class BrowserSession : IAsyncDisposable
         Directory.CreateDirectory(ScreenshotDir);
         await Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDir, name + ".png"), FullPage = fullPage });
     }
+
+    /// <summary>Every URL the page requested (documents, scripts, styles, API calls), to prove it needs nothing off the agents.</summary>
+    public List<string> Requests { get; } = [];
+
+    /// <summary>
+    /// Visible controls a screen reader could not name: no label, aria-label(ledby), text or title.
+    /// A cheap stand-in for an accessibility scanner (none can be fetched: no CDN, no download).
+    /// </summary>
+    public Task<string[]> UnnamedControlsAsync() => Page.EvaluateAsync<string[]>("""
+        () => [...document.querySelectorAll('button, input, select, textarea, meter, progress, [role=region], dialog[open]')]
+          .filter(el => el.getClientRects().length > 0 && el.type !== 'hidden')
+          .filter(el => {
+            const by = (el.getAttribute('aria-labelledby') || '').split(' ').filter(Boolean)
+              .map(id => document.getElementById(id)?.textContent ?? '').join('');
+            const label = el.labels ? [...el.labels].map(l => l.textContent).join('') : '';
+            const text = ['BUTTON'].includes(el.tagName) ? el.textContent : '';
+            return !((el.getAttribute('aria-label') || by || label || text || el.title || '').trim());
+          })
+          .map(el => el.outerHTML.slice(0, 120))
+        """);
 
     public async ValueTask DisposeAsync()
     {
