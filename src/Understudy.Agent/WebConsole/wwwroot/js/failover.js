@@ -118,7 +118,9 @@ export class FailoverPanel {
   }
 
   updateButtons(f, state) {
-    const listed = Array.isArray(f.actions) ? new Set(f.actions.map(String)) : null;
+    // Words compared without punctuation or case, so "fail-back", "failBack" and "failback" are one action.
+    const norm = (x) => String(x).toLowerCase().replace(/[^a-z]/g, '');
+    const listed = Array.isArray(f.actions) ? new Set(f.actions.map(norm)) : null;
     const can = (id, fallback) => (listed ? listed.has(id) : fallback);
     const post = this.ctx.supports('POST /api/v1/failover/{name}');
     this.buttons.get('failover').hidden = !(post && can('failover', MONITORED.has(state)));
