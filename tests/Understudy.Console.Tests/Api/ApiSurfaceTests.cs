@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Understudy.Agent.Tests.Support;
 using Understudy.Console.Tests.Support;
 using Xunit;
@@ -48,6 +49,31 @@ public sealed class ApiSurfaceTests : IAsyncLifetime
         Assert.Equal("boolean", verifyBody["properties"]!["repair"]!["type"]!.ToString());
         Assert.Equal("path", paths["/api/v1/jobs/{name}/mirror"]!["post"]!["parameters"]![0]!["in"]!.ToString());
         Assert.NotNull(doc["components"]!["securitySchemes"]!["bearer"]);
+    }
+
+    /// <summary>
+    /// "Every CLI verb is an API call": each API path written in the CLI's source is a route of the
+    /// agent's OpenAPI document (an interpolated segment matches any path parameter or word).
+    /// </summary>
+    [Fact]
+    public async Task CliSource_CallsOnlyRoutesTheOpenApiDocumentLists()
+    {
+        var doc = JsonNode.Parse(await _http.GetStringAsync("/api/v1/openapi.json"))!;
+        var routes = doc["paths"]!.AsObject().Select(p => Segments(p.Key)).ToList();
+        var cli = Path.Combine(BrowserSession.RepoRoot, "src", "Understudy.Cli");
+        var calls = Directory.EnumerateFiles(cli, "*.cs", SearchOption.AllDirectories)
+            .SelectMany(f => Regex.Matches(File.ReadAllText(f), "\"/?(api/v1/[^\"?]*)").Select(m => m.Groups[1].Value))
+            .Distinct()
+            .ToList();
+        Assert.True(calls.Count >= 10, $"found only {calls.Count} API paths in {cli}");
+        foreach (var call in calls)
+        {
+            var c = Segments("/" + Regex.Replace(call, "\\{[^}]*\\}", "{}"));
+            Assert.True(routes.Any(r => r.Length == c.Length && r.Zip(c).All(x => x.First == x.Second || x.First == "{}" || x.Second == "{}")),
+                $"the CLI calls {call}, which the OpenAPI document does not list");
+        }
+
+        static string[] Segments(string path) => [.. Regex.Replace(path, "\\{[^}]*\\}", "{}").Split('/', StringSplitOptions.RemoveEmptyEntries)];
     }
 
     [Fact]

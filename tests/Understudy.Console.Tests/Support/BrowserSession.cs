@@ -38,16 +38,19 @@ internal sealed class BrowserSession : IAsyncDisposable
         return s;
     }
 
-    public static string ScreenshotDir
+    /// <summary>The repository root (the directory of Understudy.slnx above the test binaries).</summary>
+    public static string RepoRoot
     {
         get
         {
             var dir = new DirectoryInfo(AppContext.BaseDirectory);
             while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Understudy.slnx")))
                 dir = dir.Parent;
-            return Path.Combine(dir?.FullName ?? AppContext.BaseDirectory, "TestResults", "screenshots");
+            return dir?.FullName ?? AppContext.BaseDirectory;
         }
     }
+
+    public static string ScreenshotDir => Path.Combine(RepoRoot, "TestResults", "screenshots");
 
     public async Task ScreenshotAsync(string name, bool fullPage = false)
     {
