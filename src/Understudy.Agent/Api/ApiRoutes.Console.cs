@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Template;
 using Understudy.Agent.Hosting;
 using Understudy.Core.Jobs;
 
@@ -21,7 +22,29 @@ internal static partial class ApiRoutes
             .WithSummary("Check a job file without applying it: every error as file:line:key");
         api.MapGet("/openapi.json", (EndpointDataSource endpoints) => Results.Json(OpenApiDocument.Build(endpoints.Endpoints, AgentHost.Version)))
             .WithSummary("This API described as OpenAPI 3.1");
+        // Last in routing order: an unknown route or a wrong method is a problem document too, never an empty 404/405.
+        api.MapFallback("{**path}", (HttpContext http, EndpointDataSource endpoints) => NoRoute(http, endpoints.Endpoints))
+            .ExcludeFromDescription();
     }
+
+    private static IResult NoRoute(HttpContext http, IReadOnlyList<Endpoint> endpoints)
+    {
+        var path = http.Request.Path.Value ?? "";
+        var allowed = endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.Metadata.GetMetadata<IHttpMethodMetadata>() is not null && Matches(e.RoutePattern.RawText, path))
+            .SelectMany(e => e.Metadata.GetMetadata<IHttpMethodMetadata>()!.HttpMethods)
+            .Distinct(StringComparer.OrdinalIgnoreCase)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        if (allowed.Count == 0)
+            return ApiProblem.Result(StatusCodes.Status404NotFound, $"no API route {http.Request.Method} {path} (the routes: /api/v1/openapi.json)");
+        http.Response.Headers.Allow = string.Join(", ", allowed);
+        return ApiProblem.Result(StatusCodes.Status405MethodNotAllowed, $"{path} does not take {http.Request.Method}; it takes {string.Join(", ", allowed)}");
+    }
+
+    private static bool Matches(string? pattern, string path) =>
+        pattern is not null && !pattern.Contains("{**", StringComparison.Ordinal)
+        && new TemplateMatcher(TemplateParser.Parse(pattern), new RouteValueDictionary()).TryMatch(path, new RouteValueDictionary());
 
     private static ValidateResult Validate(ApplyRequest req, AgentHost a)
     {

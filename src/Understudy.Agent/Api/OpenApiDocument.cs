@@ -22,7 +22,7 @@ internal static class OpenApiDocument
         foreach (var e in endpoints.OfType<RouteEndpoint>().OrderBy(e => e.RoutePattern.RawText, StringComparer.Ordinal))
         {
             var raw = e.RoutePattern.RawText ?? "";
-            if (!raw.StartsWith("/api/", StringComparison.Ordinal))
+            if (!raw.StartsWith("/api/", StringComparison.Ordinal) || e.Metadata.GetMetadata<IExcludeFromDescriptionMetadata>()?.ExcludeFromDescription == true)
                 continue;
             var methods = e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["GET"];
             var item = paths[raw] as JsonObject ?? new JsonObject();

@@ -85,6 +85,8 @@ internal sealed class AgentHost : IAsyncDisposable
             o.SerializerOptions.Converters.Add(new Core.Jobs.DurationJsonConverter());
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
         });
+        // A body that does not bind (bad JSON, wrong type) throws, so the API middleware answers it as problem+json.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         var holder = new AgentRef();
         builder.Services.AddSingleton(_ => holder.Value ?? throw new InvalidOperationException("agent not ready"));
         var web = builder.Build();

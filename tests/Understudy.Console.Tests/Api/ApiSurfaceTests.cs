@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Understudy.Agent.Tests.Support;
 using Understudy.Console.Tests.Support;
 using Xunit;
@@ -40,11 +41,39 @@ public sealed class ApiSurfaceTests : IAsyncLifetime
             ("/api/v1/jobs/{name}/mirror", "post"), ("/api/v1/jobs/{name}/verify", "post"), ("/api/v1/jobs/validate", "post"),
             ("/api/v1/events/stream", "get"), ("/api/v1/health", "get"), ("/api/v1/trust/{id}", "delete") })
             Assert.True(paths[path]?[method] is not null, $"{method} {path} missing from the OpenAPI document");
-        Assert.DoesNotContain(paths, p => !p.Key.StartsWith("/api/", StringComparison.Ordinal));
+        Assert.DoesNotContain(paths, p => !p.Key.StartsWith("/api/", StringComparison.Ordinal) || p.Key.Contains("{**", StringComparison.Ordinal));
+        // The console finds the fail-over actions here (it shows restore and fail back only when they are listed).
+        Assert.NotNull(paths["/api/v1/failover/{name}"]?["post"]);
+        Assert.Equal("boolean", doc["components"]!["schemas"]!["FailoverRequest"]!["properties"]!["dryRun"]!["type"]!.ToString());
         var verifyBody = doc["components"]!["schemas"]!["VerifyRequest"]!;
         Assert.Equal("boolean", verifyBody["properties"]!["repair"]!["type"]!.ToString());
         Assert.Equal("path", paths["/api/v1/jobs/{name}/mirror"]!["post"]!["parameters"]![0]!["in"]!.ToString());
         Assert.NotNull(doc["components"]!["securitySchemes"]!["bearer"]);
+    }
+
+    /// <summary>
+    /// "Every CLI verb is an API call": each API path written in the CLI's source is a route of the
+    /// agent's OpenAPI document (an interpolated segment matches any path parameter or word).
+    /// </summary>
+    [Fact]
+    public async Task CliSource_CallsOnlyRoutesTheOpenApiDocumentLists()
+    {
+        var doc = JsonNode.Parse(await _http.GetStringAsync("/api/v1/openapi.json"))!;
+        var routes = doc["paths"]!.AsObject().Select(p => Segments(p.Key)).ToList();
+        var cli = Path.Combine(BrowserSession.RepoRoot, "src", "Understudy.Cli");
+        var calls = Directory.EnumerateFiles(cli, "*.cs", SearchOption.AllDirectories)
+            .SelectMany(f => Regex.Matches(File.ReadAllText(f), "\"/?(api/v1/[^\"?]*)").Select(m => m.Groups[1].Value))
+            .Distinct()
+            .ToList();
+        Assert.True(calls.Count >= 10, $"found only {calls.Count} API paths in {cli}");
+        foreach (var call in calls)
+        {
+            var c = Segments("/" + Regex.Replace(call, "\\{[^}]*\\}", "{}"));
+            Assert.True(routes.Any(r => r.Length == c.Length && r.Zip(c).All(x => x.First == x.Second || x.First == "{}" || x.Second == "{}")),
+                $"the CLI calls {call}, which the OpenAPI document does not list");
+        }
+
+        static string[] Segments(string path) => [.. Regex.Replace(path, "\\{[^}]*\\}", "{}").Split('/', StringSplitOptions.RemoveEmptyEntries)];
     }
 
     [Fact]
@@ -79,6 +108,20 @@ public sealed class ApiSurfaceTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, nf.StatusCode);
         Assert.Equal("application/problem+json", nf.Content.Headers.ContentType!.MediaType);
         Assert.Contains("no job named 'nope'", JsonNode.Parse(await nf.Content.ReadAsStringAsync())!["detail"]!.ToString(), StringComparison.Ordinal);
+
+        using var unknown = await _http.GetAsync("/api/v1/no-such-thing");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("no API route GET /api/v1/no-such-thing", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var wrongMethod = await _http.DeleteAsync("/api/v1/status");
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, wrongMethod.StatusCode);
+        Assert.Equal("application/problem+json", wrongMethod.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("GET", string.Join(",", wrongMethod.Content.Headers.Allow));
+
+        using var badJson = await _http.PostAsync("/api/v1/jobs/validate", new StringContent("{not json", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, badJson.StatusCode);
+        Assert.Equal("application/problem+json", badJson.Content.Headers.ContentType!.MediaType);
 
         using var health = await anon.GetAsync("/api/v1/health");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);

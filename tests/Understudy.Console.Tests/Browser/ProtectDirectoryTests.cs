@@ -50,7 +50,8 @@ public sealed class ProtectDirectoryTests
 
         var card = page.Locator("article.job[data-job='web-data'][data-role='source']");
         await Expect(card.Locator(".progress")).ToHaveAttributeAsync("data-percent", "100", new() { Timeout = 120_000 });
-        await Expect(card.Locator(".state")).ToHaveTextAsync("in-sync");
+        // Mirrored, with replication on (the default): the job replicates changes as they happen.
+        await Expect(card.Locator(".state")).ToHaveTextAsync("replicating");
         await Expect(card.Locator(".progress")).ToContainTextAsync("40/40 files");
         // "mirror complete" happens after the page loaded its history: it can only have come over the live stream.
         var complete = page.Locator("#event-log li").Filter(new() { HasText = "mirror complete" });

@@ -3,7 +3,8 @@ import { h } from './dom.js';
 
 // Every action is POST /api/v1/jobs/{name}/<path>. Mirror and verify exist on every agent; the
 // others light up when the agent has the route (its OpenAPI document) and, when the job's status
-// lists `actions`, only while the status says they apply.
+// lists `actions`, only while the status says they apply. Fail-over actions live on the target
+// agent under /api/v1/failover (failover.js).
 export const ACTIONS = [
   { id: 'mirror', label: 'Mirror…', sourceOnly: true },
   { id: 'verify', label: 'Verify…', sourceOnly: true },
@@ -11,10 +12,6 @@ export const ACTIONS = [
   { id: 'stop', label: 'Stop…', confirm: 'Stop this job? Changes will no longer be replicated until it is started again.' },
   { id: 'pause', label: 'Pause…', confirm: 'Pause replication? Changes are queued on the source until you resume.' },
   { id: 'resume', label: 'Resume' },
-  { id: 'failover', label: 'Fail over…', danger: true, confirm: 'Fail over now? The target takes over the source\'s identity (addresses, name, shares). Do this only when the source is really down.' },
-  { id: 'dismiss', path: 'failover/dismiss', label: 'Dismiss…', confirm: 'Dismiss the pending fail-over? The target keeps protecting and watching the source.' },
-  { id: 'restore', label: 'Restore…', confirm: 'Restore? Data flows back from the target to the source.' },
-  { id: 'failback', label: 'Fail back…', danger: true, confirm: 'Fail back? The target gives the identity back to the source.' },
 ];
 
 export function actionPath(a) {
@@ -53,6 +50,37 @@ export function radioGroup(name, legend, options, checked) {
 
 export function checkbox(name, label, checked = false) {
   return h('label', { class: 'choice' }, h('input', { type: 'checkbox', name, value: 'true', checked }), ` ${label}`);
+}
+
+/**
+ * Form fields for a request body described by the agent's OpenAPI schema (booleans as checkboxes,
+ * enums as radio buttons, other strings and numbers as inputs), so an action's options follow the API.
+ */
+export function schemaFields(schema, skip = []) {
+  const out = [];
+  for (const [name, p] of Object.entries(schema?.properties ?? {})) {
+    if (skip.includes(name)) continue;
+    const label = name.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+    if (p.type === 'boolean') out.push(checkbox(name, label));
+    else if (Array.isArray(p.enum)) out.push(radioGroup(name, label, p.enum.map((e) => [String(e), String(e)]), String(p.enum[0])));
+    else if (p.type === 'string' || p.type === 'integer' || p.type === 'number') {
+      const id = `field-${++dialogSeq}`;
+      const required = (schema.required ?? []).includes(name);
+      out.push(h('label', { for: id }, label), h('input', { id, name, type: p.type === 'string' ? 'text' : 'number', required }));
+    }
+  }
+  return out;
+}
+
+/** The JSON body for a schema from a confirmation form's values (unchecked booleans are false). */
+export function formBody(schema, values, skip = []) {
+  const body = {};
+  for (const [name, p] of Object.entries(schema?.properties ?? {})) {
+    if (skip.includes(name)) body[name] = false;
+    else if (p.type === 'boolean') body[name] = values[name] === 'true';
+    else if (values[name] !== undefined && values[name] !== '') body[name] = p.type === 'string' || p.enum ? values[name] : Number(values[name]);
+  }
+  return body;
 }
 
 /** Asks what the action needs, then calls the agent. Returns the API's answer, or null when cancelled. */

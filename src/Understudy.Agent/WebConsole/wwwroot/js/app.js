@@ -27,11 +27,12 @@ function takeTokenFromUrl() {
 function connect(url, token) {
   disconnect(url);
   const client = new AgentClient(url, token);
-  const entry = { client, info: null, routes: new Set(), timer: 0, source: null, stopped: false };
+  const entry = { client, info: null, routes: new Set(), openapi: null, timer: 0, source: null, stopped: false };
   entry.view = new AgentView(document.getElementById('agents'), url, {
     onRemove: () => { disconnect(url); removeAgent(url); announce(`Removed agent ${url}`); showLoginIfEmpty(); },
     onRelogin: () => showLogin(url),
-    supports: (path) => entry.routes.has(path),
+    supports: (route) => entry.routes.has(route),
+    schema: (route) => requestSchema(entry.openapi, route),
     client,
   });
   agents.set(url, entry);
@@ -62,8 +63,12 @@ async function poll(entry) {
       wizard.agentsChanged();
     }
     const status = await entry.client.get('/api/v1/status');
+    // Back after an outage: the agent may have been upgraded, so read its routes again.
+    if (entry.failed) await loadRoutes(entry);
+    entry.failed = false;
     entry.view.update(status);
   } catch (e) {
+    entry.failed = true;
     entry.view.setError(e instanceof ApiError ? e.message : String(e), e instanceof ApiError && e.status === 401);
     if (e instanceof ApiError && e.status === 401) return; // a wrong token stays wrong: wait for the user
   }
@@ -74,11 +79,24 @@ async function poll(entry) {
 async function loadRoutes(entry) {
   try {
     const doc = await entry.client.get('/api/v1/openapi.json');
+    entry.openapi = doc;
+    entry.routes.clear();
     for (const [path, ops] of Object.entries(doc.paths ?? {}))
       for (const m of Object.keys(ops)) entry.routes.add(`${m.toUpperCase()} ${path}`);
   } catch {
     // An older agent without the document: mirror and verify are always there.
   }
+}
+
+/** The JSON schema of a route's request body ("POST /api/v1/…"), with its $ref resolved; null when none. */
+function requestSchema(doc, route) {
+  const [method, path] = route.split(' ');
+  const op = doc?.paths?.[path]?.[method.toLowerCase()];
+  let schema = op?.requestBody?.content?.['application/json']?.schema ?? null;
+  const ref = schema?.$ref;
+  if (typeof ref === 'string' && ref.startsWith('#/components/schemas/'))
+    schema = doc.components?.schemas?.[ref.slice('#/components/schemas/'.length)] ?? null;
+  return schema;
 }
 
 function openStream(entry) {

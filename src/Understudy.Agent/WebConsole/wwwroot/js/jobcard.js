@@ -1,9 +1,10 @@
-// One job's card: state and reason, mirror progress, replication chart, last verification,
-// fail-over monitor, any other status fields (shown generically), and the actions that apply.
+// One job's card: state and reason, mirror progress, replication chart, last verification, the
+// fail-over of a hosted copy (failover.js), any other status fields (shown generically), and the
+// actions that apply.
 import { h, setText, fmtBytes, fmtSeconds, fmtTime, announce } from './dom.js';
 import { LineChart } from './chart.js';
 import { ACTIONS, actionPath, runAction } from './actions.js';
-import { renderMonitor } from './monitor.js';
+import { FailoverPanel } from './failover.js';
 
 const KNOWN = new Set(['name', 'role', 'state', 'reason', 'target', 'targetPath', 'sourcePaths', 'mirror', 'mirrored',
   'lastMirrorAt', 'lastVerify', 'replication', 'monitor', 'failover', 'actions', 'sourceId', 'sourceName', 'connected']);
@@ -11,23 +12,23 @@ const KNOWN = new Set(['name', 'role', 'state', 'reason', 'target', 'targetPath'
 let seq = 0;
 
 export class JobCard {
-  constructor(name, role, client, supports) {
+  constructor(name, role, ctx) {
     this.name = name;
     this.role = role;
-    this.client = client;
-    this.supports = supports;
+    this.ctx = ctx;
+    this.client = ctx.client;
+    this.supports = ctx.supports;
     this.charts = new Map();
     const id = `job-${++seq}`;
     this.state = h('span', { class: 'state' });
     this.reason = h('span', { class: 'reason' });
     this.route = h('p', { class: 'route' });
-    this.pending = h('p', { class: 'pending', role: 'alert', hidden: true });
     this.progressBar = h('progress', { max: '100', value: '0', 'aria-labelledby': `${id}-pl` });
     this.progressText = h('span', { id: `${id}-pl` });
     this.progress = h('div', { class: 'progress', hidden: true }, this.progressBar, this.progressText);
     this.chartBox = h('div', { class: 'charts', hidden: true });
     this.verify = h('div', { class: 'verify', hidden: true });
-    this.monitor = h('div', { class: 'monitor', hidden: true });
+    this.failover = null; // a FailoverPanel once the hosting agent reports a fail-over for this copy
     this.extra = h('dl', { class: 'extra' });
     this.extraBox = h('details', { hidden: true }, h('summary', {}, 'More status'), this.extra);
     this.message = h('p', { class: 'action-msg', 'aria-live': 'polite' });
@@ -41,14 +42,17 @@ export class JobCard {
     this.root = h('article', { class: `job role-${role}`, 'aria-labelledby': id, 'data-job': name, 'data-role': role },
       h('h4', { id }, name, h('span', { class: 'role' }, role === 'source' ? ' (source)' : ' (target copy)')),
       h('p', { class: 'state-line', 'aria-live': 'polite' }, this.state, this.reason),
-      this.route, this.pending, this.progress, this.chartBox, this.verify, this.monitor, this.extraBox, bar, this.message);
+      this.route, this.progress, this.chartBox, this.verify, this.extraBox, bar, this.message);
+    this.actionBar = bar;
   }
 
-  update(s) {
+  /** `failover` is this hosted copy's entry of the target agent's status `failover` list, if any. */
+  update(s, failover) {
     this.last = s;
     const state = s.state ?? (this.role === 'target' ? (s.connected ? 'receiving' : 'idle') : 'unknown');
     setText(this.state, state);
-    const cls = state.replace(/[^a-z-]/g, '');
+    // "failed-over (passive)" is coloured as failed-over: the first word is the state, the rest its detail.
+    const cls = state.split(' ')[0].replace(/[^a-z-]/g, '');
     this.state.className = `state state-${cls}`;
     this.root.dataset.state = cls;
     setText(this.reason, s.reason ? ` — ${s.reason}` : '');
@@ -58,13 +62,22 @@ export class JobCard {
     this.updateProgress(s.mirror);
     this.updateCharts(s.replication);
     this.updateVerify(s.lastVerify);
-    const mon = s.monitor ?? s.failover;
-    this.monitor.hidden = !renderMonitor(this.monitor, mon);
-    const pending = /pending/.test(state) || mon?.pending === true;
-    this.pending.hidden = !pending;
-    setText(this.pending, pending ? 'Fail-over pending: the source is not answering. Fail over, or dismiss if it is a network cut.' : '');
+    this.updateFailover(failover);
     this.updateExtra(s);
     this.updateButtons(s, state);
+  }
+
+  updateFailover(f) {
+    if (f && !this.failover) {
+      this.failover = new FailoverPanel(this.name, this.ctx);
+      this.actionBar.before(this.failover.root);
+    }
+    if (this.failover) {
+      this.failover.root.hidden = !f;
+      if (f) this.failover.update(f);
+    }
+    // The card's edge follows the fail-over when that is what matters now.
+    this.root.dataset.failover = f?.state ?? '';
   }
 
   updateProgress(m) {
@@ -125,11 +138,13 @@ export class JobCard {
     for (const a of ACTIONS) {
       const route = this.supports(`POST /api/v1/jobs/{name}/${actionPath(a)}`);
       let show;
-      if (a.sourceOnly) show = this.role === 'source';
+      // Job actions are calls on the source agent; a hosted copy's actions are its fail-over's.
+      if (this.role !== 'source') show = false;
+      else if (a.sourceOnly) show = true;
       else if (!route) show = false;
       else if (listed) show = listed.has(a.id);
-      else if (a.id === 'pause') show = this.role === 'source' && state !== 'paused';
-      else if (a.id === 'resume') show = this.role === 'source' && state === 'paused';
+      else if (a.id === 'pause') show = state !== 'paused';
+      else if (a.id === 'resume') show = state === 'paused';
       else show = true;
       this.buttons.get(a.id).hidden = !show;
     }
