@@ -54,7 +54,13 @@ internal sealed class ApiClient : IDisposable
             var tokenFile = Path.Combine(dataDir, "api-token");
             if (!File.Exists(addrFile))
                 throw new CliException($"no agent found in {dataDir} (no api-address file): start one with 'understudy agent --data-dir {dataDir}', or pass --api URL --token TOKEN");
-            api = File.ReadAllText(addrFile).Trim();
+            // Line 1: the URL; line 2 (HTTPS only): the SHA-256 of the API's certificate, pinned unless --agent-id says otherwise.
+            var lines = File.ReadAllLines(addrFile);
+            api = lines.FirstOrDefault()?.Trim() ?? "";
+            if (lines.Length > 1 && lines[1].Trim().Length > 0)
+                agentId ??= lines[1].Trim();
+            // An agent listening on every address is reached locally over loopback.
+            api = api.Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal).Replace("://[::]:", "://[::1]:", StringComparison.Ordinal);
             try
             {
                 token ??= File.ReadAllText(tokenFile).Trim();

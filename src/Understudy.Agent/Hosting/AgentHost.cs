@@ -28,6 +28,7 @@ internal sealed class AgentHost : IAsyncDisposable
     private readonly WebApplication _web;
     private readonly PeerListener _peer;
     private readonly SdNotify? _notify = SdNotify.FromEnvironment();
+    private System.Security.Cryptography.X509Certificates.X509Certificate2 _apiCertificate = null!;
 
     private AgentHost(AgentContext ctx, WebApplication web, PeerListener peer, JobManager jobs, TargetService target, FailoverManager failover)
     {
@@ -69,13 +70,14 @@ internal sealed class AgentHost : IAsyncDisposable
         AgentLogging.Configure(builder.Logging);
         var apiEndPoint = PeerLink.ParseEndPoint(options.Api, 7421);
         bool loopback = IPAddress.IsLoopback(apiEndPoint.Address);
+        var apiCertificate = options.ApiCertificate is null ? identity.Certificate : LoadApiCertificate(options.ApiCertificate, options.ApiKey);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(apiEndPoint, l =>
             {
-                // Off loopback the API is HTTPS only, with the agent's own certificate.
-                if (!loopback)
-                    l.UseHttps(identity.Certificate);
+                // Off loopback the API is HTTPS only, with the agent's own certificate or the admin's.
+                if (!loopback || options.ApiCertificate is not null)
+                    l.UseHttps(apiCertificate);
             });
         });
         builder.Services.ConfigureHttpJsonOptions(o =>
@@ -100,7 +102,7 @@ internal sealed class AgentHost : IAsyncDisposable
         target.Failover = failover;
         var peer = new PeerListener(PeerLink.ParseEndPoint(options.Listen, PeerLink.DefaultPort), identity, name, store, events,
             target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
-        var agent = new AgentHost(ctx, web, peer, jobs, target, failover);
+        var agent = new AgentHost(ctx, web, peer, jobs, target, failover) { _apiCertificate = apiCertificate };
 
         web.Use(async (http, next) =>
         {
@@ -110,7 +112,7 @@ internal sealed class AgentHost : IAsyncDisposable
                     return;
                 var auth = http.Request.Headers.Authorization.ToString();
                 var query = http.Request.Query["token"].ToString();
-                bool ok = auth == "Bearer " + token || (query.Length > 0 && query == token)
+                bool ok = TokenMatches(auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : "", token) || TokenMatches(query, token)
                     || http.Request.Path.Equals("/api/v1/health", StringComparison.Ordinal);
                 if (!ok)
                 {
@@ -136,6 +138,30 @@ internal sealed class AgentHost : IAsyncDisposable
         return agent;
     }
 
+    /// <summary>Constant time, so response timing does not reveal how much of a guessed token was right.</summary>
+    private static bool TokenMatches(string given, string token) =>
+        given.Length > 0 && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.UTF8.GetBytes(given), System.Text.Encoding.UTF8.GetBytes(token));
+
+    /// <summary>PEM certificate + key (`--api-cert`, `--api-key`), or one PKCS#12 file without a password.</summary>
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2 LoadApiCertificate(string cert, string? key)
+    {
+        try
+        {
+            if (key is not null || cert.EndsWith(".pem", StringComparison.OrdinalIgnoreCase) || cert.EndsWith(".crt", StringComparison.OrdinalIgnoreCase))
+            {
+                using var pem = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(cert, key);
+                // Export/import: Kestrel on Linux needs a certificate whose key is not ephemeral.
+                return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(pem.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
+            }
+            return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(cert, null);
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw new FormatException($"cannot load the API certificate {cert}{(key is null ? "" : $" with key {key}")}: {e.Message}", e);
+        }
+    }
+
     public async Task StartAsync(CancellationToken ct)
     {
         // Before the peer link: a source registering must find the stored engines, not race them.
@@ -143,7 +169,10 @@ internal sealed class AgentHost : IAsyncDisposable
         _peer.Start();
         await _web.StartAsync(ct);
         var apiUrl = _web.Urls.FirstOrDefault() ?? "";
-        DataDir.WritePrivateFile(Path.Combine(Context.DataDir, DataDir.ApiAddressFile), System.Text.Encoding.UTF8.GetBytes(apiUrl + "\n"));
+        // Line 2: the HTTPS certificate's SHA-256, so the local CLI pins it (the agent's own is self-signed).
+        var pin = apiUrl.StartsWith("https:", StringComparison.Ordinal)
+            ? Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(_apiCertificate.RawData)) + "\n" : "";
+        DataDir.WritePrivateFile(Path.Combine(Context.DataDir, DataDir.ApiAddressFile), System.Text.Encoding.UTF8.GetBytes(apiUrl + "\n" + pin));
         Jobs.LoadStored();
         Context.Events.Record(Severity.Info, "agent", null, $"agent {Context.AgentName} started: ID {Context.Identity.Id}, peer link {PeerEndPoint}, API {apiUrl}");
         // Only now: the API answers and the stored jobs run, so `systemctl start` returns to a working agent.

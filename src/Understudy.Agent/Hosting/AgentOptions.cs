@@ -1,3 +1,5 @@
 namespace Understudy.Agent.Hosting;
 
-internal sealed record AgentOptions(string DataDir, string Listen = "0.0.0.0:7420", string Api = "127.0.0.1:7421", string? Name = null);
+/// <param name="ApiCertificate">An admin-provided certificate for the HTTPS API (PEM with <paramref name="ApiKey"/>, or PKCS#12); null: the agent's own.</param>
+internal sealed record AgentOptions(string DataDir, string Listen = "0.0.0.0:7420", string Api = "127.0.0.1:7421", string? Name = null,
+    string? ApiCertificate = null, string? ApiKey = null);

@@ -35,6 +35,9 @@ internal sealed class AgentProcess : IAsyncDisposable
     /// <summary>Extra environment for the agent process (e.g. capture test knobs); set before <see cref="StartAsync"/>.</summary>
     public Dictionary<string, string> Environment { get; } = [];
 
+    /// <summary>Extra arguments of `understudy agent`; set before <see cref="StartAsync"/>.</summary>
+    public List<string> ExtraArgs { get; } = [];
+
     public string Log
     {
         get
@@ -50,6 +53,8 @@ internal sealed class AgentProcess : IAsyncDisposable
     {
         var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { CliDll, "agent", "--data-dir", DataDir, "--listen", PeerAddress, "--api-listen", $"127.0.0.1:{ApiPort}", "--name", Name })
+            psi.ArgumentList.Add(a);
+        foreach (var a in ExtraArgs)
             psi.ArgumentList.Add(a);
         foreach (var (k, v) in Environment)
             psi.Environment[k] = v;
