@@ -1,0 +1,67 @@
+using System.Net;
+using Understudy.LabTests.Harness;
+
+namespace Understudy.Bench.Failover;
+
+/// <summary>The client's view of a move: when the first good read came back, and how many tries it took.</summary>
+internal sealed record FirstRead(DateTimeOffset At, int Attempts, string LastError);
+
+/// <summary>
+/// How the client side of a fail-over is measured. One smbclient attempt blocked on the dead
+/// server sits in TCP SYN retransmission (1 s, then 2 s, ...), so a single polling loop would see
+/// the new server up to a second late. Instead a fresh attempt starts every <see cref="Stagger"/>,
+/// overlapping the ones still waiting (each bounded by <see cref="AttemptTimeout"/>): the first one
+/// started after the address moved answers at once. The read counts when smbclient has returned
+/// the expected bytes, so the figure includes smbclient's own start and SMB negotiation.
+/// </summary>
+internal static class ClientProbe
+{
+    public static readonly TimeSpan Stagger = TimeSpan.FromMilliseconds(100);
+    public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(2);
+
+    public static async Task<FirstRead> FirstGoodReadAsync(LabHost client, IPAddress address, string share, string path, byte[] expected, TimeSpan deadline)
+    {
+        var unc = SmbClient.Unc(address, share);
+        var done = new TaskCompletionSource<DateTimeOffset>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var inFlight = new List<Task>();
+        var lastError = "";
+        var until = DateTimeOffset.UtcNow + deadline;
+        var attempts = 0;
+        while (!done.Task.IsCompleted && DateTimeOffset.UtcNow < until)
+        {
+            attempts++;
+            inFlight.Add(Task.Run(async () =>
+            {
+                var r = await SmbClient.TryReadFileAsync(client, unc, path, AttemptTimeout);
+                var at = DateTimeOffset.UtcNow;
+                if (r.Ok && r.Content.AsSpan().SequenceEqual(expected))
+                    done.TrySetResult(at);
+                else
+                    lastError = r.Ok ? "wrong content: " + r.Text : r.Error;
+            }));
+            await Task.WhenAny(done.Task, Task.Delay(Stagger));
+        }
+        // Let the attempts still waiting end by their own timeout: none may outlive the lab.
+        await Task.WhenAll(inFlight);
+        if (!done.Task.IsCompleted)
+            throw new LabException($"no good read of {unc}/{path} within {deadline.TotalSeconds:0} s ({attempts} attempts); last: {lastError}");
+        return new FirstRead(await done.Task, attempts, lastError);
+    }
+
+    /// <summary>
+    /// Polls every 2 ms, without spawning anything, for the moment <paramref name="host"/> holds
+    /// <paramref name="address"/>. On its own thread: the thread pool is busy with the client's
+    /// smbclient processes and would delay a timer-based loop by a tenth of a second under load.
+    /// </summary>
+    public static Task<DateTimeOffset?> AddressAppearsAsync(LabHost host, IPAddress address, CancellationToken ct) =>
+        Task.Factory.StartNew<DateTimeOffset?>(() =>
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                if (host.Lab.AddressHolders(address).Contains(host))
+                    return DateTimeOffset.UtcNow;
+                Thread.Sleep(2);
+            }
+            return null;
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+}
