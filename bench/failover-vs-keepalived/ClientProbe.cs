@@ -49,6 +49,23 @@ internal static class ClientProbe
     }
 
     /// <summary>
+    /// The median time of a few reads through the share while nothing moves: what one smbclient
+    /// read costs on this machine at this load (process start, connect, SMB negotiation, get).
+    /// A first good read can never come sooner than this after the server is ready.
+    /// </summary>
+    public static async Task<double> BaselineReadAsync(LabHost client, IPAddress address, string share, string path, int reads = 3)
+    {
+        var times = new List<double>();
+        for (var i = 0; i < reads; i++)
+        {
+            var started = DateTimeOffset.UtcNow;
+            await SmbClient.ReadFileAsync(client, SmbClient.Unc(address, share), path);
+            times.Add((DateTimeOffset.UtcNow - started).TotalSeconds);
+        }
+        return Math.Round(Report.Median(times), 3);
+    }
+
+    /// <summary>
     /// Polls every 2 ms, without spawning anything, for the moment <paramref name="host"/> holds
     /// <paramref name="address"/>. On its own thread: the thread pool is busy with the client's
     /// smbclient processes and would delay a timer-based loop by a tenth of a second under load.

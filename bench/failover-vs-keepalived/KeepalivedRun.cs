@@ -42,7 +42,7 @@ internal static class KeepalivedRun
         await Task.Delay(TimeSpan.FromMilliseconds(s.IntervalMs * (s.Misses + 1)));
         if (backup.Log.Contains("Entering MASTER STATE", StringComparison.Ordinal) || lab.AddressHolders(service).Contains(lab.Target))
             throw new LabException($"keepalived on the target became master while the source was up (adverts not heard?):\n{backup.Log}");
-        await SmbClient.ReadFileAsync(lab.Client, SmbClient.Unc(service, "data"), "docs/report.txt");
+        var baseline = await ClientProbe.BaselineReadAsync(lab.Client, service, "data", "docs/report.txt");
 
         using var stop = new CancellationTokenSource();
         var appears = ClientProbe.AddressAppearsAsync(lab.Target, service, stop.Token);
@@ -52,7 +52,7 @@ internal static class KeepalivedRun
         await stop.CancelAsync();
         var onTarget = await appears ?? throw new LabException("the service address never appeared on the target");
         var decision = Math.Round((onTarget - cut).TotalSeconds, 3);
-        return new RunResult("keepalived", run, true, null, decision, decision, Math.Round((read.At - cut).TotalSeconds, 3), read.Attempts, null);
+        return new RunResult("keepalived", run, true, null, decision, decision, Math.Round((read.At - cut).TotalSeconds, 3), read.Attempts, null, baseline);
     }
 
     private static LabProcess Start(Lab lab, LabHost host, IPAddress service, string state, int priority, Settings s)

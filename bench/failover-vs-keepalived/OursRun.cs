@@ -66,8 +66,6 @@ internal static class OursRun
         await source.ApplyJobAsync(LabAgent.JobYaml(Job, data, target, replica, FailoverSection(lab, service, data, s)));
         await source.WaitMirroredAsync(Job);
         await WaitMonitoringAsync(target);
-        // The client has used the address (its ARP cache points at the source), as a real client has.
-        await SmbClient.ReadFileAsync(lab.Client, SmbClient.Unc(service, "data"), "docs/report.txt");
         return (target, service, content);
     }
 
@@ -109,6 +107,8 @@ internal static class OursRun
 
     private static async Task<RunResult> MeasureAsync(Lab lab, LabAgent target, int run, IPAddress service, byte[] content, Settings s)
     {
+        // The client has used the address (its ARP cache points at the source), as a real client has.
+        var baseline = await ClientProbe.BaselineReadAsync(lab.Client, service, "data", "docs/report.txt");
         using var stop = new CancellationTokenSource();
         var appears = ClientProbe.AddressAppearsAsync(lab.Target, service, stop.Token);
         await lab.CutLinkAsync(lab.Source);
@@ -130,7 +130,7 @@ internal static class OursRun
         double? agentMs = done?["data"] is { } d && JsonNode.Parse(d.GetValue<string>())?["takeoverMs"] is { } ms ? ms.GetValue<double>() : null;
         var decision = DateTimeOffset.Parse(triggered["time"]!.GetValue<string>(), CultureInfo.InvariantCulture);
         return new RunResult("understudy", run, true, null,
-            Seconds(decision - cut), onTarget is { } t ? Seconds(t - cut) : double.NaN, Seconds(read.At - cut), read.Attempts, agentMs / 1000);
+            Seconds(decision - cut), onTarget is { } t ? Seconds(t - cut) : double.NaN, Seconds(read.At - cut), read.Attempts, agentMs / 1000, baseline);
     }
 
     /// <summary>The job's events on an agent (`events --json` prints one object per line).</summary>

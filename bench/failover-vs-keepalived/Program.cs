@@ -71,7 +71,7 @@ internal static class Program
             r = RunResult.Failed(subject, run, e.Message);
         }
         Console.WriteLine(r.Ok
-            ? FormattableString.Invariant($"decision {r.Decision:0.000} s, address on target {r.AddressOnTarget:0.000} s, first read {r.FirstRead:0.000} s ({r.ReadAttempts} attempts){(r.AgentTakeover is { } a ? $", agent take-over {a:0.000} s" : "")}")
+            ? FormattableString.Invariant($"decision {r.Decision:0.000} s, address on target {r.AddressOnTarget:0.000} s, first read {r.FirstRead:0.000} s ({r.ReadAttempts} attempts){(r.AgentTakeover is { } a ? $", agent take-over {a:0.000} s" : "")}, one read before the cut {r.BaselineRead:0.000} s")
             : "FAILED: " + r.Error);
         return r;
     }

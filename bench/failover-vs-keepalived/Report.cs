@@ -24,6 +24,7 @@ internal static class Report
         Row(sb, "address on the target", ka, ours, r => r.AddressOnTarget, null);
         Row(sb, "take-over (decision → first good read)", ka, ours, r => r.Takeover, 1.0);
         Row(sb, "total (cut → first good read)", ka, ours, r => r.FirstRead, totalTarget);
+        Row(sb, "one smbclient read before the cut (not from the cut)", ka, ours, r => r.BaselineRead, null);
         var agent = ours.Where(r => r.Ok && r.AgentTakeover is not null).Select(r => r.AgentTakeover!.Value).ToList();
         if (agent.Count > 0)
             sb.AppendLine(Inv($"| Understudy's own take-over steps (its \"failed over\" event) | | {Median(agent):0.000} | | | {agent.Max():0.000} | | |"));
@@ -43,7 +44,7 @@ internal static class Report
         return sb.ToString().TrimEnd();
     }
 
-    public static string Tsv(RunResult r) => Inv($"{r.Subject}\t{r.Run}\t{(r.Ok ? "ok" : "failed")}\t{r.Decision}\t{r.AddressOnTarget}\t{r.FirstRead}\t{r.ReadAttempts}\t{r.AgentTakeover}\t{r.Error?.Split('\n')[0]}");
+    public static string Tsv(RunResult r) => Inv($"{r.Subject}\t{r.Run}\t{(r.Ok ? "ok" : "failed")}\t{r.Decision}\t{r.AddressOnTarget}\t{r.FirstRead}\t{r.ReadAttempts}\t{r.AgentTakeover}\t{r.BaselineRead}\t{r.Error?.Split('\n')[0]}");
 
     /// <summary>Replaces the text between `&lt;!-- bench:NAME:begin --&gt;` and `&lt;!-- bench:NAME:end --&gt;`.</summary>
     public static void ReplaceSection(string path, string name, string body)
