@@ -4,7 +4,10 @@ using Understudy.LabTests.Harness;
 namespace Understudy.Bench.Failover;
 
 /// <summary>The client's view of a move: when the first good read came back, and how many tries it took.</summary>
-internal sealed record FirstRead(DateTimeOffset At, int Attempts, string LastError);
+internal sealed record FirstRead(DateTimeOffset At, int Attempts, string LastError, IReadOnlyList<Attempt> Log);
+
+/// <summary>One smbclient attempt: when it started and ended, and how (for --verbose).</summary>
+internal sealed record Attempt(DateTimeOffset Started, DateTimeOffset Ended, bool Ok, string Outcome);
 
 /// <summary>
 /// How the client side of a fail-over is measured. One smbclient attempt blocked on the dead
@@ -27,17 +30,22 @@ internal static class ClientProbe
         var lastError = "";
         var until = DateTimeOffset.UtcNow + deadline;
         var attempts = 0;
+        var log = new List<Attempt>();
         while (!done.Task.IsCompleted && DateTimeOffset.UtcNow < until)
         {
             attempts++;
             inFlight.Add(Task.Run(async () =>
             {
+                var started = DateTimeOffset.UtcNow;
                 var r = await SmbClient.TryReadFileAsync(client, unc, path, AttemptTimeout);
                 var at = DateTimeOffset.UtcNow;
-                if (r.Ok && r.Content.AsSpan().SequenceEqual(expected))
+                var good = r.Ok && r.Content.AsSpan().SequenceEqual(expected);
+                if (good)
                     done.TrySetResult(at);
                 else
                     lastError = r.Ok ? "wrong content: " + r.Text : r.Error;
+                lock (log)
+                    log.Add(new Attempt(started, at, good, good ? "ok" : Short(lastError)));
             }));
             await Task.WhenAny(done.Task, Task.Delay(Stagger));
         }
@@ -45,7 +53,22 @@ internal static class ClientProbe
         await Task.WhenAll(inFlight);
         if (!done.Task.IsCompleted)
             throw new LabException($"no good read of {unc}/{path} within {deadline.TotalSeconds:0} s ({attempts} attempts); last: {lastError}");
-        return new FirstRead(await done.Task, attempts, lastError);
+        return new FirstRead(await done.Task, attempts, lastError, [.. log.OrderBy(a => a.Started)]);
+    }
+
+    /// <summary>smbclient's NT_STATUS word (or the first words of its error) for the attempt log.</summary>
+    private static string Short(string error)
+    {
+        var i = error.IndexOf("NT_STATUS_", StringComparison.Ordinal);
+        if (i >= 0)
+            return new string([.. error.Skip(i).TakeWhile(c => char.IsLetterOrDigit(c) || c == '_')]);
+        return error.Length > 60 ? error[..60] : error;
+    }
+
+    public static void Print(FirstRead read, DateTimeOffset cut)
+    {
+        foreach (var a in read.Log)
+            Console.WriteLine(FormattableString.Invariant($"    read {(a.Started - cut).TotalSeconds,7:0.000} → {(a.Ended - cut).TotalSeconds,7:0.000} s  {a.Outcome}"));
     }
 
     /// <summary>

@@ -50,6 +50,8 @@ internal static class KeepalivedRun
         var cut = DateTimeOffset.UtcNow;
         var read = await ClientProbe.FirstGoodReadAsync(lab.Client, service, "data", "docs/report.txt", content, s.Deadline);
         await stop.CancelAsync();
+        if (s.Verbose)
+            ClientProbe.Print(read, cut);
         var onTarget = await appears ?? throw new LabException("the service address never appeared on the target");
         var decision = Math.Round((onTarget - cut).TotalSeconds, 3);
         return new RunResult("keepalived", run, true, null, decision, decision, Math.Round((read.At - cut).TotalSeconds, 3), read.Attempts, null, baseline);

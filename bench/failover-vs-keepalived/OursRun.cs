@@ -120,6 +120,7 @@ internal static class OursRun
         var events = await EventsAsync(target);
         if (s.Verbose)
         {
+            ClientProbe.Print(read, cut);
             foreach (var e in events)
                 Console.WriteLine(FormattableString.Invariant(
                     $"    {(DateTimeOffset.Parse(e["time"]!.GetValue<string>(), CultureInfo.InvariantCulture) - cut).TotalSeconds,7:0.000} s  [{e["category"]}] {e["message"]}"));
