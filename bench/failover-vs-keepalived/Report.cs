@@ -12,7 +12,7 @@ internal static class Report
         var ka = results.Where(r => r.Subject == "keepalived").ToList();
         var sb = new StringBuilder();
         var totalTarget = s.IntervalMs * s.Misses / 1000.0 + 1;
-        sb.AppendLine(Inv($"Measured {DateTime.UtcNow:yyyy-MM-dd} on {Environment.ProcessorCount} cores ({CpuModel()}), shared with other builds (load average {LoadAverage()} at the end); interval {s.IntervalMs / 1000.0:0.###} s, misses {s.Misses}, automatic trigger, gratuitous ARP {(s.ArpCount is { } n ? $"count {n}" : "defaults (5 × 200 ms)")}; keepalived advert_int {s.IntervalMs / 1000.0:0.###} s, priorities 254/253; {s.Runs} run(s) each, interleaved, a fresh lab per run."));
+        sb.AppendLine(Inv($"Measured {DateTime.UtcNow:yyyy-MM-dd} on {Environment.ProcessorCount} cores ({CpuModel()}), shared with other builds (load average {LoadAverage()} at the end), the lab at nice {Nice()}; interval {s.IntervalMs / 1000.0:0.###} s, misses {s.Misses}, automatic trigger, gratuitous ARP {(s.ArpCount is { } n ? $"count {n}" : "defaults (5 × 200 ms)")}; keepalived advert_int {s.IntervalMs / 1000.0:0.###} s, priorities 254/253; {s.Runs} run(s) each, interleaved, a fresh lab per run."));
         sb.AppendLine();
         sb.AppendLine(Inv($"Reproduce: `sudo bench/failover-vs-keepalived.sh --runs {s.Runs}{(s.ArpCount is { } c ? $" --arp-count {c}" : "")} --write-doc`"));
         sb.AppendLine();
@@ -80,6 +80,13 @@ internal static class Report
 
     private static string CpuModel() =>
         File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+
+    /// <summary>This process's nice value (field 19 of /proc/self/stat), which the lab's processes inherit.</summary>
+    private static string Nice()
+    {
+        var stat = File.ReadAllText("/proc/self/stat");
+        return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16];
+    }
 
     private static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 
