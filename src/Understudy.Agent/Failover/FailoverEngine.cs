@@ -75,8 +75,8 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
     private async Task MonitorLoopAsync(CancellationToken ct)
     {
         var interval = Settings.Monitor.Interval;
-        // A probe must end before the next one starts, so a slow reply counts as a miss, not as a late hit.
-        var timeout = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(50).Ticks, interval.Ticks * 8 / 10));
+        // A probe ends before the next one starts, so a slow reply counts as a miss, not as a late hit.
+        var timeout = Settings.Monitor.EffectiveTimeout;
         using var timer = new PeriodicTimer(interval, _s.Time);
         try
         {

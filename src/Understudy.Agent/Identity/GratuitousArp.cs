@@ -102,16 +102,36 @@ internal sealed class GarpStep(InterfaceAddress address, int count, TimeSpan int
     {
         if (count == 0)
             return;
+        var ip = IPAddress.Parse(address.Address);
         try
         {
-            await GratuitousArp.SendAsync(address.Interface, IPAddress.Parse(address.Address), count, interval, time, ct);
-            ctx.Info($"sent {count} gratuitous ARP announcements of {address.Address} on {address.Interface}");
+            await GratuitousArp.SendAsync(address.Interface, ip, 1, interval, time, ct);
         }
         catch (IOException e)
         {
             // Clients still find the address, only later (their ARP entries time out): worth a warning, not an abort.
             throw new StepFailedException(e.Message, abort: false);
         }
+        if (count == 1)
+        {
+            ctx.Info($"sent a gratuitous ARP announcement of {address.Address} on {address.Interface}");
+            return;
+        }
+        // The first announcement moves most caches at once; the repeats only cover a lost frame, so the
+        // take-over does not wait (count - 1) x interval for them (measured: 0.8 s of a 1.8 s take-over).
+        ctx.Info($"sent a gratuitous ARP announcement of {address.Address} on {address.Interface}; {count - 1} more follow {interval.TotalMilliseconds:0} ms apart");
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await Task.Delay(interval, time, CancellationToken.None);
+                await GratuitousArp.SendAsync(address.Interface, ip, count - 1, interval, time, CancellationToken.None);
+            }
+            catch (IOException)
+            {
+                // The address may be gone again (a fail-back right after); a repeat is best effort.
+            }
+        }, CancellationToken.None);
     }
 
     public Task RevertAsync(StepContext ctx, CancellationToken ct) => Task.CompletedTask;

@@ -35,9 +35,19 @@ internal sealed record MonitorSpec
     /// <summary>All by default, so a failed NIC on a source that still answers elsewhere does not fail over.</summary>
     public MonitorPolicy Policy { get; init; } = MonitorPolicy.All;
 
+    /// <summary>How long one probe waits for its answer; null: <see cref="EffectiveTimeout"/>'s default.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>
+    /// 300 ms, or 80 % of a shorter interval (a probe must end before the next starts). A reply on a LAN
+    /// takes well under a millisecond, and every millisecond waited here is added to the detection time.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public TimeSpan EffectiveTimeout => Timeout ?? TimeSpan.FromTicks(Math.Min(TimeSpan.FromMilliseconds(300).Ticks, Interval.Ticks * 8 / 10));
+
     /// <summary>Time from the last good probe until an address counts as lost.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public TimeSpan DetectionTime => Interval * Misses;
+    public TimeSpan DetectionTime => Interval * Misses + EffectiveTimeout;
 }
 
 /// <summary>One watched source address.</summary>

@@ -28,7 +28,7 @@ internal static partial class JobFile
     {
         const string P = "failover.monitor";
         var map = r.Mapping(node, P, "'{ addresses: [192.0.2.10] }'")!;
-        var keys = r.Keys(map, P, "addresses", "interval", "misses", "policy");
+        var keys = r.Keys(map, P, "addresses", "interval", "timeout", "misses", "policy");
         var d = new MonitorSpec();
         var items = r.Sequence(keys.GetValueOrDefault("addresses"), P + ".addresses", "[{ address: 192.0.2.10, method: icmp }]");
         var addresses = new List<MonitorAddress>();
@@ -55,6 +55,7 @@ internal static partial class JobFile
         {
             Addresses = addresses.ToValueList(),
             Interval = r.Duration(keys.GetValueOrDefault("interval"), P + ".interval") ?? d.Interval,
+            Timeout = r.Duration(keys.GetValueOrDefault("timeout"), P + ".timeout"),
             Misses = r.Int(keys.GetValueOrDefault("misses"), P + ".misses") ?? d.Misses,
             Policy = r.Enum<MonitorPolicy>(keys.GetValueOrDefault("policy"), P + ".policy") ?? d.Policy,
         };

@@ -59,6 +59,8 @@ internal static partial class JobFile
             return parts;
         });
         w.Raw("interval", JobValues.FormatDuration(f.Monitor.Interval));
+        if (f.Monitor.Timeout is { } timeout)
+            w.Raw("timeout", JobValues.FormatDuration(timeout));
         w.Raw("misses", f.Monitor.Misses.ToString(CultureInfo.InvariantCulture));
         w.Raw("policy", JobEnum<MonitorPolicy>.Name(f.Monitor.Policy));
         w.Close();

@@ -27,6 +27,12 @@ internal sealed partial record JobSpec
         }
         CheckRange(m.Interval, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1), "failover.monitor.interval");
         CheckRange(m.Misses, 1, 1000, "failover.monitor.misses");
+        if (m.Timeout is { } timeout)
+        {
+            CheckRange(timeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1), "failover.monitor.timeout");
+            if (timeout > m.Interval)
+                Fail("failover.monitor.timeout", $"must not be longer than the interval ({JobValues.FormatDuration(m.Interval)}): a probe ends before the next one starts");
+        }
         CheckEnum(m.Policy, "failover.monitor.policy");
         CheckEnum(f.Trigger, "failover.trigger");
         CheckEnum(f.Mode, "failover.mode");

@@ -32,7 +32,7 @@ public class JobFileParseTests
             f.Monitor.Addresses);
         Assert.Equal(TimeSpan.FromSeconds(2), f.Monitor.Interval);
         Assert.Equal(3, f.Monitor.Misses);
-        Assert.Equal(TimeSpan.FromSeconds(6), f.Monitor.DetectionTime);
+        Assert.Equal(TimeSpan.FromMilliseconds(6300), f.Monitor.DetectionTime); // 3 × 2 s + the 300 ms probe timeout
         Assert.Equal(MonitorPolicy.Any, f.Monitor.Policy);
         Assert.Equal(FailoverTrigger.Automatic, f.Trigger);
         Assert.Equal(FailoverMode.Replace, f.Mode);
