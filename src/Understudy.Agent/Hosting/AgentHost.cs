@@ -47,6 +47,9 @@ internal sealed class AgentHost : IAsyncDisposable
 
     public FailoverManager Failover { get; }
 
+    /// <summary>The source side of restore and fail-back: polls the target for passive jobs.</summary>
+    public required Restore.PassivePoller Passive { get; init; }
+
     public IPEndPoint? PeerEndPoint => _peer.LocalEndPoint;
 
     public static AgentHost Create(AgentOptions options)
@@ -96,9 +99,13 @@ internal sealed class AgentHost : IAsyncDisposable
         var failover = new FailoverManager(new FailoverServices(store, events, time, IdentityOptions.FromEnvironment(),
             ProcessCommandRunner.Instance, new NetworkProber(), new TargetReplicationControl(target)));
         target.Failover = failover;
+        target.PassivePoll = new Restore.PassivePollHandler(failover, events).HandleAsync;
         var peer = new PeerListener(PeerLink.ParseEndPoint(options.Listen, PeerLink.DefaultPort), identity, name, store, events,
             target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
-        var agent = new AgentHost(ctx, web, peer, jobs, target, failover);
+        var agent = new AgentHost(ctx, web, peer, jobs, target, failover)
+        {
+            Passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, IdentityOptions.FromEnvironment()),
+        };
 
         web.Use(async (http, next) =>
         {
@@ -143,6 +150,7 @@ internal sealed class AgentHost : IAsyncDisposable
         var apiUrl = _web.Urls.FirstOrDefault() ?? "";
         DataDir.WritePrivateFile(Path.Combine(Context.DataDir, DataDir.ApiAddressFile), System.Text.Encoding.UTF8.GetBytes(apiUrl + "\n"));
         Jobs.LoadStored();
+        Passive.Start();
         Context.Events.Record(Severity.Info, "agent", null, $"agent {Context.AgentName} started: ID {Context.Identity.Id}, peer link {PeerEndPoint}, API {apiUrl}");
         // Only now: the API answers and the stored jobs run, so `systemctl start` returns to a working agent.
         _notify?.Send($"READY=1\nSTATUS=serving API {apiUrl}, peer link {PeerEndPoint}\nMAINPID={Environment.ProcessId}");
@@ -159,6 +167,7 @@ internal sealed class AgentHost : IAsyncDisposable
             return;
         _notify?.Send("STOPPING=1\nSTATUS=stopping");
         Context.Events.Record(Severity.Info, "agent", null, "agent stopping");
+        await Passive.DisposeAsync();
         await Jobs.DisposeAsync();
         await Failover.DisposeAsync();
         await _peer.DisposeAsync();
