@@ -124,9 +124,13 @@ internal sealed class RestoreLink(int root, JobDefinition reverse, SourceSession
         }
     }
 
+    private int _disposed;
+
+    /// <summary>Idempotent: both the link's own end and a replacing link dispose it.</summary>
     public async ValueTask DisposeAsync()
     {
-        await Session.DisposeAsync();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            await Session.DisposeAsync();
     }
 }
 

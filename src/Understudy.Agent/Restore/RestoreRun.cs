@@ -112,7 +112,7 @@ internal sealed class RestoreRun(JobSpec spec, string sourceId, StateStore store
         await run;
         if (link.Error is { } error && session.Faulted is { IsFaulted: true } f && f.Exception?.InnerException is TargetException { Code: ErrorCode.Conflict })
             StoppedReason = error;
-        await session.DisposeAsync();
+        await link.DisposeAsync();
     }
 
     private RestoreLink[] Connected()

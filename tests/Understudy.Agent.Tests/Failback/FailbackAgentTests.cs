@@ -11,15 +11,15 @@ namespace Understudy.Agent.Tests.Failback;
 /// </summary>
 public sealed class FailbackAgentTests
 {
-    private static async Task<JsonNode?> FailoverOfAsync(AgentProcess target, string job)
+    internal static async Task<JsonNode?> FailoverOfAsync(AgentProcess target, string job)
     {
         var r = await target.CliAsync("status", "--json");
         return JsonNode.Parse(r.Stdout)!["failover"]!.AsArray().FirstOrDefault(f => f!["name"]!.GetValue<string>() == job);
     }
 
-    private static async Task<string?> StateAsync(AgentProcess target) => (await FailoverOfAsync(target, "job1"))?["state"]?.GetValue<string>();
+    internal static async Task<string?> StateAsync(AgentProcess target) => (await FailoverOfAsync(target, "job1"))?["state"]?.GetValue<string>();
 
-    private static async Task<AgentPair> StartPairAsync()
+    internal static async Task<AgentPair> StartPairAsync()
     {
         var pair = new AgentPair();
         foreach (var a in new[] { pair.Source, pair.Target })
@@ -31,12 +31,13 @@ public sealed class FailbackAgentTests
         return pair;
     }
 
-    private static string FailoverYaml(AgentPair pair) => $$"""
+    internal static string FailoverYaml(AgentPair pair, string extra = "") => $$"""
         failover:
           monitor:
             addresses: [ { address: 127.0.0.1, method: tcp, port: {{pair.Source.PeerPort}} } ]
             interval: 200ms
             misses: 3
+        {{extra}}
         """;
 
     [Fact]
