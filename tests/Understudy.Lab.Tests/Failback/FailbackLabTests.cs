@@ -112,4 +112,65 @@ public sealed class FailbackLabTests
         var events = (await target.CliOkAsync("events", "--job", "lab5")).Stdout;
         Assert.Contains("failed back", events, StringComparison.Ordinal);
     }
+
+    [LabFact(Needs = LabNeeds.Samba | LabNeeds.Agents)]
+    public async Task Failback_SourceHostStillHoldsTheAddress_IsRefused_ThenGoesAhead()
+    {
+        await using var lab = await Lab.CreateAsync();
+        var svc = lab.NewServiceAddress();
+        await lab.AddAddressAsync(lab.Source, svc);
+        var data = lab.Source.Sub("data");
+        Directory.CreateDirectory(data);
+        await File.WriteAllTextAsync(Path.Combine(data, "a.txt"), "a\n");
+        var targetSmbd = await Smbd.StartAsync(lab.Target, []);
+        var fast = new Dictionary<string, string> { ["UNDERSTUDY_SET_HOSTNAME"] = "0", ["UNDERSTUDY_PASSIVE_POLL_MS"] = "500", ["UNDERSTUDY_RESTORE_SYNC_MS"] = "500" };
+        var source = lab.Own(new EnvLabAgent(lab.Source, fast));
+        var target = lab.Own(new EnvLabAgent(lab.Target, new Dictionary<string, string>(fast)
+        {
+            ["UNDERSTUDY_SMB_CONF"] = targetSmbd.ConfigPath,
+            ["UNDERSTUDY_SMB_INCLUDE_DIR"] = lab.Target.Sub("understudy.d"),
+        }));
+        await Task.WhenAll(source.StartAsync(), target.StartAsync());
+        await source.CliOkAsync("trust", "add", target.Id, "--name", target.Name);
+        await target.CliOkAsync("trust", "add", source.Id, "--name", source.Name);
+        var yaml = lab.Source.Sub("lab5.yaml");
+        await File.WriteAllTextAsync(yaml, $$"""
+            name: lab5
+            source:
+              paths: [{{data}}]
+            target:
+              address: {{target.PeerAddress}}
+              id: {{target.Id}}
+              path: {{lab.Target.Sub("replica")}}
+            failover:
+              monitor:
+                addresses: [ { address: {{lab.Source.Address}}, method: tcp, port: {{LabAgent.PeerPort}} } ]
+                interval: 500ms
+                misses: 3
+              identity:
+                addresses: [ { address: {{svc}}/{{Lab.PrefixLength}}, interface: eth0 } ]
+            """);
+        await source.CliOkAsync("job", "apply", yaml);
+        await source.CliOkAsync("wait", "lab5", "--until", "mirrored", "--timeout", "120");
+        await Wait.UntilAsync(async () => await FailoverStateAsync(target) == "protecting", TimeSpan.FromSeconds(30), "monitoring");
+
+        // A planned fail-over: the source host gives the address up first, as an operator would.
+        await lab.RemoveAddressAsync(lab.Source, svc);
+        await target.CliOkAsync("failover", "lab5");
+        await Wait.UntilAsync(async () => (await source.StatusAsync("lab5"))["state"]?.GetValue<string>() == "failed-over (passive)",
+            TimeSpan.FromSeconds(60), "the source to turn passive");
+        await target.CliOkAsync("restore", "lab5", "--wait", "--timeout", "180");
+
+        // Someone configured the service address on the source host again: both hosts answer for it.
+        await lab.AddAddressAsync(lab.Source, svc);
+        var refused = await target.CliAsync("failback", "lab5");
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("still active", refused.Stderr, StringComparison.Ordinal);
+        Assert.Equal("restoring", await FailoverStateAsync(target));
+
+        await lab.RemoveAddressAsync(lab.Source, svc);
+        await target.CliOkAsync("failback", "lab5");
+        Assert.Equal("protecting", await FailoverStateAsync(target));
+        Assert.Equal([lab.Source], lab.AddressHolders(svc));
+    }
 }
