@@ -48,7 +48,7 @@ internal sealed class AgentHost : IAsyncDisposable
     public FailoverManager Failover { get; }
 
     /// <summary>The source side of restore and fail-back: polls the target for passive jobs.</summary>
-    public required Restore.PassivePoller Passive { get; init; }
+    public Restore.PassivePoller Passive { get; private set; } = null!;
 
     public IPEndPoint? PeerEndPoint => _peer.LocalEndPoint;
 
@@ -102,10 +102,7 @@ internal sealed class AgentHost : IAsyncDisposable
         target.PassivePoll = new Restore.PassivePollHandler(failover, events).HandleAsync;
         var peer = new PeerListener(PeerLink.ParseEndPoint(options.Listen, PeerLink.DefaultPort), identity, name, store, events,
             target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
-        var agent = new AgentHost(ctx, web, peer, jobs, target, failover)
-        {
-            Passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, IdentityOptions.FromEnvironment()),
-        };
+        var agent = new AgentHost(ctx, web, peer, jobs, target, failover);
 
         web.Use(async (http, next) =>
         {
@@ -137,6 +134,7 @@ internal sealed class AgentHost : IAsyncDisposable
             }
         });
         ApiRoutes.Map(web);
+        agent.Passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, IdentityOptions.FromEnvironment());
         holder.Value = agent;
         return agent;
     }
