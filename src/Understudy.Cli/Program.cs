@@ -16,6 +16,8 @@ root.Subcommands.Add(StatusCommands.Events());
 root.Subcommands.Add(ReplicationCommands.Pause());
 root.Subcommands.Add(ReplicationCommands.Resume());
 root.Subcommands.Add(FailoverCommands.Failover());
+root.Subcommands.Add(FailbackCommands.Restore());
+root.Subcommands.Add(FailbackCommands.Failback());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(ConsoleCommands.ConsoleUrl());
 JobNewCommand.AddTo(root);

@@ -99,6 +99,7 @@ internal static partial class ApiRoutes
             Results.Ok(a.Context.Events.List(job, after ?? 0, Math.Clamp(limit ?? 100, 1, 10_000)).Reverse()));
         api.MapGet("/events/stream", StreamEventsAsync);
         MapFailover(api);
+        MapFailback(api);
         MapConsole(api);
         ConsoleAssets.Map(app);
     }

@@ -90,6 +90,7 @@ internal sealed partial class FailoverEngine
             t = _takeover;
         if (t is not null)
             await t;
+        await DisposeFailbackAsync();
         _stop.Dispose();
     }
 }

@@ -70,6 +70,7 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
             lock (_lock)
                 _takeover = RunTakeoverAsync(force: false, _stop.Token);
         }
+        ResumeFailback();
     }
 
     private async Task MonitorLoopAsync(CancellationToken ct)

@@ -48,6 +48,9 @@ internal sealed class AgentHost : IAsyncDisposable
 
     public FailoverManager Failover { get; }
 
+    /// <summary>The source side of restore and fail-back: polls the target for passive jobs.</summary>
+    public Restore.PassivePoller Passive { get; private set; } = null!;
+
     public IPEndPoint? PeerEndPoint => _peer.LocalEndPoint;
 
     public static AgentHost Create(AgentOptions options)
@@ -100,6 +103,7 @@ internal sealed class AgentHost : IAsyncDisposable
         var failover = new FailoverManager(new FailoverServices(store, events, time, IdentityOptions.FromEnvironment(),
             ProcessCommandRunner.Instance, new NetworkProber(), new TargetReplicationControl(target)));
         target.Failover = failover;
+        target.PassivePoll = new Restore.PassivePollHandler(failover, events).HandleAsync;
         var peer = new PeerListener(PeerLink.ParseEndPoint(options.Listen, PeerLink.DefaultPort), identity, name, store, events,
             target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
         var agent = new AgentHost(ctx, web, peer, jobs, target, failover) { _apiCertificate = apiCertificate };
@@ -134,6 +138,7 @@ internal sealed class AgentHost : IAsyncDisposable
             }
         });
         ApiRoutes.Map(web);
+        agent.Passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, IdentityOptions.FromEnvironment());
         holder.Value = agent;
         return agent;
     }
@@ -174,6 +179,7 @@ internal sealed class AgentHost : IAsyncDisposable
             ? Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(_apiCertificate.RawData)) + "\n" : "";
         DataDir.WritePrivateFile(Path.Combine(Context.DataDir, DataDir.ApiAddressFile), System.Text.Encoding.UTF8.GetBytes(apiUrl + "\n" + pin));
         Jobs.LoadStored();
+        Passive.Start();
         Context.Events.Record(Severity.Info, "agent", null, $"agent {Context.AgentName} started: ID {Context.Identity.Id}, peer link {PeerEndPoint}, API {apiUrl}");
         // Only now: the API answers and the stored jobs run, so `systemctl start` returns to a working agent.
         _notify?.Send($"READY=1\nSTATUS=serving API {apiUrl}, peer link {PeerEndPoint}\nMAINPID={Environment.ProcessId}");
@@ -190,6 +196,7 @@ internal sealed class AgentHost : IAsyncDisposable
             return;
         _notify?.Send("STOPPING=1\nSTATUS=stopping");
         Context.Events.Record(Severity.Info, "agent", null, "agent stopping");
+        await Passive.DisposeAsync();
         await Jobs.DisposeAsync();
         await Failover.DisposeAsync();
         await _peer.DisposeAsync();

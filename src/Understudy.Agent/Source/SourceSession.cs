@@ -49,6 +49,13 @@ internal sealed class SourceSession : IAsyncDisposable
     /// <summary>Set by replication before sending: receives the path of an operation the target found nothing to apply to.</summary>
     public Action<string>? Missing { get; set; }
 
+    /// <summary>Runs the source side over a connection opened the other way round (a restore: the target
+    /// of the job sends, the passive source applies; docs/architecture.md, "Restore and fail-back").</summary>
+    public static SourceSession Attach(PeerConnection conn, JobOpened opened, CancellationToken ct) => new(conn, opened, ct);
+
+    /// <summary>Set before use: receives one-way ControlRequests from the peer (restore conflict reports).</summary>
+    public Action<ControlRequest>? Control { get; set; }
+
     public static async Task<SourceSession> OpenAsync(JobDefinition job, AgentIdentity me, string myName, CancellationToken ct)
     {
         var conn = await PeerLink.ConnectAsync(job.TargetAddress, job.TargetId, me, myName, ct);
@@ -95,7 +102,10 @@ internal sealed class SourceSession : IAsyncDisposable
                         throw new TargetException(e.Code, e.Text);
                     case Pong:
                         break;
-                    case ManifestBatch or ManifestEnd or SignatureReply:
+                    case ControlRequest c when Control is { } control:
+                        control(c);
+                        break;
+                    case ManifestBatch or ManifestEnd or SignatureReply or ControlReply:
                         // The data of these is copied during decoding; safe to keep after the frame is released.
                         await _replies.Writer.WriteAsync(frame.Message, ct);
                         break;
@@ -182,6 +192,13 @@ internal sealed class SourceSession : IAsyncDisposable
             if (parts.Add(s))
                 return parts.ToArray();
         }
+    }
+
+    /// <summary>A request answered by one ControlReply; never while a manifest or signature is awaited.</summary>
+    public async Task<ControlReply> ControlAsync(string verb, string json, CancellationToken ct)
+    {
+        await Connection.SendAsync(new ControlRequest(verb, json), ct);
+        return await NextReplyAsync(ct) as ControlReply ?? throw new ProtocolException($"unexpected reply to {verb}");
     }
 
     /// <summary>Sends a barrier and returns when the target has made everything before it durable.</summary>

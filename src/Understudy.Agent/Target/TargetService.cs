@@ -34,6 +34,9 @@ internal sealed class TargetService(StateStore store, EventLog events, string da
     /// <summary>Fail-over hooks (set once at start-up; see Failover/TargetFailoverHooks.cs).</summary>
     public ITargetFailoverHooks? Failover { get; set; }
 
+    /// <summary>A passive source's poll (Restore/PassivePollHandler.cs): the connection may turn into a restore link.</summary>
+    public Func<PeerConnection, ControlRequest, CancellationToken, Task>? PassivePoll { get; set; }
+
     private readonly ConcurrentDictionary<string, bool> _stopping = new();
 
     /// <summary>True once a fail-over stopped the job's replication: its session publishes what it received and ends.</summary>
@@ -65,6 +68,11 @@ internal sealed class TargetService(StateStore store, EventLog events, string da
         using var first = await conn.ReceiveAsync(ct);
         if (first is null)
             return;
+        if (first.Message is ControlRequest { Verb: Restore.RestoreVerbs.Poll } poll && PassivePoll is { } onPoll)
+        {
+            await onPoll(conn, poll, ct);
+            return;
+        }
         if (first.Message is not OpenJob open)
             throw new ProtocolException($"expected OpenJob, got {first.Message.Type}");
         var job = new HostedJobInfo(conn.PeerId, open.JobName, open.TargetPath, open.SourceName);

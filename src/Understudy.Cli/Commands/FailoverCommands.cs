@@ -65,6 +65,12 @@ internal static class FailoverCommands
         if ((bool)f["dismissed"]!)
             head += ", dismissed";
         yield return head;
+        if (f["restore"] is { } restore)
+        {
+            yield return "    restore " + FailbackCommands.Describe(restore);
+            foreach (var line in FailbackCommands.DescribeConflicts(restore))
+                yield return line;
+        }
         foreach (var a in f["addresses"]!.AsArray())
         {
             var port = a!["port"] is { } p ? $":{p}" : "";

@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Understudy.Agent.Events;
+using Understudy.Agent.Failover;
+using Understudy.Agent.Hosting;
+using Understudy.Agent.Identity;
+using Understudy.Agent.Jobs;
+using Understudy.Agent.Peer;
+using Understudy.Core.Jobs;
+using Understudy.Core.Paths;
+using Understudy.Core.Posix;
+using Understudy.Core.Protocol;
+
+namespace Understudy.Agent.Restore;
+
+/// <summary>
+/// The passive source's side of restore and fail-back (docs/architecture.md, "Restore and fail-back").
+/// The target may not know a usable address of the source, and the source must not take its
+/// identity back by itself, so the source calls: every <see cref="Interval"/> it polls the target
+/// for each passive job and source root. The answer is "wait", "resume" (fail-back is done), or
+/// "restore", and then that connection turns round: the target sends, this agent applies
+/// (<see cref="ReverseApplySession"/>) until the target closes it or says "resume".
+/// </summary>
+internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandRunner commands, IdentityOptions options) : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentDictionary<(string Job, int Root), Task> _links = new();
+    private Task _loop = Task.CompletedTask;
+
+    /// <summary>Default 3 s; <c>UNDERSTUDY_PASSIVE_POLL_MS</c> overrides it (tests).</summary>
+    public static TimeSpan Interval { get; } =
+        int.TryParse(Environment.GetEnvironmentVariable("UNDERSTUDY_PASSIVE_POLL_MS"), out var ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : TimeSpan.FromSeconds(3);
+
+    private static string QueuedKey(string job) => "restore-queued/" + job;
+
+    public void Start() => _loop = LoopAsync(_stop.Token);
+
+    private async Task LoopAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(Interval, ctx.Time);
+        try
+        {
+            do
+            {
+                foreach (var runner in jobs.Runners)
+                {
+                    if (PassiveGuard.ReasonFor(ctx, runner.Job.Name) is null)
+                        continue;
+                    for (int i = 0; i < runner.Job.Roots.Count; i++)
+                    {
+                        var key = (runner.Job.Name, i);
+                        if (_links.TryGetValue(key, out var t) && !t.IsCompleted)
+                            continue;
+                        _links[key] = PollAsync(runner, i, ct);
+                    }
+                }
+            }
+            while (await timer.WaitForNextTickAsync(ct));
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task PollAsync(JobRunner runner, int root, CancellationToken ct)
+    {
+        var job = runner.Job;
+        try
+        {
+            PeerConnection conn;
+            using (var connect = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                connect.CancelAfter(TimeSpan.FromSeconds(10));
+                conn = await PeerLink.ConnectAsync(job.TargetAddress, job.TargetId, ctx.Identity, ctx.AgentName, connect.Token);
+            }
+            await using (conn)
+            {
+                await conn.SendAsync(new ControlRequest(RestoreVerbs.Poll, RestoreJson.Write(new PollRequest(job.Name, root, ctx.AgentName))), ct);
+                using var frame = await conn.ReceiveAsync(ct);
+                if (frame?.Message is not ControlReply reply)
+                    return;
+                var answer = RestoreJson.Read<PollReply>(reply.Json);
+                switch (answer.Action)
+                {
+                    case PollActions.Resume:
+                        Resume(runner);
+                        break;
+                    case PollActions.Restore:
+                        await RestoreAsync(conn, runner, root, answer, ct);
+                        break;
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // The target is unreachable or the link broke: the next poll tries again.
+        }
+    }
+
+    private async Task RestoreAsync(PeerConnection conn, JobRunner runner, int root, PollReply answer, CancellationToken ct)
+    {
+        var job = runner.Job;
+        var spec = jobs.GetSpec(job.Name).Spec;
+        var queued = QueuedSnapshot(runner)[root];
+        var policy = answer.Conflicts is { } c && JobEnum<ConflictPolicy>.TryParse(c, out var p) ? p : spec.Restore.Conflicts;
+        using var tree = FsTree.Open(job.Roots[root].Path, create: false);
+        await conn.SendAsync(new JobOpened(job.Name, 0, FsTree.IsRoot), ct);
+        var parker = new ConflictParker(tree, root, queued, policy, ctx.AgentName, ctx.Time, r =>
+        {
+            ctx.Events.Record(Severity.Warning, "restore", job.Name, r.ParkedAs is null
+                ? $"conflict: {r.Path} changed here before the fail-over and on the target since; the target's version wins, this one was discarded (restore.conflicts: discard-source)"
+                : $"conflict: {r.Path} changed here before the fail-over and on the target since; the target's version wins, this one is kept as {r.ParkedAs}",
+                new { path = r.Path, parkedAs = r.ParkedAs, root = r.Root });
+        });
+        var reclaim = new SourceReclaim(ctx, commands, options);
+        bool resumed = await new ReverseApplySession(conn, job.Name, tree, parker, ctx.Events, async (verb, json, token) => verb switch
+        {
+            RestoreVerbs.IdentityStatus => new ControlReply(true, RestoreJson.Write(new IdentityStatusReply(await reclaim.HeldAsync(spec, token)))),
+            RestoreVerbs.Reclaim => await ReclaimReplyAsync(reclaim, spec, token),
+            RestoreVerbs.Resume => ResumeReply(runner),
+            _ => new ControlReply(false, RestoreJson.Write(new { error = $"unknown request '{verb}'" })),
+        }).RunAsync(ct);
+        if (resumed)
+            ctx.Events.Record(Severity.Info, "failback", job.Name, "the target handed the job back: this agent is the source again");
+    }
+
+    private static async Task<ControlReply> ReclaimReplyAsync(SourceReclaim reclaim, JobSpec spec, CancellationToken ct)
+    {
+        var r = await reclaim.ReclaimAsync(spec, ct);
+        return new ControlReply(r.Ok, RestoreJson.Write(r));
+    }
+
+    private ControlReply ResumeReply(JobRunner runner)
+    {
+        Resume(runner);
+        return new ControlReply(true, "{}");
+    }
+
+    private void Resume(JobRunner runner)
+    {
+        if (PassiveGuard.ReasonFor(ctx, runner.Job.Name) is null)
+            return;
+        PassiveGuard.Clear(ctx, runner.Job.Name);
+        ctx.Store.SetValue(QueuedKey(runner.Job.Name), "null");
+        ctx.Events.Record(Severity.Info, "failback", runner.Job.Name, "fail-back complete: no longer passive; forward replication resumes");
+        runner.ResumeAfterFailback();
+    }
+
+    /// <summary>The queued paths as they were when the restore began (kept across restarts: the restore's own writes are queued too).</summary>
+    private IReadOnlySet<RelPath>[] QueuedSnapshot(JobRunner runner)
+    {
+        lock (_links)
+        {
+            var key = QueuedKey(runner.Job.Name);
+            if (ctx.Store.GetValue(key) is { } json && JsonSerializer.Deserialize<string[][]>(json) is { } stored && stored.Length == runner.Job.Roots.Count)
+                return [.. stored.Select(r => (IReadOnlySet<RelPath>)r.Select(b => RelPath.Parse(Convert.FromBase64String(b))).ToHashSet())];
+            var sets = runner.QueuedPaths();
+            ctx.Store.SetValue(key, JsonSerializer.Serialize(sets.Select(s => s.Select(p => Convert.ToBase64String(p.Bytes)).ToArray()).ToArray()));
+            if (sets.Sum(s => s.Count) is > 0 and var n)
+                ctx.Events.Record(Severity.Info, "restore", runner.Job.Name, $"restore begins: {n} paths changed here and never reached the target; each one the restore replaces is a conflict");
+            return sets;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _loop;
+        foreach (var t in _links.Values)
+            await t;
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,50 @@
+using Understudy.Agent.Events;
+using Understudy.Agent.Failover;
+using Understudy.Agent.Hosting;
+using Understudy.Agent.Identity;
+using Understudy.Core.Jobs;
+
+namespace Understudy.Agent.Restore;
+
+/// <summary>
+/// The source taking its identity back at fail-back: each identity address of the job is added
+/// again (after duplicate address detection, so it is never held twice) on the interface the job
+/// names, then announced with gratuitous ARP. Journaled like a fail-over (phase "reclaim"), so a
+/// failure undoes what was added.
+/// </summary>
+internal sealed class SourceReclaim(AgentContext ctx, ICommandRunner commands, IdentityOptions options)
+{
+    public const string Phase = "reclaim";
+    private const string Self = "local";
+
+    private static IReadOnlyList<InterfaceAddress> Addresses(JobSpec spec) =>
+        [.. (spec.Failover?.Identity.Addresses ?? ValueList<IdentityAddress>.Empty).Select(a => new InterfaceAddress(a.Address, a.Interface))];
+
+    /// <summary>The job's identity addresses this host holds now (any interface).</summary>
+    public async Task<IReadOnlyList<string>> HeldAsync(JobSpec spec, CancellationToken ct)
+    {
+        var wanted = Addresses(spec);
+        if (wanted.Count == 0)
+            return [];
+        var r = await commands.RunAsync(options.Ip, ["-o", "addr", "show", "scope", "global"], CommandOptions.Default, ct);
+        var present = IpAddr.ParseCidrs(r.Output);
+        return [.. wanted.Where(w => present.Any(p => IpAddr.SameAddress(p, w.Cidr))).Select(w => w.Cidr)];
+    }
+
+    public async Task<ReclaimReply> ReclaimAsync(JobSpec spec, CancellationToken ct)
+    {
+        var addresses = Addresses(spec);
+        var f = spec.Failover;
+        if (addresses.Count == 0 || f is null)
+            return new ReclaimReply(true, null, []);
+        var steps = new List<IFailoverStep>();
+        steps.AddRange(addresses.Select(a => new AddressStep(a, force: false)));
+        steps.AddRange(addresses.Where(a => !a.IsIPv6).Select(a => new GarpStep(a, f.Arp.Count, f.Arp.Interval, ctx.Time)));
+        ctx.Store.ClearSteps(Self, spec.Name, Phase);
+        var outcome = await new StepRunner(ctx.Store, ctx.Events, Self, spec.Name, Phase, commands, options).RunAsync(steps, ct);
+        if (!outcome.Completed)
+            return new ReclaimReply(false, outcome.AbortReason, []);
+        ctx.Events.Record(Severity.Info, "failback", spec.Name, $"reclaimed this job's identity: {string.Join(", ", addresses.Select(a => a.Cidr))}");
+        return new ReclaimReply(true, null, [.. addresses.Select(a => a.Cidr)]);
+    }
+}

@@ -1,0 +1,125 @@
+using System.Text.Json.Nodes;
+using Understudy.Agent.Tests.Support;
+using Xunit;
+
+namespace Understudy.Agent.Tests.Failback;
+
+/// <summary>
+/// The whole restore and fail-back cycle with real agents on loopback (no identity steps): fail over,
+/// clients write on the target, the passive source comes back, restore (a diverged file is parked under
+/// its conflict name), fail-back (refused until it is safe), forward replication resumes, verify is clean.
+/// </summary>
+public sealed class FailbackAgentTests
+{
+    internal static async Task<JsonNode?> FailoverOfAsync(AgentProcess target, string job)
+    {
+        var r = await target.CliAsync("status", "--json");
+        return JsonNode.Parse(r.Stdout)!["failover"]!.AsArray().FirstOrDefault(f => f!["name"]!.GetValue<string>() == job);
+    }
+
+    internal static async Task<string?> StateAsync(AgentProcess target) => (await FailoverOfAsync(target, "job1"))?["state"]?.GetValue<string>();
+
+    internal static async Task<AgentPair> StartPairAsync()
+    {
+        var pair = new AgentPair();
+        foreach (var a in new[] { pair.Source, pair.Target })
+        {
+            a.Environment["UNDERSTUDY_PASSIVE_POLL_MS"] = "300";
+            a.Environment["UNDERSTUDY_RESTORE_SYNC_MS"] = "300";
+        }
+        await pair.StartAsync();
+        return pair;
+    }
+
+    internal static string FailoverYaml(AgentPair pair, string extra = "") => $$"""
+        failover:
+          monitor:
+            addresses: [ { address: 127.0.0.1, method: tcp, port: {{pair.Source.PeerPort}} } ]
+            interval: 200ms
+            misses: 3
+        {{extra}}
+        """;
+
+    [Fact]
+    public async Task Failback_WholeCycle_ConflictParked_RefusedUntilSafe_ForwardReplicationResumes()
+    {
+        await using var pair = await StartPairAsync();
+        var src = pair.SourceData;
+        var dst = pair.TargetData;
+        File.WriteAllText(Path.Combine(src, "a.txt"), "one");
+        File.WriteAllText(Path.Combine(src, "b.txt"), "two");
+        File.WriteAllText(Path.Combine(src, "keep.txt"), "deleted on the target during the fail-over");
+        Directory.CreateDirectory(Path.Combine(src, "sub"));
+        File.WriteAllText(Path.Combine(src, "sub", "c.txt"), "three");
+        await pair.ApplyAsync(pair.JobYaml(extra: FailoverYaml(pair)));
+        await pair.WaitMirroredAsync();
+        await Wait.UntilAsync(async () => await StateAsync(pair.Target) == "protecting", TimeSpan.FromSeconds(30), "monitoring");
+
+        // A change the source queues but never sends: it diverges once the target changes the same file.
+        (await pair.Source.CliAsync("pause", "job1")).EnsureOk();
+        File.WriteAllText(Path.Combine(src, "b.txt"), "source change that never reached the target");
+        await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["replication"]?["opsPending"]?.GetValue<long>() > 0,
+            TimeSpan.FromSeconds(30), "the change to be queued");
+
+        (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
+        Assert.Equal("failed-over", await StateAsync(pair.Target));
+        (await pair.Source.CliAsync("resume", "job1")).EnsureOk();
+        await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() == "failed-over (passive)",
+            TimeSpan.FromSeconds(30), "the source to turn passive");
+
+        // Clients write on the target while it holds the job.
+        File.WriteAllText(Path.Combine(dst, "a.txt"), "changed on the target");
+        File.WriteAllText(Path.Combine(dst, "b.txt"), "the target's version of b");
+        File.WriteAllText(Path.Combine(dst, "new.txt"), "new on the target");
+        File.Delete(Path.Combine(dst, "keep.txt"));
+
+        var early = await pair.Target.CliAsync("failback", "job1");
+        Assert.Equal(2, early.ExitCode);
+        Assert.Contains("understudy restore job1", early.Stderr, StringComparison.Ordinal);
+
+        // The source agent is down: the restore waits for it, and fail-back is refused.
+        pair.Source.Kill();
+        var started = await pair.Target.CliAsync("restore", "job1", "--json");
+        Assert.True(started.ExitCode == 0, started.Stdout + started.Stderr);
+        Assert.Equal("restoring", await StateAsync(pair.Target));
+        var unreachable = await pair.Target.CliAsync("failback", "job1");
+        Assert.Equal(2, unreachable.ExitCode);
+        Assert.Contains("not connected", unreachable.Stderr, StringComparison.Ordinal);
+
+        // The source comes back, stays passive, connects by itself; the restore catches up.
+        await pair.Source.StartAsync();
+        (await pair.Target.CliAsync("restore", "job1", "--wait", "--timeout", "120")).EnsureOk();
+        Assert.Equal("changed on the target", File.ReadAllText(Path.Combine(src, "a.txt")));
+        Assert.Equal("the target's version of b", File.ReadAllText(Path.Combine(src, "b.txt")));
+        Assert.Equal("new on the target", File.ReadAllText(Path.Combine(src, "new.txt")));
+        Assert.False(File.Exists(Path.Combine(src, "keep.txt")));
+        var parked = Directory.GetFiles(src, "b.txt.understudy-conflict-src-*");
+        Assert.Single(parked);
+        Assert.Equal("source change that never reached the target", File.ReadAllText(parked[0]));
+        var restore = (await FailoverOfAsync(pair.Target, "job1"))!["restore"]!;
+        Assert.Equal("b.txt", restore["conflicts"]![0]!["path"]!.GetValue<string>());
+        Assert.Equal("failed-over (passive)", (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>());
+
+        // Changes keep following while the restore runs.
+        File.WriteAllText(Path.Combine(dst, "later.txt"), "written during the restore");
+        var fb = await pair.Target.CliAsync("failback", "job1", "--json");
+        Assert.True(fb.ExitCode == 0, fb.Stdout + fb.Stderr);
+        Assert.Equal("protecting", await StateAsync(pair.Target));
+        Assert.Equal("written during the restore", File.ReadAllText(Path.Combine(src, "later.txt")));
+
+        // Forward replication resumes without a full re-mirror.
+        await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() is "replicating" or "in-sync",
+            TimeSpan.FromSeconds(60), "the source to replicate again");
+        File.WriteAllText(Path.Combine(src, "after.txt"), "after fail-back");
+        await Wait.UntilAsync(() => File.Exists(Path.Combine(dst, "after.txt")) && File.ReadAllText(Path.Combine(dst, "after.txt")) == "after fail-back",
+            TimeSpan.FromSeconds(60), "forward replication of a new file");
+        await Wait.UntilAsync(async () => (await pair.Source.CliAsync("verify", "job1", "--checksum")).ExitCode == 0,
+            TimeSpan.FromSeconds(60), "verify --checksum to be clean");
+
+        var targetEvents = (await pair.Target.CliAsync("events", "--job", "job1")).Stdout;
+        Assert.Contains("failed back", targetEvents, StringComparison.Ordinal);
+        Assert.Contains("conflict: b.txt", targetEvents, StringComparison.Ordinal);
+        var sourceEvents = (await pair.Source.CliAsync("events", "--job", "job1")).Stdout;
+        Assert.Contains("no longer passive", sourceEvents, StringComparison.Ordinal);
+    }
+}
