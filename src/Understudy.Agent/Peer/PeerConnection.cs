@@ -27,6 +27,7 @@ internal sealed class PeerConnection : IAsyncDisposable
     private readonly Channel<IncomingFrame> _incoming = Channel.CreateBounded<IncomingFrame>(
         new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
     private readonly CancellationTokenSource _pumpStop = new();
+    private int _disposed; // a session and the listener that accepted it may both dispose the connection
     private readonly Task _pump;
 
     public PeerConnection(Stream stream, string peerId)
@@ -233,6 +234,8 @@ internal sealed class PeerConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         await _pumpStop.CancelAsync();
         try
         {

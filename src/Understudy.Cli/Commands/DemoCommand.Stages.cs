@@ -80,4 +80,35 @@ internal static partial class DemoCommand
             Console.WriteLine($"  {e["severity"],-8} {e["category"],-9} {e["message"]}");
         return last == "failed-over";
     }
+
+    /// <summary>The source is back and passive: restore the target's data to it, then fail back and check the client's file came home.</summary>
+    private static async Task<bool> FailBackAsync(ApiClient sc, ApiClient tc, string data, CancellationToken ct)
+    {
+        Console.WriteLine();
+        Console.WriteLine("fail-back: a client wrote a file on the target; the source agent is back and stays passive");
+        var clock = Stopwatch.StartNew();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(TimeSpan.FromSeconds(90));
+        await UntilAsync(async () => JobCommands.FindJob(await sc.GetAsync("api/v1/status", cts.Token), "demo")?["state"]?.GetValue<string>() is { } s
+            && s.StartsWith("failed-over", StringComparison.Ordinal), cts.Token);
+        Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  source: failed-over (passive) — it does not take the identity back by itself");
+        await tc.PostAsync("api/v1/failover/demo/restore", new { }, cts.Token);
+        Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  understudy restore demo: the target sends what changed back to the source");
+        await UntilAsync(async () => (await tc.GetAsync("api/v1/failover/demo", cts.Token))["failover"]?["restore"]?["phase"]?.GetValue<string>() == "in sync", cts.Token);
+        Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  restore in sync");
+        var r = await tc.PostAsync("api/v1/failover/demo/failback", new { }, cts.Token);
+        Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  understudy failback demo: {r["state"]}{(r["abortReason"] is { } why ? $" (aborted: {why})" : "")}");
+        if (r["completed"]?.GetValue<bool>() != true)
+            return false;
+        await UntilAsync(async () => JobCommands.FindJob(await sc.GetAsync("api/v1/status", cts.Token), "demo")?["state"]?.GetValue<string>() == "replicating", cts.Token);
+        bool home = File.Exists(Path.Combine(data, "written during the fail-over.txt"));
+        Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  source replicating again; the client's file is {(home ? "home" : "MISSING")} in {data}");
+        return home;
+    }
+
+    private static async Task UntilAsync(Func<Task<bool>> condition, CancellationToken ct)
+    {
+        while (!await condition())
+            await Task.Delay(50, ct);
+    }
 }

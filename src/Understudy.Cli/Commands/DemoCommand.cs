@@ -9,7 +9,8 @@ namespace Understudy.Cli.Commands;
 /// <summary>
 /// A local demo pair: starts a source and a target agent on loopback as real processes, trusts
 /// them to each other, mirrors a generated sample tree with a live progress bar and verifies it,
-/// replicates live changes, then stops the source and watches the target take over (DemoCommand.Stages.cs).
+/// replicates live changes, then stops the source and watches the target take over; a client's write on the
+/// target then goes home through a restore and a fail-back to the restarted, passive source (DemoCommand.Stages.cs).
 /// </summary>
 internal static partial class DemoCommand
 {
@@ -18,7 +19,7 @@ internal static partial class DemoCommand
         var dir = new Option<string>("--dir") { Description = "Where the demo keeps its agents and data", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "understudy-demo") };
         var files = new Option<int>("--files") { Description = "How many sample files to generate", DefaultValueFactory = _ => 3000 };
         var keep = new Option<bool>("--keep") { Description = "Leave the agents running (stop them with Ctrl+C)" };
-        var cmd = new Command("demo", "Run a local source + target agent pair on loopback: mirror a sample tree, verify it, replicate live changes, then stop the source and watch the target fail over") { Options = { dir, files, keep } };
+        var cmd = new Command("demo", "Run a local source + target agent pair on loopback: mirror a sample tree, verify it, replicate live changes, stop the source and watch the target fail over, then restore and fail back") { Options = { dir, files, keep } };
         cmd.SetAction(async (r, ct) =>
         {
             try
@@ -99,10 +100,15 @@ internal static partial class DemoCommand
         await source.DisposeAsync(); // the source server "dies"
         if (!await FailOverAsync(tc, ct))
             return ExitCodes.Failed;
-        Console.WriteLine($"replica, now served by the target: {replica}");
+        // Clients now work on the target's copy; then the repaired source comes back (passive) and the data goes home.
+        await File.WriteAllTextAsync(Path.Combine(replica, "written during the fail-over.txt"), "a client wrote this on the target\n", ct);
+        await using var returned = await DemoAgent.StartAsync("source", source.DataDir, ct, source.PeerPort, source.ApiPort);
+        using var rc = ApiClient.Resolve(null, null, returned.DataDir, null);
+        if (!await FailBackAsync(rc, tc, data, ct))
+            return ExitCodes.Failed;
         if (keep)
         {
-            Console.WriteLine($"the target agent keeps running; try: understudy --data-dir {target.DataDir} status   (Ctrl+C to stop)");
+            Console.WriteLine($"agents keep running; try: understudy --data-dir {returned.DataDir} status   (Ctrl+C to stop)");
             try
             {
                 await Task.Delay(Timeout.Infinite, ct);
@@ -143,8 +149,9 @@ internal sealed class DemoAgent : IAsyncDisposable
     private readonly Process _process;
     private bool _disposed;
 
-    private DemoAgent(Process p, string dataDir, int peerPort)
+    private DemoAgent(Process p, string dataDir, int peerPort, int apiPort)
     {
+        ApiPort = apiPort;
         _process = p;
         DataDir = dataDir;
         PeerPort = peerPort;
@@ -154,24 +161,32 @@ internal sealed class DemoAgent : IAsyncDisposable
 
     public int PeerPort { get; }
 
+    public int ApiPort { get; }
+
     public string PeerAddress => $"127.0.0.1:{PeerPort}";
 
-    public static async Task<DemoAgent> StartAsync(string name, string dataDir, CancellationToken ct)
+    public static async Task<DemoAgent> StartAsync(string name, string dataDir, CancellationToken ct, int? samePeerPort = null, int? sameApiPort = null)
     {
-        int peerPort = FreePort();
-        int apiPort = FreePort();
+        int peerPort = samePeerPort ?? FreePort();
+        int apiPort = sameApiPort ?? FreePort();
         var psi = SelfStartInfo();
         foreach (var a in new[] { "agent", "--data-dir", dataDir, "--listen", $"127.0.0.1:{peerPort}", "--api-listen", $"127.0.0.1:{apiPort}", "--name", $"demo-{name}" })
             psi.ArgumentList.Add(a);
+        // The demo's pace: a passive source asks its target every 0.5 s (not 3 s) whether a restore is wanted.
+        psi.Environment["UNDERSTUDY_PASSIVE_POLL_MS"] = "500";
+        psi.Environment["UNDERSTUDY_RESTORE_SYNC_MS"] = "500";
         psi.RedirectStandardOutput = true;
         psi.RedirectStandardError = true;
+        var addr = Path.Combine(dataDir, "api-address");
+        // A restart: the previous run's file would say "ready" before this process listens.
+        if (File.Exists(addr))
+            File.Delete(addr);
         var p = Process.Start(psi) ?? throw new CliException("cannot start an agent process");
         p.OutputDataReceived += (_, _) => { };
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[{name}] {e.Data}"); };
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
-        var agent = new DemoAgent(p, dataDir, peerPort);
-        var addr = Path.Combine(dataDir, "api-address");
+        var agent = new DemoAgent(p, dataDir, peerPort, apiPort);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!File.Exists(addr))
         {

@@ -13,7 +13,9 @@ public sealed class CrashRecoveryTests
         var expected = PartialFileWatch.Generate(pair.SourceData, small: 600, bigMiB: [8, 8, 12, 16]);
         await using var watch = new PartialFileWatch(pair.TargetData, expected);
 
-        await pair.ApplyAsync(pair.JobYaml(mode: "full"));
+        // A bandwidth limit keeps each large file in flight for a second or more, so the poll below sees its
+        // temporary file even on a loaded machine (unthrottled, the whole mirror can finish between two polls).
+        await pair.ApplyAsync(pair.JobYaml(mode: "full", extra: "replication:\n  bandwidth: 8MiB"));
         // Kill the moment the target is writing: a temporary file exists, so the mirror is under way.
         await Wait.UntilAsync(() => PartialFileWatch.TempFiles(pair.TargetData).Count > 0, TimeSpan.FromSeconds(120), "the mirror to start writing");
         pair.Target.Kill();
