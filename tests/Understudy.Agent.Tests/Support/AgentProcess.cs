@@ -38,6 +38,9 @@ internal sealed class AgentProcess : IAsyncDisposable
     /// <summary>Extra arguments of `understudy agent`; set before <see cref="StartAsync"/>.</summary>
     public List<string> ExtraArgs { get; } = [];
 
+    /// <summary>A command that runs the agent (e.g. <c>unshare … sh -c '…; exec "$0" "$@"'</c>); it gets `dotnet understudy.dll agent …` as its arguments.</summary>
+    public List<string> Wrapper { get; } = [];
+
     public string Log
     {
         get
@@ -51,7 +54,9 @@ internal sealed class AgentProcess : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(Wrapper.Count > 0 ? Wrapper[0] : "dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in Wrapper.Skip(1).Concat(Wrapper.Count > 0 ? ["dotnet"] : []))
+            psi.ArgumentList.Add(a);
         foreach (var a in new[] { CliDll, "agent", "--data-dir", DataDir, "--listen", PeerAddress, "--api-listen", $"127.0.0.1:{ApiPort}", "--name", Name })
             psi.ArgumentList.Add(a);
         foreach (var a in ExtraArgs)
