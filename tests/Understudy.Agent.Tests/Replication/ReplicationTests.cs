@@ -115,6 +115,39 @@ public sealed class ReplicationTests
         await AssertVerifiedAsync(pair);
     }
 
+    [Fact]
+    public async Task ChangedBlocksOfLargeFile_OnlyThoseAreSent()
+    {
+        await using var pair = await StartMirroredAsync();
+        var big = Path.Combine(pair.SourceData, "disk.img");
+        var data = new byte[16 << 20];
+        Random.Shared.NextBytes(data);
+        File.WriteAllBytes(big, data);
+        await WaitIdleAsync(pair);
+        long before = await TargetBytesReceivedAsync(pair);
+
+        // Three scattered 4 KiB writes and a 4 KiB append, in one open of the file.
+        using (var fs = new FileStream(big, FileMode.Open))
+        {
+            foreach (long at in new long[] { 1 << 20, 7 << 20, 13 << 20 })
+            {
+                var patch = new byte[4096];
+                Random.Shared.NextBytes(patch);
+                fs.Position = at;
+                fs.Write(patch);
+                patch.CopyTo(data, at);
+            }
+            fs.Seek(0, SeekOrigin.End);
+            fs.Write(new byte[4096]);
+        }
+        await WaitIdleAsync(pair);
+        long sent = await TargetBytesReceivedAsync(pair) - before;
+
+        Assert.True(sent < 512 << 10, $"16 KiB changed in a 16 MiB file, {sent} bytes sent");
+        Assert.Equal(data.Concat(new byte[4096]), File.ReadAllBytes(Path.Combine(pair.TargetData, "disk.img")));
+        await AssertVerifiedAsync(pair);
+    }
+
     /// <summary>What the source has sent over its link, from the job's replication counters.</summary>
     private static async Task<long> TargetBytesReceivedAsync(AgentPair pair)
     {
