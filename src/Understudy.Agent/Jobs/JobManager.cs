@@ -51,7 +51,8 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
 
     /// <summary>A runner for a stored job as the agent starts it: the first mirror if it never completed, else a
     /// difference scan for what changed while nothing captured. A stopped job only shows its state.</summary>
-    private JobRunner Launch(JobSpec spec, bool mirrored, bool paused, DateTimeOffset? stoppedSince)
+    private JobRunner Launch(JobSpec spec, bool mirrored, bool paused, DateTimeOffset? stoppedSince,
+        string why = "startup difference scan (changes made while the agent was not running)")
     {
         var runner = new JobRunner(ToDefinition(spec), spec.Replication, ctx, mirrored, paused, stoppedSince);
         if (stoppedSince is not null)
@@ -59,7 +60,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
         if (!mirrored)
             runner.RequestMirror(spec.Mirror.Mode);
         else if (spec.Replication.Enabled)
-            runner.RequestMirror(MirrorMode.Different, "startup difference scan (changes made while the agent was not running)", catchUp: true);
+            runner.RequestMirror(MirrorMode.Different, why, catchUp: true);
         return runner;
     }
 
@@ -157,7 +158,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             ctx.Events.Record(Severity.Info, "job", name, old.Mirrored
                 ? "started by user: a difference mirror catches up with what changed while it was stopped"
                 : "started by user: the first mirror starts");
-            var runner = Launch(spec, old.Mirrored, old.Paused, stoppedSince: null);
+            var runner = Launch(spec, old.Mirrored, old.Paused, stoppedSince: null, "catch-up after a stop (changes made while the job was stopped)");
             runner.KeepHistoryOf(old);
             _jobs[name] = (spec, yaml, runner);
             return runner;

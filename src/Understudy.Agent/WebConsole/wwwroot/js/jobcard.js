@@ -94,7 +94,11 @@ export class JobCard {
 
   /** Any number in `replication` named like a queue or a lag gets a live chart. */
   updateCharts(rep) {
-    const nums = rep && typeof rep === 'object' ? Object.entries(rep).filter(([k, v]) => typeof v === 'number' && /queue|lag|pending|backlog/i.test(k)) : [];
+    // A charted number that turns null (e.g. the age of the oldest pending change once nothing is pending) is drawn as 0,
+    // not left at its last value.
+    const nums = rep && typeof rep === 'object'
+      ? Object.entries(rep).filter(([k, v]) => (typeof v === 'number' || (v === null && this.charts.has(k))) && /queue|lag|pending|backlog/i.test(k))
+      : [];
     this.chartBox.hidden = nums.length === 0;
     for (const [k, v] of nums) {
       let c = this.charts.get(k);
@@ -104,7 +108,7 @@ export class JobCard {
         this.charts.set(k, c);
         this.chartBox.append(c.root);
       }
-      c.push(v);
+      c.push(v ?? 0);
     }
   }
 
@@ -175,7 +179,8 @@ export class JobCard {
       if (res === null) { setText(this.message, ''); return; }
       if (a.id === 'verify') this.updateVerify(res);
       if (a.pair) this.focusNext = { from: a.id, to: a.pair };
-      const outcome = a.id === 'verify' ? `${res.differences?.length ?? 0} differences` : res?.state ?? 'requested';
+      const diffs = res?.differences?.length ?? 0;
+      const outcome = a.id === 'verify' ? `${diffs} difference${diffs === 1 ? '' : 's'}` : res?.state ?? 'requested';
       const done = `${a.label.replace('…', '')} of ${this.name}: ${outcome}`;
       setText(this.message, done);
       announce(done);
