@@ -258,7 +258,7 @@ class RestoreView {
     this.conflictRows = h('tbody');
     this.conflictCount = h('span');
     this.conflicts = h('div', { class: 'conflicts', hidden: true },
-      h('p', { class: 'conflicts-h', id: `${id}-c` }, this.conflictCount),
+      h('p', { class: 'conflicts-h', id: `${id}-c`, 'aria-live': 'polite' }, this.conflictCount),
       h('table', { 'aria-labelledby': `${id}-c` },
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Path'), h('th', { scope: 'col' }, 'Source\'s version kept as'), h('th', { scope: 'col' }, 'Found'))),
         this.conflictRows));
