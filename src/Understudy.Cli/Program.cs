@@ -2,7 +2,9 @@ using System.CommandLine;
 using Understudy.Cli;
 using Understudy.Cli.Commands;
 
-var root = new RootCommand("Understudy: server replication and fail-over for Linux. Every verb but 'agent', 'id' and 'demo' talks to an agent's management API.");
+var root = new RootCommand("Understudy: server replication and fail-over for Linux. Every verb but 'agent', 'id', 'demo' and 'job new' "
+    + "talks to an agent's management API. Exit codes (docs/cli.md): 0 success; 1 the operation failed or found differences; "
+    + "2 error or refused (bad usage, unreachable agent, refused request); 3 timed out; 130 interrupted. Each verb's --help says what its codes mean.");
 GlobalOptions.AddTo(root);
 root.Subcommands.Add(AgentCommands.Agent());
 root.Subcommands.Add(AgentCommands.Id());
@@ -13,6 +15,8 @@ root.Subcommands.Add(JobCommands.Verify());
 root.Subcommands.Add(StatusCommands.Status());
 root.Subcommands.Add(StatusCommands.Wait());
 root.Subcommands.Add(StatusCommands.Events());
+root.Subcommands.Add(ReplicationCommands.Stop());
+root.Subcommands.Add(ReplicationCommands.Start());
 root.Subcommands.Add(ReplicationCommands.Pause());
 root.Subcommands.Add(ReplicationCommands.Resume());
 root.Subcommands.Add(FailoverCommands.Failover());

@@ -13,24 +13,35 @@ internal sealed record ReplicationSettingsRequest(string? Bandwidth, string? Com
 
 internal static partial class ApiRoutes
 {
-    /// <summary>Replication controls: pause, resume, and settings changed while the job runs (not saved in the job file).</summary>
+    /// <summary>Job controls: stop and start the whole job, pause and resume sending, and settings changed while
+    /// the job runs (not saved in the job file).</summary>
     public static void MapReplication(RouteGroupBuilder api)
     {
+        api.MapPost("/jobs/{name}/stop", async (string name, AgentHost a) =>
+        {
+            var r = await a.Jobs.StopAsync(name);
+            return Results.Ok(new { name, state = r.State, reason = r.Reason });
+        }).WithSummary("Stop the job's mirror, replication and change capture; its queue and state are kept, also across restarts, until start");
+        api.MapPost("/jobs/{name}/start", async (string name, AgentHost a) =>
+        {
+            var r = await a.Jobs.StartAsync(name);
+            return Results.Ok(new { name, state = r.State, reason = r.Reason });
+        }).WithSummary("Start a stopped job: a difference mirror catches up, then replication resumes");
         api.MapPost("/jobs/{name}/pause", (string name, AgentHost a) =>
         {
-            var r = a.Jobs.Get(name);
+            var r = Running(a, name, "pause");
             r.Pause();
-            return Results.Ok(new { name, state = r.State });
-        });
+            return Results.Ok(new { name, state = r.State, reason = r.Reason });
+        }).WithSummary("Stop sending the job's changes; they keep being captured into the durable queue");
         api.MapPost("/jobs/{name}/resume", (string name, AgentHost a) =>
         {
-            var r = a.Jobs.Get(name);
+            var r = Running(a, name, "resume");
             r.Resume();
-            return Results.Ok(new { name, state = r.State });
-        });
+            return Results.Ok(new { name, state = r.State, reason = r.Reason });
+        }).WithSummary("Resume sending a paused job's changes");
         api.MapPost("/jobs/{name}/replication", (string name, ReplicationSettingsRequest req, AgentHost a) =>
         {
-            var r = a.Jobs.Get(name);
+            var r = Running(a, name, "change its settings");
             var changes = new List<string>();
             if (req.Bandwidth is { } bw)
             {
@@ -54,5 +65,14 @@ internal static partial class ApiRoutes
                 a.Context.Events.Record(Severity.Info, "replication", name, $"settings changed: {string.Join(", ", changes)} (until the job is re-applied or the agent restarts)");
             return Results.Ok(new { name, bandwidth = r.Limiter.BytesPerSecond, compression = r.Compression.ToString().ToLowerInvariant() });
         });
+    }
+
+    /// <summary>The job's runner, unless the job is stopped (409: a stopped job's runner is replaced when it starts).</summary>
+    private static JobRunner Running(AgentHost a, string name, string what)
+    {
+        var r = a.Jobs.Get(name);
+        if (r.Stopped)
+            throw new JobRequestException($"job '{name}' is stopped: 'understudy start {name}' first, then {what}", 409);
+        return r;
     }
 }

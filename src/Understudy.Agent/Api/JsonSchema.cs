@@ -28,7 +28,11 @@ internal static class JsonSchema
         foreach (var p in t.GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
             var name = JsonNamingPolicy.CamelCase.ConvertName(p.Name);
-            props[name] = For(p.PropertyType);
+            var schema = For(p.PropertyType);
+            // The console labels a form field with it (an action's options follow the API).
+            if (p.GetCustomAttribute<System.ComponentModel.DescriptionAttribute>()?.Description is { } description)
+                schema["description"] = description;
+            props[name] = schema;
             if (p.PropertyType.IsValueType ? Nullable.GetUnderlyingType(p.PropertyType) is null : nullability.Create(p).ReadState == NullabilityState.NotNull)
                 required.Add(name);
         }

@@ -75,26 +75,13 @@ internal sealed partial class FailoverEngine
     public async Task<RunOutcome> FailbackAsync(CancellationToken ct)
     {
         Task<RunOutcome>? running;
-        RestoreRun? run;
         lock (_lock)
-        {
             running = State == FailoverState.FailingBack ? _failback : null;
-            run = _restoreRun;
-            if (running is null)
-            {
-                if (State == FailoverState.FailedOver)
-                    throw new JobRequestException($"job '{Job}' is failed over but not restored: run 'understudy restore {Job}', wait until 'understudy status {Job}' shows the restore in sync, then 'understudy failback {Job}'", 409);
-                if (State != FailoverState.Restoring)
-                    throw new JobRequestException($"job '{Job}' is {State.Name()}: fail-back needs a fail-over and a restore first", 409);
-            }
-        }
         if (running is not null)
             return await running.WaitAsync(ct);
-        run = RestoreRun!;
-        if (run.StoppedReason is { } stopped)
-            throw new JobRequestException($"the restore stopped at a conflict: {stopped}", 409);
-        if (run.RefusalForFailback() is { } why)
-            throw new JobRequestException($"fail-back refused: {why}", 409);
+        if (FailbackRefusal() is { } refused)
+            throw new JobRequestException(refused, 409);
+        var run = RestoreRun!;
         IReadOnlyList<string> held;
         try
         {
@@ -122,6 +109,27 @@ internal sealed partial class FailoverEngine
             }
         }
         return await running.WaitAsync(ct);
+    }
+
+    /// <summary>
+    /// Why a fail-back would be refused now, saying what to run instead; null when it may start (or is running).
+    /// Only what this agent knows: whether the source still holds an identity address is asked when it starts.
+    /// </summary>
+    public string? FailbackRefusal()
+    {
+        lock (_lock)
+        {
+            if (State == FailoverState.FailingBack)
+                return null;
+            if (State == FailoverState.FailedOver)
+                return $"job '{Job}' is failed over but not restored: run 'understudy restore {Job}', wait until 'understudy status {Job}' shows the restore in sync, then 'understudy failback {Job}'";
+            if (State != FailoverState.Restoring)
+                return $"job '{Job}' is {State.Name()}: fail-back needs a fail-over and a restore first";
+        }
+        var run = RestoreRun!;
+        if (run.StoppedReason is { } stopped)
+            return $"the restore stopped at a conflict: {stopped}";
+        return run.RefusalForFailback() is { } why ? $"fail-back refused: {why}" : null;
     }
 
     public IReadOnlyList<IFailoverStep> BuildFailbackPlan() =>

@@ -20,6 +20,17 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, (JobSpec Spec, string Yaml, JobRunner Runner)> _jobs = new();
 
+    // One change of a job's runner at a time (apply, remove, stop, start): each disposes a runner and makes the next.
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    private sealed record StoppedMark(string Since);
+
+    private static string StoppedKey(string job) => "stopped/" + job;
+
+    private DateTimeOffset? StoppedSince(string job) =>
+        ctx.Store.GetValue(StoppedKey(job)) is { } json && System.Text.Json.JsonSerializer.Deserialize<StoppedMark>(json) is { } m
+            ? DateTimeOffset.Parse(m.Since, System.Globalization.CultureInfo.InvariantCulture) : null;
+
     public void LoadStored()
     {
         foreach (var stored in ctx.Store.ListJobs())
@@ -29,18 +40,28 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
                 var spec = JobFile.Parse(stored.Yaml, $"job {stored.Name}");
                 bool mirrored = stored.Runtime?.Contains("\"mirrored\":true", StringComparison.Ordinal) == true;
                 bool paused = stored.Runtime?.Contains("\"paused\":true", StringComparison.Ordinal) == true;
-                var runner = new JobRunner(ToDefinition(spec), spec.Replication, ctx, mirrored, paused);
-                _jobs[spec.Name] = (spec, stored.Yaml, runner);
-                if (!mirrored)
-                    runner.RequestMirror(spec.Mirror.Mode);
-                else if (spec.Replication.Enabled)
-                    runner.RequestMirror(MirrorMode.Different, "startup difference scan (changes made while the agent was not running)", catchUp: true);
+                _jobs[spec.Name] = (spec, stored.Yaml, Launch(spec, mirrored, paused, StoppedSince(spec.Name)));
             }
             catch (JobFileException e)
             {
                 ctx.Events.Record(Severity.Error, "job", stored.Name, $"stored job no longer parses: {e.Message}");
             }
         }
+    }
+
+    /// <summary>A runner for a stored job as the agent starts it: the first mirror if it never completed, else a
+    /// difference scan for what changed while nothing captured. A stopped job only shows its state.</summary>
+    private JobRunner Launch(JobSpec spec, bool mirrored, bool paused, DateTimeOffset? stoppedSince,
+        string why = "startup difference scan (changes made while the agent was not running)")
+    {
+        var runner = new JobRunner(ToDefinition(spec), spec.Replication, ctx, mirrored, paused, stoppedSince);
+        if (stoppedSince is not null)
+            return runner;
+        if (!mirrored)
+            runner.RequestMirror(spec.Mirror.Mode);
+        else if (spec.Replication.Enabled)
+            runner.RequestMirror(MirrorMode.Different, why, catchUp: true);
+        return runner;
     }
 
     public IReadOnlyCollection<JobRunner> Runners => [.. _jobs.Values.Select(j => j.Runner)];
@@ -69,26 +90,102 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
                 throw new JobRequestException($"{fileName}: key 'source.paths': {p} is not a directory on this agent");
         }
         var def = ToDefinition(spec);
-        if (_jobs.TryGetValue(spec.Name, out var old))
+        await _gate.WaitAsync();
+        try
         {
-            await old.Runner.DisposeAsync();
-            _jobs.TryRemove(spec.Name, out _);
+            if (_jobs.TryGetValue(spec.Name, out var old))
+            {
+                await old.Runner.DisposeAsync();
+                _jobs.TryRemove(spec.Name, out _);
+            }
+            ctx.Store.SaveJob(spec.Name, yaml);
+            // Applying runs the job: a stopped job starts with its new file.
+            ctx.Store.SetValue(StoppedKey(spec.Name), "null");
+            var runner = new JobRunner(def, spec.Replication, ctx, mirrored: false);
+            _jobs[spec.Name] = (spec, yaml, runner);
+            ctx.Events.Record(Severity.Info, "job", spec.Name, old.Runner is null ? "job applied" : "job re-applied with changes");
+            runner.RequestMirror(spec.Mirror.Mode);
+            return spec;
         }
-        ctx.Store.SaveJob(spec.Name, yaml);
-        var runner = new JobRunner(def, spec.Replication, ctx, mirrored: false);
-        _jobs[spec.Name] = (spec, yaml, runner);
-        ctx.Events.Record(Severity.Info, "job", spec.Name, old.Runner is null ? "job applied" : "job re-applied with changes");
-        runner.RequestMirror(spec.Mirror.Mode);
-        return spec;
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// `understudy stop NAME`: ends the job's mirror, replication and change capture (its session closes) and keeps
+    /// its queue and state; it stays stopped across agent restarts until <see cref="StartAsync"/>.
+    /// </summary>
+    public async Task<JobRunner> StopAsync(string name)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            var (spec, yaml, old) = _jobs.TryGetValue(name, out var j) ? j : throw new JobRequestException($"no job named '{name}' on this agent", 404);
+            if (old.Stopped)
+                return old;
+            await old.DisposeAsync();
+            var since = ctx.Time.GetUtcNow();
+            ctx.Store.SetValue(StoppedKey(name), System.Text.Json.JsonSerializer.Serialize(new StoppedMark(since.ToString("O"))));
+            var runner = Launch(spec, old.Mirrored, old.Paused, since);
+            runner.KeepHistoryOf(old);
+            _jobs[name] = (spec, yaml, runner);
+            var pending = runner.ReplicationStatus(since).OpsPending;
+            ctx.Events.Record(Severity.Info, "job", name,
+                $"stopped by user: no mirror, replication or change capture until 'understudy start {name}'"
+                + (pending > 0 ? $"; {pending} changes stay queued" : "") + "; the target keeps its copy");
+            return runner;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>`understudy start NAME`: runs a stopped job again, as the agent starts a stored job (a difference
+    /// mirror finds what changed while it was stopped). A job that is not stopped is left as it is.</summary>
+    public async Task<JobRunner> StartAsync(string name)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            var (spec, yaml, old) = _jobs.TryGetValue(name, out var j) ? j : throw new JobRequestException($"no job named '{name}' on this agent", 404);
+            if (!old.Stopped)
+                return old;
+            await old.DisposeAsync();
+            ctx.Store.SetValue(StoppedKey(name), "null");
+            ctx.Events.Record(Severity.Info, "job", name, old.Mirrored
+                ? "started by user: a difference mirror catches up with what changed while it was stopped"
+                : "started by user: the first mirror starts");
+            var runner = Launch(spec, old.Mirrored, old.Paused, stoppedSince: null, "catch-up after a stop (changes made while the job was stopped)");
+            runner.KeepHistoryOf(old);
+            _jobs[name] = (spec, yaml, runner);
+            return runner;
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     /// <summary>Stops and forgets a job. Never deletes data on either side.</summary>
     public async Task RemoveAsync(string name)
     {
-        if (!_jobs.TryRemove(name, out var j))
-            throw new JobRequestException($"no job named '{name}' on this agent", 404);
-        await j.Runner.DisposeAsync();
+        await _gate.WaitAsync();
+        (JobSpec Spec, string Yaml, JobRunner Runner) j;
+        try
+        {
+            if (!_jobs.TryRemove(name, out j))
+                throw new JobRequestException($"no job named '{name}' on this agent", 404);
+            await j.Runner.DisposeAsync();
+        }
+        finally
+        {
+            _gate.Release();
+        }
         ctx.Store.RemoveJob(name);
+        ctx.Store.SetValue(StoppedKey(name), "null");
         var queue = Path.Combine(ctx.DataDir, "queues", name);
         if (Directory.Exists(queue))
             Directory.Delete(queue, recursive: true);
@@ -123,5 +220,6 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
         foreach (var j in _jobs.Values)
             await j.Runner.DisposeAsync();
         _jobs.Clear();
+        _gate.Dispose();
     }
 }

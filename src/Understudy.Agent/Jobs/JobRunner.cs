@@ -34,20 +34,23 @@ internal sealed partial class JobRunner : IAsyncDisposable
     /// <summary>Not queued: what the loop does when no command waits.</summary>
     private sealed record ReplicateCommand : Command;
 
-    public JobRunner(JobDefinition job, ReplicationSpec replication, AgentContext ctx, bool mirrored, bool paused = false)
+    /// <param name="stoppedSince">Set: the job is stopped (JobManager.StopAsync): nothing runs — no loop, no
+    /// capture, no connection — but the queue is opened, so its status shows what stays queued.</param>
+    public JobRunner(JobDefinition job, ReplicationSpec replication, AgentContext ctx, bool mirrored, bool paused = false, DateTimeOffset? stoppedSince = null)
     {
         Job = job;
         Replication = replication;
         _ctx = ctx;
         Mirrored = mirrored;
         _paused = paused;
+        StoppedSince = stoppedSince;
         Limiter = new BandwidthLimiter(ctx.Time) { BytesPerSecond = replication.Bandwidth };
         Compression = replication.Compression;
-        State = paused ? JobStates.Paused : JobStates.Connecting;
-        Reason = paused ? PausedReason : null;
+        State = stoppedSince is not null ? JobStates.Stopped : paused ? JobStates.Paused : JobStates.Connecting;
+        Reason = stoppedSince is { } since ? StoppedReason(job.Name, since) : paused ? PausedReason : null;
         if (replication.Enabled)
             _pipeline = CreatePipeline();
-        _loop = RunAsync(_stop.Token);
+        _loop = stoppedSince is null ? RunAsync(_stop.Token) : Task.CompletedTask;
     }
 
     public JobDefinition Job { get; }
@@ -66,6 +69,30 @@ internal sealed partial class JobRunner : IAsyncDisposable
 
     public VerifyReport? LastVerify { get; private set; }
 
+    /// <summary>Non-null while the job is stopped by an operator (`understudy stop`), since when.</summary>
+    public DateTimeOffset? StoppedSince { get; }
+
+    public bool Stopped => StoppedSince is not null;
+
+    private static string StoppedReason(string job, DateTimeOffset since) =>
+        $"stopped by user at {since.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z: no mirror, replication or change capture ('understudy start {job}' starts it)";
+
+    /// <summary>What a runner that replaces <paramref name="previous"/> (stop, start) still shows: the last mirror and verification.</summary>
+    public void KeepHistoryOf(JobRunner previous)
+    {
+        LastMirrorAt = previous.LastMirrorAt;
+        LastVerify = previous.LastVerify;
+        if (previous.Progress is { FinishedAt: not null } done)
+            Progress = done;
+    }
+
+    /// <exception cref="JobRequestException">409 while the job is stopped: a command would wait for a loop that does not run.</exception>
+    private void ThrowIfStopped(string what)
+    {
+        if (Stopped)
+            throw new JobRequestException($"job '{Job.Name}' is stopped: 'understudy start {Job.Name}' first, then {what}", 409);
+    }
+
     /// <summary>Raised when the mirror completes or fails, so `wait` and tests can wait on a condition.</summary>
     public event Action<JobRunner>? Changed;
 
@@ -73,6 +100,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
     /// deliver, so it also removes what is gone from the source, whatever mirror.orphans says.</summary>
     public void RequestMirror(MirrorMode mode, string? why = null, bool catchUp = false)
     {
+        ThrowIfStopped("mirror");
         Interlocked.Increment(ref _mirrorsQueued);
         // Visible at once (a catch-up keeps the state that explains it): `understudy mirror` then `wait --until mirrored` must not see the previous mirror as this one.
         if (!catchUp)
@@ -83,6 +111,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
 
     public Task<VerifyReport> VerifyAsync(bool checksum, bool repair)
     {
+        ThrowIfStopped("verify");
         var tcs = new TaskCompletionSource<VerifyReport>(TaskCreationOptions.RunContinuationsAsynchronously);
         _commands.Writer.TryWrite(new VerifyCommand(checksum, repair, tcs));
         _wake.Pulse();

@@ -9,6 +9,7 @@ internal static class JobStates
     public const string InSync = "in-sync";
     public const string Replicating = "replicating";
     public const string Paused = "paused";
+    public const string Stopped = "stopped";
     public const string RemirrorRequired = "re-mirror-required";
     public const string Disconnected = "disconnected";
     public const string Error = "error";

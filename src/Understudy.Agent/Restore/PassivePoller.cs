@@ -44,7 +44,8 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
             {
                 foreach (var runner in jobs.Runners)
                 {
-                    if (PassiveGuard.ReasonFor(ctx, runner.Job.Name) is null)
+                    // A stopped job takes part in nothing, a restore included, until it is started.
+                    if (runner.Stopped || PassiveGuard.ReasonFor(ctx, runner.Job.Name) is null)
                         continue;
                     for (int i = 0; i < runner.Job.Roots.Count; i++)
                     {

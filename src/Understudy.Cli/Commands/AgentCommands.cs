@@ -13,7 +13,7 @@ internal static class AgentCommands
         var apiCert = new Option<string?>("--api-cert") { Description = "Serve the API over HTTPS with this certificate (PEM, with --api-key; or PKCS#12) instead of the agent's own" };
         var apiKey = new Option<string?>("--api-key") { Description = "Private key (PEM) of --api-cert" };
         var name = new Option<string?>("--name") { Description = "Name shown to peers and in the console (default: host name)" };
-        var cmd = new Command("agent", "Run the Understudy agent daemon in the foreground until SIGINT/SIGTERM")
+        var cmd = new Command("agent", "Run the Understudy agent daemon in the foreground until SIGINT/SIGTERM. Exit 0: stopped by a signal; 2: could not start (data dir, port, certificate)")
         {
             Options = { listen, api, apiCert, apiKey, name },
         };

@@ -19,7 +19,7 @@ internal static partial class DemoCommand
         var dir = new Option<string>("--dir") { Description = "Where the demo keeps its agents and data", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "understudy-demo") };
         var files = new Option<int>("--files") { Description = "How many sample files to generate", DefaultValueFactory = _ => 3000 };
         var keep = new Option<bool>("--keep") { Description = "Leave the agents running (stop them with Ctrl+C)" };
-        var cmd = new Command("demo", "Run a local source + target agent pair on loopback: mirror a sample tree, verify it, replicate live changes, stop the source and watch the target fail over, then restore and fail back") { Options = { dir, files, keep } };
+        var cmd = new Command("demo", "Run a local source + target agent pair on loopback: mirror a sample tree, verify it, replicate live changes, stop the source and watch the target fail over, then restore and fail back. Exit 0: every stage passed; 1: a stage failed (the message says which); 2: error") { Options = { dir, files, keep } };
         cmd.SetAction(async (r, ct) =>
         {
             try

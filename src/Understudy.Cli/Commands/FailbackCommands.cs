@@ -13,7 +13,10 @@ internal static class FailbackCommands
         var wait = new Option<bool>("--wait") { Description = "Wait until the restore is in sync" };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait with --wait", DefaultValueFactory = _ => 3600 };
         var json = new Option<bool>("--json") { Description = "Print the agent's JSON answer" };
-        var cmd = new Command("restore", "Send this target's copy of a failed-over job back to the source, then keep it in sync until fail-back. Exit 0: started (or in sync with --wait); 3: timed out")
+        var cmd = new Command("restore", "Send this target's copy of a failed-over job back to the (passive) source, then keep it in sync until fail-back; "
+            + "prints the restore's progress and each conflict (path → the name the source's version is kept under). "
+            + "Exit 0: started (with --wait: in sync); 2: refused (not failed over), or with --wait the restore stopped (a conflict with restore.conflicts: manual); "
+            + "3: --wait timed out")
         {
             Arguments = { name },
             Options = { force, wait, timeout, json },
@@ -45,6 +48,8 @@ internal static class FailbackCommands
                 return ExitCodes.Ok;
             }
             Console.WriteLine($"{job}: {res["state"]}, restore {Describe(res["restore"])}");
+            foreach (var line in DescribeConflicts(res["restore"]))
+                Console.WriteLine(line);
             return ExitCodes.Ok;
         }));
         return cmd;
@@ -53,16 +58,36 @@ internal static class FailbackCommands
     public static Command Failback()
     {
         var name = new Argument<string>("name") { Description = "The hosted, restored job (run this against the target agent)" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print the exact steps, and whether fail-back would be refused now, without doing anything" };
         var json = new Option<bool>("--json") { Description = "Print the agent's JSON answer" };
-        var cmd = new Command("failback", "Give a restored job back to its source: stop writes here, final sync, release the identity, the source reclaims it, forward replication resumes. Exit 0: done; 1: aborted and undone; 2: refused")
+        var cmd = new Command("failback", "Give a restored job back to its source: pre-fail-back scripts, stop writes here, final sync, release the identity, "
+            + "the source reclaims it, post-fail-back scripts, forward replication resumes. Prints the steps. "
+            + "Exit 0: done (or the dry run printed); 1: aborted and undone (still restoring); 2: refused, with what to run instead "
+            + "(no restore yet, restore not in sync, source not connected, source still holds an address, restore stopped at a conflict), or unreachable agent")
         {
             Arguments = { name },
-            Options = { json },
+            Options = { dryRun, json },
         };
         cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
             var job = r.GetValue(name)!;
-            var res = await c.PostAsync($"api/v1/failover/{Uri.EscapeDataString(job)}/failback", new { }, ct);
+            bool dry = r.GetValue(dryRun);
+            var res = await c.PostAsync($"api/v1/failover/{Uri.EscapeDataString(job)}/failback", new { dryRun = dry }, ct);
+            if (dry)
+            {
+                if (r.GetValue(json))
+                {
+                    Console.WriteLine(res.ToJsonString());
+                    return ExitCodes.Ok;
+                }
+                Console.WriteLine($"fail-back of '{job}' (now {res["state"]}) would take these steps:");
+                foreach (var line in res["steps"]!.AsArray())
+                    Console.WriteLine("  " + line!.GetValue<string>());
+                Console.WriteLine(res["refused"] is { } refused
+                    ? $"it would be refused now: {refused}"
+                    : "it may start now (whether the source still holds an address is asked when it starts)");
+                return ExitCodes.Ok;
+            }
             bool done = (bool)res["completed"]!;
             if (r.GetValue(json))
             {
@@ -98,10 +123,10 @@ internal static class FailbackCommands
         return line;
     }
 
-    /// <summary>Lines for `understudy status`: each conflict of a restore.</summary>
+    /// <summary>Lines for `understudy restore` and `status`: each conflict of a restore, path → the name the source's version is kept under.</summary>
     internal static IEnumerable<string> DescribeConflicts(JsonNode? v)
     {
         foreach (var c in v?["conflicts"]?.AsArray() ?? [])
-            yield return $"    conflict {c!["path"]}: " + (c["parkedAs"] is { } p ? $"source's version kept as {p}" : "source's version discarded");
+            yield return $"    conflict {c!["path"]} → " + (c["parkedAs"] is { } p ? $"{p} (the source's version, kept on the source)" : "(the source's version was discarded)");
     }
 }

@@ -13,7 +13,9 @@ internal static class FailoverCommands
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the exact steps without doing them" };
         var force = new Option<bool>("--force") { Description = "Take the addresses even when they still answer (skip duplicate address detection)" };
         var json = new Option<bool>("--json") { Description = "Print the agent's JSON answer" };
-        var cmd = new Command("failover", "Fail a hosted job over to this target now, confirm a pending fail-over, or dismiss it. Exit 0: done; 1: aborted")
+        var cmd = new Command("failover", "Fail a hosted job over to this target now (planned), confirm a pending fail-over, or dismiss it; returns when the take-over is done. "
+            + "Exit 0: done (or dismissed, or the dry run printed); 1: aborted and undone (the job is fail-over-pending); "
+            + "2: refused in this state (the message says why), no such job, or unreachable agent")
         {
             Arguments = { name },
             Options = { dismiss, dryRun, force, json },

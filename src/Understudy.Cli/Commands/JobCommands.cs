@@ -67,7 +67,7 @@ internal static class JobCommands
         var name = new Argument<string>("name") { Description = "Job name" };
         var mode = new Option<string?>("--mode") { Description = "full | different | checksum (default: the job's mirror.mode)" };
         mode.AcceptOnlyFromAmong("full", "different", "checksum");
-        var cmd = new Command("mirror", "Start a mirror of a job now") { Arguments = { name }, Options = { mode } };
+        var cmd = new Command("mirror", "Start a mirror of a job now; returns at once (follow it with 'understudy status NAME --watch' or 'understudy wait NAME'). Exit 0: started; 2: no such job, the job is stopped, or unreachable agent") { Arguments = { name }, Options = { mode } };
         cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
             var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/mirror", new { mode = r.GetValue(mode) }, ct);
@@ -83,7 +83,7 @@ internal static class JobCommands
         var checksum = new Option<bool>("--checksum") { Description = "Compare content too, not only metadata" };
         var repair = new Option<bool>("--repair") { Description = "Re-send what differs, then verify again" };
         var json = new Option<bool>("--json") { Description = "JSON output" };
-        var cmd = new Command("verify", "Compare source and target. Exit 0: identical; 1: differences; 2: error")
+        var cmd = new Command("verify", "Compare source and target; lists each difference (kind, path). Exit 0: identical; 1: differences; 2: error (no such job, the job is stopped, unreachable agent)")
         {
             Arguments = { name },
             Options = { checksum, repair, json },

@@ -40,7 +40,7 @@ internal static class JobNewCommand
         f.Orphans.AcceptOnlyFromAmong("keep", "delete");
         f.Trigger.AcceptOnlyFromAmong("manual", "automatic");
         f.FailoverMode.AcceptOnlyFromAmong("add", "replace");
-        var cmd = new Command("new", "Create a job file step by step (or from flags), checked as the agent will check it")
+        var cmd = new Command("new", "Create a job file step by step (or from flags), checked as the agent will check it. Needs no agent. Exit 0: written; 2: a flag is missing or wrong")
         {
             Options = { f.Name, f.Source, f.Exclude, f.TargetAddress, f.TargetId, f.TargetPath, f.Mode, f.Orphans, f.Monitor, f.Trigger, f.FailoverMode, f.Output, f.NoPrompt },
         };

@@ -11,7 +11,11 @@ internal static class StatusCommands
         var name = new Argument<string?>("name") { Description = "Only this job", Arity = ArgumentArity.ZeroOrOne };
         var watch = new Option<bool>("--watch") { Description = "Keep updating: a live progress bar in a terminal" };
         var json = new Option<bool>("--json") { Description = "Stable JSON for scripts (docs/cli.md)" };
-        var cmd = new Command("status", "Show jobs: state, mirror progress (files, bytes, rate, ETA)") { Arguments = { name }, Options = { watch, json } };
+        var cmd = new Command("status",
+            "Show the jobs this agent is source of (state and reason, mirror progress: files, bytes, rate, ETA; replication lag) and, on a target, "
+            + "the jobs it hosts with each one's fail-over: state, every watched address (up/missing, misses, last reply), the time left before the monitor acts, "
+            + "and after a fail-over the restore's phase, files and bytes and each conflict. Exit 0: shown; 2: no such job or unreachable agent")
+        { Arguments = { name }, Options = { watch, json } };
         cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
             var only = r.GetValue(name);
@@ -145,16 +149,18 @@ internal static class StatusCommands
         return result;
     }
 
-    private static bool IsIdle(JsonNode j) =>
-        j["state"]!.GetValue<string>() == "error" || j["idle"]?.GetValue<bool>() == true;
+    // A stopped job reaches no condition until it is started: waiting ends at once, as for a failed job.
+    private static bool CannotReach(JsonNode j) => j["state"]!.GetValue<string>() is "error" or "stopped";
+
+    private static bool IsIdle(JsonNode j) => CannotReach(j) || j["idle"]?.GetValue<bool>() == true;
 
     private static bool IsSettled(JsonNode j)
     {
         var s = j["state"]!.GetValue<string>();
-        return (s is "in-sync" or "replicating" or "paused" or "re-mirror-required" or "disconnected" && (bool)j["mirrored"]! && j["mirror"]?["phase"]?.GetValue<string>() is null or "complete") || s == "error";
+        return (s is "in-sync" or "replicating" or "paused" or "re-mirror-required" or "disconnected" && (bool)j["mirrored"]! && j["mirror"]?["phase"]?.GetValue<string>() is null or "complete") || CannotReach(j);
     }
 
-    private static int Outcome(JsonNode j) => j["state"]!.GetValue<string>() == "error" ? ExitCodes.Failed : ExitCodes.Ok;
+    private static int Outcome(JsonNode j) => CannotReach(j) ? ExitCodes.Failed : ExitCodes.Ok;
 
     public static Command Wait()
     {
@@ -166,7 +172,7 @@ internal static class StatusCommands
         };
         until.AcceptOnlyFromAmong("mirrored", "idle");
         var timeout = new Option<double?>("--timeout") { Description = "Give up after SECONDS (exit 3)" };
-        var cmd = new Command("wait", "Wait for a job condition. Exit 0: reached; 1: the job failed; 3: timed out")
+        var cmd = new Command("wait", "Wait for a job condition. Exit 0: reached; 1: the job failed (state error) or is stopped; 2: no such job or unreachable agent; 3: timed out")
         {
             Arguments = { name },
             Options = { until, timeout },
@@ -186,7 +192,7 @@ internal static class StatusCommands
                     {
                         int o = Outcome(j);
                         if (o != ExitCodes.Ok)
-                            Console.Error.WriteLine($"understudy: job failed: {j["reason"]}");
+                            Console.Error.WriteLine(j["state"]!.GetValue<string>() == "stopped" ? $"understudy: job is stopped: {j["reason"]}" : $"understudy: job failed: {j["reason"]}");
                         return o;
                     }
                     await Task.Delay(50, cts.Token);

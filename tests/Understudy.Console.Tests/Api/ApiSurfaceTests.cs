@@ -45,6 +45,14 @@ public sealed class ApiSurfaceTests : IAsyncLifetime
         // The console finds the fail-over actions here (it shows restore and fail back only when they are listed).
         Assert.NotNull(paths["/api/v1/failover/{name}"]?["post"]);
         Assert.Equal("boolean", doc["components"]!["schemas"]!["FailoverRequest"]!["properties"]!["dryRun"]!["type"]!.ToString());
+        // Fail-back takes a dry run (the console shows its steps) and nothing that would do nothing; restore's force says what it does.
+        var failback = doc["components"]!["schemas"]![paths["/api/v1/failover/{name}/failback"]!["post"]!["requestBody"]!["content"]!["application/json"]!["schema"]!["$ref"]!.ToString().Split('/')[^1]]!;
+        Assert.Equal(["dryRun"], failback["properties"]!.AsObject().Select(p => p.Key));
+        Assert.Equal("boolean", failback["properties"]!["dryRun"]!["type"]!.ToString());
+        var restore = doc["components"]!["schemas"]!["RestoreRequest"]!["properties"]!["force"]!;
+        Assert.Contains("restore.conflicts: manual", restore["description"]!.ToString(), StringComparison.Ordinal);
+        Assert.NotNull(paths["/api/v1/jobs/{name}/stop"]?["post"]);
+        Assert.NotNull(paths["/api/v1/jobs/{name}/start"]?["post"]);
         var verifyBody = doc["components"]!["schemas"]!["VerifyRequest"]!;
         Assert.Equal("boolean", verifyBody["properties"]!["repair"]!["type"]!.ToString());
         Assert.Equal("path", paths["/api/v1/jobs/{name}/mirror"]!["post"]!["parameters"]![0]!["in"]!.ToString());
@@ -74,6 +82,21 @@ public sealed class ApiSurfaceTests : IAsyncLifetime
         }
 
         static string[] Segments(string path) => [.. Regex.Replace(path, "\\{[^}]*\\}", "{}").Split('/', StringSplitOptions.RemoveEmptyEntries)];
+    }
+
+    /// <summary>docs/api.md's route table names every route of the OpenAPI document, as "`METHOD /api/v1/path`".</summary>
+    [Fact]
+    public async Task ApiDoc_RouteTableListsEveryOpenApiRoute()
+    {
+        var doc = JsonNode.Parse(await _http.GetStringAsync("/api/v1/openapi.json"))!;
+        var md = await File.ReadAllTextAsync(Path.Combine(BrowserSession.RepoRoot, "docs", "api.md"));
+        var table = md[md.IndexOf("| method and path |", md.IndexOf("## Routes", StringComparison.Ordinal), StringComparison.Ordinal)..];
+        table = table[..table.IndexOf("\n\n", StringComparison.Ordinal)];
+        var missing = doc["paths"]!.AsObject()
+            .SelectMany(p => p.Value!.AsObject().Select(m => $"{m.Key.ToUpperInvariant()} {p.Key}"))
+            .Where(route => !Regex.IsMatch(table, "`" + Regex.Escape(route) + "[`?]"))
+            .ToList();
+        Assert.True(missing.Count == 0, $"docs/api.md's route table lacks: {string.Join(", ", missing)}");
     }
 
     [Fact]

@@ -8,10 +8,12 @@ import { h } from './dom.js';
 export const ACTIONS = [
   { id: 'mirror', label: 'Mirror…', sourceOnly: true },
   { id: 'verify', label: 'Verify…', sourceOnly: true },
-  { id: 'start', label: 'Start' },
-  { id: 'stop', label: 'Stop…', confirm: 'Stop this job? Changes will no longer be replicated until it is started again.' },
-  { id: 'pause', label: 'Pause…', confirm: 'Pause replication? Changes are queued on the source until you resume.' },
-  { id: 'resume', label: 'Resume' },
+  { id: 'start', label: 'Start…', pair: 'stop',
+    confirm: 'Start this job: a difference mirror finds what changed while it was stopped (the first mirror if it never completed), then replication resumes.' },
+  { id: 'stop', label: 'Stop…', danger: true, pair: 'start',
+    confirm: 'Stop this job: its mirror, replication and change capture end and the link to the target closes. The queue and the target\'s copy are kept, and it stays stopped (also across agent restarts) until you start it.' },
+  { id: 'pause', label: 'Pause…', pair: 'resume', confirm: 'Pause replication? Changes keep being captured into the queue on the source until you resume.' },
+  { id: 'resume', label: 'Resume…', pair: 'pause', confirm: 'Resume replication: the queued changes are sent to the target, oldest first.' },
 ];
 
 export function actionPath(a) {
@@ -60,7 +62,8 @@ export function schemaFields(schema, skip = []) {
   const out = [];
   for (const [name, p] of Object.entries(schema?.properties ?? {})) {
     if (skip.includes(name)) continue;
-    const label = name.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+    // The agent's description of the option when it has one (it says what the option does), else its name.
+    const label = p.description ?? name.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
     if (p.type === 'boolean') out.push(checkbox(name, label));
     else if (Array.isArray(p.enum)) out.push(radioGroup(name, label, p.enum.map((e) => [String(e), String(e)]), String(p.enum[0])));
     else if (p.type === 'string' || p.type === 'integer' || p.type === 'number') {

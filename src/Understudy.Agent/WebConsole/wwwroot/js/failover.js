@@ -1,8 +1,9 @@
 // The fail-over of a job on its target agent (GET /api/v1/status → failover[]): the state, each
-// watched address of the source, the time left before fail-over, and the operator's actions
-// (POST /api/v1/failover/{name}, and /restore, /failback when the agent has them). Built once and
-// updated in place, so focus and screen-reader position survive the live updates.
-import { h, setText, fmtSeconds, fmtTime, announce } from './dom.js';
+// watched address of the source, the time left before fail-over, after a fail-over the restore
+// (phase, files and bytes, conflicts), and the operator's actions (POST /api/v1/failover/{name},
+// and /restore, /failback when the agent has them). Built once and updated in place, so focus and
+// screen-reader position survive the live updates.
+import { h, setText, fmtBytes, fmtSeconds, fmtTime, announce } from './dom.js';
 import { confirmDialog, checkbox, schemaFields, formBody } from './actions.js';
 
 // The colour an operator reads at a glance: green protected, amber look at it, red decide now,
@@ -18,6 +19,17 @@ const TONE = {
 };
 
 const MONITORED = new Set(['protecting', 'suspect', 'fail-over-pending']);
+
+// The restore's phase (docs/api.md, Restore): waiting is amber (the source agent must come back),
+// stopped is red (an operator must look at a conflict).
+const RESTORE_TONE = {
+  'waiting for the source': 'warn',
+  mirroring: 'busy',
+  'in sync': 'ok',
+  stopped: 'bad',
+};
+
+let panelSeq = 0;
 
 // Restore and fail back are the `failback` work (issue 5): shown only when the agent's OpenAPI lists them.
 const EXTRA = [
@@ -39,6 +51,7 @@ export class FailoverPanel {
     this.pending = h('p', { class: 'pending', role: 'alert', hidden: true });
     this.addresses = h('ul', { class: 'addresses', 'aria-label': `Watched addresses of the source of ${jobName}` });
     this.steps = h('div', { class: 'fo-steps', hidden: true });
+    this.restore = new RestoreView(jobName);
     this.message = h('p', { class: 'action-msg', 'aria-live': 'polite' });
     this.buttons = new Map();
     const bar = h('div', { class: 'actions', role: 'group', 'aria-label': `Fail-over actions for ${jobName}` });
@@ -53,7 +66,7 @@ export class FailoverPanel {
     for (const a of EXTRA) add(a.id, a.label, () => this.run(a.id, () => this.extra(a)), !!a.danger);
     this.root = h('section', { class: 'failover', 'aria-label': `Fail-over of ${jobName}` },
       h('p', { class: 'fo-head', 'aria-live': 'polite' }, h('strong', {}, 'Fail-over: '), this.state, this.reason),
-      this.settings, this.pending, this.addresses, this.timeLeft, this.steps, bar, this.message);
+      this.settings, this.pending, this.restore.root, this.addresses, this.timeLeft, this.steps, bar, this.message);
   }
 
   base() {
@@ -76,6 +89,7 @@ export class FailoverPanel {
     setText(this.pending, pending
       ? `Fail-over pending: the source ${f.sourceName ?? ''} is not answering. Fail over, or dismiss if the source is fine (a network cut).`
       : '');
+    this.restore.update(f.restore ?? null);
     this.updateAddresses(f);
     setText(this.timeLeft, timeLeftText(f, state));
     this.timeLeft.className = `fo-left tone-${f.timeLeftSeconds !== null && f.timeLeftSeconds !== undefined && MONITORED.has(state) && state !== 'protecting' ? 'warn' : 'plain'}`;
@@ -215,6 +229,8 @@ export class FailoverPanel {
         fields.push(h('p', { class: 'steps-h' }, 'The steps, in order:'),
           h('ol', { class: 'steps' }, ...stepItems(preview.steps)));
       }
+      // What the agent already knows would make it refuse (restore not in sync, source not connected…).
+      if (preview.refused) fields.push(h('p', { class: 'refused', role: 'note' }, `${a.title} would be refused now: ${preview.refused}`));
     }
     fields.push(...schemaFields(schema, ['dryRun']));
     const v = await confirmDialog({ title: `${a.title} ${this.name}`, message: a.message, fields, confirmLabel: a.title, danger: !!a.danger });
@@ -223,6 +239,68 @@ export class FailoverPanel {
     const r = await this.ctx.client.post(`${this.base()}/${a.id}`, formBody(schema, v, ['dryRun']));
     if (r && r.completed === false) throw new Error(r.abortReason ?? `${a.title} was aborted`);
     return `${a.title} of ${this.name}: ${r?.state ?? 'requested'}`;
+  }
+}
+
+/**
+ * The restore of a failed-over job (failover[].restore while restoring or failing back): its phase,
+ * the current round's files and bytes as a progress bar, and each conflict — a file changed on both
+ * sides, whose source version the source keeps under a conflict name (or discarded).
+ */
+class RestoreView {
+  constructor(jobName) {
+    const id = `restore-${++panelSeq}`;
+    this.phase = h('span', { class: 'restore-phase' });
+    this.detail = h('span', { class: 'restore-detail' });
+    this.bar = h('progress', { max: '100', value: '0', 'aria-labelledby': `${id}-p` });
+    this.barText = h('span', { id: `${id}-p` });
+    this.error = h('p', { class: 'restore-error', role: 'alert', hidden: true });
+    this.conflictRows = h('tbody');
+    this.conflictCount = h('span');
+    this.conflicts = h('div', { class: 'conflicts', hidden: true },
+      h('p', { class: 'conflicts-h', id: `${id}-c`, 'aria-live': 'polite' }, this.conflictCount),
+      h('table', { 'aria-labelledby': `${id}-c` },
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Path'), h('th', { scope: 'col' }, 'Source\'s version kept as'), h('th', { scope: 'col' }, 'Found'))),
+        this.conflictRows));
+    this.root = h('section', { class: 'restore', hidden: true, 'aria-labelledby': `${id}-h` },
+      h('h5', { id: `${id}-h` }, `Restore of ${jobName} to the source`),
+      h('p', { class: 'restore-head', 'aria-live': 'polite' }, this.phase, this.detail),
+      h('div', { class: 'progress' }, this.bar, this.barText),
+      this.error, this.conflicts);
+    this.conflictKey = '';
+  }
+
+  update(r) {
+    this.root.hidden = !r;
+    if (!r) return;
+    const phase = r.phase ?? 'unknown';
+    setText(this.phase, phase);
+    this.phase.className = `restore-phase tone-${RESTORE_TONE[phase] ?? 'unknown'}`;
+    this.root.dataset.phase = phase;
+    const roots = r.roots > 1 ? `${r.rootsInSync ?? 0} of ${r.roots} source paths in sync · ` : '';
+    const source = r.sourceConnected ? 'source connected' : 'source agent not connected (it connects by itself while passive)';
+    setText(this.detail, ` — ${roots}${source}${r.lastSyncAt ? ` · last sync ${fmtTime(r.lastSyncAt)}` : ''}`);
+    let pct = r.bytesTotal > 0 ? (r.bytesDone / r.bytesTotal) * 100 : r.filesTotal > 0 ? (r.filesDone / r.filesTotal) * 100 : 0;
+    if (phase === 'in sync') pct = 100;
+    pct = Math.min(100, Math.floor(pct));
+    this.bar.value = pct;
+    this.root.dataset.percent = String(pct);
+    setText(this.barText, `This round: ${pct}% · ${r.filesDone ?? 0}/${r.filesTotal ?? 0} files · ${fmtBytes(r.bytesDone)} of ${fmtBytes(r.bytesTotal)}`);
+    this.error.hidden = !r.error;
+    setText(this.error, r.error ? `Restore ${phase === 'stopped' ? 'stopped' : 'problem'}: ${r.error}` : '');
+    this.updateConflicts(r.conflicts ?? []);
+  }
+
+  updateConflicts(list) {
+    this.conflicts.hidden = list.length === 0;
+    const key = list.map((c) => `${c.root}|${c.path}|${c.parkedAs}|${c.at}`).join('\n');
+    if (key === this.conflictKey) return;
+    this.conflictKey = key;
+    setText(this.conflictCount, `${list.length} conflict${list.length === 1 ? '' : 's'}: changed on the source before the fail-over and on this target since; this target's version wins`);
+    this.conflictRows.replaceChildren(...list.slice(0, 500).map((c) => h('tr', {},
+      h('td', {}, c.path),
+      h('td', {}, c.parkedAs ?? 'discarded (restore.conflicts: discard-source)'),
+      h('td', {}, fmtTime(c.at)))));
   }
 }
 

@@ -94,7 +94,11 @@ export class JobCard {
 
   /** Any number in `replication` named like a queue or a lag gets a live chart. */
   updateCharts(rep) {
-    const nums = rep && typeof rep === 'object' ? Object.entries(rep).filter(([k, v]) => typeof v === 'number' && /queue|lag|pending|backlog/i.test(k)) : [];
+    // A charted number that turns null (e.g. the age of the oldest pending change once nothing is pending) is drawn as 0,
+    // not left at its last value.
+    const nums = rep && typeof rep === 'object'
+      ? Object.entries(rep).filter(([k, v]) => (typeof v === 'number' || (v === null && this.charts.has(k))) && /queue|lag|pending|backlog/i.test(k))
+      : [];
     this.chartBox.hidden = nums.length === 0;
     for (const [k, v] of nums) {
       let c = this.charts.get(k);
@@ -104,7 +108,7 @@ export class JobCard {
         this.charts.set(k, c);
         this.chartBox.append(c.root);
       }
-      c.push(v);
+      c.push(v ?? 0);
     }
   }
 
@@ -135,18 +139,33 @@ export class JobCard {
 
   updateButtons(s, state) {
     const listed = Array.isArray(s.actions) ? new Set(s.actions.map(String)) : null;
+    // A stopped job runs nothing: only start applies (mirror and verify would be refused).
+    const stopped = state === 'stopped';
     for (const a of ACTIONS) {
       const route = this.supports(`POST /api/v1/jobs/{name}/${actionPath(a)}`);
       let show;
       // Job actions are calls on the source agent; a hosted copy's actions are its fail-over's.
       if (this.role !== 'source') show = false;
-      else if (a.sourceOnly) show = true;
+      else if (a.sourceOnly) show = !stopped;
       else if (!route) show = false;
       else if (listed) show = listed.has(a.id);
-      else if (a.id === 'pause') show = state !== 'paused';
+      else if (a.id === 'start') show = stopped;
+      else if (a.id === 'stop') show = !stopped;
+      else if (a.id === 'pause') show = !stopped && state !== 'paused';
       else if (a.id === 'resume') show = state === 'paused';
       else show = true;
       this.buttons.get(a.id).hidden = !show;
+    }
+    // Stop turns into Start (pause into resume) once the agent reports the new state: keep the keyboard
+    // focus on the card's control for it rather than losing it to the page when the pressed button hides.
+    if (this.focusNext) {
+      const { from, to } = this.focusNext;
+      const next = this.buttons.get(to);
+      if (!next.hidden) {
+        const active = document.activeElement;
+        if (!active || active === document.body || active === this.buttons.get(from)) next.focus();
+        this.focusNext = null;
+      }
     }
   }
 
@@ -159,7 +178,10 @@ export class JobCard {
       const res = await runAction(a, this.name, this.last ?? {}, this.client);
       if (res === null) { setText(this.message, ''); return; }
       if (a.id === 'verify') this.updateVerify(res);
-      const done = `${a.label.replace('…', '')} of ${this.name}: ${a.id === 'verify' ? `${res.differences?.length ?? 0} differences` : 'requested'}`;
+      if (a.pair) this.focusNext = { from: a.id, to: a.pair };
+      const diffs = res?.differences?.length ?? 0;
+      const outcome = a.id === 'verify' ? `${diffs} difference${diffs === 1 ? '' : 's'}` : res?.state ?? 'requested';
+      const done = `${a.label.replace('…', '')} of ${this.name}: ${outcome}`;
       setText(this.message, done);
       announce(done);
     } catch (e) {
