@@ -69,7 +69,7 @@ internal static class JobNewCommand
         {
             Name = prompt.Text("Job name", r.GetValue(f.Name), "--name", v => JobDraft.NameOk(v) ? null : "lowercase letters, digits, '.', '_', '-'"),
             Sources = prompt.List("Source directory", r.GetValue(f.Source), "--source", required: true),
-            Excludes = prompt.List("Exclude pattern (empty line to finish)", r.GetValue(f.Exclude), null, required: false, onlyIfAsked: r.GetValue(f.Source)?.Length > 0),
+            Excludes = prompt.List("Exclude pattern", r.GetValue(f.Exclude), null, required: false, onlyIfAsked: r.GetValue(f.Source)?.Length > 0),
             TargetAddress = prompt.Text("Target agent peer address (host[:port])", r.GetValue(f.TargetAddress), "--target-address", _ => null),
             TargetId = prompt.Text("Target agent ID ('understudy id' on the target)", r.GetValue(f.TargetId), "--target-id", v => JobDraft.IdOk(v) ? null : "64 hex digits"),
             TargetPath = prompt.Text("Target directory", r.GetValue(f.TargetPath), "--target-path", v => v.StartsWith('/') ? null : "an absolute path"),

@@ -5,6 +5,7 @@ namespace Understudy.Cli.Commands;
 /// <summary>
 /// Takes each value from its flag, or asks for it (Spectre.Console prompts on stderr's terminal)
 /// when a person is there; otherwise remembers the missing flag so all of them are reported at once.
+/// Questions are plain text: Spectre reads prompt text as markup, so each is escaped ("host[:port]").
 /// </summary>
 internal sealed class JobPrompter(bool interactive)
 {
@@ -25,8 +26,8 @@ internal sealed class JobPrompter(bool interactive)
             _missing.Add(flag);
             return "";
         }
-        return _console.Prompt(new TextPrompt<string>(question + ":").Validate(v =>
-            check(v.Trim()) is { } why ? ValidationResult.Error(why) : ValidationResult.Success())).Trim();
+        return _console.Prompt(new TextPrompt<string>(Markup.Escape(question) + ":").Validate(v =>
+            check(v.Trim()) is { } why ? ValidationResult.Error(Markup.Escape(why)) : ValidationResult.Success())).Trim();
     }
 
     public string[] List(string question, string[]? given, string? flag, bool required, bool onlyIfAsked = false)
@@ -42,7 +43,7 @@ internal sealed class JobPrompter(bool interactive)
         var items = new List<string>();
         while (true)
         {
-            var v = _console.Prompt(new TextPrompt<string>($"{question}{(items.Count > 0 || !required ? " (empty to finish)" : "")}:").AllowEmpty()).Trim();
+            var v = _console.Prompt(new TextPrompt<string>($"{Markup.Escape(question)}{(items.Count > 0 || !required ? " (empty to finish)" : "")}:").AllowEmpty()).Trim();
             if (v.Length == 0 && (items.Count > 0 || !required))
                 return [.. items];
             if (v.Length > 0)
@@ -54,10 +55,10 @@ internal sealed class JobPrompter(bool interactive)
     {
         if (given is not null || !interactive)
             return given ?? choices[0];
-        return _console.Prompt(new SelectionPrompt<string>().Title(question).AddChoices(choices));
+        return _console.Prompt(new SelectionPrompt<string>().Title(Markup.Escape(question)).AddChoices(choices));
     }
 
-    public bool Confirm(string question) => _console.Confirm(question, defaultValue: false);
+    public bool Confirm(string question) => _console.Confirm(Markup.Escape(question), defaultValue: false);
 
     public void ThrowIfMissing()
     {
