@@ -2,7 +2,7 @@ using System.CommandLine;
 using Understudy.Cli;
 using Understudy.Cli.Commands;
 
-var root = new RootCommand("Understudy: server replication and fail-over for Linux. Every verb but 'agent', 'id', 'demo' and 'job new' "
+var root = new RootCommand("Understudy: server replication and fail-over for Linux. Every verb but 'agent', 'id', 'demo', 'job new' and 'job check' "
     + "talks to an agent's management API. Exit codes (docs/cli.md): 0 success; 1 the operation failed or found differences; "
     + "2 error or refused (bad usage, unreachable agent, refused request); 3 timed out; 130 interrupted. Each verb's --help says what its codes mean.");
 GlobalOptions.AddTo(root);
@@ -25,6 +25,7 @@ root.Subcommands.Add(FailbackCommands.Failback());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(ConsoleCommands.ConsoleUrl());
 JobNewCommand.AddTo(root);
+JobCheckCommand.AddTo(root);
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {

@@ -28,9 +28,10 @@ public sealed class CliHelpTests
     [InlineData("start", "Exit 0: started", "2: no such job")]
     [InlineData("pause", "Exit 0: paused", "the job is stopped")]
     [InlineData("mirror", "Exit 0: started", "the job is stopped")]
+    [InlineData("job check", "Exit 0: every file is valid", "2: a file is wrong")]
     public async Task VerbHelp_SaysWhatEachExitCodeMeans(string verb, string first, string second)
     {
-        var help = await HelpAsync(verb);
+        var help = await HelpAsync(verb.Split(' '));
         Assert.Contains(first, help, StringComparison.Ordinal);
         Assert.Contains(second, help, StringComparison.Ordinal);
     }
@@ -39,7 +40,7 @@ public sealed class CliHelpTests
     public async Task RootAndStatusHelp_SayWhatTheyCover()
     {
         var root = await HelpAsync();
-        Assert.Contains("Every verb but 'agent', 'id', 'demo' and 'job new' talks to an agent's management API", root, StringComparison.Ordinal);
+        Assert.Contains("Every verb but 'agent', 'id', 'demo', 'job new' and 'job check' talks to an agent's management API", root, StringComparison.Ordinal);
         var status = await HelpAsync("status");
         Assert.Contains("fail-over", status, StringComparison.Ordinal);
         Assert.Contains("restore", status, StringComparison.Ordinal);

@@ -42,4 +42,24 @@ public sealed class JobNewTests
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("--name", bad.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task JobCheck_ValidFile_Exit0_BrokenFile_NamesFileLineAndKey_Exit2()
+    {
+        using var dir = new TempDir();
+        var good = dir.Sub("good.yaml");
+        var id = new string('d', 64);
+        (await TestCli.RunAsync(dir.Path, "job", "new", "--no-prompt", "--name", "web", "--source", "/srv/www", "--target-address", "bak",
+            "--target-id", id, "--target-path", "/srv/replica", "-o", good)).EnsureOk();
+        var ok = await TestCli.RunAsync(dir.Path, "job", "check", good);
+        Assert.Equal(0, ok.ExitCode);
+        Assert.Contains("job 'web' is valid", ok.Stdout, StringComparison.Ordinal);
+
+        var bad = dir.Sub("bad.yaml");
+        await File.WriteAllTextAsync(bad, (await File.ReadAllTextAsync(good)).Replace("mode: different", "mode: sometimes", StringComparison.Ordinal));
+        var r = await TestCli.RunAsync(dir.Path, "job", "check", good, bad, dir.Sub("missing.yaml"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Matches(@"bad\.yaml:\d+:\d+: key 'mirror\.mode'", r.Stderr);
+        Assert.Contains("missing.yaml: cannot read", r.Stderr, StringComparison.Ordinal);
+    }
 }
