@@ -104,7 +104,7 @@ public sealed class FailoverAgentTests
         await Wait.UntilAsync(async () => await FailoverStateAsync(pair.Target, "job1") == "fail-over-pending", TimeSpan.FromSeconds(30), "fail-over pending");
         (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
 
-        var events = (await pair.Target.CliAsync("events", "--job", "job1", "--json")).Stdout
+        var events = (await pair.Target.CliAsync("events", "--job", "job1", "--json", "--limit", "5000")).Stdout
             .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
         var stopped = Assert.Single(events, e => e["message"]!.GetValue<string>().StartsWith("replication stopped", StringComparison.Ordinal));
         var message = stopped["message"]!.GetValue<string>();
