@@ -10,8 +10,8 @@ internal sealed record NfsExport(string TargetPath, string SourcePath, string Cl
 /// NFS exports through NFS-Ganesha (user space; the kernel server is not assumed): each job's EXPORT
 /// blocks in <c>INCLUDE_DIR/jobs/JOB.conf</c>, merged into <c>INCLUDE_DIR/exports.conf</c>, which
 /// ganesha.conf includes (<c>%include</c>, added once); then SIGHUP, on which Ganesha re-reads its exports.
-/// File handles change: a replica is other inodes on another file system, so NFS clients must re-open
-/// (NFSv3 sees ESTALE; NFSv4 re-walks from the pseudo path). docs/architecture.md says so too.
+/// File handles change: a replica is other inodes on another file system, so mounted NFS clients see ESTALE and
+/// must remount; a fresh mount walks from the pseudo path (docs/failover-planning.md §3).
 /// Proven in the lab (NfsTakeoverTests): a client reads the replica over NFSv4 at the moved address.
 /// </summary>
 internal sealed partial class NfsExportsStep(string job, IReadOnlyList<NfsExport> exports, IdentityOptions options) : IFailoverStep

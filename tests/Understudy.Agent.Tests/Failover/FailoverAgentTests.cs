@@ -99,6 +99,7 @@ public sealed class FailoverAgentTests
             var q = (await FailoverOfAsync(pair.Target, "job1"))?["sourceQueue"];
             return ops >= 3 && q?["ops"]?.GetValue<long>() == ops && q["bytes"]?.GetValue<long>() == bytes;
         }, TimeSpan.FromSeconds(30), "the target to hold the source's report of its queued changes");
+        Assert.Contains($"source's queue: {ops} changes not acknowledged ({bytes} bytes)", (await pair.Target.CliAsync("status")).Stdout, StringComparison.Ordinal);
 
         pair.Source.Kill();
         await Wait.UntilAsync(async () => await FailoverStateAsync(pair.Target, "job1") == "fail-over-pending", TimeSpan.FromSeconds(30), "fail-over pending");
