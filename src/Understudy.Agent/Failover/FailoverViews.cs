@@ -6,7 +6,8 @@ internal sealed record WatchView(string Address, string Method, int? Port, strin
 /// <summary>A hosted job's fail-over in `understudy status`.</summary>
 internal sealed record FailoverView(
     string Name, string SourceId, string SourceName, string State, string? Reason, string Trigger, string Mode, string Policy,
-    double IntervalSeconds, int Misses, bool Dismissed, double? TimeLeftSeconds, IReadOnlyList<WatchView> Addresses, Restore.RestoreView? Restore = null);
+    double IntervalSeconds, int Misses, bool Dismissed, double? TimeLeftSeconds, IReadOnlyList<WatchView> Addresses, Restore.RestoreView? Restore = null,
+    SourceQueueReport? SourceQueue = null);
 
 internal sealed partial class FailoverEngine
 {
@@ -23,7 +24,8 @@ internal sealed partial class FailoverEngine
                 [.. _watches.Select(w => new WatchView(w.Address.Address, Core.Jobs.JobEnum<Core.Jobs.MonitorMethod>.Name(w.Address.Method),
                     w.Address.Method == Core.Jobs.MonitorMethod.Tcp ? w.Address.Port ?? Core.Jobs.JobSpec.DefaultPeerPort : null,
                     w.Up switch { true => "up", false => "missing", null => "unknown" }, w.Misses, w.LastReply?.ToString("O")))],
-                State is FailoverState.Restoring or FailoverState.FailingBack ? _restoreRun?.View() : null);
+                State is FailoverState.Restoring or FailoverState.FailingBack ? _restoreRun?.View() : null,
+                LastSourceReport);
         }
     }
 }

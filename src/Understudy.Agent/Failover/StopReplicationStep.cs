@@ -13,8 +13,19 @@ internal interface IReplicationControl
     Task<long> StopAsync(string sourceId, string job, CancellationToken ct);
 }
 
-/// <summary>What the source last said was queued and not yet acknowledged (ControlRequest "source-status").</summary>
-internal sealed record SourceQueueReport(long Ops, long Bytes, double OldestAgeSeconds, string ReportedAt);
+/// <summary>
+/// What the source last said was queued and not yet acknowledged (ControlRequest "source-status", sent after each
+/// acknowledgement and about once a second). <see cref="Bytes"/> are the queue's record bytes (records name paths, not
+/// content); <see cref="RemirrorRequired"/>: the queue limit was passed and later changes were not even queued.
+/// <see cref="ReportedAt"/> is this agent's clock when the report arrived.
+/// </summary>
+internal sealed record SourceQueueReport(long Ops, long Bytes, double OldestAgeSeconds, string ReportedAt, bool RemirrorRequired = false)
+{
+    public string Describe() =>
+        $"{Ops} changes not acknowledged ({Bytes} bytes of queue records), oldest {OldestAgeSeconds:0.#} s old"
+        + (RemirrorRequired ? ", and more not counted (the source had passed its queue limit: changes were no longer queued)" : "")
+        + $" (as the source reported at {ReportedAt})";
+}
 
 /// <summary>First step of every fail-over: stop applying replication and finish what was received.</summary>
 internal sealed class StopReplicationStep(string sourceId, string job, IReplicationControl control, Func<SourceQueueReport?> lastReport) : IFailoverStep
@@ -30,9 +41,9 @@ internal sealed class StopReplicationStep(string sourceId, string job, IReplicat
         var r = lastReport();
         var lost = r is null
             ? "unknown: the source never reported its queue"
-            : $"{r.Ops} operations, {r.Bytes} bytes, oldest {r.OldestAgeSeconds:0.#} s old (as the source reported at {r.ReportedAt})";
+            : r.Describe();
         ctx.Info($"replication stopped; applied up to sequence {seq}; in flight and lost with the source: {lost}",
-            new { appliedSeq = seq, inFlightOps = r?.Ops, inFlightBytes = r?.Bytes, inFlightAgeSeconds = r?.OldestAgeSeconds, reportedAt = r?.ReportedAt });
+            new { appliedSeq = seq, inFlightOps = r?.Ops, inFlightBytes = r?.Bytes, inFlightAgeSeconds = r?.OldestAgeSeconds, inFlightUncounted = r?.RemirrorRequired, reportedAt = r?.ReportedAt });
     }
 
     // Replication resumes when the fail-over state allows the source again; nothing to undo here.

@@ -33,7 +33,7 @@ internal static class TakeoverPlan
         var name = id.ServerName ?? (f.Mode == FailoverMode.Replace ? id.SourceName : null);
         if (name is not null)
         {
-            steps.Add(new ServerNameStep(spec.Name, name, options));
+            steps.Add(new ServerNameStep(spec.Name, name, options, replace: f.Mode == FailoverMode.Replace));
             if (f.Mode == FailoverMode.Replace)
                 steps.Add(new HostnameStep(name));
         }

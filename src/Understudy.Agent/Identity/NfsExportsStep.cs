@@ -10,8 +10,9 @@ internal sealed record NfsExport(string TargetPath, string SourcePath, string Cl
 /// NFS exports through NFS-Ganesha (user space; the kernel server is not assumed): each job's EXPORT
 /// blocks in <c>INCLUDE_DIR/jobs/JOB.conf</c>, merged into <c>INCLUDE_DIR/exports.conf</c>, which
 /// ganesha.conf includes (<c>%include</c>, added once); then SIGHUP, on which Ganesha re-reads its exports.
-/// File handles change: a replica is other inodes on another file system, so NFS clients must re-open
-/// (NFSv3 sees ESTALE; NFSv4 re-walks from the pseudo path). docs/architecture.md says so too.
+/// File handles change: a replica is other inodes on another file system, so mounted NFS clients see ESTALE and
+/// must remount; a fresh mount walks from the pseudo path (docs/failover-planning.md §3).
+/// Proven in the lab (NfsTakeoverTests): a client reads the replica over NFSv4 at the moved address.
 /// </summary>
 internal sealed partial class NfsExportsStep(string job, IReadOnlyList<NfsExport> exports, IdentityOptions options) : IFailoverStep
 {
@@ -46,7 +47,10 @@ internal sealed partial class NfsExportsStep(string job, IReadOnlyList<NfsExport
             sb.Append($"    Export_Id = {ExportId(job, e.SourcePath)};\n");
             sb.Append($"    Path = \"{e.TargetPath}\";\n");
             sb.Append($"    Pseudo = \"{e.SourcePath}\";\n");
-            sb.Append("    Protocols = 3, 4;\n    Transports = TCP;\n    SecType = sys;\n");
+            // No Protocols line: the NFS versions are the server's (NFS_CORE_PARAM), as they are for the kernel server,
+            // where exports name none either. An export naming a version the server does not run is only "fixed up"
+            // by Ganesha with a warning; one that names none gets every version the server offers (NFSv4 in the lab).
+            sb.Append("    Transports = TCP;\n    SecType = sys;\n");
             sb.Append($"    Squash = {squash};\n");
             sb.Append("    FSAL { Name = VFS; }\n");
             sb.Append($"    CLIENT {{ Clients = {e.Clients}; Access_Type = {access}; }}\n");

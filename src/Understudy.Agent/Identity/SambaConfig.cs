@@ -3,10 +3,12 @@ using System.Text;
 namespace Understudy.Agent.Identity;
 
 /// <summary>
-/// Understudy's part of smb.conf. Each job's fragment lives in <c>INCLUDE_DIR/jobs/JOB.shares.conf</c>
-/// and <c>JOB.aliases</c>; they are merged into two files smb.conf includes: <c>global.conf</c>
-/// (one <c>netbios aliases</c> line — inside [global], right after its header, so a later line
-/// of the admin's own still wins) and <c>shares.conf</c> (share sections, at the end of smb.conf).
+/// Understudy's part of smb.conf. Each job's fragment lives in <c>INCLUDE_DIR/jobs/JOB.shares.conf</c>,
+/// <c>JOB.aliases</c> and (mode replace) <c>JOB.name</c>; they are merged into three files smb.conf includes:
+/// <c>global.conf</c> (one <c>netbios aliases</c> line — inside [global], right after its header, so a later
+/// line of the admin's own still wins), <c>shares.conf</c> (share sections, at the end of smb.conf) and
+/// <c>name.conf</c> (mode replace: <c>netbios name</c> in a [global] section of its own, included last, so it
+/// wins over the admin's own <c>netbios name</c> — the target then is the source, not an alias of it).
 /// Merging lets several jobs fail over to one target without overwriting each other's aliases.
 /// </summary>
 internal sealed class SambaConfig(IdentityOptions options)
@@ -15,11 +17,15 @@ internal sealed class SambaConfig(IdentityOptions options)
 
     public string SharesInclude => Path.Combine(options.SambaIncludeDir, "shares.conf");
 
+    public string NameInclude => Path.Combine(options.SambaIncludeDir, "name.conf");
+
     public string JobsDir => Path.Combine(options.SambaIncludeDir, "jobs");
 
     public string SharesFile(string job) => Path.Combine(JobsDir, job + ".shares.conf");
 
     public string AliasesFile(string job) => Path.Combine(JobsDir, job + ".aliases");
+
+    public string NameFile(string job) => Path.Combine(JobsDir, job + ".name");
 
     public string[] ReloadArgs => ["-s", options.SmbConf, "smbd", "reload-config"];
 
@@ -44,6 +50,11 @@ internal sealed class SambaConfig(IdentityOptions options)
         foreach (var f in Directory.EnumerateFiles(JobsDir, "*.shares.conf").Order(StringComparer.Ordinal))
             shares.Append(File.ReadAllText(f));
         WriteAtomically(SharesInclude, shares.ToString());
+        // One server has one name: with several jobs in mode replace (a mistake), the first by job name wins.
+        var name = Directory.EnumerateFiles(JobsDir, "*.name").Order(StringComparer.Ordinal)
+            .SelectMany(f => File.ReadAllLines(f)).Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0);
+        WriteAtomically(NameInclude, "# Written by Understudy: the server name of a job failed over in mode replace. Do not edit.\n"
+            + (name is null ? "" : $"[global]\n   netbios name = {name}\n"));
         EnsureIncluded();
     }
 
@@ -51,12 +62,12 @@ internal sealed class SambaConfig(IdentityOptions options)
     public void EnsureIncluded()
     {
         var text = File.Exists(options.SmbConf) ? File.ReadAllText(options.SmbConf) : "";
-        var updated = AddIncludes(text, GlobalInclude, SharesInclude);
+        var updated = AddIncludes(text, GlobalInclude, SharesInclude, NameInclude);
         if (updated != text)
             WriteAtomically(options.SmbConf, updated);
     }
 
-    public static string AddIncludes(string smbConf, string globalInclude, string sharesInclude)
+    public static string AddIncludes(string smbConf, string globalInclude, string sharesInclude, string nameInclude)
     {
         var lines = smbConf.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n').ToList();
         if (lines.Count > 0 && lines[^1].Length == 0)
@@ -76,6 +87,11 @@ internal sealed class SambaConfig(IdentityOptions options)
         {
             // Anything after a share section belongs to it; at the very end, this include starts fresh sections.
             lines.Add($"include = {sharesInclude}");
+        }
+        if (!Has(nameInclude))
+        {
+            // Last of all: its [global] section comes after every line of the admin's, so its netbios name wins.
+            lines.Add($"include = {nameInclude}");
         }
         return string.Join('\n', lines) + "\n";
     }

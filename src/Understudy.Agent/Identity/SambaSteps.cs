@@ -11,26 +11,36 @@ internal static class SambaReload
     }
 }
 
-/// <summary>The target answers to the source's name: a Samba <c>netbios aliases</c> entry.</summary>
-internal sealed class ServerNameStep(string job, string name, IdentityOptions options) : IFailoverStep
+/// <summary>
+/// The target answers to the source's name. Mode add: a Samba <c>netbios aliases</c> entry beside the target's own
+/// name. Mode replace (<paramref name="replace"/>): Samba's <c>netbios name</c> becomes the source's (the target gives
+/// its own up, as it does its addresses); revert gives the admin's own <c>netbios name</c> back.
+/// </summary>
+internal sealed class ServerNameStep(string job, string name, IdentityOptions options, bool replace = false) : IFailoverStep
 {
     private readonly SambaConfig _samba = new(options);
 
     public string Name => $"server name {name}";
 
+    private string Fragment => replace ? _samba.NameFile(job) : _samba.AliasesFile(job);
+
     public IReadOnlyList<string> Describe() =>
-        [$"write {_samba.AliasesFile(job)} ({name}) and merge into {_samba.GlobalInclude} (netbios aliases)", "smbcontrol " + string.Join(' ', _samba.ReloadArgs)];
+    [
+        replace ? $"write {Fragment} ({name}) and merge into {_samba.NameInclude} (netbios name, included at the end of {options.SmbConf} so it replaces this server's own)"
+            : $"write {Fragment} ({name}) and merge into {_samba.GlobalInclude} (netbios aliases)",
+        "smbcontrol " + string.Join(' ', _samba.ReloadArgs),
+    ];
 
     public async Task ApplyAsync(StepContext ctx, CancellationToken ct)
     {
-        _samba.SetFragment(_samba.AliasesFile(job), name + "\n");
+        _samba.SetFragment(Fragment, name + "\n");
         await SambaReload.RunAsync(ctx, _samba, ct);
-        ctx.Info($"answering to the server name {name} (netbios aliases)");
+        ctx.Info(replace ? $"this server's name is now {name} (netbios name)" : $"answering to the server name {name} (netbios aliases)");
     }
 
     public async Task RevertAsync(StepContext ctx, CancellationToken ct)
     {
-        _samba.SetFragment(_samba.AliasesFile(job), null);
+        _samba.SetFragment(Fragment, null);
         await SambaReload.RunAsync(ctx, _samba, ct);
     }
 }

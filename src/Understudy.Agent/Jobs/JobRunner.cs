@@ -234,12 +234,14 @@ internal sealed partial class JobRunner : IAsyncDisposable
         _session.Connection.Compression = Compression;
         _session.Connection.Throttle = Limiter.WaitAsync;
         _session.Missing = OnMissing;
+        StartSourceStatus(_session);
         return _session;
     }
 
     private async Task DropSessionAsync()
     {
         DisposeSender();
+        await StopSourceStatusAsync();
         if (_session is not null)
         {
             Interlocked.Add(ref _bytesSentBefore, _session.Connection.BytesSent);

@@ -15,7 +15,8 @@ namespace Understudy.Agent.Target;
 /// </summary>
 internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, TargetService service, EventLog events)
 {
-    /// <summary>ControlRequest verb, source → target, one-way: JSON <c>{"ops":N,"bytes":N,"oldestAgeSeconds":S}</c>, what the source has queued and not yet acknowledged.</summary>
+    /// <summary>ControlRequest verb, source → target, one-way: JSON <c>{"ops":N,"bytes":N,"oldestAgeSeconds":S,"remirrorRequired":B}</c>,
+    /// what the source has queued and not yet acknowledged (sent by JobRunner.SourceStatus.cs).</summary>
     public const string SourceStatusVerb = "source-status";
 
     public async Task RunAsync(FsTree tree, CancellationToken ct)

@@ -78,5 +78,10 @@ internal static class FailoverCommands
             var port = a!["port"] is { } p ? $":{p}" : "";
             yield return $"    {a["method"]} {a["address"]}{port,-6} {a["state"],-8} misses {a["misses"]}, last reply {a["lastReply"] ?? "never"}";
         }
+        if (f["sourceQueue"] is { } q)
+        {
+            yield return $"    source's queue: {q["ops"]} changes not acknowledged ({q["bytes"]} bytes), oldest {(double)q["oldestAgeSeconds"]!:0.#} s"
+                + ((bool?)q["remirrorRequired"] == true ? ", past its queue limit" : "") + $" (reported {q["reportedAt"]})";
+        }
     }
 }

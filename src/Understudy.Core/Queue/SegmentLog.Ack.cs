@@ -28,6 +28,26 @@ internal sealed partial class SegmentLog
             if (deleted)
                 DirectorySync.Flush(_directory);
             _ackCursor = Locate(seq + 1);
+            var signal = _ackSignal;
+            _ackSignal = NewSignal();
+            signal.TrySetResult();
+        }
+    }
+
+    /// <summary>Completes once everything up to <paramref name="seq"/> is acknowledged (see <see cref="Acknowledge"/>).</summary>
+    public async Task WaitForAckAsync(long seq, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task signal;
+            lock (_gate)
+            {
+                ThrowIfDisposed();
+                if (_ackedSeq >= seq)
+                    return;
+                signal = _ackSignal.Task;
+            }
+            await signal.WaitAsync(cancellationToken);
         }
     }
 

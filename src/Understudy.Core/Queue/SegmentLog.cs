@@ -35,6 +35,7 @@ internal sealed partial class SegmentLog : IDisposable
     private long _ackedSeq;
     private Cursor _ackCursor;     // where record _ackedSeq + 1 starts (or will start)
     private TaskCompletionSource _durableSignal = NewSignal();
+    private TaskCompletionSource _ackSignal = NewSignal();
     private bool _disposed;
 
     private SegmentLog(string directory, SegmentLogOptions options)
@@ -95,6 +96,7 @@ internal sealed partial class SegmentLog : IDisposable
                 _disposed = true;
                 _writer.Dispose();
                 _durableSignal.TrySetException(new ObjectDisposedException(nameof(SegmentLog)));
+                _ackSignal.TrySetException(new ObjectDisposedException(nameof(SegmentLog)));
             }
         }
     }

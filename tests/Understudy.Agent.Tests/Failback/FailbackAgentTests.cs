@@ -107,9 +107,19 @@ public sealed class FailbackAgentTests
         Assert.Equal("protecting", await StateAsync(pair.Target));
         Assert.Equal("written during the restore", File.ReadAllText(Path.Combine(src, "later.txt")));
 
-        // Forward replication resumes without a full re-mirror.
+        // Forward replication resumes without a full re-mirror: the difference mirror after fail-back sends only
+        // what the source has and the target has not, the parked conflict file; everything else is identical.
         await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() is "replicating" or "in-sync",
             TimeSpan.FromSeconds(60), "the source to replicate again");
+        var sourceLog = (await pair.Source.CliAsync("events", "--job", "job1", "--json", "--limit", "5000")).Stdout
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+        int resumedAt = sourceLog.FindIndex(e => e["message"]!.GetValue<string>().Contains("mirror started: fail-back complete", StringComparison.Ordinal));
+        Assert.True(resumedAt >= 0, string.Join('\n', sourceLog.Select(e => e["message"])));
+        var resumeMirror = sourceLog.Skip(resumedAt).First(e => e["message"]!.GetValue<string>().StartsWith("mirror complete", StringComparison.Ordinal));
+        var counts = JsonNode.Parse(resumeMirror["data"]!.GetValue<string>())!;
+        Assert.Equal(1, counts["files"]!.GetValue<long>());
+        Assert.Equal(new FileInfo(parked[0]).Length, counts["bytes"]!.GetValue<long>());
+        Assert.True(File.Exists(Path.Combine(dst, Path.GetFileName(parked[0]))), "the parked conflict file reaches the target");
         File.WriteAllText(Path.Combine(src, "after.txt"), "after fail-back");
         await Wait.UntilAsync(() => File.Exists(Path.Combine(dst, "after.txt")) && File.ReadAllText(Path.Combine(dst, "after.txt")) == "after fail-back",
             TimeSpan.FromSeconds(60), "forward replication of a new file");

@@ -70,6 +70,55 @@ public sealed class FailoverAgentTests
     }
 
     [Fact]
+    public async Task Failover_SourceKilledWithUnacknowledgedChanges_EventSaysWhatWasInFlight()
+    {
+        await using var pair = new AgentPair();
+        await pair.StartAsync();
+        File.WriteAllText(Path.Combine(pair.SourceData, "a.txt"), "hello");
+        await pair.ApplyAsync(pair.JobYaml(extra: $$"""
+            failover:
+              monitor:
+                addresses: [ { address: 127.0.0.1, method: tcp, port: {{pair.Source.PeerPort}} } ]
+                interval: 200ms
+                misses: 3
+            """));
+        await pair.WaitMirroredAsync();
+        await Wait.UntilAsync(async () => (await FailoverOfAsync(pair.Target, "job1"))?["sourceQueue"]?["ops"]?.GetValue<long>() == 0,
+            TimeSpan.FromSeconds(30), "the source to report an empty queue");
+
+        // Changes queued on the source and never delivered: replication is paused, the session stays open.
+        (await pair.Source.CliAsync("pause", "job1")).EnsureOk();
+        for (int i = 0; i < 3; i++)
+            File.WriteAllText(Path.Combine(pair.SourceData, $"lost-{i}.txt"), new string('x', 1000 * (i + 1)));
+        long ops = 0, bytes = 0;
+        await Wait.UntilAsync(async () =>
+        {
+            var r = (await pair.Source.StatusAsync("job1"))["replication"]!;
+            ops = r["opsPending"]!.GetValue<long>();
+            bytes = r["bytesPending"]!.GetValue<long>();
+            var q = (await FailoverOfAsync(pair.Target, "job1"))?["sourceQueue"];
+            return ops >= 3 && q?["ops"]?.GetValue<long>() == ops && q["bytes"]?.GetValue<long>() == bytes;
+        }, TimeSpan.FromSeconds(30), "the target to hold the source's report of its queued changes");
+        Assert.Contains($"source's queue: {ops} changes not acknowledged ({bytes} bytes)", (await pair.Target.CliAsync("status")).Stdout, StringComparison.Ordinal);
+
+        pair.Source.Kill();
+        await Wait.UntilAsync(async () => await FailoverStateAsync(pair.Target, "job1") == "fail-over-pending", TimeSpan.FromSeconds(30), "fail-over pending");
+        (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
+
+        var events = (await pair.Target.CliAsync("events", "--job", "job1", "--json", "--limit", "5000")).Stdout
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+        var stopped = Assert.Single(events, e => e["message"]!.GetValue<string>().StartsWith("replication stopped", StringComparison.Ordinal));
+        var message = stopped["message"]!.GetValue<string>();
+        Assert.Contains($"in flight and lost with the source: {ops} changes not acknowledged ({bytes} bytes of queue records)", message, StringComparison.Ordinal);
+        var data = JsonNode.Parse(stopped["data"]!.GetValue<string>())!;
+        Assert.Equal(ops, data["inFlightOps"]!.GetValue<long>());
+        Assert.Equal(bytes, data["inFlightBytes"]!.GetValue<long>());
+        Assert.True(data["inFlightAgeSeconds"]!.GetValue<double>() >= 0, message);
+        Assert.False(data["inFlightUncounted"]!.GetValue<bool>());
+        Assert.False(File.Exists(Path.Combine(pair.TargetData, "lost-0.txt")));
+    }
+
+    [Fact]
     public async Task PlannedFailover_SourceStillConnected_SessionEnds_SourceTurnsPassive()
     {
         await using var pair = new AgentPair();

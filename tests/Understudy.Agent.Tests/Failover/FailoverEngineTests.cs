@@ -188,6 +188,58 @@ public sealed class FailoverEngineTests
     }
 
     [Fact]
+    public async Task Failback_SourceConnectedButFirstRestoreRoundNotFinished_IsRefused_WithWhatToRun()
+    {
+        await using var rig = new Rig();
+        var replica = Path.Combine(rig.H.Dir, "replica");
+        Directory.CreateDirectory(replica);
+        File.WriteAllText(Path.Combine(replica, "a.txt"), "written on the target during the fail-over");
+        var engine = await RegisterAsync(rig, Yaml().Replace("/srv/replica/web", replica, StringComparison.Ordinal));
+        Assert.True((await engine.CommandAsync(OperatorCommand.FailOver, force: true, CancellationToken.None))!.Completed);
+        engine.StartRestore(force: false);
+        Assert.Equal(FailoverState.Restoring, engine.State);
+
+        // The passive source's poll connection, with a source that opens the restore link and then never answers
+        // the first round's manifest request: the link is up, its first round cannot finish.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(System.Net.IPAddress.Loopback, ((System.Net.IPEndPoint)listener.LocalEndpoint).Port);
+        using var server = await listener.AcceptTcpClientAsync();
+        // The restore link owns (and disposes) the target's end; ending the source's end ends the link.
+        var toSource = new Peer.PeerConnection(server.GetStream(), SourceId);
+        var fromTarget = new Peer.PeerConnection(client.GetStream(), "target");
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var accept = engine.RestoreRun!.AcceptAsync(toSource, 0, cts.Token);
+        try
+        {
+            await SourceStallsInFirstRoundAsync(fromTarget, cts.Token);
+            Assert.Equal("mirroring", engine.View().Restore!.Phase);
+            var refused = await Assert.ThrowsAsync<Jobs.JobRequestException>(() => engine.FailbackAsync(CancellationToken.None));
+            Assert.Equal(409, refused.Status);
+            Assert.Contains("the restore is not finished", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("'understudy failback web' again", refused.Message, StringComparison.Ordinal);
+            Assert.Equal(FailoverState.Restoring, engine.State);
+            Assert.DoesNotContain(rig.H.EventsOf("web"), e => e.Message.Contains("fail-back to", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await fromTarget.DisposeAsync();
+            await accept.WaitAsync(cts.Token);
+        }
+    }
+
+    /// <summary>Plays the passive source: accepts the restore, opens the link, then never answers the first round's manifest request.</summary>
+    private static async Task SourceStallsInFirstRoundAsync(Peer.PeerConnection fromTarget, CancellationToken ct)
+    {
+        using (var answer = await fromTarget.ReceiveAsync(ct))
+            Assert.Contains("restore", Assert.IsType<ControlReply>(answer!.Message).Json, StringComparison.Ordinal);
+        await fromTarget.SendAsync(new JobOpened("web", 0, true), ct);
+        using (var first = await fromTarget.ReceiveAsync(ct))
+            Assert.IsType<ManifestRequest>(first!.Message);
+    }
+
+    [Fact]
     public async Task DryRun_ListsTheExactSteps()
     {
         await using var rig = new Rig();

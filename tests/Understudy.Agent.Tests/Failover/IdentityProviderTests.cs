@@ -173,7 +173,9 @@ public sealed class IdentityProviderTests
 
         var conf = File.ReadAllText(o.SmbConf);
         Assert.Equal(
-            $"[global]\n   include = {o.SambaIncludeDir}/global.conf\n   workgroup = LAB\n\n[own]\n   path = /srv/own\ninclude = {o.SambaIncludeDir}/shares.conf\n", conf);
+            $"[global]\n   include = {o.SambaIncludeDir}/global.conf\n   workgroup = LAB\n\n[own]\n   path = /srv/own\ninclude = {o.SambaIncludeDir}/shares.conf\n"
+            + $"include = {o.SambaIncludeDir}/name.conf\n", conf);
+        Assert.DoesNotContain("netbios name", File.ReadAllText(Path.Combine(o.SambaIncludeDir, "name.conf")), StringComparison.Ordinal);
         Assert.Contains("netbios aliases = SRC1", File.ReadAllText(Path.Combine(o.SambaIncludeDir, "global.conf")), StringComparison.Ordinal);
         var sharesConf = File.ReadAllText(Path.Combine(o.SambaIncludeDir, "shares.conf"));
         Assert.Contains("[data]\n   path = /replica/data\n   read only = no\n", sharesConf, StringComparison.Ordinal);
@@ -183,6 +185,56 @@ public sealed class IdentityProviderTests
         await name.RevertAsync(Ctx(fake, o), CancellationToken.None);
         Assert.DoesNotContain("[data]", File.ReadAllText(Path.Combine(o.SambaIncludeDir, "shares.conf")), StringComparison.Ordinal);
         Assert.DoesNotContain("netbios aliases", File.ReadAllText(Path.Combine(o.SambaIncludeDir, "global.conf")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ServerName_ModeReplace_SetsNetbiosNameIncludedLast_RevertGivesTheOwnNameBack()
+    {
+        using var h = new StoreHarness();
+        var o = h.Options;
+        File.WriteAllText(o.SmbConf, "[global]\n   netbios name = TGT1\n\n[own]\n   path = /srv/own\n");
+        var fake = new FakeCommandRunner();
+        var name = new ServerNameStep("web", "SRC1", o, replace: true);
+        await name.ApplyAsync(Ctx(fake, o), CancellationToken.None);
+        await name.ApplyAsync(Ctx(fake, o), CancellationToken.None);
+
+        Assert.Equal($"include = {o.SambaIncludeDir}/name.conf", File.ReadAllLines(o.SmbConf)[^1]);
+        var nameConf = File.ReadAllText(Path.Combine(o.SambaIncludeDir, "name.conf"));
+        Assert.Contains("[global]\n   netbios name = SRC1\n", nameConf, StringComparison.Ordinal);
+        Assert.DoesNotContain("netbios aliases", File.ReadAllText(Path.Combine(o.SambaIncludeDir, "global.conf")), StringComparison.Ordinal);
+        Assert.Contains(name.Describe(), l => l.Contains("netbios name", StringComparison.Ordinal));
+        Assert.All(fake.Lines, l => Assert.Equal($"smbcontrol -s {o.SmbConf} smbd reload-config", l));
+
+        await name.RevertAsync(Ctx(fake, o), CancellationToken.None);
+        Assert.DoesNotContain("netbios name", File.ReadAllText(Path.Combine(o.SambaIncludeDir, "name.conf")), StringComparison.Ordinal);
+        Assert.Contains("netbios name = TGT1", File.ReadAllText(o.SmbConf), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Hostname_RecordsTheOwnNameFirst_SetsTheSources_RevertPutsItBack_DisabledDoesNothing()
+    {
+        var fake = new FakeCommandRunner { Respond = (f, a) => f == "hostname" && a.Length == 0 ? Ok("tgt1\n") : Ok() };
+        var o = new IdentityOptions { SetHostname = true };
+        string? saved = null;
+        var step = new HostnameStep("SRC1");
+        var ctx = Ctx(fake, o, save: d => saved = d);
+        await step.ApplyAsync(ctx, CancellationToken.None);
+        Assert.Equal(["hostname", "hostname SRC1"], fake.Lines);
+        Assert.Equal("tgt1", saved);
+
+        // After a restart the journal's data is the name recorded before the change, not the current one.
+        var again = Ctx(fake, o);
+        again.LoadData(saved);
+        await step.ApplyAsync(again, CancellationToken.None);
+        await step.RevertAsync(again, CancellationToken.None);
+        Assert.Equal(["hostname", "hostname SRC1", "hostname SRC1", "hostname tgt1"], fake.Lines);
+
+        var off = new FakeCommandRunner();
+        var events = new List<string>();
+        await step.ApplyAsync(Ctx(off, o with { SetHostname = false }, events), CancellationToken.None);
+        await step.RevertAsync(Ctx(off, o with { SetHostname = false }), CancellationToken.None);
+        Assert.Empty(off.Lines);
+        Assert.Contains(events, e => e.Contains("UNDERSTUDY_SET_HOSTNAME=0", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -209,6 +261,7 @@ public sealed class IdentityProviderTests
         Assert.Contains("Path = \"/replica/exports\";", merged, StringComparison.Ordinal);
         Assert.Contains("Pseudo = \"/srv/exports\";", merged, StringComparison.Ordinal);
         Assert.Contains("Squash = No_Root_Squash;", merged, StringComparison.Ordinal);
+        Assert.DoesNotContain("Protocols", merged, StringComparison.Ordinal); // the server's NFS_CORE_PARAM decides
         Assert.Contains("CLIENT { Clients = 192.0.2.0/24; Access_Type = RO; }", merged, StringComparison.Ordinal);
         Assert.Contains($"Export_Id = {NfsExportsStep.ExportId("web", "/srv/exports")};", merged, StringComparison.Ordinal);
         Assert.Equal(1, File.ReadAllLines(o.GaneshaConf).Count(l => l.StartsWith("%include", StringComparison.Ordinal)));

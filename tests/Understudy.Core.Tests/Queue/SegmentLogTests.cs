@@ -160,6 +160,25 @@ public sealed class SegmentLogTests : IDisposable
     }
 
     [Fact]
+    public async Task WaitForAck_completes_when_the_ack_point_reaches_the_seq()
+    {
+        using var log = Open();
+        log.AppendBatch(Enumerable.Range(1, 10).Select(i => (ReadOnlyMemory<byte>)Payload(i)));
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var wait = log.WaitForAckAsync(5, cts.Token);
+        log.Acknowledge(3);
+        await Task.Yield();
+        Assert.False(wait.IsCompleted);
+        log.Acknowledge(6);
+        await wait;
+        Assert.True(log.WaitForAckAsync(6, cts.Token).IsCompletedSuccessfully);
+        using var cancel = new CancellationTokenSource();
+        var never = log.WaitForAckAsync(11, cancel.Token);
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => never);
+    }
+
+    [Fact]
     public void Many_records_with_group_commit()
     {
         using var log = Open();

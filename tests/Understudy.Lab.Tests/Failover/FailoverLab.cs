@@ -4,12 +4,29 @@ using Understudy.LabTests.Harness;
 
 namespace Understudy.LabTests.Failover;
 
+/// <summary>What a fail-over lab adds to the basic one.</summary>
+internal sealed record FailoverLabOptions
+{
+    /// <summary>
+    /// NFS-Ganesha on both hosts: the source exports its data directory (Pseudo = that path, as the
+    /// job's <c>nfs_exports</c> name it), the target's starts with no exports and its agent's
+    /// <c>UNDERSTUDY_NFS_*</c> paths point at it.
+    /// </summary>
+    public bool Nfs { get; init; }
+
+    /// <summary>
+    /// Replication over a back-end link (<see cref="Lab.AddBackEndLinkAsync"/>): the job's target address is
+    /// the target's back-end address, which mode replace leaves alone, so restore and fail-back work.
+    /// </summary>
+    public bool BackEnd { get; init; }
+}
+
 /// <summary>
 /// A lab set up for fail-over: the source host holds a service address and shares its data
 /// directory over Samba; the target runs its own smbd (no shares yet) whose smb.conf the target
-/// agent edits when it takes over; both agents run with per-host identity paths (no /etc, no
-/// host name changes: `ip netns exec` shares the UTS namespace). One job, <see cref="Job"/>,
-/// replicates the data directory to the target's replica.
+/// agent edits when it takes over; both agents run with per-host identity paths (no /etc) in
+/// their host's own UTS namespace, so a host name change in mode replace renames only the lab
+/// host. One job, <see cref="Job"/>, replicates the data directory to the target's replica.
 /// </summary>
 internal sealed class FailoverLab : IAsyncDisposable
 {
@@ -17,15 +34,18 @@ internal sealed class FailoverLab : IAsyncDisposable
     public const string Share = "data";
     public const string FileName = "docs/report.txt";
 
-    private FailoverLab(Lab lab, IPAddress vip)
+    private FailoverLab(Lab lab, IPAddress vip, FailoverLabOptions options)
     {
         Lab = lab;
         Vip = vip;
+        Options = options;
         SourceData = lab.Source.Sub("data");
         Replica = lab.Target.Sub("replica");
     }
 
     public Lab Lab { get; }
+
+    public FailoverLabOptions Options { get; }
 
     /// <summary>The service address clients use: on the source at the start, moved by fail-over.</summary>
     public IPAddress Vip { get; }
@@ -40,6 +60,12 @@ internal sealed class FailoverLab : IAsyncDisposable
 
     public Smbd TargetSmbd { get; private set; } = null!;
 
+    /// <summary>With <see cref="FailoverLabOptions.Nfs"/>: the target's NFS-Ganesha (no exports until a fail-over).</summary>
+    public Ganesha? TargetGanesha { get; private set; }
+
+    /// <summary>Where the target agent writes Understudy's NFS exports.</summary>
+    public string NfsIncludeDir => Lab.Target.Sub("ganesha.d");
+
     public string Unc => SmbClient.Unc(Vip, Share);
 
     /// <summary>The content of <see cref="FileName"/> on the source at the start.</summary>
@@ -48,12 +74,12 @@ internal sealed class FailoverLab : IAsyncDisposable
     /// <summary>Where the target agent writes Understudy's part of smb.conf.</summary>
     public string SambaIncludeDir => Lab.Target.Sub("understudy.d");
 
-    public static async Task<FailoverLab> CreateAsync(CancellationToken ct = default)
+    public static async Task<FailoverLab> CreateAsync(FailoverLabOptions? options = null, CancellationToken ct = default)
     {
         var lab = await Lab.CreateAsync(ct);
         try
         {
-            var f = new FailoverLab(lab, lab.NewServiceAddress());
+            var f = new FailoverLab(lab, lab.NewServiceAddress(), options ?? new FailoverLabOptions());
             await f.SetUpAsync(ct);
             return f;
         }
@@ -71,21 +97,31 @@ internal sealed class FailoverLab : IAsyncDisposable
         await Lab.AddAddressAsync(Lab.Source, Vip, ct);
         await Smbd.StartAsync(Lab.Source, [new SmbShare(Share, SourceData)], ct: ct);
         TargetSmbd = await Smbd.StartAsync(Lab.Target, [], ct: ct);
-        Source = Lab.Own(new LabAgent(Lab.Source) { Environment = IdentityEnvironment(Lab.Source, null) });
-        Target = Lab.Own(new LabAgent(Lab.Target) { Environment = IdentityEnvironment(Lab.Target, TargetSmbd) });
+        if (Options.Nfs)
+        {
+            await Ganesha.StartAsync(Lab.Source, [new NfsExport(SourceData, SourceData)], ct);
+            TargetGanesha = await Ganesha.StartAsync(Lab.Target, [], ct);
+        }
+        string? targetListen = null;
+        if (Options.BackEnd)
+            targetListen = $"{(await Lab.AddBackEndLinkAsync(ct)).Target}:{LabAgent.PeerPort}";
+        Source = Lab.Own(new LabAgent(Lab.Source) { Environment = IdentityEnvironment(Lab.Source, null, null) });
+        Target = Lab.Own(new LabAgent(Lab.Target, listen: targetListen) { Environment = IdentityEnvironment(Lab.Target, TargetSmbd, TargetGanesha) });
         await Task.WhenAll(Source.StartAsync(ct), Target.StartAsync(ct));
         await Source.TrustAsync(Target, ct);
         await Target.TrustAsync(Source, ct);
     }
 
-    private static Dictionary<string, string> IdentityEnvironment(LabHost host, Smbd? smbd) => new()
+    // Host name changes stay on (the default): each agent runs in its lab host's own UTS namespace.
+    private static Dictionary<string, string> IdentityEnvironment(LabHost host, Smbd? smbd, Ganesha? ganesha) => new()
     {
         ["UNDERSTUDY_SMB_CONF"] = smbd?.ConfigPath ?? host.Sub("no-smb.conf"),
         ["UNDERSTUDY_SMB_INCLUDE_DIR"] = host.Sub("understudy.d"),
-        ["UNDERSTUDY_NFS_CONF"] = host.Sub("ganesha.conf"),
+        ["UNDERSTUDY_NFS_CONF"] = ganesha?.ConfigPath ?? host.Sub("ganesha.conf"),
         ["UNDERSTUDY_NFS_INCLUDE_DIR"] = host.Sub("ganesha.d"),
-        ["UNDERSTUDY_NFS_PID_FILE"] = host.Sub("ganesha.pid"),
-        ["UNDERSTUDY_SET_HOSTNAME"] = "0",
+        ["UNDERSTUDY_NFS_PID_FILE"] = ganesha?.PidFile ?? host.Sub("ganesha.pid"),
+        ["UNDERSTUDY_PASSIVE_POLL_MS"] = "500",
+        ["UNDERSTUDY_RESTORE_SYNC_MS"] = "500",
     };
 
     /// <summary>
@@ -94,7 +130,7 @@ internal sealed class FailoverLab : IAsyncDisposable
     /// port and the service address, and takes over the service address, the share and a name.
     /// </summary>
     public string FailoverYaml(string trigger = "automatic", string mode = "add", string policy = "all",
-        IReadOnlyList<string>? watch = null, string? scripts = null, bool identity = true, bool abortOnPreFailure = true)
+        IReadOnlyList<string>? watch = null, string? scripts = null, bool identity = true, bool abortOnPreFailure = true, bool nfs = false)
     {
         watch ??= [$"{{ address: {Lab.Source.Address}, method: tcp }}", $"{{ address: {Vip}, method: icmp }}"];
         var sb = new StringBuilder($"""
@@ -119,6 +155,8 @@ internal sealed class FailoverLab : IAsyncDisposable
                       - { name: {{Share}}, path: {{SourceData}}, options: { "guest ok": "yes", "read only": "no", "force user": "root" } }
 
                 """);
+            if (nfs)
+                sb.Append($"    nfs_exports: [ {{ path: {SourceData} }} ]\n");
         }
         if (scripts is not null)
         {
@@ -153,6 +191,16 @@ internal sealed class FailoverLab : IAsyncDisposable
         var r = await Lab.ExecOkAsync(Lab.Target, ["ip", "-o", "addr", "show", "dev", "eth0"]);
         return r.Stdout.Split('\n').Count(l => l.Contains($" {address}/", StringComparison.Ordinal));
     }
+
+    /// <summary>A [global] parameter of the target's smbd as Samba resolves it from smb.conf and its includes (`testparm`).</summary>
+    public async Task<string> SambaParameterAsync(string name)
+    {
+        var r = await Lab.ExecOkAsync(Lab.Target, ["testparm", "-s", "--parameter-name", name, TargetSmbd.ConfigPath]);
+        return r.Stdout.Trim();
+    }
+
+    /// <summary>The target smbd's effective <c>netbios name</c>.</summary>
+    public Task<string> NetbiosNameAsync() => SambaParameterAsync("netbios name");
 
     public IReadOnlyList<string> Holders(IPAddress address) => [.. Lab.AddressHolders(address).Select(h => h.Name)];
 

@@ -28,6 +28,12 @@ internal sealed class Ganesha : IAsyncDisposable
 
     public string Dir { get; }
 
+    /// <summary>Its ganesha.conf: what an agent's <c>UNDERSTUDY_NFS_CONF</c> points at to add exports (it reloads on SIGHUP).</summary>
+    public string ConfigPath => Path.Combine(Dir, "ganesha.conf");
+
+    /// <summary>Where it writes its PID (<c>UNDERSTUDY_NFS_PID_FILE</c>).</summary>
+    public string PidFile => Path.Combine(Dir, "ganesha.pid");
+
     public string Log => File.Exists(Path.Combine(Dir, "ganesha.log")) ? File.ReadAllText(Path.Combine(Dir, "ganesha.log")) : _process.Log;
 
     public static async Task<Ganesha> StartAsync(LabHost host, IReadOnlyList<NfsExport> exports, CancellationToken ct = default)
@@ -95,6 +101,24 @@ internal static class NfsClient
         // nfs-cat writes the bytes to stdout; text is enough for the lab's probe files.
         var r = await from.Lab.ExecAsync(from, ["nfs-cat", Url(server, pseudoPath)], TimeSpan.FromSeconds(20), ct);
         return r.ExitCode == 0 ? Encoding.UTF8.GetBytes(r.Stdout) : throw new LabException($"nfs-cat {Url(server, pseudoPath)} in {from}: exit {r.ExitCode}: {r.Stderr}");
+    }
+
+    /// <summary>
+    /// Reads until a read succeeds (each attempt bounded by 5 s: a client whose neighbour entry still names a
+    /// host that went away waits for it), then returns the content; throws with the last error at the deadline.
+    /// </summary>
+    public static async Task<byte[]> PollCatAsync(LabHost from, IPAddress server, string pseudoPath, TimeSpan deadline, CancellationToken ct = default)
+    {
+        var until = DateTime.UtcNow + deadline;
+        while (true)
+        {
+            var r = await from.Lab.ExecAsync(from, ["nfs-cat", Url(server, pseudoPath)], TimeSpan.FromSeconds(5), ct);
+            if (r.ExitCode == 0)
+                return Encoding.UTF8.GetBytes(r.Stdout);
+            if (DateTime.UtcNow > until)
+                throw new LabException($"no good nfs-cat {Url(server, pseudoPath)} from {from} within {deadline.TotalSeconds} s; last: exit {r.ExitCode}: {r.Stderr}");
+            await Task.Delay(50, ct); // pacing between attempts, not a wait for a condition
+        }
     }
 
     public static async Task<string> ListAsync(LabHost from, IPAddress server, string pseudoPath, CancellationToken ct = default)

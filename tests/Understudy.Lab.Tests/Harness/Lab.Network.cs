@@ -61,6 +61,27 @@ internal sealed partial class Lab
         ExecAsync(host, ["arping", "-q", "-U", "-c", count.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "-i", intervalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "-I", host.Interface, address.ToString()], ct: ct);
 
+    /// <summary>
+    /// A second, direct link between the source and the target (`eth1` on both; no bridge, no client): a back-end
+    /// network for replication. Mode replace needs one: the target gives up every address of its own on the
+    /// interface that receives the source's, so the passive source must reach it for the restore another way.
+    /// The addresses are a /30 inside the lab subnet (.201 source, .202 target), so the root namespace's guard
+    /// route covers them too.
+    /// </summary>
+    public async Task<(IPAddress Source, IPAddress Target)> AddBackEndLinkAsync(CancellationToken ct = default)
+    {
+        var ends = (Source: Id.Address(201), Target: Id.Address(202));
+        await Shell.RunOkAsync(["ip", "-n", Source.Namespace, "link", "add", BackEndInterface, "type", "veth", "peer", "name", BackEndInterface, "netns", Target.Namespace], ct);
+        foreach (var (host, address) in new[] { (Source, ends.Source), (Target, ends.Target) })
+        {
+            await Shell.RunOkAsync(["ip", "-n", host.Namespace, "addr", "add", $"{address}/30", "dev", BackEndInterface], ct);
+            await Shell.RunOkAsync(["ip", "-n", host.Namespace, "link", "set", BackEndInterface, "up"], ct);
+        }
+        return ends;
+    }
+
+    public const string BackEndInterface = "eth1";
+
     /// <summary>One ICMP echo with a 1 s deadline.</summary>
     public async Task<bool> PingAsync(LabHost from, IPAddress address, CancellationToken ct = default) =>
         (await ExecAsync(from, ["ping", "-n", "-q", "-c", "1", "-W", "1", address.ToString()], ct: ct)).ExitCode == 0;

@@ -152,7 +152,9 @@ internal sealed partial class Lab : IAsyncDisposable
                 "for c in all default eth0; do echo 1 > /proc/sys/net/ipv4/conf/$c/promote_secondaries; done"], ct);
             await Shell.RunOkAsync(["ip", "-n", h.Namespace, "addr", "add", $"{h.Address}/{PrefixLength}", "dev", h.Interface], ct);
             await Shell.RunOkAsync(["ip", "-n", h.Namespace, "link", "set", h.Interface, "up"], ct);
-            var anchor = LabProcess.Start(h, ["sleep", "infinity"]);
+            // The anchor also holds the host's own UTS namespace (its host name): agents run in it (LabAgent), so a
+            // host name change by a fail-over in mode replace renames this lab host, never the machine.
+            var anchor = LabProcess.Start(h, ["unshare", "--uts", "--", "sh", "-c", "hostname \"$0\" && exec sleep infinity", h.Hostname]);
             h.AnchorPid = anchor.Pid;
             Own(anchor);
         }

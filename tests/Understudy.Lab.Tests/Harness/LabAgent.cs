@@ -39,6 +39,9 @@ internal sealed class LabAgent : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The agent's PID (`ip netns exec`, setsid and nsenter all exec in place).</summary>
+    public int Pid => _process?.Pid ?? 0;
+
     /// <summary>Extra environment of the agent process (e.g. UNDERSTUDY_SMB_CONF for fail-over identity steps).</summary>
     public IReadOnlyDictionary<string, string>? Environment { get; init; }
 
@@ -58,7 +61,9 @@ internal sealed class LabAgent : IAsyncDisposable
         Directory.CreateDirectory(DataDir);
         var addrFile = Path.Combine(DataDir, "api-address");
         File.Delete(addrFile);
-        _process = LabProcess.Start(Host, ["dotnet", AgentProcess.CliDll, "agent", "--data-dir", DataDir, "--listen", Listen, "--api-listen", $"127.0.0.1:{ApiPort}", "--name", Name], environment: Environment);
+        // In the host's own UTS namespace: `ip netns exec` shares the machine's, and a fail-over in mode replace sets the host name.
+        _process = LabProcess.Start(Host, [.. Host.InUts, "dotnet", AgentProcess.CliDll, "agent", "--data-dir", DataDir, "--listen", Listen,
+            "--api-listen", $"127.0.0.1:{ApiPort}", "--name", Name], environment: Environment);
         var p = _process;
         await Wait.UntilAsync(() => File.Exists(addrFile) || p.HasExited, TimeSpan.FromSeconds(60), $"agent {Name} start");
         if (p.HasExited)

@@ -35,11 +35,27 @@ internal sealed class LabHost
     /// <summary>Per-host scratch dir (service configs, state, data); removed with the lab.</summary>
     public string Dir { get; }
 
+    /// <summary>The host name the host starts with, in its own UTS namespace (`lab-src`, `lab-tgt`, `lab-cli`).</summary>
+    public string Hostname => "lab-" + Name;
+
     /// <summary>
     /// PID of a `sleep infinity` kept in the namespace: /proc/PID/net/* shows this namespace's
-    /// view without spawning anything, which keeps the address poller cheap.
+    /// view without spawning anything, which keeps the address poller cheap. It also holds the
+    /// host's UTS namespace (`nsenter --target PID --uts`), since `ip netns exec` shares the machine's.
     /// </summary>
     internal int AnchorPid { get; set; }
+
+    /// <summary>argv prefix that runs a program in this host's UTS namespace (nsenter execs in place: the PID stays the program's).</summary>
+    internal string[] InUts => AnchorPid > 0
+        ? ["nsenter", "--target", AnchorPid.ToString(System.Globalization.CultureInfo.InvariantCulture), "--uts", "--"]
+        : throw new LabException($"lab host {Name} has no anchor process yet");
+
+    /// <summary>The host name as programs in this host see it.</summary>
+    public async Task<string> HostnameNowAsync(CancellationToken ct = default)
+    {
+        var r = await Shell.RunAsync([.. InUts, "hostname"], ct: ct);
+        return r.ExitCode == 0 ? r.Stdout.Trim() : throw new LabException($"hostname in {Name}'s UTS namespace: exit {r.ExitCode}: {r.Stderr}");
+    }
 
     public string Sub(string name) => Path.Combine(Dir, name);
 

@@ -33,9 +33,9 @@ internal static class LabRequirements
     {
         if (Environment.UserName != "root" && Native.Geteuid() != 0)
             return "lab tests need root (network namespaces); run as root, as CI does";
-        var tools = new List<(string Tool, string Package)> { ("ip", "iproute2"), ("ping", "iputils-ping") };
+        var tools = new List<(string Tool, string Package)> { ("ip", "iproute2"), ("ping", "iputils-ping"), ("unshare", "util-linux"), ("nsenter", "util-linux") };
         if (needs.HasFlag(LabNeeds.Samba))
-            tools.AddRange([("smbd", "samba"), ("smbcontrol", "samba"), ("smbclient", "smbclient")]);
+            tools.AddRange([("smbd", "samba"), ("smbcontrol", "samba"), ("smbclient", "smbclient"), ("testparm", "samba-common-bin")]);
         if (needs.HasFlag(LabNeeds.Arping))
             tools.Add(("arping", "iputils-arping"));
         if (needs.HasFlag(LabNeeds.Ganesha))

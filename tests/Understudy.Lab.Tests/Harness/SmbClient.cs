@@ -69,18 +69,41 @@ internal static class SmbClient
 
     public static async Task WriteFileAsync(LabHost from, string unc, string path, byte[] content, CancellationToken ct = default)
     {
+        var r = await TryWriteFileAsync(from, unc, path, content, ct);
+        if (!r.Ok)
+            throw new LabException($"smbclient in {from}: cannot write {unc}/{path}: {r.Error}");
+    }
+
+    /// <summary>One write that reports failure (e.g. NT_STATUS_ACCESS_DENIED on a read-only share) instead of throwing.</summary>
+    public static async Task<SmbRead> TryWriteFileAsync(LabHost from, string unc, string path, byte[] content, CancellationToken ct = default)
+    {
         var local = from.Sub($"smbput-{Guid.NewGuid():N}");
         try
         {
             await File.WriteAllBytesAsync(local, content, ct);
             var r = await from.Lab.ExecAsync(from, ["smbclient", unc, "-N", "-c", $"put \"{local}\" \"{SmbPath(path)}\""], TimeSpan.FromSeconds(20), ct);
-            if (r.ExitCode != 0)
-                throw new LabException($"smbclient in {from}: cannot write {unc}/{path}: exit {r.ExitCode}: {r.Stderr.Trim()} {r.Stdout.Trim()}");
+            // A refused put exits 1 and names the NT status; the status is checked too, in case a later command hides the exit code.
+            var said = $"{r.Stderr.Trim()} {r.Stdout.Trim()}".Trim();
+            return r.ExitCode == 0 && !said.Contains("NT_STATUS_", StringComparison.Ordinal)
+                ? new SmbRead(true, content, "") : new SmbRead(false, [], $"exit {r.ExitCode}: {said}");
         }
         finally
         {
             File.Delete(local);
         }
+    }
+
+    /// <summary>
+    /// The NetBIOS computer name the server at <paramref name="address"/> gives a new SMB session (the
+    /// MsvAvNbComputerName of its NTLMSSP challenge, from `smbclient -L -d 10`): what the running smbd uses
+    /// after its last reload, not only what smb.conf says.
+    /// </summary>
+    public static async Task<string> ServerNameAsync(LabHost from, IPAddress address, CancellationToken ct = default)
+    {
+        var r = await from.Lab.ExecAsync(from, ["smbclient", "-N", "-L", $"//{address}", "-d", "10"], TimeSpan.FromSeconds(20), ct);
+        var m = System.Text.RegularExpressions.Regex.Match(r.Stdout + r.Stderr, @"AvNbComputerName\s*:\s*'([^']*)'");
+        return m.Success ? m.Groups[1].Value
+            : throw new LabException($"smbclient -L //{address} in {from} showed no NetBIOS computer name (exit {r.ExitCode}): {r.Stderr.Trim()}");
     }
 
     private static string SmbPath(string path) => path.Replace('/', '\\');

@@ -19,12 +19,16 @@ internal sealed class Smbd : IAsyncDisposable
     public const int Port = 445;
     private readonly LabProcess _process;
 
-    private Smbd(LabHost host, string dir, LabProcess process)
+    private Smbd(LabHost host, string dir, LabProcess process, string netbiosName)
     {
         Host = host;
         Dir = dir;
         _process = process;
+        NetbiosName = netbiosName;
     }
+
+    /// <summary>The <c>netbios name</c> its smb.conf gives it (LAB + the host's role by default: LABSRC, LABTGT).</summary>
+    public string NetbiosName { get; }
 
     public LabHost Host { get; }
 
@@ -50,9 +54,10 @@ internal sealed class Smbd : IAsyncDisposable
         var config = Path.Combine(dir, "smb.conf");
         var include = Path.Combine(dir, "shares.include.conf");
         await File.WriteAllTextAsync(include, "", ct);
-        await File.WriteAllTextAsync(config, Config(dir, netbiosName ?? "LAB" + host.Name.ToUpperInvariant(), include, shares), ct);
+        netbiosName ??= "LAB" + host.Name.ToUpperInvariant();
+        await File.WriteAllTextAsync(config, Config(dir, netbiosName, include, shares), ct);
         var process = host.Lab.StartDaemon(host, ["smbd", "--foreground", "--no-process-group", "--debug-stdout", "-s", config]);
-        var smbd = host.Lab.Own(new Smbd(host, dir, process));
+        var smbd = host.Lab.Own(new Smbd(host, dir, process, netbiosName));
         await Wait.UntilAsync(() => process.HasExited || Listening.OnPort(process.Pid, Port), TimeSpan.FromSeconds(20), $"smbd in {host} listening");
         if (process.HasExited)
             throw new LabException($"smbd in {host} exited: {process.Log}");
