@@ -35,6 +35,7 @@ DIRS=${DIRS:-20}
 SIZE=${SIZE:-4096}
 COALESCE=${COALESCE:-}
 SUBJECTS=${SUBJECTS:-"us lt ld"}
+SCENARIOS=${SCENARIOS:-"lat100 lat1000 ramp tree"}
 WRITE_DOC=0
 QUICK=0
 for a in "$@"; do
@@ -203,20 +204,23 @@ for run in $(seq "$RUNS"); do
     us "$S_DIR" wait "churn-$run" --until idle --timeout 120
     CAPTURE=$(us "$S_DIR" status --json | jq -r --arg j "churn-$run" '.jobs[] | select(.name == $j) | .replication.captureMethod // "?"')
     LS_HWM=0
+    # Untimed warm-up of the fresh agents (JIT, connection, buffers); lsyncd starts afresh for every step anyway.
+    [[ " $ORDER " == *" us "* ]] && { churn_step us "$run" warmup 1000 2 >/dev/null; }
     settle
 
-    for subject in $ORDER; do
+    has() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+    has lat100 && for subject in $ORDER; do
         churn_step "$subject" "$run" lat100 100 "$LAT100_SECONDS"
         record "$run" "${subject}_100_p50_ms" "$(jq .p50_ms <<<"$STEP_JSON")"
         record "$run" "${subject}_100_p99_ms" "$(jq .p99_ms <<<"$STEP_JSON")"
     done
-    for subject in $ORDER; do
+    has lat1000 && for subject in $ORDER; do
         churn_step "$subject" "$run" lat1000 1000 "$LAT1000_SECONDS"
         record "$run" "${subject}_1000_p50_ms" "$(jq .p50_ms <<<"$STEP_JSON")"
         record "$run" "${subject}_1000_p99_ms" "$(jq .p99_ms <<<"$STEP_JSON")"
         record "$run" "${subject}_1000_cpu_per_k" "$(jq '.cpu_s[0] / .files * 1000' <<<"$STEP_JSON")"
     done
-    for subject in $ORDER; do
+    has ramp && for subject in $ORDER; do
         [[ $subject == ld ]] && continue # 15 s of delay by design: nothing to ramp
         best=0
         for rate in $RAMP; do
@@ -229,11 +233,12 @@ for run in $(seq "$RUNS"); do
         done
         record "$run" "${subject}_sustained_rate" "$best"
     done
-    for subject in $ORDER; do
+    has tree && for subject in $ORDER; do
         if [[ $subject == us ]]; then
             f=$(job_yaml "tree-$run" "$SRC_US/tree" "$TGT/us/tree-$run")
             j=$(python3 "$RB" tree-run "$SRC_US/tree" "$TGT/us/tree-$run" "$LAST_US" --after 0.2 -- dotnet "$DLL" job apply "$f" --data-dir "$S_DIR")
             us "$S_DIR" wait "tree-$run" --until idle --timeout 300 || true
+            [[ -n ${DEBUG_EVENTS:-} ]] && us "$S_DIR" events --job "tree-$run" | tail -20
             us "$S_DIR" job remove "tree-$run" >/dev/null
             rm -f "$LAST_US/marker"
             rm -rf "$TGT/us/tree-$run"
