@@ -18,6 +18,9 @@ internal sealed class CapturePipeline : IAsyncDisposable
 {
     private const int MaxBatch = 8192;
 
+    /// <summary>A batch closes early once no event came for this long (see <see cref="GatherAsync"/>).</summary>
+    internal static readonly TimeSpan QuietGap = TimeSpan.FromMilliseconds(2);
+
     private readonly JobDefinition _job;
     private readonly TimeProvider _time;
     private readonly TimeSpan _window;
@@ -28,6 +31,9 @@ internal sealed class CapturePipeline : IAsyncDisposable
     private readonly Coalescer _coalescer = new();
     private Task _loop = Task.CompletedTask;
     private int _inFlight;
+
+    /// <summary>MovedFrom cookies whose MovedTo has not arrived: a batch must not close between the two halves.</summary>
+    private readonly ConcurrentDictionary<(int Root, uint Cookie), byte> _openMoves = new();
 
     public CapturePipeline(JobDefinition job, SegmentLog log, TimeSpan window, TimeProvider time)
     {
@@ -101,6 +107,10 @@ internal sealed class CapturePipeline : IAsyncDisposable
             await foreach (var e in w.Events.ReadAllAsync(ct))
             {
                 Interlocked.Increment(ref _inFlight);
+                if (e.Kind == ChangeKind.MovedFrom && e.Cookie != 0)
+                    _openMoves[(root, e.Cookie)] = 0;
+                else if (e.Kind == ChangeKind.MovedTo && e.Cookie != 0)
+                    _openMoves.TryRemove((root, e.Cookie), out _);
                 _events.Writer.TryWrite(new RootedEvent(root, e));
                 if (e.Kind == ChangeKind.RootGone)
                 {
@@ -168,12 +178,12 @@ internal sealed class CapturePipeline : IAsyncDisposable
                     {
                     }
                 }
-                // Coalescing window: gather what arrives shortly after the first event.
                 if (_window > TimeSpan.Zero && _events.Reader.TryPeek(out _))
-                    await Task.Delay(_window, _time, ct);
+                    await GatherAsync(ct);
                 batch.Clear();
                 while (batch.Count < MaxBatch && _events.Reader.TryRead(out var e))
                     batch.Add(e);
+                _openMoves.Clear(); // a move out of the job never pairs: it held this batch for the whole window only
                 Process(batch);
             }
         }
@@ -183,6 +193,31 @@ internal sealed class CapturePipeline : IAsyncDisposable
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    /// <summary>
+    /// Coalescing window: gathers what arrives after the first event until nothing new came for
+    /// <see cref="QuietGap"/>, or for the whole window in a steady stream. A lone change (a file's
+    /// create, write and close reach us microseconds apart) is queued after the gap instead of
+    /// waiting out the window; a burst still merges over the full window, and so does a batch
+    /// holding the first half of a rename.
+    /// </summary>
+    private async Task GatherAsync(CancellationToken ct)
+    {
+        var end = _time.GetUtcNow() + _window;
+        var gap = _window < QuietGap ? _window : QuietGap;
+        while (true)
+        {
+            // Only the pumps change _inFlight while this loop gathers (it is decremented after Process).
+            int seen = Volatile.Read(ref _inFlight);
+            var left = end - _time.GetUtcNow();
+            if (left <= TimeSpan.Zero)
+                return;
+            await Task.Delay(left < gap ? left : gap, _time, ct);
+            // The coalescer pairs a rename's halves only within one batch (else: a delete and a re-send).
+            if (Volatile.Read(ref _inFlight) == seen && _openMoves.IsEmpty)
+                return;
+        }
+    }
 
     private void Process(List<RootedEvent> batch)
     {

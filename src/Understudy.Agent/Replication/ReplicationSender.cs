@@ -27,6 +27,8 @@ internal sealed class ReplicationSender : IDisposable
     private readonly MirrorEngine _engine;
     private readonly Dictionary<(int, RelPath), (ulong Dev, ulong Ino)> _sent = [];
     private readonly Dictionary<(ulong Dev, ulong Ino), (int Root, RelPath Path)> _links = [];
+    private readonly List<(int Root, RelPath Path)> _dirMetas = [];
+    private readonly HashSet<(int, RelPath)> _dirMetaKeys = [];
 
     public ReplicationSender(JobDefinition job, SourceSession session, EventLog events, TimeProvider time)
     {
@@ -88,6 +90,11 @@ internal sealed class ReplicationSender : IDisposable
     public async Task SendAsync(ReplicationRecord r, CancellationToken ct)
     {
         OpsSent++;
+        // A directory's metadata is read when sent, so one DirMeta after the last change in it is enough:
+        // they wait for the next barrier (FlushDirMetasAsync), or go first when this record could move or
+        // remove a directory whose metadata is still to be sent.
+        if (r.Kind is not (RecordKind.Upsert or RecordKind.DirMeta))
+            await FlushDirMetasAsync(ct);
         switch (r.Kind)
         {
             case RecordKind.Upsert:
@@ -107,9 +114,26 @@ internal sealed class ReplicationSender : IDisposable
                 await RenameAsync(r, ct);
                 break;
             case RecordKind.DirMeta:
-                await DirMetaAsync(r.Root, r.Path, ct);
+                if (_dirMetaKeys.Add((r.Root, r.Path)))
+                    _dirMetas.Add((r.Root, r.Path));
                 break;
         }
+    }
+
+    /// <summary>
+    /// Sends the deferred directory metadata (deepest first). Called before every barrier, so a
+    /// barrier never covers a DirMeta record that was not sent. On the target a directory's
+    /// metadata can only be set once the files pending in it are published (flush + syncfs), so
+    /// sending it once per barrier instead of once per coalesced batch saves a syncfs per batch.
+    /// </summary>
+    public async Task FlushDirMetasAsync(CancellationToken ct)
+    {
+        if (_dirMetas.Count == 0)
+            return;
+        foreach (var (root, path) in _dirMetas.OrderByDescending(d => d.Path.Length))
+            await DirMetaAsync(root, path, ct);
+        _dirMetas.Clear();
+        _dirMetaKeys.Clear();
     }
 
     private async Task RenameAsync(ReplicationRecord r, CancellationToken ct)

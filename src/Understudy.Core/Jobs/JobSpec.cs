@@ -66,7 +66,7 @@ internal sealed record ReplicationSpec
 {
     public const long DefaultQueueLimit = 1L << 30;
 
-    public static readonly TimeSpan DefaultCoalesce = TimeSpan.FromMilliseconds(50);
+    public static readonly TimeSpan DefaultCoalesce = TimeSpan.FromMilliseconds(20);
 
     /// <summary>False: the job only mirrors (on apply and on demand).</summary>
     public bool Enabled { get; init; } = true;

@@ -57,7 +57,7 @@ public sealed class BrokenJobFileTests
         Assert.Equal("job1", spec["name"]!.GetValue<string>());
         Assert.Equal("different", spec["mirror"]!["mode"]!.GetValue<string>());
         Assert.Equal("keep", spec["mirror"]!["orphans"]!.GetValue<string>());
-        Assert.Equal("50ms", spec["replication"]!["coalesce"]!.GetValue<string>());
+        Assert.Equal("20ms", spec["replication"]!["coalesce"]!.GetValue<string>());
         Assert.Equal(pair.Target.PeerAddress, spec["target"]!["address"]!.GetValue<string>());
     }
 

@@ -64,7 +64,7 @@ public class JobFileParseTests
         Assert.Equal(1L << 30, spec.Replication.QueueLimit);
         Assert.Equal(0, spec.Replication.Bandwidth);
         Assert.Equal(Compression.Lz4, spec.Replication.Compression);
-        Assert.Equal(TimeSpan.FromMilliseconds(50), spec.Replication.Coalesce);
+        Assert.Equal(TimeSpan.FromMilliseconds(20), spec.Replication.Coalesce);
         Assert.Null(spec.Verify.Schedule);
         Assert.Null(spec.Failover);
         Assert.Equal(RestoreMode.Different, spec.Restore.Mode);

@@ -94,7 +94,7 @@ public class JobFileRoundTripTests
 
         Assert.Equal(new HostPort("b1", 7420), spec.Target.Address);
         Assert.Equal(MirrorMode.Different, spec.Mirror.Mode);
-        Assert.Equal(TimeSpan.FromMilliseconds(50), spec.Replication.Coalesce);
+        Assert.Equal(TimeSpan.FromMilliseconds(20), spec.Replication.Coalesce);
         Assert.True(spec.Replication.Enabled);
         Assert.Equal(1L << 30, spec.Replication.QueueLimit);
         Assert.Empty(spec.Source.Exclude);
