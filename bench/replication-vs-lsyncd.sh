@@ -270,7 +270,7 @@ CMD="bench/replication-vs-lsyncd.sh"
 [[ -n $COALESCE ]] && CMD="COALESCE=$COALESCE $CMD"
 jq -n --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --arg nice "$(nice)" --argjson size "$SIZE" --argjson dirs "$DIRS" \
     --argjson lat_seconds "\"$LAT100_SECONDS / $LAT1000_SECONDS\"" --argjson step_seconds "$STEP_SECONDS" \
-    --arg coalesce "${COALESCE:-50ms (default)}" --arg capture "$CAPTURE" --arg runs "$RUNS" \
+    --arg coalesce "${COALESCE:-20ms (default)}" --arg capture "$CAPTURE" --arg runs "$RUNS" \
     --arg lsyncd "$(lsyncd --version | awk '{print $2}')" --arg rsync "$(rsync --version | awk 'NR==1 {print $3}')" \
     --arg command "sudo $CMD --write-doc" --argjson ramp "$(jq -nc --arg r "$RAMP" '$r | split(" ")')" \
     '$ARGS.named' >"$WORK/meta.json"
