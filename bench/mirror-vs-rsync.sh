@@ -14,8 +14,8 @@
 #               again (no change), then after a 1 % change of one large file
 #               `rsync -a --no-whole-file --stats` + sync (delta; bytes = "Total bytes sent").
 #   Understudy: two agents on loopback, trusted both ways; `job apply` (mirror.mode full) until
-#               `understudy wait --until mirrored` returns; `mirror --mode different` + wait;
-#               after the same change `mirror --mode checksum` + wait (bytes = mirror.bytesSent).
+#               `understudy wait --until mirrored` returns; `mirror --mode different --wait`;
+#               after the same change `mirror --mode checksum --wait` (bytes = mirror.bytesSent).
 # Data lives in a temp dir under /tmp (or $WORK) and is removed at the end.
 set -euo pipefail
 
@@ -138,8 +138,7 @@ EOF
     record "$run" us_full_sent_bytes "$(job_json "$S_DIR" | jq '.mirror.bytesSent')"
 
     t=$(now)
-    us "$S_DIR" mirror bench --mode different >/dev/null
-    us "$S_DIR" wait bench --until mirrored
+    us "$S_DIR" mirror bench --mode different --wait >/dev/null
     record "$run" us_nochange_s "$(since "$t")"
     record "$run" us_nochange_files "$(job_json "$S_DIR" | jq '.mirror.filesDone')"
 
@@ -152,8 +151,7 @@ EOF
     record "$run" rsync_delta_sent_bytes "$(sed -n 's/^Total bytes sent: //p' "$WORK/rsync-stats.txt" | tr -d ',')"
     record "$run" rsync_delta_literal_bytes "$(sed -n 's/^Literal data: \([0-9,]*\).*/\1/p' "$WORK/rsync-stats.txt" | tr -d ',')"
     t=$(now)
-    us "$S_DIR" mirror bench --mode checksum >/dev/null
-    us "$S_DIR" wait bench --until mirrored
+    us "$S_DIR" mirror bench --mode checksum --wait >/dev/null
     record "$run" us_delta_s "$(since "$t")"
     record "$run" us_delta_sent_bytes "$(job_json "$S_DIR" | jq '.mirror.bytesSent')"
 

@@ -67,12 +67,17 @@ internal static class JobCommands
         var name = new Argument<string>("name") { Description = "Job name" };
         var mode = new Option<string?>("--mode") { Description = "full | different | checksum (default: the job's mirror.mode)" };
         mode.AcceptOnlyFromAmong("full", "different", "checksum");
-        var cmd = new Command("mirror", "Start a mirror of a job now") { Arguments = { name }, Options = { mode } };
+        var wait = new Option<bool>("--wait") { Description = "Return when the mirror is complete and durable on the target (as 'wait NAME --until mirrored')" };
+        var timeout = new Option<double?>("--timeout") { Description = "With --wait: give up after SECONDS (exit 3)" };
+        var cmd = new Command("mirror", "Start a mirror of a job now") { Arguments = { name }, Options = { mode, wait, timeout } };
         cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
             var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/mirror", new { mode = r.GetValue(mode) }, ct);
             Console.WriteLine($"{res["mode"]} mirror of '{res["name"]}' started");
-            return ExitCodes.Ok;
+            // The job is `mirroring` from the moment the POST returns, so the wait cannot see the previous mirror's end.
+            return r.GetValue(wait)
+                ? await StatusCommands.WaitForAsync(c, r.GetValue(name)!, untilIdle: false, r.GetValue(timeout), ct)
+                : ExitCodes.Ok;
         }));
         return cmd;
     }
