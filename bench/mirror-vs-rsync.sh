@@ -6,14 +6,16 @@
 #   FILES=10000 BIG_FILES=2 BIG_MIB=256 RUNS=5 bench/mirror-vs-rsync.sh
 #   ... --write-doc                     # also rewrite the results section of docs/performance.md
 #
-# Needs: rsync, python3, jq, and a Release build (dotnet build src/Understudy.Cli -c Release).
+# Needs: rsync, python3, jq and the .NET SDK. The agents and the CLI run from `dotnet publish`
+# (ReadyToRun, tiered compilation off: how the agent is installed), made here into the work dir;
+# APP=DIR runs an existing publish output instead.
 # Each run starts from empty targets and fresh agents (so VmHWM is per run):
 #   rsync:      rsync daemon on 127.0.0.1; `rsync -a SRC/ rsync://…/mod/ && sync` (full), the same
 #               again (no change), then after a 1 % change of one large file
 #               `rsync -a --no-whole-file --stats` + sync (delta; bytes = "Total bytes sent").
 #   Understudy: two agents on loopback, trusted both ways; `job apply` (mirror.mode full) until
-#               `understudy wait --until mirrored` returns; `mirror --mode different` + wait;
-#               after the same change `mirror --mode checksum` + wait (bytes = mirror.bytesSent).
+#               `understudy wait --until mirrored` returns; `mirror --mode different --wait`;
+#               after the same change `mirror --mode checksum --wait` (bytes = mirror.bytesSent).
 # Data lives in a temp dir under /tmp (or $WORK) and is removed at the end.
 set -euo pipefail
 
@@ -32,8 +34,6 @@ for a in "$@"; do
 done
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-DLL=$REPO/src/Understudy.Cli/bin/Release/net10.0/understudy.dll
-[[ -f $DLL ]] || { echo "build first: dotnet build $REPO/src/Understudy.Cli -c Release" >&2; exit 2; }
 WORK=$(mktemp -d "${WORK_PARENT:-/tmp}/understudy-bench.XXXXXX")
 SRC=$WORK/src
 RESULTS=$WORK/results.tsv
@@ -46,6 +46,15 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+
+if [[ -z ${APP:-} ]]; then
+    APP=$WORK/app
+    echo "== dotnet publish (ReadyToRun) into $APP"
+    dotnet publish "$REPO/src/Understudy.Cli" -c Release -o "$APP" >"$WORK/publish.log" 2>&1 \
+        || { cat "$WORK/publish.log"; exit 2; }
+fi
+DLL=$APP/understudy.dll
+[[ -f $DLL ]] || { echo "no $DLL" >&2; exit 2; }
 
 now() { date +%s.%N; }
 since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$(now)"; }
@@ -129,8 +138,7 @@ EOF
     record "$run" us_full_sent_bytes "$(job_json "$S_DIR" | jq '.mirror.bytesSent')"
 
     t=$(now)
-    us "$S_DIR" mirror bench --mode different >/dev/null
-    us "$S_DIR" wait bench --until mirrored
+    us "$S_DIR" mirror bench --mode different --wait >/dev/null
     record "$run" us_nochange_s "$(since "$t")"
     record "$run" us_nochange_files "$(job_json "$S_DIR" | jq '.mirror.filesDone')"
 
@@ -143,8 +151,7 @@ EOF
     record "$run" rsync_delta_sent_bytes "$(sed -n 's/^Total bytes sent: //p' "$WORK/rsync-stats.txt" | tr -d ',')"
     record "$run" rsync_delta_literal_bytes "$(sed -n 's/^Literal data: \([0-9,]*\).*/\1/p' "$WORK/rsync-stats.txt" | tr -d ',')"
     t=$(now)
-    us "$S_DIR" mirror bench --mode checksum >/dev/null
-    us "$S_DIR" wait bench --until mirrored
+    us "$S_DIR" mirror bench --mode checksum --wait >/dev/null
     record "$run" us_delta_s "$(since "$t")"
     record "$run" us_delta_sent_bytes "$(job_json "$S_DIR" | jq '.mirror.bytesSent')"
 

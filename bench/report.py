@@ -55,7 +55,7 @@ def report(path, files, big_files, big_mib, runs, args):
                f"shared with other builds, ext4 under /tmp, loopback; "
                f"{files} files of 1–64 KiB + {big_files} × {big_mib} MiB; median of {runs} run(s).")
     out.append("")
-    out.append(f"Reproduce: `dotnet build src/Understudy.Cli -c Release && {cmd}`")
+    out.append(f"Reproduce: `{cmd}` (it publishes the ReadyToRun build it runs)")
     out.append("")
     out.append("| case | rsync | Understudy | ratio (ours ÷ rsync) | target | met | runs: rsync / ours |")
     out.append("| --- | ---: | ---: | ---: | --- | --- | --- |")

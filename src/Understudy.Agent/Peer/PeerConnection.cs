@@ -21,6 +21,7 @@ internal sealed class PeerConnection : IAsyncDisposable
     private readonly PipeReader _reader;
     private readonly PipeWriter _writer;
     private readonly ArrayBufferWriter<byte> _body = new(64 * 1024);
+    private readonly SendBufferWriter _direct = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private long _bytesSent;
     private long _bytesReceived;
@@ -104,6 +105,9 @@ internal sealed class PeerConnection : IAsyncDisposable
 
     private int WriteFrame(Message message)
     {
+        if (message.BodySizeHint > 0 && (Compression == Compression.None || !IsBulk(message.Type))
+            && WriteFrameDirect(message) is int direct and > 0)
+            return direct;
         _body.ResetWrittenCount();
         message.Write(new WireWriter(_body));
         var body = _body.WrittenSpan;
@@ -130,6 +134,25 @@ internal sealed class PeerConnection : IAsyncDisposable
         _writer.Advance(Frame.HeaderSize + body.Length);
         Interlocked.Add(ref _bytesSent, Frame.HeaderSize + body.Length);
         return Frame.HeaderSize + body.Length;
+    }
+
+    /// <summary>Serializes the body straight into the pipe's buffer behind a header slot, saving the
+    /// staging copy of every data byte (the staged path copied each body twice: into the body
+    /// buffer, then into the pipe). Returns 0 when the body outgrew its hint: nothing is advanced
+    /// then, and the caller stages it as before.</summary>
+    private int WriteFrameDirect(Message message)
+    {
+        int hint = Math.Min(message.BodySizeHint, Frame.MaxBody);
+        var memory = _writer.GetMemory(Frame.HeaderSize + hint);
+        _direct.Reset(memory[Frame.HeaderSize..]);
+        message.Write(new WireWriter(_direct));
+        if (_direct.Overflowed)
+            return 0;
+        int body = _direct.Written;
+        Frame.WriteHeader(memory.Span, message.Type, 0, body);
+        _writer.Advance(Frame.HeaderSize + body);
+        Interlocked.Add(ref _bytesSent, Frame.HeaderSize + body);
+        return Frame.HeaderSize + body;
     }
 
     private static bool IsBulk(MessageType t) =>
@@ -264,6 +287,45 @@ internal sealed class PeerConnection : IAsyncDisposable
         }
         _sendLock.Dispose();
     }
+}
+
+/// <summary>A fixed span of the send pipe, written by one message. Past its end, writes go to a
+/// scratch buffer and <see cref="Overflowed"/> is set, so the frame can be staged instead; the
+/// pipe's memory is only committed (Advance) by the caller.</summary>
+internal sealed class SendBufferWriter : IBufferWriter<byte>
+{
+    private Memory<byte> _target;
+    private byte[] _scratch = [];
+
+    public int Written { get; private set; }
+
+    public bool Overflowed { get; private set; }
+
+    public void Reset(Memory<byte> target)
+    {
+        _target = target;
+        Written = 0;
+        Overflowed = false;
+    }
+
+    public void Advance(int count)
+    {
+        if (!Overflowed)
+            Written += count;
+    }
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        int want = Math.Max(sizeHint, 1);
+        if (!Overflowed && _target.Length - Written >= want)
+            return _target[Written..];
+        Overflowed = true;
+        if (_scratch.Length < want)
+            _scratch = new byte[Math.Max(want, 4096)];
+        return _scratch;
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
 }
 
 /// <summary>A received message and the pooled buffer its data borrows. Dispose after handling.</summary>

@@ -88,6 +88,7 @@ internal sealed partial class PeerListener(
                     ServerCertificate = identity.Certificate,
                     ClientCertificateRequired = true,
                     EnabledSslProtocols = SslProtocols.Tls13,
+                    CipherSuitesPolicy = PeerLink.CipherSuites,
                     CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
                     RemoteCertificateValidationCallback = (_, cert, _, _) =>
                     {

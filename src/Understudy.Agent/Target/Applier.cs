@@ -21,6 +21,12 @@ internal sealed class Applier(FsTree tree) : IDisposable
     private const int BatchFiles = 512;
     private const long BatchBytes = 128L * 1024 * 1024;
 
+    /// <summary>A file's data is handed to writeback (sync_file_range) every this many bytes and
+    /// when it completes, so the disk writes while data still arrives and the batch's syncfs has
+    /// little left to do. Left to the kernel, writeback of a mirror's data started only at the
+    /// dirty threshold (10 % of memory) or at the syncfs.</summary>
+    private const long WritebackChunk = 8L * 1024 * 1024;
+
     private readonly List<TempFile> _pending = [];
     private PendingPaths _pendingPaths = new();
     private long _pendingBytes;
@@ -46,6 +52,21 @@ internal sealed class Applier(FsTree tree) : IDisposable
         public IReadOnlyList<Xattr>? Xattrs { get; } = xattrs;
         public FileReader? Basis { get; init; }
         public DeltaApplier? Delta { get; init; }
+
+        /// <summary>Bytes written since writeback was last started, and where that range begins.</summary>
+        public long Unsubmitted { get; set; }
+        public long UnsubmittedFrom { get; set; }
+
+        public void Wrote(long offset, int length)
+        {
+            if (Unsubmitted == 0)
+                UnsubmittedFrom = offset;
+            Unsubmitted += length;
+            if (Unsubmitted < WritebackChunk || offset < UnsubmittedFrom)
+                return;
+            Temp.StartWriteback(UnsubmittedFrom, offset + length - UnsubmittedFrom);
+            Unsubmitted = 0;
+        }
     }
 
     public void MakeDirectory(MakeDirectory m)
@@ -89,6 +110,7 @@ internal sealed class Applier(FsTree tree) : IDisposable
         if (offset + data.Length > _current!.Size)
             throw new ProtocolException("file data beyond the announced size");
         _current.Temp.Write(data, offset);
+        _current.Wrote(offset, data.Length);
         BytesApplied += data.Length;
         _pendingBytes += data.Length;
     }
@@ -112,6 +134,7 @@ internal sealed class Applier(FsTree tree) : IDisposable
                     if (off + data.Length > m.Size)
                         throw new ProtocolException("delta writes beyond the announced size");
                     temp.Write(data, off);
+                    _current?.Wrote(off, data.Length);
                     BytesApplied += data.Length;
                     _pendingBytes += data.Length;
                 });
@@ -161,6 +184,8 @@ internal sealed class Applier(FsTree tree) : IDisposable
             if (f.Delta is { IsComplete: false })
                 throw new ProtocolException("delta ended without its completion instruction");
             f.Basis?.Dispose();
+            if (f.Size > 0)
+                f.Temp.StartWriteback(0, 0);
             f.Temp.SetMetadata(f.Meta.Mode, f.Meta.Uid, f.Meta.Gid, f.Meta.MtimeNs, f.Xattrs);
         }
         catch

@@ -67,12 +67,17 @@ internal static class JobCommands
         var name = new Argument<string>("name") { Description = "Job name" };
         var mode = new Option<string?>("--mode") { Description = "full | different | checksum (default: the job's mirror.mode)" };
         mode.AcceptOnlyFromAmong("full", "different", "checksum");
-        var cmd = new Command("mirror", "Start a mirror of a job now; returns at once (follow it with 'understudy status NAME --watch' or 'understudy wait NAME'). Exit 0: started; 2: no such job, the job is stopped, or unreachable agent") { Arguments = { name }, Options = { mode } };
+        var wait = new Option<bool>("--wait") { Description = "Return when the mirror is complete and durable on the target (as 'wait NAME --until mirrored')" };
+        var timeout = new Option<double?>("--timeout") { Description = "With --wait: give up after SECONDS (exit 3)" };
+        var cmd = new Command("mirror", "Start a mirror of a job now; returns at once (follow it with 'understudy status NAME --watch' or 'understudy wait NAME'), or with --wait when it is complete. Exit 0: started (with --wait: complete); 1: with --wait, the mirror failed; 2: no such job, the job is stopped, or unreachable agent; 3: --wait timed out") { Arguments = { name }, Options = { mode, wait, timeout } };
         cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
             var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/mirror", new { mode = r.GetValue(mode) }, ct);
             Console.WriteLine($"{res["mode"]} mirror of '{res["name"]}' started");
-            return ExitCodes.Ok;
+            // The job is `mirroring` from the moment the POST returns, so the wait cannot see the previous mirror's end.
+            return r.GetValue(wait)
+                ? await StatusCommands.WaitForAsync(c, r.GetValue(name)!, untilIdle: false, r.GetValue(timeout), ct)
+                : ExitCodes.Ok;
         }));
         return cmd;
     }

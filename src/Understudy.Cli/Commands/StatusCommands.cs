@@ -177,34 +177,39 @@ internal static class StatusCommands
             Arguments = { name },
             Options = { until, timeout },
         };
-        cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
-        {
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            if (r.GetValue(timeout) is { } t)
-                cts.CancelAfter(TimeSpan.FromSeconds(t));
-            try
-            {
-                while (true)
-                {
-                    var j = JobCommands.FindJob(await c.GetAsync("api/v1/status", cts.Token), r.GetValue(name)!)
-                        ?? throw new CliException($"no job named '{r.GetValue(name)}'");
-                    if (r.GetValue(until) == "idle" ? IsIdle(j) : IsSettled(j))
-                    {
-                        int o = Outcome(j);
-                        if (o != ExitCodes.Ok)
-                            Console.Error.WriteLine(j["state"]!.GetValue<string>() == "stopped" ? $"understudy: job is stopped: {j["reason"]}" : $"understudy: job failed: {j["reason"]}");
-                        return o;
-                    }
-                    await Task.Delay(50, cts.Token);
-                }
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                Console.Error.WriteLine("understudy: timed out");
-                return ExitCodes.Timeout;
-            }
-        }));
+        cmd.SetAction(GlobalOptions.Run((r, c, ct) => WaitForAsync(c, r.GetValue(name)!, r.GetValue(until) == "idle", r.GetValue(timeout), ct)));
         return cmd;
+    }
+
+    /// <summary>Polls the job's status until it is mirrored (or idle); the exit code of `wait`.
+    /// Polled every 20 ms: one status call is cheap, and the poll interval is paid on every
+    /// mirror that a script waits for (a no-change mirror takes a few hundred ms).</summary>
+    internal static async Task<int> WaitForAsync(ApiClient c, string name, bool untilIdle, double? timeoutSeconds, CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        if (timeoutSeconds is { } t)
+            cts.CancelAfter(TimeSpan.FromSeconds(t));
+        try
+        {
+            while (true)
+            {
+                var j = JobCommands.FindJob(await c.GetAsync("api/v1/status", cts.Token), name)
+                    ?? throw new CliException($"no job named '{name}'");
+                if (untilIdle ? IsIdle(j) : IsSettled(j))
+                {
+                    int o = Outcome(j);
+                    if (o != ExitCodes.Ok)
+                        Console.Error.WriteLine(j["state"]!.GetValue<string>() == "stopped" ? $"understudy: job is stopped: {j["reason"]}" : $"understudy: job failed: {j["reason"]}");
+                    return o;
+                }
+                await Task.Delay(20, cts.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("understudy: timed out");
+            return ExitCodes.Timeout;
+        }
     }
 
     public static Command Events()

@@ -37,6 +37,9 @@ internal static partial class Libc
     internal const int SEEK_DATA = 3;
     internal const int SEEK_HOLE = 4;
 
+    /// <summary>sync_file_range: start writeback of the range's dirty pages, do not wait.</summary>
+    internal const uint SYNC_FILE_RANGE_WRITE = 2;
+
     internal const long UTIME_OMIT = (1L << 30) - 2;
 
     // File type bits of st_mode.

@@ -51,6 +51,9 @@ internal static unsafe partial class Libc
     internal static partial int syncfs(SafeFd fd);
 
     [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int sync_file_range(SafeFd fd, long offset, long nbytes, uint flags);
+
+    [LibraryImport(Lib, SetLastError = true)]
     internal static partial int renameat(SafeFd olddirfd, byte* oldpath, SafeFd newdirfd, byte* newpath);
 
     [LibraryImport(Lib, SetLastError = true)]

@@ -59,6 +59,13 @@ internal sealed class TempFile : IDisposable
     public void SetMetadata(uint mode, uint? uid, uint? gid, long mtimeNs, IReadOnlyList<Xattr>? xattrs) =>
         Metadata.ApplyToFd(_fd, mode, uid, gid, mtimeNs, xattrs, _display);
 
+    /// <summary>Starts writeback of <paramref name="length"/> bytes at <paramref name="offset"/>
+    /// (0: to the end) without waiting for it: sync_file_range(SYNC_FILE_RANGE_WRITE). Only a
+    /// head start for the batch's syncfs, which is still what makes the file durable; so a file
+    /// system that refuses it is not an error.</summary>
+    public void StartWriteback(long offset, long length) =>
+        _ = Libc.sync_file_range(_fd, offset, length, Libc.SYNC_FILE_RANGE_WRITE);
+
     public void Fsync()
     {
         if (Libc.fsync(_fd) != 0)

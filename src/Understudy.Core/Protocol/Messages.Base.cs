@@ -9,6 +9,11 @@ internal abstract record Message
     public abstract MessageType Type { get; }
 
     public abstract void Write(WireWriter w);
+
+    /// <summary>Bytes the body is expected to take, when a message knows (bulk data): the sender
+    /// then writes it straight into its send buffer instead of staging a copy. An estimate too
+    /// small only costs that copy after all.</summary>
+    public virtual int BodySizeHint => 0;
 }
 
 /// <summary>Metadata carried with every created entry: permission bits, owner, mtime (ns).</summary>

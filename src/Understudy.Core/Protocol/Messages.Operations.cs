@@ -36,6 +36,9 @@ internal sealed record FileBegin(RelPath Path, long Size, EntryMeta Meta, IReadO
         w.Bytes(Inline.Span);
     }
 
+    // Path, size, metadata and a few small xattrs; more xattrs only fall back to a staged copy.
+    public override int BodySizeHint => 4 + Path.Bytes.Length + 8 + 64 + 1024 + 1 + 4 + Inline.Length;
+
     public static FileBegin Read(ref WireReader r, ReadOnlyMemory<byte> body)
     {
         var path = r.Path();
@@ -63,6 +66,8 @@ internal sealed record FileData(long Offset, ReadOnlyMemory<byte> Data) : Messag
         w.I64(Offset);
         w.Bytes(Data.Span);
     }
+
+    public override int BodySizeHint => 8 + 4 + Data.Length;
 
     public static FileData Read(ref WireReader r, ReadOnlyMemory<byte> body)
     {
@@ -227,6 +232,8 @@ internal sealed record DeltaData(ReadOnlyMemory<byte> Instructions) : Message
     public override MessageType Type => MessageType.DeltaData;
 
     public override void Write(WireWriter w) => w.Bytes(Instructions.Span);
+
+    public override int BodySizeHint => 4 + Instructions.Length;
 
     public static DeltaData Read(ref WireReader r, ReadOnlyMemory<byte> body)
     {
