@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using Understudy.Agent.Events;
 using Understudy.Agent.Replication;
+using Understudy.Agent.Replication.Capture;
 using Understudy.Agent.Source;
 using Understudy.Core.Jobs;
 using Understudy.Core.Paths;
@@ -88,6 +89,7 @@ internal sealed partial class JobRunner
         return new CapturePipeline(Job, log, Replication.Coalesce, _ctx.Time)
         {
             QueueLimit = Replication.QueueLimit,
+            WatcherOptions = WatcherOptions.FromEnvironment(Environment.GetEnvironmentVariable),
             Appended = _wake.Pulse,
             Overflowed = OnCaptureLost,
             QueueLimitExceeded = OnQueueLimit,
