@@ -5,20 +5,53 @@ namespace Understudy.Agent.Replication.Capture;
 
 internal sealed partial class FanotifyWatcher
 {
+    /// <summary>Room left in a read buffer that proves the kernel had no further event (the largest, a rename
+    /// with two directory handles and names, takes well under this).</summary>
+    private const int LargestEvent = 1024;
+
+    /// <summary>Events named but not yet published: see <see cref="FanotifyEventOrder"/>.</summary>
+    private readonly FanotifyEventOrder _order = new();
+    private long _batch;
+
+    protected override int IdleTimeoutMs => _order.Count > 0 ? 0 : -1;
+
     protected override void OnKernelData(ReadOnlySpan<byte> data)
     {
+        _batch++;
+        bool drained = data.Length <= ReadBufferSize - LargestEvent;
         while (FanotifyRecord.TryRead(ref data, out var r))
         {
             if (r.Fd >= 0)
                 Interop.Close(r.Fd); // fid mode reports FAN_NOFD; close anything else so it cannot leak
             if ((r.Mask & FAN_Q_OVERFLOW) != 0)
             {
-                Sink.Publish(new ChangeEvent(ChangeKind.Overflow, RelPath.Root, true));
+                Hold(new ChangeEvent(ChangeKind.Overflow, RelPath.Root, true), null);
                 continue;
             }
             Dispatch(ref r);
         }
+        // The queue was empty when this buffer was read, so every rename that could have misnamed an event of an
+        // earlier read (named before this read) has now been placed.
+        _order.ReleaseBefore(drained ? _batch : 0, Sink.Publish);
+        PublishOrderOverflow();
     }
+
+    /// <summary>poll found nothing to read after the held events were named: none can be misnamed any more.</summary>
+    protected override void OnIdle()
+    {
+        _order.ReleaseAll(Sink.Publish);
+        PublishOrderOverflow();
+    }
+
+    private void PublishOrderOverflow()
+    {
+        if (!_order.Overflowed)
+            return;
+        _order.Overflowed = false;
+        Sink.Publish(new ChangeEvent(ChangeKind.Overflow, RelPath.Root, true));
+    }
+
+    private void Hold(ChangeEvent e, RelPath? dir) => _order.Add(e, dir, _batch);
 
     private void Dispatch(ref FanotifyRecord r)
     {
@@ -33,39 +66,40 @@ internal sealed partial class FanotifyWatcher
         // The root's own removal is seen in its parent: self events (DELETE_SELF) are not reported to a
         // DFID_NAME filesystem mark for directories, as tried on this kernel.
         if (isDir && (r.Mask & (FAN_DELETE | FAN_MOVED_FROM)) != 0 && MovesRoot(dirAbs, r.Name))
-            Sink.Publish(new ChangeEvent(ChangeKind.RootGone, RelPath.Root, true));
+            Hold(new ChangeEvent(ChangeKind.RootGone, RelPath.Root, true), null);
         if (!TryMap(dirAbs, r.Name, out var path, out bool self2))
             return;
         if (IsExcludedOrBelow(path))
             return;
         isDir |= self2;
+        var dir = self2 ? path : path.Parent;
         ulong m = r.Mask;
         if ((m & (FAN_DELETE | FAN_MOVED_FROM)) != 0 && isDir)
             _paths.Clear();
         // Merged events lose their order; what exists now tells whether the removal came first.
         bool removalFirst = (m & (FAN_DELETE | FAN_MOVED_FROM)) != 0 && (m & (FAN_CREATE | FAN_MOVED_TO)) != 0 && Exists(path);
         if (removalFirst)
-            PublishRemovals(m, path, isDir);
+            HoldRemovals(m, path, dir, isDir);
         if ((m & FAN_CREATE) != 0)
-            Sink.Publish(new ChangeEvent(ChangeKind.Created, path, isDir));
+            Hold(new ChangeEvent(ChangeKind.Created, path, isDir), dir);
         if ((m & FAN_MOVED_TO) != 0)
-            Sink.Publish(new ChangeEvent(ChangeKind.MovedTo, path, isDir));
+            Hold(new ChangeEvent(ChangeKind.MovedTo, path, isDir), dir);
         if ((m & FAN_MODIFY) != 0)
-            Sink.Publish(new ChangeEvent(ChangeKind.Written, path, isDir));
+            Hold(new ChangeEvent(ChangeKind.Written, path, isDir), dir);
         if ((m & FAN_CLOSE_WRITE) != 0)
-            Sink.Publish(new ChangeEvent(ChangeKind.Modified, path, isDir));
+            Hold(new ChangeEvent(ChangeKind.Modified, path, isDir), dir);
         if ((m & FAN_ATTRIB) != 0)
-            Sink.Publish(new ChangeEvent(ChangeKind.Attributes, path, isDir));
+            Hold(new ChangeEvent(ChangeKind.Attributes, path, isDir), dir);
         if (!removalFirst)
-            PublishRemovals(m, path, isDir);
+            HoldRemovals(m, path, dir, isDir);
     }
 
-    private void PublishRemovals(ulong mask, RelPath path, bool isDir)
+    private void HoldRemovals(ulong mask, RelPath path, RelPath dir, bool isDir)
     {
         if ((mask & FAN_MOVED_FROM) != 0)
-            Sink.Publish(new ChangeEvent(ChangeKind.MovedFrom, path, isDir));
+            Hold(new ChangeEvent(ChangeKind.MovedFrom, path, isDir), dir);
         if ((mask & FAN_DELETE) != 0)
-            Sink.Publish(new ChangeEvent(ChangeKind.Deleted, path, isDir));
+            Hold(new ChangeEvent(ChangeKind.Deleted, path, isDir), dir);
     }
 
     private void OnRename(ref FanotifyRecord r, bool isDir)
@@ -81,13 +115,17 @@ internal sealed partial class FanotifyWatcher
         {
             _paths.Clear();
             if (oldDirAbs is not null && MovesRoot(oldDirAbs, r.Name))
-                Sink.Publish(new ChangeEvent(ChangeKind.RootGone, RelPath.Root, true));
+                Hold(new ChangeEvent(ChangeKind.RootGone, RelPath.Root, true), null);
         }
         uint cookie = fromIn && toIn ? NextCookie() : 0;
-        if (fromIn)
-            Sink.Publish(new ChangeEvent(ChangeKind.MovedFrom, from, isDir, cookie));
-        if (toIn)
-            Sink.Publish(new ChangeEvent(ChangeKind.MovedTo, to, isDir, cookie));
+        var movedFrom = new ChangeEvent(ChangeKind.MovedFrom, from, isDir, cookie);
+        var movedTo = new ChangeEvent(ChangeKind.MovedTo, to, isDir, cookie);
+        if (fromIn && toIn)
+            _order.Add(movedFrom, from.Parent, _batch, movedTo, to.Parent);
+        else if (fromIn)
+            Hold(movedFrom, from.Parent);
+        else if (toIn)
+            Hold(movedTo, to.Parent);
     }
 
     /// <summary>Joins a resolved directory and an entry name and maps it under the root.</summary>
