@@ -12,9 +12,9 @@ namespace Understudy.Agent.Replication;
 /// Sends queue records over one session, reading the source as it is now (records name paths,
 /// not content). An Upsert of a path that is gone is skipped: its removal has its own later
 /// record. A file at or above <see cref="DeltaThreshold"/> goes as a block delta against the
-/// target's copy. Hard links are re-created as links when the other name is known. Files
-/// sent are remembered (path → inode) so that a rename whose source name was reused before it
-/// was sent is followed by a re-send of the destination.
+/// target's copy. A multiply linked file is sent once and its other names are linked to it
+/// (<see cref="HardLinkNames"/>). Files sent are remembered (path → inode) so that a rename whose
+/// source name was reused before it was sent is followed by a re-send of the destination.
 /// </summary>
 internal sealed class ReplicationSender : IDisposable
 {
@@ -23,15 +23,19 @@ internal sealed class ReplicationSender : IDisposable
 
     private readonly JobDefinition _job;
     private readonly SourceSession _session;
+    private readonly EventLog _events;
+    private readonly TimeProvider _time;
     private readonly FsTree?[] _trees;
     private readonly MirrorEngine _engine;
     private readonly Dictionary<(int, RelPath), (ulong Dev, ulong Ino)> _sent = [];
-    private readonly Dictionary<(ulong Dev, ulong Ino), (int Root, RelPath Path)> _links = [];
+    private readonly HardLinkNames _linkNames = new();
 
     public ReplicationSender(JobDefinition job, SourceSession session, EventLog events, TimeProvider time)
     {
         _job = job;
         _session = session;
+        _events = events;
+        _time = time;
         _trees = new FsTree?[job.Roots.Count];
         _engine = new MirrorEngine(job, session, events, new MirrorProgress(MirrorMode.Checksum, time));
     }
@@ -142,6 +146,23 @@ internal sealed class ReplicationSender : IDisposable
             await DirMetaAsync(r.Root, r.To, ct);
     }
 
+    /// <summary>
+    /// Brings one path (and everything below it) up to date on the target as it is now, by a difference mirror of
+    /// it: what the target lacks or has differently is sent, what the source no longer has is removed. The fallback
+    /// when the target could not apply a change there (ApplyFailed NotFound: a replay after a cut, or a tree that
+    /// changed under the operation) or the order of its changes is in doubt.
+    /// </summary>
+    public async Task ResyncAsync(int root, RelPath path, CancellationToken ct)
+    {
+        if (Tree(root) is null || Excluded(path, false))
+            return;
+        Forget(root, path, isDirectory: true);
+        var engine = new MirrorEngine(_job with { DeleteOrphans = true }, _session, _events, new MirrorProgress(MirrorMode.Different, _time));
+        await engine.ResyncAsync(root, path, ct);
+        if (!path.IsRoot)
+            await DirMetaAsync(root, path.Parent, ct);
+    }
+
     private void Forget(int root, RelPath path, bool isDirectory)
     {
         if (!isDirectory)
@@ -224,52 +245,47 @@ internal sealed class ReplicationSender : IDisposable
             return;
         }
         var key = (e.Device, e.Inode);
-        if (e.LinkCount > 1 && allowLink && FindLinkLeader(tree, root, e) is { } leader)
+        if (e.LinkCount <= 1)
         {
-            await _session.SendAsync(new HardLinkOp(tp, Target(leader.Root, leader.Path)), ct);
+            await SendContentAsync(tree, e, tp, ct);
             Remember(root, e.Path, key);
             return;
         }
-        if (e.Size >= DeltaThreshold)
-            await _engine.SendDeltaAsync(tree, e, tp, ct);
-        else
-            await _engine.SendFileAsync(tree, e, tp, ct);
-        Remember(root, e.Path, key);
-        if (e.LinkCount > 1)
+        // A multiply linked file: a change made through this name is a change of every name. A new name of an inode
+        // whose content the target has as it is now needs only a link; otherwise the content goes to this name and
+        // every other name is linked to it again (the target's temp + rename gave this name a new inode).
+        var what = HardLinkNames.Of(e, _engine.ReadXattrs(tree, e.Path));
+        if (allowLink && _linkNames.Current(key, e.Path, what, Tree) is { } current)
         {
-            if (_links.Count >= MaxRemembered)
-                _links.Clear();
-            _links[key] = (root, e.Path);
+            await _session.SendAsync(new HardLinkOp(tp, Target(current.Root, current.Path)), ct);
+            _linkNames.Add(key, root, e.Path);
+            Remember(root, e.Path, key);
+            return;
         }
+        await SendContentAsync(tree, e, tp, ct);
+        Remember(root, e.Path, key);
+        _linkNames.SetCurrent(key, root, e.Path, what);
+        var parents = new HashSet<(int, RelPath)>();
+        foreach (var (r, other) in _linkNames.Others(root, e, Tree, _job.Roots.Count, Excluded))
+        {
+            await _session.SendAsync(new HardLinkOp(Target(r, other), tp), ct);
+            Remember(r, other, key);
+            if (other.Parent != e.Path.Parent || r != root)
+                parents.Add((r, other.Parent));
+        }
+        // Linking through a temporary name changed those directories' mtimes on the target.
+        foreach (var (r, dir) in parents)
+            await DirMetaAsync(r, dir, ct);
     }
+
+    private Task SendContentAsync(FsTree tree, FileEntry e, RelPath tp, CancellationToken ct) =>
+        e.Size >= DeltaThreshold ? _engine.SendDeltaAsync(tree, e, tp, ct) : _engine.SendFileAsync(tree, e, tp, ct);
 
     private void Remember(int root, RelPath path, (ulong, ulong) key)
     {
         if (_sent.Count >= MaxRemembered)
             _sent.Clear();
         _sent[(root, path)] = key;
-    }
-
-    /// <summary>Another name of the same inode that the target has: one this sender sent, else a sibling.</summary>
-    private (int Root, RelPath Path)? FindLinkLeader(FsTree tree, int root, FileEntry e)
-    {
-        if (_links.TryGetValue((e.Device, e.Inode), out var known) && known.Path != e.Path
-            && Tree(known.Root)?.Lstat(known.Path) is { } ks && ks.Inode == e.Inode && ks.Device == e.Device)
-            return known;
-        // Siblings first (the usual case), then the whole root: a new name of a file the target got in the
-        // mirror. Hard links are rare, so a walk per unknown one is affordable; it stops at the first match.
-        var dir = e.Path.Parent;
-        foreach (var s in tree.Walk(dir, p => p == dir || p.Parent == dir, (_, _) => { }))
-        {
-            if (s.Path != e.Path && s.Kind == EntryKind.File && s.Inode == e.Inode && s.Device == e.Device && s.Path.Parent == dir)
-                return (root, s.Path);
-        }
-        foreach (var s in tree.Walk(p => !Excluded(p, false), (_, _) => { }))
-        {
-            if (s.Path != e.Path && s.Kind == EntryKind.File && s.Inode == e.Inode && s.Device == e.Device && !Excluded(s.Path, false))
-                return (root, s.Path);
-        }
-        return null;
     }
 
     public void Dispose()

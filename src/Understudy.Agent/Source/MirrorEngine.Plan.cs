@@ -8,18 +8,19 @@ namespace Understudy.Agent.Source;
 internal sealed partial class MirrorEngine
 {
     /// <summary>Compares the source walk with the target manifest and lists what to do, in apply order.</summary>
-    private List<PlanItem> BuildPlan(Dictionary<RelPath, ManifestItem> target, List<FileEntry>[] walked, bool hashes, bool ownership)
+    /// <param name="scoped">The walk and the manifest cover one subtree (a resync), not whole roots.</param>
+    private List<PlanItem> BuildPlan(Dictionary<RelPath, ManifestItem> target, List<FileEntry>[] walked, bool hashes, bool ownership, bool scoped = false)
     {
         var plan = new List<PlanItem>();
         var seen = new HashSet<RelPath>();
         var dirs = new List<(int Root, FileEntry Entry, bool Touched)>();
         var touchedDirs = new HashSet<RelPath>();
-        var leaders = new Dictionary<(ulong Dev, ulong Ino), RelPath>();
+        var leaders = new Dictionary<(ulong Dev, ulong Ino), (RelPath Path, bool Sent)>();
 
         for (int r = 0; r < _trees.Length; r++)
         {
             var root = job.Roots[r];
-            if (!root.TargetPrefix.IsRoot)
+            if (!root.TargetPrefix.IsRoot && !scoped)
             {
                 seen.Add(root.TargetPrefix);
                 if (!target.TryGetValue(root.TargetPrefix, out var t) || t.Entry.Kind != EntryKind.Directory)
@@ -96,18 +97,25 @@ internal sealed partial class MirrorEngine
     }
 
     private PlanItem? PlanFile(int r, FileEntry e, RelPath tp, ManifestItem? have, bool hashes, bool ownership,
-        Dictionary<(ulong, ulong), RelPath> leaders, Dictionary<RelPath, ManifestItem> target)
+        Dictionary<(ulong, ulong), (RelPath Path, bool Sent)> leaders, Dictionary<RelPath, ManifestItem> target)
     {
-        if (e.LinkCount > 1)
+        // The first name of a multiply linked file carries the content; the others are links to it. When the
+        // first is sent again (temp + rename: a new inode there), the others must be linked to it again, even
+        // those linked to each other on the target already: they would keep the old content.
+        var key = (e.Device, e.Inode);
+        if (e.LinkCount > 1 && leaders.TryGetValue(key, out var leader))
         {
-            var key = (e.Device, e.Inode);
-            if (leaders.TryGetValue(key, out var leader))
-            {
-                bool linked = have is not null && target.TryGetValue(leader, out var lt) && lt.Entry.Inode == have.Entry.Inode;
-                return linked ? null : new PlanItem(PlanKind.HardLink, r, e, tp, leader);
-            }
-            leaders[key] = tp;
+            bool linked = !leader.Sent && have is not null && target.TryGetValue(leader.Path, out var lt) && lt.Entry.Inode == have.Entry.Inode;
+            return linked ? null : new PlanItem(PlanKind.HardLink, r, e, tp, leader.Path);
         }
+        var item = PlanContent(r, e, tp, have, hashes, ownership);
+        if (e.LinkCount > 1)
+            leaders[key] = (tp, item?.Kind is PlanKind.SendFile or PlanKind.DeltaFile);
+        return item;
+    }
+
+    private PlanItem? PlanContent(int r, FileEntry e, RelPath tp, ManifestItem? have, bool hashes, bool ownership)
+    {
         if (have is null)
             return new PlanItem(PlanKind.SendFile, r, e, tp);
         bool same = progress.Mode switch
