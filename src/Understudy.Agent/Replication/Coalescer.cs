@@ -95,7 +95,9 @@ internal sealed class Coalescer
                     AddParent(parents, root, e.Path);
                     break;
                 case ChangeKind.Attributes:
+                    // Sent as the whole entry (records name paths only): a file goes through a temporary name again.
                     Upsert(root, e.Path, e.IsDirectory);
+                    AddParent(parents, root, e.Path);
                     break;
                 case ChangeKind.Written:
                     if (!upserts.ContainsKey((root, e.Path)))
@@ -125,6 +127,8 @@ internal sealed class Coalescer
                     var to = events[pair].Event.Path;
                     Barrier(root, to, true);
                     MoveWritten(root, e.Path, to);
+                    if (e.IsDirectory)
+                        MoveParents(parents, root, e.Path, to);
                     output.Add(new ReplicationRecord(RecordKind.Rename, root, e.Path, e.IsDirectory, to));
                     AddParent(parents, root, to);
                     break;
@@ -158,6 +162,16 @@ internal sealed class Coalescer
         foreach (var p in parents.OrderByDescending(p => p.Path.Length).ThenBy(p => p.Root))
             output.Add(new ReplicationRecord(RecordKind.DirMeta, p.Root, p.Path, true));
         return new CoalescedBatch(output, overflows, gone);
+    }
+
+    /// <summary>The DirMetas come after the whole batch, so a directory renamed in it is named as it is then.</summary>
+    private static void MoveParents(HashSet<(int Root, RelPath Path)> parents, int root, RelPath from, RelPath to)
+    {
+        foreach (var p in parents.Where(p => p.Root == root && p.Path.IsUnder(from)).ToList())
+        {
+            parents.Remove(p);
+            parents.Add((root, p.Path.Rebase(from, to)));
+        }
     }
 
     private static void AddParent(HashSet<(int, RelPath)> parents, int root, RelPath path)

@@ -16,7 +16,7 @@ namespace Understudy.Agent.Replication;
 /// (<see cref="HardLinkNames"/>). Files sent are remembered (path → inode) so that a rename whose
 /// source name was reused before it was sent is followed by a re-send of the destination.
 /// </summary>
-internal sealed class ReplicationSender : IDisposable
+internal sealed partial class ReplicationSender : IDisposable
 {
     public const long DeltaThreshold = 1L << 20;
     private const int MaxRemembered = 100_000;
@@ -104,6 +104,7 @@ internal sealed class ReplicationSender : IDisposable
                 if (!r.Path.IsRoot && !Excluded(r.Path, r.IsDirectory))
                 {
                     Forget(r.Root, r.Path, r.IsDirectory);
+                    ForgetGone(r.Root, r.Path);
                     await _session.SendAsync(new DeleteOp(Target(r.Root, r.Path)), ct);
                 }
                 break;
@@ -122,6 +123,7 @@ internal sealed class ReplicationSender : IDisposable
         bool toOut = Excluded(r.To, r.IsDirectory);
         if (fromOut || toOut)
         {
+            ForgetGone(r.Root, r.Path);
             if (!fromOut)
                 await _session.SendAsync(new DeleteOp(Target(r.Root, r.Path)), ct);
             if (!toOut)
@@ -142,6 +144,7 @@ internal sealed class ReplicationSender : IDisposable
         {
             _sent[(r.Root, r.To)] = (s2.Device, s2.Inode);
         }
+        await ResendGoneAsync(r.Root, r.Path, r.To, ct);
         if (r.IsDirectory)
             await DirMetaAsync(r.Root, r.To, ct);
     }
@@ -178,8 +181,12 @@ internal sealed class ReplicationSender : IDisposable
 
     private async Task DirMetaAsync(int root, RelPath path, CancellationToken ct)
     {
-        var tree = Tree(root);
-        if (tree?.Lstat(path) is not { Kind: EntryKind.Directory } st || Excluded(path, true))
+        if (Tree(root) is not { } tree)
+            return;
+        var now = tree.Lstat(path);
+        if (now is null)
+            NoteGone(root, path, Gone.DirMeta);
+        if (now is not { Kind: EntryKind.Directory } st || Excluded(path, true))
             return;
         await _session.SendAsync(new SetMetadataOp(Target(root, path), Meta(st), _engine.ReadXattrs(tree, path)), ct);
     }
@@ -192,9 +199,14 @@ internal sealed class ReplicationSender : IDisposable
     /// <summary>Sends the current state of one entry (and, when <paramref name="recursive"/>, all below it).</summary>
     public async Task UpsertAsync(int root, RelPath path, bool recursive, bool allowLink, CancellationToken ct)
     {
-        var tree = Tree(root);
-        if (tree?.Lstat(path) is not { Kind: not null } st || Excluded(path, st.Kind == EntryKind.Directory))
+        if (Tree(root) is not { } tree)
             return;
+        var now = tree.Lstat(path);
+        if (now is null)
+            NoteGone(root, path, recursive ? Gone.UpsertTree : Gone.Upsert);
+        if (now is not { Kind: not null } st || Excluded(path, st.Kind == EntryKind.Directory))
+            return;
+        _gone.Remove((root, path));
         if (st.Kind != EntryKind.Directory)
         {
             await SendEntryAsync(tree, root, Entry(path, st), allowLink, ct);
