@@ -7,6 +7,16 @@ namespace Understudy.Agent.Source;
 
 internal sealed partial class MirrorEngine
 {
+    private bool _resync;
+
+    /// <summary>During a resync, an entry that vanishes while it is read is no skip worth an event: the change that
+    /// removed it has its own record. A mirror reports every skip.</summary>
+    private void ReportVanishedOrSkip(RelPath path, PosixException ex)
+    {
+        if (!(_resync && ex.IsNotFound))
+            ReportSkip(path, ex.Message);
+    }
+
     /// <summary>
     /// A difference mirror of one subtree (or one entry) of root <paramref name="r"/>, for replication's
     /// fallback: the target could not apply a change there, or the changes there may not have been reported
@@ -27,7 +37,8 @@ internal sealed partial class MirrorEngine
             var walked = new List<FileEntry>[_trees.Length];
             for (int i = 0; i < walked.Length; i++)
                 walked[i] = [];
-            foreach (var e in JobWalk.Included(job, _trees[r], path, (p, ex) => ReportSkip(p, ex.Message), (p, why) => ReportSkip(p, why)))
+            _resync = true;
+            foreach (var e in JobWalk.Included(job, _trees[r], path, ReportVanishedOrSkip, (p, why) => ReportSkip(p, why)))
                 walked[r].Add(e);
             if (walked[r].Count == 0 && !path.IsRoot)
             {

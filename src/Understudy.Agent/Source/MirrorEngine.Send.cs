@@ -84,7 +84,7 @@ internal sealed partial class MirrorEngine
         }
         catch (PosixException ex)
         {
-            ReportSkip(e.Path, ex.Message);
+            ReportVanishedOrSkip(e.Path, ex);
             return;
         }
         using (reader)
@@ -163,7 +163,7 @@ internal sealed partial class MirrorEngine
         }
         catch (PosixException ex)
         {
-            ReportSkip(e.Path, ex.Message);
+            ReportVanishedOrSkip(e.Path, ex);
             return;
         }
         using (reader)
