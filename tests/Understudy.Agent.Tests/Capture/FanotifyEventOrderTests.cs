@@ -61,6 +61,21 @@ public sealed class FanotifyEventOrderTests
     }
 
     [Fact]
+    public void DirectoryRenamedBackAndForth_EachRoundsChangesFollowTheirRename()
+    {
+        // Round 1 in "moving", renamed "moved"; round 2 in "moved", renamed back; all named while it is "moving".
+        var o = new FanotifyEventOrder();
+        o.Add(E(ChangeKind.MovedFrom, "moving/f", cookie: 1), P("moving"), 1, E(ChangeKind.MovedTo, "moving/g", cookie: 1), P("moving"));
+        o.Add(E(ChangeKind.MovedFrom, "moving", true, 2), P("."), 1, E(ChangeKind.MovedTo, "moved", true, 2), P("."));
+        o.Add(E(ChangeKind.MovedFrom, "moving/g", cookie: 3), P("moving"), 1, E(ChangeKind.MovedTo, "moving/f", cookie: 3), P("moving"));
+        o.Add(E(ChangeKind.MovedFrom, "moved", true, 4), P("."), 1, E(ChangeKind.MovedTo, "moving", true, 4), P("."));
+        Assert.Equal([
+            "MovedFrom moving/f #1", "MovedTo moving/g #1", "MovedFrom moving/ #2", "MovedTo moved/ #2",
+            "MovedFrom moved/ #4", "MovedTo moving/ #4", "MovedFrom moving/g #3", "MovedTo moving/f #3"], ReleaseAll(o));
+        Assert.False(o.Overflowed);
+    }
+
+    [Fact]
     public void NothingMisnamed_KeepsArrivalOrder_AndReleasesOnlyEarlierReads()
     {
         var o = new FanotifyEventOrder();

@@ -15,11 +15,13 @@ namespace Understudy.Agent.Replication.Capture;
 /// <para>The fix: such an event has its directory at or below B when it is still followed by the rename
 /// to B, and no event named before the rename happened can (only an empty B can be replaced by a rename).
 /// So a directory rename to B is moved back to just before the first held event whose directory lies at
-/// or below B. Every event it jumps over either is one of those (now correctly after it), or lies outside
-/// A and B (the two commute), or lies below A (named before the rename: rebased below B, which is the same
-/// change after the rename). When one of them creates, removes or moves A, B or one of their parents the
-/// order cannot be repaired; an overflow is published after it, and the difference mirror it causes covers
-/// whatever the order got wrong.</para>
+/// or below B, counting from the last held event that created, removed or moved B or a parent of it (before
+/// that, B/x named another directory, or this one before it was renamed from B to A). Every event
+/// it jumps over either is one of those (now correctly after it), or lies outside A and B (the two commute),
+/// or lies below A (named before the rename: rebased below B, which is the same change after the rename).
+/// When one of them creates, removes or moves a parent of A, or moves something to A, the order cannot be
+/// repaired; an overflow is published after it, and the difference mirror it causes covers whatever the
+/// order got wrong.</para>
 /// <para>When an event may be published: the rename that misnamed it happened before the event was named,
 /// so it was queued by the kernel by then. An event is therefore held until the kernel queue has been seen
 /// empty after the event was named (a read that did not fill the buffer, or a poll with nothing to read):
@@ -56,6 +58,9 @@ internal sealed class FanotifyEventOrder
     /// <summary>Set when order could not be kept (see remarks); the watcher publishes an overflow and clears it.</summary>
     public bool Overflowed { get; set; }
 
+    /// <summary>Why the last overflow was set, for the log.</summary>
+    public string? OverflowReason { get; private set; }
+
     /// <summary>Publishes, in order, the held events named before <paramref name="batch"/> (up to the first later one).</summary>
     public void ReleaseBefore(long batch, Action<ChangeEvent> publish)
     {
@@ -80,7 +85,18 @@ internal sealed class FanotifyEventOrder
 
     private void PlaceDirectoryMove(Held move, RelPath? from, RelPath to)
     {
-        int at = _held.FindIndex(h => h.NamedBelow(to));
+        // Before the last event that created, removed or moved B (or a parent of it), a name below B was either this
+        // directory's, before an earlier rename from B to A (then named correctly either way), or another directory's:
+        // whether such an event happened there or was misnamed cannot be told, so the order is not to be trusted.
+        int boundary = _held.FindLastIndex(h => h.Places(to));
+        if (boundary >= 0 && !_held[boundary].MovesBack(to, from) && _held.FindIndex(0, boundary, h => h.NamedBelow(to)) >= 0)
+        {
+            _held.Add(move);
+            Overflowed = true;
+            OverflowReason = $"{move.First}: {_held[boundary].First} {_held[boundary].Second} before it";
+            return;
+        }
+        int at = _held.FindIndex(boundary + 1, h => h.NamedBelow(to));
         if (at < 0)
         {
             _held.Add(move);
@@ -88,10 +104,11 @@ internal sealed class FanotifyEventOrder
         }
         for (int i = at; i < _held.Count; i++)
         {
-            if (_held[i].Entangles(from, to))
+            if (_held[i].Entangles(from))
             {
                 _held.Add(move);
                 Overflowed = true;
+                OverflowReason = $"{move.First}: {_held[i].First} {_held[i].Second} entangled";
                 return;
             }
         }
@@ -108,23 +125,31 @@ internal sealed class FanotifyEventOrder
         /// <summary>Named through a directory at or below <paramref name="to"/>: misnamed, if a rename to it follows.</summary>
         public bool NamedBelow(RelPath to) => Dir is { } d && d.IsUnder(to) || SecondDir is { } d2 && d2.IsUnder(to);
 
-        /// <summary>True when this event does not commute with a rename from → to and is not simply misnamed.</summary>
-        public bool Entangles(RelPath? from, RelPath to) =>
-            Entangles(First, Dir, from, to) || (Second is { } s && Entangles(s, SecondDir, from, to));
+        /// <summary>The directory rename B → A: the one now renamed A → B was called B before it.</summary>
+        public bool MovesBack(RelPath to, RelPath? from) =>
+            from is { } f && First is { Kind: ChangeKind.MovedFrom, IsDirectory: true } a && a.Path == to && Second is { } b && b.Path == f;
 
-        private static bool Entangles(ChangeEvent e, RelPath? dir, RelPath? from, RelPath to)
+        /// <summary>Creates, removes or moves <paramref name="to"/> or a directory above it.</summary>
+        public bool Places(RelPath to) => Places(First, to) || (Second is { } s && Places(s, to));
+
+        /// <summary>
+        /// True when a rename from A, moved back before this event (not misnamed itself, named after <see cref="Places"/>
+        /// of B), would not commute with it: it creates, removes or moves a directory above A, or moves something to A.
+        /// </summary>
+        public bool Entangles(RelPath? from) =>
+            from is { } f && (Entangles(First, Dir, f) || (Second is { } s && Entangles(s, SecondDir, f)));
+
+        private static bool Structural(ChangeEvent e) =>
+            e.Kind is ChangeKind.Created or ChangeKind.Deleted or ChangeKind.MovedFrom or ChangeKind.MovedTo;
+
+        private static bool Places(ChangeEvent e, RelPath to) => Structural(e) && !e.Path.IsRoot && to.IsUnder(e.Path);
+
+        private static bool Entangles(ChangeEvent e, RelPath? dir, RelPath from)
         {
-            if (dir is not { } d || d.IsUnder(to))
+            if (dir is null || !Structural(e))
                 return false;
             var p = e.Path;
-            bool structural = e.Kind is ChangeKind.Created or ChangeKind.Deleted or ChangeKind.MovedFrom or ChangeKind.MovedTo;
-            if (!structural)
-                return false;
-            if (to.IsUnder(p))
-                return true; // B itself (an empty directory replaced by the rename) or a parent of it
-            if (from is not { } f)
-                return false;
-            return (f.IsUnder(p) && p != f) || (p == f && e.Kind == ChangeKind.MovedTo);
+            return (from.IsUnder(p) && p != from) || (p == from && e.Kind == ChangeKind.MovedTo);
         }
 
         public Held Rebased(RelPath from, RelPath to) => this with

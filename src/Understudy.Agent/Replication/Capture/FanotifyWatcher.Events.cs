@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Understudy.Core.Paths;
 using static Understudy.Agent.Replication.Capture.Interop.Fanotify;
 
@@ -13,11 +14,21 @@ internal sealed partial class FanotifyWatcher
     private readonly FanotifyEventOrder _order = new();
     private long _batch;
 
-    protected override int IdleTimeoutMs => _order.Count > 0 ? 0 : -1;
+    /// <summary>Renames whose merging by the kernel would go unnoticed: see <see cref="FanotifyMergeCheck"/>.</summary>
+    private readonly FanotifyMergeCheck _merges = new();
+
+    protected override int IdleTimeoutMs => _order.Count > 0 || _merges.HasState ? 0 : -1;
+
+    /// <summary>A comparison made while events arrived: it holds if none of them was about the root.</summary>
+    private sealed record PendingCheck(string? Difference);
+
+    private PendingCheck? _pendingCheck;
+    private bool _heldAny;
 
     protected override void OnKernelData(ReadOnlySpan<byte> data)
     {
         _batch++;
+        _heldAny = false;
         bool drained = data.Length <= ReadBufferSize - LargestEvent;
         while (FanotifyRecord.TryRead(ref data, out var r))
         {
@@ -30,17 +41,97 @@ internal sealed partial class FanotifyWatcher
             }
             Dispatch(ref r);
         }
+        if (_pendingCheck is { } check)
+        {
+            // Other writers on this filesystem (the agent's own queue and log among them) keep the queue from being seen
+            // empty; a comparison still holds when nothing read since was about the root.
+            _pendingCheck = null;
+            if (drained && !_heldAny)
+                ActOnCheck(check.Difference);
+        }
         // The queue was empty when this buffer was read, so every rename that could have misnamed an event of an
         // earlier read (named before this read) has now been placed.
         _order.ReleaseBefore(drained ? _batch : 0, Sink.Publish);
         PublishOrderOverflow();
+        if (drained)
+        {
+            // Nothing unread is left for a later event to merge into.
+            if (!_merges.AtRisk)
+                _merges.Clear();
+            else if (!_heldAny)
+                _pendingCheck = new PendingCheck(_merges.FindDifference(HandleAt)); // (while renames go on, they would void it)
+        }
+        if (_merges.TooMany)
+        {
+            _merges.Clear();
+            Logger?.LogWarning("fanotify: {Count}+ renames under {Root} without a quiet moment to check them; rescanning", FanotifyMergeCheck.MaxNames, Root);
+            Sink.Publish(new ChangeEvent(ChangeKind.Overflow, RelPath.Root, true));
+        }
     }
 
     /// <summary>poll found nothing to read after the held events were named: none can be misnamed any more.</summary>
     protected override void OnIdle()
     {
+        // The check first: an overflow it finds then comes before the events held until now, not after them.
+        CheckMerges();
         _order.ReleaseAll(Sink.Publish);
         PublishOrderOverflow();
+    }
+
+    /// <summary>The kernel queue is empty: nothing read can absorb a later event any more. When an old name of a rename
+    /// came back meanwhile, compare the names with the disk first (see <see cref="FanotifyMergeCheck"/>).</summary>
+    private void CheckMerges()
+    {
+        if (!_merges.HasState)
+            return;
+        if (!_merges.AtRisk)
+        {
+            _merges.Clear();
+            return;
+        }
+        var difference = _merges.FindDifference(HandleAt);
+        if (QueueEmpty())
+            ActOnCheck(difference);
+        else
+            _pendingCheck = new PendingCheck(difference); // valid if what arrived meanwhile did not touch the root
+    }
+
+    private void ActOnCheck(string? difference)
+    {
+        _pendingCheck = null;
+        _merges.Clear();
+        if (difference is null)
+            return;
+        Logger?.LogWarning("fanotify merged away a rename under {Root} ({Difference}); rescanning", Root, difference);
+        Sink.Publish(new ChangeEvent(ChangeKind.Overflow, RelPath.Root, true));
+    }
+
+    private unsafe bool QueueEmpty()
+    {
+        var pfd = new Interop.PollFd { Fd = _fd, Events = Interop.POLLIN };
+        return Interop.Poll(&pfd, 1, 0) == 0;
+    }
+
+    /// <summary>The file handle of what is at <paramref name="name"/> in the directory <paramref name="dirHandle"/> now, or null.</summary>
+    private unsafe byte[]? HandleAt(byte[] dirHandle, byte[] name)
+    {
+        if (!_paths.TryResolve(dirHandle, out var dirAbs))
+            return null;
+        var path = new byte[dirAbs.Length + 1 + name.Length + 1];
+        dirAbs.CopyTo(path, 0);
+        path[dirAbs.Length] = (byte)'/';
+        name.CopyTo(path, dirAbs.Length + 1);
+        const int MaxHandleSize = 128;
+        var buf = new byte[8 + MaxHandleSize];
+        fixed (byte* b = buf)
+        fixed (byte* p = path)
+        {
+            *(uint*)b = MaxHandleSize;
+            int mountId;
+            if (NameToHandleAt(Interop.AT_FDCWD, p, b, &mountId, 0) < 0)
+                return null;
+            return buf.AsSpan(0, 8 + (int)*(uint*)b).ToArray();
+        }
     }
 
     private void PublishOrderOverflow()
@@ -48,10 +139,15 @@ internal sealed partial class FanotifyWatcher
         if (!_order.Overflowed)
             return;
         _order.Overflowed = false;
+        Logger?.LogWarning("fanotify: the order of changes around a directory rename under {Root} cannot be restored ({Reason}); rescanning", Root, _order.OverflowReason);
         Sink.Publish(new ChangeEvent(ChangeKind.Overflow, RelPath.Root, true));
     }
 
-    private void Hold(ChangeEvent e, RelPath? dir) => _order.Add(e, dir, _batch);
+    private void Hold(ChangeEvent e, RelPath? dir)
+    {
+        _heldAny = true;
+        _order.Add(e, dir, _batch);
+    }
 
     private void Dispatch(ref FanotifyRecord r)
     {
@@ -78,6 +174,15 @@ internal sealed partial class FanotifyWatcher
             _paths.Clear();
         // Merged events lose their order; what exists now tells whether the removal came first.
         bool removalFirst = (m & (FAN_DELETE | FAN_MOVED_FROM)) != 0 && (m & (FAN_CREATE | FAN_MOVED_TO)) != 0 && Exists(path);
+        if (!self2)
+        {
+            if (removalFirst)
+                _merges.Vanished(r.DirHandle, r.Name);
+            if ((m & (FAN_CREATE | FAN_MOVED_TO)) != 0)
+                _merges.Appeared(r.DirHandle, r.Name, r.ObjectHandle);
+            if (!removalFirst && (m & (FAN_DELETE | FAN_MOVED_FROM)) != 0)
+                _merges.Vanished(r.DirHandle, r.Name);
+        }
         if (removalFirst)
             HoldRemovals(m, path, dir, isDir);
         if ((m & FAN_CREATE) != 0)
@@ -117,11 +222,16 @@ internal sealed partial class FanotifyWatcher
             if (oldDirAbs is not null && MovesRoot(oldDirAbs, r.Name))
                 Hold(new ChangeEvent(ChangeKind.RootGone, RelPath.Root, true), null);
         }
+        if (fromIn || toIn)
+            _merges.Renamed(r.DirHandle, r.Name, r.NewDirHandle, r.NewName, r.ObjectHandle);
         uint cookie = fromIn && toIn ? NextCookie() : 0;
         var movedFrom = new ChangeEvent(ChangeKind.MovedFrom, from, isDir, cookie);
         var movedTo = new ChangeEvent(ChangeKind.MovedTo, to, isDir, cookie);
         if (fromIn && toIn)
+        {
+            _heldAny = true;
             _order.Add(movedFrom, from.Parent, _batch, movedTo, to.Parent);
+        }
         else if (fromIn)
             Hold(movedFrom, from.Parent);
         else if (toIn)
