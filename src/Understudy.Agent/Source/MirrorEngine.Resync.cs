@@ -46,7 +46,9 @@ internal sealed partial class MirrorEngine
                 await session.SendAsync(new DeleteOp(tp), ct);
                 return;
             }
-            foreach (var item in BuildPlan(target, walked, hashes: false, session.Opened.PreservesOwnership, scoped: true))
+            var plan = BuildPlan(target, walked, hashes: false, session.Opened.PreservesOwnership, scoped: true);
+            await ConfirmMovesAsync(plan, ct);
+            foreach (var item in plan)
             {
                 if (session.Faulted.IsCompleted)
                     await session.Faulted;
