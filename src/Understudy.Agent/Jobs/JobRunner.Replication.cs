@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using Understudy.Agent.Events;
 using Understudy.Agent.Replication;
+using Understudy.Agent.Replication.Capture;
 using Understudy.Agent.Source;
 using Understudy.Core.Jobs;
 using Understudy.Core.Paths;
@@ -20,8 +21,12 @@ internal sealed partial class JobRunner
     private const string PausedReason = "paused by user ('understudy resume' continues)";
     private const int BarrierEvery = 256;
 
+    /// <summary>How long a resynced path is remembered: failing again within it, its parent is resynced instead.</summary>
+    private static readonly TimeSpan ResyncMemory = TimeSpan.FromSeconds(30);
+
     private readonly CapturePipeline? _pipeline;
     private readonly ConcurrentQueue<string> _missing = new();
+    private readonly Dictionary<RelPath, DateTimeOffset> _resynced = [];
     private ReplicationSender? _sender;
     private SourceSession? _senderSession;
     private volatile bool _paused;
@@ -89,6 +94,7 @@ internal sealed partial class JobRunner
         return new CapturePipeline(Job, log, Replication.Coalesce, _ctx.Time)
         {
             QueueLimit = Replication.QueueLimit,
+            WatcherOptions = WatcherOptions.FromEnvironment(Environment.GetEnvironmentVariable),
             Appended = _wake.Pulse,
             Overflowed = OnCaptureLost,
             QueueLimitExceeded = OnQueueLimit,
@@ -161,6 +167,13 @@ internal sealed partial class JobRunner
 
     private async Task EndMirrorAsync(SourceSession session, long startSeq, CancellationToken ct)
     {
+        // What the target could not apply during the walk (something in its way) is re-sent before the mirror counts as done.
+        for (int round = 0; round < 3 && !_missing.IsEmpty; round++)
+        {
+            using var sender = new ReplicationSender(Job, session, _ctx.Events, _ctx.Time);
+            await ResyncMissingAsync(sender, ct);
+            await session.BarrierAsync(0, ct);
+        }
         if (_pipeline is null || startSeq <= 0)
             return;
         // A barrier at startSeq: the target records it as applied, so a reconnect resumes after it.
@@ -206,8 +219,7 @@ internal sealed partial class JobRunner
                 // Re-sent entries carry no sequence number: a barrier of their own publishes them on the
                 // target, and idle waits for its ack.
                 _resending = true;
-                while (_missing.TryDequeue(out var missing))
-                    await ResendAsync(missing, ct);
+                await ResyncMissingAsync(_sender, ct);
                 await _sender.FlushDirMetasAsync(ct);
                 _resendConfirm = session.BarrierAsync((ulong)Math.Max(0, _nextSeq - 1), ct);
                 _resending = false;
@@ -274,17 +286,64 @@ internal sealed partial class JobRunner
         }
     }
 
-    /// <summary>The target had nothing to apply an operation to: send the entry (and its subtree) as it is now.</summary>
-    private async Task ResendAsync(string targetPath, CancellationToken ct)
+    /// <summary>
+    /// The target could not apply operations to these paths (nothing there, or something in the way): each is
+    /// brought up to date as it is now by a difference mirror of it (<see cref="ReplicationSender.ResyncAsync"/>).
+    /// A path below another one reported at the same time is covered by it. A path that fails again soon after its
+    /// own resync has something above it in the way: its parent is resynced instead, and above the root a
+    /// catch-up mirror of the job runs, so no failure is retried for ever.
+    /// </summary>
+    private async Task ResyncMissingAsync(ReplicationSender sender, CancellationToken ct)
     {
-        if (RelPath.TryCreate(Encoding.UTF8.GetBytes(targetPath), out var tp) && _sender!.TryMapTarget(tp, out int root, out var path))
+        var now = _ctx.Time.GetUtcNow();
+        foreach (var (p, at) in _resynced.ToList())
         {
-            await _sender.UpsertAsync(root, path, recursive: true, allowLink: false, ct);
-            if (!path.IsRoot)
-                await _sender.SendAsync(new ReplicationRecord(RecordKind.DirMeta, root, path.Parent, true), ct);
-            return;
+            if (now - at > ResyncMemory)
+                _resynced.Remove(p);
         }
-        RequestCatchUp($"the target could not apply a change to {targetPath}");
+        var paths = new SortedSet<RelPath>();
+        while (_missing.TryDequeue(out var missing))
+        {
+            if (!RelPath.TryCreate(Encoding.UTF8.GetBytes(missing), out var tp))
+            {
+                RequestCatchUp($"the target could not apply a change to {(missing.Length == 0 ? "its root" : missing)}");
+                continue;
+            }
+            if (ResyncedAbove(tp) is { } again)
+            {
+                if (again.IsRoot)
+                {
+                    RequestCatchUp($"the target still could not apply a change to {tp} after re-sending it");
+                    continue;
+                }
+                tp = again.Parent;
+            }
+            paths.Add(tp);
+        }
+        RelPath? last = null;
+        foreach (var tp in paths)
+        {
+            if (last is { } l && tp.IsUnder(l))
+                continue;
+            last = tp;
+            _resynced[tp] = now;
+            if (sender.TryMapTarget(tp, out int root, out var path))
+                await sender.ResyncAsync(root, path, ct);
+            else
+                RequestCatchUp($"the target could not apply a change to {tp}");
+        }
+    }
+
+    /// <summary>The highest recently resynced path at or above <paramref name="tp"/>, if any.</summary>
+    private RelPath? ResyncedAbove(RelPath tp)
+    {
+        RelPath? found = null;
+        foreach (var r in _resynced.Keys)
+        {
+            if (tp.IsUnder(r) && (found is not { } f || r.Length < f.Length))
+                found = r;
+        }
+        return found;
     }
 
     /// <summary>True when every captured change is durable on the target and nothing else is under way.</summary>

@@ -24,6 +24,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
     private readonly Signal _wake = new();
     private readonly Task _loop;
     private SourceSession? _session;
+    private bool _linkLost;
 
     private abstract record Command;
 
@@ -199,6 +200,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
                 {
                     if (State is not (JobStates.Disconnected or JobStates.RemirrorRequired))
                         _ctx.Events.Record(Severity.Warning, "link", Job.Name, $"target unreachable, retrying: {e.Message}");
+                    _linkLost = true;
                     if (_remirrorRequired)
                         SetState(JobStates.RemirrorRequired, $"{_remirrorReason}; a difference mirror runs when the target is back (retrying: {e.Message})");
                     else
@@ -231,6 +233,12 @@ internal sealed partial class JobRunner : IAsyncDisposable
         await DropSessionAsync();
         PassiveGuard.ThrowIfPassive(_ctx, Job.Name);
         _session = await SourceSession.OpenAsync(Job, _ctx.Identity, _ctx.AgentName, ct);
+        if (_linkLost)
+        {
+            _linkLost = false;
+            _ctx.Events.Record(Severity.Info, "link", Job.Name,
+                $"target reachable again: reconnected; replication resumes after queue record {(long)_session.Opened.LastAppliedSeq}, the last the target applied");
+        }
         _session.Connection.Compression = Compression;
         _session.Connection.Throttle = Limiter.WaitAsync;
         _session.Missing = OnMissing;

@@ -46,6 +46,9 @@ internal sealed class CapturePipeline : IAsyncDisposable
 
     public SegmentLog Log { get; }
 
+    /// <summary>How each root is watched (method, channel size).</summary>
+    public WatcherOptions WatcherOptions { get; init; } = WatcherOptions.Default;
+
     /// <summary>Bytes of pending records beyond which <see cref="QueueLimitExceeded"/> fires.</summary>
     public long QueueLimit { get; set; } = long.MaxValue;
 
@@ -85,7 +88,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
         var root = _job.Roots[r];
         try
         {
-            var w = ChangeWatcherFactory.Start(root.Path, p => _job.IsExcluded(p, false), WatcherOptions.Default);
+            var w = ChangeWatcherFactory.Start(root.Path, p => _job.IsExcluded(p, false), WatcherOptions);
             _watchers[r] = w;
             _pumps.Add(PumpAsync(r, w, _stop.Token));
             Error = null;

@@ -25,17 +25,46 @@ internal sealed record CoalescedBatch(
 internal sealed class Coalescer
 {
     private readonly Dictionary<(int, RelPath), DateTimeOffset> _written = [];
+    private RootedEvent? _carried;
+    private DateTimeOffset _carriedAt;
 
     public TimeSpan WriteSettle { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Written files waiting to settle (counted as pending work).</summary>
-    public int PendingWrites => _written.Count;
+    /// <summary>How long a move's first half waits for its second half at the end of a batch.</summary>
+    public TimeSpan PairWait { get; init; } = TimeSpan.FromMilliseconds(20);
 
-    /// <summary>When the oldest waiting write settles, or null when none waits.</summary>
-    public DateTimeOffset? NextSettle => _written.Count == 0 ? null : _written.Values.Min() + WriteSettle;
+    /// <summary>Written files waiting to settle, and a move waiting for its other half (counted as pending work).</summary>
+    public int PendingWrites => _written.Count + (_carried is null ? 0 : 1);
+
+    /// <summary>When the oldest waiting write settles (or a waiting move half gives up), or null when nothing waits.</summary>
+    public DateTimeOffset? NextSettle
+    {
+        get
+        {
+            DateTimeOffset? next = _written.Count == 0 ? null : _written.Values.Min() + WriteSettle;
+            if (_carried is not null && (next is null || _carriedAt + PairWait < next))
+                next = _carriedAt + PairWait;
+            return next;
+        }
+    }
 
     public CoalescedBatch Process(IReadOnlyList<RootedEvent> events, DateTimeOffset now)
     {
+        // A MovedFrom that ends a batch usually has its MovedTo in the next one (the two halves can be split where
+        // the batch was cut): it waits for one more batch instead of becoming a Delete and a copy of the whole tree.
+        bool wasCarried = _carried is not null;
+        if (_carried is { } held)
+        {
+            _carried = null;
+            events = [held, .. events];
+        }
+        if (events.Count > 0 && events[^1].Event is { Kind: ChangeKind.MovedFrom, Cookie: not 0 } && !(wasCarried && events.Count == 1))
+        {
+            _carried = events[^1];
+            _carriedAt = now;
+            events = [.. events.Take(events.Count - 1)];
+        }
+
         var output = new List<ReplicationRecord>(events.Count);
         var upserts = new Dictionary<(int, RelPath), int>();
         var parents = new HashSet<(int Root, RelPath Path)>();
@@ -95,7 +124,9 @@ internal sealed class Coalescer
                     AddParent(parents, root, e.Path);
                     break;
                 case ChangeKind.Attributes:
+                    // Sent as the whole entry (records name paths only): a file goes through a temporary name again.
                     Upsert(root, e.Path, e.IsDirectory);
+                    AddParent(parents, root, e.Path);
                     break;
                 case ChangeKind.Written:
                     if (!upserts.ContainsKey((root, e.Path)))
@@ -125,6 +156,8 @@ internal sealed class Coalescer
                     var to = events[pair].Event.Path;
                     Barrier(root, to, true);
                     MoveWritten(root, e.Path, to);
+                    if (e.IsDirectory)
+                        MoveParents(parents, root, e.Path, to);
                     output.Add(new ReplicationRecord(RecordKind.Rename, root, e.Path, e.IsDirectory, to));
                     AddParent(parents, root, to);
                     break;
@@ -158,6 +191,16 @@ internal sealed class Coalescer
         foreach (var p in parents.OrderByDescending(p => p.Path.Length).ThenBy(p => p.Root))
             output.Add(new ReplicationRecord(RecordKind.DirMeta, p.Root, p.Path, true));
         return new CoalescedBatch(output, overflows, gone);
+    }
+
+    /// <summary>The DirMetas come after the whole batch, so a directory renamed in it is named as it is then.</summary>
+    private static void MoveParents(HashSet<(int Root, RelPath Path)> parents, int root, RelPath from, RelPath to)
+    {
+        foreach (var p in parents.Where(p => p.Root == root && p.Path.IsUnder(from)).ToList())
+        {
+            parents.Remove(p);
+            parents.Add((root, p.Path.Rebase(from, to)));
+        }
     }
 
     private static void AddParent(HashSet<(int, RelPath)> parents, int root, RelPath path)

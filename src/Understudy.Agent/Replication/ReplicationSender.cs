@@ -12,21 +12,23 @@ namespace Understudy.Agent.Replication;
 /// Sends queue records over one session, reading the source as it is now (records name paths,
 /// not content). An Upsert of a path that is gone is skipped: its removal has its own later
 /// record. A file at or above <see cref="DeltaThreshold"/> goes as a block delta against the
-/// target's copy. Hard links are re-created as links when the other name is known. Files
-/// sent are remembered (path → inode) so that a rename whose source name was reused before it
-/// was sent is followed by a re-send of the destination.
+/// target's copy. A multiply linked file is sent once and its other names are linked to it
+/// (<see cref="HardLinkNames"/>). Files sent are remembered (path → inode) so that a rename whose
+/// source name was reused before it was sent is followed by a re-send of the destination.
 /// </summary>
-internal sealed class ReplicationSender : IDisposable
+internal sealed partial class ReplicationSender : IDisposable
 {
     public const long DeltaThreshold = 1L << 20;
     private const int MaxRemembered = 100_000;
 
     private readonly JobDefinition _job;
     private readonly SourceSession _session;
+    private readonly EventLog _events;
+    private readonly TimeProvider _time;
     private readonly FsTree?[] _trees;
     private readonly MirrorEngine _engine;
     private readonly Dictionary<(int, RelPath), (ulong Dev, ulong Ino)> _sent = [];
-    private readonly Dictionary<(ulong Dev, ulong Ino), (int Root, RelPath Path)> _links = [];
+    private readonly HardLinkNames _linkNames = new();
     private readonly List<(int Root, RelPath Path)> _dirMetas = [];
     private readonly HashSet<(int, RelPath)> _dirMetaKeys = [];
 
@@ -34,6 +36,8 @@ internal sealed class ReplicationSender : IDisposable
     {
         _job = job;
         _session = session;
+        _events = events;
+        _time = time;
         _trees = new FsTree?[job.Roots.Count];
         _engine = new MirrorEngine(job, session, events, new MirrorProgress(MirrorMode.Checksum, time));
     }
@@ -107,6 +111,7 @@ internal sealed class ReplicationSender : IDisposable
                 if (!r.Path.IsRoot && !Excluded(r.Path, r.IsDirectory))
                 {
                     Forget(r.Root, r.Path, r.IsDirectory);
+                    ForgetGone(r.Root, r.Path);
                     await _session.SendAsync(new DeleteOp(Target(r.Root, r.Path)), ct);
                 }
                 break;
@@ -142,6 +147,7 @@ internal sealed class ReplicationSender : IDisposable
         bool toOut = Excluded(r.To, r.IsDirectory);
         if (fromOut || toOut)
         {
+            ForgetGone(r.Root, r.Path);
             if (!fromOut)
                 await _session.SendAsync(new DeleteOp(Target(r.Root, r.Path)), ct);
             if (!toOut)
@@ -162,8 +168,26 @@ internal sealed class ReplicationSender : IDisposable
         {
             _sent[(r.Root, r.To)] = (s2.Device, s2.Inode);
         }
+        await ResendGoneAsync(r.Root, r.Path, r.To, ct);
         if (r.IsDirectory)
             await DirMetaAsync(r.Root, r.To, ct);
+    }
+
+    /// <summary>
+    /// Brings one path (and everything below it) up to date on the target as it is now, by a difference mirror of
+    /// it: what the target lacks or has differently is sent, what the source no longer has is removed. The fallback
+    /// when the target could not apply a change there (ApplyFailed NotFound: a replay after a cut, or a tree that
+    /// changed under the operation) or the order of its changes is in doubt.
+    /// </summary>
+    public async Task ResyncAsync(int root, RelPath path, CancellationToken ct)
+    {
+        if (Tree(root) is null || Excluded(path, false))
+            return;
+        Forget(root, path, isDirectory: true);
+        var engine = new MirrorEngine(_job with { DeleteOrphans = true }, _session, _events, new MirrorProgress(MirrorMode.Different, _time));
+        await engine.ResyncAsync(root, path, ct);
+        if (!path.IsRoot)
+            await DirMetaAsync(root, path.Parent, ct);
     }
 
     private void Forget(int root, RelPath path, bool isDirectory)
@@ -181,8 +205,12 @@ internal sealed class ReplicationSender : IDisposable
 
     private async Task DirMetaAsync(int root, RelPath path, CancellationToken ct)
     {
-        var tree = Tree(root);
-        if (tree?.Lstat(path) is not { Kind: EntryKind.Directory } st || Excluded(path, true))
+        if (Tree(root) is not { } tree)
+            return;
+        var now = tree.Lstat(path);
+        if (now is null)
+            NoteGone(root, path, Gone.DirMeta);
+        if (now is not { Kind: EntryKind.Directory } st || Excluded(path, true))
             return;
         await _session.SendAsync(new SetMetadataOp(Target(root, path), Meta(st), _engine.ReadXattrs(tree, path)), ct);
     }
@@ -195,9 +223,14 @@ internal sealed class ReplicationSender : IDisposable
     /// <summary>Sends the current state of one entry (and, when <paramref name="recursive"/>, all below it).</summary>
     public async Task UpsertAsync(int root, RelPath path, bool recursive, bool allowLink, CancellationToken ct)
     {
-        var tree = Tree(root);
-        if (tree?.Lstat(path) is not { Kind: not null } st || Excluded(path, st.Kind == EntryKind.Directory))
+        if (Tree(root) is not { } tree)
             return;
+        var now = tree.Lstat(path);
+        if (now is null)
+            NoteGone(root, path, recursive ? Gone.UpsertTree : Gone.Upsert);
+        if (now is not { Kind: not null } st || Excluded(path, st.Kind == EntryKind.Directory))
+            return;
+        _gone.Remove((root, path));
         if (st.Kind != EntryKind.Directory)
         {
             await SendEntryAsync(tree, root, Entry(path, st), allowLink, ct);
@@ -248,52 +281,47 @@ internal sealed class ReplicationSender : IDisposable
             return;
         }
         var key = (e.Device, e.Inode);
-        if (e.LinkCount > 1 && allowLink && FindLinkLeader(tree, root, e) is { } leader)
+        if (e.LinkCount <= 1)
         {
-            await _session.SendAsync(new HardLinkOp(tp, Target(leader.Root, leader.Path)), ct);
+            await SendContentAsync(tree, e, tp, ct);
             Remember(root, e.Path, key);
             return;
         }
-        if (e.Size >= DeltaThreshold)
-            await _engine.SendDeltaAsync(tree, e, tp, ct);
-        else
-            await _engine.SendFileAsync(tree, e, tp, ct);
-        Remember(root, e.Path, key);
-        if (e.LinkCount > 1)
+        // A multiply linked file: a change made through this name is a change of every name. A new name of an inode
+        // whose content the target has as it is now needs only a link; otherwise the content goes to this name and
+        // every other name is linked to it again (the target's temp + rename gave this name a new inode).
+        var what = HardLinkNames.Of(e, _engine.ReadXattrs(tree, e.Path));
+        if (allowLink && _linkNames.Current(key, e.Path, what, Tree) is { } current)
         {
-            if (_links.Count >= MaxRemembered)
-                _links.Clear();
-            _links[key] = (root, e.Path);
+            await _session.SendAsync(new HardLinkOp(tp, Target(current.Root, current.Path)), ct);
+            _linkNames.Add(key, root, e.Path);
+            Remember(root, e.Path, key);
+            return;
         }
+        await SendContentAsync(tree, e, tp, ct);
+        Remember(root, e.Path, key);
+        _linkNames.SetCurrent(key, root, e.Path, what);
+        var parents = new HashSet<(int, RelPath)>();
+        foreach (var (r, other) in _linkNames.Others(root, e, Tree, _job.Roots.Count, Excluded))
+        {
+            await _session.SendAsync(new HardLinkOp(Target(r, other), tp), ct);
+            Remember(r, other, key);
+            if (other.Parent != e.Path.Parent || r != root)
+                parents.Add((r, other.Parent));
+        }
+        // Linking through a temporary name changed those directories' mtimes on the target.
+        foreach (var (r, dir) in parents)
+            await DirMetaAsync(r, dir, ct);
     }
+
+    private Task SendContentAsync(FsTree tree, FileEntry e, RelPath tp, CancellationToken ct) =>
+        e.Size >= DeltaThreshold ? _engine.SendDeltaAsync(tree, e, tp, ct) : _engine.SendFileAsync(tree, e, tp, ct);
 
     private void Remember(int root, RelPath path, (ulong, ulong) key)
     {
         if (_sent.Count >= MaxRemembered)
             _sent.Clear();
         _sent[(root, path)] = key;
-    }
-
-    /// <summary>Another name of the same inode that the target has: one this sender sent, else a sibling.</summary>
-    private (int Root, RelPath Path)? FindLinkLeader(FsTree tree, int root, FileEntry e)
-    {
-        if (_links.TryGetValue((e.Device, e.Inode), out var known) && known.Path != e.Path
-            && Tree(known.Root)?.Lstat(known.Path) is { } ks && ks.Inode == e.Inode && ks.Device == e.Device)
-            return known;
-        // Siblings first (the usual case), then the whole root: a new name of a file the target got in the
-        // mirror. Hard links are rare, so a walk per unknown one is affordable; it stops at the first match.
-        var dir = e.Path.Parent;
-        foreach (var s in tree.Walk(dir, p => p == dir || p.Parent == dir, (_, _) => { }))
-        {
-            if (s.Path != e.Path && s.Kind == EntryKind.File && s.Inode == e.Inode && s.Device == e.Device && s.Path.Parent == dir)
-                return (root, s.Path);
-        }
-        foreach (var s in tree.Walk(p => !Excluded(p, false), (_, _) => { }))
-        {
-            if (s.Path != e.Path && s.Kind == EntryKind.File && s.Inode == e.Inode && s.Device == e.Device && !Excluded(s.Path, false))
-                return (root, s.Path);
-        }
-        return null;
     }
 
     public void Dispose()

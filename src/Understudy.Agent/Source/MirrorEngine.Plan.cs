@@ -8,18 +8,19 @@ namespace Understudy.Agent.Source;
 internal sealed partial class MirrorEngine
 {
     /// <summary>Compares the source walk with the target manifest and lists what to do, in apply order.</summary>
-    private List<PlanItem> BuildPlan(Dictionary<RelPath, ManifestItem> target, List<FileEntry>[] walked, bool hashes, bool ownership)
+    /// <param name="scoped">The walk and the manifest cover one subtree (a resync), not whole roots.</param>
+    private List<PlanItem> BuildPlan(Dictionary<RelPath, ManifestItem> target, List<FileEntry>[] walked, bool hashes, bool ownership, bool scoped = false)
     {
         var plan = new List<PlanItem>();
         var seen = new HashSet<RelPath>();
         var dirs = new List<(int Root, FileEntry Entry, bool Touched)>();
         var touchedDirs = new HashSet<RelPath>();
-        var leaders = new Dictionary<(ulong Dev, ulong Ino), RelPath>();
+        var leaders = new Dictionary<(ulong Dev, ulong Ino), (RelPath Path, bool Sent)>();
 
         for (int r = 0; r < _trees.Length; r++)
         {
             var root = job.Roots[r];
-            if (!root.TargetPrefix.IsRoot)
+            if (!root.TargetPrefix.IsRoot && !scoped)
             {
                 seen.Add(root.TargetPrefix);
                 if (!target.TryGetValue(root.TargetPrefix, out var t) || t.Entry.Kind != EntryKind.Directory)
@@ -59,6 +60,7 @@ internal sealed partial class MirrorEngine
             }
         }
 
+        var moves = FindMoves(plan, target, seen, hashes, touchedDirs);
         var orphans = target.Keys.Where(k => !seen.Contains(k)).OrderBy(k => k).ToList();
         var deletes = new List<PlanItem>();
         RelPath? lastDeleted = null;
@@ -91,23 +93,134 @@ internal sealed partial class MirrorEngine
             if (created || touchedDirs.Contains(tp) || h is null || MetaDiffers(e, h.Entry, ownership))
                 plan.Add(new PlanItem(PlanKind.SetMetadata, r, e, tp));
         }
-        deletes.AddRange(plan);
-        return deletes;
+        // Moves first: what they take may lie in a directory that is deleted after them.
+        moves.AddRange(deletes);
+        moves.AddRange(plan);
+        return moves;
+    }
+
+    /// <summary>
+    /// A file missing on the target under its name may be there under another (renamed while replication could not
+    /// follow: a catch-up after lost events). One that is not on the source any more, with the same size, mtime and
+    /// content, is renamed into place instead of the file being sent again (and the other name deleted): the target
+    /// keeps its inode and nothing is transferred. Moves go first, before the deletions that may take their old
+    /// directories; the later delete of a moved name finds nothing. With the manifest's hashes (checksum mode) the
+    /// content is compared here; otherwise candidates are kept for <see cref="ConfirmMovesAsync"/>.
+    /// </summary>
+    private List<PlanItem> FindMoves(List<PlanItem> plan, Dictionary<RelPath, ManifestItem> target, HashSet<RelPath> seen, bool hashes, HashSet<RelPath> touchedDirs)
+    {
+        var moves = new List<PlanItem>();
+        _moveCandidates = null;
+        if (progress.Mode == MirrorMode.Full)
+            return moves;
+        var gone = new Dictionary<(long Size, long Mtime), List<RelPath>>();
+        foreach (var (path, item) in target)
+        {
+            if (item.Entry.Kind == EntryKind.File && !seen.Contains(path))
+            {
+                var key = (item.Entry.Size, item.Entry.MtimeNs);
+                if (!gone.TryGetValue(key, out var list))
+                    gone[key] = list = [];
+                list.Add(path);
+            }
+        }
+        if (gone.Count == 0)
+            return moves;
+        if (!hashes)
+        {
+            // Any of them may be renamed away, changing its directory's mtime on the target.
+            foreach (var p in gone.Values.SelectMany(l => l))
+                touchedDirs.Add(p.Parent);
+            _moveCandidates = new MoveCandidates(gone, [.. plan.Where(p => p.Kind == PlanKind.SendFile && !target.ContainsKey(p.TargetPath)).Select(p => p.TargetPath)]);
+            return moves;
+        }
+        for (int i = 0; i < plan.Count; i++)
+        {
+            if (plan[i] is not { Kind: PlanKind.SendFile, Source: { LinkCount: <= 1 } e } send || target.ContainsKey(send.TargetPath)
+                || !gone.TryGetValue((e.Size, e.MtimeNs), out var candidates) || candidates.Count == 0 || SourceHash(send.Root, e) is not { } sh)
+                continue;
+            int pick = candidates.FindIndex(c => target[c].Hash == sh);
+            if (pick < 0)
+                continue;
+            var from = candidates[pick];
+            candidates.RemoveAt(pick);
+            touchedDirs.Add(from.Parent);
+            moves.Add(new PlanItem(PlanKind.Move, send.Root, e, send.TargetPath, from));
+            plan.RemoveAt(i--);
+        }
+        return moves;
+    }
+
+    /// <summary>Files gone from the source by (size, mtime), and the paths of the files the plan sends to a name the target lacks.</summary>
+    private sealed record MoveCandidates(Dictionary<(long Size, long Mtime), List<RelPath>> Gone, HashSet<RelPath> Missing);
+
+    private MoveCandidates? _moveCandidates;
+
+    /// <summary>Without hashes in the manifest: compares each candidate's content (the target hashes the names gone from
+    /// the source, once each) and turns the sends that match into moves, placed first.</summary>
+    private async Task ConfirmMovesAsync(List<PlanItem> plan, CancellationToken ct)
+    {
+        if (_moveCandidates is not { } c)
+            return;
+        _moveCandidates = null;
+        var targetHashes = new Dictionary<RelPath, UInt128?>();
+        var moves = new List<PlanItem>();
+        for (int i = 0; i < plan.Count; i++)
+        {
+            if (plan[i] is not { Kind: PlanKind.SendFile, Source: { LinkCount: <= 1 } e } send || !c.Missing.Contains(send.TargetPath)
+                || !c.Gone.TryGetValue((e.Size, e.MtimeNs), out var candidates) || candidates.Count == 0 || SourceHash(send.Root, e) is not { } sh)
+                continue;
+            RelPath? from = null;
+            foreach (var candidate in candidates)
+            {
+                if (!targetHashes.TryGetValue(candidate, out var th))
+                    targetHashes[candidate] = th = await TargetHashAsync(candidate, ct);
+                if (th == sh)
+                {
+                    from = candidate;
+                    break;
+                }
+            }
+            if (from is not { } f)
+                continue;
+            candidates.Remove(f);
+            moves.Add(new PlanItem(PlanKind.Move, send.Root, e, send.TargetPath, f));
+            plan.RemoveAt(i--);
+        }
+        plan.InsertRange(0, moves);
+    }
+
+    private async Task<UInt128?> TargetHashAsync(RelPath path, CancellationToken ct)
+    {
+        UInt128? hash = null;
+        await foreach (var item in session.GetManifestAsync(path, true, ct))
+        {
+            if (item.Entry.Path == path)
+                hash = item.Hash;
+        }
+        return hash;
     }
 
     private PlanItem? PlanFile(int r, FileEntry e, RelPath tp, ManifestItem? have, bool hashes, bool ownership,
-        Dictionary<(ulong, ulong), RelPath> leaders, Dictionary<RelPath, ManifestItem> target)
+        Dictionary<(ulong, ulong), (RelPath Path, bool Sent)> leaders, Dictionary<RelPath, ManifestItem> target)
     {
-        if (e.LinkCount > 1)
+        // The first name of a multiply linked file carries the content; the others are links to it. When the
+        // first is sent again (temp + rename: a new inode there), the others must be linked to it again, even
+        // those linked to each other on the target already: they would keep the old content.
+        var key = (e.Device, e.Inode);
+        if (e.LinkCount > 1 && leaders.TryGetValue(key, out var leader))
         {
-            var key = (e.Device, e.Inode);
-            if (leaders.TryGetValue(key, out var leader))
-            {
-                bool linked = have is not null && target.TryGetValue(leader, out var lt) && lt.Entry.Inode == have.Entry.Inode;
-                return linked ? null : new PlanItem(PlanKind.HardLink, r, e, tp, leader);
-            }
-            leaders[key] = tp;
+            bool linked = !leader.Sent && have is not null && target.TryGetValue(leader.Path, out var lt) && lt.Entry.Inode == have.Entry.Inode;
+            return linked ? null : new PlanItem(PlanKind.HardLink, r, e, tp, leader.Path);
         }
+        var item = PlanContent(r, e, tp, have, hashes, ownership);
+        if (e.LinkCount > 1)
+            leaders[key] = (tp, item?.Kind is PlanKind.SendFile or PlanKind.DeltaFile);
+        return item;
+    }
+
+    private PlanItem? PlanContent(int r, FileEntry e, RelPath tp, ManifestItem? have, bool hashes, bool ownership)
+    {
         if (have is null)
             return new PlanItem(PlanKind.SendFile, r, e, tp);
         bool same = progress.Mode switch

@@ -44,6 +44,10 @@ internal sealed partial class MirrorEngine
             case PlanKind.SendFile:
                 await SendFileAsync(tree, e!, item.TargetPath, ct);
                 break;
+            case PlanKind.Move:
+                await session.SendAsync(new RenameOp(item.LinkTo, item.TargetPath), ct);
+                await session.SendAsync(new SetMetadataOp(item.TargetPath, EntryMeta.From(e!), ReadXattrs(tree, e!.Path)), ct);
+                break;
             case PlanKind.DeltaFile:
                 await SendDeltaAsync(tree, e!, item.TargetPath, ct);
                 break;
@@ -84,7 +88,7 @@ internal sealed partial class MirrorEngine
         }
         catch (PosixException ex)
         {
-            ReportSkip(e.Path, ex.Message);
+            ReportVanishedOrSkip(e.Path, ex);
             return;
         }
         using (reader)
@@ -163,7 +167,7 @@ internal sealed partial class MirrorEngine
         }
         catch (PosixException ex)
         {
-            ReportSkip(e.Path, ex.Message);
+            ReportVanishedOrSkip(e.Path, ex);
             return;
         }
         using (reader)

@@ -16,6 +16,9 @@ internal enum PlanKind
     Symlink,
     HardLink,
     SetMetadata,
+
+    /// <summary>The file is on the target under another name (<see cref="PlanItem.LinkTo"/>): rename it there.</summary>
+    Move,
 }
 
 /// <summary>One step of a mirror: what to do to which target path, from which source entry.</summary>
@@ -46,6 +49,7 @@ internal sealed partial class MirrorEngine(JobDefinition job, SourceSession sess
                 target[item.Entry.Path] = item;
             var walked = await walk;
             var plan = BuildPlan(target, walked, hashes, session.Opened.PreservesOwnership);
+            await ConfirmMovesAsync(plan, ct);
             progress.FilesTotal = plan.Count(p => p.Kind is PlanKind.SendFile or PlanKind.DeltaFile);
             progress.BytesTotal = plan.Where(p => p.Kind is PlanKind.SendFile or PlanKind.DeltaFile).Sum(p => p.Source!.Size);
             progress.Phase = "transferring";

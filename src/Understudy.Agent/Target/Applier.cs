@@ -120,7 +120,16 @@ internal sealed class Applier(FsTree tree) : IDisposable
         EnsureNoFileInFlight();
         FlushIfTouches(m.Path);
         FileReader? basis = tree.Lstat(m.Path) is { Kind: Core.Manifest.EntryKind.File } ? tree.OpenRead(m.Path) : null;
-        var temp = tree.CreateTemp(m.Path);
+        TempFile temp;
+        try
+        {
+            temp = tree.CreateTemp(m.Path);
+        }
+        catch
+        {
+            basis?.Dispose();
+            throw;
+        }
         try
         {
             temp.SetLength(m.Size);

@@ -2,6 +2,7 @@ using Understudy.Agent.Events;
 using Understudy.Agent.Mirror;
 using Understudy.Agent.Peer;
 using Understudy.Core.Delta;
+using Understudy.Core.Paths;
 using Understudy.Core.Posix;
 using Understudy.Core.Protocol;
 
@@ -23,6 +24,7 @@ internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, Targ
     {
         using var applier = new Applier(tree);
         string? currentPath = null;
+        bool discarding = false; // a file whose start could not be applied: its data frames are dropped
         try
         {
             while (true)
@@ -41,17 +43,21 @@ internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, Targ
                         applier.Settle(r.Path); // a pending newer copy must be the basis the delta is made against
                         await SendSignatureAsync(tree, r, ct);
                         break;
-                    case MakeDirectory op: applier.MakeDirectory(op); break;
-                    case FileBegin op: applier.BeginFile(op); break;
-                    case FileData op: applier.Data(op); break;
-                    case FileEnd op: applier.EndFile(op); break;
-                    case DeltaBegin op: applier.BeginDelta(op); break;
-                    case DeltaData op: applier.DeltaData(op); break;
-                    case SymlinkOp op: applier.Symlink(op); break;
-                    case HardLinkOp op: await TryAsync(() => applier.HardLink(op), currentPath, ct); break;
-                    case DeleteOp op: applier.Delete(op); break;
-                    case SetMetadataOp op: await TryAsync(() => applier.SetMetadata(op), currentPath, ct); break;
-                    case RenameOp op: await TryAsync(() => applier.Rename(op), currentPath, ct); break;
+                    case MakeDirectory op: await TryAsync(() => applier.MakeDirectory(op), ct, op.Path); break;
+                    case FileBegin op:
+                        discarding = !await TryAsync(() => applier.BeginFile(op), ct, op.Path) && !op.Complete;
+                        break;
+                    case FileData op when !discarding: applier.Data(op); break;
+                    case FileEnd op when !discarding: applier.EndFile(op); break;
+                    case DeltaBegin op: discarding = !await TryAsync(() => applier.BeginDelta(op), ct, op.Path); break;
+                    case DeltaData op when !discarding: applier.DeltaData(op); break;
+                    case FileData or DeltaData: break;
+                    case FileEnd: discarding = false; break;
+                    case SymlinkOp op: await TryAsync(() => applier.Symlink(op), ct, op.Path); break;
+                    case HardLinkOp op: await TryAsync(() => applier.HardLink(op), ct, op.Path); break;
+                    case DeleteOp op: await TryAsync(() => applier.Delete(op), ct, op.Path); break;
+                    case SetMetadataOp op: await TryAsync(() => applier.SetMetadata(op), ct, op.Path); break;
+                    case RenameOp op: await TryAsync(() => applier.Rename(op), ct, op.From, op.To); break;
                     case Core.Protocol.Barrier b:
                         applier.Barrier();
                         if (b.Seq != 0) // 0: a mirror's barrier, which says nothing about the replication queue
@@ -117,19 +123,27 @@ internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, Targ
     }
 
     /// <summary>
-    /// Runs an operation that names an existing entry (rename source, link target, metadata). When that
-    /// entry is missing — a replayed operation after a reconnect, or a file the source never sent — the
-    /// source is told (ApplyFailed NotFound, not fatal) and sends the entry itself; the session goes on.
+    /// Runs an operation that finds the tree in another shape than it expects: its subject missing (a replayed
+    /// rename, link or metadata change after a reconnect, or a file the source never sent) or something in the way
+    /// (a rename onto a directory that is not empty, a file where a directory should be: replayed or reordered
+    /// changes). Retrying would fail the same way for ever, so the session goes on and the source is told
+    /// (ApplyFailed NotFound, not fatal) for each of <paramref name="paths"/>; it sends them as they are now, by a
+    /// difference mirror of each. False when the operation was not applied.
     /// </summary>
-    private async Task TryAsync(Action op, string? path, CancellationToken ct)
+    private async Task<bool> TryAsync(Action op, CancellationToken ct, params RelPath[] paths)
     {
         try
         {
             op();
+            return true;
         }
-        catch (PosixException e) when (e.IsNotFound && !e.IsEscape)
+        catch (PosixException e) when (e.IsTreeConflict && !e.IsEscape)
         {
-            await conn.SendAsync(new ApplyFailed(ErrorCode.NotFound, path ?? "", e.Message), ct);
+            if (!e.IsNotFound)
+                events.Record(Severity.Warning, "apply", job.Job, $"cannot apply, asking the source to re-send: {e.Message}", new { errno = e.Errno });
+            foreach (var p in paths)
+                await conn.SendAsync(new ApplyFailed(ErrorCode.NotFound, p.ToString(), e.Message), ct);
+            return false;
         }
     }
 

@@ -27,6 +27,10 @@ internal sealed class PosixException : IOException
 
     public bool IsNoSpace => Errno is Libc.ENOSPC or Libc.EDQUOT;
 
+    /// <summary>The tree is not in the shape the operation expects: its subject is missing, or something else is
+    /// in the way (a file where a directory should be, a non-empty directory, a rename into its own subtree).</summary>
+    public bool IsTreeConflict => Errno is Libc.ENOENT or Libc.ENOTDIR or Libc.EISDIR or Libc.EEXIST or Libc.ENOTEMPTY or Libc.EINVAL or Libc.ELOOP;
+
     public bool IsPermission => Errno is Libc.EACCES or Libc.EPERM;
 
     /// <summary>The path tried to leave the tree: a symlink or ".." met while resolving a parent

@@ -18,6 +18,12 @@ internal static partial class TestLibc
     [LibraryImport("libc", EntryPoint = "setxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int SetXattrNative(string path, string name, byte[] value, nuint size, int flags);
 
+    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int RenameNative(string oldPath, string newPath);
+
+    /// <summary>rename(2) itself: File.Move may copy and delete, which the kernel reports as other events.</summary>
+    public static void Rename(string oldPath, string newPath) => Check(RenameNative(oldPath, newPath), "rename");
+
     public static bool IsRoot => GetEuid() == 0;
 
     public static void Link(string oldPath, string newPath) => Check(LinkNative(oldPath, newPath), "link");

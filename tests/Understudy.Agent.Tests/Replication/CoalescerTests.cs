@@ -53,6 +53,26 @@ public sealed class CoalescerTests
     }
 
     [Fact]
+    public void MoveSplitBetweenTwoBatches_IsStillOneRename()
+    {
+        var c = new Coalescer();
+        Assert.Equal(["Upsert x", "DirMeta ."], Run(c, T0, E(ChangeKind.Modified, "x"), E(ChangeKind.MovedFrom, "a/f", cookie: 5)));
+        Assert.Equal(1, c.PendingWrites);
+        Assert.Equal(T0 + c.PairWait, c.NextSettle);
+        Assert.Equal(["Rename a/f -> b/f", "DirMeta a", "DirMeta b"], Run(c, T0, E(ChangeKind.MovedTo, "b/f", cookie: 5)));
+        Assert.Equal(0, c.PendingWrites);
+    }
+
+    [Fact]
+    public void MoveOutAtTheEndOfABatch_WaitsOneBatch_ThenIsADelete()
+    {
+        var c = new Coalescer();
+        Assert.Empty(Run(c, T0, E(ChangeKind.MovedFrom, "gone", true, cookie: 8)));
+        Assert.Equal(["Delete gone", "DirMeta ."], Run(c, T0 + c.PairWait));
+        Assert.Null(c.NextSettle);
+    }
+
+    [Fact]
     public void DeleteThenRecreate_KeepsOrder()
     {
         var c = new Coalescer();

@@ -37,9 +37,11 @@ internal sealed partial class FanotifyWatcher : KernelWatcher
     private FanotifyWatcher(RootPath root, Func<RelPath, bool>? excluded, WatcherOptions options, ILogger? logger)
         : base(root, excluded, options, logger)
     {
-        uint flags = FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME
-            | (options.FanotifyUnlimitedQueue ? FAN_UNLIMITED_QUEUE : 0);
-        _fd = Init(flags, (uint)(Interop.O_RDONLY | Interop.O_CLOEXEC));
+        uint flags = FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | (options.FanotifyUnlimitedQueue ? FAN_UNLIMITED_QUEUE : 0);
+        // The moved object's handle lets FanotifyMergeCheck tell which file a name holds; older kernels lack it.
+        _fd = Init(flags | FAN_REPORT_DFID_NAME_TARGET, (uint)(Interop.O_RDONLY | Interop.O_CLOEXEC));
+        if (_fd < 0)
+            _fd = Init(flags | FAN_REPORT_DFID_NAME, (uint)(Interop.O_RDONLY | Interop.O_CLOEXEC));
         if (_fd < 0)
             throw new WatcherException($"fanotify_init failed: {Interop.ErrorText(Marshal.GetLastPInvokeError())}");
         try

@@ -28,6 +28,10 @@ internal static unsafe partial class Interop
         public const uint FAN_REPORT_DIR_FID = 0x400;
         public const uint FAN_REPORT_NAME = 0x800;
         public const uint FAN_REPORT_DFID_NAME = FAN_REPORT_DIR_FID | FAN_REPORT_NAME;
+        public const uint FAN_REPORT_TARGET_FID = 0x1000;
+
+        /// <summary>Directory and name, plus the object itself (for a rename: the object moved). Linux 5.17+.</summary>
+        public const uint FAN_REPORT_DFID_NAME_TARGET = FAN_REPORT_DFID_NAME | FAN_REPORT_FID | FAN_REPORT_TARGET_FID;
 
         public const uint FAN_MARK_ADD = 0x1;
         public const uint FAN_MARK_REMOVE = 0x2;

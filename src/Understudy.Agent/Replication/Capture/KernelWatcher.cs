@@ -56,6 +56,9 @@ internal abstract class KernelWatcher : IChangeWatcher
 
     protected EventSink Sink { get; }
 
+    /// <summary>Bytes asked for per read(): a read that returns much less found the kernel queue empty.</summary>
+    protected int ReadBufferSize => _bufferSize;
+
     /// <summary>The kernel notification fd, open until the thread has stopped.</summary>
     protected abstract int KernelFd { get; }
 

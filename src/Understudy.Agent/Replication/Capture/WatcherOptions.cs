@@ -34,4 +34,22 @@ internal sealed record WatcherOptions
     public Task? ReadGate { get; init; }
 
     public static WatcherOptions Default { get; } = new();
+
+    /// <summary>
+    /// The defaults, changed by the agent's test and diagnostic knobs (docs/cli.md, "Agent environment"):
+    /// <c>UNDERSTUDY_CAPTURE</c> (<c>auto</c>, <c>fanotify</c> or <c>inotify</c>) forces a capture method, and
+    /// <c>UNDERSTUDY_CAPTURE_QUEUE</c> (at least 2) sets <see cref="ChannelCapacity"/>, so that a test can make
+    /// the agent's event queue overflow without lowering the machine-wide fs.inotify.max_queued_events.
+    /// Values that do not parse are ignored.
+    /// </summary>
+    public static WatcherOptions FromEnvironment(Func<string, string?> env)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        var o = Default;
+        if (Enum.TryParse<WatcherMethod>(env("UNDERSTUDY_CAPTURE")?.Trim(), ignoreCase: true, out var method) && Enum.IsDefined(method))
+            o = o with { Prefer = method };
+        if (int.TryParse(env("UNDERSTUDY_CAPTURE_QUEUE"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int capacity) && capacity >= 2)
+            o = o with { ChannelCapacity = capacity };
+        return o;
+    }
 }

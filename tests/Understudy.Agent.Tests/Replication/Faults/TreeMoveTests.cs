@@ -44,18 +44,22 @@ public sealed class TreeMoveTests(ITestOutputHelper output)
         ChurnLibc.Rename(inJob, movedOut);
         await rig.AssertConvergedAsync();
         Assert.False(Directory.Exists(Path.Combine(rig.TargetData, "moved in")), "the moved-out tree is still on the target");
-        await File.WriteAllTextAsync(Path.Combine(movedOut, deepest, "written outside"), "outside");
-        Directory.Delete(Path.Combine(movedOut, "d1"), recursive: true);
+        // The churn above may have renamed or removed directories of the moved tree: work on what is there now.
+        var deep = DeepestDirectory(movedOut);
+        var removed = Directory.GetDirectories(movedOut).Select(Path.GetFileName).Order(StringComparer.Ordinal)
+            .First(d => !deep.StartsWith(d + "/", StringComparison.Ordinal) && deep != d)!;
+        await File.WriteAllTextAsync(Path.Combine(movedOut, deep, "written outside"), "outside");
+        Directory.Delete(Path.Combine(movedOut, removed), recursive: true);
 
         // Back in, under another name and deeper: it must arrive as it is now.
         Directory.CreateDirectory(Path.Combine(rig.SourceData, "home"));
         var back = Path.Combine(rig.SourceData, "home", "back again");
         ChurnLibc.Rename(movedOut, back);
-        await File.WriteAllTextAsync(Path.Combine(back, deepest, "written after the return"), "again");
+        await File.WriteAllTextAsync(Path.Combine(back, deep, "written after the return"), "again");
         await rig.AssertConvergedAsync();
         var t = Path.Combine(rig.TargetData, "home", "back again");
-        Assert.Equal("outside", await File.ReadAllTextAsync(Path.Combine(t, deepest, "written outside")));
-        Assert.False(Directory.Exists(Path.Combine(t, "d1")));
+        Assert.Equal("outside", await File.ReadAllTextAsync(Path.Combine(t, deep, "written outside")));
+        Assert.False(Directory.Exists(Path.Combine(t, removed)));
         Assert.False(Directory.Exists(Path.Combine(rig.TargetData, "moved in")));
 
         // And within the job, a whole tree moves between directories.
@@ -65,6 +69,11 @@ public sealed class TreeMoveTests(ITestOutputHelper output)
         Assert.False(Directory.Exists(t));
         await rig.AssertNoErrorEventsAsync();
     }
+
+    /// <summary>The deepest directory below <paramref name="root"/> (relative; the first in ordinal order among equals).</summary>
+    private static string DeepestDirectory(string root) =>
+        Directory.EnumerateDirectories(root, "*", SearchOption.AllDirectories).Select(d => Path.GetRelativePath(root, d))
+            .OrderByDescending(d => d.Count(c => c == '/')).ThenBy(d => d, StringComparer.Ordinal).First();
 
     /// <summary>Four directories of three levels each with files; returns the deepest directory, relative.</summary>
     private static string BuildTree(string root, Random rng)

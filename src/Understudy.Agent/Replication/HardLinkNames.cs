@@ -1,0 +1,134 @@
+using Understudy.Core.Manifest;
+using Understudy.Core.Paths;
+using Understudy.Core.Posix;
+
+namespace Understudy.Agent.Replication;
+
+/// <summary>
+/// The sender's knowledge of the names of multiply linked files: which names of the job share an inode, and
+/// whether the target holds the inode's current content under one of them. A write, truncate, chmod, chown or
+/// xattr change made through one name changes every name, but the kernel reports only the one used, so the
+/// sender needs all of them (<see cref="ReplicationSender"/>: content to one name, the others re-linked to it).
+/// </summary>
+/// <remarks>
+/// Names are hints, checked with lstat before use: renames and deletions make them stale, and a stale name
+/// forces a fresh walk. A walk of the roots is the fallback when the known names do not add up to the link
+/// count; it indexes every multiply linked file it meets, and is not repeated for an inode whose link count has
+/// not changed since (names outside the job, or excluded, count in the link count but are never found).
+/// </remarks>
+internal sealed class HardLinkNames
+{
+    private const int MaxInodes = 100_000;
+
+    private readonly Dictionary<(ulong Dev, ulong Ino), HashSet<(int Root, RelPath Path)>> _names = [];
+    private readonly Dictionary<(ulong Dev, ulong Ino), uint> _walkedAtLinkCount = [];
+    private readonly Dictionary<(ulong Dev, ulong Ino), Sent> _current = [];
+
+    /// <summary>What was sent for an inode: the name the target has its content under, and what it looked like then.</summary>
+    private readonly record struct Sent(int Root, RelPath Path, Fingerprint What);
+
+    /// <summary>Everything of an inode a name can carry to the target, except the link count and ctime (a new link changes both).</summary>
+    public readonly record struct Fingerprint(long Size, long MtimeNs, uint Mode, uint Uid, uint Gid, int XattrHash);
+
+    public static Fingerprint Of(FileEntry st, IReadOnlyList<Xattr>? xattrs)
+    {
+        var h = new HashCode();
+        foreach (var x in xattrs ?? [])
+        {
+            h.AddBytes(x.Name);
+            h.Add(0);
+            h.AddBytes(x.Value);
+        }
+        return new Fingerprint(st.Size, st.MtimeNs, st.Mode, st.Uid, st.Gid, h.ToHashCode());
+    }
+
+    public void Add((ulong, ulong) key, int root, RelPath path)
+    {
+        if (_names.Count >= MaxInodes && !_names.ContainsKey(key))
+            Clear();
+        if (!_names.TryGetValue(key, out var set))
+            _names[key] = set = [];
+        set.Add((root, path));
+    }
+
+    /// <summary>The content of <paramref name="key"/>, as <paramref name="what"/>, is now on the target under this name.</summary>
+    public void SetCurrent((ulong, ulong) key, int root, RelPath path, Fingerprint what)
+    {
+        Add(key, root, path);
+        _current[key] = new Sent(root, path, what);
+    }
+
+    /// <summary>
+    /// A name under which the target has the inode's content as it is now (<paramref name="what"/>), other than
+    /// <paramref name="path"/>: a new name then needs only a link to it.
+    /// </summary>
+    public (int Root, RelPath Path)? Current((ulong Dev, ulong Ino) key, RelPath path, Fingerprint what, Func<int, FsTree?> tree)
+    {
+        if (!_current.TryGetValue(key, out var sent) || sent.Path == path || sent.What != what)
+            return null;
+        if (tree(sent.Root)?.Lstat(sent.Path) is not { } st || st.Inode != key.Ino || st.Device != key.Dev)
+        {
+            _current.Remove(key);
+            return null;
+        }
+        return (sent.Root, sent.Path);
+    }
+
+    /// <summary>Every other name of the inode of <paramref name="e"/> in the job, checked now.</summary>
+    public List<(int Root, RelPath Path)> Others(int root, FileEntry e, Func<int, FsTree?> tree, int roots, Func<RelPath, bool, bool> excluded)
+    {
+        var key = (e.Device, e.Inode);
+        var found = Known(key, root, e.Path, tree, out bool stale);
+        if (found.Count + 1 < e.LinkCount && (stale || !_walkedAtLinkCount.TryGetValue(key, out uint n) || n != e.LinkCount))
+        {
+            Walk(tree, roots, excluded);
+            _walkedAtLinkCount[key] = e.LinkCount;
+            found = Known(key, root, e.Path, tree, out _);
+        }
+        return found;
+    }
+
+    public void Clear()
+    {
+        _names.Clear();
+        _walkedAtLinkCount.Clear();
+        _current.Clear();
+    }
+
+    private List<(int Root, RelPath Path)> Known((ulong Dev, ulong Ino) key, int root, RelPath path, Func<int, FsTree?> tree, out bool stale)
+    {
+        stale = false;
+        var result = new List<(int, RelPath)>();
+        if (!_names.TryGetValue(key, out var set))
+            return result;
+        foreach (var n in set.ToList())
+        {
+            if (n == (root, path))
+                continue;
+            if (tree(n.Root)?.Lstat(n.Path) is { Kind: EntryKind.File } st && st.Inode == key.Ino && st.Device == key.Dev)
+            {
+                result.Add(n);
+            }
+            else
+            {
+                set.Remove(n);
+                stale = true;
+            }
+        }
+        return result;
+    }
+
+    private void Walk(Func<int, FsTree?> tree, int roots, Func<RelPath, bool, bool> excluded)
+    {
+        for (int r = 0; r < roots; r++)
+        {
+            if (tree(r) is not { } t)
+                continue;
+            foreach (var s in t.Walk(p => !excluded(p, false), (_, _) => { }))
+            {
+                if (s.Kind == EntryKind.File && s.LinkCount > 1 && !excluded(s.Path, false))
+                    Add((s.Device, s.Inode), r, s.Path);
+            }
+        }
+    }
+}

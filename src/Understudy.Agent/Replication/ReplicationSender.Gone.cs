@@ -1,0 +1,60 @@
+using Understudy.Core.Paths;
+
+namespace Understudy.Agent.Replication;
+
+internal sealed partial class ReplicationSender
+{
+    private const int MaxGone = 100_000;
+
+    /// <summary>Records skipped because their path was gone when they were sent, until a later record explains where it went.</summary>
+    private readonly Dictionary<(int Root, RelPath Path), Gone> _gone = [];
+
+    [Flags]
+    private enum Gone
+    {
+        Upsert = 1,
+        UpsertTree = 2,
+        DirMeta = 4,
+    }
+
+    /// <summary>
+    /// An Upsert or DirMeta whose path is gone is skipped: it was deleted (its Delete follows) or renamed, it or a
+    /// directory above it. A rename carries the target's old copy to the new name, so the change the skipped record
+    /// stood for (a write just before a rename of the file or of its directory, a directory made just before its
+    /// parent was renamed) must follow it there: <see cref="ResendGoneAsync"/>.
+    /// </summary>
+    private void NoteGone(int root, RelPath path, Gone what)
+    {
+        if (path.IsRoot)
+            return;
+        if (_gone.Count >= MaxGone)
+            _gone.Clear();
+        _gone[(root, path)] = _gone.GetValueOrDefault((root, path)) | what;
+    }
+
+    /// <summary>A delete, or a move out of the job: whatever was skipped at or below the path is gone for good.</summary>
+    private void ForgetGone(int root, RelPath path)
+    {
+        if (_gone.Count == 0)
+            return;
+        foreach (var k in _gone.Keys.Where(k => k.Root == root && k.Path.IsUnder(path)).ToList())
+            _gone.Remove(k);
+    }
+
+    /// <summary>After a rename from → to: re-sends, under their new names, the records skipped at or below <paramref name="from"/>.</summary>
+    private async Task ResendGoneAsync(int root, RelPath from, RelPath to, CancellationToken ct)
+    {
+        if (_gone.Count == 0)
+            return;
+        var moved = _gone.Where(g => g.Key.Root == root && g.Key.Path.IsUnder(from)).ToList();
+        foreach (var (k, _) in moved)
+            _gone.Remove(k);
+        foreach (var (k, what) in moved)
+        {
+            if ((what & (Gone.Upsert | Gone.UpsertTree)) != 0)
+                await UpsertAsync(root, k.Path.Rebase(from, to), recursive: (what & Gone.UpsertTree) != 0, allowLink: true, ct);
+        }
+        foreach (var (k, _) in moved.Where(g => (g.Value & Gone.DirMeta) != 0).OrderByDescending(g => g.Key.Path.Length))
+            await DirMetaAsync(root, k.Path.Rebase(from, to), ct);
+    }
+}

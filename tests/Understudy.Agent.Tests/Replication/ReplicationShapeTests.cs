@@ -1,0 +1,58 @@
+using Understudy.Core.Paths;
+using Understudy.Core.Posix;
+using Xunit;
+
+namespace Understudy.Agent.Tests.Replication;
+
+/// <summary>Changes whose effect is wider than the name the kernel reports, and a target that is not in the shape a change expects.</summary>
+public sealed class ReplicationShapeTests
+{
+    [Fact]
+    public async Task HardLinks_WriteAndChmodThroughOneName_EveryNameOnTheTargetChanges_AndStaysOneFile()
+    {
+        await using var pair = await ReplicationTests.StartMirroredAsync();
+        string S(string p) => Path.Combine(pair.SourceData, p);
+        Directory.CreateDirectory(S("x"));
+        Directory.CreateDirectory(S("y"));
+        File.WriteAllText(S("x/a"), "first");
+        Capture.TestLibc.Link(S("x/a"), S("x/b"));
+        Capture.TestLibc.Link(S("x/a"), S("y/c"));
+        await ReplicationTests.WaitIdleAsync(pair);
+
+        File.AppendAllText(S("y/c"), " and more through another name"); // reported as a change of y/c only
+        await ReplicationTests.WaitIdleAsync(pair);
+        File.SetUnixFileMode(S("x/b"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await ReplicationTests.WaitIdleAsync(pair);
+
+        using var t = FsTree.Open(pair.TargetData, create: false);
+        var inodes = new[] { "x/a", "x/b", "y/c" }.Select(p => t.Lstat(RelPath.Parse(p))!.Value).ToList();
+        Assert.All(inodes, st => Assert.Equal(inodes[0].Inode, st.Inode));
+        Assert.All(inodes, st => Assert.Equal(0x180u, st.Mode));
+        Assert.Equal("first and more through another name", File.ReadAllText(Path.Combine(pair.TargetData, "x/a")));
+        await ReplicationTests.AssertVerifiedAsync(pair);
+    }
+
+    [Fact]
+    public async Task DirectoryRenamedOntoANonEmptyDirectoryOnTheTarget_IsResent_NotRetriedForEver()
+    {
+        await using var pair = await ReplicationTests.StartMirroredAsync();
+        Directory.CreateDirectory(Path.Combine(pair.SourceData, "a/sub"));
+        File.WriteAllText(Path.Combine(pair.SourceData, "a/sub/f"), "f");
+        await ReplicationTests.WaitIdleAsync(pair);
+        // Debris the source never had, where the rename will land (as a replay after a cut can leave).
+        Directory.CreateDirectory(Path.Combine(pair.TargetData, "b/old"));
+        File.WriteAllText(Path.Combine(pair.TargetData, "b/old/stale"), "stale");
+
+        Capture.TestLibc.Rename(Path.Combine(pair.SourceData, "a"), Path.Combine(pair.SourceData, "b"));
+        await ReplicationTests.WaitIdleAsync(pair);
+
+        Assert.Equal("f", File.ReadAllText(Path.Combine(pair.TargetData, "b/sub/f")));
+        Assert.False(Directory.Exists(Path.Combine(pair.TargetData, "b/old")));
+        Assert.False(Directory.Exists(Path.Combine(pair.TargetData, "a")));
+        await ReplicationTests.AssertVerifiedAsync(pair);
+        var status = await pair.Source.StatusAsync("job1");
+        Assert.Equal("replicating", status["state"]!.GetValue<string>());
+        var events = (await pair.Source.CliAsync("events", "--job", "job1", "--json", "--limit", "200")).Stdout;
+        Assert.DoesNotContain("\"severity\":\"error\"", events, StringComparison.Ordinal);
+    }
+}
