@@ -38,6 +38,7 @@ public sealed class RenameStormTests(ITestOutputHelper output)
         await rig.AssertConvergedAsync();
         var inodes = Enumerable.Range(0, Files).Select(i => TargetInode(rig, Home(i))).ToArray();
         long? sentBefore = BytesSent(await rig.StatusAsync());
+        long eventsBefore = await rig.LastEventIdAsync();
 
         for (int round = 0; round < Rounds; round++)
         {
@@ -56,14 +57,20 @@ public sealed class RenameStormTests(ITestOutputHelper output)
         output.WriteLine($"{Rounds * (Files + 1)} renames");
 
         await rig.AssertConvergedAsync();
-        for (int i = 0; i < Files; i++)
-        {
-            var now = TargetInode(rig, Away(i));
-            Assert.True(now == inodes[i], $"{Away(i)} on the target is a new file (inode {now}, was {inodes[i]} as {Home(i)}): its content was sent again instead of renamed");
-        }
+        // The kernel may merge identical rename events of a storm; the watcher then reports an overflow and a
+        // catch-up difference mirror runs while the directory still moves, which can re-send the few files it
+        // could not match (issue 3: overflow degrades to a difference mirror, never to loss). Without an
+        // overflow every file must keep its inode; with one, at most a tenth of them may be sent again.
+        bool overflowed = (await rig.EventsAsync()).Any(e => ReplicationRig.Id(e) > eventsBefore
+            && ReplicationRig.Describe(e).Contains("overflow", StringComparison.OrdinalIgnoreCase));
+        var resent = Enumerable.Range(0, Files).Where(i => TargetInode(rig, Away(i)) != inodes[i]).Select(Away).ToList();
+        if (overflowed)
+            Assert.True(resent.Count <= Files / 10, $"after an overflow {resent.Count} of {Files} files were sent again: {string.Join(", ", resent)}");
+        else
+            Assert.True(resent.Count == 0, $"{string.Join(", ", resent)} on the target are new files: their content was sent again instead of renamed");
         var status = await rig.StatusAsync();
         if (sentBefore is { } before && BytesSent(status) is { } after)
-            Assert.True(after - before < Files * FileSize / 10, $"{after - before} bytes sent for renames of {Files * FileSize} bytes of files");
+            Assert.True(after - before < Files * FileSize / (overflowed ? 5 : 10), $"{after - before} bytes sent for renames of {Files * FileSize} bytes of files");
         else
             output.WriteLine($"status shows no bytes-sent counter under replication (looked for bytesSent): {status.ToJsonString()}");
         await rig.AssertNoErrorEventsAsync();
