@@ -27,6 +27,7 @@ internal sealed partial class JobRunner
     private readonly CapturePipeline? _pipeline;
     private readonly ConcurrentQueue<string> _missing = new();
     private readonly Dictionary<RelPath, DateTimeOffset> _resynced = [];
+    private readonly List<string> _unconfirmedResyncs = [];
     private ReplicationSender? _sender;
     private SourceSession? _senderSession;
     private volatile bool _paused;
@@ -172,6 +173,7 @@ internal sealed partial class JobRunner
             using var sender = new ReplicationSender(Job, session, _ctx.Events, _ctx.Time);
             await ResyncMissingAsync(sender, ct);
             await session.BarrierAsync(0, ct);
+            _unconfirmedResyncs.Clear();
         }
         if (_pipeline is null || startSeq <= 0)
             return;
@@ -203,6 +205,14 @@ internal sealed partial class JobRunner
                 log.Acknowledge(applied);
             _nextSeq = log.AckedSeq + 1;
             _lastBarrier = log.AckedSeq;
+            // Resyncs whose barrier was never acknowledged may have died with the last session: again.
+            foreach (var p in _unconfirmedResyncs)
+            {
+                if (RelPath.TryCreate(Encoding.UTF8.GetBytes(p), out var tp))
+                    _resynced.Remove(tp);
+                _missing.Enqueue(p);
+            }
+            _unconfirmedResyncs.Clear();
         }
         _nextSeq = Math.Max(_nextSeq, log.AckedSeq + 1);
         SetState(JobStates.Replicating, null);
@@ -212,6 +222,8 @@ internal sealed partial class JobRunner
             if (ct.IsCancellationRequested || _commands.Reader.Count > 0 || !ShouldReplicate)
                 return;
             ApplyAcks(session, log);
+            if (_resendConfirm is { IsCompletedSuccessfully: true })
+                _unconfirmedResyncs.Clear();
             if (!_missing.IsEmpty)
             {
                 // Re-sent entries carry no sequence number: a barrier of their own publishes them on the
@@ -271,7 +283,8 @@ internal sealed partial class JobRunner
     /// <summary>
     /// The target could not apply operations to these paths (nothing there, or something in the way): each is
     /// brought up to date as it is now by a difference mirror of it (<see cref="ReplicationSender.ResyncAsync"/>).
-    /// A path below another one reported at the same time is covered by it. A path that fails again soon after its
+    /// They go as one difference mirror (a file renamed between two of them is moved, not sent again); a path below
+    /// another one reported at the same time is covered by it. A path that fails again soon after its
     /// own resync has something above it in the way: its parent is resynced instead, and above the root a
     /// catch-up mirror of the job runs, so no failure is retried for ever.
     /// </summary>
@@ -286,6 +299,7 @@ internal sealed partial class JobRunner
         var paths = new SortedSet<RelPath>();
         while (_missing.TryDequeue(out var missing))
         {
+            _unconfirmedResyncs.Add(missing);
             if (!RelPath.TryCreate(Encoding.UTF8.GetBytes(missing), out var tp))
             {
                 RequestCatchUp($"the target could not apply a change to {(missing.Length == 0 ? "its root" : missing)}");
@@ -302,18 +316,31 @@ internal sealed partial class JobRunner
             }
             paths.Add(tp);
         }
-        RelPath? last = null;
+        var scopes = new List<(int, RelPath)>();
         foreach (var tp in paths)
         {
-            if (last is { } l && tp.IsUnder(l))
+            if (Covered(paths, tp))
                 continue;
-            last = tp;
             _resynced[tp] = now;
             if (sender.TryMapTarget(tp, out int root, out var path))
-                await sender.ResyncAsync(root, path, ct);
+                scopes.Add((root, path));
             else
                 RequestCatchUp($"the target could not apply a change to {tp}");
         }
+        if (scopes.Count > 0)
+            await sender.ResyncAsync(scopes, ct);
+    }
+
+    /// <summary>True when a directory above <paramref name="p"/> is in <paramref name="paths"/> too.</summary>
+    private static bool Covered(SortedSet<RelPath> paths, RelPath p)
+    {
+        for (var a = p; !a.IsRoot;)
+        {
+            a = a.Parent;
+            if (paths.Contains(a))
+                return true;
+        }
+        return false;
     }
 
     /// <summary>The highest recently resynced path at or above <paramref name="tp"/>, if any.</summary>

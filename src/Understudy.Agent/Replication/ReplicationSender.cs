@@ -29,6 +29,7 @@ internal sealed partial class ReplicationSender : IDisposable
     private readonly MirrorEngine _engine;
     private readonly Dictionary<(int, RelPath), (ulong Dev, ulong Ino)> _sent = [];
     private readonly HardLinkNames _linkNames = new();
+    private readonly Dictionary<(int Root, RelPath Path), (ulong Dev, ulong Ino)> _pushed = [];
 
     public ReplicationSender(JobDefinition job, SourceSession session, EventLog events, TimeProvider time)
     {
@@ -96,6 +97,8 @@ internal sealed partial class ReplicationSender : IDisposable
         {
             case RecordKind.Upsert:
                 await UpsertAsync(r.Root, r.Path, recursive: false, allowLink: true, ct);
+                if (r.Inode is { } inode)
+                    await UpsertOtherNameAsync(r.Root, r.Path, inode, ct);
                 break;
             case RecordKind.UpsertTree:
                 await UpsertAsync(r.Root, r.Path, recursive: true, allowLink: true, ct);
@@ -145,25 +148,28 @@ internal sealed partial class ReplicationSender : IDisposable
             _sent[(r.Root, r.To)] = (s2.Device, s2.Inode);
         }
         await ResendGoneAsync(r.Root, r.Path, r.To, ct);
+        await ResendPushedAsync(r.Root, r.To, ct);
         if (r.IsDirectory)
             await DirMetaAsync(r.Root, r.To, ct);
     }
 
     /// <summary>
-    /// Brings one path (and everything below it) up to date on the target as it is now, by a difference mirror of
-    /// it: what the target lacks or has differently is sent, what the source no longer has is removed. The fallback
+    /// Brings these paths (and everything below them) up to date on the target as they are now, by a difference mirror
+    /// of them: what the target lacks or has differently is sent, what the source no longer has is removed. The fallback
     /// when the target could not apply a change there (ApplyFailed NotFound: a replay after a cut, or a tree that
     /// changed under the operation) or the order of its changes is in doubt.
     /// </summary>
-    public async Task ResyncAsync(int root, RelPath path, CancellationToken ct)
+    public async Task ResyncAsync(IReadOnlyList<(int Root, RelPath Path)> paths, CancellationToken ct)
     {
-        if (Tree(root) is null || Excluded(path, false))
+        var scopes = paths.Where(p => Tree(p.Root) is not null && !Excluded(p.Path, false)).ToList();
+        if (scopes.Count == 0)
             return;
-        Forget(root, path, isDirectory: true);
+        foreach (var (root, path) in scopes)
+            Forget(root, path, isDirectory: true);
         var engine = new MirrorEngine(_job with { DeleteOrphans = true }, _session, _events, new MirrorProgress(MirrorMode.Different, _time));
-        await engine.ResyncAsync(root, path, ct);
-        if (!path.IsRoot)
-            await DirMetaAsync(root, path.Parent, ct);
+        await engine.ResyncAsync(scopes, ct);
+        foreach (var (root, dir) in scopes.Where(s => !s.Path.IsRoot).Select(s => (s.Root, s.Path.Parent)).Distinct().OrderByDescending(d => d.Parent.Length))
+            await DirMetaAsync(root, dir, ct);
     }
 
     private void Forget(int root, RelPath path, bool isDirectory)
@@ -288,6 +294,39 @@ internal sealed partial class ReplicationSender : IDisposable
         // Linking through a temporary name changed those directories' mtimes on the target.
         foreach (var (r, dir) in parents)
             await DirMetaAsync(r, dir, ct);
+    }
+
+    /// <summary>
+    /// A change to a multiply linked file, made through a name that is gone now (or holds another file): the change
+    /// is the inode's, so it goes to one of the names it still has (content there, the others linked to it again).
+    /// </summary>
+    private async Task UpsertOtherNameAsync(int root, RelPath path, (ulong Dev, ulong Ino) inode, CancellationToken ct)
+    {
+        if (Tree(root)?.Lstat(path) is { } st && (st.Device, st.Inode) == inode)
+            return; // sent under this name, with every other name
+        if (_linkNames.AnyName(inode, Tree, _job.Roots.Count, Excluded) is { } other)
+        {
+            await UpsertAsync(other.Root, other.Path, recursive: false, allowLink: false, ct);
+            if (!other.Path.IsRoot)
+                await DirMetaAsync(other.Root, other.Path.Parent, ct);
+            // That name is the source's now; a rename onto it still in the queue would bring the target's old copy back.
+            if (_pushed.Count >= MaxRemembered)
+                _pushed.Clear();
+            _pushed[(other.Root, other.Path)] = inode;
+        }
+    }
+
+    /// <summary>After a rename onto a name <see cref="UpsertOtherNameAsync"/> sent content to: send it again.</summary>
+    private async Task ResendPushedAsync(int root, RelPath to, CancellationToken ct)
+    {
+        if (_pushed.Count == 0)
+            return;
+        foreach (var (k, inode) in _pushed.Where(p => p.Key.Root == root && p.Key.Path.IsUnder(to)).ToList())
+        {
+            _pushed.Remove(k);
+            if (Tree(root)?.Lstat(k.Path) is { } st && (st.Device, st.Inode) == inode)
+                await UpsertAsync(root, k.Path, recursive: false, allowLink: false, ct);
+        }
     }
 
     private Task SendContentAsync(FsTree tree, FileEntry e, RelPath tp, CancellationToken ct) =>
