@@ -28,6 +28,7 @@ internal sealed partial class JobRunner
     private readonly ConcurrentQueue<string> _missing = new();
     private readonly Dictionary<RelPath, DateTimeOffset> _resynced = [];
     private readonly List<string> _unconfirmedResyncs = [];
+    private readonly List<RelPath> _mirrorVanished = [];
     private ReplicationSender? _sender;
     private SourceSession? _senderSession;
     private volatile bool _paused;
@@ -215,6 +216,9 @@ internal sealed partial class JobRunner
             _unconfirmedResyncs.Clear();
         }
         _nextSeq = Math.Max(_nextSeq, log.AckedSeq + 1);
+        // Files the last mirror found gone when it came to send them follow the renames queued after its walk.
+        if (_mirrorVanished.Count > 0)
+            _sender.NoteVanished(_mirrorVanished);
         SetState(JobStates.Replicating, null);
         while (true)
         {

@@ -92,6 +92,13 @@ internal sealed partial class ReplicationSender : IDisposable
 
     public async Task SendAsync(ReplicationRecord r, CancellationToken ct)
     {
+        await SendRecordAsync(r, ct);
+        if (_engine.Vanished.Count > 0)
+            NoteVanished(_engine.Vanished);
+    }
+
+    private async Task SendRecordAsync(ReplicationRecord r, CancellationToken ct)
+    {
         OpsSent++;
         switch (r.Kind)
         {
@@ -168,6 +175,7 @@ internal sealed partial class ReplicationSender : IDisposable
             Forget(root, path, isDirectory: true);
         var engine = new MirrorEngine(_job with { DeleteOrphans = true }, _session, _events, new MirrorProgress(MirrorMode.Different, _time));
         await engine.ResyncAsync(scopes, ct);
+        NoteVanished(engine.Vanished);
         foreach (var (root, dir) in scopes.Where(s => !s.Path.IsRoot).Select(s => (s.Root, s.Path.Parent)).Distinct().OrderByDescending(d => d.Parent.Length))
             await DirMetaAsync(root, dir, ct);
     }
@@ -278,6 +286,7 @@ internal sealed partial class ReplicationSender : IDisposable
             await _session.SendAsync(new HardLinkOp(tp, Target(current.Root, current.Path)), ct);
             _linkNames.Add(key, root, e.Path);
             Remember(root, e.Path, key);
+            NotePushed(root, e.Path, key);
             return;
         }
         await SendContentAsync(tree, e, tp, ct);
@@ -288,6 +297,7 @@ internal sealed partial class ReplicationSender : IDisposable
         {
             await _session.SendAsync(new HardLinkOp(Target(r, other), tp), ct);
             Remember(r, other, key);
+            NotePushed(r, other, key);
             if (other.Parent != e.Path.Parent || r != root)
                 parents.Add((r, other.Parent));
         }
@@ -309,11 +319,19 @@ internal sealed partial class ReplicationSender : IDisposable
             await UpsertAsync(other.Root, other.Path, recursive: false, allowLink: false, ct);
             if (!other.Path.IsRoot)
                 await DirMetaAsync(other.Root, other.Path.Parent, ct);
-            // That name is the source's now; a rename onto it still in the queue would bring the target's old copy back.
-            if (_pushed.Count >= MaxRemembered)
-                _pushed.Clear();
-            _pushed[(other.Root, other.Path)] = inode;
+            NotePushed(other.Root, other.Path, inode);
         }
+    }
+
+    /// <summary>
+    /// The inode's current content went to this name as the source names it now, which may be ahead of the queue: a
+    /// rename onto the name still in it would bring the target's old copy back (<see cref="ResendPushedAsync"/>).
+    /// </summary>
+    private void NotePushed(int root, RelPath path, (ulong Dev, ulong Ino) inode)
+    {
+        if (_pushed.Count >= MaxRemembered)
+            _pushed.Clear();
+        _pushed[(root, path)] = inode;
     }
 
     /// <summary>After a rename onto a name <see cref="UpsertOtherNameAsync"/> sent content to: send it again.</summary>

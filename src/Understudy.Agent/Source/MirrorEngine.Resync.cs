@@ -9,6 +9,12 @@ internal sealed partial class MirrorEngine
 {
     private bool _resync;
 
+    /// <summary>
+    /// Target paths of files listed to be sent but gone when read: renamed (they or a directory above them) or deleted
+    /// since. The caller hands them to replication, which sends them again after the rename that explains them.
+    /// </summary>
+    public List<RelPath> Vanished { get; } = [];
+
     /// <summary>During a resync, an entry that vanishes while it is read is no skip worth an event: the change that
     /// removed it has its own record. A mirror reports every skip.</summary>
     private void ReportVanishedOrSkip(RelPath path, PosixException ex)
