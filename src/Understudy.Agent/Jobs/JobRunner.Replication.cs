@@ -21,6 +21,9 @@ internal sealed partial class JobRunner
     private const string PausedReason = "paused by user ('understudy resume' continues)";
     private const int BarrierEvery = 256;
 
+    /// <summary>At most one difference mirror confirming resyncs per this interval (under continuous churn).</summary>
+    private static readonly TimeSpan ResyncConfirmEvery = TimeSpan.FromSeconds(10);
+
     /// <summary>How long a resynced path is remembered: failing again within it, its parent is resynced instead.</summary>
     private static readonly TimeSpan ResyncMemory = TimeSpan.FromSeconds(30);
 
@@ -29,6 +32,8 @@ internal sealed partial class JobRunner
     private readonly Dictionary<RelPath, DateTimeOffset> _resynced = [];
     private readonly List<string> _unconfirmedResyncs = [];
     private readonly List<RelPath> _mirrorVanished = [];
+    private DateTimeOffset? _confirmResyncAt;
+    private DateTimeOffset _lastResyncConfirm = DateTimeOffset.MinValue;
     private ReplicationSender? _sender;
     private SourceSession? _senderSession;
     private volatile bool _paused;
@@ -236,6 +241,10 @@ internal sealed partial class JobRunner
                 await ResyncMissingAsync(_sender, ct);
                 _resendConfirm = session.BarrierAsync((ulong)Math.Max(0, _nextSeq - 1), ct);
                 _resending = false;
+                // The resync read the source as it is now, while changes older than that were still to be sent: applied
+                // after it, they may undo part of it without failing. Once they are sent, a difference mirror confirms.
+                if (log.Stats.LastSeq >= _nextSeq || _pipeline.PendingEvents > 0)
+                    _confirmResyncAt ??= Later(_ctx.Time.GetUtcNow(), _lastResyncConfirm + ResyncConfirmEvery);
             }
             int n = 0;
             foreach (var rec in log.ReadFrom(_nextSeq))
@@ -261,6 +270,18 @@ internal sealed partial class JobRunner
             }
             using var waitCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var waits = new List<Task> { wake, session.Faulted, log.WaitForDurableAsync(_nextSeq, waitCts.Token) };
+            if (_confirmResyncAt is { } due && _missing.IsEmpty && _nextSeq > log.Stats.LastSeq && _pipeline.PendingEvents == 0)
+            {
+                var now = _ctx.Time.GetUtcNow();
+                if (now >= due)
+                {
+                    _confirmResyncAt = null;
+                    _lastResyncConfirm = now;
+                    RequestCatchUp("confirming what the target could not apply, resynced while older changes were still queued");
+                    continue;
+                }
+                waits.Add(Task.Delay(due - now, _ctx.Time, waitCts.Token));
+            }
             // Compared with the queue's ack point, not the session's: an ack that arrived since the last
             // ApplyAcks completes this wait at once instead of being missed.
             if (log.AckedSeq < _lastBarrier)
@@ -347,6 +368,8 @@ internal sealed partial class JobRunner
         return false;
     }
 
+    private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
     /// <summary>The highest recently resynced path at or above <paramref name="tp"/>, if any.</summary>
     private RelPath? ResyncedAbove(RelPath tp)
     {
@@ -363,7 +386,7 @@ internal sealed partial class JobRunner
     public bool IsIdle =>
         Mirrored && !_paused && !_remirrorRequired && Volatile.Read(ref _mirrorsQueued) == 0 && _commands.Reader.Count == 0
         && State is JobStates.Replicating or JobStates.InSync
-        && !_resending && _resendConfirm is null or { IsCompleted: true }
+        && !_resending && _resendConfirm is null or { IsCompleted: true } && _confirmResyncAt is null
         && (_pipeline is null || (_pipeline.PendingEvents == 0 && _pipeline.Log.Stats.PendingCount == 0 && _missing.IsEmpty
             && _pipeline.Progress.All(p => p.IsReady)));
 
