@@ -263,6 +263,7 @@ internal sealed partial class JobRunner
                         break;
                 }
             }
+            await _sender.FlushDirMetaAsync(ct);
             if (_nextSeq - 1 > _lastBarrier)
             {
                 await session.SendBarrierAsync((ulong)(_nextSeq - 1), ct);

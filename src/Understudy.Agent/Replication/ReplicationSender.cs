@@ -30,6 +30,7 @@ internal sealed partial class ReplicationSender : IDisposable
     private readonly Dictionary<(int, RelPath), (ulong Dev, ulong Ino)> _sent = [];
     private readonly HardLinkNames _linkNames = new();
     private readonly Dictionary<(int Root, RelPath Path), (ulong Dev, ulong Ino)> _pushed = [];
+    private readonly HashSet<(int Root, RelPath Path)> _dirty = [];
 
     public ReplicationSender(JobDefinition job, SourceSession session, EventLog events, TimeProvider time)
     {
@@ -116,6 +117,7 @@ internal sealed partial class ReplicationSender : IDisposable
                     Forget(r.Root, r.Path, r.IsDirectory);
                     ForgetGone(r.Root, r.Path);
                     await _session.SendAsync(new DeleteOp(Target(r.Root, r.Path)), ct);
+                    Touch(r.Root, r.Path);
                 }
                 break;
             case RecordKind.Rename:
@@ -135,12 +137,17 @@ internal sealed partial class ReplicationSender : IDisposable
         {
             ForgetGone(r.Root, r.Path);
             if (!fromOut)
+            {
                 await _session.SendAsync(new DeleteOp(Target(r.Root, r.Path)), ct);
+                Touch(r.Root, r.Path);
+            }
             if (!toOut)
                 await UpsertAsync(r.Root, r.To, recursive: true, allowLink: false, ct);
             return;
         }
         await _session.SendAsync(new RenameOp(Target(r.Root, r.Path), Target(r.Root, r.To)), ct);
+        Touch(r.Root, r.Path);
+        Touch(r.Root, r.To);
         bool known = _sent.Remove((r.Root, r.Path), out var inode);
         Forget(r.Root, r.To, r.IsDirectory);
         var tree = Tree(r.Root);
@@ -176,8 +183,9 @@ internal sealed partial class ReplicationSender : IDisposable
         var engine = new MirrorEngine(_job with { DeleteOrphans = true }, _session, _events, new MirrorProgress(MirrorMode.Different, _time));
         await engine.ResyncAsync(scopes, ct);
         NoteVanished(engine.Vanished);
-        foreach (var (root, dir) in scopes.Where(s => !s.Path.IsRoot).Select(s => (s.Root, s.Path.Parent)).Distinct().OrderByDescending(d => d.Parent.Length))
-            await DirMetaAsync(root, dir, ct);
+        foreach (var (root, path) in scopes)
+            Touch(root, path);
+        await FlushDirMetaAsync(ct);
     }
 
     private void Forget(int root, RelPath path, bool isDirectory)
@@ -193,8 +201,34 @@ internal sealed partial class ReplicationSender : IDisposable
             _sent.Remove(k);
     }
 
+    /// <summary>
+    /// <paramref name="path"/> was created, replaced, removed or renamed on the target, which moved its directory's
+    /// mtime there: the directory's metadata goes again at <see cref="FlushDirMetaAsync"/> unless a DirMeta of it
+    /// comes after this. Records carry the DirMetas of their batch, but what a record sends beyond its own path (links
+    /// of the other names, re-sends after a rename) lands after them.
+    /// </summary>
+    private void Touch(int root, RelPath path)
+    {
+        if (path.IsRoot)
+            return;
+        if (_dirty.Count >= MaxRemembered)
+            _dirty.Clear();
+        _dirty.Add((root, path.Parent));
+    }
+
+    /// <summary>Sends the metadata of every directory touched since its last DirMeta, deepest first (before a barrier).</summary>
+    public async Task FlushDirMetaAsync(CancellationToken ct)
+    {
+        while (_dirty.Count > 0)
+        {
+            foreach (var (root, dir) in _dirty.OrderByDescending(d => d.Path.Length).ToList())
+                await DirMetaAsync(root, dir, ct);
+        }
+    }
+
     private async Task DirMetaAsync(int root, RelPath path, CancellationToken ct)
     {
+        _dirty.Remove((root, path));
         if (Tree(root) is not { } tree)
             return;
         var now = tree.Lstat(path);
@@ -227,7 +261,10 @@ internal sealed partial class ReplicationSender : IDisposable
             return;
         }
         if (!path.IsRoot)
+        {
             await _session.SendAsync(new MakeDirectory(Target(root, path), Meta(st), _engine.ReadXattrs(tree, path)), ct);
+            Touch(root, path);
+        }
         if (!recursive)
         {
             if (path.IsRoot)
@@ -243,6 +280,7 @@ internal sealed partial class ReplicationSender : IDisposable
             {
                 dirs.Add(e.Path);
                 await _session.SendAsync(new MakeDirectory(Target(root, e.Path), EntryMeta.From(e), _engine.ReadXattrs(tree, e.Path)), ct);
+                Touch(root, e.Path);
             }
             else
             {
@@ -268,12 +306,14 @@ internal sealed partial class ReplicationSender : IDisposable
                 return;
             }
             await _session.SendAsync(new SymlinkOp(tp, link, EntryMeta.From(e)), ct);
+            Touch(root, e.Path);
             return;
         }
         var key = (e.Device, e.Inode);
         if (e.LinkCount <= 1)
         {
             await SendContentAsync(tree, e, tp, ct);
+            Touch(root, e.Path);
             Remember(root, e.Path, key);
             return;
         }
@@ -284,26 +324,23 @@ internal sealed partial class ReplicationSender : IDisposable
         if (allowLink && _linkNames.Current(key, e.Path, what, Tree) is { } current)
         {
             await _session.SendAsync(new HardLinkOp(tp, Target(current.Root, current.Path)), ct);
+            Touch(root, e.Path);
             _linkNames.Add(key, root, e.Path);
             Remember(root, e.Path, key);
             NotePushed(root, e.Path, key);
             return;
         }
         await SendContentAsync(tree, e, tp, ct);
+        Touch(root, e.Path);
         Remember(root, e.Path, key);
         _linkNames.SetCurrent(key, root, e.Path, what);
-        var parents = new HashSet<(int, RelPath)>();
         foreach (var (r, other) in _linkNames.Others(root, e, Tree, _job.Roots.Count, Excluded))
         {
             await _session.SendAsync(new HardLinkOp(Target(r, other), tp), ct);
+            Touch(r, other); // linked through a temporary name there: that directory's mtime moved
             Remember(r, other, key);
             NotePushed(r, other, key);
-            if (other.Parent != e.Path.Parent || r != root)
-                parents.Add((r, other.Parent));
         }
-        // Linking through a temporary name changed those directories' mtimes on the target.
-        foreach (var (r, dir) in parents)
-            await DirMetaAsync(r, dir, ct);
     }
 
     /// <summary>
