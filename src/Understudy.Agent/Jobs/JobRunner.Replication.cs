@@ -21,12 +21,19 @@ internal sealed partial class JobRunner
     private const string PausedReason = "paused by user ('understudy resume' continues)";
     private const int BarrierEvery = 256;
 
+    /// <summary>At most one difference mirror confirming resyncs per this interval (under continuous churn).</summary>
+    private static readonly TimeSpan ResyncConfirmEvery = TimeSpan.FromSeconds(10);
+
     /// <summary>How long a resynced path is remembered: failing again within it, its parent is resynced instead.</summary>
     private static readonly TimeSpan ResyncMemory = TimeSpan.FromSeconds(30);
 
     private readonly CapturePipeline? _pipeline;
     private readonly ConcurrentQueue<string> _missing = new();
     private readonly Dictionary<RelPath, DateTimeOffset> _resynced = [];
+    private readonly List<string> _unconfirmedResyncs = [];
+    private readonly List<RelPath> _mirrorVanished = [];
+    private DateTimeOffset? _confirmResyncAt;
+    private DateTimeOffset _lastResyncConfirm = DateTimeOffset.MinValue;
     private ReplicationSender? _sender;
     private SourceSession? _senderSession;
     private volatile bool _paused;
@@ -173,6 +180,7 @@ internal sealed partial class JobRunner
             using var sender = new ReplicationSender(Job, session, _ctx.Events, _ctx.Time);
             await ResyncMissingAsync(sender, ct);
             await session.BarrierAsync(0, ct);
+            _unconfirmedResyncs.Clear();
         }
         if (_pipeline is null || startSeq <= 0)
             return;
@@ -205,8 +213,19 @@ internal sealed partial class JobRunner
             _nextSeq = log.AckedSeq + 1;
             _lastBarrier = log.AckedSeq;
             _barrierInFlight = 0;
+            // Resyncs whose barrier was never acknowledged may have died with the last session: again.
+            foreach (var p in _unconfirmedResyncs)
+            {
+                if (RelPath.TryCreate(Encoding.UTF8.GetBytes(p), out var tp))
+                    _resynced.Remove(tp);
+                _missing.Enqueue(p);
+            }
+            _unconfirmedResyncs.Clear();
         }
         _nextSeq = Math.Max(_nextSeq, log.AckedSeq + 1);
+        // Files the last mirror found gone when it came to send them follow the renames queued after its walk.
+        if (_mirrorVanished.Count > 0)
+            _sender.NoteVanished(_mirrorVanished);
         SetState(JobStates.Replicating, null);
         while (true)
         {
@@ -214,6 +233,8 @@ internal sealed partial class JobRunner
             if (ct.IsCancellationRequested || _commands.Reader.Count > 0 || !ShouldReplicate)
                 return;
             ApplyAcks(session, log);
+            if (_resendConfirm is { IsCompletedSuccessfully: true })
+                _unconfirmedResyncs.Clear();
             if (!_missing.IsEmpty)
             {
                 // Re-sent entries carry no sequence number: a barrier of their own publishes them on the
@@ -223,6 +244,10 @@ internal sealed partial class JobRunner
                 await _sender.FlushDirMetasAsync(ct);
                 _resendConfirm = session.BarrierAsync((ulong)Math.Max(0, _nextSeq - 1), ct);
                 _resending = false;
+                // The resync read the source as it is now, while changes older than that were still to be sent: applied
+                // after it, they may undo part of it without failing. Once they are sent, a difference mirror confirms.
+                if (log.Stats.LastSeq >= _nextSeq || _pipeline.PendingEvents > 0)
+                    _confirmResyncAt ??= Later(_ctx.Time.GetUtcNow(), _lastResyncConfirm + ResyncConfirmEvery);
             }
             int n = 0;
             foreach (var rec in log.ReadFrom(_nextSeq))
@@ -261,6 +286,18 @@ internal sealed partial class JobRunner
             }
             using var waitCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var waits = new List<Task> { wake, session.Faulted, log.WaitForDurableAsync(_nextSeq, waitCts.Token) };
+            if (_confirmResyncAt is { } due && _missing.IsEmpty && _nextSeq > log.Stats.LastSeq && _pipeline.PendingEvents == 0)
+            {
+                var now = _ctx.Time.GetUtcNow();
+                if (now >= due)
+                {
+                    _confirmResyncAt = null;
+                    _lastResyncConfirm = now;
+                    RequestCatchUp("confirming what the target could not apply, resynced while older changes were still queued");
+                    continue;
+                }
+                waits.Add(Task.Delay(due - now, _ctx.Time, waitCts.Token));
+            }
             // Compared with the queue's ack point, not the session's: an ack that arrived since the last
             // ApplyAcks completes this wait at once instead of being missed.
             if (log.AckedSeq < _lastBarrier)
@@ -289,7 +326,8 @@ internal sealed partial class JobRunner
     /// <summary>
     /// The target could not apply operations to these paths (nothing there, or something in the way): each is
     /// brought up to date as it is now by a difference mirror of it (<see cref="ReplicationSender.ResyncAsync"/>).
-    /// A path below another one reported at the same time is covered by it. A path that fails again soon after its
+    /// They go as one difference mirror (a file renamed between two of them is moved, not sent again); a path below
+    /// another one reported at the same time is covered by it. A path that fails again soon after its
     /// own resync has something above it in the way: its parent is resynced instead, and above the root a
     /// catch-up mirror of the job runs, so no failure is retried for ever.
     /// </summary>
@@ -304,6 +342,7 @@ internal sealed partial class JobRunner
         var paths = new SortedSet<RelPath>();
         while (_missing.TryDequeue(out var missing))
         {
+            _unconfirmedResyncs.Add(missing);
             if (!RelPath.TryCreate(Encoding.UTF8.GetBytes(missing), out var tp))
             {
                 RequestCatchUp($"the target could not apply a change to {(missing.Length == 0 ? "its root" : missing)}");
@@ -320,19 +359,34 @@ internal sealed partial class JobRunner
             }
             paths.Add(tp);
         }
-        RelPath? last = null;
+        var scopes = new List<(int, RelPath)>();
         foreach (var tp in paths)
         {
-            if (last is { } l && tp.IsUnder(l))
+            if (Covered(paths, tp))
                 continue;
-            last = tp;
             _resynced[tp] = now;
             if (sender.TryMapTarget(tp, out int root, out var path))
-                await sender.ResyncAsync(root, path, ct);
+                scopes.Add((root, path));
             else
                 RequestCatchUp($"the target could not apply a change to {tp}");
         }
+        if (scopes.Count > 0)
+            await sender.ResyncAsync(scopes, ct);
     }
+
+    /// <summary>True when a directory above <paramref name="p"/> is in <paramref name="paths"/> too.</summary>
+    private static bool Covered(SortedSet<RelPath> paths, RelPath p)
+    {
+        for (var a = p; !a.IsRoot;)
+        {
+            a = a.Parent;
+            if (paths.Contains(a))
+                return true;
+        }
+        return false;
+    }
+
+    private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     /// <summary>The highest recently resynced path at or above <paramref name="tp"/>, if any.</summary>
     private RelPath? ResyncedAbove(RelPath tp)
@@ -350,7 +404,7 @@ internal sealed partial class JobRunner
     public bool IsIdle =>
         Mirrored && !_paused && !_remirrorRequired && Volatile.Read(ref _mirrorsQueued) == 0 && _commands.Reader.Count == 0
         && State is JobStates.Replicating or JobStates.InSync
-        && !_resending && _resendConfirm is null or { IsCompleted: true }
+        && !_resending && _resendConfirm is null or { IsCompleted: true } && _confirmResyncAt is null
         && (_pipeline is null || (_pipeline.PendingEvents == 0 && _pipeline.Log.Stats.PendingCount == 0 && _missing.IsEmpty
             && _pipeline.Progress.All(p => p.IsReady)));
 

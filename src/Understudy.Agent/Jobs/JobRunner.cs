@@ -295,7 +295,10 @@ internal sealed partial class JobRunner : IAsyncDisposable
         SetState(JobStates.Mirroring, why is null ? $"{name} mirror" : $"{name} mirror: {why}");
         _ctx.Events.Record(Severity.Info, "mirror", Job.Name, why is null ? $"{name} mirror started" : $"{name} mirror started: {why}");
         long startSeq = BeginMirror();
-        await new MirrorEngine(catchUp ? Job with { DeleteOrphans = true } : Job, session, _ctx.Events, progress).RunAsync(ct);
+        var engine = new MirrorEngine(catchUp ? Job with { DeleteOrphans = true } : Job, session, _ctx.Events, progress);
+        await engine.RunAsync(ct);
+        if (_pipeline is not null)
+            _mirrorVanished.AddRange(engine.Vanished);
         await EndMirrorAsync(session, startSeq, ct);
         progress.FinishedAt = _ctx.Time.GetUtcNow();
         progress.Phase = "complete";

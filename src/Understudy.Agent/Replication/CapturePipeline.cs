@@ -2,7 +2,9 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Understudy.Agent.Replication.Capture;
 using Understudy.Agent.Source;
+using Understudy.Core.Manifest;
 using Understudy.Core.Paths;
+using Understudy.Core.Posix;
 using Understudy.Core.Queue;
 
 namespace Understudy.Agent.Replication;
@@ -26,6 +28,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
     private readonly TimeSpan _window;
     private readonly Channel<RootedEvent> _events = Channel.CreateUnbounded<RootedEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly IChangeWatcher?[] _watchers;
+    private readonly FsTree?[] _trees;
     private readonly ConcurrentBag<Task> _pumps = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Coalescer _coalescer = new();
@@ -42,6 +45,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
         _window = window;
         _time = time;
         _watchers = new IChangeWatcher?[job.Roots.Count];
+        _trees = new FsTree?[job.Roots.Count];
     }
 
     public SegmentLog Log { get; }
@@ -234,7 +238,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
         }
         if (result.Records.Count > 0 && !Suspended)
         {
-            Log.AppendBatch(result.Records.Select(r => (ReadOnlyMemory<byte>)r.Encode()));
+            Log.AppendBatch(result.Records.Select(r => (ReadOnlyMemory<byte>)WithInode(r).Encode()));
             var pending = Log.Stats.PendingBytes;
             if (pending > QueueLimit)
             {
@@ -245,6 +249,28 @@ internal sealed class CapturePipeline : IAsyncDisposable
         Interlocked.Add(ref _inFlight, -batch.Count);
         if (result.Records.Count > 0)
             Appended?.Invoke();
+    }
+
+    /// <summary>
+    /// An Upsert of a multiply linked file carries its inode: a change made through this name is a change of the
+    /// others, and this name may be gone (deleted, moved out) by the time the record is sent. fanotify says so in the
+    /// event; otherwise the name is looked at now, which misses a name removed within the coalescing window.
+    /// </summary>
+    private ReplicationRecord WithInode(ReplicationRecord r)
+    {
+        if (r.Kind != RecordKind.Upsert || r.IsDirectory || r.Inode is not null || r.Root >= _trees.Length)
+            return r;
+        try
+        {
+            _trees[r.Root] ??= FsTree.Open(_job.Roots[r.Root].Path, create: false);
+            return _trees[r.Root]!.Lstat(r.Path) is { Kind: EntryKind.File, LinkCount: > 1 } st ? r with { Inode = (st.Device, st.Inode) } : r;
+        }
+        catch (PosixException)
+        {
+            _trees[r.Root]?.Dispose();
+            _trees[r.Root] = null; // the root is gone or was replaced: opened again next time
+            return r;
+        }
     }
 
     /// <summary>Makes sure every event received so far is in the queue (used before a mirror's walk).</summary>
@@ -267,5 +293,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
         {
         }
         _stop.Dispose();
+        foreach (var t in _trees)
+            t?.Dispose();
     }
 }

@@ -72,17 +72,19 @@ internal sealed class Coalescer
         var gone = new List<int>();
         var consumed = new HashSet<int>();
 
-        void Upsert(int root, RelPath path, bool dir, RecordKind kind = RecordKind.Upsert)
+        void Upsert(int root, RelPath path, bool dir, RecordKind kind = RecordKind.Upsert, (ulong, ulong)? inode = null)
         {
             _written.Remove((root, path));
             if (upserts.TryGetValue((root, path), out int at))
             {
                 if (kind == RecordKind.UpsertTree && output[at].Kind == RecordKind.Upsert)
                     output[at] = output[at] with { Kind = RecordKind.UpsertTree };
+                if (inode is not null && output[at].Inode is null)
+                    output[at] = output[at] with { Inode = inode };
                 return;
             }
             upserts[(root, path)] = output.Count;
-            output.Add(new ReplicationRecord(kind, root, path, dir));
+            output.Add(new ReplicationRecord(kind, root, path, dir, Inode: inode));
         }
 
         void Barrier(int root, RelPath path, bool dir)
@@ -120,12 +122,12 @@ internal sealed class Coalescer
                     break;
                 case ChangeKind.Modified:
                     // The target writes a file through a temporary name in its directory: that directory's mtime moves.
-                    Upsert(root, e.Path, e.IsDirectory);
+                    Upsert(root, e.Path, e.IsDirectory, inode: e.Inode);
                     AddParent(parents, root, e.Path);
                     break;
                 case ChangeKind.Attributes:
                     // Sent as the whole entry (records name paths only): a file goes through a temporary name again.
-                    Upsert(root, e.Path, e.IsDirectory);
+                    Upsert(root, e.Path, e.IsDirectory, inode: e.Inode);
                     AddParent(parents, root, e.Path);
                     break;
                 case ChangeKind.Written:

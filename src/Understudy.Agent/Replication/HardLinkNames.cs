@@ -23,6 +23,7 @@ internal sealed class HardLinkNames
     private readonly Dictionary<(ulong Dev, ulong Ino), HashSet<(int Root, RelPath Path)>> _names = [];
     private readonly Dictionary<(ulong Dev, ulong Ino), uint> _walkedAtLinkCount = [];
     private readonly Dictionary<(ulong Dev, ulong Ino), Sent> _current = [];
+    private readonly HashSet<(ulong Dev, ulong Ino)> _searched = [];
 
     /// <summary>What was sent for an inode: the name the target has its content under, and what it looked like then.</summary>
     private readonly record struct Sent(int Root, RelPath Path, Fingerprint What);
@@ -88,8 +89,21 @@ internal sealed class HardLinkNames
         return found;
     }
 
+    /// <summary>Some name the inode has in the job now, or null; walks the roots once per inode when none is known.</summary>
+    public (int Root, RelPath Path)? AnyName((ulong Dev, ulong Ino) key, Func<int, FsTree?> tree, int roots, Func<RelPath, bool, bool> excluded)
+    {
+        var found = Known(key, -1, default, tree, out _);
+        if (found.Count == 0 && _searched.Add(key))
+        {
+            Walk(tree, roots, excluded, key); // its other names may be gone too, leaving it with one
+            found = Known(key, -1, default, tree, out _);
+        }
+        return found.Count > 0 ? found[0] : null;
+    }
+
     public void Clear()
     {
+        _searched.Clear();
         _names.Clear();
         _walkedAtLinkCount.Clear();
         _current.Clear();
@@ -118,7 +132,7 @@ internal sealed class HardLinkNames
         return result;
     }
 
-    private void Walk(Func<int, FsTree?> tree, int roots, Func<RelPath, bool, bool> excluded)
+    private void Walk(Func<int, FsTree?> tree, int roots, Func<RelPath, bool, bool> excluded, (ulong Dev, ulong Ino)? wanted = null)
     {
         for (int r = 0; r < roots; r++)
         {
@@ -126,7 +140,7 @@ internal sealed class HardLinkNames
                 continue;
             foreach (var s in t.Walk(p => !excluded(p, false), (_, _) => { }))
             {
-                if (s.Kind == EntryKind.File && s.LinkCount > 1 && !excluded(s.Path, false))
+                if (s.Kind == EntryKind.File && (s.LinkCount > 1 || wanted == (s.Device, s.Inode)) && !excluded(s.Path, false))
                     Add((s.Device, s.Inode), r, s.Path);
             }
         }

@@ -24,18 +24,25 @@ internal enum RecordKind : byte
 
 /// <summary>
 /// One durable replication record. Wire form (little-endian):
-/// <c>u8 kind | u8 root index | u8 flags (bit 0: directory) | u16 length | path | [u16 length | to]</c>.
-/// Paths are relative to the source root (<see cref="Root"/> indexes the job's roots).
+/// <c>u8 kind | u8 root index | u8 flags (bit 0: directory, bit 1: inode) | u16 length | path | [u16 length | to] | [u64 device | u64 inode]</c>.
+/// Paths are relative to the source root (<see cref="Root"/> indexes the job's roots). <see cref="Inode"/>: for an
+/// Upsert of a multiply linked file, the inode the path had when the change was queued, so the change still reaches
+/// the file's other names when this one is gone by the time it is sent. Readers ignore bytes they do not know.
 /// </summary>
-internal readonly record struct ReplicationRecord(RecordKind Kind, int Root, RelPath Path, bool IsDirectory = false, RelPath To = default)
+internal readonly record struct ReplicationRecord(RecordKind Kind, int Root, RelPath Path, bool IsDirectory = false, RelPath To = default,
+    (ulong Dev, ulong Ino)? Inode = null)
 {
+    private const byte DirectoryFlag = 1;
+    private const byte InodeFlag = 2;
+
     public byte[] Encode()
     {
         bool rename = Kind == RecordKind.Rename;
-        var b = new byte[5 + Path.Length + (rename ? 2 + To.Length : 0)];
+        int inodeAt = 5 + Path.Length + (rename ? 2 + To.Length : 0);
+        var b = new byte[inodeAt + (Inode is null ? 0 : 16)];
         b[0] = (byte)Kind;
         b[1] = (byte)Root;
-        b[2] = IsDirectory ? (byte)1 : (byte)0;
+        b[2] = (byte)((IsDirectory ? DirectoryFlag : 0) | (Inode is null ? 0 : InodeFlag));
         BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(3), (ushort)Path.Length);
         Path.Bytes.CopyTo(b.AsSpan(5));
         if (rename)
@@ -43,6 +50,11 @@ internal readonly record struct ReplicationRecord(RecordKind Kind, int Root, Rel
             int at = 5 + Path.Length;
             BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(at), (ushort)To.Length);
             To.Bytes.CopyTo(b.AsSpan(at + 2));
+        }
+        if (Inode is { } i)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(inodeAt), i.Dev);
+            BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(inodeAt + 8), i.Ino);
         }
         return b;
     }
@@ -66,8 +78,16 @@ internal readonly record struct ReplicationRecord(RecordKind Kind, int Root, Rel
             int tl = BinaryPrimitives.ReadUInt16LittleEndian(b[at..]);
             if (b.Length < at + 2 + tl || !TryPath(b.Slice(at + 2, tl), out to))
                 return false;
+            at += 2 + tl;
         }
-        record = new ReplicationRecord(kind, b[1], path, (b[2] & 1) != 0, to);
+        (ulong, ulong)? inode = null;
+        if ((b[2] & InodeFlag) != 0)
+        {
+            if (b.Length < at + 16)
+                return false;
+            inode = (BinaryPrimitives.ReadUInt64LittleEndian(b[at..]), BinaryPrimitives.ReadUInt64LittleEndian(b[(at + 8)..]));
+        }
+        record = new ReplicationRecord(kind, b[1], path, (b[2] & DirectoryFlag) != 0, to, inode);
         return true;
     }
 

@@ -32,6 +32,17 @@ internal sealed partial class ReplicationSender
         _gone[(root, path)] = _gone.GetValueOrDefault((root, path)) | what;
     }
 
+    /// <summary>Files a mirror (or this sender's reads) found gone when it came to send them: as if their Upserts were skipped.</summary>
+    public void NoteVanished(List<RelPath> targetPaths)
+    {
+        foreach (var tp in targetPaths)
+        {
+            if (TryMapTarget(tp, out int root, out var path))
+                NoteGone(root, path, Gone.Upsert);
+        }
+        targetPaths.Clear();
+    }
+
     /// <summary>A delete, or a move out of the job: whatever was skipped at or below the path is gone for good.</summary>
     private void ForgetGone(int root, RelPath path)
     {

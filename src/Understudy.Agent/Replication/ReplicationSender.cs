@@ -29,8 +29,8 @@ internal sealed partial class ReplicationSender : IDisposable
     private readonly MirrorEngine _engine;
     private readonly Dictionary<(int, RelPath), (ulong Dev, ulong Ino)> _sent = [];
     private readonly HardLinkNames _linkNames = new();
-    private readonly List<(int Root, RelPath Path)> _dirMetas = [];
-    private readonly HashSet<(int, RelPath)> _dirMetaKeys = [];
+    private readonly Dictionary<(int Root, RelPath Path), (ulong Dev, ulong Ino)> _pushed = [];
+    private readonly HashSet<(int Root, RelPath Path)> _dirty = [];
 
     public ReplicationSender(JobDefinition job, SourceSession session, EventLog events, TimeProvider time)
     {
@@ -93,16 +93,25 @@ internal sealed partial class ReplicationSender : IDisposable
 
     public async Task SendAsync(ReplicationRecord r, CancellationToken ct)
     {
+        await SendRecordAsync(r, ct);
+        if (_engine.Vanished.Count > 0)
+            NoteVanished(_engine.Vanished);
+    }
+
+    private async Task SendRecordAsync(ReplicationRecord r, CancellationToken ct)
+    {
         OpsSent++;
-        // A directory's metadata is read when sent, so one DirMeta after the last change in it is enough:
-        // they wait for the next barrier (FlushDirMetasAsync), or go first when this record could move or
-        // remove a directory whose metadata is still to be sent.
-        if (r.Kind is not (RecordKind.Upsert or RecordKind.DirMeta))
+        // A directory's metadata is read when sent, so one DirMeta after the last change in it is enough: DirMeta
+        // records join the directories touched (_dirty) and go at the next barrier (FlushDirMetasAsync). A rename
+        // carries the pending ones below it to their new names. The set is bounded: when full, it goes now.
+        if (_dirty.Count >= MaxRemembered)
             await FlushDirMetasAsync(ct);
         switch (r.Kind)
         {
             case RecordKind.Upsert:
                 await UpsertAsync(r.Root, r.Path, recursive: false, allowLink: true, ct);
+                if (r.Inode is { } inode)
+                    await UpsertOtherNameAsync(r.Root, r.Path, inode, ct);
                 break;
             case RecordKind.UpsertTree:
                 await UpsertAsync(r.Root, r.Path, recursive: true, allowLink: true, ct);
@@ -113,32 +122,16 @@ internal sealed partial class ReplicationSender : IDisposable
                     Forget(r.Root, r.Path, r.IsDirectory);
                     ForgetGone(r.Root, r.Path);
                     await _session.SendAsync(new DeleteOp(Target(r.Root, r.Path)), ct);
+                    Touch(r.Root, r.Path);
                 }
                 break;
             case RecordKind.Rename:
                 await RenameAsync(r, ct);
                 break;
             case RecordKind.DirMeta:
-                if (_dirMetaKeys.Add((r.Root, r.Path)))
-                    _dirMetas.Add((r.Root, r.Path));
+                _dirty.Add((r.Root, r.Path));
                 break;
         }
-    }
-
-    /// <summary>
-    /// Sends the deferred directory metadata (deepest first). Called before every barrier, so a
-    /// barrier never covers a DirMeta record that was not sent. On the target a directory's
-    /// metadata can only be set once the files pending in it are published (flush + syncfs), so
-    /// sending it once per barrier instead of once per coalesced batch saves a syncfs per batch.
-    /// </summary>
-    public async Task FlushDirMetasAsync(CancellationToken ct)
-    {
-        if (_dirMetas.Count == 0)
-            return;
-        foreach (var (root, path) in _dirMetas.OrderByDescending(d => d.Path.Length))
-            await DirMetaAsync(root, path, ct);
-        _dirMetas.Clear();
-        _dirMetaKeys.Clear();
     }
 
     private async Task RenameAsync(ReplicationRecord r, CancellationToken ct)
@@ -149,12 +142,19 @@ internal sealed partial class ReplicationSender : IDisposable
         {
             ForgetGone(r.Root, r.Path);
             if (!fromOut)
+            {
                 await _session.SendAsync(new DeleteOp(Target(r.Root, r.Path)), ct);
+                Touch(r.Root, r.Path);
+            }
             if (!toOut)
                 await UpsertAsync(r.Root, r.To, recursive: true, allowLink: false, ct);
             return;
         }
         await _session.SendAsync(new RenameOp(Target(r.Root, r.Path), Target(r.Root, r.To)), ct);
+        if (r.IsDirectory)
+            RebaseDirty(r.Root, r.Path, r.To);
+        Touch(r.Root, r.Path);
+        Touch(r.Root, r.To);
         bool known = _sent.Remove((r.Root, r.Path), out var inode);
         Forget(r.Root, r.To, r.IsDirectory);
         var tree = Tree(r.Root);
@@ -169,25 +169,30 @@ internal sealed partial class ReplicationSender : IDisposable
             _sent[(r.Root, r.To)] = (s2.Device, s2.Inode);
         }
         await ResendGoneAsync(r.Root, r.Path, r.To, ct);
+        await ResendPushedAsync(r.Root, r.To, ct);
         if (r.IsDirectory)
             await DirMetaAsync(r.Root, r.To, ct);
     }
 
     /// <summary>
-    /// Brings one path (and everything below it) up to date on the target as it is now, by a difference mirror of
-    /// it: what the target lacks or has differently is sent, what the source no longer has is removed. The fallback
+    /// Brings these paths (and everything below them) up to date on the target as they are now, by a difference mirror
+    /// of them: what the target lacks or has differently is sent, what the source no longer has is removed. The fallback
     /// when the target could not apply a change there (ApplyFailed NotFound: a replay after a cut, or a tree that
     /// changed under the operation) or the order of its changes is in doubt.
     /// </summary>
-    public async Task ResyncAsync(int root, RelPath path, CancellationToken ct)
+    public async Task ResyncAsync(IReadOnlyList<(int Root, RelPath Path)> paths, CancellationToken ct)
     {
-        if (Tree(root) is null || Excluded(path, false))
+        var scopes = paths.Where(p => Tree(p.Root) is not null && !Excluded(p.Path, false)).ToList();
+        if (scopes.Count == 0)
             return;
-        Forget(root, path, isDirectory: true);
+        foreach (var (root, path) in scopes)
+            Forget(root, path, isDirectory: true);
         var engine = new MirrorEngine(_job with { DeleteOrphans = true }, _session, _events, new MirrorProgress(MirrorMode.Different, _time));
-        await engine.ResyncAsync(root, path, ct);
-        if (!path.IsRoot)
-            await DirMetaAsync(root, path.Parent, ct);
+        await engine.ResyncAsync(scopes, ct);
+        NoteVanished(engine.Vanished);
+        foreach (var (root, path) in scopes)
+            Touch(root, path);
+        await FlushDirMetasAsync(ct);
     }
 
     private void Forget(int root, RelPath path, bool isDirectory)
@@ -203,8 +208,48 @@ internal sealed partial class ReplicationSender : IDisposable
             _sent.Remove(k);
     }
 
+    /// <summary>
+    /// <paramref name="path"/> was created, replaced, removed or renamed on the target, which moved its directory's
+    /// mtime there: the directory's metadata goes again at <see cref="FlushDirMetasAsync"/> unless a DirMeta of it
+    /// comes after this. Records carry the DirMetas of their batch, but what a record sends beyond its own path (links
+    /// of the other names, re-sends after a rename) lands after them.
+    /// </summary>
+    private void Touch(int root, RelPath path)
+    {
+        if (!path.IsRoot)
+            _dirty.Add((root, path.Parent));
+    }
+
+    /// <summary>Directories below a renamed one whose metadata is pending are now under its new name.</summary>
+    private void RebaseDirty(int root, RelPath from, RelPath to)
+    {
+        if (_dirty.Count == 0)
+            return;
+        foreach (var k in _dirty.Where(d => d.Root == root && d.Path.IsUnder(from)).ToList())
+        {
+            _dirty.Remove(k);
+            _dirty.Add((root, k.Path.Rebase(from, to)));
+        }
+    }
+
+    /// <summary>
+    /// Sends the metadata of every directory touched since its last DirMeta, deepest first. Called before every
+    /// barrier, so a barrier never covers a DirMeta record not sent. On the target a directory's metadata can only be
+    /// set once the files pending in it are published (flush + syncfs), so sending it once per barrier instead of
+    /// once per coalesced batch saves a syncfs per batch.
+    /// </summary>
+    public async Task FlushDirMetasAsync(CancellationToken ct)
+    {
+        while (_dirty.Count > 0)
+        {
+            foreach (var (root, dir) in _dirty.OrderByDescending(d => d.Path.Length).ToList())
+                await DirMetaAsync(root, dir, ct);
+        }
+    }
+
     private async Task DirMetaAsync(int root, RelPath path, CancellationToken ct)
     {
+        _dirty.Remove((root, path));
         if (Tree(root) is not { } tree)
             return;
         var now = tree.Lstat(path);
@@ -237,7 +282,10 @@ internal sealed partial class ReplicationSender : IDisposable
             return;
         }
         if (!path.IsRoot)
+        {
             await _session.SendAsync(new MakeDirectory(Target(root, path), Meta(st), _engine.ReadXattrs(tree, path)), ct);
+            Touch(root, path);
+        }
         if (!recursive)
         {
             if (path.IsRoot)
@@ -253,6 +301,7 @@ internal sealed partial class ReplicationSender : IDisposable
             {
                 dirs.Add(e.Path);
                 await _session.SendAsync(new MakeDirectory(Target(root, e.Path), EntryMeta.From(e), _engine.ReadXattrs(tree, e.Path)), ct);
+                Touch(root, e.Path);
             }
             else
             {
@@ -278,12 +327,14 @@ internal sealed partial class ReplicationSender : IDisposable
                 return;
             }
             await _session.SendAsync(new SymlinkOp(tp, link, EntryMeta.From(e)), ct);
+            Touch(root, e.Path);
             return;
         }
         var key = (e.Device, e.Inode);
         if (e.LinkCount <= 1)
         {
             await SendContentAsync(tree, e, tp, ct);
+            Touch(root, e.Path);
             Remember(root, e.Path, key);
             return;
         }
@@ -294,24 +345,64 @@ internal sealed partial class ReplicationSender : IDisposable
         if (allowLink && _linkNames.Current(key, e.Path, what, Tree) is { } current)
         {
             await _session.SendAsync(new HardLinkOp(tp, Target(current.Root, current.Path)), ct);
+            Touch(root, e.Path);
             _linkNames.Add(key, root, e.Path);
             Remember(root, e.Path, key);
+            NotePushed(root, e.Path, key);
             return;
         }
         await SendContentAsync(tree, e, tp, ct);
+        Touch(root, e.Path);
         Remember(root, e.Path, key);
         _linkNames.SetCurrent(key, root, e.Path, what);
-        var parents = new HashSet<(int, RelPath)>();
         foreach (var (r, other) in _linkNames.Others(root, e, Tree, _job.Roots.Count, Excluded))
         {
             await _session.SendAsync(new HardLinkOp(Target(r, other), tp), ct);
+            Touch(r, other); // linked through a temporary name there: that directory's mtime moved
             Remember(r, other, key);
-            if (other.Parent != e.Path.Parent || r != root)
-                parents.Add((r, other.Parent));
+            NotePushed(r, other, key);
         }
-        // Linking through a temporary name changed those directories' mtimes on the target.
-        foreach (var (r, dir) in parents)
-            await DirMetaAsync(r, dir, ct);
+    }
+
+    /// <summary>
+    /// A change to a multiply linked file, made through a name that is gone now (or holds another file): the change
+    /// is the inode's, so it goes to one of the names it still has (content there, the others linked to it again).
+    /// </summary>
+    private async Task UpsertOtherNameAsync(int root, RelPath path, (ulong Dev, ulong Ino) inode, CancellationToken ct)
+    {
+        if (Tree(root)?.Lstat(path) is { } st && (st.Device, st.Inode) == inode)
+            return; // sent under this name, with every other name
+        if (_linkNames.AnyName(inode, Tree, _job.Roots.Count, Excluded) is { } other)
+        {
+            await UpsertAsync(other.Root, other.Path, recursive: false, allowLink: false, ct);
+            if (!other.Path.IsRoot)
+                await DirMetaAsync(other.Root, other.Path.Parent, ct);
+            NotePushed(other.Root, other.Path, inode);
+        }
+    }
+
+    /// <summary>
+    /// The inode's current content went to this name as the source names it now, which may be ahead of the queue: a
+    /// rename onto the name still in it would bring the target's old copy back (<see cref="ResendPushedAsync"/>).
+    /// </summary>
+    private void NotePushed(int root, RelPath path, (ulong Dev, ulong Ino) inode)
+    {
+        if (_pushed.Count >= MaxRemembered)
+            _pushed.Clear();
+        _pushed[(root, path)] = inode;
+    }
+
+    /// <summary>After a rename onto a name <see cref="UpsertOtherNameAsync"/> sent content to: send it again.</summary>
+    private async Task ResendPushedAsync(int root, RelPath to, CancellationToken ct)
+    {
+        if (_pushed.Count == 0)
+            return;
+        foreach (var (k, inode) in _pushed.Where(p => p.Key.Root == root && p.Key.Path.IsUnder(to)).ToList())
+        {
+            _pushed.Remove(k);
+            if (Tree(root)?.Lstat(k.Path) is { } st && (st.Device, st.Inode) == inode)
+                await UpsertAsync(root, k.Path, recursive: false, allowLink: false, ct);
+        }
     }
 
     private Task SendContentAsync(FsTree tree, FileEntry e, RelPath tp, CancellationToken ct) =>

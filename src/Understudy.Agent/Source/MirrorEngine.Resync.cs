@@ -9,6 +9,12 @@ internal sealed partial class MirrorEngine
 {
     private bool _resync;
 
+    /// <summary>
+    /// Target paths of files listed to be sent but gone when read: renamed (they or a directory above them) or deleted
+    /// since. The caller hands them to replication, which sends them again after the rename that explains them.
+    /// </summary>
+    public List<RelPath> Vanished { get; } = [];
+
     /// <summary>During a resync, an entry that vanishes while it is read is no skip worth an event: the change that
     /// removed it has its own record. A mirror reports every skip.</summary>
     private void ReportVanishedOrSkip(RelPath path, PosixException ex)
@@ -18,33 +24,30 @@ internal sealed partial class MirrorEngine
     }
 
     /// <summary>
-    /// A difference mirror of one subtree (or one entry) of root <paramref name="r"/>, for replication's
-    /// fallback: the target could not apply a change there, or the changes there may not have been reported
-    /// in order. Compares the target's listing of the subtree with the source as it is now and sends what
-    /// differs, removing what the source no longer has (construct the engine with
-    /// <see cref="JobDefinition.DeleteOrphans"/> set). No barrier of its own: the replication barrier that
-    /// follows covers it.
+    /// A difference mirror of some subtrees (or single entries), for replication's fallback: the target could not
+    /// apply a change there, or the changes there may not have been reported in order. Compares the target's listing
+    /// of each with the source as it is now and sends what differs, removing what the source no longer has (construct
+    /// the engine with <see cref="JobDefinition.DeleteOrphans"/> set). One plan for all of them, so a file the target
+    /// has under one of them and the source under another (a rename it could not apply) is moved there, not sent
+    /// again. The scopes must not overlap. No barrier of its own: the replication barrier that follows covers it.
     /// </summary>
-    public async Task ResyncAsync(int r, RelPath path, CancellationToken ct)
+    public async Task ResyncAsync(IReadOnlyList<(int Root, RelPath Path)> scopes, CancellationToken ct)
     {
         try
         {
-            _trees[r] = FsTree.Open(job.Roots[r].Path, create: false);
-            var tp = path.Rebase(RelPath.Root, job.Roots[r].TargetPrefix);
+            _resync = true;
             var target = new Dictionary<RelPath, ManifestItem>();
-            await foreach (var item in session.GetManifestAsync(tp, false, ct))
-                target[item.Entry.Path] = item;
             var walked = new List<FileEntry>[_trees.Length];
             for (int i = 0; i < walked.Length; i++)
                 walked[i] = [];
-            _resync = true;
-            foreach (var e in JobWalk.Included(job, _trees[r], path, ReportVanishedOrSkip, (p, why) => ReportSkip(p, why)))
-                walked[r].Add(e);
-            if (walked[r].Count == 0 && !path.IsRoot)
+            foreach (var (r, path) in scopes)
             {
-                // Gone from the source (or never a thing it could send): gone from the target too.
-                await session.SendAsync(new DeleteOp(tp), ct);
-                return;
+                _trees[r] ??= FsTree.Open(job.Roots[r].Path, create: false);
+                await foreach (var item in session.GetManifestAsync(path.Rebase(RelPath.Root, job.Roots[r].TargetPrefix), false, ct))
+                    target[item.Entry.Path] = item;
+                // A scope gone from the source leaves only orphans: what the target has there is removed (or moved).
+                foreach (var e in JobWalk.Included(job, _trees[r], path, ReportVanishedOrSkip, (p, why) => ReportSkip(p, why)))
+                    walked[r].Add(e);
             }
             var plan = BuildPlan(target, walked, hashes: false, session.Opened.PreservesOwnership, scoped: true);
             await ConfirmMovesAsync(plan, ct);

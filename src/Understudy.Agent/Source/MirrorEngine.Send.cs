@@ -88,6 +88,8 @@ internal sealed partial class MirrorEngine
         }
         catch (PosixException ex)
         {
+            if (ex.IsNotFound)
+                Vanished.Add(tp);
             ReportVanishedOrSkip(e.Path, ex);
             return;
         }
@@ -167,6 +169,8 @@ internal sealed partial class MirrorEngine
         }
         catch (PosixException ex)
         {
+            if (ex.IsNotFound)
+                Vanished.Add(tp);
             ReportVanishedOrSkip(e.Path, ex);
             return;
         }

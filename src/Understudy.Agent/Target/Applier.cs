@@ -256,6 +256,9 @@ internal sealed class Applier(FsTree tree) : IDisposable
         FlushIfTouches(m.From);
         FlushIfTouches(m.To);
         tree.Rename(m.From, m.To);
+        // rename(2) does nothing when both names are links to one file; on the source the old name is gone.
+        if (tree.Lstat(m.From) is { } left && tree.Lstat(m.To) is { } st && (left.Device, left.Inode) == (st.Device, st.Inode))
+            tree.Remove(m.From);
     }
 
     /// <summary>Makes everything applied so far durable: data, then the renames that publish it.</summary>

@@ -33,6 +33,24 @@ public sealed class ReplicationShapeTests
     }
 
     [Fact]
+    public async Task HardLinks_WriteThroughANameThenThatNameRemoved_TheChangeReachesTheOtherName()
+    {
+        await using var pair = await ReplicationTests.StartMirroredAsync();
+        string S(string p) => Path.Combine(pair.SourceData, p);
+        File.WriteAllText(S("keep"), "old");
+        Capture.TestLibc.Link(S("keep"), S("other"));
+        await ReplicationTests.WaitIdleAsync(pair);
+        (await pair.Source.CliAsync("pause", "job1")).EnsureOk(); // the change is sent after the name is gone
+        File.WriteAllText(S("other"), "new content");
+        File.Delete(S("other"));
+        (await pair.Source.CliAsync("resume", "job1")).EnsureOk();
+        await ReplicationTests.WaitIdleAsync(pair);
+        Assert.Equal("new content", File.ReadAllText(Path.Combine(pair.TargetData, "keep")));
+        Assert.False(File.Exists(Path.Combine(pair.TargetData, "other")));
+        await ReplicationTests.AssertVerifiedAsync(pair);
+    }
+
+    [Fact]
     public async Task DirectoryRenamedOntoANonEmptyDirectoryOnTheTarget_IsResent_NotRetriedForEver()
     {
         await using var pair = await ReplicationTests.StartMirroredAsync();

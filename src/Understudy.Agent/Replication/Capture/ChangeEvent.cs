@@ -14,7 +14,11 @@ namespace Understudy.Agent.Replication.Capture;
 /// its whole subtree). An <see cref="ChangeKind.Overflow"/> stands for every change below its path
 /// that happened before it was read and may not have been reported.
 /// </remarks>
-internal readonly record struct ChangeEvent(ChangeKind Kind, RelPath Path, bool IsDirectory, uint Cookie = 0)
+/// <remarks>
+/// <see cref="Inode"/> (fanotify, content and metadata changes of files): the file changed, when it has other names
+/// or the name it was changed through no longer holds it; the change belongs to the file's other names then.
+/// </remarks>
+internal readonly record struct ChangeEvent(ChangeKind Kind, RelPath Path, bool IsDirectory, uint Cookie = 0, (ulong Dev, ulong Ino)? Inode = null)
 {
     public override string ToString() =>
         Cookie == 0 ? $"{Kind} {Path}{(IsDirectory ? "/" : "")}" : $"{Kind} {Path}{(IsDirectory ? "/" : "")} #{Cookie}";

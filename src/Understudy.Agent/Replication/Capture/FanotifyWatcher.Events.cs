@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Understudy.Core.Paths;
+using Understudy.Core.Posix;
 using static Understudy.Agent.Replication.Capture.Interop.Fanotify;
 
 namespace Understudy.Agent.Replication.Capture;
@@ -134,6 +135,37 @@ internal sealed partial class FanotifyWatcher
         }
     }
 
+    /// <summary>
+    /// The changed file's inode when the change is not only this name's: the file has other names, or this name no
+    /// longer holds it (removed since, while another name keeps it alive). Null for an ordinary file, or when the
+    /// kernel gave no handle of the file or the file is gone altogether.
+    /// </summary>
+    private unsafe (ulong Dev, ulong Ino)? SharedInode(ref FanotifyRecord r)
+    {
+        if (r.ObjectHandle.IsEmpty)
+            return null;
+        int fd;
+        fixed (byte* h = r.ObjectHandle)
+            fd = OpenByHandleAt(_mountFd, h, Interop.O_PATH | Interop.O_CLOEXEC);
+        if (fd < 0)
+            return null;
+        StatInfo st;
+        using (var sfd = new SafeFd(fd))
+        {
+            try
+            {
+                st = Sys.Fstat(sfd, "changed file");
+            }
+            catch (PosixException)
+            {
+                return null;
+            }
+        }
+        if (st.LinkCount <= 1 && HandleAt(r.DirHandle.ToArray(), r.Name.ToArray()) is { } now && r.ObjectHandle.SequenceEqual(now))
+            return null;
+        return (st.Device, st.Inode);
+    }
+
     private void PublishOrderOverflow()
     {
         if (!_order.Overflowed)
@@ -191,10 +223,11 @@ internal sealed partial class FanotifyWatcher
             Hold(new ChangeEvent(ChangeKind.MovedTo, path, isDir), dir);
         if ((m & FAN_MODIFY) != 0)
             Hold(new ChangeEvent(ChangeKind.Written, path, isDir), dir);
+        var inode = !isDir && (m & (FAN_CLOSE_WRITE | FAN_ATTRIB)) != 0 ? SharedInode(ref r) : null;
         if ((m & FAN_CLOSE_WRITE) != 0)
-            Hold(new ChangeEvent(ChangeKind.Modified, path, isDir), dir);
+            Hold(new ChangeEvent(ChangeKind.Modified, path, isDir, Inode: inode), dir);
         if ((m & FAN_ATTRIB) != 0)
-            Hold(new ChangeEvent(ChangeKind.Attributes, path, isDir), dir);
+            Hold(new ChangeEvent(ChangeKind.Attributes, path, isDir, Inode: inode), dir);
         if (!removalFirst)
             HoldRemovals(m, path, dir, isDir);
     }
