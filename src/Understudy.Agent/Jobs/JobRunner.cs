@@ -295,7 +295,10 @@ internal sealed partial class JobRunner : IAsyncDisposable
         SetState(JobStates.Mirroring, why is null ? $"{name} mirror" : $"{name} mirror: {why}");
         _ctx.Events.Record(Severity.Info, "mirror", Job.Name, why is null ? $"{name} mirror started" : $"{name} mirror started: {why}");
         long startSeq = BeginMirror();
-        var engine = new MirrorEngine(catchUp ? Job with { DeleteOrphans = true } : Job, session, _ctx.Events, progress);
+        var engine = new MirrorEngine(catchUp ? Job with { DeleteOrphans = true } : Job, session, _ctx.Events, progress)
+        {
+            Early = _pipeline is null ? null : new EarlyFeed(_pipeline.Log, startSeq),
+        };
         await engine.RunAsync(ct);
         if (_pipeline is not null)
             _mirrorVanished.AddRange(engine.Vanished);
@@ -305,8 +308,9 @@ internal sealed partial class JobRunner : IAsyncDisposable
         Mirrored = true;
         LastMirrorAt = progress.FinishedAt;
         _ctx.Events.Record(Severity.Info, "mirror", Job.Name,
-            $"mirror complete: {progress.FilesDone} files, {progress.BytesDone} bytes ({progress.BytesSent} sent), {progress.Skipped} skipped",
-            new { files = progress.FilesDone, bytes = progress.BytesDone, sent = progress.BytesSent, skipped = progress.Skipped });
+            $"mirror complete: {progress.FilesDone} files, {progress.BytesDone} bytes ({progress.BytesSent} sent), {progress.Skipped} skipped"
+            + (engine.EarlySent > 0 ? $"; {engine.EarlySent} files written meanwhile sent ahead (the replay sends them again, in order)" : ""),
+            new { files = progress.FilesDone, bytes = progress.BytesDone, sent = progress.BytesSent, skipped = progress.Skipped, sentAhead = engine.EarlySent });
         SaveRuntime();
         SetState(RestState(), RestReason());
     }

@@ -54,15 +54,19 @@ internal sealed partial class MirrorEngine(JobDefinition job, SourceSession sess
             progress.BytesTotal = plan.Where(p => p.Kind is PlanKind.SendFile or PlanKind.DeltaFile).Sum(p => p.Source!.Size);
             progress.Phase = "transferring";
             long sentBefore = session.Connection.BytesSent;
-            foreach (var item in plan)
+            for (int i = 0; i < plan.Count; i++)
             {
                 ct.ThrowIfCancellationRequested();
                 if (session.Faulted.IsCompleted)
                     await session.Faulted;
-                await ExecuteAsync(item, ct);
+                await ServeEarlyAsync(plan, target, i, ct);
+                if (!Done(i))
+                    await ExecuteAsync(plan[i], ct);
                 progress.SetBytesSent(session.Connection.BytesSent - sentBefore);
             }
             progress.Phase = "finishing";
+            if (_earlyBarrier is not null)
+                await _earlyBarrier;
             await session.BarrierAsync(0, ct).WaitAsync(ct);
             progress.SetBytesSent(session.Connection.BytesSent - sentBefore);
         }

@@ -1,0 +1,43 @@
+using Understudy.Agent.Tests.Support;
+using Xunit;
+
+namespace Understudy.Agent.Tests.Replication;
+
+/// <summary>Files written while a long first mirror runs reach the target before it ends (and the end state is still exact).</summary>
+public sealed class DuringMirrorTests
+{
+    [Fact]
+    public async Task FileWrittenDuringTheMirror_ArrivesBeforeItEnds()
+    {
+        await using var pair = new AgentPair();
+        await pair.StartAsync();
+        string S(string p) => Path.Combine(pair.SourceData, p);
+        string T(string p) => Path.Combine(pair.TargetData, p);
+        // 12 MiB of incompressible files at 1 MiB/s: the mirror transfers for seconds on any machine.
+        var block = new byte[256 * 1024];
+        for (int i = 0; i < 48; i++)
+        {
+            Directory.CreateDirectory(S($"a{i:D2}"));
+            Random.Shared.NextBytes(block);
+            File.WriteAllBytes(S($"a{i:D2}/f.bin"), block);
+        }
+        Directory.CreateDirectory(S("zz/late")); // last in the walk: created on the target near the mirror's end
+        await pair.ApplyAsync(pair.JobYaml(orphans: "delete", extra: "replication:\n  bandwidth: 1MiB"));
+        await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["mirror"]?["phase"]?.GetValue<string>() == "transferring",
+            TimeSpan.FromSeconds(60), "the mirror to transfer");
+
+        File.WriteAllText(S("zz/late/new.txt"), "written during the mirror");
+        await Wait.UntilAsync(() => File.Exists(T("zz/late/new.txt")), TimeSpan.FromSeconds(60), "the new file on the target");
+        var st = await pair.Source.StatusAsync("job1");
+        Assert.Equal("mirroring", st["state"]!.GetValue<string>());
+        Assert.Equal("written during the mirror", File.ReadAllText(T("zz/late/new.txt")));
+
+        File.AppendAllText(S("zz/late/new.txt"), ", then changed");
+        await pair.WaitMirroredAsync();
+        await ReplicationTests.WaitIdleAsync(pair);
+        Assert.Equal("written during the mirror, then changed", File.ReadAllText(T("zz/late/new.txt")));
+        await ReplicationTests.AssertVerifiedAsync(pair);
+        var events = await pair.Source.CliAsync("events", "--job", "job1", "--limit", "100");
+        Assert.Contains("written meanwhile sent ahead", events.Stdout, StringComparison.Ordinal);
+    }
+}
