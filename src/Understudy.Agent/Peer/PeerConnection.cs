@@ -25,6 +25,9 @@ internal sealed class PeerConnection : IAsyncDisposable
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private long _bytesSent;
     private long _bytesReceived;
+    private const int MaxCompressionSkip = 16;
+    private int _skipStep; // under _sendLock, like the writer
+    private int _skipLeft;
     private readonly Channel<IncomingFrame> _incoming = Channel.CreateBounded<IncomingFrame>(
         new BoundedChannelOptions(4) { SingleReader = true, SingleWriter = true });
     private readonly CancellationTokenSource _pumpStop = new();
@@ -49,6 +52,9 @@ internal sealed class PeerConnection : IAsyncDisposable
     public Compression Compression { get; set; }
 
     public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    /// <summary>Bulk frames compression was tried on (the rest skipped it: <see cref="SkipCompression"/>).</summary>
+    internal long CompressionTries { get; private set; }
 
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
 
@@ -105,8 +111,8 @@ internal sealed class PeerConnection : IAsyncDisposable
 
     private int WriteFrame(Message message)
     {
-        if (message.BodySizeHint > 0 && (Compression == Compression.None || !IsBulk(message.Type))
-            && WriteFrameDirect(message) is int direct and > 0)
+        bool compress = Compression != Compression.None && IsBulk(message.Type) && !SkipCompression();
+        if (message.BodySizeHint > 0 && !compress && WriteFrameDirect(message) is int direct and > 0)
             return direct;
         _body.ResetWrittenCount();
         message.Write(new WireWriter(_body));
@@ -114,10 +120,12 @@ internal sealed class PeerConnection : IAsyncDisposable
         if (body.Length > Frame.MaxBody)
             throw new InvalidOperationException($"{message.Type} frame of {body.Length} bytes exceeds the maximum");
         byte flags = 0;
-        if (Compression != Compression.None && body.Length >= 1024 && IsBulk(message.Type))
+        if (compress && body.Length >= 1024)
         {
             var span = _writer.GetSpan(Frame.HeaderSize + 4 + FrameCompression.Bound(Compression, body.Length));
             int c = FrameCompression.Compress(Compression, body, span[(Frame.HeaderSize + 4)..]);
+            CompressionTries++;
+            NoteCompressed(body.Length, c);
             if (c > 0 && c + 4 < body.Length)
             {
                 flags = Compression == Compression.Lz4 ? Frame.FlagLz4 : Frame.FlagZstd;
@@ -153,6 +161,31 @@ internal sealed class PeerConnection : IAsyncDisposable
         _writer.Advance(Frame.HeaderSize + body);
         Interlocked.Add(ref _bytesSent, Frame.HeaderSize + body);
         return Frame.HeaderSize + body;
+    }
+
+    /// <summary>
+    /// Bulk frames that did not compress (saved under 1/32) make the next ones go uncompressed, 1, 2, 4 … up to 16
+    /// frames, before one is tried again; a frame that compresses ends the back-off. Already compressed or encrypted
+    /// data (media, archives, the benchmark's random files) then costs no compression attempt and takes the
+    /// direct path (no staging copy); compressible data loses at most the frames of one back-off step.
+    /// </summary>
+    private bool SkipCompression()
+    {
+        if (_skipLeft == 0)
+            return false;
+        _skipLeft--;
+        return true;
+    }
+
+    private void NoteCompressed(int length, int compressed)
+    {
+        if (compressed > 0 && compressed + 4 <= length - length / 32)
+        {
+            _skipStep = 0;
+            return;
+        }
+        _skipStep = _skipStep == 0 ? 1 : Math.Min(_skipStep * 2, MaxCompressionSkip);
+        _skipLeft = _skipStep;
     }
 
     private static bool IsBulk(MessageType t) =>
