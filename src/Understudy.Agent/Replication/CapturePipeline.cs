@@ -229,13 +229,9 @@ internal sealed class CapturePipeline : IAsyncDisposable
     private void Process(List<RootedEvent> batch)
     {
         var result = _coalescer.Process(batch, _time.GetUtcNow());
-        foreach (var (root, path) in result.Overflows)
-        {
-            // A watch that could not be placed (e.g. the inotify limit, with the sysctl that raises it) says why itself.
-            string? watchError = _watchers[root]?.Progress.LastError;
-            bool aboutThis = watchError is not null && watchError.Contains($"'{path}'", StringComparison.Ordinal);
-            Overflowed?.Invoke(root, path, aboutThis ? watchError! : $"change events were lost (overflow) below {path}");
-        }
+        // A watch that could not be placed (e.g. the inotify limit, with the sysctl that raises it) says why itself.
+        foreach (var (root, path, reason) in result.Overflows)
+            Overflowed?.Invoke(root, path, reason ?? $"change events were lost (overflow) below {path}");
         if (result.Records.Count > 0 && !Suspended)
         {
             Log.AppendBatch(result.Records.Select(r => (ReadOnlyMemory<byte>)WithInode(r).Encode()));

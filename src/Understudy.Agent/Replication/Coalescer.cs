@@ -9,7 +9,7 @@ internal readonly record struct RootedEvent(int Root, ChangeEvent Event);
 /// <summary>What one batch of events turned into.</summary>
 internal sealed record CoalescedBatch(
     IReadOnlyList<ReplicationRecord> Records,
-    IReadOnlyList<(int Root, RelPath Path)> Overflows,
+    IReadOnlyList<(int Root, RelPath Path, string? Reason)> Overflows,
     IReadOnlyList<int> RootsGone);
 
 /// <summary>
@@ -68,7 +68,7 @@ internal sealed class Coalescer
         var output = new List<ReplicationRecord>(events.Count);
         var upserts = new Dictionary<(int, RelPath), int>();
         var parents = new HashSet<(int Root, RelPath Path)>();
-        var overflows = new List<(int, RelPath)>();
+        var overflows = new List<(int, RelPath, string?)>();
         var gone = new List<int>();
         var consumed = new HashSet<int>();
 
@@ -170,7 +170,7 @@ internal sealed class Coalescer
                     AddParent(parents, root, e.Path);
                     break;
                 case ChangeKind.Overflow:
-                    overflows.Add((root, e.Path));
+                    overflows.Add((root, e.Path, e.Reason));
                     break;
                 case ChangeKind.RootGone:
                     if (!gone.Contains(root))

@@ -110,7 +110,7 @@ public sealed class CoalescerTests
         var c = new Coalescer();
         var b = c.Process([E(ChangeKind.Overflow, "sub", true), new RootedEvent(1, new ChangeEvent(ChangeKind.RootGone, RelPath.Root, true))], T0);
         Assert.Empty(b.Records);
-        Assert.Equal([(0, RelPath.Parse("sub"))], b.Overflows);
+        Assert.Equal([(0, RelPath.Parse("sub"), (string?)null)], b.Overflows);
         Assert.Equal([1], b.RootsGone);
     }
 

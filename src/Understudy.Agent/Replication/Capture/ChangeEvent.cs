@@ -18,7 +18,10 @@ namespace Understudy.Agent.Replication.Capture;
 /// <see cref="Inode"/> (fanotify, content and metadata changes of files): the file changed, when it has other names
 /// or the name it was changed through no longer holds it; the change belongs to the file's other names then.
 /// </remarks>
-internal readonly record struct ChangeEvent(ChangeKind Kind, RelPath Path, bool IsDirectory, uint Cookie = 0, (ulong Dev, ulong Ino)? Inode = null)
+/// <remarks><see cref="Reason"/>: for an Overflow the watcher can explain (a watch it could not place, e.g. the inotify
+/// limit with the sysctl that raises it), what users are told instead of "events were lost".</remarks>
+internal readonly record struct ChangeEvent(ChangeKind Kind, RelPath Path, bool IsDirectory, uint Cookie = 0, (ulong Dev, ulong Ino)? Inode = null,
+    string? Reason = null)
 {
     public override string ToString() =>
         Cookie == 0 ? $"{Kind} {Path}{(IsDirectory ? "/" : "")}" : $"{Kind} {Path}{(IsDirectory ? "/" : "")} #{Cookie}";

@@ -54,7 +54,7 @@ internal sealed class EventSink
     {
         if (e.Kind == ChangeKind.Overflow)
         {
-            PublishOverflow(e.Path);
+            PublishOverflow(e.Path, e.Reason);
             return;
         }
         if (_overflowPending)
@@ -80,7 +80,7 @@ internal sealed class EventSink
 
     public void Complete(Exception? error = null) => _channel.Writer.TryComplete(error);
 
-    private void PublishOverflow(RelPath path)
+    private void PublishOverflow(RelPath path, string? reason = null)
     {
         if (_channel.Reader.Count >= 1 && _hasLast && _last.Kind == ChangeKind.Overflow && path.IsUnder(_last.Path))
         {
@@ -88,7 +88,9 @@ internal sealed class EventSink
                 _overflowPending = false;
             return;
         }
-        var marker = new ChangeEvent(ChangeKind.Overflow, _overflowPending ? RelPath.Root : path, true);
+        var marker = _overflowPending
+            ? new ChangeEvent(ChangeKind.Overflow, RelPath.Root, true)
+            : new ChangeEvent(ChangeKind.Overflow, path, true, Reason: reason);
         if (_channel.Writer.TryWrite(marker))
         {
             Remember(marker);

@@ -152,11 +152,12 @@ internal sealed partial class InotifyWatcher : KernelWatcher
                 if (!_limitReported)
                     Logger?.LogWarning("{Text}", text);
                 _limitReported = true;
-                Sink.Publish(new ChangeEvent(ChangeKind.Overflow, item.Path, true));
+                Sink.Publish(new ChangeEvent(ChangeKind.Overflow, item.Path, true, Reason: text));
                 break;
             default:
-                Progress.SetError($"Cannot watch '{item.Path}': {Interop.ErrorText(errno)}");
-                Sink.Publish(new ChangeEvent(ChangeKind.Overflow, item.Path, true));
+                string why = $"Cannot watch '{item.Path}': {Interop.ErrorText(errno)}";
+                Progress.SetError(why);
+                Sink.Publish(new ChangeEvent(ChangeKind.Overflow, item.Path, true, Reason: why));
                 break;
         }
     }
