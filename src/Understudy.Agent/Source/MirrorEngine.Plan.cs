@@ -68,10 +68,12 @@ internal sealed partial class MirrorEngine
         {
             if (lastDeleted is { } ld && o.IsUnder(ld))
                 continue;
+            if (_unsettled.Count > 0 && _unsettled.Any(u => o.IsUnder(u)))
+                continue;
             lastDeleted = o;
             if (job.DeleteOrphans)
             {
-                deletes.Add(new PlanItem(PlanKind.Delete, 0, null, o));
+                deletes.Add(new PlanItem(PlanKind.DeleteOrphan, 0, null, o));
                 touchedDirs.Add(o.Parent);
                 progress.OrphansDeleted++;
             }
@@ -85,6 +87,7 @@ internal sealed partial class MirrorEngine
                 $"{progress.OrphansKept} entries on the target are not on the source; kept (mirror.orphans: keep)");
 
         // Directory metadata last and deepest first: adding children changes a directory's mtime.
+        int metas = plan.Count;
         for (int i = dirs.Count - 1; i >= 0; i--)
         {
             var (r, e, created) = dirs[i];
@@ -93,9 +96,13 @@ internal sealed partial class MirrorEngine
             if (created || touchedDirs.Contains(tp) || h is null || MetaDiffers(e, h.Entry, ownership))
                 plan.Add(new PlanItem(PlanKind.SetMetadata, r, e, tp));
         }
-        // Moves first: what they take may lie in a directory that is deleted after them.
+        // Moves first: what they take may lie in a directory that is deleted after them. Orphans go after the
+        // sends (no name they take is one of the source's), so that a name the source gives back meanwhile (a file
+        // renamed to and fro while the mirror runs, which a catch-up mirror meets) is still there to be kept; then
+        // the directory metadata, as deletions change mtimes too.
+        moves.AddRange(plan.Take(metas));
         moves.AddRange(deletes);
-        moves.AddRange(plan);
+        moves.AddRange(plan.Skip(metas));
         return moves;
     }
 

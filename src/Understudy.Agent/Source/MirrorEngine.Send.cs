@@ -28,6 +28,10 @@ internal sealed partial class MirrorEngine
             case PlanKind.Delete:
                 await session.SendAsync(new DeleteOp(item.TargetPath), ct);
                 break;
+            case PlanKind.DeleteOrphan:
+                if (!SourceHasNow(item.TargetPath))
+                    await session.SendAsync(new DeleteOp(item.TargetPath), ct);
+                break;
             case PlanKind.MakeDirectory:
                 await session.SendAsync(new MakeDirectory(item.TargetPath, EntryMeta.From(e!), ReadXattrs(tree, e!.Path)), ct);
                 break;
@@ -52,6 +56,25 @@ internal sealed partial class MirrorEngine
                 await SendDeltaAsync(tree, e!, item.TargetPath, ct);
                 break;
         }
+    }
+
+    /// <summary>
+    /// The source has an (included) entry at this target path now, though the walk did not see one: it was renamed
+    /// there or made while the mirror ran. Its target copy stays; the replication queue (a catch-up mirror's case)
+    /// carries the change that brought it back.
+    /// </summary>
+    private bool SourceHasNow(RelPath targetPath)
+    {
+        for (int r = 0; r < _trees.Length; r++)
+        {
+            var prefix = job.Roots[r].TargetPrefix;
+            if (_trees[r] is not { } tree || !targetPath.IsUnder(prefix) || targetPath == prefix)
+                continue;
+            var path = targetPath.Rebase(prefix, RelPath.Root);
+            if (tree.Lstat(path) is { Kind: { } kind } && !job.IsExcluded(path, kind == EntryKind.Directory))
+                return true;
+        }
+        return false;
     }
 
     internal IReadOnlyList<Xattr>? ReadXattrs(FsTree tree, RelPath path)

@@ -19,6 +19,9 @@ internal enum PlanKind
 
     /// <summary>The file is on the target under another name (<see cref="PlanItem.LinkTo"/>): rename it there.</summary>
     Move,
+
+    /// <summary>On the target, not on the source when walked: removed, unless the source has it again by then.</summary>
+    DeleteOrphan,
 }
 
 /// <summary>One step of a mirror: what to do to which target path, from which source entry.</summary>
@@ -85,13 +88,29 @@ internal sealed partial class MirrorEngine(JobDefinition job, SourceSession sess
         for (int r = 0; r < _trees.Length; r++)
         {
             walked[r] = [];
-            foreach (var e in JobWalk.Included(job, _trees[r], (p, ex) => ReportSkip(p, ex.Message), (p, why) => ReportSkip(p, why)))
+            var prefix = job.Roots[r].TargetPrefix;
+            foreach (var e in JobWalk.Included(job, _trees[r], (p, ex) => OnWalkError(p.Rebase(RelPath.Root, prefix), p, ex), (p, why) => ReportSkip(p, why)))
             {
                 walked[r].Add(e);
                 progress.FilesScanned++;
             }
         }
         return walked;
+    }
+
+    /// <summary>
+    /// Target paths (and below) the walk found gone when it came to read them: renamed or removed while it ran. Their
+    /// copies on the target are no orphans this time (<see cref="BuildPlan"/> keeps them): the change that moved them
+    /// was captured, and the replay after the mirror renames them there instead of this mirror deleting them and the
+    /// rename then sending their content again.
+    /// </summary>
+    private readonly List<RelPath> _unsettled = [];
+
+    private void OnWalkError(RelPath targetPath, RelPath path, Core.Posix.PosixException ex)
+    {
+        if (ex.IsNotFound)
+            _unsettled.Add(targetPath);
+        ReportSkip(path, ex.Message);
     }
 
     private void ReportSkip(RelPath path, string why)

@@ -20,6 +20,8 @@ internal sealed partial class FanotifyWatcher
 
     protected override int IdleTimeoutMs => _order.Count > 0 || _merges.HasState ? 0 : -1;
 
+    public override bool Settled => _order.Count == 0 && !_merges.HasState && Volatile.Read(ref _pendingCheck) is null;
+
     /// <summary>A comparison made while events arrived: it holds if none of them was about the root.</summary>
     private sealed record PendingCheck(string? Difference);
 

@@ -19,4 +19,11 @@ internal interface IChangeWatcher : IAsyncDisposable
 
     /// <summary>Completes when the initial setup is finished (for inotify: every directory watched).</summary>
     Task Ready { get; }
+
+    /// <summary>
+    /// False while the watcher holds events back or has a check of them still to finish (fanotify: rename order and
+    /// merges, <see cref="FanotifyMergeCheck"/>), whose outcome (the events, or an overflow) is not published yet.
+    /// Read from another thread as a hint; tests wait for it before comparing what was published with the disk.
+    /// </summary>
+    bool Settled => true;
 }

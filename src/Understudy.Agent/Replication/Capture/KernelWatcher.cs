@@ -46,6 +46,9 @@ internal abstract class KernelWatcher : IChangeWatcher
 
     public Task Ready => _ready.Task;
 
+    /// <inheritdoc />
+    public virtual bool Settled => true;
+
     protected RootPath Root { get; }
 
     protected Func<RelPath, bool> Excluded { get; }
