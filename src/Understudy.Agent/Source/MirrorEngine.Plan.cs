@@ -11,7 +11,12 @@ internal sealed partial class MirrorEngine
     /// <param name="scoped">The walk and the manifest cover one subtree (a resync), not whole roots.</param>
     private MirrorPlan BuildPlan(Dictionary<RelPath, ManifestItem> target, List<FileEntry>[] walked, bool hashes, bool ownership, bool scoped = false)
     {
-        var plan = new List<PlanItem>();
+        // Sized for what the target lacks (a new tree: one step per entry): grown by doubling instead, the list left
+        // large-object garbage of about its own size behind, which only a gen2 collection returns.
+        int walkedCount = 0;
+        foreach (var w in walked)
+            walkedCount += w.Count;
+        var plan = new List<PlanItem>(Math.Max(0, walkedCount - target.Count) + 16);
         // Only names the target has: what it has that is not seen is an orphan (a new tree adds nothing here).
         var seen = new HashSet<RelPath>();
         var touchedDirs = new HashSet<RelPath>();
