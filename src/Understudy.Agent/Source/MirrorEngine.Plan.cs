@@ -9,11 +9,16 @@ internal sealed partial class MirrorEngine
 {
     /// <summary>Compares the source walk with the target manifest and lists what to do, in apply order.</summary>
     /// <param name="scoped">The walk and the manifest cover one subtree (a resync), not whole roots.</param>
-    private List<PlanItem> BuildPlan(Dictionary<RelPath, ManifestItem> target, List<FileEntry>[] walked, bool hashes, bool ownership, bool scoped = false)
+    private MirrorPlan BuildPlan(Dictionary<RelPath, ManifestItem> target, List<FileEntry>[] walked, bool hashes, bool ownership, bool scoped = false)
     {
-        var plan = new List<PlanItem>();
+        // Sized for what the target lacks (a new tree: one step per entry): grown by doubling instead, the list left
+        // large-object garbage of about its own size behind, which only a gen2 collection returns.
+        int walkedCount = 0;
+        foreach (var w in walked)
+            walkedCount += w.Count;
+        var plan = new List<PlanItem>(Math.Max(0, walkedCount - target.Count) + 16);
+        // Only names the target has: what it has that is not seen is an orphan (a new tree adds nothing here).
         var seen = new HashSet<RelPath>();
-        var dirs = new List<(int Root, FileEntry Entry, bool Touched)>();
         var touchedDirs = new HashSet<RelPath>();
         var leaders = new Dictionary<(ulong Dev, ulong Ino), (RelPath Path, bool Sent)>();
 
@@ -22,7 +27,6 @@ internal sealed partial class MirrorEngine
             var root = job.Roots[r];
             if (!root.TargetPrefix.IsRoot && !scoped)
             {
-                seen.Add(root.TargetPrefix);
                 if (!target.TryGetValue(root.TargetPrefix, out var t) || t.Entry.Kind != EntryKind.Directory)
                 {
                     if (t is not null)
@@ -32,12 +36,15 @@ internal sealed partial class MirrorEngine
                         new FileEntry(RelPath.Root, EntryKind.Directory, rootStat?.Mode ?? 0x1ED, rootStat?.Uid ?? 0, rootStat?.Gid ?? 0, 0, rootStat?.MtimeNs ?? 0),
                         root.TargetPrefix));
                 }
+                if (t is not null)
+                    seen.Add(root.TargetPrefix);
             }
             foreach (var e in walked[r])
             {
                 var tp = e.Path.Rebase(RelPath.Root, root.TargetPrefix);
-                seen.Add(tp);
                 target.TryGetValue(tp, out var have);
+                if (have is not null)
+                    seen.Add(tp);
                 bool kindDiffers = have is not null && have.Entry.Kind != e.Kind;
                 if (kindDiffers)
                     plan.Add(new PlanItem(PlanKind.Delete, r, null, tp));
@@ -50,18 +57,22 @@ internal sealed partial class MirrorEngine
                         : MetaItem(r, e, tp, h, ownership),
                     _ => PlanFile(r, e, tp, h, hashes, ownership, leaders, target),
                 };
-                if (e.Kind == EntryKind.Directory)
-                    dirs.Add((r, e, h is null));
-                if (item is not null)
+                if (item is { } it)
                 {
-                    plan.Add(item);
+                    plan.Add(it);
                     touchedDirs.Add(tp.Parent);
                 }
             }
         }
 
         var moves = FindMoves(plan, target, seen, hashes, touchedDirs);
-        var orphans = target.Keys.Where(k => !seen.Contains(k)).OrderBy(k => k).ToList();
+        var orphans = new List<RelPath>();
+        foreach (var k in target.Keys)
+        {
+            if (!seen.Contains(k))
+                orphans.Add(k);
+        }
+        orphans.Sort();
         var deletes = new List<PlanItem>();
         RelPath? lastDeleted = null;
         foreach (var o in orphans)
@@ -86,24 +97,32 @@ internal sealed partial class MirrorEngine
             events.Record(Events.Severity.Info, "mirror", job.Name,
                 $"{progress.OrphansKept} entries on the target are not on the source; kept (mirror.orphans: keep)");
 
-        // Directory metadata last and deepest first: adding children changes a directory's mtime.
-        int metas = plan.Count;
-        for (int i = dirs.Count - 1; i >= 0; i--)
+        return new MirrorPlan(moves, deletes, plan, DirectoryMetadata(target, walked, touchedDirs, ownership));
+    }
+
+    /// <summary>
+    /// Directory metadata last and deepest first: adding children changes a directory's mtime. Worked out from the walk
+    /// as the plan is enumerated (after everything else in it), not stored with the plan: <paramref name="touchedDirs"/>
+    /// is complete by then and nothing changes <paramref name="target"/> while the plan runs.
+    /// </summary>
+    private IEnumerable<PlanItem> DirectoryMetadata(Dictionary<RelPath, ManifestItem> target, List<FileEntry>[] walked, HashSet<RelPath> touchedDirs, bool ownership)
+    {
+        for (int r = walked.Length - 1; r >= 0; r--)
         {
-            var (r, e, created) = dirs[i];
-            var tp = e.Path.Rebase(RelPath.Root, job.Roots[r].TargetPrefix);
-            target.TryGetValue(tp, out var h);
-            if (created || touchedDirs.Contains(tp) || h is null || MetaDiffers(e, h.Entry, ownership))
-                plan.Add(new PlanItem(PlanKind.SetMetadata, r, e, tp));
+            var prefix = job.Roots[r].TargetPrefix;
+            var entries = walked[r];
+            for (int i = entries.Count - 1; i >= 0; i--)
+            {
+                var e = entries[i];
+                if (e.Kind != EntryKind.Directory)
+                    continue;
+                var tp = e.Path.Rebase(RelPath.Root, prefix);
+                // Created by this plan: the target had nothing there, or something else (deleted first).
+                bool created = !target.TryGetValue(tp, out var h) || h.Entry.Kind != EntryKind.Directory;
+                if (created || touchedDirs.Contains(tp) || MetaDiffers(e, h!.Entry, ownership))
+                    yield return new PlanItem(PlanKind.SetMetadata, r, e, tp);
+            }
         }
-        // Moves first: what they take may lie in a directory that is deleted after them. Orphans go after the
-        // sends (no name they take is one of the source's), so that a name the source gives back meanwhile (a file
-        // renamed to and fro while the mirror runs, which a catch-up mirror meets) is still there to be kept; then
-        // the directory metadata, as deletions change mtimes too.
-        moves.AddRange(plan.Take(metas));
-        moves.AddRange(deletes);
-        moves.AddRange(plan.Skip(metas));
-        return moves;
     }
 
     /// <summary>
@@ -165,11 +184,12 @@ internal sealed partial class MirrorEngine
 
     /// <summary>Without hashes in the manifest: compares each candidate's content (the target hashes the names gone from
     /// the source, once each) and turns the sends that match into moves, placed first.</summary>
-    private async Task ConfirmMovesAsync(List<PlanItem> plan, CancellationToken ct)
+    private async Task ConfirmMovesAsync(MirrorPlan mirrorPlan, CancellationToken ct)
     {
         if (_moveCandidates is not { } c)
             return;
         _moveCandidates = null;
+        var plan = mirrorPlan.Changes;
         var targetHashes = new Dictionary<RelPath, UInt128?>();
         var moves = new List<PlanItem>();
         for (int i = 0; i < plan.Count; i++)
@@ -194,7 +214,7 @@ internal sealed partial class MirrorEngine
             moves.Add(new PlanItem(PlanKind.Move, send.Root, e, send.TargetPath, f));
             plan.RemoveAt(i--);
         }
-        plan.InsertRange(0, moves);
+        mirrorPlan.Moves.InsertRange(0, moves);
     }
 
     private async Task<UInt128?> TargetHashAsync(RelPath path, CancellationToken ct)

@@ -24,8 +24,9 @@ internal enum PlanKind
     DeleteOrphan,
 }
 
-/// <summary>One step of a mirror: what to do to which target path, from which source entry.</summary>
-internal sealed record PlanItem(PlanKind Kind, int Root, FileEntry? Source, RelPath TargetPath, RelPath LinkTo = default);
+/// <summary>One step of a mirror: what to do to which target path, from which source entry. A struct: a plan holds
+/// one per new entry (100,000 for a new tree of 100,000 directories).</summary>
+internal readonly record struct PlanItem(PlanKind Kind, int Root, FileEntry? Source, RelPath TargetPath, RelPath LinkTo = default);
 
 /// <summary>
 /// Brings a target up to date: lists the target (with content hashes in checksum mode), walks
@@ -53,25 +54,30 @@ internal sealed partial class MirrorEngine(JobDefinition job, SourceSession sess
             var walked = await walk;
             var plan = BuildPlan(target, walked, hashes, session.Opened.PreservesOwnership);
             await ConfirmMovesAsync(plan, ct);
-            progress.FilesTotal = plan.Count(p => p.Kind is PlanKind.SendFile or PlanKind.DeltaFile);
-            progress.BytesTotal = plan.Where(p => p.Kind is PlanKind.SendFile or PlanKind.DeltaFile).Sum(p => p.Source!.Size);
+            (progress.FilesTotal, progress.BytesTotal) = plan.ContentTotals();
             progress.Phase = "transferring";
-            long sentBefore = session.Connection.BytesSent;
-            for (int i = 0; i < plan.Count; i++)
+            _sentBefore = session.Connection.BytesSent;
+            foreach (var item in plan.Moves)
+                await StepAsync(item, ct);
+            // Files written meanwhile are sent ahead while the plan's content goes (and the directories above them
+            // taken from it); what is sent ahead is not sent again at its place.
+            var changes = plan.Changes;
+            for (int i = 0; i < changes.Count; i++)
             {
-                ct.ThrowIfCancellationRequested();
-                if (session.Faulted.IsCompleted)
-                    await session.Faulted;
-                await ServeEarlyAsync(plan, target, i, ct);
+                await ServeEarlyAsync(changes, target, i, ct);
                 if (!Done(i))
-                    await ExecuteAsync(plan[i], ct);
-                progress.SetBytesSent(session.Connection.BytesSent - sentBefore);
+                    await StepAsync(changes[i], ct);
+            }
+            foreach (var item in plan.AfterChanges())
+            {
+                await ServeEarlyAsync(changes, target, changes.Count, ct);
+                await StepAsync(item, ct);
             }
             progress.Phase = "finishing";
             if (_earlyBarrier is not null)
                 await _earlyBarrier;
             await session.BarrierAsync(0, ct).WaitAsync(ct);
-            progress.SetBytesSent(session.Connection.BytesSent - sentBefore);
+            progress.SetBytesSent(session.Connection.BytesSent - _sentBefore);
         }
         finally
         {
@@ -80,6 +86,17 @@ internal sealed partial class MirrorEngine(JobDefinition job, SourceSession sess
             foreach (var t in _trees)
                 t?.Dispose();
         }
+    }
+
+    private long _sentBefore;
+
+    private async Task StepAsync(PlanItem item, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        if (session.Faulted.IsCompleted)
+            await session.Faulted;
+        await ExecuteAsync(item, ct);
+        progress.SetBytesSent(session.Connection.BytesSent - _sentBefore);
     }
 
     private List<FileEntry>[] WalkSources()

@@ -123,7 +123,7 @@ internal readonly struct RelPath : IEquatable<RelPath>, IComparable<RelPath>
         if (rest.IsEmpty)
             return to;
         if (to.IsRoot)
-            return new RelPath(rest.ToArray());
+            return rest.Length == Length ? this : new RelPath(rest.ToArray()); // immutable bytes: shared, not copied
         var b = new byte[to.Length + 1 + rest.Length];
         to.Bytes.CopyTo(b);
         b[to.Length] = (byte)'/';

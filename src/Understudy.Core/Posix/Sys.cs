@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 
 namespace Understudy.Core.Posix;
@@ -115,8 +116,23 @@ internal static unsafe partial class Sys
     /// <summary>All names in a directory (not "." or ".."), each NUL-terminated, with its d_type.</summary>
     public static List<(byte[] ZName, byte Type)> ReadDir(SafeFd dir, string display)
     {
+        // Rented and returned on this thread with no await between (the pool's per-thread slot): a new
+        // 32 KiB buffer per directory was 3 GB of garbage in a walk of 100,000 directories, and the
+        // gen0 collections it forced sized the GC's budgets up (peak RSS).
+        var buf = ArrayPool<byte>.Shared.Rent(32 * 1024);
+        try
+        {
+            return ReadDir(dir, display, buf);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buf);
+        }
+    }
+
+    private static List<(byte[] ZName, byte Type)> ReadDir(SafeFd dir, string display, byte[] buf)
+    {
         var names = new List<(byte[], byte)>();
-        var buf = new byte[32 * 1024];
         fixed (byte* b = buf)
         {
             while (true)
