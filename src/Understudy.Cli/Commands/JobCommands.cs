@@ -76,7 +76,7 @@ internal static class JobCommands
             Console.WriteLine($"{res["mode"]} mirror of '{res["name"]}' started");
             // The job is `mirroring` from the moment the POST returns, so the wait cannot see the previous mirror's end.
             return r.GetValue(wait)
-                ? await StatusCommands.WaitForAsync(c, r.GetValue(name)!, untilIdle: false, r.GetValue(timeout), ct)
+                ? await StatusCommands.WaitForAsync(c, r.GetValue(name)!, untilIdle: false, r.GetValue(timeout), res["changes"]?.GetValue<long>(), ct)
                 : ExitCodes.Ok;
         }));
         return cmd;
