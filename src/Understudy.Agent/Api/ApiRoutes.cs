@@ -69,6 +69,13 @@ internal static partial class ApiRoutes
             // The spec always in the job file's own words (JobSpecJson), never the API's web defaults.
             return Results.Ok(new { status = a.Jobs.Status(a.Jobs.Get(name)), yaml, spec = JsonSerializer.SerializeToElement(spec, JobSpecJson.Options) });
         });
+        // A long poll: with `after`, answers once the job's change count differs from it (at most `wait` seconds, default 10).
+        api.MapGet("/jobs/{name}/status", async (string name, long? after, double? wait, AgentHost a, CancellationToken ct) =>
+        {
+            if (after is { } seen)
+                await a.Jobs.Get(name).WaitForChangeAsync(seen, TimeSpan.FromSeconds(Math.Clamp(wait ?? 10, 0, 60)), ct);
+            return Results.Ok(a.Jobs.Status(a.Jobs.Get(name)));
+        });
         api.MapDelete("/jobs/{name}", async (string name, AgentHost a) =>
         {
             await a.Jobs.RemoveAsync(name);
@@ -79,7 +86,7 @@ internal static partial class ApiRoutes
             var runner = a.Jobs.Get(name);
             var mode = req.Mode is null ? runner.Job.MirrorMode : ParseMode(req.Mode);
             runner.RequestMirror(mode);
-            return Results.Accepted(value: new { name, mode = mode.ToString().ToLowerInvariant() });
+            return Results.Accepted(value: new { name, mode = mode.ToString().ToLowerInvariant(), changes = runner.Changes });
         });
         api.MapPost("/jobs/{name}/verify", async (string name, VerifyRequest req, AgentHost a, CancellationToken ct) =>
             Results.Ok(await a.Jobs.Get(name).VerifyAsync(req.Checksum, req.Repair).WaitAsync(ct)));

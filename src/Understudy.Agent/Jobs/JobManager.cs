@@ -206,13 +206,14 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
     public JobStatusView Status(JobRunner r)
     {
         var (spec, _, _) = _jobs[r.Job.Name];
+        long changes = r.Changes; // before the rest: a change made meanwhile shows as a count this status is not of
         var now = ctx.Time.GetUtcNow();
         var p = r.Progress;
         ProgressView? pv = p is null ? null : new ProgressView(p.Mode.ToString().ToLowerInvariant(), p.Phase, p.FilesDone, p.FilesTotal,
             p.BytesDone, p.BytesTotal, p.BytesSent, Math.Round(p.RateBytesPerSecond(now)), p.EtaSeconds(now) is { } eta ? Math.Round(eta, 1) : null,
             p.StartedAt.ToString("O"), p.FinishedAt?.ToString("O"), p.Skipped, p.OrphansKept, p.OrphansDeleted);
         return new JobStatusView(r.Job.Name, "source", r.State, r.Reason, spec.Target.Address.ToString(), spec.Target.Path,
-            spec.Source.Paths, pv, r.Mirrored, r.LastMirrorAt?.ToString("O"), r.LastVerify, r.ReplicationStatus(now), r.IsIdle);
+            spec.Source.Paths, pv, r.Mirrored, r.LastMirrorAt?.ToString("O"), r.LastVerify, r.ReplicationStatus(now), r.IsIdle, changes);
     }
 
     public async ValueTask DisposeAsync()

@@ -123,6 +123,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
     {
         State = state;
         Reason = reason;
+        Interlocked.Increment(ref _changes);
         Changed?.Invoke(this);
     }
 

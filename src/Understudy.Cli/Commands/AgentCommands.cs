@@ -19,6 +19,7 @@ internal static class AgentCommands
         };
         cmd.SetAction(async (r, ct) =>
         {
+            AgentRuntime.ReexecIfRequested();
             // For the daemon, the global --api (elsewhere: which agent to talk to) names where to serve the API.
             var apiAddress = r.GetResult(api) is null or { Implicit: true } && r.GetValue(GlobalOptions.Api) is { } given ? ListenAddress(given) : r.GetValue(api)!;
             var opts = new AgentOptions(Path.GetFullPath(r.GetValue(GlobalOptions.DataDir)!), r.GetValue(listen)!, apiAddress, r.GetValue(name),

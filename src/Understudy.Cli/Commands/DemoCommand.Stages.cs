@@ -46,7 +46,7 @@ internal static partial class DemoCommand
             }
         }
         Console.WriteLine($"all changes durable on the target {(clock.Elapsed - changed).TotalMilliseconds:0} ms after the last one was made");
-        var report = await sc.PostAsync("api/v1/jobs/demo/verify", new { checksum = true, repair = false }, ct);
+        var report = await sc.PostAsync("api/v1/jobs/demo/verify", new JsonObject { ["checksum"] = true, ["repair"] = false }, ct);
         int diffs = report["differences"]!.AsArray().Count;
         Console.WriteLine(diffs == 0 ? "verify --checksum: identical" : $"verify --checksum: {diffs} differences");
         return diffs == 0;
@@ -92,11 +92,11 @@ internal static partial class DemoCommand
         await UntilAsync(async () => JobCommands.FindJob(await sc.GetAsync("api/v1/status", cts.Token), "demo")?["state"]?.GetValue<string>() is { } s
             && s.StartsWith("failed-over", StringComparison.Ordinal), cts.Token);
         Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  source: failed-over (passive) — it does not take the identity back by itself");
-        await tc.PostAsync("api/v1/failover/demo/restore", new { }, cts.Token);
+        await tc.PostAsync("api/v1/failover/demo/restore", new JsonObject(), cts.Token);
         Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  understudy restore demo: the target sends what changed back to the source");
         await UntilAsync(async () => (await tc.GetAsync("api/v1/failover/demo", cts.Token))["failover"]?["restore"]?["phase"]?.GetValue<string>() == "in sync", cts.Token);
         Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  restore in sync");
-        var r = await tc.PostAsync("api/v1/failover/demo/failback", new { }, cts.Token);
+        var r = await tc.PostAsync("api/v1/failover/demo/failback", new JsonObject(), cts.Token);
         Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  understudy failback demo: {r["state"]}{(r["abortReason"] is { } why ? $" (aborted: {why})" : "")}");
         if (r["completed"]?.GetValue<bool>() != true)
             return false;

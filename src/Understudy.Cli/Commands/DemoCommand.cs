@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json.Nodes;
 
 namespace Understudy.Cli.Commands;
 
@@ -51,8 +52,8 @@ internal static partial class DemoCommand
         using var tc = ApiClient.Resolve(null, null, target.DataDir, null);
         var sourceId = (await sc.GetAsync("api/v1/agent", ct))["id"]!.GetValue<string>();
         var targetId = (await tc.GetAsync("api/v1/agent", ct))["id"]!.GetValue<string>();
-        await sc.PostAsync("api/v1/trust", new { id = targetId, name = "demo-target" }, ct);
-        await tc.PostAsync("api/v1/trust", new { id = sourceId, name = "demo-source" }, ct);
+        await sc.PostAsync("api/v1/trust", new JsonObject { ["id"] = targetId, ["name"] = "demo-target" }, ct);
+        await tc.PostAsync("api/v1/trust", new JsonObject { ["id"] = sourceId, ["name"] = "demo-source" }, ct);
         Console.WriteLine($"source agent {sourceId[..16]}… on {source.PeerAddress}; target agent {targetId[..16]}… on {target.PeerAddress}");
 
         var yaml = $"""
@@ -84,11 +85,11 @@ internal static partial class DemoCommand
         var jobFile = Path.Combine(dir, "demo-job.yaml");
         await File.WriteAllTextAsync(jobFile, yaml + "\n", ct);
         Console.WriteLine($"applying {jobFile}");
-        await sc.PostAsync("api/v1/jobs", new { yaml, fileName = jobFile }, ct);
+        await sc.PostAsync("api/v1/jobs", new JsonObject { ["yaml"] = yaml, ["fileName"] = jobFile }, ct);
         int watched = await StatusCommands.WatchAsync(sc, "demo", untilDone: true, ct);
         if (watched != ExitCodes.Ok)
             return watched;
-        var report = await sc.PostAsync("api/v1/jobs/demo/verify", new { checksum = true, repair = false }, ct);
+        var report = await sc.PostAsync("api/v1/jobs/demo/verify", new JsonObject { ["checksum"] = true, ["repair"] = false }, ct);
         int diffs = report["differences"]!.AsArray().Count;
         Console.WriteLine(diffs == 0
             ? $"verify --checksum: identical ({report["entriesChecked"]} entries compared by content)"

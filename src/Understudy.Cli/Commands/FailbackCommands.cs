@@ -25,7 +25,7 @@ internal static class FailbackCommands
         {
             var job = r.GetValue(name)!;
             var path = $"api/v1/failover/{Uri.EscapeDataString(job)}";
-            var res = await c.PostAsync(path + "/restore", new { force = r.GetValue(force) }, ct);
+            var res = await c.PostAsync(path + "/restore", new JsonObject { ["force"] = r.GetValue(force) }, ct);
             if (r.GetValue(wait))
             {
                 var deadline = DateTime.UtcNow.AddSeconds(r.GetValue(timeout));
@@ -72,7 +72,7 @@ internal static class FailbackCommands
         {
             var job = r.GetValue(name)!;
             bool dry = r.GetValue(dryRun);
-            var res = await c.PostAsync($"api/v1/failover/{Uri.EscapeDataString(job)}/failback", new { dryRun = dry }, ct);
+            var res = await c.PostAsync($"api/v1/failover/{Uri.EscapeDataString(job)}/failback", new JsonObject { ["dryRun"] = dry }, ct);
             if (dry)
             {
                 if (r.GetValue(json))

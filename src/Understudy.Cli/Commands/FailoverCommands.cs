@@ -26,7 +26,7 @@ internal static class FailoverCommands
                 throw new CliException("--dismiss cannot be combined with --dry-run or --force");
             var job = r.GetValue(name)!;
             var res = await c.PostAsync($"api/v1/failover/{Uri.EscapeDataString(job)}",
-                new { dismiss = r.GetValue(dismiss), dryRun = r.GetValue(dryRun), force = r.GetValue(force) }, ct);
+                new JsonObject { ["dismiss"] = r.GetValue(dismiss), ["dryRun"] = r.GetValue(dryRun), ["force"] = r.GetValue(force) }, ct);
             if (r.GetValue(json))
             {
                 Console.WriteLine(res.ToJsonString());

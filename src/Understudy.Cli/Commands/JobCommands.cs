@@ -21,7 +21,7 @@ internal static class JobCommands
             {
                 throw new CliException($"cannot read {path}: {e.Message}");
             }
-            var res = await c.PostAsync("api/v1/jobs", new { yaml, fileName = path }, ct);
+            var res = await c.PostAsync("api/v1/jobs", new JsonObject { ["yaml"] = yaml, ["fileName"] = path }, ct);
             Console.WriteLine($"job '{res["name"]}' applied; mirror started (follow it with: understudy status {res["name"]} --watch)");
             return ExitCodes.Ok;
         }));
@@ -72,11 +72,11 @@ internal static class JobCommands
         var cmd = new Command("mirror", "Start a mirror of a job now; returns at once (follow it with 'understudy status NAME --watch' or 'understudy wait NAME'), or with --wait when it is complete. Exit 0: started (with --wait: complete); 1: with --wait, the mirror failed; 2: no such job, the job is stopped, or unreachable agent; 3: --wait timed out") { Arguments = { name }, Options = { mode, wait, timeout } };
         cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
-            var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/mirror", new { mode = r.GetValue(mode) }, ct);
+            var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/mirror", new JsonObject { ["mode"] = r.GetValue(mode) }, ct);
             Console.WriteLine($"{res["mode"]} mirror of '{res["name"]}' started");
             // The job is `mirroring` from the moment the POST returns, so the wait cannot see the previous mirror's end.
             return r.GetValue(wait)
-                ? await StatusCommands.WaitForAsync(c, r.GetValue(name)!, untilIdle: false, r.GetValue(timeout), ct)
+                ? await StatusCommands.WaitForAsync(c, r.GetValue(name)!, untilIdle: false, r.GetValue(timeout), res["changes"]?.GetValue<long>(), ct)
                 : ExitCodes.Ok;
         }));
         return cmd;
@@ -96,7 +96,7 @@ internal static class JobCommands
         cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
             var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/verify",
-                new { checksum = r.GetValue(checksum), repair = r.GetValue(repair) }, ct);
+                new JsonObject { ["checksum"] = r.GetValue(checksum), ["repair"] = r.GetValue(repair) }, ct);
             var diffs = res["differences"]!.AsArray();
             if (r.GetValue(json))
                 Console.WriteLine(res.ToJsonString());

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json.Nodes;
 
 namespace Understudy.Cli.Commands;
 
@@ -28,7 +29,7 @@ internal static class ReplicationCommands
         var cmd = new Command(verb, description) { Arguments = { name } };
         cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
-            var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/{verb}", new { }, ct);
+            var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/{verb}", new JsonObject(), ct);
             Console.WriteLine($"{res["name"]}: {res["state"]}" + (res["reason"] is { } reason ? $" ({reason})" : ""));
             return ExitCodes.Ok;
         }));
@@ -51,7 +52,7 @@ internal static class ReplicationCommands
             if (r.GetValue(bandwidth) is null && r.GetValue(compression) is null)
                 throw new CliException("nothing to set: give --bandwidth and/or --compression");
             var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/replication",
-                new { bandwidth = r.GetValue(bandwidth), compression = r.GetValue(compression) }, ct);
+                new JsonObject { ["bandwidth"] = r.GetValue(bandwidth), ["compression"] = r.GetValue(compression) }, ct);
             long bw = (long)res["bandwidth"]!;
             Console.WriteLine($"{res["name"]}: bandwidth {(bw == 0 ? "unlimited" : StatusCommands.Bytes(bw) + "/s")}, compression {res["compression"]}");
             return ExitCodes.Ok;

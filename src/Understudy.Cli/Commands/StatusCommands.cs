@@ -177,24 +177,27 @@ internal static class StatusCommands
             Arguments = { name },
             Options = { until, timeout },
         };
-        cmd.SetAction(GlobalOptions.Run((r, c, ct) => WaitForAsync(c, r.GetValue(name)!, r.GetValue(until) == "idle", r.GetValue(timeout), ct)));
+        cmd.SetAction(GlobalOptions.Run((r, c, ct) => WaitForAsync(c, r.GetValue(name)!, r.GetValue(until) == "idle", r.GetValue(timeout), null, ct)));
         return cmd;
     }
 
-    /// <summary>Polls the job's status until it is mirrored (or idle); the exit code of `wait`.
-    /// Polled every 20 ms: one status call is cheap, and the poll interval is paid on every
-    /// mirror that a script waits for (a no-change mirror takes a few hundred ms).</summary>
-    internal static async Task<int> WaitForAsync(ApiClient c, string name, bool untilIdle, double? timeoutSeconds, CancellationToken ct)
+    /// <summary>Waits until the job is mirrored (or idle); the exit code of `wait`. For `mirrored`, each request is a
+    /// long poll (`GET …/status?after=N`) that the agent answers at the job's next state change, so the end of a
+    /// mirror is seen at once and nothing polls meanwhile; <paramref name="seen"/> is a change count the caller
+    /// already has (the mirror request's). `idle` also depends on the replication queue, which changes no state:
+    /// that is polled every 20 ms.</summary>
+    internal static async Task<int> WaitForAsync(ApiClient c, string name, bool untilIdle, double? timeoutSeconds, long? seen, CancellationToken ct)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         if (timeoutSeconds is { } t)
             cts.CancelAfter(TimeSpan.FromSeconds(t));
+        var path = $"api/v1/jobs/{Uri.EscapeDataString(name)}/status";
+        long? after = untilIdle ? null : seen;
         try
         {
             while (true)
             {
-                var j = JobCommands.FindJob(await c.GetAsync("api/v1/status", cts.Token), name)
-                    ?? throw new CliException($"no job named '{name}'");
+                var j = await c.GetAsync(after is { } a ? $"{path}?after={a}" : path, cts.Token);
                 if (untilIdle ? IsIdle(j) : IsSettled(j))
                 {
                     int o = Outcome(j);
@@ -202,7 +205,9 @@ internal static class StatusCommands
                         Console.Error.WriteLine(j["state"]!.GetValue<string>() == "stopped" ? $"understudy: job is stopped: {j["reason"]}" : $"understudy: job failed: {j["reason"]}");
                     return o;
                 }
-                await Task.Delay(20, cts.Token);
+                after = untilIdle ? null : j["changes"]?.GetValue<long>();
+                if (after is null)
+                    await Task.Delay(20, cts.Token);
             }
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)

@@ -12,7 +12,7 @@ internal static class TrustCommands
         var add = new Command("add", "Trust a peer agent: it may then connect (as source or target)") { Arguments = { id }, Options = { name } };
         add.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
-            var res = await c.PostAsync("api/v1/trust", new { id = r.GetValue(id), name = r.GetValue(name) }, ct);
+            var res = await c.PostAsync("api/v1/trust", new JsonObject { ["id"] = r.GetValue(id), ["name"] = r.GetValue(name) }, ct);
             Console.WriteLine($"trusted {res["id"]}");
             return ExitCodes.Ok;
         }));

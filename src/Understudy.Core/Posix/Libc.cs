@@ -115,4 +115,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib)]
     internal static partial uint geteuid();
+
+    /// <summary>Replaces the process image; returns (-1) only on failure. <paramref name="argv"/> and <paramref name="envp"/>
+    /// are NULL-terminated arrays of NUL-terminated strings.</summary>
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int execve(byte* path, byte** argv, byte** envp);
 }

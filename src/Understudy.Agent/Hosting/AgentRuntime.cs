@@ -1,0 +1,106 @@
+using System.Runtime.InteropServices;
+using Understudy.Core.Posix;
+
+namespace Understudy.Agent.Hosting;
+
+/// <summary>
+/// The agent and the CLI are one executable with one runtimeconfig, but want opposite JIT settings.
+/// The agent runs best with tiered compilation off: its ReadyToRun code is used as it is and what has
+/// none is compiled once, fully optimised (with tiering, ~30 % of a mirror's CPU went to tier-1 and
+/// PGO re-compiles; docs/performance.md). A CLI process lives ~0.1 s and pays for full-opt JIT of the
+/// few hundred generic methods ReadyToRun cannot hold (HttpClient, System.CommandLine, async builders):
+/// ~0.05 s per call with tiering off. So the published runtimeconfig leaves tiering on and carries
+/// <see cref="Switch"/>; `understudy agent` then replaces itself once, before doing anything, with the
+/// same command line and environment plus <c>DOTNET_TieredCompilation=0</c> (execve: the PID stays,
+/// so systemd, signals and /proc/PID/status follow it).
+/// </summary>
+internal static unsafe class AgentRuntime
+{
+    /// <summary>runtimeconfig property (set on `dotnet publish`, src/Understudy.Cli/Understudy.Cli.csproj).</summary>
+    public const string Switch = "Understudy.Agent.TieredCompilation";
+
+    private const string Variable = "DOTNET_TieredCompilation";
+
+    /// <summary>Re-executes with tiered compilation off when the runtimeconfig asks for it and the environment
+    /// does not already say (either way) how to compile. Returns if it does not, or if execve fails.</summary>
+    public static void ReexecIfRequested()
+    {
+        if (AppContext.GetData(Switch) is not string s || !bool.TryParse(s, out bool tiered) || tiered)
+            return;
+        byte[] argv, environ;
+        try
+        {
+            argv = File.ReadAllBytes("/proc/self/cmdline");
+            environ = File.ReadAllBytes("/proc/self/environ");
+        }
+        catch (IOException)
+        {
+            return;
+        }
+        if (WithTieringOff(SplitNul(environ)) is { } env)
+            Exec("/proc/self/exe", SplitNul(argv), env);
+    }
+
+    /// <summary>The environment with <c>DOTNET_TieredCompilation=0</c> added; null when it (or its COMPlus_ alias) is set already,
+    /// which also stops a second re-exec.</summary>
+    internal static List<byte[]>? WithTieringOff(List<byte[]> environ)
+    {
+        foreach (var e in environ)
+        {
+            var name = e.AsSpan(0, Math.Max(0, e.AsSpan().IndexOf((byte)'=')));
+            if (name.SequenceEqual("DOTNET_TieredCompilation"u8) || name.SequenceEqual("COMPlus_TieredCompilation"u8))
+                return null;
+        }
+        return [.. environ, System.Text.Encoding.ASCII.GetBytes(Variable + "=0")];
+    }
+
+    /// <summary>Splits a /proc NUL-separated list (cmdline, environ) into its strings, without the NULs.</summary>
+    internal static List<byte[]> SplitNul(ReadOnlySpan<byte> raw)
+    {
+        var list = new List<byte[]>();
+        while (!raw.IsEmpty)
+        {
+            int i = raw.IndexOf((byte)0);
+            var item = i < 0 ? raw : raw[..i];
+            list.Add(item.ToArray());
+            raw = i < 0 ? [] : raw[(i + 1)..];
+        }
+        return list;
+    }
+
+    private static void Exec(string path, List<byte[]> argv, List<byte[]> envp)
+    {
+        var blocks = new List<nint>();
+        try
+        {
+            byte* p = Terminated(System.Text.Encoding.UTF8.GetBytes(path), blocks);
+            byte** a = Vector(argv, blocks);
+            byte** e = Vector(envp, blocks);
+            Libc.execve(p, a, e); // returns only on failure: the agent then runs as it is, with tiering on
+        }
+        finally
+        {
+            foreach (var b in blocks)
+                NativeMemory.Free((void*)b);
+        }
+    }
+
+    private static byte** Vector(List<byte[]> items, List<nint> blocks)
+    {
+        var v = (byte**)NativeMemory.Alloc((nuint)(items.Count + 1), (nuint)sizeof(byte*));
+        blocks.Add((nint)v);
+        for (int i = 0; i < items.Count; i++)
+            v[i] = Terminated(items[i], blocks);
+        v[items.Count] = null;
+        return v;
+    }
+
+    private static byte* Terminated(byte[] s, List<nint> blocks)
+    {
+        var b = (byte*)NativeMemory.Alloc((nuint)s.Length + 1);
+        blocks.Add((nint)b);
+        s.CopyTo(new Span<byte>(b, s.Length));
+        b[s.Length] = 0;
+        return b;
+    }
+}
