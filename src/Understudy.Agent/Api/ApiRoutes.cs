@@ -73,7 +73,7 @@ internal static partial class ApiRoutes
         api.MapGet("/jobs/{name}/status", async (string name, long? after, double? wait, AgentHost a, CancellationToken ct) =>
         {
             if (after is { } seen)
-                await a.Jobs.Get(name).WaitForChangeAsync(seen, TimeSpan.FromSeconds(Math.Clamp(wait ?? 10, 0, 60)), ct);
+                await a.Jobs.Get(name).WaitForChangeAsync(seen, TimeSpan.FromSeconds(wait is { } w && double.IsFinite(w) ? Math.Clamp(w, 0, 60) : 10), ct);
             return Results.Ok(a.Jobs.Status(a.Jobs.Get(name)));
         });
         api.MapDelete("/jobs/{name}", async (string name, AgentHost a) =>
