@@ -11,7 +11,7 @@ namespace Understudy.Agent.Hosting;
 /// few hundred generic methods ReadyToRun cannot hold (HttpClient, System.CommandLine, async builders):
 /// ~0.05 s per call with tiering off. So the published runtimeconfig leaves tiering on and carries
 /// <see cref="Switch"/>; `understudy agent` then replaces itself once, before doing anything, with the
-/// same command line and environment plus <c>DOTNET_TieredCompilation=0</c> (execve: the PID stays,
+/// same command line and environment plus <c>DOTNET_TieredCompilation=0</c> (execve of its own executable: the PID stays,
 /// so systemd, signals and /proc/PID/status follow it).
 /// </summary>
 internal static unsafe class AgentRuntime
@@ -37,8 +37,10 @@ internal static unsafe class AgentRuntime
         {
             return;
         }
+        // The executable by its own path, not /proc/self/exe: the kernel names the new image's process after the
+        // file it ran (`ps`, `top` and the journal would show "exe").
         if (WithTieringOff(SplitNul(environ)) is { } env)
-            Exec("/proc/self/exe", SplitNul(argv), env);
+            Exec(Environment.ProcessPath ?? "/proc/self/exe", SplitNul(argv), env);
     }
 
     /// <summary>The environment with <c>DOTNET_TieredCompilation=0</c> added; null when it (or its COMPlus_ alias) is set already,
