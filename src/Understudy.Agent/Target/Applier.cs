@@ -21,11 +21,25 @@ internal sealed class Applier(FsTree tree) : IDisposable
     private const int BatchFiles = 512;
     private const long BatchBytes = 128L * 1024 * 1024;
 
-    /// <summary>A file's data is handed to writeback (sync_file_range) every this many bytes and
-    /// when it completes, so the disk writes while data still arrives and the batch's syncfs has
-    /// little left to do. Left to the kernel, writeback of a mirror's data started only at the
-    /// dirty threshold (10 % of memory) or at the syncfs.</summary>
+    /// <summary>A big file's buffered data (a delta, or a file system without O_DIRECT) is handed to
+    /// writeback (sync_file_range) every this many bytes and when it completes, so the disk writes
+    /// while data still arrives and the batch's syncfs has little left to do. Left to the kernel,
+    /// writeback of a mirror's data started only at the dirty threshold (10 % of memory) or at the
+    /// syncfs. Small files are left to the batch's syncfs, which writes them back in one pass: one
+    /// sync_file_range per small file cost ~9 % of the target's CPU on 50,000 files.</summary>
     private const long WritebackChunk = 8L * 1024 * 1024;
+
+    /// <summary>Files at least this big (sent in data frames, not inline) are written with O_DIRECT:
+    /// from the applier's aligned buffer straight to the device. Buffered, every byte was first copied
+    /// into freshly allocated page-cache pages (on this project's VM slower than the disk itself: 2 GiB
+    /// took 7–8 s buffered + fdatasync, 1.7–3.1 s direct), and a mirror filled the target's memory with
+    /// pages of a replica nobody reads. Smaller files stay buffered: one synchronous device write
+    /// each would cost more than the copy.</summary>
+    internal const long DirectIoMinSize = 1024 * 1024;
+
+    private const int DirectBufferSize = 4 * 1024 * 1024;
+
+    private AlignedBuffer? _directBuffer;
 
     private readonly List<TempFile> _pending = [];
     private PendingPaths _pendingPaths = new();
@@ -37,6 +51,10 @@ internal sealed class Applier(FsTree tree) : IDisposable
     // Anything applied since the last syncfs? True at first: an earlier session may have left
     // work that is not durable yet. Lets a barrier after a no-change mirror skip the syncfs.
     private bool _dirty = true;
+
+    /// <summary>Big files written with O_DIRECT (<see cref="DirectIoMinSize"/>); off, everything goes
+    /// through the page cache.</summary>
+    public bool DirectIo { get; init; } = true;
 
     public long FilesApplied { get; private set; }
 
@@ -59,6 +77,8 @@ internal sealed class Applier(FsTree tree) : IDisposable
 
         public void Wrote(long offset, int length)
         {
+            if (Temp.DirectIo)
+                return;
             if (Unsubmitted == 0)
                 UnsubmittedFrom = offset;
             Unsubmitted += length;
@@ -84,6 +104,8 @@ internal sealed class Applier(FsTree tree) : IDisposable
         try
         {
             temp.SetLength(m.Size);
+            if (!m.Complete && m.Size >= DirectIoMinSize && DirectIo)
+                temp.TryUseDirectIo(_directBuffer ??= new AlignedBuffer(DirectBufferSize), m.Size);
             _current = new InFlight(temp, m.Size, m.Meta, m.Xattrs);
             if (!m.Inline.IsEmpty)
                 Write(m.Inline.Span, 0);
@@ -193,7 +215,8 @@ internal sealed class Applier(FsTree tree) : IDisposable
             if (f.Delta is { IsComplete: false })
                 throw new ProtocolException("delta ended without its completion instruction");
             f.Basis?.Dispose();
-            if (f.Size > 0)
+            f.Temp.CompleteWrites();
+            if (f.Size >= DirectIoMinSize)
                 f.Temp.StartWriteback(0, 0);
             f.Temp.SetMetadata(f.Meta.Mode, f.Meta.Uid, f.Meta.Gid, f.Meta.MtimeNs, f.Xattrs);
         }
@@ -357,5 +380,7 @@ internal sealed class Applier(FsTree tree) : IDisposable
             t.Dispose();
         _pending.Clear();
         _pendingPaths.Clear();
+        _directBuffer?.Dispose();
+        _directBuffer = null;
     }
 }

@@ -20,6 +20,10 @@ internal static partial class Libc
     internal const int O_PATH = 0x200000;
     internal static readonly int O_DIRECTORY = s_armFlags ? 0x4000 : 0x10000;
     internal static readonly int O_NOFOLLOW = s_armFlags ? 0x8000 : 0x20000;
+    internal static readonly int O_DIRECT = s_armFlags ? 0x10000 : 0x4000;
+
+    internal const int F_GETFL = 3;
+    internal const int F_SETFL = 4;
 
     internal const int AT_SYMLINK_NOFOLLOW = 0x100;
     internal const int AT_REMOVEDIR = 0x200;

@@ -41,6 +41,11 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)]
     internal static partial long lseek(SafeFd fd, long offset, int whence);
 
+    /// <summary>fcntl with an int argument (F_GETFL, F_SETFL); variadic in C, which the x86_64 and
+    /// arm64 Linux calling conventions pass like a fixed int.</summary>
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int fcntl(SafeFd fd, int cmd, int arg);
+
     [LibraryImport(Lib, SetLastError = true)]
     internal static partial int ftruncate(SafeFd fd, long length);
 

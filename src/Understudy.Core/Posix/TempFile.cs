@@ -25,10 +25,19 @@ internal sealed class TempFile : IDisposable
 
     public RelPath FinalPath { get; }
 
-    /// <summary>Writes all of <paramref name="data"/> at <paramref name="offset"/> (pwrite until done).</summary>
-    public unsafe void Write(ReadOnlySpan<byte> data, long offset)
+    /// <summary>Writes all of <paramref name="data"/> at <paramref name="offset"/> (pwrite until done),
+    /// through the direct-I/O buffer when <see cref="TryUseDirectIo"/> switched it on.</summary>
+    public void Write(ReadOnlySpan<byte> data, long offset)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (_direct is not null)
+            WriteDirect(data, offset);
+        else
+            WriteBuffered(data, offset);
+    }
+
+    private unsafe void WriteBuffered(ReadOnlySpan<byte> data, long offset)
+    {
         fixed (byte* p = data)
         {
             int done = 0;
@@ -45,6 +54,144 @@ internal sealed class TempFile : IDisposable
                 done += (int)n;
             }
         }
+    }
+
+    // Direct I/O: contiguous data is gathered in an aligned buffer and written with O_DIRECT in
+    // whole buffers, so it goes from this buffer to the device without a page-cache copy (and
+    // without growing the page cache by the size of the mirror). Anything that does not fit the
+    // alignment rules (a run that starts or, before the end of the file, stops off a 4 KiB
+    // boundary; a file system that refuses O_DIRECT) falls back to buffered writes for the rest
+    // of the file; content is the same either way.
+    private AlignedBuffer? _direct;
+    private long _directStart; // file offset of the buffer's first byte, aligned
+    private int _directFill;
+    private long _directSize;
+
+    /// <summary>Writes this file's data with O_DIRECT from here on, gathered in
+    /// <paramref name="buffer"/> (which must stay alive until <see cref="CompleteWrites"/> or
+    /// disposal). <paramref name="size"/> is the file's final size: a last block that ends there
+    /// is padded to the alignment, written, and cut back by ftruncate. Returns false, and leaves
+    /// the file buffered, where the file system refuses the flag.</summary>
+    public bool TryUseDirectIo(AlignedBuffer buffer, long size)
+    {
+        int flags = Libc.fcntl(_fd, Libc.F_GETFL, 0);
+        if (flags < 0 || Libc.fcntl(_fd, Libc.F_SETFL, flags | Libc.O_DIRECT) != 0)
+            return false;
+        _direct = buffer;
+        _directFill = 0;
+        _directSize = size;
+        return true;
+    }
+
+    /// <summary>True while writes go through O_DIRECT.</summary>
+    public bool DirectIo => _direct is not null;
+
+    private void WriteDirect(ReadOnlySpan<byte> data, long offset)
+    {
+        if (_directFill > 0 && offset != _directStart + _directFill)
+            FlushDirect(atEnd: false);
+        if (_direct is not null && _directFill == 0)
+        {
+            if (offset % AlignedBuffer.Alignment != 0)
+                LeaveDirect();
+            else
+                _directStart = offset;
+        }
+        if (_direct is not { } buf)
+        {
+            WriteBuffered(data, offset);
+            return;
+        }
+        while (!data.IsEmpty)
+        {
+            int n = Math.Min(data.Length, buf.Length - _directFill);
+            data[..n].CopyTo(buf.Span[_directFill..]);
+            _directFill += n;
+            data = data[n..];
+            if (_directFill == buf.Length)
+                FlushDirect(atEnd: false);
+            if (_direct is null && !data.IsEmpty)
+            {
+                WriteBuffered(data, _directStart + _directFill);
+                return;
+            }
+        }
+    }
+
+    /// <summary>Writes what the direct buffer holds. Whole blocks go out with O_DIRECT; a partial
+    /// last block is padded with zeros when it ends at the file's size (ftruncate then cuts the
+    /// file back), otherwise written buffered.</summary>
+    private unsafe void FlushDirect(bool atEnd)
+    {
+        var buf = _direct!;
+        int aligned = _directFill & ~(AlignedBuffer.Alignment - 1);
+        int tail = _directFill - aligned;
+        long tailAt = _directStart + aligned;
+        bool pad = tail > 0 && atEnd && tailAt + tail == _directSize;
+        int length = pad ? aligned + AlignedBuffer.Alignment : aligned;
+        if (pad)
+            buf.Span[_directFill..length].Clear();
+        int written = PwriteDirect(buf.Pointer, length, _directStart);
+        if (written > _directFill)
+        {
+            // Padding went past the end of the file: cut it back to its size.
+            if (Libc.ftruncate(_fd, _directSize) != 0)
+                throw PosixException.FromLastError("truncate", _display);
+            written = _directFill;
+        }
+        if (written < _directFill)
+        {
+            // The rest (a partial block, a short or refused direct write) goes through the page cache.
+            LeaveDirect();
+            WriteBuffered(buf.Span[written.._directFill], _directStart + written);
+        }
+        _directStart += _directFill;
+        _directFill = 0;
+    }
+
+    /// <summary>pwrite with O_DIRECT until done, in aligned steps; returns the bytes written, less than
+    /// <paramref name="length"/> when the kernel wrote a part that leaves the rest unaligned or refused
+    /// direct I/O for this file (EINVAL).</summary>
+    private unsafe int PwriteDirect(byte* p, int length, long offset)
+    {
+        int done = 0;
+        while (done < length)
+        {
+            nint n = Libc.pwrite(_fd, p + done, (nuint)(length - done), offset + done);
+            if (n < 0)
+            {
+                int e = Sys.Errno;
+                if (e == Libc.EINTR)
+                    continue;
+                if (e == Libc.EINVAL)
+                    return done;
+                throw new PosixException(e, "write", _display);
+            }
+            done += (int)n;
+            if (n % AlignedBuffer.Alignment != 0)
+                return done;
+        }
+        return done;
+    }
+
+    private void LeaveDirect()
+    {
+        _direct = null;
+        int flags = Libc.fcntl(_fd, Libc.F_GETFL, 0);
+        if (flags < 0 || Libc.fcntl(_fd, Libc.F_SETFL, flags & ~Libc.O_DIRECT) != 0)
+            throw PosixException.FromLastError("fcntl", _display);
+    }
+
+    /// <summary>Writes out what direct I/O still holds; call once all data is written, before the
+    /// metadata and the commit. The buffer is free for another file afterwards.</summary>
+    public void CompleteWrites()
+    {
+        if (_direct is null)
+            return;
+        if (_directFill > 0)
+            FlushDirect(atEnd: true);
+        if (_direct is not null)
+            LeaveDirect();
     }
 
     /// <summary>ftruncate: growing leaves a hole, so a sparse copy is SetLength then writing
