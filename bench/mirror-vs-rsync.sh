@@ -16,7 +16,13 @@
 #   Understudy: two agents on loopback, trusted both ways; `job apply` (mirror.mode full) until
 #               `understudy wait --until mirrored` returns; `mirror --mode different --wait`;
 #               after the same change `mirror --mode checksum --wait` (bytes = mirror.bytesSent).
-# Data lives in a temp dir under /tmp (or $WORK) and is removed at the end.
+# Each tool's target is a fresh ext4 filesystem every run (a loop device over a sparse image in
+# the work dir, direct I/O to the image, so writes reach the same disk as a plain directory's
+# would): on one long-lived filesystem, ext4's inode allocator skips inodes freed in the last
+# minute (recently_deleted(), a scan per new file), so whichever tool ran right after the
+# previous copy was removed paid 10-40 s extra for 50,000 files. Needs root; FRESH_FS=0 uses
+# plain directories under the work dir instead (as before 2026-12-03).
+# Data lives in a temp dir under /tmp (or $WORK_PARENT) and is removed at the end.
 set -euo pipefail
 
 FILES=${FILES:-50000}
@@ -24,6 +30,7 @@ BIG_FILES=${BIG_FILES:-4}
 BIG_MIB=${BIG_MIB:-512}
 RUNS=${RUNS:-3}
 SEED=${SEED:-20261125}
+FRESH_FS=${FRESH_FS:-1}
 WRITE_DOC=0
 for a in "$@"; do
     case "$a" in
@@ -43,9 +50,37 @@ cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     [[ -f $WORK/rsyncd.pid ]] && kill "$(cat "$WORK/rsyncd.pid")" 2>/dev/null || true
     wait 2>/dev/null || true
+    for d in "$WORK/rsync-dst" "$WORK/us-dst"; do drop_fs "$d"; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+if [[ $FRESH_FS == 1 && $(id -u) != 0 ]]; then
+    echo "fresh target filesystems need root (loop devices); run with sudo, or FRESH_FS=0" >&2
+    exit 2
+fi
+
+# fresh_fs DIR: an empty ext4 mounted at DIR (FRESH_FS=1), or an emptied directory.
+fresh_fs() {
+    local dir=$1 dev
+    drop_fs "$dir"
+    rm -rf "$dir"; mkdir -p "$dir"
+    if [[ $FRESH_FS == 1 ]]; then
+        truncate -s "$(( (BIG_FILES * BIG_MIB + FILES * 40 / 1024) * 2 + 2048 ))M" "$dir.img"
+        mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$dir.img"
+        dev=$(losetup -f --show --direct-io=on "$dir.img")
+        mount "$dev" "$dir"
+    fi
+    sync
+}
+drop_fs() {
+    local dir=$1 dev
+    if mountpoint -q "$dir" 2>/dev/null; then
+        dev=$(findmnt -n -o SOURCE "$dir")
+        umount "$dir"
+        losetup -d "$dev" 2>/dev/null || true
+    fi
+    rm -f "$dir.img"
+}
 
 if [[ -z ${APP:-} ]]; then
     APP=$WORK/app
@@ -102,7 +137,7 @@ job_json() { us "$1" status bench --json; }
 for run in $(seq "$RUNS"); do
     echo "== run $run/$RUNS"
     # rsync: full mirror + sync, no-change re-run
-    rm -rf "$WORK/rsync-dst"; mkdir -p "$WORK/rsync-dst"; sync
+    fresh_fs "$WORK/rsync-dst"
     t=$(now); rsync -a "$SRC/" "$RURL"; sync; record "$run" rsync_full_s "$(since "$t")"
     t=$(now); rsync -a "$SRC/" "$RURL"; record "$run" rsync_nochange_s "$(since "$t")"
     # rsync wrote 3.7 GiB into the page cache: drop it (clean after sync) so Understudy, timed
@@ -116,7 +151,7 @@ for run in $(seq "$RUNS"); do
     us "$S_DIR" trust add "$T_ID" --name tgt >/dev/null
     us "$T_DIR" trust add "$S_ID" --name src >/dev/null
     DST=$WORK/us-dst
-    rm -rf "$DST"; mkdir -p "$DST"; sync
+    fresh_fs "$DST"
     cat >"$WORK/bench.yaml" <<EOF
 name: bench
 source:
@@ -160,10 +195,10 @@ EOF
     record "$run" us_source_hwm_mb "$(hwm_mb "$S_PID")"
     record "$run" us_target_hwm_mb "$(hwm_mb "$T_PID")"
     kill "$S_PID" "$T_PID"; wait "$S_PID" "$T_PID" 2>/dev/null || true
-    rm -rf "$DST"
+    drop_fs "$DST"; rm -rf "$DST"
 done
 
-python3 "$REPO/bench/report.py" "$RESULTS" "$FILES" "$BIG_FILES" "$BIG_MIB" "$RUNS" "$*" \
+FRESH_FS=$FRESH_FS python3 "$REPO/bench/report.py" "$RESULTS" "$FILES" "$BIG_FILES" "$BIG_MIB" "$RUNS" "$*" \
     | tee "$WORK/report.md"
 if [[ $WRITE_DOC == 1 ]]; then
     python3 "$REPO/bench/report.py" --splice "$REPO/docs/performance.md" "$WORK/report.md"

@@ -48,12 +48,15 @@ def report(path, files, big_files, big_mib, runs, args):
         ("1 % delta: time (s), + sync", "rsync_delta_s", "us_delta_s", None, "(no target)"),
     ]
     out = []
-    cmd = "bench/mirror-vs-rsync.sh" + (f" {args}" if args else "")
+    fresh = os.environ.get("FRESH_FS", "1") == "1"
+    cmd = ("sudo " if fresh else "FRESH_FS=0 ") + "bench/mirror-vs-rsync.sh" + (f" {args}" if args else "")
     if (files, big_files, big_mib, runs) != ("50000", "4", "512", "3") and "--quick" not in args:
-        cmd = f"FILES={files} BIG_FILES={big_files} BIG_MIB={big_mib} RUNS={runs} " + cmd
+        cmd = cmd.replace("bench/", f"FILES={files} BIG_FILES={big_files} BIG_MIB={big_mib} RUNS={runs} bench/", 1)
     out.append(f"Measured {datetime.date.today().isoformat()} on {os.cpu_count()} cores ({cpu_model()}), "
-               f"shared with other builds, ext4 under /tmp, loopback; "
-               f"{files} files of 1–64 KiB + {big_files} × {big_mib} MiB; median of {runs} run(s).")
+               f"shared with other builds, loopback; source on ext4 under /tmp, "
+               + ("each tool's target a fresh ext4 (loop device, direct I/O to its image on the same disk) every run; "
+                  if fresh else "targets plain directories under /tmp; ")
+               + f"{files} files of 1–64 KiB + {big_files} × {big_mib} MiB; median of {runs} run(s).")
     out.append("")
     out.append(f"Reproduce: `{cmd}` (it publishes the ReadyToRun build it runs)")
     out.append("")

@@ -13,13 +13,22 @@ namespace Understudy.Agent.Peer;
 /// Any protocol violation surfaces as <see cref="ProtocolException"/> from
 /// <see cref="ReceiveAsync"/>; the owner then disposes the connection — the one way it dies.
 /// A pump task reads, decrypts and decodes frames ahead of the consumer (a few MiB at most), so
-/// the network side and the consumer's work (e.g. the target's writes to disk) overlap.
+/// the network side and the consumer's work (e.g. the target's writes to disk) overlap. Sending is
+/// split the same way: frames go into a pipe (<see cref="SendPause"/> bytes at most) and a sender
+/// task encrypts and writes them, so the source reads its next file while the last one is on the wire.
 /// </summary>
 internal sealed class PeerConnection : IAsyncDisposable
 {
     private readonly Stream _stream;
     private readonly PipeReader _reader;
     private readonly PipeWriter _writer;
+    private readonly Pipe _send = new(new PipeOptions(
+        pauseWriterThreshold: SendPause, resumeWriterThreshold: SendPause / 2,
+        minimumSegmentSize: 256 * 1024, useSynchronizationContext: false));
+    private readonly Task _sender;
+
+    /// <summary>Bytes framed and not yet written to the socket at which a send waits for the sender task.</summary>
+    internal const int SendPause = 4 * 1024 * 1024;
     private readonly ArrayBufferWriter<byte> _body = new(64 * 1024);
     private readonly SendBufferWriter _direct = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
@@ -39,8 +48,36 @@ internal sealed class PeerConnection : IAsyncDisposable
         _stream = stream;
         PeerId = peerId;
         _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 256 * 1024, minimumReadSize: 64 * 1024, leaveOpen: true));
-        _writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 256 * 1024, leaveOpen: true));
+        _writer = _send.Writer;
         _pump = Task.Run(() => PumpAsync(_pumpStop.Token));
+        _sender = Task.Run(SendLoopAsync);
+    }
+
+    /// <summary>Writes what the pipe holds to the TLS stream until the writer completes. A failure
+    /// completes the pipe's reader with it, so the next flush of a send throws it (the link is dead).</summary>
+    private async Task SendLoopAsync()
+    {
+        var reader = _send.Reader;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync();
+                var buffer = result.Buffer;
+                foreach (var segment in buffer)
+                    await _stream.WriteAsync(segment);
+                if (!buffer.IsEmpty)
+                    await _stream.FlushAsync();
+                reader.AdvanceTo(buffer.End);
+                if (result.IsCompleted)
+                    break;
+            }
+            await reader.CompleteAsync();
+        }
+        catch (Exception e)
+        {
+            await reader.CompleteAsync(e is IOException or ObjectDisposedException ? e : new IOException("send failed: " + e.Message, e));
+        }
     }
 
     /// <summary>The peer's agent ID (SHA-256 fingerprint of its certificate), established by TLS.</summary>
@@ -295,15 +332,17 @@ internal sealed class PeerConnection : IAsyncDisposable
         await _pumpStop.CancelAsync();
         try
         {
-            await _writer.CompleteAsync(); // sends what is still buffered
+            await _writer.CompleteAsync(); // the sender writes what is still buffered, then ends
+            await _sender.WaitAsync(TimeSpan.FromSeconds(5)); // not for ever on a peer that stopped reading
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or TimeoutException)
         {
         }
         try
         {
-            await _stream.DisposeAsync(); // unblocks a pump waiting in a socket read
+            await _stream.DisposeAsync(); // unblocks a pump waiting in a socket read, a sender in a write
             await _pump;
+            await _sender;
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
         {

@@ -100,10 +100,11 @@ internal sealed class Applier(FsTree tree) : IDisposable
     {
         EnsureNoFileInFlight();
         FlushIfTouches(m.Path);
-        var temp = tree.CreateTemp(m.Path);
+        var temp = tree.CreateTemp(m.Path, m.Meta.Mode);
         try
         {
-            temp.SetLength(m.Size);
+            if (!m.Complete || m.Inline.Length != m.Size) // a whole file in one frame gets its size from the write
+                temp.SetLength(m.Size);
             if (!m.Complete && m.Size >= DirectIoMinSize && DirectIo)
                 temp.TryUseDirectIo(_directBuffer ??= new AlignedBuffer(DirectBufferSize), m.Size);
             _current = new InFlight(temp, m.Size, m.Meta, m.Xattrs);

@@ -37,10 +37,11 @@ internal sealed partial class FsTree
             throw PosixException.FromLastError("chmod", display);
     }
 
-    /// <summary>Creates a temporary file (0600) beside <paramref name="finalPath"/>, making
-    /// missing parent directories. Write it, then <see cref="TempFile.Commit"/> renames it into
-    /// place; disposing it uncommitted removes it.</summary>
-    public TempFile CreateTemp(RelPath finalPath)
+    /// <summary>Creates a temporary file beside <paramref name="finalPath"/>, making missing parent
+    /// directories, with the permission bits of <paramref name="mode"/> (0600 by default; less the
+    /// umask; set-ID bits never), so that one created with its final mode needs no chmod later. Write
+    /// it, then <see cref="TempFile.Commit"/> renames it into place; disposing it uncommitted removes it.</summary>
+    public TempFile CreateTemp(RelPath finalPath, uint mode = 0x180)
     {
         RequireNotRoot(finalPath, nameof(finalPath));
         var parent = ResolveDir(finalPath.Parent, create: true);
@@ -49,7 +50,7 @@ internal sealed partial class FsTree
             while (true)
             {
                 var ztemp = NewTempName();
-                int e = Sys.TryOpenAt(parent, ztemp, Libc.O_CREAT | Libc.O_EXCL | Libc.O_WRONLY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0x180, out var fd);
+                int e = Sys.TryOpenAt(parent, ztemp, Libc.O_CREAT | Libc.O_EXCL | Libc.O_WRONLY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, mode & 0x1FF, out var fd);
                 if (e == 0)
                     return new TempFile(parent, ztemp, fd, finalPath, Show(finalPath));
                 fd.Dispose();

@@ -6,16 +6,26 @@ namespace Understudy.Core.Posix;
 /// may touch ctime, never mtime, but keeping it last is cheap insurance).</summary>
 internal static unsafe class Metadata
 {
-    public static void ApplyToFd(SafeFd fd, uint mode, uint? uid, uint? gid, long mtimeNs, IReadOnlyList<Xattr>? xattrs, string display)
+    public static void ApplyToFd(SafeFd fd, uint mode, uint? uid, uint? gid, long mtimeNs, IReadOnlyList<Xattr>? xattrs, string display) =>
+        ApplyToFd(fd, mode, uid, gid, mtimeNs, xattrs, display, current: null);
+
+    /// <summary>With <paramref name="current"/> (the fd's fstat), a chown or chmod that would change
+    /// nothing is skipped: each is a journaled inode update, and a file the target just created
+    /// usually has its final owner and mode already. A chown may clear set-ID bits, so chmod follows
+    /// any chown that was made.</summary>
+    public static void ApplyToFd(SafeFd fd, uint mode, uint? uid, uint? gid, long mtimeNs, IReadOnlyList<Xattr>? xattrs, string display, StatInfo? current)
     {
-        if (FsTree.IsRoot && (uid.HasValue || gid.HasValue))
+        bool chowned = false;
+        if (FsTree.IsRoot && (uid.HasValue || gid.HasValue)
+            && (current is not { } c || (uid.HasValue && uid != c.Uid) || (gid.HasValue && gid != c.Gid)))
         {
             if (Libc.fchown(fd, uid ?? uint.MaxValue, gid ?? uint.MaxValue) != 0)
                 throw PosixException.FromLastError("chown", display);
+            chowned = true;
         }
         if (xattrs is not null)
             Xattrs.Replace(fd, xattrs, display);
-        if (Libc.fchmod(fd, mode & 0xFFF) != 0)
+        if ((chowned || current is not { } s || (s.Mode & 0xFFF) != (mode & 0xFFF)) && Libc.fchmod(fd, mode & 0xFFF) != 0)
             throw PosixException.FromLastError("chmod", display);
         Timespec* times = stackalloc Timespec[2];
         SetMtime(times, mtimeNs);

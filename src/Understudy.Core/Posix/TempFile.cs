@@ -203,8 +203,10 @@ internal sealed class TempFile : IDisposable
             throw PosixException.FromLastError("truncate", _display);
     }
 
+    /// <summary>Owner, xattrs, mode and mtime; an fstat first lets it skip a chown or chmod that
+    /// changes nothing (see <see cref="FsTree.CreateTemp"/>'s mode).</summary>
     public void SetMetadata(uint mode, uint? uid, uint? gid, long mtimeNs, IReadOnlyList<Xattr>? xattrs) =>
-        Metadata.ApplyToFd(_fd, mode, uid, gid, mtimeNs, xattrs, _display);
+        Metadata.ApplyToFd(_fd, mode, uid, gid, mtimeNs, xattrs, _display, Sys.Fstat(_fd, _display));
 
     /// <summary>Starts writeback of <paramref name="length"/> bytes at <paramref name="offset"/>
     /// (0: to the end) without waiting for it: sync_file_range(SYNC_FILE_RANGE_WRITE). Only a
