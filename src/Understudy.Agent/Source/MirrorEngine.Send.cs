@@ -13,6 +13,11 @@ internal sealed partial class MirrorEngine
     /// <summary>Files up to this size travel in one frame with their metadata.</summary>
     private const int InlineLimit = 256 * 1024;
 
+    /// <summary>Data per FileData frame: a frame with its header then fits in a 1 MiB buffer on both
+    /// sides (the send pipe's segments, the target's received body) instead of the pool's next size,
+    /// 2 MiB; a multiple of 4 KiB, so the target's O_DIRECT writes stay aligned.</summary>
+    internal const int SendChunk = Frame.DataChunk - 4096;
+
     /// <summary>One read buffer for the whole mirror: sends are sequential and each frame is copied
     /// out before SendAsync returns. Renting 1 MiB per file from the shared pool, returned on
     /// another thread after each await, filled the pool's per-thread and per-core caches
@@ -138,7 +143,7 @@ internal sealed partial class MirrorEngine
                         long end = Math.Min(off + len, size);
                         for (long pos = off; pos < end;)
                         {
-                            int want = (int)Math.Min(Frame.DataChunk, end - pos);
+                            int want = (int)Math.Min(SendChunk, end - pos);
                             int n = ReadFully(reader, buf.AsSpan(0, want), pos);
                             if (n == 0)
                                 break;

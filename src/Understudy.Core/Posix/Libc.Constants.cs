@@ -22,6 +22,9 @@ internal static partial class Libc
     internal static readonly int O_NOFOLLOW = s_armFlags ? 0x8000 : 0x20000;
     internal static readonly int O_DIRECT = s_armFlags ? 0x10000 : 0x4000;
 
+    internal const int POSIX_FADV_SEQUENTIAL = 2;
+    internal const int POSIX_FADV_WILLNEED = 3;
+
     internal const int F_GETFL = 3;
     internal const int F_SETFL = 4;
 

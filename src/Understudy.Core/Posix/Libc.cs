@@ -55,6 +55,10 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)]
     internal static partial int syncfs(SafeFd fd);
 
+    /// <summary>Returns the error number (not -1 and errno).</summary>
+    [LibraryImport(Lib)]
+    internal static partial int posix_fadvise(SafeFd fd, long offset, long length, int advice);
+
     [LibraryImport(Lib, SetLastError = true)]
     internal static partial int sync_file_range(SafeFd fd, long offset, long nbytes, uint flags);
 
