@@ -28,7 +28,7 @@ internal sealed class PeerConnection : IAsyncDisposable
     private readonly Task _sender;
 
     /// <summary>Bytes framed and not yet written to the socket at which a send waits for the sender task.</summary>
-    internal const int SendPause = 4 * 1024 * 1024;
+    internal const int SendPause = 2 * 1024 * 1024;
     private readonly ArrayBufferWriter<byte> _body = new(64 * 1024);
     private readonly SendBufferWriter _direct = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);

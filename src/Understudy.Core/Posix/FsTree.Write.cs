@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Understudy.Core.Paths;
 
 namespace Understudy.Core.Posix;
@@ -192,8 +191,10 @@ internal sealed partial class FsTree
 
     private static byte[] NewTempName()
     {
+        // Not a secret: O_EXCL (and a retry on EEXIST) is what makes the name safe; the thread-safe
+        // PRNG saves a trip into OpenSSL (RAND_bytes, a getpid check) per file written.
         Span<byte> rnd = stackalloc byte[8];
-        RandomNumberGenerator.Fill(rnd);
+        Random.Shared.NextBytes(rnd);
         var name = new byte[TempPrefix.Length + 16 + 1];
         TempPrefix.CopyTo(name);
         System.Text.Encoding.ASCII.GetBytes(Convert.ToHexStringLower(rnd), name.AsSpan(TempPrefix.Length));
