@@ -23,8 +23,8 @@ internal sealed class PeerConnection : IAsyncDisposable
     private readonly PipeReader _reader;
     private readonly PipeWriter _writer;
     private readonly Pipe _send = new(new PipeOptions(
-        pauseWriterThreshold: SendPause, resumeWriterThreshold: SendPause / 2,
-        minimumSegmentSize: 256 * 1024, useSynchronizationContext: false));
+        pool: new SendBufferPool(), pauseWriterThreshold: SendPause, resumeWriterThreshold: SendPause / 2,
+        minimumSegmentSize: SendBufferPool.DefaultBlock, useSynchronizationContext: false));
     private readonly Task _sender;
 
     /// <summary>Bytes framed and not yet written to the socket at which a send waits for the sender task.</summary>
