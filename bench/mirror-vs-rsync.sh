@@ -13,6 +13,7 @@
 #   rsync:      rsync daemon on 127.0.0.1; `rsync -a SRC/ rsync://…/mod/ && sync` (full), the same
 #               again (no change), then after a 1 % change of one large file
 #               `rsync -a --no-whole-file --stats` + sync (delta; bytes = "Total bytes sent").
+#   floor:      `cp -a SRC/. DST/ && sync` onto a fresh filesystem (no network; FLOOR=0 skips it).
 #   Understudy: two agents on loopback, trusted both ways; `job apply` (mirror.mode full) until
 #               `understudy wait --until mirrored` returns; `mirror --mode different --wait`;
 #               after the same change `mirror --mode checksum --wait` (bytes = mirror.bytesSent).
@@ -50,7 +51,7 @@ cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     [[ -f $WORK/rsyncd.pid ]] && kill "$(cat "$WORK/rsyncd.pid")" 2>/dev/null || true
     wait 2>/dev/null || true
-    for d in "$WORK/rsync-dst" "$WORK/us-dst"; do drop_fs "$d"; done
+    for d in "$WORK/rsync-dst" "$WORK/us-dst" "$WORK/floor-dst"; do drop_fs "$d"; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -143,6 +144,13 @@ for run in $(seq "$RUNS"); do
     # rsync wrote 3.7 GiB into the page cache: drop it (clean after sync) so Understudy, timed
     # next, starts with the same free memory rsync had, not behind 3.7 GiB of reclaim.
     python3 "$REPO/bench/gen-data.py" evict "$WORK/rsync-dst"
+
+    # The floor: a local copy, no network, onto the same kind of fresh filesystem (FLOOR=0 skips it).
+    if [[ ${FLOOR:-1} == 1 ]]; then
+        fresh_fs "$WORK/floor-dst"
+        t=$(now); cp -a "$SRC/." "$WORK/floor-dst/"; sync; record "$run" floor_full_s "$(since "$t")"
+        drop_fs "$WORK/floor-dst"; rm -rf "$WORK/floor-dst"; sync
+    fi
 
     # Understudy: fresh agents, full mirror, no-change re-mirror
     start_agent src "$run"; S_PID=$AG_PID; S_DIR=$AG_DIR

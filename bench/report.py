@@ -71,6 +71,13 @@ def report(path, files, big_files, big_mib, runs, args):
     for label, k in [("source agent", "us_source_hwm_mb"), ("target agent", "us_target_hwm_mb")]:
         v = med(k)
         out.append(f"| peak RSS (VmHWM), {label} (MB) | | {v:.0f} | | < 200 | {'yes' if v < 200 else '**no**'} | {runs_of(k)} |")
+    if "floor_full_s" in m:
+        f, u, r = med("floor_full_s"), med("us_full_s"), med("rsync_full_s")
+        out.append("")
+        out.append(f"Floor, in the same runs: a local `cp -a` of the source onto a fresh ext4 of the same kind, then `sync` "
+                   f"(no network, no protocol, no encryption, one process) took {f:.2f} s (runs {runs_of('floor_full_s')}); "
+                   f"rsync + sync ÷ floor {r / f:.2f}, Understudy ÷ floor {u / f:.2f}. The full-mirror target "
+                   f"(0.67 × rsync = {0.67 * r:.2f} s) is {0.67 * r / f:.2f} × the floor.")
     out.append("")
     out.append(f"rsync's literal data in the delta case: {med('rsync_delta_literal_bytes'):,.0f} bytes "
                f"(its total also carries the file list). Understudy's full mirror sent {med('us_full_sent_bytes'):,.0f} bytes; "
