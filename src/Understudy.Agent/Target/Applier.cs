@@ -156,6 +156,8 @@ internal sealed class Applier(FsTree tree) : IDisposable
         try
         {
             temp.SetLength(m.Size);
+            if (m.Size >= DirectIoMinSize && DirectIo) // the delta rebuilds the file front to back
+                temp.TryUseDirectIo(_directBuffer ??= new AlignedBuffer(DirectBufferSize), m.Size);
             long basisLength = basis?.Stat.Size ?? 0;
             var applier = new DeltaApplier(
                 BlockSizing.For(basisLength),

@@ -169,7 +169,7 @@ internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, Targ
         {
             if (r.Subtree.IsRoot || tree.Lstat(r.Subtree) is not null)
             {
-                foreach (var item in ManifestScan.Scan(tree, r.Subtree, r.WithHashes))
+                foreach (var item in ManifestScan.Scan(tree, r.Subtree, r.WithHashes, replica: true))
                 {
                     batch.Add(item);
                     count++;

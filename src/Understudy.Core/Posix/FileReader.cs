@@ -42,6 +42,11 @@ internal sealed class FileReader : IDisposable
     public void Prefetch(long offset, long length) =>
         _ = Libc.posix_fadvise(_fd, offset, length, Libc.POSIX_FADV_WILLNEED);
 
+    /// <summary>Drops the (clean) cached pages of the range from the page cache (POSIX_FADV_DONTNEED).
+    /// Only a hint: failure is ignored.</summary>
+    public void DropCache(long offset, long length) =>
+        _ = Libc.posix_fadvise(_fd, offset, length, Libc.POSIX_FADV_DONTNEED);
+
     /// <summary>The open file's extended attributes (no second path lookup).</summary>
     public IReadOnlyList<Xattr> ReadXattrs() => Xattrs.Read(_fd, _display);
 

@@ -24,6 +24,7 @@ internal static partial class Libc
 
     internal const int POSIX_FADV_SEQUENTIAL = 2;
     internal const int POSIX_FADV_WILLNEED = 3;
+    internal const int POSIX_FADV_DONTNEED = 4;
 
     internal const int F_GETFL = 3;
     internal const int F_SETFL = 4;
