@@ -52,11 +52,12 @@ internal static class ManifestScan
             // Read ahead of the hash: a replica's big files are often not cached (the target writes
             // them with O_DIRECT), and one 1 MiB read at a time left the disk idle between reads.
             const long Ahead = 8L * 1024 * 1024;
+            bool big = f.Stat.Size > buf.Length;
             long off = 0, prefetched = 0;
             int n;
             while (true)
             {
-                if (f.Stat.Size > buf.Length && off >= prefetched - Ahead / 2 && prefetched < f.Stat.Size)
+                if (big && off >= prefetched - Ahead / 2 && prefetched < f.Stat.Size)
                 {
                     f.Prefetch(prefetched, Ahead);
                     prefetched += Ahead;
@@ -64,7 +65,7 @@ internal static class ManifestScan
                 if ((n = f.Read(buf, off)) <= 0)
                     break;
                 h.Append(buf.AsSpan(0, n));
-                if (dropBehind && f.Stat.Size >= buf.Length)
+                if (dropBehind && big)
                     f.DropCache(off, n);
                 off += n;
             }

@@ -52,10 +52,6 @@ internal sealed class Applier(FsTree tree) : IDisposable
     // work that is not durable yet. Lets a barrier after a no-change mirror skip the syncfs.
     private bool _dirty = true;
 
-    /// <summary>Big files written with O_DIRECT (<see cref="DirectIoMinSize"/>); off, everything goes
-    /// through the page cache.</summary>
-    public bool DirectIo { get; init; } = true;
-
     public long FilesApplied { get; private set; }
 
     public long BytesApplied { get; private set; }
@@ -105,8 +101,8 @@ internal sealed class Applier(FsTree tree) : IDisposable
         {
             if (!m.Complete || m.Inline.Length != m.Size) // a whole file in one frame gets its size from the write
                 temp.SetLength(m.Size);
-            if (!m.Complete && m.Size >= DirectIoMinSize && DirectIo)
-                temp.TryUseDirectIo(_directBuffer ??= new AlignedBuffer(DirectBufferSize), m.Size);
+            if (!m.Complete)
+                UseDirectIoIfBig(temp, m.Size);
             _current = new InFlight(temp, m.Size, m.Meta, m.Xattrs);
             if (!m.Inline.IsEmpty)
                 Write(m.Inline.Span, 0);
@@ -119,6 +115,13 @@ internal sealed class Applier(FsTree tree) : IDisposable
         }
         if (m.Complete)
             FinishFile();
+    }
+
+    /// <summary>A file of <see cref="DirectIoMinSize"/> or more is written through the applier's one aligned buffer.</summary>
+    private void UseDirectIoIfBig(TempFile temp, long size)
+    {
+        if (size >= DirectIoMinSize)
+            temp.TryUseDirectIo(_directBuffer ??= new AlignedBuffer(DirectBufferSize), size);
     }
 
     public void Data(FileData d)
@@ -156,8 +159,7 @@ internal sealed class Applier(FsTree tree) : IDisposable
         try
         {
             temp.SetLength(m.Size);
-            if (m.Size >= DirectIoMinSize && DirectIo) // the delta rebuilds the file front to back
-                temp.TryUseDirectIo(_directBuffer ??= new AlignedBuffer(DirectBufferSize), m.Size);
+            UseDirectIoIfBig(temp, m.Size); // the delta rebuilds the file front to back
             long basisLength = basis?.Stat.Size ?? 0;
             var applier = new DeltaApplier(
                 BlockSizing.For(basisLength),
