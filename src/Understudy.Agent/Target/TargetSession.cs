@@ -25,56 +25,99 @@ internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, Targ
         using var applier = new Applier(tree);
         string? currentPath = null;
         bool discarding = false; // a file whose start could not be applied: its data frames are dropped
+        var failedAside = new List<ParallelWrites.Item>();
+
+        // Files that failed on a write worker are applied again here, in order, once nothing else is
+        // aside, so each failure is reported exactly as a file applied here would report it.
+        async Task RetryAsideAsync()
+        {
+            applier.TakeAside(all: true, failedAside);
+            try
+            {
+                foreach (var f in failedAside)
+                {
+                    currentPath = f.Op.Path.ToString();
+                    await TryAsync(() => applier.BeginFile(f.Op), ct, f.Op.Path);
+                }
+            }
+            finally
+            {
+                foreach (var f in failedAside)
+                    f.Owner.Dispose();
+                failedAside.Clear();
+            }
+        }
+
         try
         {
             while (true)
             {
-                using var frame = await conn.ReceiveAsync(ct);
+                var frame = await conn.ReceiveAsync(ct);
                 if (frame is null)
                     return;
-                var m = frame.Message;
-                currentPath = PathOf(m) ?? currentPath;
-                switch (m)
+                bool keptAside = false;
+                try
                 {
-                    case ManifestRequest r:
-                        await SendManifestAsync(tree, r, ct);
-                        break;
-                    case SignatureRequest r:
-                        applier.Settle(r.Path); // a pending newer copy must be the basis the delta is made against
-                        await SendSignatureAsync(tree, r, ct);
-                        break;
-                    case MakeDirectory op: await TryAsync(() => applier.MakeDirectory(op), ct, op.Path); break;
-                    case FileBegin op:
-                        discarding = !await TryAsync(() => applier.BeginFile(op), ct, op.Path) && !op.Complete;
-                        break;
-                    case FileData op when !discarding: applier.Data(op); break;
-                    case FileEnd op when !discarding: applier.EndFile(op); break;
-                    case DeltaBegin op: discarding = !await TryAsync(() => applier.BeginDelta(op), ct, op.Path); break;
-                    case DeltaData op when !discarding: applier.DeltaData(op); break;
-                    case FileData or DeltaData: break;
-                    case FileEnd: discarding = false; break;
-                    case SymlinkOp op: await TryAsync(() => applier.Symlink(op), ct, op.Path); break;
-                    case HardLinkOp op: await TryAsync(() => applier.HardLink(op), ct, op.Path); break;
-                    case DeleteOp op: await TryAsync(() => applier.Delete(op), ct, op.Path); break;
-                    case SetMetadataOp op: await TryAsync(() => applier.SetMetadata(op), ct, op.Path); break;
-                    case RenameOp op: await TryAsync(() => applier.Rename(op), ct, op.From, op.To); break;
-                    case Core.Protocol.Barrier b:
-                        applier.Barrier();
-                        if (b.Seq != 0) // 0: a mirror's barrier, which says nothing about the replication queue
-                            service.RecordAppliedSeq(job, (long)b.Seq);
-                        await conn.SendAsync(new Ack(b.Seq), ct);
-                        break;
-                    case Ping p:
-                        await conn.SendAsync(new Pong(p.Nonce), ct);
-                        break;
-                    case CloseJob:
-                        applier.Barrier();
-                        return;
-                    case ControlRequest { Verb: SourceStatusVerb } c:
-                        service.Failover?.OnSourceStatus(job.SourceId, job.Job, c.Json);
-                        break;
-                    default:
-                        throw new ProtocolException($"unexpected {m.Type} frame in a job session");
+                    var m = frame.Message;
+                    currentPath = PathOf(m) ?? currentPath;
+                    if (m is FileBegin whole && applier.CanWriteAside(whole))
+                    {
+                        keptAside = true;
+                        discarding = false;
+                        applier.WriteAside(whole, frame, failedAside);
+                        if (failedAside.Count > 0)
+                            await RetryAsideAsync();
+                        continue;
+                    }
+                    if (applier.WritingAside && m is not (Ping or ControlRequest))
+                        await RetryAsideAsync(); // everything else may depend on the files written aside
+                    switch (m)
+                    {
+                        case ManifestRequest r:
+                            await SendManifestAsync(tree, r, ct);
+                            break;
+                        case SignatureRequest r:
+                            applier.Settle(r.Path); // a pending newer copy must be the basis the delta is made against
+                            await SendSignatureAsync(tree, r, ct);
+                            break;
+                        case MakeDirectory op: await TryAsync(() => applier.MakeDirectory(op), ct, op.Path); break;
+                        case FileBegin op:
+                            discarding = !await TryAsync(() => applier.BeginFile(op), ct, op.Path) && !op.Complete;
+                            break;
+                        case FileData op when !discarding: applier.Data(op); break;
+                        case FileEnd op when !discarding: applier.EndFile(op); break;
+                        case DeltaBegin op: discarding = !await TryAsync(() => applier.BeginDelta(op), ct, op.Path); break;
+                        case DeltaData op when !discarding: applier.DeltaData(op); break;
+                        case FileData or DeltaData: break;
+                        case FileEnd: discarding = false; break;
+                        case SymlinkOp op: await TryAsync(() => applier.Symlink(op), ct, op.Path); break;
+                        case HardLinkOp op: await TryAsync(() => applier.HardLink(op), ct, op.Path); break;
+                        case DeleteOp op: await TryAsync(() => applier.Delete(op), ct, op.Path); break;
+                        case SetMetadataOp op: await TryAsync(() => applier.SetMetadata(op), ct, op.Path); break;
+                        case RenameOp op: await TryAsync(() => applier.Rename(op), ct, op.From, op.To); break;
+                        case Core.Protocol.Barrier b:
+                            applier.Barrier();
+                            if (b.Seq != 0) // 0: a mirror's barrier, which says nothing about the replication queue
+                                service.RecordAppliedSeq(job, (long)b.Seq);
+                            await conn.SendAsync(new Ack(b.Seq), ct);
+                            break;
+                        case Ping p:
+                            await conn.SendAsync(new Pong(p.Nonce), ct);
+                            break;
+                        case CloseJob:
+                            applier.Barrier();
+                            return;
+                        case ControlRequest { Verb: SourceStatusVerb } c:
+                            service.Failover?.OnSourceStatus(job.SourceId, job.Job, c.Json);
+                            break;
+                        default:
+                            throw new ProtocolException($"unexpected {m.Type} frame in a job session");
+                    }
+                }
+                finally
+                {
+                    if (!keptAside)
+                        frame.Dispose();
                 }
             }
         }
