@@ -102,7 +102,7 @@ internal sealed class Applier(FsTree tree) : IDisposable
     {
         EnsureNoFileInFlight();
         FlushIfTouches(m.Path);
-        var temp = tree.CreateTemp(m.Path, m.Meta.Mode);
+        var temp = tree.CreateTemp(m.Path, m.Meta.Mode, unnamed: m.Complete);
         try
         {
             if (!m.Complete || m.Inline.Length != m.Size) // a whole file in one frame gets its size from the write

@@ -142,7 +142,7 @@ internal sealed class ParallelWrites : IDisposable
         TempFile? temp = null;
         try
         {
-            temp = _tree.CreateTemp(m.Path, m.Meta.Mode);
+            temp = _tree.CreateTemp(m.Path, m.Meta.Mode, unnamed: true);
             temp.Write(m.Inline.Span, 0);
             temp.SetMetadata(m.Meta.Mode, m.Meta.Uid, m.Meta.Gid, m.Meta.MtimeNs, m.Xattrs);
             return temp;

@@ -39,13 +39,27 @@ internal sealed partial class FsTree
     /// <summary>Creates a temporary file beside <paramref name="finalPath"/>, making missing parent
     /// directories, with the permission bits of <paramref name="mode"/> (0600 by default; less the
     /// umask; set-ID bits never), so that one created with its final mode needs no chmod later. Write
-    /// it, then <see cref="TempFile.Commit"/> renames it into place; disposing it uncommitted removes it.</summary>
-    public TempFile CreateTemp(RelPath finalPath, uint mode = 0x180)
+    /// it, then <see cref="TempFile.Commit"/> puts it in place; disposing it uncommitted removes it.
+    /// With <paramref name="unnamed"/> it has no name at all until then (O_TMPFILE, where the file
+    /// system has it): nothing to clean up after a crash, and a commit is one link instead of a
+    /// create plus a rename (about a sixth less kernel time per small file here).</summary>
+    public TempFile CreateTemp(RelPath finalPath, uint mode = 0x180, bool unnamed = false)
     {
         RequireNotRoot(finalPath, nameof(finalPath));
         var parent = ResolveDir(finalPath.Parent, create: true);
         try
         {
+            if (unnamed && s_procFds.Value && !_noTmpFile)
+            {
+                int t = Sys.TryOpenAt(parent, s_dot, Libc.O_TMPFILE | Libc.O_WRONLY | Libc.O_CLOEXEC, mode & 0x1FF, out var tfd);
+                if (t == 0)
+                    return new TempFile(parent, null, tfd, finalPath, Show(finalPath));
+                tfd.Dispose();
+                if (t is Libc.EOPNOTSUPP or Libc.EISDIR or Libc.EINVAL)
+                    _noTmpFile = true; // this file system (or kernel) has no O_TMPFILE: named temps from now on
+                else
+                    throw new PosixException(t, "create", Show(finalPath));
+            }
             while (true)
             {
                 var ztemp = NewTempName();
@@ -60,6 +74,32 @@ internal sealed partial class FsTree
         catch
         {
             parent.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Gives an unnamed temp file (<see cref="CreateTemp"/>) its final name. When something is
+    /// already there, it is linked under a temporary name first and renamed over it (atomically).</summary>
+    internal static void CommitLink(SafeFd parent, SafeFd fd, byte[] zfinal, string display)
+    {
+        int e = Sys.TryLinkFd(fd, parent, zfinal);
+        if (e == 0)
+            return;
+        if (e != Libc.EEXIST)
+            throw new PosixException(e, "link", display);
+        byte[] ztemp;
+        while ((e = Sys.TryLinkFd(fd, parent, ztemp = NewTempName())) == Libc.EEXIST)
+        {
+        }
+        if (e != 0)
+            throw new PosixException(e, "link", display);
+        try
+        {
+            CommitRename(parent, ztemp, zfinal, display);
+        }
+        catch
+        {
+            Sys.TryUnlinkAt(parent, ztemp, 0);
             throw;
         }
     }

@@ -20,6 +20,12 @@ internal sealed partial class FsTree : IDisposable
 
     private readonly SafeFd _root;
 
+    /// <summary>An unnamed temp file is committed by linking its /proc/self/fd entry (see <see cref="CommitLink"/>).</summary>
+    private static readonly Lazy<bool> s_procFds = new(() => Directory.Exists("/proc/self/fd"));
+
+    /// <summary>Set once O_TMPFILE was refused here; written from any thread, a stale read only costs one more refusal.</summary>
+    private volatile bool _noTmpFile;
+
     private FsTree(SafeFd root, string display)
     {
         _root = root;

@@ -19,6 +19,9 @@ internal static partial class Libc
     internal const int O_CLOEXEC = 0x80000;
     internal const int O_PATH = 0x200000;
     internal static readonly int O_DIRECTORY = s_armFlags ? 0x4000 : 0x10000;
+
+    /// <summary>__O_TMPFILE (the same on x86-64 and arm64) with O_DIRECTORY, as the kernel requires.</summary>
+    internal static readonly int O_TMPFILE = 0x400000 | O_DIRECTORY;
     internal static readonly int O_NOFOLLOW = s_armFlags ? 0x8000 : 0x20000;
     internal static readonly int O_DIRECT = s_armFlags ? 0x10000 : 0x4000;
 
@@ -30,6 +33,7 @@ internal static partial class Libc
     internal const int F_SETFL = 4;
 
     internal const int AT_SYMLINK_NOFOLLOW = 0x100;
+    internal const int AT_SYMLINK_FOLLOW = 0x400;
     internal const int AT_REMOVEDIR = 0x200;
     internal const int AT_EMPTY_PATH = 0x1000;
 

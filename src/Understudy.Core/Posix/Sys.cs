@@ -88,6 +88,16 @@ internal static unsafe partial class Sys
             return Libc.symlinkat(t, dir, n) == 0 ? 0 : Errno;
     }
 
+    /// <summary>Gives the open file <paramref name="fd"/> (an O_TMPFILE one) the name <paramref name="zto"/>:
+    /// linkat of its /proc/self/fd entry, followed, which needs no capability (AT_EMPTY_PATH would).</summary>
+    public static int TryLinkFd(SafeFd fd, SafeFd toDir, byte[] zto)
+    {
+        var zproc = Z(System.Text.Encoding.ASCII.GetBytes($"/proc/self/fd/{fd.DangerousGetHandle()}"));
+        fixed (byte* a = zproc)
+        fixed (byte* b = zto)
+            return Libc.linkat(toDir, a, toDir, b, Libc.AT_SYMLINK_FOLLOW) == 0 ? 0 : Errno;
+    }
+
     public static int TryLinkAt(SafeFd fromDir, byte[] zfrom, SafeFd toDir, byte[] zto)
     {
         fixed (byte* a = zfrom)

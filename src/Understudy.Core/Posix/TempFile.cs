@@ -8,13 +8,13 @@ namespace Understudy.Core.Posix;
 internal sealed class TempFile : IDisposable
 {
     private readonly SafeFd _parent;
-    private readonly byte[] _ztemp;
+    private readonly byte[]? _ztemp; // null: unnamed (O_TMPFILE) until committed
     private readonly SafeFd _fd;
     private readonly string _display;
     private bool _committed;
     private bool _disposed;
 
-    internal TempFile(SafeFd parent, byte[] ztemp, SafeFd fd, RelPath finalPath, string display)
+    internal TempFile(SafeFd parent, byte[]? ztemp, SafeFd fd, RelPath finalPath, string display)
     {
         _parent = parent;
         _ztemp = ztemp;
@@ -221,14 +221,17 @@ internal sealed class TempFile : IDisposable
             throw PosixException.FromLastError("fsync", _display);
     }
 
-    /// <summary>Renames the temp over the final name (replacing a file or symlink atomically;
-    /// a directory there is removed first).</summary>
+    /// <summary>Renames the temp over the final name, or links an unnamed one there (replacing a
+    /// file or symlink atomically; a directory there is removed first).</summary>
     public void Commit()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_committed)
             throw new InvalidOperationException("Already committed.");
-        FsTree.CommitRename(_parent, _ztemp, Sys.Z(FinalPath.Name), _display);
+        if (_ztemp is null)
+            FsTree.CommitLink(_parent, _fd, Sys.Z(FinalPath.Name), _display);
+        else
+            FsTree.CommitRename(_parent, _ztemp, Sys.Z(FinalPath.Name), _display);
         _committed = true;
     }
 
@@ -238,7 +241,7 @@ internal sealed class TempFile : IDisposable
             return;
         _disposed = true;
         _fd.Dispose();
-        if (!_committed)
+        if (!_committed && _ztemp is not null)
             Sys.TryUnlinkAt(_parent, _ztemp, 0);
         _parent.Dispose();
     }

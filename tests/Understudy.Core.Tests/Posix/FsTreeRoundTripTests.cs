@@ -138,6 +138,52 @@ public sealed class FsTreeRoundTripTests
     }
 
     [Fact]
+    public void UnnamedTemp_HasNoNameUntilCommitted_ThenReplacesFileDirectoryOrSymlinkAtomically()
+    {
+        using var t = new TempTree();
+        WriteFile(t.Tree, P("file"), B("old"));
+        t.Tree.EnsureDirectory(P("dir/inner"), 0x1ED);
+        t.Tree.Symlink(P("link"), B("file"));
+        var before = t.Tree.Walk().Select(e => e.Path).ToList();
+
+        string[] names = ["new", "file", "dir", "link"];
+        var temps = names.Select(n => t.Tree.CreateTemp(P("sub/" + n), 0x1A0, unnamed: true)).ToList();
+        using (var abandoned = t.Tree.CreateTemp(P("sub/never"), unnamed: true))
+            abandoned.Write(B("abandoned"), 0);
+        foreach (var (temp, n) in temps.Zip(names))
+        {
+            temp.Write(B("content of " + n), 0);
+            temp.SetMetadata(0x1A0, null, null, Mtime, null);
+        }
+        // Written but not committed: no new name anywhere (not even a temporary one), only the parent made for them.
+        Assert.Equal(before.Append(P("sub")).Order(), t.Tree.Walk().Select(e => e.Path).Order());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(System.IO.Path.Combine(t.Path, "sub")));
+
+        foreach (var n in names[1..])
+            WriteFile(t.Tree, P("sub/" + n), B("in the way"));
+        t.Tree.Remove(P("sub/dir"));
+        t.Tree.EnsureDirectory(P("sub/dir/inner"), 0x1ED);
+        t.Tree.Remove(P("sub/link"));
+        t.Tree.Symlink(P("sub/link"), B("../file"));
+        foreach (var temp in temps)
+        {
+            temp.Commit();
+            temp.Dispose();
+        }
+
+        foreach (var n in names)
+        {
+            var st = t.Tree.Lstat(P("sub/" + n))!.Value;
+            Assert.Equal(EntryKind.File, st.Kind);
+            Assert.Equal(0x1A0u, st.Mode);
+            Assert.Equal(Mtime, st.MtimeNs);
+            Assert.Equal(B("content of " + n), ReadFile(t.Tree, P("sub/" + n)));
+        }
+        Assert.Equal(B("old"), ReadFile(t.Tree, P("file"))); // the symlink was replaced, not followed
+        Assert.Equal(names.Select(n => P("sub/" + n)).Order(), t.Tree.Walk().Select(e => e.Path).Where(p => p.ToString().StartsWith("sub/", StringComparison.Ordinal)).Order());
+    }
+
+    [Fact]
     public void EnsureDirectory_ReplacesFileInTheWay_AppliesExactMode()
     {
         using var t = new TempTree();
