@@ -135,24 +135,22 @@ start_agent() { # name -> sets AG_PID AG_PEER AG_DIR
 hwm_mb() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 job_json() { us "$1" status bench --json; }
 
-for run in $(seq "$RUNS"); do
-    echo "== run $run/$RUNS"
-    # rsync: full mirror + sync, no-change re-run
+# Each tool's full mirror, as functions so that the order can alternate between runs.
+rsync_full() {
     fresh_fs "$WORK/rsync-dst"
     t=$(now); rsync -a "$SRC/" "$RURL"; sync; record "$run" rsync_full_s "$(since "$t")"
     t=$(now); rsync -a "$SRC/" "$RURL"; record "$run" rsync_nochange_s "$(since "$t")"
-    # rsync wrote 3.7 GiB into the page cache: drop it (clean after sync) so Understudy, timed
-    # next, starts with the same free memory rsync had, not behind 3.7 GiB of reclaim.
+    # rsync wrote 3.7 GiB into the page cache: drop it (clean after sync) so whatever is timed
+    # next starts with the same free memory, not behind 3.7 GiB of reclaim.
     python3 "$REPO/bench/gen-data.py" evict "$WORK/rsync-dst"
-
-    # The floor: a local copy, no network, onto the same kind of fresh filesystem (FLOOR=0 skips it).
-    if [[ ${FLOOR:-1} == 1 ]]; then
-        fresh_fs "$WORK/floor-dst"
-        t=$(now); cp -a "$SRC/." "$WORK/floor-dst/"; sync; record "$run" floor_full_s "$(since "$t")"
-        drop_fs "$WORK/floor-dst"; rm -rf "$WORK/floor-dst"; sync
-    fi
-
-    # Understudy: fresh agents, full mirror, no-change re-mirror
+}
+floor_full() { # a local copy, no network, onto the same kind of fresh filesystem (FLOOR=0 skips it)
+    [[ ${FLOOR:-1} == 1 ]] || return 0
+    fresh_fs "$WORK/floor-dst"
+    t=$(now); cp -a "$SRC/." "$WORK/floor-dst/"; sync; record "$run" floor_full_s "$(since "$t")"
+    drop_fs "$WORK/floor-dst"; rm -rf "$WORK/floor-dst"; sync
+}
+us_full() { # fresh agents (left running for the delta case), full mirror, no-change re-mirror
     start_agent src "$run"; S_PID=$AG_PID; S_DIR=$AG_DIR
     start_agent tgt "$run"; T_PID=$AG_PID; T_DIR=$AG_DIR; T_PEER=$AG_PEER
     S_ID=$(us "$S_DIR" id); T_ID=$(us "$T_DIR" id)
@@ -184,6 +182,18 @@ EOF
     us "$S_DIR" mirror bench --mode different --wait >/dev/null
     record "$run" us_nochange_s "$(since "$t")"
     record "$run" us_nochange_files "$(job_json "$S_DIR" | jq '.mirror.filesDone')"
+    python3 "$REPO/bench/gen-data.py" evict "$DST" # as for rsync: the next one timed starts with the same free memory
+}
+
+for run in $(seq "$RUNS"); do
+    echo "== run $run/$RUNS"
+    # Odd runs time rsync first, even runs Understudy first: whatever the machine does between
+    # runs (freeing the previous images, writeback elsewhere) does not always land on one tool.
+    if (( run % 2 == 1 )); then
+        rsync_full; floor_full; us_full
+    else
+        us_full; floor_full; rsync_full
+    fi
 
     # the same 1 % change for both, then the delta mirrors
     python3 "$REPO/bench/gen-data.py" touch "$SRC/big/large0.bin" 1 "$((SEED + run))" >/dev/null
