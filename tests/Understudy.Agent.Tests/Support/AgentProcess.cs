@@ -16,8 +16,8 @@ internal sealed class AgentProcess : IAsyncDisposable
     {
         DataDir = dataDir;
         Name = name;
-        PeerPort = FreePort();
-        ApiPort = FreePort();
+        PeerPort = Ports.Free();
+        ApiPort = Ports.Free();
     }
 
     public string DataDir { get; }
@@ -112,12 +112,6 @@ internal sealed class AgentProcess : IAsyncDisposable
         await Task.CompletedTask;
     }
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 }
 
 internal static class Native

@@ -23,9 +23,7 @@ internal sealed class TcpProxy : IAsyncDisposable
     public TcpProxy(IPEndPoint upstream)
     {
         _upstream = upstream;
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        Port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        Port = Agent.Tests.Support.Ports.Free();
     }
 
     public int Port { get; }
