@@ -6,7 +6,7 @@ namespace Understudy.Agent.Target;
 
 /// <summary>
 /// Writes files that arrived whole in one frame (FileBegin with all their data inline: the small
-/// files of a mirror) on a few worker threads, each under its temporary name, while the session
+/// files of a mirror) on a few worker threads, each as an unnamed temp file, while the session
 /// goes on receiving. Results are taken back in the order the files were submitted, so the
 /// applier publishes them in order. One writer thread spent most of its time waiting on the
 /// kernel (creating the inode, allocating page-cache pages): on this project's VM two local
@@ -145,17 +145,15 @@ internal sealed class ParallelWrites : IDisposable
         }
     }
 
-    /// <summary>The next file to write, or null once stopping and nothing is left.</summary>
+    /// <summary>The next file to write, or null once stopping.</summary>
     private Item? NextWork()
     {
         lock (_workGate)
         {
-            while (_work.Count == 0)
-            {
-                if (_stopping)
-                    return null;
+            while (_work.Count == 0 && !_stopping)
                 Monitor.Wait(_workGate);
-            }
+            if (_stopping)
+                return null; // what is still queued is dropped unwritten by Dispose
             return _work.Dequeue();
         }
     }
@@ -178,7 +176,7 @@ internal sealed class ParallelWrites : IDisposable
         }
     }
 
-    /// <summary>Stops the workers once they finish what was submitted, and drops every file not taken back (its temporary name removed).</summary>
+    /// <summary>Stops the workers (each finishes the file it is writing) and drops every file not taken back.</summary>
     public void Dispose()
     {
         lock (_workGate)
