@@ -28,8 +28,7 @@ internal sealed class ParallelWrites : IDisposable
     private readonly object _workGate = new();
     private bool _stopping;
     private readonly Queue<Item> _order = new();
-    private readonly Dictionary<RelPath, int> _paths = [];
-    private readonly Dictionary<RelPath, int> _ancestors = [];
+    private readonly PendingPaths _paths = new();
     private readonly Thread[] _threads;
     private readonly object _gate = new();
     private long _bytes;
@@ -59,48 +58,15 @@ internal sealed class ParallelWrites : IDisposable
 
     public bool IsFull => _order.Count >= MaxFiles || _bytes >= MaxBytes;
 
-    /// <summary>Does <paramref name="path"/> touch a file still being written here: is it one of
-    /// them, below one, or an ancestor of one (as <see cref="PendingPaths.Touches"/>)?</summary>
-    public bool Touches(RelPath path)
-    {
-        if (_paths.Count == 0)
-            return false;
-        if (_paths.ContainsKey(path) || _ancestors.ContainsKey(path))
-            return true;
-        for (var a = path; !a.IsRoot;)
-        {
-            a = a.Parent;
-            if (_paths.ContainsKey(a))
-                return true;
-        }
-        return false;
-    }
-
-    private void Track(RelPath path, int delta)
-    {
-        Bump(_paths, path, delta);
-        for (var a = path; !a.IsRoot;)
-        {
-            a = a.Parent;
-            Bump(_ancestors, a, delta);
-        }
-    }
-
-    private static void Bump(Dictionary<RelPath, int> counts, RelPath key, int delta)
-    {
-        int n = counts.GetValueOrDefault(key) + delta;
-        if (n == 0)
-            counts.Remove(key);
-        else
-            counts[key] = n;
-    }
+    /// <summary>Does <paramref name="path"/> touch a file still being written here (see <see cref="PendingPaths.Touches"/>)?</summary>
+    public bool Touches(RelPath path) => _paths.Touches(path);
 
     /// <summary>Hands a whole file to a worker; <paramref name="owner"/> (the frame its data lives in) now belongs to the item.</summary>
     public void Submit(FileBegin op, IDisposable owner)
     {
         var item = new Item(op, owner);
         _order.Enqueue(item);
-        Track(op.Path, +1);
+        _paths.Add(op.Path);
         _bytes += op.Inline.Length;
         lock (_workGate)
         {
@@ -128,7 +94,7 @@ internal sealed class ParallelWrites : IDisposable
         }
         item = _order.Dequeue();
         _bytes -= item.Op.Inline.Length;
-        Track(item.Op.Path, -1);
+        _paths.Remove(item.Op.Path);
         return true;
     }
 
@@ -192,6 +158,5 @@ internal sealed class ParallelWrites : IDisposable
             item.Owner.Dispose();
         }
         _paths.Clear();
-        _ancestors.Clear();
     }
 }
