@@ -10,9 +10,10 @@ namespace Understudy.Agent.Target;
 /// (the path guard). Files are written under temporary names (or none: small files are created
 /// with O_TMPFILE, see <see cref="FsTree.CreateTemp"/>) and renamed or linked into place only once
 /// durable; small files that arrived whole are written on worker threads (<see cref="WriteAside"/>)
-/// and taken back in order before anything else is applied. Durability is batched: completed files wait in <see cref="_pending"/> until a batch
-/// fills, then one syncfs makes all of them durable before any is renamed; a barrier adds a
-/// second syncfs so the renames themselves are durable before the source is acknowledged.
+/// and taken back in order before anything else is applied. Durability is batched: completed
+/// files wait in <see cref="_pending"/> until a batch fills, then one syncfs makes all of them
+/// durable before any is renamed; a barrier adds a second syncfs so the renames themselves are
+/// durable before the source is acknowledged.
 /// A full batch is flushed (syncfs, then renames) on a background task while the next batch is
 /// written, so the disk works while data keeps arriving; at most one batch is in flight and
 /// batches are renamed in order. Any operation that touches a pending or in-flight path waits

@@ -92,7 +92,7 @@ internal static unsafe partial class Sys
     /// linkat of its /proc/self/fd entry, followed, which needs no capability (AT_EMPTY_PATH would).</summary>
     public static int TryLinkFd(SafeFd fd, SafeFd toDir, byte[] zto)
     {
-        var zproc = Z(System.Text.Encoding.ASCII.GetBytes($"/proc/self/fd/{fd.DangerousGetHandle()}"));
+        var zproc = System.Text.Encoding.ASCII.GetBytes($"/proc/self/fd/{fd.DangerousGetHandle()}\0");
         fixed (byte* a = zproc)
         fixed (byte* b = zto)
             return Libc.linkat(toDir, a, toDir, b, Libc.AT_SYMLINK_FOLLOW) == 0 ? 0 : Errno;
