@@ -26,6 +26,9 @@ internal sealed record FileBegin(RelPath Path, long Size, EntryMeta Meta, IReadO
 {
     public override MessageType Type => MessageType.FileBegin;
 
+    /// <summary>Send side: the inline data read from the open file as the frame is written, instead of <see cref="Inline"/>.</summary>
+    public FileContent? Content { get; init; }
+
     public override void Write(WireWriter w)
     {
         w.Path(Path);
@@ -33,11 +36,14 @@ internal sealed record FileBegin(RelPath Path, long Size, EntryMeta Meta, IReadO
         Meta.Write(w);
         XattrCodec.Write(w, Xattrs);
         w.Bool(Complete);
-        w.Bytes(Inline.Span);
+        if (Content is { } c)
+            w.Content(c);
+        else
+            w.Bytes(Inline.Span);
     }
 
     // Path, size, metadata and a few small xattrs; more xattrs only fall back to a staged copy.
-    public override int BodySizeHint => 4 + Path.Bytes.Length + 8 + 64 + 1024 + 1 + 4 + Inline.Length;
+    public override int BodySizeHint => 4 + Path.Bytes.Length + 8 + 64 + 1024 + 1 + 4 + (Content?.Length ?? Inline.Length);
 
     public static FileBegin Read(ref WireReader r, ReadOnlyMemory<byte> body)
     {
@@ -61,13 +67,19 @@ internal sealed record FileData(long Offset, ReadOnlyMemory<byte> Data) : Messag
 {
     public override MessageType Type => MessageType.FileData;
 
+    /// <summary>Send side: the data read from the open file as the frame is written, instead of <see cref="Data"/>.</summary>
+    public FileContent? Content { get; init; }
+
     public override void Write(WireWriter w)
     {
         w.I64(Offset);
-        w.Bytes(Data.Span);
+        if (Content is { } c)
+            w.Content(c);
+        else
+            w.Bytes(Data.Span);
     }
 
-    public override int BodySizeHint => 8 + 4 + Data.Length;
+    public override int BodySizeHint => 8 + 4 + (Content?.Length ?? Data.Length);
 
     public static FileData Read(ref WireReader r, ReadOnlyMemory<byte> body)
     {

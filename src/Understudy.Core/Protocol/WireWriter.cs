@@ -51,6 +51,17 @@ internal readonly struct WireWriter(IBufferWriter<byte> buffer)
         Raw(v);
     }
 
+    /// <summary>Like <see cref="Bytes"/>, with the bytes read from the file straight into the buffer
+    /// (no copy staged on the way); <see cref="FileShrankException"/> when the file ends early.</summary>
+    public void Content(FileContent c)
+    {
+        U32((uint)c.Length);
+        if (c.Length == 0)
+            return;
+        c.ReadExactly(buffer.GetSpan(c.Length)[..c.Length]);
+        buffer.Advance(c.Length);
+    }
+
     public void Raw(ReadOnlySpan<byte> v)
     {
         if (v.IsEmpty)
