@@ -60,28 +60,9 @@ if [[ $FRESH_FS == 1 && $(id -u) != 0 ]]; then
     exit 2
 fi
 
-# fresh_fs DIR: an empty ext4 mounted at DIR (FRESH_FS=1), or an emptied directory.
-fresh_fs() {
-    local dir=$1 dev
-    drop_fs "$dir"
-    rm -rf "$dir"; mkdir -p "$dir"
-    if [[ $FRESH_FS == 1 ]]; then
-        truncate -s "$(( (BIG_FILES * BIG_MIB + FILES * 40 / 1024) * 2 + 2048 ))M" "$dir.img"
-        mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$dir.img"
-        dev=$(losetup -f --show --direct-io=on "$dir.img")
-        mount "$dev" "$dir"
-    fi
-    sync
-}
-drop_fs() {
-    local dir=$1 dev
-    if mountpoint -q "$dir" 2>/dev/null; then
-        dev=$(findmnt -n -o SOURCE "$dir")
-        umount "$dir"
-        losetup -d "$dev" 2>/dev/null || true
-    fi
-    rm -f "$dir.img"
-}
+IMG_MIB=$(( (BIG_FILES * BIG_MIB + FILES * 40 / 1024) * 2 + 2048 ))
+# shellcheck source=bench/fresh-fs.sh
+source "$REPO/bench/fresh-fs.sh"
 
 if [[ -z ${APP:-} ]]; then
     APP=$WORK/app

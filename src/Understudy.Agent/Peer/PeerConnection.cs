@@ -277,7 +277,7 @@ internal sealed class PeerConnection : IAsyncDisposable
             var parse = Frame.TryParse(ref buffer, out var type, out byte flags, out var body);
             if (parse == Frame.ParseResult.Complete)
             {
-                var owned = Own(body, flags);
+                var owned = Own(type, body, flags);
                 Interlocked.Add(ref _bytesReceived, Frame.HeaderSize + body.Length);
                 _reader.AdvanceTo(buffer.Start);
                 try
@@ -301,12 +301,19 @@ internal sealed class PeerConnection : IAsyncDisposable
         }
     }
 
-    private static PooledBuffer Own(ReadOnlySequence<byte> body, byte flags)
+    /// <summary>A FileData body's bytes before its data: offset (8) and data length (4). Received into
+    /// a buffer where the data starts 4 KiB-aligned, so the target writes it with O_DIRECT as it is
+    /// (<see cref="Core.Posix.TempFile"/>), without copying it into its aligned buffer first.</summary>
+    private const int FileDataHeader = 12;
+
+    private static PooledBuffer Own(MessageType type, ReadOnlySequence<byte> body, byte flags)
     {
         if (flags == 0)
         {
-            var b = new PooledBuffer((int)body.Length);
-            body.CopyTo(b.Array);
+            var b = type == MessageType.FileData && body.Length > FileDataHeader
+                ? PooledBuffer.AlignedAfter(FileDataHeader, (int)body.Length)
+                : new PooledBuffer((int)body.Length);
+            body.CopyTo(b.Span);
             return b;
         }
         var packed = body.IsSingleSegment ? body.FirstSpan : body.ToArray();
@@ -315,8 +322,10 @@ internal sealed class PeerConnection : IAsyncDisposable
         int original = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(packed);
         if (original < 0 || original > Frame.MaxBody)
             throw new ProtocolException($"compressed frame claims {original} bytes, over the maximum");
-        var outBuf = new PooledBuffer(original);
-        int n = FrameCompression.Decompress(flags == Frame.FlagLz4 ? Compression.Lz4 : Compression.Zstd, packed[4..], outBuf.Array.AsSpan(0, original));
+        var outBuf = type == MessageType.FileData && original > FileDataHeader
+            ? PooledBuffer.AlignedAfter(FileDataHeader, original)
+            : new PooledBuffer(original);
+        int n = FrameCompression.Decompress(flags == Frame.FlagLz4 ? Compression.Lz4 : Compression.Zstd, packed[4..], outBuf.Span);
         if (n != original)
         {
             outBuf.Dispose();
@@ -408,19 +417,65 @@ internal sealed class IncomingFrame(Message message, PooledBuffer buffer) : IDis
     public void Dispose() => buffer.Dispose();
 }
 
-internal sealed class PooledBuffer(int length) : IDisposable
+/// <summary>A received frame's body: rented from the shared pool, or (<see cref="AlignedAfter"/>) from a
+/// small pool of pinned buffers in which the body's data starts on a 4 KiB boundary.</summary>
+internal sealed class PooledBuffer : IDisposable
 {
-    private byte[]? _array = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+    private byte[]? _array;
+    private readonly int _offset;
+    private readonly int _length;
+    private readonly bool _aligned;
 
-    public byte[] Array => _array ?? throw new ObjectDisposedException(nameof(PooledBuffer));
+    public PooledBuffer(int length)
+    {
+        _array = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        _length = length;
+    }
 
-    public ReadOnlyMemory<byte> Memory => Array.AsMemory(0, length);
+    private PooledBuffer(byte[] array, int offset, int length)
+    {
+        (_array, _offset, _length, _aligned) = (array, offset, length, true);
+    }
+
+    private const int Alignment = Core.Posix.AlignedBuffer.Alignment;
+
+    /// <summary>Pinned buffers big enough for any FileData body with room to align it; a few are kept
+    /// (frames in flight: the pump's read-ahead and the one being applied), more are left to the GC.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentBag<byte[]> s_aligned = [];
+    private const int AlignedKept = 8;
+    private const int AlignedSize = Frame.DataChunk + 64 * 1024 + Alignment;
+
+    /// <summary>A buffer of <paramref name="length"/> bytes whose byte at <paramref name="header"/> is
+    /// 4 KiB-aligned in memory (bodies larger than the pinned buffers get a plain one).</summary>
+    public static PooledBuffer AlignedAfter(int header, int length)
+    {
+        if (length > AlignedSize - Alignment)
+            return new PooledBuffer(length);
+        if (!s_aligned.TryTake(out var array))
+            array = GC.AllocateUninitializedArray<byte>(AlignedSize, pinned: true);
+        int offset = Alignment - (int)((AddressOf(array) + (nuint)header) % Alignment);
+        return new PooledBuffer(array, offset % Alignment, length);
+    }
+
+    private static unsafe nuint AddressOf(byte[] pinned)
+    {
+        fixed (byte* p = pinned)
+            return (nuint)p;
+    }
+
+    public Span<byte> Span => (_array ?? throw new ObjectDisposedException(nameof(PooledBuffer))).AsSpan(_offset, _length);
+
+    public ReadOnlyMemory<byte> Memory => (_array ?? throw new ObjectDisposedException(nameof(PooledBuffer))).AsMemory(_offset, _length);
 
     public void Dispose()
     {
         var a = Interlocked.Exchange(ref _array, null);
-        if (a is not null)
+        if (a is null)
+            return;
+        if (!_aligned)
             ArrayPool<byte>.Shared.Return(a);
+        else if (s_aligned.Count < AlignedKept)
+            s_aligned.Add(a);
     }
 }
 

@@ -86,8 +86,25 @@ internal sealed class TempFile : IDisposable
     /// <summary>True while writes go through O_DIRECT.</summary>
     public bool DirectIo => _direct is not null;
 
-    private void WriteDirect(ReadOnlySpan<byte> data, long offset)
+    private unsafe void WriteDirect(ReadOnlySpan<byte> data, long offset)
     {
+        if (_directFill == 0 && !data.IsEmpty && data.Length % AlignedBuffer.Alignment == 0 && offset % AlignedBuffer.Alignment == 0)
+        {
+            fixed (byte* p = data)
+            {
+                // Data that is itself aligned in memory (a received frame, see PeerConnection) goes to the
+                // device from where it is, without the copy into the buffer; whatever the kernel did not
+                // take that way goes the usual way below.
+                if ((nuint)p % AlignedBuffer.Alignment == 0)
+                {
+                    int written = PwriteDirect(p, data.Length, offset);
+                    data = data[written..];
+                    offset += written;
+                    if (data.IsEmpty)
+                        return;
+                }
+            }
+        }
         if (_directFill > 0 && offset != _directStart + _directFill)
             FlushDirect(atEnd: false);
         if (_direct is not null && _directFill == 0)

@@ -95,6 +95,41 @@ public sealed class DirectIoTests
         Assert.True(data < 16L * 1024 * 1024, $"{data} bytes of data extents, direct {direct}");
     }
 
+    [Fact]
+    public void DataAlignedInMemory_IsWrittenFromWhereItIs_AndMixesWithBufferedRuns()
+    {
+        // As the target receives big files: whole aligned chunks in aligned memory (written from there),
+        // between them runs in ordinary memory and an unaligned tail (through the aligned buffer).
+        const int chunk = 1024 * 1024 - Block;
+        using var source = new AlignedBuffer(4 * 1024 * 1024);
+        new Random(11).NextBytes(source.Span);
+        var plain = new byte[3 * Block + 123];
+        new Random(12).NextBytes(plain);
+        var layout = new (long Offset, bool Aligned, int Length)[]
+        {
+            (0, true, chunk), (chunk, true, chunk), (2L * chunk, false, 2 * Block), (2L * chunk + 2 * Block, true, chunk),
+            (3L * chunk + 2 * Block, false, plain.Length),
+        };
+        long size = layout[^1].Offset + layout[^1].Length;
+        var model = new byte[size];
+        using var t = new TempTree();
+        using var buffer = new AlignedBuffer(4 * 1024 * 1024);
+        using (var temp = t.Tree.CreateTemp(P("f")))
+        {
+            temp.SetLength(size);
+            temp.TryUseDirectIo(buffer, size); // where O_DIRECT is refused, the same writes go buffered
+            foreach (var (off, aligned, len) in layout)
+            {
+                ReadOnlySpan<byte> data = aligned ? source.Span[..len] : plain.AsSpan(0, len);
+                data.CopyTo(model.AsSpan((int)off));
+                temp.Write(data, off);
+            }
+            temp.CompleteWrites();
+            temp.Commit();
+        }
+        Assert.True(model.AsSpan().SequenceEqual(File.ReadAllBytes(System.IO.Path.Combine(t.Path, "f"))), "content differs from the model");
+    }
+
     private static byte[] WriteDirect(long size, IEnumerable<(long Offset, ReadOnlyMemory<byte> Data)> writes)
     {
         using var t = new TempTree();

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Where the floor of a full mirror is on this machine (docs/performance.md, "Where the floor is"):
+# the CPU that the work itself takes, without any of Understudy's code, measured on the benchmark's
+# data (the same generator and seed as bench/mirror-vs-rsync.sh):
+#   transport: all the data's bytes sent over loopback between two processes, TLS 1.3 with the agents'
+#              suite (SslStream, AES-128-GCM) and plain TCP (bench/transport-floor), CPU of both sides;
+#   small:     the small files read and written to a fresh ext4 on 2 threads by bench/small-files-floor.py
+#              (open, read, create, write, set mtime, close: nothing more), + sync: the kernel CPU of the
+#              whole machine (file creation, page-cache writes, writeback; the interpreter's own user time
+#              is not counted);
+#   big:       `dd oflag=direct bs=4M` of each big file onto a fresh ext4 + sync, kernel CPU the same
+#              way (the target writes big files with O_DIRECT).
+# The sum, divided by the cores, is the least wall time a mirror over TLS could take here if
+# nothing else ran and every core were busy all the time.
+#
+#   sudo bench/mirror-floor.sh                 # 50,000 files of 1-64 KiB + 4 x 512 MiB, 3 runs, medians
+#   FILES=10000 BIG_FILES=2 BIG_MIB=256 RUNS=5 sudo bench/mirror-floor.sh
+# Needs root (loop devices), python3 and the .NET SDK.
+set -euo pipefail
+
+FILES=${FILES:-50000}
+BIG_FILES=${BIG_FILES:-4}
+BIG_MIB=${BIG_MIB:-512}
+RUNS=${RUNS:-3}
+SEED=${SEED:-20261125}
+FRESH_FS=1
+[[ $(id -u) == 0 ]] || { echo "needs root (fresh ext4 filesystems on loop devices)" >&2; exit 2; }
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d "${WORK_PARENT:-/tmp}/understudy-floor.XXXXXX")
+SRC=$WORK/src
+IMG_MIB=$(( (BIG_FILES * BIG_MIB + FILES * 40 / 1024) * 2 + 2048 ))
+# shellcheck source=bench/fresh-fs.sh
+source "$REPO/bench/fresh-fs.sh"
+trap 'drop_fs "$WORK/dst"; rm -rf "$WORK"' EXIT
+
+echo "== build bench/transport-floor"
+dotnet build "$REPO/bench/transport-floor" -c Release -o "$WORK/tf" >"$WORK/build.log" 2>&1 \
+    || { cat "$WORK/build.log"; exit 2; }
+echo "== data: $FILES files of 1-64 KiB + $BIG_FILES x $BIG_MIB MiB (seed $SEED)"
+python3 "$REPO/bench/gen-data.py" tree "$SRC" "$FILES" "$BIG_FILES" "$BIG_MIB" "$SEED"
+sync
+MIB=$(( ($(du -s --apparent-size --block-size=1 "$SRC" | cut -f1) + 1048575) / 1048576 ))
+
+kernel() { awk '/^cpu / { print $4 + $7 + $8 }' /proc/stat; } # system irq softirq, in ticks
+TICK=$(getconf CLK_TCK)
+RESULTS=$WORK/results.tsv
+for run in $(seq "$RUNS"); do
+    echo "== run $run/$RUNS"
+    "$WORK/tf/transport-floor" "$MIB" 1 | while IFS=$'\t' read -r mode _ side wall cpu; do
+        printf '%s\t%s_%s_cpu\t%s\n' "$run" "$mode" "$side" "$cpu" >>"$RESULTS"
+        printf '%s\t%s_%s_wall\t%s\n' "$run" "$mode" "$side" "$wall" >>"$RESULTS"
+    done
+    fresh_fs "$WORK/dst"
+    b=$(kernel); t=$(date +%s.%N)
+    python3 "$REPO/bench/small-files-floor.py" "$SRC" "$WORK/dst" 2
+    sync
+    printf '%s\tsmall_cpu\t%s\n%s\tsmall_wall\t%s\n' "$run" "$(( $(kernel) - b ))" "$run" \
+        "$(python3 -c "import sys,time; print(f'{time.time()-float(sys.argv[1]):.3f}')" "$t")" >>"$RESULTS"
+    fresh_fs "$WORK/dst"
+    b=$(kernel); t=$(date +%s.%N)
+    for f in "$SRC"/big/*; do dd if="$f" of="$WORK/dst/${f##*/}" bs=4M oflag=direct status=none; done
+    sync
+    printf '%s\tbig_cpu\t%s\n%s\tbig_wall\t%s\n' "$run" "$(( $(kernel) - b ))" "$run" \
+        "$(python3 -c "import sys,time; print(f'{time.time()-float(sys.argv[1]):.3f}')" "$t")" >>"$RESULTS"
+    drop_fs "$WORK/dst"
+done
+
+python3 - "$RESULTS" "$TICK" "$(nproc)" "$MIB" "$FILES" "$BIG_FILES" "$BIG_MIB" "$RUNS" <<'PY'
+import statistics, sys
+from collections import defaultdict
+path, tick, cores, mib, files, big_files, big_mib, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:]
+v = defaultdict(list)
+for line in open(path):
+    _, key, val = line.rstrip("\n").split("\t")
+    v[key].append(float(val) / (tick if key in ("small_cpu", "big_cpu") else 1))
+m = {k: statistics.median(x) for k, x in v.items()}
+tls = m["tls_send_cpu"] + m["tls_recv_cpu"]
+plain = m["plain_send_cpu"] + m["plain_recv_cpu"]
+total = tls + m["small_cpu"] + m["big_cpu"]
+print(f"Floor of a full mirror of {files} files of 1-64 KiB + {big_files} x {big_mib} MiB ({mib} MiB), {cores} cores, median of {runs} run(s):\n")
+print("| part | CPU (s) | wall alone (s) |\n| --- | ---: | ---: |")
+print(f"| transport, TLS 1.3 AES-128-GCM (SslStream), send + receive | {tls:.2f} | {m['tls_send_wall']:.2f} |")
+print(f"| transport, plain TCP, send + receive (for comparison, not counted) | {plain:.2f} | {m['plain_send_wall']:.2f} |")
+print(f"| small files: read, create, write, mtime, close on 2 threads + sync (kernel CPU, whole machine) | {m['small_cpu']:.2f} | {m['small_wall']:.2f} |")
+print(f"| big files: `dd oflag=direct` + sync (kernel CPU, whole machine) | {m['big_cpu']:.2f} | {m['big_wall']:.2f} |")
+print(f"| **sum: TLS transport + small + big** | **{total:.2f}** | |")
+print(f"\nOn {cores} cores, all of them busy all the time, that is at least {total / cores:.2f} s of wall time"
+      f" (TLS alone {tls / cores:.2f} s; over plain TCP the sum would be {(total - tls + plain) / cores:.2f} s),"
+      " before the source's reading, the agents' framing and metadata calls, the walk and the manifest.")
+PY
