@@ -16,7 +16,9 @@
 #   floor:      `cp -a SRC/. DST/ && sync` onto a fresh filesystem (no network; FLOOR=0 skips it).
 #   Understudy: two agents on loopback, trusted both ways; `job apply` (mirror.mode full) until
 #               `understudy wait --until mirrored` returns; `mirror --mode different --wait`;
-#               after the same change `mirror --mode checksum --wait` (bytes = mirror.bytesSent).
+#               after the same change `mirror --mode checksum --wait` (bytes = mirror.bytesSent); after
+#               a second 1 % change (another file), `mirror --mode different --wait` (size and mtime pick
+#               it, then a block delta) against a second `rsync --no-whole-file` run.
 # Each tool's target is a fresh ext4 filesystem every run (a loop device over a sparse image in
 # the work dir, direct I/O to the image, so writes reach the same disk as a plain directory's
 # would): on one long-lived filesystem, ext4's inode allocator skips inodes freed in the last
@@ -191,6 +193,20 @@ for run in $(seq "$RUNS"); do
 
     cmp -s "$SRC/big/large0.bin" "$DST/big/large0.bin" || { echo "Understudy target differs after the delta mirror"; exit 1; }
     cmp -s "$SRC/big/large0.bin" "$WORK/rsync-dst/big/large0.bin" || { echo "rsync target differs after the delta run"; exit 1; }
+
+    # Another 1 % change of another file, then the difference mode (size and mtime pick the file, then
+    # a block delta, rsync's own way) against the same rsync run again.
+    python3 "$REPO/bench/gen-data.py" touch "$SRC/big/large1.bin" 1 "$((SEED + 100 + run))" >/dev/null
+    sync
+    t=$(now)
+    rsync -a --no-whole-file --stats "$SRC/" "$RURL" >"$WORK/rsync-stats.txt"; sync
+    record "$run" rsync_delta2_s "$(since "$t")"
+    record "$run" rsync_delta2_sent_bytes "$(sed -n 's/^Total bytes sent: //p' "$WORK/rsync-stats.txt" | tr -d ',')"
+    t=$(now)
+    us "$S_DIR" mirror bench --mode different --wait >/dev/null
+    record "$run" us_delta_different_s "$(since "$t")"
+    record "$run" us_delta_different_sent_bytes "$(job_json "$S_DIR" | jq '.mirror.bytesSent')"
+    cmp -s "$SRC/big/large1.bin" "$DST/big/large1.bin" || { echo "Understudy target differs after the difference-mode delta"; exit 1; }
     record "$run" us_source_hwm_mb "$(hwm_mb "$S_PID")"
     record "$run" us_target_hwm_mb "$(hwm_mb "$T_PID")"
     kill "$S_PID" "$T_PID"; wait "$S_PID" "$T_PID" 2>/dev/null || true

@@ -46,6 +46,8 @@ def report(path, files, big_files, big_mib, runs, args):
         ("no-change re-mirror (s)", "rsync_nochange_s", "us_nochange_s", 1.0, "≤ 1.0"),
         ("1 % delta: bytes sent", "rsync_delta_sent_bytes", "us_delta_sent_bytes", 1.1, "≤ 1.1"),
         ("1 % delta: time (s), + sync", "rsync_delta_s", "us_delta_s", None, "(no target)"),
+        ("1 % delta, `different` mode: bytes sent", "rsync_delta2_sent_bytes", "us_delta_different_sent_bytes", None, "(no target)"),
+        ("1 % delta, `different` mode: time (s), + sync", "rsync_delta2_s", "us_delta_different_s", None, "(no target)"),
     ]
     out = []
     fresh = os.environ.get("FRESH_FS", "1") == "1"

@@ -257,9 +257,23 @@ internal sealed partial class MirrorEngine
             _ => have.Entry.Size == e.Size && have.Entry.MtimeNs == e.MtimeNs,
         };
         if (!same)
-            return new PlanItem(progress.Mode == MirrorMode.Checksum && have.Entry.Size > 0 ? PlanKind.DeltaFile : PlanKind.SendFile, r, e, tp);
+            return new PlanItem(SendsDelta(e, have.Entry) ? PlanKind.DeltaFile : PlanKind.SendFile, r, e, tp);
         return MetaItem(r, e, tp, have, ownership);
     }
+
+    /// <summary>
+    /// A changed file the target has a copy of goes as a block delta against that copy: always in checksum mode; in
+    /// difference mode (rsync's default between hosts: size and mtime pick the files, the rolling hash then sends
+    /// only what changed in them) when both copies are big enough for the target's signature and the source's
+    /// second read to pay (<see cref="Replication.ReplicationSender.DeltaThreshold"/>, as for replication).
+    /// </summary>
+    private bool SendsDelta(FileEntry source, FileEntry target) => progress.Mode switch
+    {
+        MirrorMode.Checksum => target.Size > 0,
+        MirrorMode.Different => source.Size >= Replication.ReplicationSender.DeltaThreshold
+            && target.Size >= Replication.ReplicationSender.DeltaThreshold,
+        _ => false,
+    };
 
     private UInt128? SourceHash(int r, FileEntry e)
     {

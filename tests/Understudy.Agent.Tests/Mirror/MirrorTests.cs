@@ -42,6 +42,37 @@ public sealed class MirrorTests
         Assert.Equal(0x1C0u, t.Lstat(RelPath.Parse("deep/a/b/c"))!.Value.Mode);
     }
 
+    [Theory]
+    [InlineData("different", false)] // size and mtime pick the file, then a block delta: rsync's default between hosts
+    [InlineData("checksum", true)] // content compared; bytes inserted in the middle shift the rest
+    public async Task ChangedBigFile_IsSentAsADelta_OnlyTheChangedBlocks(string mode, bool insert)
+    {
+        await using var pair = new AgentPair();
+        await pair.StartAsync();
+        var big = new byte[16 << 20];
+        new Random(5).NextBytes(big);
+        var path = Path.Combine(pair.SourceData, "big.bin");
+        await File.WriteAllBytesAsync(path, big);
+        await File.WriteAllTextAsync(Path.Combine(pair.SourceData, "small.txt"), "unchanged");
+        await pair.ApplyAsync(pair.JobYaml(mode: mode, extra: "replication:\n  enabled: false")); // only the mirror sends the change
+        await pair.WaitMirroredAsync();
+
+        var changed = big.ToList();
+        foreach (int at in new[] { 1 << 20, 7 << 20, 13 << 20 })
+        {
+            for (int i = 0; i < 100; i++)
+                changed[at + i] ^= 0xFF;
+        }
+        if (insert)
+            changed.InsertRange(9 << 20, Enumerable.Repeat((byte)'i', 1000));
+        await File.WriteAllBytesAsync(path, changed.ToArray());
+        (await pair.Source.CliAsync("mirror", "job1", "--mode", mode, "--wait")).EnsureOk();
+
+        Assert.Equal(changed, await File.ReadAllBytesAsync(Path.Combine(pair.TargetData, "big.bin")));
+        long sent = (await pair.Source.StatusAsync("job1"))["mirror"]!["bytesSent"]!.GetValue<long>();
+        Assert.True(sent < 2 << 20, $"{sent} bytes sent for a 16 MiB file changed in three places ({mode}, insertion {insert})");
+    }
+
     [Fact]
     public async Task Verify_FindsEachKindOfDifference_ThenRepairs()
     {
