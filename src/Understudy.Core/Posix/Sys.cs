@@ -89,13 +89,41 @@ internal static unsafe partial class Sys
     }
 
     /// <summary>Gives the open file <paramref name="fd"/> (an O_TMPFILE one) the name <paramref name="zto"/>:
-    /// linkat of its /proc/self/fd entry, followed, which needs no capability (AT_EMPTY_PATH would).</summary>
+    /// linkat of the fd itself (AT_EMPTY_PATH), which needs CAP_DAC_READ_SEARCH (an agent running as root
+    /// has it), else of its /proc/self/fd entry, followed, which needs none but costs a walk through
+    /// /proc for every file.</summary>
     public static int TryLinkFd(SafeFd fd, SafeFd toDir, byte[] zto)
     {
+        if (s_linkEmptyPath)
+        {
+            fixed (byte* b = zto)
+            {
+                byte empty = 0;
+                if (Libc.linkat(fd, &empty, toDir, b, Libc.AT_EMPTY_PATH) == 0)
+                    return 0;
+            }
+            int e = Errno;
+            if (e != Libc.ENOENT)
+                return e; // without the capability the kernel says ENOENT: see whether /proc does better
+        }
         var zproc = System.Text.Encoding.ASCII.GetBytes($"/proc/self/fd/{fd.DangerousGetHandle()}\0");
         fixed (byte* a = zproc)
         fixed (byte* b = zto)
-            return Libc.linkat(toDir, a, toDir, b, Libc.AT_SYMLINK_FOLLOW) == 0 ? 0 : Errno;
+        {
+            if (Libc.linkat(toDir, a, toDir, b, Libc.AT_SYMLINK_FOLLOW) != 0)
+                return Errno;
+        }
+        s_linkEmptyPath = false; // /proc linked what AT_EMPTY_PATH would not: no capability, use /proc from now on
+        return 0;
+    }
+
+    private static volatile bool s_linkEmptyPath = true;
+
+    /// <summary>Whether <see cref="TryLinkFd"/> tries AT_EMPTY_PATH first (tests set it to exercise /proc).</summary>
+    internal static bool LinkByEmptyPath
+    {
+        get => s_linkEmptyPath;
+        set => s_linkEmptyPath = value;
     }
 
     public static int TryLinkAt(SafeFd fromDir, byte[] zfrom, SafeFd toDir, byte[] zto)
