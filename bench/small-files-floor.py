@@ -18,6 +18,7 @@ import threading
 
 BATCH = 512
 O_TMPFILE = getattr(os, "O_TMPFILE", 0o20200000)
+AT_FDCWD, AT_SYMLINK_FOLLOW, AT_EMPTY_PATH = -100, 0x400, 0x1000
 libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -34,7 +35,11 @@ def main(src, dst, threads, durable):
         if libc.syncfs(pending[0][0]) != 0:
             raise OSError(ctypes.get_errno(), "syncfs")
         for fd, rel in pending:
-            os.link(f"/proc/self/fd/{fd}", os.path.join(dst, rel), follow_symlinks=True)
+            name = os.path.join(dst, rel).encode()
+            # As the agent: by the fd itself where allowed (root), else through /proc, followed.
+            if (libc.linkat(fd, b"", AT_FDCWD, name, AT_EMPTY_PATH) != 0
+                    and libc.linkat(AT_FDCWD, f"/proc/self/fd/{fd}".encode(), AT_FDCWD, name, AT_SYMLINK_FOLLOW) != 0):
+                raise OSError(ctypes.get_errno(), "linkat", name.decode())
             os.close(fd)
         pending.clear()
 
@@ -60,11 +65,21 @@ def main(src, dst, threads, durable):
         if pending:
             publish(pending)
 
-    workers = [threading.Thread(target=copy, args=(files[i::threads],)) for i in range(threads)]
+    failed = []
+
+    def run(part):
+        try:
+            copy(part)
+        except OSError as e:
+            failed.append(e)
+
+    workers = [threading.Thread(target=run, args=(files[i::threads],)) for i in range(threads)]
     for w in workers:
         w.start()
     for w in workers:
         w.join()
+    if failed:
+        sys.exit(f"small-files-floor: {failed[0]}")
 
 
 if __name__ == "__main__":
