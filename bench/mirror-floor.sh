@@ -20,20 +20,14 @@
 # Needs root (loop devices), python3 and the .NET SDK.
 set -euo pipefail
 
-FILES=${FILES:-50000}
-BIG_FILES=${BIG_FILES:-4}
-BIG_MIB=${BIG_MIB:-512}
-RUNS=${RUNS:-3}
-SEED=${SEED:-20261125}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/common.sh
+source "$REPO/bench/common.sh"
 FRESH_FS=1
 [[ $(id -u) == 0 ]] || { echo "needs root (fresh ext4 filesystems on loop devices)" >&2; exit 2; }
 
-REPO=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d "${WORK_PARENT:-/tmp}/understudy-floor.XXXXXX")
 SRC=$WORK/src
-IMG_MIB=$(( (BIG_FILES * BIG_MIB + FILES * 40 / 1024) * 2 + 2048 ))
-# shellcheck source=bench/fresh-fs.sh
-source "$REPO/bench/fresh-fs.sh"
 trap 'drop_fs "$WORK/dst"; rm -rf "$WORK"' EXIT
 
 echo "== build bench/transport-floor"

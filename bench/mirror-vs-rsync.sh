@@ -28,12 +28,9 @@
 # Data lives in a temp dir under /tmp (or $WORK_PARENT) and is removed at the end.
 set -euo pipefail
 
-FILES=${FILES:-50000}
-BIG_FILES=${BIG_FILES:-4}
-BIG_MIB=${BIG_MIB:-512}
-RUNS=${RUNS:-3}
-SEED=${SEED:-20261125}
-FRESH_FS=${FRESH_FS:-1}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/common.sh
+source "$REPO/bench/common.sh"
 WRITE_DOC=0
 for a in "$@"; do
     case "$a" in
@@ -43,7 +40,6 @@ for a in "$@"; do
     esac
 done
 
-REPO=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d "${WORK_PARENT:-/tmp}/understudy-bench.XXXXXX")
 SRC=$WORK/src
 RESULTS=$WORK/results.tsv
@@ -61,10 +57,6 @@ if [[ $FRESH_FS == 1 && $(id -u) != 0 ]]; then
     echo "fresh target filesystems need root (loop devices); run with sudo, or FRESH_FS=0" >&2
     exit 2
 fi
-
-IMG_MIB=$(( (BIG_FILES * BIG_MIB + FILES * 40 / 1024) * 2 + 2048 ))
-# shellcheck source=bench/fresh-fs.sh
-source "$REPO/bench/fresh-fs.sh"
 
 if [[ -z ${APP:-} ]]; then
     APP=$WORK/app
@@ -168,6 +160,25 @@ EOF
     python3 "$REPO/bench/gen-data.py" evict "$DST" # as for rsync: the next one timed starts with the same free memory
 }
 
+# delta_case FILE SEED MODE RSYNC_KEY US_KEY: a 1 % change of big/FILE, `rsync --no-whole-file` + sync,
+# then `understudy mirror --mode MODE`; times and bytes sent recorded under the two keys.
+delta_case() {
+    local file=$1 seed=$2 mode=$3 rk=$4 uk=$5
+    python3 "$REPO/bench/gen-data.py" touch "$SRC/big/$file" 1 "$seed" >/dev/null
+    sync
+    t=$(now)
+    rsync -a --no-whole-file --stats "$SRC/" "$RURL" >"$WORK/rsync-stats.txt"; sync
+    record "$run" "${rk}_s" "$(since "$t")"
+    record "$run" "${rk}_sent_bytes" "$(sed -n 's/^Total bytes sent: //p' "$WORK/rsync-stats.txt" | tr -d ',')"
+    record "$run" "${rk}_literal_bytes" "$(sed -n 's/^Literal data: \([0-9,]*\).*/\1/p' "$WORK/rsync-stats.txt" | tr -d ',')"
+    t=$(now)
+    us "$S_DIR" mirror bench --mode "$mode" --wait >/dev/null
+    record "$run" "${uk}_s" "$(since "$t")"
+    record "$run" "${uk}_sent_bytes" "$(job_json "$S_DIR" | jq '.mirror.bytesSent')"
+    cmp -s "$SRC/big/$file" "$DST/big/$file" || { echo "Understudy target differs after the $mode delta mirror"; exit 1; }
+    cmp -s "$SRC/big/$file" "$WORK/rsync-dst/big/$file" || { echo "rsync target differs after the delta run"; exit 1; }
+}
+
 for run in $(seq "$RUNS"); do
     echo "== run $run/$RUNS"
     # Odd runs time rsync first, even runs Understudy first: whatever the machine does between
@@ -178,35 +189,11 @@ for run in $(seq "$RUNS"); do
         us_full; floor_full; rsync_full
     fi
 
-    # the same 1 % change for both, then the delta mirrors
-    python3 "$REPO/bench/gen-data.py" touch "$SRC/big/large0.bin" 1 "$((SEED + run))" >/dev/null
-    sync
-    t=$(now)
-    rsync -a --no-whole-file --stats "$SRC/" "$RURL" >"$WORK/rsync-stats.txt"; sync
-    record "$run" rsync_delta_s "$(since "$t")"
-    record "$run" rsync_delta_sent_bytes "$(sed -n 's/^Total bytes sent: //p' "$WORK/rsync-stats.txt" | tr -d ',')"
-    record "$run" rsync_delta_literal_bytes "$(sed -n 's/^Literal data: \([0-9,]*\).*/\1/p' "$WORK/rsync-stats.txt" | tr -d ',')"
-    t=$(now)
-    us "$S_DIR" mirror bench --mode checksum --wait >/dev/null
-    record "$run" us_delta_s "$(since "$t")"
-    record "$run" us_delta_sent_bytes "$(job_json "$S_DIR" | jq '.mirror.bytesSent')"
-
-    cmp -s "$SRC/big/large0.bin" "$DST/big/large0.bin" || { echo "Understudy target differs after the delta mirror"; exit 1; }
-    cmp -s "$SRC/big/large0.bin" "$WORK/rsync-dst/big/large0.bin" || { echo "rsync target differs after the delta run"; exit 1; }
-
-    # Another 1 % change of another file, then the difference mode (size and mtime pick the file, then
-    # a block delta, rsync's own way) against the same rsync run again.
-    python3 "$REPO/bench/gen-data.py" touch "$SRC/big/large1.bin" 1 "$((SEED + 100 + run))" >/dev/null
-    sync
-    t=$(now)
-    rsync -a --no-whole-file --stats "$SRC/" "$RURL" >"$WORK/rsync-stats.txt"; sync
-    record "$run" rsync_delta2_s "$(since "$t")"
-    record "$run" rsync_delta2_sent_bytes "$(sed -n 's/^Total bytes sent: //p' "$WORK/rsync-stats.txt" | tr -d ',')"
-    t=$(now)
-    us "$S_DIR" mirror bench --mode different --wait >/dev/null
-    record "$run" us_delta_different_s "$(since "$t")"
-    record "$run" us_delta_different_sent_bytes "$(job_json "$S_DIR" | jq '.mirror.bytesSent')"
-    cmp -s "$SRC/big/large1.bin" "$DST/big/large1.bin" || { echo "Understudy target differs after the difference-mode delta"; exit 1; }
+    # The same 1 % change for both, then the delta mirrors: checksum mode; then another change of
+    # another file and the difference mode (size and mtime pick the file, then a block delta,
+    # rsync's own way), each against an rsync --no-whole-file run of its own.
+    delta_case large0.bin "$((SEED + run))" checksum rsync_delta us_delta
+    delta_case large1.bin "$((SEED + 100 + run))" different rsync_delta2 us_delta_different
     record "$run" us_source_hwm_mb "$(hwm_mb "$S_PID")"
     record "$run" us_target_hwm_mb "$(hwm_mb "$T_PID")"
     kill "$S_PID" "$T_PID"; wait "$S_PID" "$T_PID" 2>/dev/null || true

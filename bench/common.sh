@@ -1,6 +1,13 @@
-# Sourced by the bench scripts: a fresh ext4 per target, so every tool starts on an empty
-# filesystem (see bench/mirror-vs-rsync.sh for why). Needs FRESH_FS (1: loop-mounted ext4, 0: plain
-# directories) and IMG_MIB (the sparse image's size) set by the caller.
+# Sourced by bench/mirror-vs-rsync.sh and bench/mirror-floor.sh: the benchmark data's settings (the
+# same defaults, so both measure the same data) and a fresh ext4 per target, so every tool starts on
+# an empty filesystem (see bench/mirror-vs-rsync.sh for why).
+
+FILES=${FILES:-50000}
+BIG_FILES=${BIG_FILES:-4}
+BIG_MIB=${BIG_MIB:-512}
+RUNS=${RUNS:-3}
+SEED=${SEED:-20261125}
+FRESH_FS=${FRESH_FS:-1} # 1: each target a loop-mounted ext4 (root); 0: plain directories
 
 # fresh_fs DIR: an empty ext4 mounted at DIR (FRESH_FS=1), or an emptied directory.
 fresh_fs() {
@@ -8,7 +15,7 @@ fresh_fs() {
     drop_fs "$dir"
     rm -rf "$dir"; mkdir -p "$dir"
     if [[ $FRESH_FS == 1 ]]; then
-        truncate -s "${IMG_MIB}M" "$dir.img"
+        truncate -s "$(( (BIG_FILES * BIG_MIB + FILES * 40 / 1024) * 2 + 2048 ))M" "$dir.img"
         mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$dir.img"
         dev=$(losetup -f --show --direct-io=on "$dir.img")
         mount "$dev" "$dir"
