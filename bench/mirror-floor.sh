@@ -41,30 +41,26 @@ MIB=$(( ($(du -s --apparent-size --block-size=1 "$SRC" | cut -f1) + 1048575) / 1
 kernel() { awk '/^cpu / { print $4 + $7 + $8 }' /proc/stat; } # system irq softirq, in ticks
 TICK=$(getconf CLK_TCK)
 RESULTS=$WORK/results.tsv
+# measure KEY COMMAND...: COMMAND onto a fresh ext4, then sync; the machine's kernel CPU and the wall
+# time of both recorded as KEY_cpu (ticks) and KEY_wall (s).
+measure() {
+    local key=$1 b t; shift
+    fresh_fs "$WORK/dst"
+    b=$(kernel); t=$(date +%s.%N)
+    "$@"
+    sync
+    printf '%s\t%s_cpu\t%s\n%s\t%s_wall\t%s\n' "$run" "$key" "$(( $(kernel) - b ))" "$run" "$key" \
+        "$(python3 -c "import sys,time; print(f'{time.time()-float(sys.argv[1]):.3f}')" "$t")" >>"$RESULTS"
+}
 for run in $(seq "$RUNS"); do
     echo "== run $run/$RUNS"
     "$WORK/tf/transport-floor" "$MIB" 1 | while IFS=$'\t' read -r mode _ side wall cpu; do
         printf '%s\t%s_%s_cpu\t%s\n' "$run" "$mode" "$side" "$cpu" >>"$RESULTS"
         printf '%s\t%s_%s_wall\t%s\n' "$run" "$mode" "$side" "$wall" >>"$RESULTS"
     done
-    fresh_fs "$WORK/dst"
-    b=$(kernel); t=$(date +%s.%N)
-    python3 "$REPO/bench/small-files-floor.py" "$SRC" "$WORK/dst" 2
-    sync
-    printf '%s\tsmall_cpu\t%s\n%s\tsmall_wall\t%s\n' "$run" "$(( $(kernel) - b ))" "$run" \
-        "$(python3 -c "import sys,time; print(f'{time.time()-float(sys.argv[1]):.3f}')" "$t")" >>"$RESULTS"
-    fresh_fs "$WORK/dst"
-    b=$(kernel); t=$(date +%s.%N)
-    python3 "$REPO/bench/small-files-floor.py" "$SRC" "$WORK/dst" 2 durable
-    sync
-    printf '%s\tdurable_cpu\t%s\n%s\tdurable_wall\t%s\n' "$run" "$(( $(kernel) - b ))" "$run" \
-        "$(python3 -c "import sys,time; print(f'{time.time()-float(sys.argv[1]):.3f}')" "$t")" >>"$RESULTS"
-    fresh_fs "$WORK/dst"
-    b=$(kernel); t=$(date +%s.%N)
-    for f in "$SRC"/big/*; do dd if="$f" of="$WORK/dst/${f##*/}" bs=4M oflag=direct status=none; done
-    sync
-    printf '%s\tbig_cpu\t%s\n%s\tbig_wall\t%s\n' "$run" "$(( $(kernel) - b ))" "$run" \
-        "$(python3 -c "import sys,time; print(f'{time.time()-float(sys.argv[1]):.3f}')" "$t")" >>"$RESULTS"
+    measure small python3 "$REPO/bench/small-files-floor.py" "$SRC" "$WORK/dst" 2
+    measure durable python3 "$REPO/bench/small-files-floor.py" "$SRC" "$WORK/dst" 2 durable
+    measure big sh -c 'for f in "$1"/big/*; do dd if="$f" of="$2/${f##*/}" bs=4M oflag=direct status=none; done' - "$SRC" "$WORK/dst"
     drop_fs "$WORK/dst"
 done
 
