@@ -463,9 +463,11 @@ internal sealed class PooledBuffer : IDisposable
             return (nuint)p;
     }
 
-    public Span<byte> Span => (_array ?? throw new ObjectDisposedException(nameof(PooledBuffer))).AsSpan(_offset, _length);
+    private byte[] Live => _array ?? throw new ObjectDisposedException(nameof(PooledBuffer));
 
-    public ReadOnlyMemory<byte> Memory => (_array ?? throw new ObjectDisposedException(nameof(PooledBuffer))).AsMemory(_offset, _length);
+    public Span<byte> Span => Live.AsSpan(_offset, _length);
+
+    public ReadOnlyMemory<byte> Memory => Live.AsMemory(_offset, _length);
 
     public void Dispose()
     {

@@ -11,14 +11,13 @@ namespace Understudy.Agent.Replication;
 /// <summary>
 /// Sends queue records over one session, reading the source as it is now (records name paths,
 /// not content). An Upsert of a path that is gone is skipped: its removal has its own later
-/// record. A file at or above <see cref="DeltaThreshold"/> goes as a block delta against the
+/// record. A file at or above <see cref="MirrorEngine.DeltaMinSize"/> goes as a block delta against the
 /// target's copy. A multiply linked file is sent once and its other names are linked to it
 /// (<see cref="HardLinkNames"/>). Files sent are remembered (path → inode) so that a rename whose
 /// source name was reused before it was sent is followed by a re-send of the destination.
 /// </summary>
 internal sealed partial class ReplicationSender : IDisposable
 {
-    public const long DeltaThreshold = 1L << 20;
     private const int MaxRemembered = 100_000;
 
     private readonly JobDefinition _job;
@@ -406,7 +405,7 @@ internal sealed partial class ReplicationSender : IDisposable
     }
 
     private Task SendContentAsync(FsTree tree, FileEntry e, RelPath tp, CancellationToken ct) =>
-        e.Size >= DeltaThreshold ? _engine.SendDeltaAsync(tree, e, tp, ct) : _engine.SendFileAsync(tree, e, tp, ct);
+        e.Size >= MirrorEngine.DeltaMinSize ? _engine.SendDeltaAsync(tree, e, tp, ct) : _engine.SendFileAsync(tree, e, tp, ct);
 
     private void Remember(int root, RelPath path, (ulong, ulong) key)
     {

@@ -265,13 +265,12 @@ internal sealed partial class MirrorEngine
     /// A changed file the target has a copy of goes as a block delta against that copy: always in checksum mode; in
     /// difference mode (rsync's default between hosts: size and mtime pick the files, the rolling hash then sends
     /// only what changed in them) when both copies are big enough for the target's signature and the source's
-    /// second read to pay (<see cref="Replication.ReplicationSender.DeltaThreshold"/>, as for replication).
+    /// second read to pay (<see cref="DeltaMinSize"/>, as for replication).
     /// </summary>
     private bool SendsDelta(FileEntry source, FileEntry target) => progress.Mode switch
     {
         MirrorMode.Checksum => target.Size > 0,
-        MirrorMode.Different => source.Size >= Replication.ReplicationSender.DeltaThreshold
-            && target.Size >= Replication.ReplicationSender.DeltaThreshold,
+        MirrorMode.Different => source.Size >= DeltaMinSize && target.Size >= DeltaMinSize,
         _ => false,
     };
 

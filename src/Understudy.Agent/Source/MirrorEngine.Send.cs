@@ -18,6 +18,11 @@ internal sealed partial class MirrorEngine
     /// 2 MiB; a multiple of 4 KiB, so the target's O_DIRECT writes stay aligned.</summary>
     internal const int SendChunk = Frame.DataChunk - 4096;
 
+    /// <summary>A changed file at least this big that the target has a copy of goes as a block delta
+    /// (<see cref="SendDeltaAsync"/>) in difference mode and in replication: below it, the target's
+    /// signature and the second read cost more than sending the file whole.</summary>
+    public const long DeltaMinSize = 1L << 20;
+
     /// <summary>One read buffer for the whole mirror, for a file that shrank while it was sent (content is
     /// otherwise read straight into the frame, <see cref="FileContent"/>): sends are sequential and each
     /// frame is copied out before SendAsync returns. Renting 1 MiB per file from the shared pool, returned on
