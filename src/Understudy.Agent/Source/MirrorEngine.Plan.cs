@@ -122,6 +122,14 @@ internal sealed partial class MirrorEngine
                 if (created || touchedDirs.Contains(tp) || MetaDiffers(e, h!.Entry, ownership))
                     yield return new PlanItem(PlanKind.SetMetadata, r, e, tp);
             }
+            // The root itself is not in the walk, but it is part of the replica: its mode, owner, xattrs and mtime
+            // (changed by every entry created in it) are set last of its tree, once.
+            if (_trees[r].Lstat(RelPath.Root) is { } rs)
+            {
+                var re = new FileEntry(RelPath.Root, EntryKind.Directory, rs.Mode, rs.Uid, rs.Gid, 0, rs.MtimeNs);
+                if (touchedDirs.Contains(prefix) || !target.TryGetValue(prefix, out var rh) || MetaDiffers(re, rh.Entry, ownership))
+                    yield return new PlanItem(PlanKind.SetMetadata, r, re, prefix);
+            }
         }
     }
 

@@ -197,6 +197,55 @@ internal sealed partial class ChurnGenerator
                     ChurnLibc.RemoveXattr(Abs(rel), name);
                     return $"{rel} {name}";
                 }
+            case ChurnOp.RewriteKeepMtime:
+                {
+                    var nonEmpty = files.Where(f => new FileInfo(Abs(f.Rel)).Length > 0).ToList();
+                    if (Pick(nonEmpty) is not { } f)
+                        return null;
+                    var st = Convergence.SnapshotLibc.Lstat(Abs(f.Rel));
+                    using (var s = new FileStream(Abs(f.Rel), FileMode.Open, FileAccess.Write))
+                    {
+                        long at = _rng.NextInt64(s.Length);
+                        s.Position = at;
+                        s.Write(RandomBytes((int)Math.Min(s.Length - at, _rng.Next(1, 4096))));
+                    }
+                    ChurnLibc.SetTimes(Abs(f.Rel), st.MtimeSec, st.MtimeNsec);
+                    return $"{f.Rel} (size {st.Size} and mtime kept)";
+                }
+            case ChurnOp.SparseGrow:
+                {
+                    if (Pick(files) is not { } f)
+                        return null;
+                    long size = new FileInfo(Abs(f.Rel)).Length;
+                    long to = size + _rng.Next(65536, 4 << 20);
+                    ChurnLibc.Truncate(Abs(f.Rel), to);
+                    return $"{f.Rel} {size}->{to} (hole)";
+                }
+            case ChurnOp.RenameOntoEmptyDir:
+                {
+                    var empty = dirs.Where(d => !entries.Any(e => e.Rel.StartsWith(d.Rel + "/", StringComparison.Ordinal))).ToList();
+                    if (Pick(empty) is not { } onto)
+                        return null;
+                    var movable = dirs.Where(d => d.Rel != onto.Rel && !onto.Rel.StartsWith(d.Rel + "/", StringComparison.Ordinal)).ToList();
+                    if (Pick(movable) is not { } d)
+                        return null;
+                    ChurnLibc.Rename(Abs(d.Rel), Abs(onto.Rel));
+                    return $"{d.Rel}/ -> {onto.Rel}/ (replaced an empty directory)";
+                }
+            case ChurnOp.WriteLinkThenUnlink:
+                {
+                    if (Pick(files) is not { } f)
+                        return null;
+                    var rel = Join(PickParent(entries), FreshName("h"));
+                    ChurnLibc.Link(Abs(f.Rel), Abs(rel));
+                    using (var s = new FileStream(Abs(rel), FileMode.Open, FileAccess.Write))
+                    {
+                        s.Position = s.Length == 0 ? 0 : _rng.NextInt64(s.Length);
+                        s.Write(RandomBytes(_rng.Next(1, 2048)));
+                    }
+                    File.Delete(Abs(rel));
+                    return $"{rel} = {f.Rel}, written through {rel}, {rel} removed";
+                }
             default:
                 throw new ArgumentOutOfRangeException(nameof(op), op, null);
         }

@@ -23,6 +23,14 @@ internal enum ChurnOp
     HardLink,
     XattrSet,
     XattrRemove,
+    /// <summary>Same size, other bytes, and the old mtime put back (what a catch-up that trusts size+mtime misses).</summary>
+    RewriteKeepMtime,
+    /// <summary>A file grown by truncate(2) by up to 4 MiB: a hole that must stay a hole.</summary>
+    SparseGrow,
+    /// <summary>A directory renamed onto an existing empty directory (rename(2) replaces it).</summary>
+    RenameOntoEmptyDir,
+    /// <summary>A write through one name of a hard-linked file, then that name removed.</summary>
+    WriteLinkThenUnlink,
 }
 
 /// <summary>
@@ -131,7 +139,8 @@ internal sealed partial class ChurnGenerator
         (ChurnOp.Create, 8), (ChurnOp.Write, 4), (ChurnOp.Truncate, 2), (ChurnOp.Append, 3), (ChurnOp.Rename, 3),
         (ChurnOp.RenameDirectory, 2), (ChurnOp.MoveIn, 2), (ChurnOp.MoveOut, 2), (ChurnOp.Delete, 2), (ChurnOp.Mkdir, 3),
         (ChurnOp.Rmdir, 1), (ChurnOp.RemoveTree, 1), (ChurnOp.Chmod, 2), (ChurnOp.Chown, 2), (ChurnOp.Symlink, 2),
-        (ChurnOp.HardLink, 2), (ChurnOp.XattrSet, 2), (ChurnOp.XattrRemove, 2),
+        (ChurnOp.HardLink, 2), (ChurnOp.XattrSet, 2), (ChurnOp.XattrRemove, 2), (ChurnOp.RewriteKeepMtime, 2),
+        (ChurnOp.SparseGrow, 1), (ChurnOp.RenameOntoEmptyDir, 2), (ChurnOp.WriteLinkThenUnlink, 1),
     ];
 
     private static readonly int TotalWeight = Weights.Sum(w => w.Weight);

@@ -36,7 +36,14 @@ internal static partial class ChurnLibc
     [LibraryImport("libc", EntryPoint = "llistxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial nint LlistxattrNative(string path, byte[]? list, nuint size);
 
+    [LibraryImport("libc", EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int UtimensatNative(int dirfd, string path, long[] times, int flags);
+
     public static bool IsRoot => GetEuid() == 0;
+
+    /// <summary>Sets atime and mtime (seconds, nanoseconds) of the entry itself, as `touch -d` puts an old time back.</summary>
+    public static void SetTimes(string path, long sec, long nsec) =>
+        Check(UtimensatNative(-100, path, [sec, nsec, sec, nsec], 0x100), "utimensat", path);
 
     public static void Rename(string from, string to) => Check(RenameNative(from, to), "rename", from);
 
