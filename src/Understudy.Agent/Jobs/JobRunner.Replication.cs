@@ -357,7 +357,8 @@ internal sealed partial class JobRunner
                 }
                 tp = again.Parent;
             }
-            paths.Add(tp);
+            foreach (var name in sender.LaterNames(tp))
+                paths.Add(name);
         }
         var scopes = new List<(int, RelPath)>();
         foreach (var tp in paths)

@@ -150,6 +150,7 @@ internal sealed partial class ReplicationSender : IDisposable
             return;
         }
         await _session.SendAsync(new RenameOp(Target(r.Root, r.Path), Target(r.Root, r.To)), ct);
+        NoteRenameSent(Target(r.Root, r.Path), Target(r.Root, r.To));
         if (r.IsDirectory)
             RebaseDirty(r.Root, r.Path, r.To);
         Touch(r.Root, r.Path);

@@ -351,7 +351,20 @@ internal sealed class Applier(FsTree tree) : IDisposable
     {
         FlushIfTouches(m.From);
         FlushIfTouches(m.To);
-        tree.Rename(m.From, m.To);
+        try
+        {
+            tree.Rename(m.From, m.To);
+        }
+        catch (PosixException e) when (e.Errno is Libc.ENOTEMPTY or Libc.EEXIST or Libc.EISDIR or Libc.ENOTDIR && tree.Lstat(m.From) is not null && tree.Lstat(m.To) is not null)
+        {
+            // The source's rename succeeded, so what it replaced was an empty directory or a file (or nothing): what the
+            // target holds at the new name is debris of changes it never got in a form it could apply — the removal of a
+            // directory's last entries reported through a handle of that directory, which the rename itself deleted,
+            // or content a sender read ahead of the queue. Applied in order, nothing below the new name may survive the
+            // rename, so it goes, and the rename is applied as it was made (test DirectoryRenamedOntoAnEmptyDirectory).
+            tree.Remove(m.To);
+            tree.Rename(m.From, m.To);
+        }
         // rename(2) does nothing when both names are links to one file; on the source the old name is gone.
         if (tree.Lstat(m.From) is { } left && tree.Lstat(m.To) is { } st && (left.Device, left.Inode) == (st.Device, st.Inode))
             tree.Remove(m.From);

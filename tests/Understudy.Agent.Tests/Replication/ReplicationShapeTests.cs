@@ -73,4 +73,30 @@ public sealed class ReplicationShapeTests
         var events = (await pair.Source.CliAsync("events", "--job", "job1", "--json", "--limit", "200")).Stdout;
         Assert.DoesNotContain("\"severity\":\"error\"", events, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task DirectoryRenamedOntoAnEmptyDirectory_ReplacesIt_WithoutAFailedApply(bool emptiedByAMove)
+    {
+        await using var pair = await ReplicationTests.StartMirroredAsync();
+        string S(string p) => Path.Combine(pair.SourceData, p);
+        Directory.CreateDirectory(S("a/sub"));
+        File.WriteAllText(S("a/sub/f"), "f");
+        Directory.CreateDirectory(S("b"));
+        if (emptiedByAMove)
+            File.WriteAllText(S("b/leaving"), "moves away before the rename");
+        await ReplicationTests.WaitIdleAsync(pair);
+
+        if (emptiedByAMove)
+            Capture.TestLibc.Rename(S("b/leaving"), S("left"));
+        Capture.TestLibc.Rename(S("a"), S("b")); // rename(2) replaces an empty directory
+        await ReplicationTests.WaitIdleAsync(pair);
+
+        Assert.Equal("f", File.ReadAllText(Path.Combine(pair.TargetData, "b/sub/f")));
+        Assert.False(Directory.Exists(Path.Combine(pair.TargetData, "a")));
+        await ReplicationTests.AssertVerifiedAsync(pair);
+        var events = (await pair.Source.CliAsync("events", "--json", "--limit", "200")).Stdout + (await pair.Target.CliAsync("events", "--json", "--limit", "200")).Stdout;
+        Assert.DoesNotContain("cannot apply", events, StringComparison.Ordinal);
+    }
 }

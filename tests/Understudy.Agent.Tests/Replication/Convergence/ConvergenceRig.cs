@@ -1,0 +1,139 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using Understudy.Agent.Tests.Replication.Faults.Support;
+using Understudy.Agent.Tests.Support;
+
+namespace Understudy.Agent.Tests.Replication.Convergence;
+
+/// <summary>
+/// One source and one target agent, the link through a <see cref="TcpProxy"/>, shared by many episodes: each episode
+/// gets a job of its own on fresh directories (starting two agents and trusting them costs more than most episodes),
+/// and the job is removed when it ends. Status is read from the API in this process (a CLI process per poll would
+/// cost more than the wait).
+/// </summary>
+internal sealed class ConvergenceRig : IAsyncDisposable
+{
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(60) };
+
+    private ConvergenceRig(AgentPair agents, TcpProxy proxy)
+    {
+        Agents = agents;
+        Proxy = proxy;
+    }
+
+    public AgentPair Agents { get; }
+
+    public TcpProxy Proxy { get; }
+
+    public static async Task<ConvergenceRig> StartAsync()
+    {
+        var pair = new AgentPair();
+        try
+        {
+            await pair.StartAsync();
+            return new ConvergenceRig(pair, TcpProxy.Start(pair.Target.PeerAddress));
+        }
+        catch
+        {
+            await pair.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The directories of one episode's job.</summary>
+    public (string Source, string Target, string Outside) Dirs(string job) =>
+        (Agents.Dir.Sub($"{job}/data"), Agents.Dir.Sub($"{job}/replica"), Agents.Dir.Sub($"{job}/outside"));
+
+    public async Task ApplyJobAsync(string job)
+    {
+        var (source, target, _) = Dirs(job);
+        var yaml = $"""
+            name: {job}
+            source:
+              paths: [{source}]
+            target:
+              address: {Proxy.Address}
+              id: {Agents.Target.Id}
+              path: {target}
+            mirror:
+              mode: different
+              orphans: delete
+            """;
+        await Agents.ApplyAsync(yaml);
+    }
+
+    /// <summary>Removes the job on the source (the target keeps its registration; nothing is deleted) and its directories.</summary>
+    public async Task RemoveJobAsync(string job)
+    {
+        await Agents.Source.CliAsync("job", "remove", job);
+        var (source, target, outside) = Dirs(job);
+        foreach (var d in new[] { source, target, outside })
+        {
+            try
+            {
+                if (Directory.Exists(d))
+                    Directory.Delete(d, recursive: true);
+            }
+            catch (IOException)
+            {
+                // best effort: the rig's own directory goes at the end
+            }
+        }
+    }
+
+    public Task<CliResult> CliAsync(params string[] args) => Agents.Source.CliAsync(args);
+
+    /// <summary>GET /api/v1/jobs/JOB/status on the source agent; null while the agent does not answer.</summary>
+    public async Task<JsonNode?> StatusAsync(string job, CancellationToken ct)
+    {
+        try
+        {
+            var dataDir = Agents.Source.DataDir;
+            var url = (await File.ReadAllLinesAsync(Path.Combine(dataDir, "api-address"), ct))[0].Trim();
+            var token = (await File.ReadAllTextAsync(Path.Combine(dataDir, "api-token"), ct)).Trim();
+            using var req = new HttpRequestMessage(HttpMethod.Get, $"{url}/api/v1/jobs/{Uri.EscapeDataString(job)}/status");
+            req.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var resp = await _http.SendAsync(req, ct);
+            if (!resp.IsSuccessStatusCode)
+                return null;
+            return JsonNode.Parse(await resp.Content.ReadAsStringAsync(ct));
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or IndexOutOfRangeException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Polls the status until <paramref name="condition"/> holds; the last status read, and whether it held.</summary>
+    public async Task<(JsonNode? Last, bool Reached)> WaitAsync(string job, Func<JsonNode, bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        JsonNode? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            last = await StatusAsync(job, CancellationToken.None) ?? last;
+            if (last is not null && condition(last))
+                return (last, true);
+            await Task.Delay(50);
+        }
+        return (last, false);
+    }
+
+    public static bool Mirrored(JsonNode s) =>
+        s["mirrored"]?.GetValue<bool>() == true && s["mirror"]?["phase"]?.GetValue<string>() is null or "complete"
+        && s["state"]?.GetValue<string>() is "in-sync" or "replicating" or "paused";
+
+    public static bool Idle(JsonNode s) => s["idle"]?.GetValue<bool>() == true;
+
+    public static string State(JsonNode? s) => s?["state"]?.GetValue<string>() ?? "(no answer)";
+
+    public static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture);
+
+    public async ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        await Proxy.DisposeAsync();
+        await Agents.DisposeAsync();
+    }
+}
