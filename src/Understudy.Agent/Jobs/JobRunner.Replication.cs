@@ -284,6 +284,17 @@ internal sealed partial class JobRunner
                     await session.FlushAsync(ct);
                 }
             }
+            if (_sender.LinksInDoubt && _nextSeq > log.Stats.LastSeq && _pipeline.PendingEvents == 0 && _missing.IsEmpty)
+            {
+                // Caught up: names of hard-linked files a walk may have missed while the tree changed are linked now.
+                _resending = true;
+                if (await _sender.RecheckLinksAsync(ct))
+                {
+                    await _sender.FlushDirMetasAsync(ct);
+                    _resendConfirm = session.BarrierAsync((ulong)Math.Max(0, _nextSeq - 1), ct);
+                }
+                _resending = false;
+            }
             using var waitCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var waits = new List<Task> { wake, session.Faulted, log.WaitForDurableAsync(_nextSeq, waitCts.Token) };
             if (_confirmResyncAt is { } due && _missing.IsEmpty && _nextSeq > log.Stats.LastSeq && _pipeline.PendingEvents == 0)
@@ -405,7 +416,7 @@ internal sealed partial class JobRunner
     public bool IsIdle =>
         Mirrored && !_paused && !_remirrorRequired && Volatile.Read(ref _mirrorsQueued) == 0 && _commands.Reader.Count == 0
         && State is JobStates.Replicating or JobStates.InSync
-        && !_resending && _resendConfirm is null or { IsCompleted: true } && _confirmResyncAt is null
+        && !_resending && _resendConfirm is null or { IsCompleted: true } && _confirmResyncAt is null && _sender?.LinksInDoubt != true
         && (_pipeline is null || (_pipeline.PendingEvents == 0 && _pipeline.Log.Stats.PendingCount == 0 && _missing.IsEmpty
             && _pipeline.Progress.All(p => p.IsReady)));
 

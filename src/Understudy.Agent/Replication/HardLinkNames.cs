@@ -85,9 +85,29 @@ internal sealed class HardLinkNames
             Walk(tree, roots, excluded);
             _walkedAtLinkCount[key] = e.LinkCount;
             found = Known(key, root, e.Path, tree, out _);
+            // A walk made while the tree changes can miss a name whose directory was being renamed as it passed:
+            // checked again once the queue is sent (RecheckLinksAsync), when the tree has caught up with the queue.
+            if (found.Count + 1 < e.LinkCount)
+                _suspects[key] = (root, e.Path);
         }
         return found;
     }
+
+    private readonly Dictionary<(ulong Dev, ulong Ino), (int Root, RelPath Path)> _suspects = [];
+
+    /// <summary>Inodes whose names did not add up to their link count after a walk, and the name last sent for each.</summary>
+    public bool HasSuspects => _suspects.Count > 0;
+
+    /// <summary>Takes the suspects (each is checked once: names outside the job count in the link count for ever).</summary>
+    public List<((ulong Dev, ulong Ino) Key, int Root, RelPath Path)> TakeSuspects()
+    {
+        var all = _suspects.Select(s => (s.Key, s.Value.Root, s.Value.Path)).ToList();
+        _suspects.Clear();
+        return all;
+    }
+
+    /// <summary>Forgets what the last walk found for an inode, so that the next need walks again.</summary>
+    public void ForgetWalk((ulong, ulong) key) => _walkedAtLinkCount.Remove(key);
 
     /// <summary>Some name the inode has in the job now, or null; walks the roots once per inode when none is known.</summary>
     public (int Root, RelPath Path)? AnyName((ulong Dev, ulong Ino) key, Func<int, FsTree?> tree, int roots, Func<RelPath, bool, bool> excluded)
@@ -103,6 +123,7 @@ internal sealed class HardLinkNames
 
     public void Clear()
     {
+        _suspects.Clear();
         _searched.Clear();
         _names.Clear();
         _walkedAtLinkCount.Clear();

@@ -99,4 +99,29 @@ public sealed class ReplicationShapeTests
         var events = (await pair.Source.CliAsync("events", "--json", "--limit", "200")).Stdout + (await pair.Target.CliAsync("events", "--json", "--limit", "200")).Stdout;
         Assert.DoesNotContain("cannot apply", events, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task TreeMovedInWhilePaused_ThenASubdirectoryMovedDeeper_EveryFileArrives()
+    {
+        await using var pair = await ReplicationTests.StartMirroredAsync();
+        string S(string p) => Path.Combine(pair.SourceData, p);
+        var outside = Path.Combine(pair.Dir.Path, "outside-" + Guid.NewGuid().ToString("N")[..6]);
+        foreach (var d in new[] { "o/a", "o/b" })
+        {
+            Directory.CreateDirectory(Path.Combine(outside, d));
+            File.WriteAllText(Path.Combine(outside, d, "f1"), d + "1");
+            File.WriteAllText(Path.Combine(outside, d, "f2"), d + "2");
+        }
+        (await pair.Source.CliAsync("pause", "job1")).EnsureOk();
+        Capture.TestLibc.Rename(Path.Combine(outside, "o"), S("in"));   // moved in: sent as the tree is when it is sent
+        File.AppendAllText(S("in/a/f1"), " more");                      // a change under the old name
+        Capture.TestLibc.Rename(S("in/a"), S("in/b/deeper"));           // the subtree moves below a sibling
+        (await pair.Source.CliAsync("resume", "job1")).EnsureOk();
+        await ReplicationTests.WaitIdleAsync(pair);
+
+        Assert.Equal("o/a1 more", File.ReadAllText(Path.Combine(pair.TargetData, "in/b/deeper/f1")));
+        Assert.Equal("o/a2", File.ReadAllText(Path.Combine(pair.TargetData, "in/b/deeper/f2")));
+        Assert.False(Directory.Exists(Path.Combine(pair.TargetData, "in/a")));
+        await ReplicationTests.AssertVerifiedAsync(pair);
+    }
 }

@@ -50,10 +50,14 @@ internal sealed record ConvergenceEpisode(long Seed, int InitialOps, bool ChurnD
     private static readonly Gen<(int Initial, bool During, int ChurnSeed, EpisodeStep[] Steps)> Plan =
         Gen.Select(Gen.Int[20, 200], Gen.Bool, Gen.Int[0, int.MaxValue], StepGen.Array[1, 4]);
 
+    /// <summary>UNDERSTUDY_CONVERGENCE_SCALE multiplies every operation count (the soak's bigger episodes); default 1.</summary>
+    private static readonly int Scale =
+        int.TryParse(Environment.GetEnvironmentVariable("UNDERSTUDY_CONVERGENCE_SCALE"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int s) && s > 0 ? s : 1;
+
     public static ConvergenceEpisode FromSeed(long seed)
     {
         var (initial, during, churnSeed, steps) = Plan.Generate(new PCG(1, (ulong)seed), null, out _);
-        return new ConvergenceEpisode(seed, initial, during, churnSeed, steps);
+        return new ConvergenceEpisode(seed, initial * Scale, during, churnSeed, [.. steps.Select(st => st with { Ops = st.Ops * Scale })]);
     }
 
     public override string ToString() =>
