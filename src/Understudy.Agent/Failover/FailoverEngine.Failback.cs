@@ -10,6 +10,8 @@ internal sealed partial class FailoverEngine
 {
     public const string FailbackPhase = "failback";
 
+    private const string FailbackAborted = "fail-back aborted: ";
+
     private RestoreRun? _restoreRun;
     private Task<RunOutcome>? _failback;
 
@@ -52,7 +54,7 @@ internal sealed partial class FailoverEngine
                     _s.Events.Record(Severity.Info, "restore", Job,
                         $"restore requested: this target's copy goes back to {SourceName} ({JobEnumName(Spec.Restore.Mode)} mode, conflicts {Core.Jobs.JobEnum<Core.Jobs.ConflictPolicy>.Name(_restoreRun.Policy)}); "
                         + "it starts when the passive source agent next connects (every few seconds while it runs)");
-                    SetState(FailoverState.Restoring, "restore requested; waiting for the source agent to connect", dismissed: false);
+                    SetState(FailoverState.Restoring, _restoreRun.Describe(), dismissed: false);
                     break;
                 case FailoverState.Restoring:
                     if (force)
@@ -67,6 +69,19 @@ internal sealed partial class FailoverEngine
             run = _restoreRun ??= new RestoreRun(Spec, SourceId, _s.Store, _s.Events, _s.Time);
         }
         return run.View();
+    }
+
+    /// <summary>
+    /// The reason shown while restoring: the restore's progress now (the reason stored when it was asked for
+    /// said "waiting for the source" long after it was in sync), after an aborted fail-back's reason, which stays
+    /// until the next fail-back.
+    /// </summary>
+    private string? RestoringReason()
+    {
+        if (_restoreRun is not { } run)
+            return _reason;
+        var now = run.Describe();
+        return _reason is { } r && r.StartsWith(FailbackAborted, StringComparison.Ordinal) ? $"{r}; {now}" : now;
     }
 
     private static string JobEnumName(Core.Jobs.RestoreMode m) => Core.Jobs.JobEnum<Core.Jobs.RestoreMode>.Name(m);
@@ -178,7 +193,7 @@ internal sealed partial class FailoverEngine
             {
                 _s.Events.Record(Severity.Error, "failback", Job,
                     $"fail-back aborted and undone: {outcome.AbortReason}; still restoring ('understudy failback {Job}' to retry)");
-                SetState(FailoverState.Restoring, $"fail-back aborted: {outcome.AbortReason}", dismissed: false);
+                SetState(FailoverState.Restoring, FailbackAborted + outcome.AbortReason, dismissed: false);
             }
             _failback = null;
         }

@@ -34,7 +34,7 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
         Spec = spec;
         Settings = spec.Failover ?? throw new ArgumentException($"job '{spec.Name}' has no fail-over section", nameof(spec));
         State = state;
-        Reason = reason;
+        _reason = reason;
         Dismissed = dismissed;
         _watches = [.. Settings.Monitor.Addresses.Select(a => new AddressWatch(a))];
     }
@@ -51,7 +51,10 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
 
     public FailoverState State { get; private set; }
 
-    public string? Reason { get; private set; }
+    private string? _reason;
+
+    /// <summary>Why the job is in its state; while restoring, the restore's progress now (see <see cref="RestoringReason"/>).</summary>
+    public string? Reason => State == FailoverState.Restoring ? RestoringReason() : _reason;
 
     public bool Dismissed { get; private set; }
 
@@ -149,7 +152,7 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
     private void SetState(FailoverState state, string? reason, bool dismissed)
     {
         State = state;
-        Reason = reason;
+        _reason = reason;
         Dismissed = dismissed;
         _s.Store.SaveFailoverState(SourceId, Job, state.Name(), reason, dismissed);
         Changed?.Invoke(this);

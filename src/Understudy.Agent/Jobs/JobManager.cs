@@ -101,10 +101,22 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             ctx.Store.SaveJob(spec.Name, yaml);
             // Applying runs the job: a stopped job starts with its new file.
             ctx.Store.SetValue(StoppedKey(spec.Name), "null");
-            var runner = new JobRunner(def, spec.Replication, ctx, mirrored: false);
+            JobRunner runner;
+            if (old.Runner is not null && def.JobJson == ToDefinition(old.Spec).JobJson)
+            {
+                // The same job again (a deployment that applies every time): restarted as `start` does, so the
+                // file's settings replace `job set` ones and an error is retried, keeping what the job had.
+                ctx.Events.Record(Severity.Info, "job", spec.Name, "job re-applied unchanged: restarted with the same settings");
+                runner = Launch(spec, old.Runner.Mirrored, old.Runner.Paused, stoppedSince: null, "catch-up after the job was re-applied");
+                runner.KeepHistoryOf(old.Runner);
+            }
+            else
+            {
+                ctx.Events.Record(Severity.Info, "job", spec.Name, old.Runner is null ? "job applied" : "job re-applied with changes");
+                runner = new JobRunner(def, spec.Replication, ctx, mirrored: false);
+                runner.RequestMirror(spec.Mirror.Mode);
+            }
             _jobs[spec.Name] = (spec, yaml, runner);
-            ctx.Events.Record(Severity.Info, "job", spec.Name, old.Runner is null ? "job applied" : "job re-applied with changes");
-            runner.RequestMirror(spec.Mirror.Mode);
             return spec;
         }
         finally

@@ -69,15 +69,19 @@ internal sealed partial class JobRunner
 
     private bool ShouldReplicate => _pipeline is not null && Mirrored && !_paused && !_remirrorRequired;
 
+    private string? PassiveReason => Failover.PassiveGuard.ReasonFor(_ctx, Job.Name);
+
     private string RestState() =>
-        _paused ? JobStates.Paused
+        PassiveReason is not null ? Failover.PassiveGuard.State
+        : _paused ? JobStates.Paused
         : _remirrorRequired ? JobStates.RemirrorRequired
         : !Mirrored ? JobStates.Connecting
         : _pipeline is not null ? JobStates.Replicating
         : JobStates.InSync;
 
     private string? RestReason() =>
-        _paused ? PausedReason
+        PassiveReason is { } passive ? passive
+        : _paused ? PausedReason
         : _remirrorRequired ? $"{_remirrorReason}; a difference mirror runs when the target is reachable"
         : null;
 

@@ -152,7 +152,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
                 }
                 if (State != JobStates.Error || _paused)
                     SetState(RestState(), RestReason());
-                await wake.WaitAsync(ct);
+                await RestAsync(wake, ct);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

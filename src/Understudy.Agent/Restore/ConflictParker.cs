@@ -5,8 +5,8 @@ using Understudy.Core.Posix;
 
 namespace Understudy.Agent.Restore;
 
-/// <summary>The restore stopped at a diverged path (<c>restore.conflicts: manual</c>).</summary>
-internal sealed class RestoreStoppedException(string message) : Exception(message);
+/// <summary>The restore stopped at a diverged path (<c>restore.conflicts: manual</c>): the apply loop reports it to the target as a conflict.</summary>
+internal sealed class RestoreStoppedException(string message) : Target.ApplyRefusedException(Core.Protocol.ErrorCode.Conflict, message);
 
 /// <summary>
 /// The source side of divergence during a restore. The source's durable queue says exactly which
@@ -30,6 +30,8 @@ internal sealed class ConflictParker(FsTree tree, int root, IReadOnlySet<RelPath
     /// <summary>Reports not yet sent to the target (the session sends them between frames).</summary>
     public IReadOnlyList<ConflictReport> TakePending()
     {
+        if (_pending.Count == 0)
+            return [];
         var list = _pending.ToArray();
         _pending.Clear();
         return list;

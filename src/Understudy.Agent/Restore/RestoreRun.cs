@@ -188,6 +188,19 @@ internal sealed class RestoreRun(JobSpec spec, string sourceId, StateStore store
             StoppedReason ?? links.FirstOrDefault(l => l?.Error is not null)?.Error, Conflicts);
     }
 
+    /// <summary>The fail-over's reason while restoring: where the restore is now, not where it was when it was asked for.</summary>
+    public string Describe()
+    {
+        var v = View();
+        return v.Phase switch
+        {
+            "stopped" => $"restore stopped: {v.Error}",
+            "in sync" => $"restore in sync: changes made here keep following; 'understudy failback {spec.Name}' hands the job back",
+            "mirroring" => $"restoring: {v.FilesDone} of {v.FilesTotal} files sent to the source",
+            _ => "restore requested; waiting for the source agent to connect",
+        };
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();

@@ -96,8 +96,11 @@ public sealed class FailbackAgentTests
         var parked = Directory.GetFiles(src, "b.txt.understudy-conflict-src-*");
         Assert.Single(parked);
         Assert.Equal("source change that never reached the target", File.ReadAllText(parked[0]));
-        var restore = (await FailoverOfAsync(pair.Target, "job1"))!["restore"]!;
+        var failover = (await FailoverOfAsync(pair.Target, "job1"))!;
+        var restore = failover["restore"]!;
         Assert.Equal("b.txt", restore["conflicts"]![0]!["path"]!.GetValue<string>());
+        // The reason says where the restore is now, not what it waited for when it was asked for.
+        Assert.StartsWith("restore in sync", failover["reason"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("failed-over (passive)", (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>());
 
         // Changes keep following while the restore runs.

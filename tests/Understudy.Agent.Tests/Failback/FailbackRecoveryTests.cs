@@ -27,6 +27,32 @@ public sealed class FailbackRecoveryTests
         return pair;
     }
 
+    /// <summary>A planned fail-over of a job paused on the source (issue 16, item 10): the paused runner sends nothing,
+    /// but it must still learn that the target took over, or no restore can ever reach it.</summary>
+    [Fact]
+    public async Task Failover_JobPausedOnTheSource_SourceGoesPassive_RestoreAndFailbackComplete()
+    {
+        await using var pair = await StartPairAsync();
+        File.WriteAllText(Path.Combine(pair.SourceData, "a.txt"), "one");
+        await pair.ApplyAsync(pair.JobYaml(extra: FailoverYaml(pair)));
+        await pair.WaitMirroredAsync();
+        await Wait.UntilAsync(async () => await StateAsync(pair.Target) == "protecting", TimeSpan.FromSeconds(30), "monitoring");
+        (await pair.Source.CliAsync("pause", "job1")).EnsureOk();
+
+        (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
+        await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() == "failed-over (passive)",
+            TimeSpan.FromSeconds(30), "the paused source to turn passive");
+        File.WriteAllText(Path.Combine(pair.TargetData, "a.txt"), "changed on the target");
+
+        (await pair.Target.CliAsync("restore", "job1", "--wait", "--timeout", "60")).EnsureOk();
+        Assert.Equal("changed on the target", File.ReadAllText(Path.Combine(pair.SourceData, "a.txt")));
+        (await pair.Target.CliAsync("failback", "job1")).EnsureOk();
+        Assert.Equal("protecting", await StateAsync(pair.Target));
+        // Fail-back gives the job back as the operator left it: paused, until 'understudy resume'.
+        await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() == "paused",
+            TimeSpan.FromSeconds(30), "the source to leave passive mode, still paused");
+    }
+
     [Fact]
     public async Task Restore_ConflictsManual_StopsAtDivergedFile_ForceParksIt()
     {
