@@ -264,7 +264,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         switch (cmd)
         {
             case MirrorCommand m:
-                await MirrorAsync(m.Mode, m.Why, m.CatchUp, session, ct);
+                await MirrorAsync(m.Mode, m.Why, m.CatchUp, thorough: false, session, ct);
                 break;
             case ReplicateCommand:
                 await ReplicateAsync(session, ct);
@@ -275,7 +275,8 @@ internal sealed partial class JobRunner : IAsyncDisposable
                 if (v.Repair && !report.Identical)
                 {
                     _ctx.Events.Record(Severity.Info, "verify", Job.Name, $"repairing {report.Differences.Count} differences");
-                    await MirrorAsync(v.Checksum ? MirrorMode.Checksum : MirrorMode.Different, "verify --repair", false, session, ct);
+                    // A thorough mirror: it compares what the verify compared (xattrs, holes, hard-link groups too).
+                    await MirrorAsync(v.Checksum ? MirrorMode.Checksum : MirrorMode.Different, "verify --repair", catchUp: false, thorough: true, session, ct);
                     report = await VerifyEngine.RunAsync(Job, session, v.Checksum, _ctx.Time, ct) with { Repaired = true };
                 }
                 LastVerify = report;
@@ -288,7 +289,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         }
     }
 
-    private async Task MirrorAsync(MirrorMode mode, string? why, bool catchUp, SourceSession session, CancellationToken ct)
+    private async Task MirrorAsync(MirrorMode mode, string? why, bool catchUp, bool thorough, SourceSession session, CancellationToken ct)
     {
         var progress = new MirrorProgress(mode, _ctx.Time);
         Progress = progress;
@@ -299,6 +300,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         var engine = new MirrorEngine(catchUp ? Job with { DeleteOrphans = true } : Job, session, _ctx.Events, progress)
         {
             Early = _pipeline is null ? null : new EarlyFeed(_pipeline.Log, startSeq),
+            Thorough = thorough,
         };
         await engine.RunAsync(ct);
         // A mirror's walk, manifest and plan (tens of MB for 100,000 entries) are garbage now, mostly in gen2,

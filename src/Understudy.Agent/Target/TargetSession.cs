@@ -207,19 +207,22 @@ internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, Targ
     {
         var batch = new List<ManifestItem>(ManifestBatch.MaxItems);
         long count = 0;
+        int bytes = 0;
         string? error = null;
         try
         {
             if (r.Subtree.IsRoot || tree.Lstat(r.Subtree) is not null)
             {
-                foreach (var item in ManifestScan.Scan(tree, r.Subtree, r.WithHashes, replica: true))
+                foreach (var item in ManifestScan.Scan(tree, r.Subtree, r.WithHashes, replica: true, withXattrs: r.WithXattrs))
                 {
                     batch.Add(item);
                     count++;
-                    if (batch.Count == ManifestBatch.MaxItems)
+                    bytes += ManifestBatch.SizeOf(item);
+                    if (batch.Count == ManifestBatch.MaxItems || bytes >= ManifestBatch.TargetBytes)
                     {
                         await conn.WriteAsync(new ManifestBatch(batch), ct);
                         batch = new List<ManifestItem>(ManifestBatch.MaxItems);
+                        bytes = 0;
                     }
                 }
             }
