@@ -54,7 +54,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
     private JobRunner Launch(JobSpec spec, bool mirrored, bool paused, DateTimeOffset? stoppedSince,
         string why = "startup difference scan (changes made while the agent was not running)")
     {
-        var runner = new JobRunner(ToDefinition(spec), spec.Replication, ctx, mirrored, paused, stoppedSince);
+        var runner = new JobRunner(ToDefinition(spec), spec.Replication, ctx, mirrored, paused, stoppedSince, spec.Verify.Schedule);
         if (stoppedSince is not null)
             return runner;
         if (!mirrored)
@@ -101,7 +101,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             ctx.Store.SaveJob(spec.Name, yaml);
             // Applying runs the job: a stopped job starts with its new file.
             ctx.Store.SetValue(StoppedKey(spec.Name), "null");
-            var runner = new JobRunner(def, spec.Replication, ctx, mirrored: false);
+            var runner = new JobRunner(def, spec.Replication, ctx, mirrored: false, verifySchedule: spec.Verify.Schedule);
             _jobs[spec.Name] = (spec, yaml, runner);
             ctx.Events.Record(Severity.Info, "job", spec.Name, old.Runner is null ? "job applied" : "job re-applied with changes");
             runner.RequestMirror(spec.Mirror.Mode);
@@ -186,6 +186,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
         }
         ctx.Store.RemoveJob(name);
         ctx.Store.SetValue(StoppedKey(name), "null");
+        ctx.Store.SetValue(JobRunner.VerifyAtKey(name), "null");
         var queue = Path.Combine(ctx.DataDir, "queues", name);
         if (Directory.Exists(queue))
             Directory.Delete(queue, recursive: true);
