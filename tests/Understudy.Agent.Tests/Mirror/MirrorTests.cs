@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Understudy.Agent.Tests.Support;
 using Understudy.Core.Manifest;
 using Understudy.Core.Paths;
