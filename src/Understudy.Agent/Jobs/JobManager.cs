@@ -54,7 +54,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
     private JobRunner Launch(JobSpec spec, bool mirrored, bool paused, DateTimeOffset? stoppedSince,
         string why = "startup difference scan (changes made while the agent was not running)")
     {
-        var runner = new JobRunner(ToDefinition(spec), spec.Replication, ctx, mirrored, paused, stoppedSince);
+        var runner = new JobRunner(ToDefinition(spec), spec.Replication, ctx, mirrored, paused, stoppedSince, spec.Verify.Schedule);
         if (stoppedSince is not null)
             return runner;
         if (!mirrored)
@@ -113,7 +113,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             else
             {
                 ctx.Events.Record(Severity.Info, "job", spec.Name, old.Runner is null ? "job applied" : "job re-applied with changes");
-                runner = new JobRunner(def, spec.Replication, ctx, mirrored: false);
+                runner = new JobRunner(def, spec.Replication, ctx, mirrored: false, verifySchedule: spec.Verify.Schedule);
                 runner.RequestMirror(spec.Mirror.Mode);
             }
             _jobs[spec.Name] = (spec, yaml, runner);
@@ -198,6 +198,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
         }
         ctx.Store.RemoveJob(name);
         ctx.Store.SetValue(StoppedKey(name), "null");
+        ctx.Store.SetValue(JobRunner.VerifyAtKey(name), "null");
         var queue = Path.Combine(ctx.DataDir, "queues", name);
         if (Directory.Exists(queue))
             Directory.Delete(queue, recursive: true);

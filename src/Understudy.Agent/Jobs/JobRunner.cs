@@ -30,14 +30,18 @@ internal sealed partial class JobRunner : IAsyncDisposable
 
     private sealed record MirrorCommand(MirrorMode Mode, string? Why, bool CatchUp) : Command;
 
-    private sealed record VerifyCommand(bool Checksum, bool Repair, TaskCompletionSource<VerifyReport> Done) : Command;
+    /// <param name="Scheduled">Run by verify.schedule (JobRunner.Schedule.cs); <paramref name="QueuedWhenStarted"/>: changes
+    /// still queued when it was sent (it waited for an idle moment in vain).</param>
+    private sealed record VerifyCommand(bool Checksum, bool Repair, TaskCompletionSource<VerifyReport> Done, bool Scheduled = false, long QueuedWhenStarted = 0) : Command;
 
     /// <summary>Not queued: what the loop does when no command waits.</summary>
     private sealed record ReplicateCommand : Command;
 
     /// <param name="stoppedSince">Set: the job is stopped (JobManager.StopAsync): nothing runs — no loop, no
     /// capture, no connection — but the queue is opened, so its status shows what stays queued.</param>
-    public JobRunner(JobDefinition job, ReplicationSpec replication, AgentContext ctx, bool mirrored, bool paused = false, DateTimeOffset? stoppedSince = null)
+    /// <param name="verifySchedule">verify.schedule: the period of a scheduled verify, null for none.</param>
+    public JobRunner(JobDefinition job, ReplicationSpec replication, AgentContext ctx, bool mirrored, bool paused = false, DateTimeOffset? stoppedSince = null,
+        TimeSpan? verifySchedule = null)
     {
         Job = job;
         Replication = replication;
@@ -52,6 +56,8 @@ internal sealed partial class JobRunner : IAsyncDisposable
         if (replication.Enabled)
             _pipeline = CreatePipeline();
         _loop = stoppedSince is null ? RunAsync(_stop.Token) : Task.CompletedTask;
+        if (stoppedSince is null && SchedulePeriod(verifySchedule) is { } period)
+            _verifySchedule = ScheduleVerifiesAsync(period, _stop.Token);
     }
 
     public JobDefinition Job { get; }
@@ -264,31 +270,32 @@ internal sealed partial class JobRunner : IAsyncDisposable
         switch (cmd)
         {
             case MirrorCommand m:
-                await MirrorAsync(m.Mode, m.Why, m.CatchUp, session, ct);
+                await MirrorAsync(m.Mode, m.Why, m.CatchUp, thorough: false, session, ct);
                 break;
             case ReplicateCommand:
                 await ReplicateAsync(session, ct);
                 break;
             case VerifyCommand v:
-                SetState(JobStates.Verifying, null);
+                SetState(JobStates.Verifying, v.Scheduled ? "scheduled verify (verify.schedule)" : null);
                 var report = await VerifyEngine.RunAsync(Job, session, v.Checksum, _ctx.Time, ct);
                 if (v.Repair && !report.Identical)
                 {
                     _ctx.Events.Record(Severity.Info, "verify", Job.Name, $"repairing {report.Differences.Count} differences");
-                    await MirrorAsync(v.Checksum ? MirrorMode.Checksum : MirrorMode.Different, "verify --repair", false, session, ct);
+                    // A thorough mirror: it compares what the verify compared (xattrs, holes, hard-link groups too).
+                    await MirrorAsync(v.Checksum ? MirrorMode.Checksum : MirrorMode.Different, "verify --repair", catchUp: false, thorough: true, session, ct);
                     report = await VerifyEngine.RunAsync(Job, session, v.Checksum, _ctx.Time, ct) with { Repaired = true };
                 }
+                report = report with { Scheduled = v.Scheduled };
                 LastVerify = report;
-                _ctx.Events.Record(report.Identical ? Severity.Info : Severity.Warning, "verify", Job.Name,
-                    report.Identical ? $"verified: identical ({report.EntriesChecked} entries{(report.Checksum ? ", by content" : "")})"
-                        : $"verify found {report.Differences.Count} differences", new { count = report.Differences.Count });
+                NoteVerifyEnded(report.At);
+                RecordVerify(report, v);
                 SetState(RestState(), RestReason());
                 v.Done.TrySetResult(report);
                 break;
         }
     }
 
-    private async Task MirrorAsync(MirrorMode mode, string? why, bool catchUp, SourceSession session, CancellationToken ct)
+    private async Task MirrorAsync(MirrorMode mode, string? why, bool catchUp, bool thorough, SourceSession session, CancellationToken ct)
     {
         var progress = new MirrorProgress(mode, _ctx.Time);
         Progress = progress;
@@ -299,6 +306,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         var engine = new MirrorEngine(catchUp ? Job with { DeleteOrphans = true } : Job, session, _ctx.Events, progress)
         {
             Early = _pipeline is null ? null : new EarlyFeed(_pipeline.Log, startSeq),
+            Thorough = thorough,
         };
         await engine.RunAsync(ct);
         // A mirror's walk, manifest and plan (tens of MB for 100,000 entries) are garbage now, mostly in gen2,
@@ -329,6 +337,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         _commands.Writer.TryComplete();
         await _stop.CancelAsync();
         await _loop;
+        await _verifySchedule;
         await DropSessionAsync();
         if (_pipeline is not null)
         {

@@ -7,14 +7,17 @@ using Understudy.Core.Protocol;
 
 namespace Understudy.Agent.Mirror;
 
-/// <summary>Walks a tree into manifest items (optionally hashing file content with XxHash128).</summary>
+/// <summary>Walks a tree into manifest items (optionally hashing file content with XxHash128, and with the
+/// digests of each entry's extended attributes).</summary>
 internal static class ManifestScan
 {
     /// <param name="replica">The tree is a target's copy: big files read for their hash are dropped from
     /// the page cache behind the reader (see <see cref="HashFile"/>).</param>
+    /// <param name="withXattrs">Read each file's and directory's extended attributes (a verify, or the mirror that
+    /// repairs what it found): one more open per entry, so only when asked.</param>
     public static IEnumerable<ManifestItem> Scan(FsTree tree, RelPath subtree, bool withHashes,
         Func<RelPath, bool>? descend = null, Action<RelPath, PosixException>? onError = null, Action<RelPath, string>? onSkip = null,
-        bool replica = false)
+        bool replica = false, bool withXattrs = false)
     {
         bool Keep(RelPath p) => !FsTree.IsTempName(p.Name) && (descend?.Invoke(p) ?? true);
         var walk = subtree.IsRoot ? tree.Walk(Keep, onError, onSkip) : tree.Walk(subtree, Keep, onError, onSkip);
@@ -33,7 +36,23 @@ internal static class ManifestScan
                     continue;
                 }
             }
-            yield return new ManifestItem(e, hash);
+            yield return new ManifestItem(e, hash, withXattrs ? ReadXattrs(tree, e) : null);
+        }
+    }
+
+    /// <summary>Null for a symlink (no attributes are mirrored for one) or an entry whose attributes cannot be
+    /// read (it vanished meanwhile): the comparison then has nothing to go on, rather than an empty set.</summary>
+    public static XattrDigest[]? ReadXattrs(FsTree tree, FileEntry e)
+    {
+        if (e.Kind == EntryKind.Symlink)
+            return null;
+        try
+        {
+            return XattrDigest.Of(tree.ReadXattrs(e.Path));
+        }
+        catch (PosixException)
+        {
+            return null;
         }
     }
 

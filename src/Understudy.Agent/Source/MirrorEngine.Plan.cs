@@ -21,6 +21,7 @@ internal sealed partial class MirrorEngine
         var seen = new HashSet<RelPath>();
         var touchedDirs = new HashSet<RelPath>();
         var leaders = new Dictionary<(ulong Dev, ulong Ino), (RelPath Path, bool Sent)>();
+        _claims.Clear();
 
         for (int r = 0; r < _trees.Length; r++)
         {
@@ -119,7 +120,7 @@ internal sealed partial class MirrorEngine
                 var tp = e.Path.Rebase(RelPath.Root, prefix);
                 // Created by this plan: the target had nothing there, or something else (deleted first).
                 bool created = !target.TryGetValue(tp, out var h) || h.Entry.Kind != EntryKind.Directory;
-                if (created || touchedDirs.Contains(tp) || MetaDiffers(e, h!.Entry, ownership))
+                if (created || touchedDirs.Contains(tp) || MetaDiffers(e, h!.Entry, ownership) || XattrsDiffer(r, e, h))
                     yield return new PlanItem(PlanKind.SetMetadata, r, e, tp);
             }
             // The root itself is not in the walk, but it is part of the replica: its mode, owner, xattrs and mtime
@@ -243,12 +244,13 @@ internal sealed partial class MirrorEngine
         // first is sent again (temp + rename: a new inode there), the others must be linked to it again, even
         // those linked to each other on the target already: they would keep the old content.
         var key = (e.Device, e.Inode);
+        bool shared = SharedWithAnother(e, have);
         if (e.LinkCount > 1 && leaders.TryGetValue(key, out var leader))
         {
-            bool linked = !leader.Sent && have is not null && target.TryGetValue(leader.Path, out var lt) && lt.Entry.Inode == have.Entry.Inode;
+            bool linked = !shared && !leader.Sent && have is not null && target.TryGetValue(leader.Path, out var lt) && lt.Entry.Inode == have.Entry.Inode;
             return linked ? null : new PlanItem(PlanKind.HardLink, r, e, tp, leader.Path);
         }
-        var item = PlanContent(r, e, tp, have, hashes, ownership);
+        var item = shared ? new PlanItem(PlanKind.SendFile, r, e, tp) : PlanContent(r, e, tp, have, hashes, ownership);
         if (e.LinkCount > 1)
             leaders[key] = (tp, item?.Kind is PlanKind.SendFile or PlanKind.DeltaFile);
         return item;
@@ -266,6 +268,8 @@ internal sealed partial class MirrorEngine
         };
         if (!same)
             return new PlanItem(SendsDelta(e, have.Entry) ? PlanKind.DeltaFile : PlanKind.SendFile, r, e, tp);
+        if (HolesFilled(r, e, have))
+            return new PlanItem(PlanKind.SendFile, r, e, tp);
         return MetaItem(r, e, tp, have, ownership);
     }
 
@@ -294,8 +298,8 @@ internal sealed partial class MirrorEngine
         }
     }
 
-    private static PlanItem? MetaItem(int r, FileEntry e, RelPath tp, ManifestItem have, bool ownership) =>
-        MetaDiffers(e, have.Entry, ownership) ? new PlanItem(PlanKind.SetMetadata, r, e, tp) : null;
+    private PlanItem? MetaItem(int r, FileEntry e, RelPath tp, ManifestItem have, bool ownership) =>
+        MetaDiffers(e, have.Entry, ownership) || XattrsDiffer(r, e, have) ? new PlanItem(PlanKind.SetMetadata, r, e, tp) : null;
 
     internal static bool MetaDiffers(FileEntry src, FileEntry dst, bool ownership) =>
         (src.Kind != EntryKind.Symlink && src.Mode != dst.Mode)

@@ -49,7 +49,7 @@ internal sealed partial class MirrorEngine(JobDefinition job, SourceSession sess
             // The source walk runs while the target lists its tree: the two scans overlap.
             walk = Task.Run(WalkSources, ct);
             var target = new Dictionary<RelPath, ManifestItem>();
-            await foreach (var item in session.GetManifestAsync(RelPath.Root, hashes, ct))
+            await foreach (var item in session.GetManifestAsync(RelPath.Root, hashes, withXattrs: Thorough, ct))
                 target[item.Entry.Path] = item;
             var walked = await walk;
             var plan = BuildPlan(target, walked, hashes, session.Opened.PreservesOwnership);

@@ -159,9 +159,14 @@ internal sealed class SourceSession : IAsyncDisposable
         }
     }
 
-    public async IAsyncEnumerable<ManifestItem> GetManifestAsync(RelPath subtree, bool withHashes, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    public IAsyncEnumerable<ManifestItem> GetManifestAsync(RelPath subtree, bool withHashes, CancellationToken ct) =>
+        GetManifestAsync(subtree, withHashes, withXattrs: false, ct);
+
+    /// <param name="withXattrs">Each entry with the digests of its extended attributes (a verify, a repair).</param>
+    public async IAsyncEnumerable<ManifestItem> GetManifestAsync(RelPath subtree, bool withHashes, bool withXattrs,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        await Connection.SendAsync(new ManifestRequest(subtree, withHashes), ct);
+        await Connection.SendAsync(new ManifestRequest(subtree, withHashes, withXattrs), ct);
         while (true)
         {
             switch (await NextReplyAsync(ct))

@@ -1,69 +1,142 @@
 using Understudy.Core.Manifest;
 using Understudy.Core.Paths;
 using Understudy.Core.Posix;
+using Understudy.Core.Protocol;
 
 namespace Understudy.Agent.Source;
 
+/// <summary>One difference between source and target: a path, what kind of difference (<see cref="DifferenceKind"/>) and the detail.</summary>
 internal sealed record Difference(string Path, string Kind, string Detail);
 
 internal sealed record VerifyReport(string Job, bool Checksum, DateTimeOffset At, long EntriesChecked, IReadOnlyList<Difference> Differences, bool Repaired)
 {
     public bool Identical => Differences.Count == 0;
+
+    /// <summary>Run by <c>verify.schedule</c>, not asked for.</summary>
+    public bool Scheduled { get; init; }
 }
 
-/// <summary>Compares the source roots with the target manifest: missing, extra, content and metadata differences.</summary>
-internal static class VerifyEngine
+/// <summary>The kinds of difference a verify names, one per thing a mirror preserves.</summary>
+internal static class DifferenceKind
 {
-    public const string Missing = "missing-on-target";
-    public const string Extra = "extra-on-target";
-    public const string Content = "content-differs";
-    public const string Metadata = "metadata-differs";
+    public const string Missing = "missing";
+    public const string Extra = "extra";
+    public const string Type = "type";
+    public const string Size = "size";
+    public const string Content = "content";
+    public const string Symlink = "symlink";
+    public const string Mode = "mode";
+    public const string Owner = "owner";
+    public const string Mtime = "mtime";
+    public const string Xattrs = "xattrs";
+    public const string Links = "links";
+    public const string Holes = "holes";
+}
 
+/// <summary>
+/// Compares the source roots with the target's manifest (which carries each entry's xattr digests and allocated
+/// bytes): everything a mirror preserves — type, size, content (checksum), symlink target, mode with the set-ID and
+/// sticky bits, owner (when the target preserves it), mtime to the nanosecond, xattrs, hard-link groups and holes —
+/// each kind of difference reported by name, one row per path and kind.
+/// </summary>
+internal static partial class VerifyEngine
+{
     public static async Task<VerifyReport> RunAsync(JobDefinition job, SourceSession session, bool checksum, TimeProvider time, CancellationToken ct)
     {
-        var target = new Dictionary<RelPath, Core.Protocol.ManifestItem>();
-        await foreach (var item in session.GetManifestAsync(RelPath.Root, checksum, ct))
+        var target = new Dictionary<RelPath, ManifestItem>();
+        await foreach (var item in session.GetManifestAsync(RelPath.Root, checksum, withXattrs: true, ct))
             target[item.Entry.Path] = item;
         bool ownership = session.Opened.PreservesOwnership;
-        var diffs = new List<Difference>();
-        var seen = new HashSet<RelPath>();
-        long checkedCount = 0;
-        foreach (var root in job.Roots)
+        var trees = new FsTree[job.Roots.Count];
+        try
         {
-            using var tree = FsTree.Open(root.Path, create: false);
-            if (!root.TargetPrefix.IsRoot)
-                seen.Add(root.TargetPrefix);
-            foreach (var e in JobWalk.Included(job, tree))
+            var walked = new List<FileEntry>[trees.Length];
+            for (int r = 0; r < trees.Length; r++)
             {
-                ct.ThrowIfCancellationRequested();
-                checkedCount++;
-                var tp = e.Path.Rebase(RelPath.Root, root.TargetPrefix);
-                seen.Add(tp);
-                if (!target.TryGetValue(tp, out var have))
-                {
-                    diffs.Add(new Difference(tp.ToString(), Missing, $"{Kind(e.Kind)} is not on the target"));
-                    continue;
-                }
-                var t = have.Entry;
-                if (t.Kind != e.Kind)
-                    diffs.Add(new Difference(tp.ToString(), Content, $"source has a {Kind(e.Kind)}, target a {Kind(t.Kind)}"));
-                else if (e.Kind == EntryKind.File && t.Size != e.Size)
-                    diffs.Add(new Difference(tp.ToString(), Content, $"size {e.Size} on source, {t.Size} on target"));
-                else if (e.Kind == EntryKind.Symlink && !t.LinkTarget.AsSpan().SequenceEqual(e.LinkTarget))
-                    diffs.Add(new Difference(tp.ToString(), Content, "symlink target differs"));
-                else if (checksum && e.Kind == EntryKind.File && have.Hash is { } th && SafeHash(tree, e.Path) is { } sh && sh != th)
-                    diffs.Add(new Difference(tp.ToString(), Content, "content hash differs"));
-                else if (MirrorEngine.MetaDiffers(e, t, ownership))
-                    diffs.Add(new Difference(tp.ToString(), Metadata, MetaDetail(e, t, ownership)));
+                trees[r] = FsTree.Open(job.Roots[r].Path, create: false);
+                walked[r] = [.. JobWalk.Included(job, trees[r])];
             }
+            var links = new LinkGroups(job, walked, target);
+            var diffs = new List<Difference>();
+            var seen = new HashSet<RelPath>();
+            long checkedCount = 0;
+            for (int r = 0; r < trees.Length; r++)
+            {
+                var prefix = job.Roots[r].TargetPrefix;
+                if (!prefix.IsRoot)
+                    seen.Add(prefix);
+                foreach (var e in walked[r])
+                {
+                    ct.ThrowIfCancellationRequested();
+                    checkedCount++;
+                    var tp = e.Path.Rebase(RelPath.Root, prefix);
+                    seen.Add(tp);
+                    Compare(trees[r], e, tp, target.GetValueOrDefault(tp), checksum, ownership, links, (kind, detail) => diffs.Add(new Difference(tp.ToString(), kind, detail)));
+                }
+            }
+            AddExtras(target, seen, diffs);
+            return new VerifyReport(job.Name, checksum, time.GetUtcNow(), checkedCount, diffs, false);
         }
+        finally
+        {
+            foreach (var t in trees)
+                t?.Dispose();
+        }
+    }
+
+    private static void Compare(FsTree tree, FileEntry e, RelPath tp, ManifestItem? have, bool checksum, bool ownership, LinkGroups links, Action<string, string> add)
+    {
+        if (have is null)
+        {
+            add(DifferenceKind.Missing, $"{Kind(e.Kind)} is not on the target");
+            return;
+        }
+        var t = have.Entry;
+        if (t.Kind != e.Kind)
+        {
+            add(DifferenceKind.Type, $"a {Kind(e.Kind)} on the source, a {Kind(t.Kind)} on the target");
+            return;
+        }
+        if (e.Kind == EntryKind.File)
+        {
+            if (t.Size != e.Size)
+                add(DifferenceKind.Size, $"{e.Size} bytes on the source, {t.Size} on the target");
+            else
+            {
+                if (checksum && have.Hash is { } th && SafeHash(tree, e.Path) is { } sh && sh != th)
+                    add(DifferenceKind.Content, "content hash differs");
+                if (Allocation.FilledHoles(e, t, () => Allocation.DataBytes(tree, e)) is { } holes)
+                    add(DifferenceKind.Holes, holes);
+            }
+            if (links.Describe(tp, e, t) is { } linkDetail)
+                add(DifferenceKind.Links, linkDetail);
+        }
+        else if (e.Kind == EntryKind.Symlink && !t.LinkTarget.AsSpan().SequenceEqual(e.LinkTarget))
+        {
+            add(DifferenceKind.Symlink, $"points to '{RelPath.Display(e.LinkTarget!)}' on the source, '{RelPath.Display(t.LinkTarget ?? [])}' on the target");
+        }
+        if (e.Kind != EntryKind.Symlink && e.Mode != t.Mode)
+            add(DifferenceKind.Mode, $"{Octal(e.Mode)} on the source, {Octal(t.Mode)} on the target");
+        if (ownership && (e.Uid != t.Uid || e.Gid != t.Gid))
+            add(DifferenceKind.Owner, $"{e.Uid}:{e.Gid} on the source, {t.Uid}:{t.Gid} on the target");
+        if (e.MtimeNs != t.MtimeNs)
+            add(DifferenceKind.Mtime, $"{FormatNs(e.MtimeNs)} on the source, {FormatNs(t.MtimeNs)} on the target");
+        if (have.Xattrs is { } targetXattrs && Mirror.ManifestScan.ReadXattrs(tree, e) is { } sourceXattrs
+            && XattrDigest.Describe(sourceXattrs, targetXattrs) is { } xattrDetail)
+            add(DifferenceKind.Xattrs, xattrDetail);
+    }
+
+    /// <summary>What the target has that no source entry accounts for; below an extra directory only the directory.</summary>
+    private static void AddExtras(Dictionary<RelPath, ManifestItem> target, HashSet<RelPath> seen, List<Difference> diffs)
+    {
+        RelPath? lastExtra = null;
         foreach (var k in target.Keys.Where(k => !seen.Contains(k)).OrderBy(k => k))
         {
-            if (diffs.Count > 0 && diffs[^1].Kind == Extra && k.IsUnder(RelPath.Parse(System.Text.Encoding.UTF8.GetBytes(diffs[^1].Path))))
+            if (lastExtra is { } le && k.IsUnder(le))
                 continue;
-            diffs.Add(new Difference(k.ToString(), Extra, $"{Kind(target[k].Entry.Kind)} is not on the source"));
+            lastExtra = k;
+            diffs.Add(new Difference(k.ToString(), DifferenceKind.Extra, $"{Kind(target[k].Entry.Kind)} is not on the source"));
         }
-        return new VerifyReport(job.Name, checksum, time.GetUtcNow(), checkedCount, diffs, false);
     }
 
     private static UInt128? SafeHash(FsTree tree, RelPath p)
@@ -85,15 +158,17 @@ internal static class VerifyEngine
         _ => "file",
     };
 
-    private static string MetaDetail(FileEntry s, FileEntry t, bool ownership)
+    private static string Octal(uint mode) => Convert.ToString(mode, 8).PadLeft(4, '0');
+
+    /// <summary>UTC to the nanosecond: two mtimes that differ below a microsecond must not print alike.</summary>
+    private static string FormatNs(long ns)
     {
-        var parts = new List<string>();
-        if (s.Kind != EntryKind.Symlink && s.Mode != t.Mode)
-            parts.Add($"mode {Convert.ToString(s.Mode, 8)} vs {Convert.ToString(t.Mode, 8)}");
-        if (ownership && (s.Uid != t.Uid || s.Gid != t.Gid))
-            parts.Add($"owner {s.Uid}:{s.Gid} vs {t.Uid}:{t.Gid}");
-        if (s.MtimeNs != t.MtimeNs)
-            parts.Add("mtime");
-        return string.Join(", ", parts);
+        long sec = Math.DivRem(ns, 1_000_000_000L, out long frac);
+        if (frac < 0)
+        {
+            sec--;
+            frac += 1_000_000_000L;
+        }
+        return $"{DateTimeOffset.FromUnixTimeSeconds(sec).UtcDateTime:yyyy-MM-dd HH:mm:ss}.{frac:D9}Z";
     }
 }

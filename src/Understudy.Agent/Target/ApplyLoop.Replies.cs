@@ -12,19 +12,23 @@ internal sealed partial class ApplyLoop
     {
         var batch = new List<ManifestItem>(ManifestBatch.MaxItems);
         long count = 0;
+        int bytes = 0;
         string? error = null;
         try
         {
             if (r.Subtree.IsRoot || tree.Lstat(r.Subtree) is not null)
             {
-                foreach (var item in ManifestScan.Scan(tree, r.Subtree, r.WithHashes, descend: p => !hooks.Hides(p), replica: hooks.Replica))
+                foreach (var item in ManifestScan.Scan(tree, r.Subtree, r.WithHashes, descend: p => !hooks.Hides(p), replica: hooks.Replica, withXattrs: r.WithXattrs))
                 {
                     batch.Add(item);
                     count++;
-                    if (batch.Count == ManifestBatch.MaxItems)
+                    bytes += ManifestBatch.SizeOf(item);
+                    // Cut by size too: long paths and xattr digests must never pass the frame limit.
+                    if (batch.Count == ManifestBatch.MaxItems || bytes >= ManifestBatch.TargetBytes)
                     {
                         await conn.WriteAsync(new ManifestBatch(batch), ct);
                         batch = new List<ManifestItem>(ManifestBatch.MaxItems);
+                        bytes = 0;
                     }
                 }
             }

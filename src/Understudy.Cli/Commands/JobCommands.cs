@@ -85,10 +85,10 @@ internal static class JobCommands
     public static Command Verify()
     {
         var name = new Argument<string>("name") { Description = "Job name" };
-        var checksum = new Option<bool>("--checksum") { Description = "Compare content too, not only metadata" };
-        var repair = new Option<bool>("--repair") { Description = "Re-send what differs, then verify again" };
+        var checksum = new Option<bool>("--checksum") { Description = "Compare content too (XxHash128 of every file on both sides), not only size and metadata" };
+        var repair = new Option<bool>("--repair") { Description = "Re-send what differs (a mirror that compares all the verify compares), then verify again" };
         var json = new Option<bool>("--json") { Description = "JSON output" };
-        var cmd = new Command("verify", "Compare source and target; lists each difference (kind, path). Exit 0: identical; 1: differences; 2: error (no such job, the job is stopped, unreachable agent)")
+        var cmd = new Command("verify", "Compare source and target: type, size, content (--checksum), symlink target, mode, owner, mtime, xattrs, hard links, holes; lists each difference as kind (missing, extra, type, size, content, symlink, mode, owner, mtime, xattrs, links, holes), path and detail. Exit 0: identical; 1: differences; 2: error (no such job, the job is stopped, unreachable agent)")
         {
             Arguments = { name },
             Options = { checksum, repair, json },
@@ -102,8 +102,9 @@ internal static class JobCommands
                 Console.WriteLine(res.ToJsonString());
             else
             {
+                // One line per path and kind of difference, the kind first: `grep '^xattrs '` picks one kind.
                 foreach (var d in diffs)
-                    Console.WriteLine($"{d!["kind"],-18} {d["path"]}  ({d["detail"]})");
+                    Console.WriteLine($"{d!["kind"],-8} {d["path"]}  ({d["detail"]})");
                 Console.WriteLine(diffs.Count == 0
                     ? $"identical: {res["entriesChecked"]} entries checked{(r.GetValue(checksum) ? " by content" : "")}"
                     : $"{diffs.Count} differences{(res["repaired"]?.GetValue<bool>() == true ? " remain after repair" : "")}");

@@ -14,6 +14,8 @@ internal enum EntryKind : byte
 /// permission bits only (07777). <see cref="MtimeNs"/> is nanoseconds since the Unix epoch.
 /// <see cref="Inode"/>/<see cref="Device"/>/<see cref="LinkCount"/> are local facts used to
 /// find hard links on the side that scanned; they mean nothing on the other side.
+/// <see cref="AllocatedBytes"/> is what the file takes on disk (st_blocks × 512; -1 when not known):
+/// <c>verify</c> compares it to find holes the target filled.
 /// </summary>
 internal sealed record FileEntry(
     RelPath Path,
@@ -26,4 +28,5 @@ internal sealed record FileEntry(
     byte[]? LinkTarget = null,
     ulong Inode = 0,
     ulong Device = 0,
-    uint LinkCount = 1);
+    uint LinkCount = 1,
+    long AllocatedBytes = -1);

@@ -4,7 +4,10 @@ namespace Understudy.Core.Protocol;
 internal sealed record Hello(ushort MinVersion, ushort MaxVersion, string AgentName) : Message
 {
     public const uint Magic = 0x44545355; // "USTD" little-endian
-    public const ushort CurrentVersion = 1;
+    /// <summary>2: manifest entries carry allocated bytes and (on request) xattr digests, and ManifestRequest a flags
+    /// byte. An agent of version 1 cannot read them: the two refuse each other at Hello instead of misreading a
+    /// manifest.</summary>
+    public const ushort CurrentVersion = 2;
 
     public override MessageType Type => MessageType.Hello;
 

@@ -85,7 +85,7 @@ public sealed class JobControlTests
         await verify.GetByText("Show differences").ClickAsync();
         var row = verify.Locator("tbody tr");
         await Expect(row).ToHaveCountAsync(1);
-        await Expect(row.Locator("td").Nth(0)).ToHaveTextAsync("content-differs");
+        await Expect(row.Locator("td").Nth(0)).ToHaveTextAsync("content");
         await Expect(row.Locator("td").Nth(1)).ToHaveTextAsync("f3.txt");
         await b.ScreenshotAsync("verify-differences", fullPage: true);
     }

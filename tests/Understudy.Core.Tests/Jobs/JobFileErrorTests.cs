@@ -161,6 +161,17 @@ public class JobFileErrorTests
         Assert.Equal(index + 1, e.Line);
     }
 
+    [Theory]
+    [InlineData("30s", "a verify schedule must be at least 1m, or 'none', got '30s'")]
+    [InlineData("daily", "expected 'none' or a duration like 24h or 30m, got 'daily'")]
+    [InlineData("-5m", "expected 'none' or a duration like 24h or 30m, got '-5m'")]
+    public void VerifySchedule_TooShortOrNotADuration_NamesKeyAndReason(string schedule, string reason)
+    {
+        var e = ParseError(JobSamples.Minimal + $"verify:\n  schedule: {schedule}\n");
+        Assert.Equal("verify.schedule", e.KeyPath);
+        Assert.Contains(reason, e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ValidationError_FromNestedList_IsPlacedOnItsLine()
     {

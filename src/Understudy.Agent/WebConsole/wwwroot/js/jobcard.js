@@ -115,13 +115,14 @@ export class JobCard {
   updateVerify(v) {
     this.verify.hidden = !v;
     if (!v) return;
-    const key = `${v.at}|${v.differences?.length}`;
+    const key = `${v.at}|${v.differences?.length}|${v.scheduled}`;
     if (this.verifyKey === key) return;
     this.verifyKey = key;
     const n = v.differences?.length ?? 0;
+    const which = v.scheduled ? 'Last verification (scheduled)' : 'Last verification';
     const summary = n === 0
-      ? `Last verification ${fmtTime(v.at)}: identical (${v.entriesChecked} entries${v.checksum ? ', by content' : ''})`
-      : `Last verification ${fmtTime(v.at)}: ${n} difference${n === 1 ? '' : 's'}${v.repaired ? ' remain after repair' : ''}`;
+      ? `${which} ${fmtTime(v.at)}: identical (${v.entriesChecked} entries${v.checksum ? ', by content' : ''})`
+      : `${which} ${fmtTime(v.at)}: ${n} difference${n === 1 ? '' : 's'}${v.repaired ? ' remain after repair' : ''}`;
     const list = n === 0 ? null : h('details', {}, h('summary', {}, 'Show differences'),
       h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Kind'), h('th', { scope: 'col' }, 'Path'), h('th', { scope: 'col' }, 'Detail'))),
         h('tbody', {}, ...v.differences.slice(0, 500).map(d => h('tr', {}, h('td', {}, d.kind), h('td', {}, d.path), h('td', {}, d.detail ?? ''))))));
