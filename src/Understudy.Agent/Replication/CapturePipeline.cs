@@ -249,8 +249,9 @@ internal sealed class CapturePipeline : IAsyncDisposable
 
     /// <summary>
     /// An Upsert of a multiply linked file carries its inode: a change made through this name is a change of the
-    /// others, and this name may be gone (deleted, moved out) by the time the record is sent. fanotify says so in the
-    /// event; otherwise the name is looked at now, which misses a name removed within the coalescing window.
+    /// others, and this name may be gone (deleted, moved out) by the time the record is sent. Both watchers say so in
+    /// the event (inotify through a watch on each multiply linked file: InotifyWatcher.Links); this lookup covers a
+    /// name that had one link when the watcher saw it and still holds the file now.
     /// </summary>
     private ReplicationRecord WithInode(ReplicationRecord r)
     {
