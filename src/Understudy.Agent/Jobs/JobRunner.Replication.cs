@@ -104,6 +104,7 @@ internal sealed partial class JobRunner
             _ctx.Events.Record(Severity.Info, "queue", Job.Name, $"replication queue recovered after a crash: {log.Recovery.BytesDropped} torn bytes dropped ({log.Recovery.Reason})");
         return new CapturePipeline(Job, log, Replication.Coalesce, _ctx.Time)
         {
+            Point = new CapturePoint(dir),
             QueueLimit = Replication.QueueLimit,
             WatcherOptions = WatcherOptions.FromEnvironment(Environment.GetEnvironmentVariable),
             Appended = _wake.Pulse,

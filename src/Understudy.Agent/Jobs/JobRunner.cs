@@ -302,11 +302,16 @@ internal sealed partial class JobRunner : IAsyncDisposable
         var name = mode.ToString().ToLowerInvariant();
         SetState(JobStates.Mirroring, why is null ? $"{name} mirror" : $"{name} mirror: {why}");
         _ctx.Events.Record(Severity.Info, "mirror", Job.Name, why is null ? $"{name} mirror started" : $"{name} mirror started: {why}");
+        // A catch-up also takes every entry changed (by its ctime) since capture was last known durable as changed:
+        // size and mtime do not show an xattr change, or a rewrite that put the old mtime back (CapturePoint).
+        long? changedSince = catchUp ? _pipeline?.Point?.ChangedSinceNs : null;
+        var covering = _pipeline?.MirrorStarting();
         long startSeq = BeginMirror();
         var engine = new MirrorEngine(catchUp ? Job with { DeleteOrphans = true } : Job, session, _ctx.Events, progress)
         {
             Early = _pipeline is null ? null : new EarlyFeed(_pipeline.Log, startSeq),
             Thorough = thorough,
+            ChangedSinceNs = changedSince,
         };
         await engine.RunAsync(ct);
         // A mirror's walk, manifest and plan (tens of MB for 100,000 entries) are garbage now, mostly in gen2,
@@ -317,6 +322,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         if (_pipeline is not null)
             _mirrorVanished.AddRange(engine.Vanished);
         await EndMirrorAsync(session, startSeq, ct);
+        _pipeline?.MirrorCovered(covering);
         progress.FinishedAt = _ctx.Time.GetUtcNow();
         progress.Phase = "complete";
         Mirrored = true;

@@ -69,6 +69,9 @@ internal sealed class CapturePipeline : IAsyncDisposable
 
     public string? Error { get; private set; }
 
+    /// <summary>Where capture is durable up to, for the catch-up after a restart (null: not kept, e.g. in tests).</summary>
+    public CapturePoint? Point { get; init; }
+
     /// <summary>Events received but not yet in the queue (being coalesced, or writes waiting to settle).</summary>
     public long PendingEvents => Volatile.Read(ref _inFlight) + _coalescer.PendingWrites;
 
@@ -101,7 +104,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
         catch (WatcherException e)
         {
             Error = $"cannot watch {root.Path}: {e.Message}";
-            Overflowed?.Invoke(r, RelPath.Root, Error);
+            Lost(r, RelPath.Root, Error);
             return false;
         }
     }
@@ -138,7 +141,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
             return;
         lost ??= "change capture stopped";
         Error = $"{_job.Roots[root].Path}: {lost}; watching again when it is back";
-        Overflowed?.Invoke(root, RelPath.Root, Error);
+        Lost(root, RelPath.Root, Error);
         await w.DisposeAsync();
         await WatchAgainAsync(root, ct);
     }
@@ -158,7 +161,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
             }
             if (Directory.Exists(_job.Roots[root].Path) && StartWatcher(root))
             {
-                Overflowed?.Invoke(root, RelPath.Root, $"{_job.Roots[root].Path}: watching again");
+                Lost(root, RelPath.Root, $"{_job.Roots[root].Path}: watching again");
                 return;
             }
         }
@@ -174,9 +177,13 @@ internal sealed class CapturePipeline : IAsyncDisposable
                 var settle = _coalescer.NextSettle;
                 if (!_events.Reader.TryPeek(out _))
                 {
+                    if (Point is not null && Quiet())
+                        Point.Advance(_time.GetUtcNow());
                     using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     if (settle is { } s)
                         wait.CancelAfter(Max(s - _time.GetUtcNow(), TimeSpan.FromMilliseconds(10)));
+                    else if (Point?.Unsaved == true)
+                        wait.CancelAfter(TimeSpan.FromSeconds(1)); // wakes to advance it again, and save it
                     try
                     {
                         await _events.Reader.WaitToReadAsync(wait.Token);
@@ -200,6 +207,39 @@ internal sealed class CapturePipeline : IAsyncDisposable
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    /// <summary>Events were lost: reported, and the capture point stays until a mirror covers them.</summary>
+    private void Lost(int root, RelPath path, string text)
+    {
+        Point?.Hold();
+        Overflowed?.Invoke(root, path, text);
+    }
+
+    /// <summary>
+    /// Nothing received is unqueued: no event in flight, no write waiting to settle, and every watcher set up, with
+    /// nothing held back or unread in its channel. (What the kernel has not handed to a watcher yet, the point's
+    /// margin covers.)
+    /// </summary>
+    private bool Quiet()
+    {
+        if (Volatile.Read(ref _inFlight) != 0 || _coalescer.PendingWrites != 0 || Suspended)
+            return false;
+        foreach (var w in _watchers)
+        {
+            if (w is null || !w.Ready.IsCompletedSuccessfully || !w.Settled || !w.Events.CanCount || w.Events.Count != 0)
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>A mirror is about to walk the tree: see <see cref="CapturePoint.MirrorStarting"/>.</summary>
+    public (DateTimeOffset At, int Holds)? MirrorStarting() => Point?.MirrorStarting(_time.GetUtcNow());
+
+    public void MirrorCovered((DateTimeOffset At, int Holds)? start)
+    {
+        if (start is { } s)
+            Point?.MirrorCovered(s);
+    }
 
     /// <summary>
     /// Coalescing window: gathers what arrives after the first event until nothing new came for
@@ -231,7 +271,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
         var result = _coalescer.Process(batch, _time.GetUtcNow());
         // A watch that could not be placed (e.g. the inotify limit, with the sysctl that raises it) says why itself.
         foreach (var (root, path, reason) in result.Overflows)
-            Overflowed?.Invoke(root, path, reason ?? $"change events were lost (overflow) below {path}");
+            Lost(root, path, reason ?? $"change events were lost (overflow) below {path}");
         if (result.Records.Count > 0 && !Suspended)
         {
             Log.AppendBatch(result.Records.Select(r => (ReadOnlyMemory<byte>)WithInode(r).Encode()));
@@ -239,6 +279,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
             if (pending > QueueLimit)
             {
                 Suspended = true;
+                Point?.Hold(); // records are dropped from now on
                 QueueLimitExceeded?.Invoke(pending);
             }
         }
@@ -249,8 +290,9 @@ internal sealed class CapturePipeline : IAsyncDisposable
 
     /// <summary>
     /// An Upsert of a multiply linked file carries its inode: a change made through this name is a change of the
-    /// others, and this name may be gone (deleted, moved out) by the time the record is sent. fanotify says so in the
-    /// event; otherwise the name is looked at now, which misses a name removed within the coalescing window.
+    /// others, and this name may be gone (deleted, moved out) by the time the record is sent. Both watchers say so in
+    /// the event (inotify through a watch on each multiply linked file: InotifyWatcher.Links); this lookup covers a
+    /// name that had one link when the watcher saw it and still holds the file now.
     /// </summary>
     private ReplicationRecord WithInode(ReplicationRecord r)
     {

@@ -7,6 +7,16 @@ namespace Understudy.Agent.Source;
 
 internal sealed partial class MirrorEngine
 {
+    /// <summary>
+    /// A catch-up: entries whose ctime (ns since the epoch) is at or after this count as changed whatever their size and
+    /// mtime say — a file's content is compared (a delta against the target's copy when both are big enough, else sent)
+    /// and every entry's metadata, xattrs included, goes again. Null: size and mtime decide (docs/architecture.md,
+    /// "Never silent loss").
+    /// </summary>
+    public long? ChangedSinceNs { get; init; }
+
+    private bool Changed(FileEntry e) => ChangedSinceNs is { } c && e.CtimeNs >= c;
+
     /// <summary>Compares the source walk with the target manifest and lists what to do, in apply order.</summary>
     /// <param name="scoped">The walk and the manifest cover one subtree (a resync), not whole roots.</param>
     private MirrorPlan BuildPlan(Dictionary<RelPath, ManifestItem> target, List<FileEntry>[] walked, bool hashes, bool ownership, bool scoped = false)
@@ -120,7 +130,7 @@ internal sealed partial class MirrorEngine
                 var tp = e.Path.Rebase(RelPath.Root, prefix);
                 // Created by this plan: the target had nothing there, or something else (deleted first).
                 bool created = !target.TryGetValue(tp, out var h) || h.Entry.Kind != EntryKind.Directory;
-                if (created || touchedDirs.Contains(tp) || MetaDiffers(e, h!.Entry, ownership) || XattrsDiffer(r, e, h))
+                if (created || touchedDirs.Contains(tp) || Changed(e) || MetaDiffers(e, h!.Entry, ownership) || XattrsDiffer(r, e, h))
                     yield return new PlanItem(PlanKind.SetMetadata, r, e, tp);
             }
             // The root itself is not in the walk, but it is part of the replica: its mode, owner, xattrs and mtime
@@ -264,7 +274,7 @@ internal sealed partial class MirrorEngine
         {
             MirrorMode.Full => false,
             MirrorMode.Checksum => have.Entry.Size == e.Size && hashes && have.Hash is { } th && SourceHash(r, e) == th,
-            _ => have.Entry.Size == e.Size && have.Entry.MtimeNs == e.MtimeNs,
+            _ => have.Entry.Size == e.Size && have.Entry.MtimeNs == e.MtimeNs && !Changed(e),
         };
         if (!same)
             return new PlanItem(SendsDelta(e, have.Entry) ? PlanKind.DeltaFile : PlanKind.SendFile, r, e, tp);
@@ -299,7 +309,7 @@ internal sealed partial class MirrorEngine
     }
 
     private PlanItem? MetaItem(int r, FileEntry e, RelPath tp, ManifestItem have, bool ownership) =>
-        MetaDiffers(e, have.Entry, ownership) || XattrsDiffer(r, e, have) ? new PlanItem(PlanKind.SetMetadata, r, e, tp) : null;
+        Changed(e) || MetaDiffers(e, have.Entry, ownership) || XattrsDiffer(r, e, have) ? new PlanItem(PlanKind.SetMetadata, r, e, tp) : null;
 
     internal static bool MetaDiffers(FileEntry src, FileEntry dst, bool ownership) =>
         (src.Kind != EntryKind.Symlink && src.Mode != dst.Mode)

@@ -106,7 +106,7 @@ internal sealed partial class FsTree
         // A directory's size is a file-system detail (4096 on ext4, entry count elsewhere):
         // reported as 0 so both sides of a mirror agree.
         long size = kind == EntryKind.Directory ? 0 : st.Size;
-        return new FileEntry(path, kind, st.Mode, st.Uid, st.Gid, size, st.MtimeNs, target, st.Inode, st.Device, st.LinkCount, st.AllocatedBytes);
+        return new FileEntry(path, kind, st.Mode, st.Uid, st.Gid, size, st.MtimeNs, target, st.Inode, st.Device, st.LinkCount, st.AllocatedBytes, st.CtimeNs);
     }
 
     private DirFrame? OpenChild(SafeFd parent, byte[] zname, RelPath path, Action<RelPath, PosixException>? onError)

@@ -36,6 +36,8 @@ internal struct StatxBuf
     [FieldOffset(48)] public ulong Blocks;
     [FieldOffset(56)] public ulong AttributesMask;
     // atime 64, btime 80, ctime 96, mtime 112: { i64 tv_sec; u32 tv_nsec; i32 reserved }
+    [FieldOffset(96)] public long CtimeSec;
+    [FieldOffset(104)] public uint CtimeNsec;
     [FieldOffset(112)] public long MtimeSec;
     [FieldOffset(120)] public uint MtimeNsec;
     [FieldOffset(128)] public uint RdevMajor;

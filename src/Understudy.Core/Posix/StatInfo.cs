@@ -3,7 +3,8 @@ using Understudy.Core.Manifest;
 namespace Understudy.Core.Posix;
 
 /// <summary>What statx says about one entry. <see cref="Kind"/> is null for fifos, sockets and
-/// devices, which Understudy does not replicate. <see cref="Mode"/> holds the 07777 bits only.</summary>
+/// devices, which Understudy does not replicate. <see cref="Mode"/> holds the 07777 bits only. <see cref="CtimeNs"/>:
+/// the last status change (content, metadata, xattrs, links), which no one can set back as touch sets an mtime.</summary>
 internal readonly record struct StatInfo(
     EntryKind? Kind,
     uint Mode,
@@ -14,7 +15,8 @@ internal readonly record struct StatInfo(
     ulong Inode,
     ulong Device,
     uint LinkCount,
-    long AllocatedBytes)
+    long AllocatedBytes,
+    long CtimeNs = 0)
 {
     internal static StatInfo From(in StatxBuf s)
     {
@@ -36,7 +38,8 @@ internal readonly record struct StatInfo(
             s.Ino,
             MakeDev(s.DevMajor, s.DevMinor),
             s.Nlink,
-            (long)s.Blocks * 512);
+            (long)s.Blocks * 512,
+            s.CtimeSec * 1_000_000_000L + s.CtimeNsec);
     }
 
     /// <summary>The other kinds, named for the skip report.</summary>

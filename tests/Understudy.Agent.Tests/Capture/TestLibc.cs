@@ -18,6 +18,9 @@ internal static partial class TestLibc
     [LibraryImport("libc", EntryPoint = "setxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int SetXattrNative(string path, string name, byte[] value, nuint size, int flags);
 
+    [LibraryImport("libc", EntryPoint = "lgetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint GetXattrNative(string path, string name, byte[] value, nuint size);
+
     [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int RenameNative(string oldPath, string newPath);
 
@@ -34,6 +37,16 @@ internal static partial class TestLibc
     {
         var v = Encoding.UTF8.GetBytes(value);
         Check(SetXattrNative(path, name, v, (nuint)v.Length, 0), "setxattr");
+    }
+
+    /// <summary>The value of one xattr as text, or null when the entry does not have it.</summary>
+    public static string? GetXattr(string path, string name)
+    {
+        var buf = new byte[65536];
+        nint n = GetXattrNative(path, name, buf, (nuint)buf.Length);
+        if (n < 0)
+            return Marshal.GetLastPInvokeError() == 61 /* ENODATA */ ? null : throw new IOException($"lgetxattr failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        return Encoding.UTF8.GetString(buf, 0, (int)n);
     }
 
     private static void Check(int rc, string what)

@@ -39,9 +39,13 @@ internal sealed partial class InotifyWatcher
     {
         if ((mask & IN_Q_OVERFLOW) != 0)
         {
+            _lastNamed = null;
             Sink.Publish(new ChangeEvent(ChangeKind.Overflow, RelPath.Root, true));
             return;
         }
+        if (DispatchFile(wd, mask))
+            return;
+        _lastNamed = null;
         if ((mask & IN_IGNORED) != 0)
         {
             if (_table.Remove(wd) && wd != _rootWd)
@@ -77,8 +81,12 @@ internal sealed partial class InotifyWatcher
         }
         if (Excluded(path))
             return;
+        if (!isDir && (mask & (IN_CLOSE_WRITE | IN_ATTRIB)) != 0)
+            _lastNamed = (path, mask);
         if ((mask & IN_CREATE) != 0)
         {
+            if (!isDir)
+                WatchIfLinked(path); // link(2) made a new name: the file has two now
             Sink.Publish(new ChangeEvent(ChangeKind.Created, path, isDir));
             if (isDir)
             {
@@ -129,7 +137,11 @@ internal sealed partial class InotifyWatcher
             _fresh.Enqueue(new SetupItem(path, true));
         }
         if (!excluded)
+        {
+            if (!isDir)
+                WatchIfLinked(path);
             Sink.Publish(new ChangeEvent(ChangeKind.MovedTo, path, isDir, cookie));
+        }
     }
 
     private void RenameDirectory(RelPath from, RelPath to)

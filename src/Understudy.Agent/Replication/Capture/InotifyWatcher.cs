@@ -117,6 +117,7 @@ internal sealed partial class InotifyWatcher : KernelWatcher
         }
         if (_table.Set(wd, item.Path))
             Progress.AddWatched(1);
+        _files.Remove(wd);
         _entries.Clear();
         if (!DirectoryReader.TryRead(Root.Absolute(item.Path), _entries, out _))
             return; // gone again: its parent's events tell the story
@@ -133,6 +134,10 @@ internal sealed partial class InotifyWatcher : KernelWatcher
             {
                 Progress.AddSeen(1);
                 (item.Report ? _fresh : _initial).Enqueue(new SetupItem(child, item.Report));
+            }
+            else
+            {
+                WatchIfLinked(child);
             }
         }
     }

@@ -22,6 +22,7 @@ internal static unsafe partial class Interop
         public const uint IN_ONLYDIR = 0x01000000;
         public const uint IN_DONT_FOLLOW = 0x02000000;
         public const uint IN_EXCL_UNLINK = 0x04000000;
+        public const uint IN_MASK_ADD = 0x20000000;
         public const uint IN_ISDIR = 0x40000000;
 
         public const int IN_NONBLOCK = 0x800;

@@ -27,6 +27,8 @@ internal static unsafe partial class Interop
     public const int O_LARGEFILE = 0; // implied on 64-bit
 
     public const int AT_FDCWD = -100;
+    public const int AT_SYMLINK_NOFOLLOW = 0x100;
+    public const uint STATX_BASIC_STATS = 0x7ff;
 
     public const short POLLIN = 1;
 
@@ -70,6 +72,9 @@ internal static unsafe partial class Interop
 
     [LibraryImport(Libc, EntryPoint = "closedir", SetLastError = true)]
     public static partial int CloseDir(nint dir);
+
+    [LibraryImport(Libc, EntryPoint = "statx", SetLastError = true)]
+    public static partial int Statx(int dirfd, byte* path, int flags, uint mask, Core.Posix.StatxBuf* buf);
 
     [LibraryImport(Libc, EntryPoint = "geteuid")]
     public static partial uint GetEuid();

@@ -1,0 +1,146 @@
+using System.Globalization;
+
+namespace Understudy.Agent.Replication;
+
+/// <summary>
+/// The point up to which change capture is durable: every change made before it (by its ctime) has its record in the
+/// queue, or was seen by a mirror. Kept beside the queue (<c>captured-through</c>), so that the catch-up mirror after
+/// a restart (or a stop) can treat every entry whose ctime is at or after it, less <see cref="Margin"/>, as changed
+/// whatever its size and mtime say: an xattr change, or a rewrite of the same size with the old mtime put back, made
+/// while nothing captured, shows in the ctime only (and no one can set a ctime back).
+/// </summary>
+/// <remarks>
+/// The pipeline advances it when it has nothing unqueued (<see cref="Advance"/>). Lost events hold it where it is
+/// until a mirror that started after them has covered the tree (<see cref="Hold"/>, <see cref="MirrorStarting"/>,
+/// <see cref="MirrorCovered"/>); it also starts held, until the first mirror of this run. Unknown (no file, or one that
+/// does not parse) means every entry counts as changed. The margin covers the kernel reader's lag behind the
+/// changes and the coarse clock the kernel stamps ctimes with.
+/// </remarks>
+internal sealed class CapturePoint
+{
+    public static readonly TimeSpan Margin = TimeSpan.FromSeconds(5);
+    private static readonly long SaveEveryNs = 1_000_000_000L;
+
+    private readonly object _lock = new();
+    private readonly string _file;
+    private long? _ns;
+    private long _savedNs = long.MinValue;
+    private bool _held = true;
+    private int _holds;
+
+    public CapturePoint(string queueDirectory)
+    {
+        _file = Path.Combine(queueDirectory, "captured-through");
+        _ns = Read(_file);
+        if (_ns is { } n)
+            _savedNs = n;
+    }
+
+    /// <summary>Entries whose ctime (ns since the epoch) is at or after this count as changed in a catch-up mirror.</summary>
+    public long ChangedSinceNs
+    {
+        get
+        {
+            lock (_lock)
+                return _ns is { } n ? n - Margin.Ticks * 100 : long.MinValue;
+        }
+    }
+
+    /// <summary>True when an advance is not saved yet (the pipeline wakes to save it).</summary>
+    public bool Unsaved
+    {
+        get
+        {
+            lock (_lock)
+                return _ns is { } n && n != _savedNs;
+        }
+    }
+
+    /// <summary>Nothing received is unqueued at <paramref name="now"/>.</summary>
+    public void Advance(DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            if (_held)
+                return;
+            long ns = ToNs(now);
+            if (_ns is { } old && ns <= old)
+                return;
+            _ns = ns;
+            if (ns - _savedNs >= SaveEveryNs)
+                Save();
+        }
+    }
+
+    /// <summary>Events were lost (or dropped): the point stays until a mirror started after this covers the tree.</summary>
+    public void Hold()
+    {
+        lock (_lock)
+        {
+            _held = true;
+            _holds++;
+        }
+    }
+
+    /// <summary>A mirror is about to walk the tree; pass the result to <see cref="MirrorCovered"/>.</summary>
+    public (DateTimeOffset At, int Holds) MirrorStarting(DateTimeOffset now)
+    {
+        lock (_lock)
+            return (now, _holds);
+    }
+
+    /// <summary>A mirror that started at <paramref name="start"/> completed: what changed before it is on the target.</summary>
+    public void MirrorCovered((DateTimeOffset At, int Holds) start)
+    {
+        lock (_lock)
+        {
+            if (start.Holds != _holds)
+                return; // events were lost while it ran: the next mirror releases
+            _held = false;
+            long ns = ToNs(start.At);
+            if (_ns is null || ns > _ns)
+                _ns = ns;
+            Save();
+        }
+    }
+
+    /// <summary>Writes the point (temp + rename). Not synced: after a crash that loses it, the older point (or none,
+    /// which counts every entry as changed) is only more work for the next catch-up, never less.</summary>
+    private void Save()
+    {
+        if (_ns is not { } n)
+            return;
+        try
+        {
+            var tmp = _file + ".tmp";
+            File.WriteAllText(tmp, n.ToString(CultureInfo.InvariantCulture));
+            File.Move(tmp, _file, overwrite: true);
+            _savedNs = n;
+        }
+        catch (IOException)
+        {
+            // The queue directory is unwritable: the queue itself reports that; the old point stays.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static long? Read(string file)
+    {
+        try
+        {
+            return long.TryParse(File.ReadAllText(file).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long ns) ? ns : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static long ToNs(DateTimeOffset t) => (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
+}

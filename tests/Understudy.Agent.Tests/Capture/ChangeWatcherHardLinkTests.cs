@@ -1,0 +1,55 @@
+using Understudy.Agent.Replication.Capture;
+using Understudy.Core.Paths;
+using Understudy.Core.Posix;
+using Xunit;
+
+namespace Understudy.Agent.Tests.Capture;
+
+/// <summary>
+/// A change made through one name of a multiply linked file, which is then removed, must still say which file it
+/// changed (<see cref="ChangeEvent.Inode"/>): the change belongs to the file's other names, and the removed name can
+/// no longer tell (docs/architecture.md, "Hard links").
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class ChangeWatcherHardLinkTests
+{
+    [Theory, InotifyData, FanotifyData]
+    public async Task LinkedBeforeStart_WriteThroughANameThenRemoveIt_ModifiedCarriesTheInode(string method)
+    {
+        await using var h = WatchHarness.Start(method, prepare: r =>
+        {
+            File.WriteAllText(Path.Combine(r, "keep"), "old");
+            TestLibc.Link(Path.Combine(r, "keep"), Path.Combine(r, "other"));
+        });
+        await h.Watcher.Ready;
+        var inode = InodeOf(h.Root, "keep");
+        File.WriteAllText(h.P("other"), "new content");
+        File.Delete(h.P("other"));
+        await h.WaitForAsync(e => e.Kind == ChangeKind.Modified && e.Path == RelPath.Parse("other") && e.Inode == inode,
+            "Modified other with the inode of keep");
+    }
+
+    [Theory, InotifyData, FanotifyData]
+    public async Task LinkedAfterStart_ChmodThroughANameThenRemoveIt_AttributesCarryTheInode(string method)
+    {
+        await using var h = WatchHarness.Start(method);
+        await h.Watcher.Ready;
+        File.WriteAllText(h.P("a"), "x");
+        TestLibc.Link(h.P("a"), h.P("b"));
+        // Once the new name is seen. Before that, inotify cannot tell: a link, a change through it and its removal,
+        // all before the watcher reads the link's IN_CREATE, stay unknown (docs/architecture.md, "Hard links").
+        await h.WaitForAsync(ChangeKind.Created, "b");
+        var inode = InodeOf(h.Root, "a");
+        File.SetUnixFileMode(h.P("b"), UnixFileMode.UserRead);
+        File.Delete(h.P("b"));
+        await h.WaitForAsync(e => e.Kind == ChangeKind.Attributes && e.Path == RelPath.Parse("b") && e.Inode == inode,
+            "Attributes b with the inode of a");
+    }
+
+    private static (ulong, ulong) InodeOf(string root, string name)
+    {
+        using var t = FsTree.Open(root, create: false);
+        var st = t.Lstat(RelPath.Parse(name))!.Value;
+        return (st.Device, st.Inode);
+    }
+}
