@@ -248,7 +248,7 @@ internal sealed partial class MirrorEngine
                         while (!chunks.Writer.TryWrite(chunk))
                             chunks.Writer.WaitToWriteAsync(ct).AsTask().GetAwaiter().GetResult();
                     });
-                    DeltaGenerator.Generate(sig, (b, off) => reader.Read(b, off), sink, ct);
+                    DeltaGenerator.Generate(sig, (b, off) => reader.Read(b, off), Holes(reader, size), sink, ct);
                     chunks.Writer.TryComplete();
                 }
                 catch (Exception ex)
@@ -277,6 +277,36 @@ internal sealed partial class MirrorEngine
         }
     }
 
+    /// <summary>
+    /// The file's holes (SEEK_HOLE), so that the delta skips them and the target leaves them unwritten: a file grown
+    /// by truncate(1), or a sparse image changed in place, keeps its holes as a whole send by data extents does. Read
+    /// when the file is opened: a hole filled after that goes as a hole this time, and the write that filled it is
+    /// its own captured change, sent after this one.
+    /// </summary>
+    private static List<(long Offset, long Length)> Holes(FileReader reader, long size)
+    {
+        var holes = new List<(long, long)>();
+        IReadOnlyList<(long Offset, long Length)> data;
+        try
+        {
+            data = reader.DataExtents();
+        }
+        catch (PosixException)
+        {
+            return holes; // read it all as data: the copy is right, only not sparse
+        }
+        long pos = 0;
+        foreach (var (off, len) in data)
+        {
+            if (off > pos)
+                holes.Add((pos, Math.Min(off, size) - pos));
+            pos = Math.Max(pos, off + len);
+        }
+        if (pos < size)
+            holes.Add((pos, size - pos));
+        return holes;
+    }
+
     /// <summary>Encodes delta instructions and hands them on in chunks of about 1 MiB (one frame each).</summary>
     private sealed class ChunkingDeltaSink(Action<byte[]> emit) : IDeltaSink
     {
@@ -291,6 +321,12 @@ internal sealed partial class MirrorEngine
         public void Literal(ReadOnlySpan<byte> data)
         {
             DeltaInstruction.LiteralOf(data).Encode(_buf);
+            MaybeEmit();
+        }
+
+        public void Hole(long length)
+        {
+            DeltaInstruction.HoleOf(length).Encode(_buf);
             MaybeEmit();
         }
 

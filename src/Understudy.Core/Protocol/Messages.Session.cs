@@ -4,7 +4,8 @@ namespace Understudy.Core.Protocol;
 internal sealed record Hello(ushort MinVersion, ushort MaxVersion, string AgentName) : Message
 {
     public const uint Magic = 0x44545355; // "USTD" little-endian
-    public const ushort CurrentVersion = 1;
+    /// <summary>2: the Hole delta instruction.</summary>
+    public const ushort CurrentVersion = 2;
 
     public override MessageType Type => MessageType.Hello;
 

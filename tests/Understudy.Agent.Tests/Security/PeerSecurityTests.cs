@@ -89,7 +89,7 @@ public sealed class PeerSecurityTests
         await Assert.ThrowsAnyAsync<Exception>(async () =>
         {
             await using var p = await RawPeer.ConnectAsync(pair.Target, stranger);
-            await p.SendAsync(new Hello(1, 1, "stranger"));
+            await p.SendAsync(new Hello(Hello.CurrentVersion, Hello.CurrentVersion, "stranger"));
             Assert.True(await p.ClosedByPeerAsync());
             throw new IOException("closed");
         });
@@ -116,7 +116,7 @@ public sealed class PeerSecurityTests
 
         await using (var p = await RawPeer.ConnectAsync(pair.Target, hostile))
         {
-            await p.SendAsync(new Hello(1, 1, "hostile"));
+            await p.SendAsync(new Hello(Hello.CurrentVersion, Hello.CurrentVersion, "hostile"));
             await p.SendAsync(new OpenJob("evil", replica, "hostile"));
             switch (attack)
             {
