@@ -80,8 +80,8 @@ internal sealed partial class ReplicationSender : IDisposable
     {
         if (p.IsRoot)
             return false;
-        if (_job.IsExcluded(p, isDir))
-            return true;
+        if (FsTree.IsReserved(p) || _job.IsExcluded(p, isDir))
+            return true; // the first: a source root's work directory (JobWalk)
         for (var a = p.Parent; !a.IsRoot; a = a.Parent)
         {
             if (_job.IsExcluded(a, true))

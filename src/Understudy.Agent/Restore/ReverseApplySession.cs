@@ -99,7 +99,7 @@ internal sealed class ReverseApplySession(PeerConnection conn, string job, FsTre
                 foreach (var item in ManifestScan.Scan(tree, r.Subtree, r.WithHashes))
                 {
                     // Parked versions are not part of the comparison: the restore must never delete them.
-                    if (ConflictParker.IsParked(item.Entry.Path) || item.Entry.Path.Name.StartsWith(".ustd~"u8))
+                    if (ConflictParker.IsParked(item.Entry.Path))
                         continue;
                     batch.Add(item);
                     count++;
