@@ -46,7 +46,7 @@ internal sealed partial class MirrorEngine
                     await session.SendAsync(new DeleteOp(item.TargetPath), ct);
                 break;
             case PlanKind.MakeDirectory:
-                await session.SendAsync(new MakeDirectory(item.TargetPath, EntryMeta.From(e!), ReadXattrs(tree, e!.Path)), ct);
+                await session.SendAsync(new MakeDirectory(item.TargetPath, EntryMeta.From(e!), ReadXattrs(tree, e!.Path, item.TargetPath)), ct);
                 break;
             case PlanKind.Symlink:
                 await session.SendAsync(new SymlinkOp(item.TargetPath, e!.LinkTarget!, EntryMeta.From(e)), ct);
@@ -56,14 +56,14 @@ internal sealed partial class MirrorEngine
                 break;
             case PlanKind.SetMetadata:
                 await session.SendAsync(new SetMetadataOp(item.TargetPath, EntryMeta.From(e!),
-                    e!.Kind == EntryKind.Symlink ? null : ReadXattrs(tree, e.Path)), ct);
+                    e!.Kind == EntryKind.Symlink ? null : ReadXattrs(tree, e.Path, item.TargetPath)), ct);
                 break;
             case PlanKind.SendFile:
                 await SendFileAsync(tree, e!, item.TargetPath, ct);
                 break;
             case PlanKind.Move:
                 await session.SendAsync(new RenameOp(item.LinkTo, item.TargetPath), ct);
-                await session.SendAsync(new SetMetadataOp(item.TargetPath, EntryMeta.From(e!), ReadXattrs(tree, e!.Path)), ct);
+                await session.SendAsync(new SetMetadataOp(item.TargetPath, EntryMeta.From(e!), ReadXattrs(tree, e!.Path, item.TargetPath)), ct);
                 break;
             case PlanKind.DeltaFile:
                 await SendDeltaAsync(tree, e!, item.TargetPath, ct);
@@ -90,11 +90,14 @@ internal sealed partial class MirrorEngine
         return false;
     }
 
-    internal IReadOnlyList<Xattr>? ReadXattrs(FsTree tree, RelPath path)
+    /// <summary>The entry's extended attributes to send with it as <paramref name="targetPath"/>; null (the target leaves
+    /// its own alone) when they cannot be read or the target cannot take them (<see cref="ReceiverLimits.XattrProblem"/>:
+    /// the entry goes without them and is listed as not protected).</summary>
+    internal IReadOnlyList<Xattr>? ReadXattrs(FsTree tree, RelPath path, RelPath targetPath)
     {
         try
         {
-            return path.IsRoot && tree.Lstat(path) is null ? null : tree.ReadXattrs(path);
+            return Checked(path.IsRoot && tree.Lstat(path) is null ? null : tree.ReadXattrs(path), targetPath);
         }
         catch (PosixException)
         {
@@ -103,16 +106,27 @@ internal sealed partial class MirrorEngine
     }
 
     /// <summary>Through the open file: saves resolving the path a second time for every file sent.</summary>
-    private static IReadOnlyList<Xattr>? ReadXattrs(FileReader reader)
+    private IReadOnlyList<Xattr>? ReadXattrs(FileReader reader, RelPath targetPath)
     {
         try
         {
-            return reader.ReadXattrs();
+            return Checked(reader.ReadXattrs(), targetPath);
         }
         catch (PosixException)
         {
             return null;
         }
+    }
+
+    private IReadOnlyList<Xattr>? Checked(IReadOnlyList<Xattr>? xattrs, RelPath targetPath)
+    {
+        if (ReceiverLimits.XattrProblem(xattrs) is not { } why)
+        {
+            job.Unprotected.Remove(targetPath);
+            return xattrs;
+        }
+        NoteUnprotected(targetPath, why);
+        return null;
     }
 
     internal async Task SendFileAsync(FsTree tree, FileEntry e, RelPath tp, CancellationToken ct)
@@ -133,7 +147,7 @@ internal sealed partial class MirrorEngine
         {
             var meta = EntryMeta.From(e) with { MtimeNs = reader.Stat.MtimeNs, Mode = reader.Stat.Mode };
             long size = reader.Stat.Size;
-            var xattrs = ReadXattrs(reader);
+            var xattrs = ReadXattrs(reader, tp);
             if (size <= InlineLimit)
             {
                 var whole = new FileBegin(tp, size, meta, xattrs, true, default) { Content = new(reader, 0, (int)size) };
@@ -237,7 +251,7 @@ internal sealed partial class MirrorEngine
         {
             long size = reader.Stat.Size;
             var meta = EntryMeta.From(e) with { MtimeNs = reader.Stat.MtimeNs, Mode = reader.Stat.Mode };
-            await session.SendAsync(new DeltaBegin(tp, size, meta, ReadXattrs(reader)), ct);
+            await session.SendAsync(new DeltaBegin(tp, size, meta, ReadXattrs(reader, tp)), ct);
             var chunks = Channel.CreateBounded<byte[]>(4);
             var producer = Task.Factory.StartNew(() =>
             {

@@ -19,6 +19,10 @@ internal static class VerifyEngine
     public const string Content = "content-differs";
     public const string Metadata = "metadata-differs";
 
+    /// <summary>An entry the target cannot take (<see cref="Core.Protocol.ReceiverLimits"/>): left out, or sent without its
+    /// extended attributes; the detail says why.</summary>
+    public const string NotProtected = "not-protected";
+
     public static async Task<VerifyReport> RunAsync(JobDefinition job, SourceSession session, bool checksum, TimeProvider time, CancellationToken ct)
     {
         var target = new Dictionary<RelPath, Core.Protocol.ManifestItem>();
@@ -33,12 +37,17 @@ internal static class VerifyEngine
             using var tree = FsTree.Open(root.Path, create: false);
             if (!root.TargetPrefix.IsRoot)
                 seen.Add(root.TargetPrefix);
-            foreach (var e in JobWalk.Included(job, tree))
+            foreach (var e in JobWalk.Included(job, tree, root.TargetPrefix, onUnprotected: (tp, why) => diffs.Add(new Difference(tp.ToString(), NotProtected, why))))
             {
                 ct.ThrowIfCancellationRequested();
                 checkedCount++;
                 var tp = e.Path.Rebase(RelPath.Root, root.TargetPrefix);
                 seen.Add(tp);
+                if (XattrProblem(tree, e) is { } why)
+                {
+                    diffs.Add(new Difference(tp.ToString(), NotProtected, why));
+                    continue;
+                }
                 if (!target.TryGetValue(tp, out var have))
                 {
                     diffs.Add(new Difference(tp.ToString(), Missing, $"{Kind(e.Kind)} is not on the target"));
@@ -64,6 +73,18 @@ internal static class VerifyEngine
             diffs.Add(new Difference(k.ToString(), Extra, $"{Kind(target[k].Entry.Kind)} is not on the source"));
         }
         return new VerifyReport(job.Name, checksum, time.GetUtcNow(), checkedCount, diffs, false);
+    }
+
+    private static string? XattrProblem(FsTree tree, FileEntry e)
+    {
+        try
+        {
+            return e.Kind == EntryKind.Symlink ? null : Core.Protocol.ReceiverLimits.XattrProblem(tree.ReadXattrs(e.Path));
+        }
+        catch (PosixException)
+        {
+            return null;
+        }
     }
 
     private static UInt128? SafeHash(FsTree tree, RelPath p)
