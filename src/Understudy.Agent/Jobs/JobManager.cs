@@ -226,7 +226,8 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             p.BytesDone, p.BytesTotal, p.BytesSent, Math.Round(p.RateBytesPerSecond(now)), p.EtaSeconds(now) is { } eta ? Math.Round(eta, 1) : null,
             p.StartedAt.ToString("O"), p.FinishedAt?.ToString("O"), p.Skipped, p.OrphansKept, p.OrphansDeleted);
         return new JobStatusView(r.Job.Name, "source", r.State, r.Reason, spec.Target.Address.ToString(), spec.Target.Path,
-            spec.Source.Paths, pv, r.Mirrored, r.LastMirrorAt?.ToString("O"), r.LastVerify, r.ReplicationStatus(now), r.IsIdle, changes);
+            spec.Source.Paths, pv, r.Mirrored, r.LastMirrorAt?.ToString("O"), r.LastVerify, r.ReplicationStatus(now), r.IsIdle, changes,
+            r.Job.Unprotected.View(20));
     }
 
     public async ValueTask DisposeAsync()

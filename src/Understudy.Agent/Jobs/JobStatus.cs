@@ -19,11 +19,12 @@ internal sealed record ProgressView(
     string Mode, string Phase, long FilesDone, long FilesTotal, long BytesDone, long BytesTotal, long BytesSent,
     double RateBytesPerSecond, double? EtaSeconds, string StartedAt, string? FinishedAt, long Skipped, long OrphansKept, long OrphansDeleted);
 
-/// <summary>A source job as `status` shows it. <see cref="Changes"/>: <see cref="JobRunner.Changes"/>, read before the rest.</summary>
+/// <summary>A source job as `status` shows it. <see cref="Changes"/>: <see cref="JobRunner.Changes"/>, read before the rest.
+/// <see cref="NotProtected"/>: entries the target cannot take, left out (count, the first 20 with their reasons).</summary>
 internal sealed record JobStatusView(
     string Name, string Role, string State, string? Reason, string Target, string TargetPath,
     IReadOnlyList<string> SourcePaths, ProgressView? Mirror, bool Mirrored, string? LastMirrorAt,
-    Source.VerifyReport? LastVerify, ReplicationView Replication, bool Idle, long Changes);
+    Source.VerifyReport? LastVerify, ReplicationView Replication, bool Idle, long Changes, Source.NotProtectedView NotProtected);
 
 /// <summary>Change-capture setup: directories watched (1 for a fanotify filesystem mark) of those found.</summary>
 internal sealed record WatchView(long DirectoriesWatched, long DirectoriesSeen, bool Ready, string? Error);

@@ -19,8 +19,7 @@ internal static class ManifestScan
         Func<RelPath, bool>? descend = null, Action<RelPath, PosixException>? onError = null, Action<RelPath, string>? onSkip = null,
         bool replica = false, bool withXattrs = false)
     {
-        bool Keep(RelPath p) => !FsTree.IsTempName(p.Name) && (descend?.Invoke(p) ?? true);
-        var walk = subtree.IsRoot ? tree.Walk(Keep, onError, onSkip) : tree.Walk(subtree, Keep, onError, onSkip);
+        var walk = subtree.IsRoot ? tree.Walk(descend, onError, onSkip) : tree.Walk(subtree, descend, onError, onSkip);
         foreach (var e in walk)
         {
             UInt128? hash = null;

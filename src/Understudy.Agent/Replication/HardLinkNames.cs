@@ -76,7 +76,7 @@ internal sealed class HardLinkNames
     }
 
     /// <summary>Every other name of the inode of <paramref name="e"/> in the job, checked now.</summary>
-    public List<(int Root, RelPath Path)> Others(int root, FileEntry e, Func<int, FsTree?> tree, int roots, Func<RelPath, bool, bool> excluded)
+    public List<(int Root, RelPath Path)> Others(int root, FileEntry e, Func<int, FsTree?> tree, int roots, Func<int, RelPath, bool, bool> excluded)
     {
         var key = (e.Device, e.Inode);
         var found = Known(key, root, e.Path, tree, out bool stale);
@@ -110,7 +110,7 @@ internal sealed class HardLinkNames
     public void ForgetWalk((ulong, ulong) key) => _walkedAtLinkCount.Remove(key);
 
     /// <summary>Some name the inode has in the job now, or null; walks the roots once per inode when none is known.</summary>
-    public (int Root, RelPath Path)? AnyName((ulong Dev, ulong Ino) key, Func<int, FsTree?> tree, int roots, Func<RelPath, bool, bool> excluded)
+    public (int Root, RelPath Path)? AnyName((ulong Dev, ulong Ino) key, Func<int, FsTree?> tree, int roots, Func<int, RelPath, bool, bool> excluded)
     {
         var found = Known(key, -1, default, tree, out _);
         if (found.Count == 0 && _searched.Add(key))
@@ -153,15 +153,15 @@ internal sealed class HardLinkNames
         return result;
     }
 
-    private void Walk(Func<int, FsTree?> tree, int roots, Func<RelPath, bool, bool> excluded, (ulong Dev, ulong Ino)? wanted = null)
+    private void Walk(Func<int, FsTree?> tree, int roots, Func<int, RelPath, bool, bool> excluded, (ulong Dev, ulong Ino)? wanted = null)
     {
         for (int r = 0; r < roots; r++)
         {
             if (tree(r) is not { } t)
                 continue;
-            foreach (var s in t.Walk(p => !excluded(p, false), (_, _) => { }))
+            foreach (var s in t.Walk(p => !excluded(r, p, false), (_, _) => { }))
             {
-                if (s.Kind == EntryKind.File && (s.LinkCount > 1 || wanted == (s.Device, s.Inode)) && !excluded(s.Path, false))
+                if (s.Kind == EntryKind.File && (s.LinkCount > 1 || wanted == (s.Device, s.Inode)) && !excluded(r, s.Path, false))
                     Add((s.Device, s.Inode), r, s.Path);
             }
         }

@@ -76,12 +76,16 @@ internal sealed partial class ReplicationSender : IDisposable
         return false;
     }
 
-    private bool Excluded(RelPath p, bool isDir)
+    /// <summary>Why the target cannot take this path (<see cref="ReceiverLimits.PathProblem"/>), or null: such an entry
+    /// is left out like an excluded one (never named in an operation: the target would end the session on it).</summary>
+    private string? Unprotectable(int root, RelPath p) => p.IsRoot ? null : ReceiverLimits.PathProblem(Target(root, p));
+
+    private bool Excluded(int root, RelPath p, bool isDir)
     {
         if (p.IsRoot)
             return false;
-        if (_job.IsExcluded(p, isDir))
-            return true;
+        if (FsTree.IsReserved(p) || Unprotectable(root, p) is not null || _job.IsExcluded(p, isDir))
+            return true; // the first: a source root's work directory, which a restore made
         for (var a = p.Parent; !a.IsRoot; a = a.Parent)
         {
             if (_job.IsExcluded(a, true))
@@ -116,7 +120,8 @@ internal sealed partial class ReplicationSender : IDisposable
                 await UpsertAsync(r.Root, r.Path, recursive: true, allowLink: true, ct);
                 break;
             case RecordKind.Delete:
-                if (!r.Path.IsRoot && !Excluded(r.Path, r.IsDirectory))
+                _job.Unprotected.RemoveUnder(Target(r.Root, r.Path));
+                if (!r.Path.IsRoot && !Excluded(r.Root, r.Path, r.IsDirectory))
                 {
                     Forget(r.Root, r.Path, r.IsDirectory);
                     ForgetGone(r.Root, r.Path);
@@ -135,8 +140,9 @@ internal sealed partial class ReplicationSender : IDisposable
 
     private async Task RenameAsync(ReplicationRecord r, CancellationToken ct)
     {
-        bool fromOut = Excluded(r.Path, r.IsDirectory);
-        bool toOut = Excluded(r.To, r.IsDirectory);
+        _job.Unprotected.RemoveUnder(Target(r.Root, r.Path)); // what was not protected there moved: sent again below if it may be
+        bool fromOut = Excluded(r.Root, r.Path, r.IsDirectory);
+        bool toOut = Excluded(r.Root, r.To, r.IsDirectory);
         if (fromOut || toOut)
         {
             ForgetGone(r.Root, r.Path);
@@ -147,6 +153,8 @@ internal sealed partial class ReplicationSender : IDisposable
             }
             if (!toOut)
                 await UpsertAsync(r.Root, r.To, recursive: true, allowLink: false, ct);
+            else if (Unprotectable(r.Root, r.To) is { } why && Tree(r.Root)?.Lstat(r.To) is not null)
+                _engine.NoteUnprotected(Target(r.Root, r.To), why);
             return;
         }
         await _session.SendAsync(new RenameOp(Target(r.Root, r.Path), Target(r.Root, r.To)), ct);
@@ -182,7 +190,7 @@ internal sealed partial class ReplicationSender : IDisposable
     /// </summary>
     public async Task ResyncAsync(IReadOnlyList<(int Root, RelPath Path)> paths, CancellationToken ct)
     {
-        var scopes = paths.Where(p => Tree(p.Root) is not null && !Excluded(p.Path, false)).ToList();
+        var scopes = paths.Where(p => Tree(p.Root) is not null && !Excluded(p.Root, p.Path, false)).ToList();
         if (scopes.Count == 0)
             return;
         foreach (var (root, path) in scopes)
@@ -255,9 +263,9 @@ internal sealed partial class ReplicationSender : IDisposable
         var now = tree.Lstat(path);
         if (now is null)
             NoteGone(root, path, Gone.DirMeta);
-        if (now is not { Kind: EntryKind.Directory } st || Excluded(path, true))
+        if (now is not { Kind: EntryKind.Directory } st || Excluded(root, path, true))
             return;
-        await _session.SendAsync(new SetMetadataOp(Target(root, path), Meta(st), _engine.ReadXattrs(tree, path)), ct);
+        await _session.SendAsync(new SetMetadataOp(Target(root, path), Meta(st), _engine.ReadXattrs(tree, path, Target(root, path))), ct);
     }
 
     private static EntryMeta Meta(StatInfo st) => new(st.Mode, st.Uid, st.Gid, st.MtimeNs);
@@ -270,10 +278,17 @@ internal sealed partial class ReplicationSender : IDisposable
     {
         if (Tree(root) is not { } tree)
             return;
+        if (Unprotectable(root, path) is { } why)
+        {
+            // Not looked up: a path longer than PATH_MAX cannot be. Its Delete, or a rename of it, takes it off the list.
+            if (!Excluded(root, path.Parent, true) && !_job.IsExcluded(path, false))
+                _engine.NoteUnprotected(Target(root, path), why);
+            return;
+        }
         var now = tree.Lstat(path);
         if (now is null)
             NoteGone(root, path, recursive ? Gone.UpsertTree : Gone.Upsert);
-        if (now is not { Kind: not null } st || Excluded(path, st.Kind == EntryKind.Directory))
+        if (now is not { Kind: not null } st || Excluded(root, path, st.Kind == EntryKind.Directory))
             return;
         _gone.Remove((root, path));
         if (st.Kind != EntryKind.Directory)
@@ -283,7 +298,7 @@ internal sealed partial class ReplicationSender : IDisposable
         }
         if (!path.IsRoot)
         {
-            await _session.SendAsync(new MakeDirectory(Target(root, path), Meta(st), _engine.ReadXattrs(tree, path)), ct);
+            await _session.SendAsync(new MakeDirectory(Target(root, path), Meta(st), _engine.ReadXattrs(tree, path, Target(root, path))), ct);
             Touch(root, path);
         }
         if (!recursive)
@@ -293,14 +308,14 @@ internal sealed partial class ReplicationSender : IDisposable
             return;
         }
         var dirs = new List<RelPath> { path };
-        foreach (var e in tree.Walk(path, p => !Excluded(p, false), (_, _) => { }))
+        foreach (var e in JobWalk.Included(_job, tree, path, _job.Roots[root].TargetPrefix, (_, _) => { }, onUnprotected: _engine.NoteUnprotected))
         {
-            if (e.Path == path || (e.Kind == EntryKind.Directory && Excluded(e.Path, true)))
+            if (e.Path == path)
                 continue;
             if (e.Kind == EntryKind.Directory)
             {
                 dirs.Add(e.Path);
-                await _session.SendAsync(new MakeDirectory(Target(root, e.Path), EntryMeta.From(e), _engine.ReadXattrs(tree, e.Path)), ct);
+                await _session.SendAsync(new MakeDirectory(Target(root, e.Path), EntryMeta.From(e), _engine.ReadXattrs(tree, e.Path, Target(root, e.Path))), ct);
                 Touch(root, e.Path);
             }
             else
@@ -341,7 +356,7 @@ internal sealed partial class ReplicationSender : IDisposable
         // A multiply linked file: a change made through this name is a change of every name. A new name of an inode
         // whose content the target has as it is now needs only a link; otherwise the content goes to this name and
         // every other name is linked to it again (the target's temp + rename gave this name a new inode).
-        var what = HardLinkNames.Of(e, _engine.ReadXattrs(tree, e.Path));
+        var what = HardLinkNames.Of(e, _engine.ReadXattrs(tree, e.Path, tp));
         if (allowLink && _linkNames.Current(key, e.Path, what, Tree) is { } current)
         {
             await _session.SendAsync(new HardLinkOp(tp, Target(current.Root, current.Path)), ct);

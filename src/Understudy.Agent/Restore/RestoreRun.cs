@@ -6,6 +6,7 @@ using Understudy.Agent.Source;
 using Understudy.Agent.State;
 using Understudy.Core.Jobs;
 using Understudy.Core.Paths;
+using Understudy.Core.Posix;
 using Understudy.Core.Protocol;
 
 namespace Understudy.Agent.Restore;
@@ -74,7 +75,7 @@ internal sealed class RestoreRun(JobSpec spec, string sourceId, StateStore store
         // Files the target never had (excluded on the source) are left out by the source's manifest,
         // so deleting orphans only removes what clients deleted here during the fail-over.
         return new JobDefinition(spec.Name, [new SourceRoot(here, RelPath.Root)],
-            (p, _) => Restore.ConflictParker.IsParked(p) || p.Name.StartsWith(".ustd~"u8), "", sourceId, r.Path, mode, DeleteOrphans: true);
+            (p, _) => Restore.ConflictParker.IsParked(p) || FsTree.IsReserved(p), "", sourceId, r.Path, mode, DeleteOrphans: true);
     }
 
     /// <summary>A passive source polled for <paramref name="root"/>: turn the connection into that root's restore link and run it until it ends.</summary>

@@ -17,4 +17,8 @@ internal sealed record JobDefinition(
     string TargetPath,
     MirrorMode MirrorMode,
     bool DeleteOrphans,
-    string JobJson = "");
+    string JobJson = "")
+{
+    /// <summary>Entries the target cannot take, shared by every engine of the job (copies made with <c>with</c> share it).</summary>
+    public NotProtected Unprotected { get; init; } = new();
+}

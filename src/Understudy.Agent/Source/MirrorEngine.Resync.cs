@@ -46,7 +46,7 @@ internal sealed partial class MirrorEngine
                 await foreach (var item in session.GetManifestAsync(path.Rebase(RelPath.Root, job.Roots[r].TargetPrefix), false, ct))
                     target[item.Entry.Path] = item;
                 // A scope gone from the source leaves only orphans: what the target has there is removed (or moved).
-                foreach (var e in JobWalk.Included(job, _trees[r], path, ReportVanishedOrSkip, (p, why) => ReportSkip(p, why)))
+                foreach (var e in JobWalk.Included(job, _trees[r], path, job.Roots[r].TargetPrefix, ReportVanishedOrSkip, (p, why) => ReportSkip(p, why), NoteUnprotected))
                     walked[r].Add(e);
             }
             var plan = BuildPlan(target, walked, hashes: false, session.Opened.PreservesOwnership, scoped: true);

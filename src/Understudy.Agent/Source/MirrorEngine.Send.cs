@@ -46,7 +46,7 @@ internal sealed partial class MirrorEngine
                     await session.SendAsync(new DeleteOp(item.TargetPath), ct);
                 break;
             case PlanKind.MakeDirectory:
-                await session.SendAsync(new MakeDirectory(item.TargetPath, EntryMeta.From(e!), ReadXattrs(tree, e!.Path)), ct);
+                await session.SendAsync(new MakeDirectory(item.TargetPath, EntryMeta.From(e!), ReadXattrs(tree, e!.Path, item.TargetPath)), ct);
                 break;
             case PlanKind.Symlink:
                 await session.SendAsync(new SymlinkOp(item.TargetPath, e!.LinkTarget!, EntryMeta.From(e)), ct);
@@ -56,14 +56,14 @@ internal sealed partial class MirrorEngine
                 break;
             case PlanKind.SetMetadata:
                 await session.SendAsync(new SetMetadataOp(item.TargetPath, EntryMeta.From(e!),
-                    e!.Kind == EntryKind.Symlink ? null : ReadXattrs(tree, e.Path)), ct);
+                    e!.Kind == EntryKind.Symlink ? null : ReadXattrs(tree, e.Path, item.TargetPath)), ct);
                 break;
             case PlanKind.SendFile:
                 await SendFileAsync(tree, e!, item.TargetPath, ct);
                 break;
             case PlanKind.Move:
                 await session.SendAsync(new RenameOp(item.LinkTo, item.TargetPath), ct);
-                await session.SendAsync(new SetMetadataOp(item.TargetPath, EntryMeta.From(e!), ReadXattrs(tree, e!.Path)), ct);
+                await session.SendAsync(new SetMetadataOp(item.TargetPath, EntryMeta.From(e!), ReadXattrs(tree, e!.Path, item.TargetPath)), ct);
                 break;
             case PlanKind.DeltaFile:
                 await SendDeltaAsync(tree, e!, item.TargetPath, ct);
@@ -90,11 +90,14 @@ internal sealed partial class MirrorEngine
         return false;
     }
 
-    internal IReadOnlyList<Xattr>? ReadXattrs(FsTree tree, RelPath path)
+    /// <summary>The entry's extended attributes to send with it as <paramref name="targetPath"/>; null (the target leaves
+    /// its own alone) when they cannot be read or the target cannot take them (<see cref="ReceiverLimits.XattrProblem"/>:
+    /// the entry goes without them and is listed as not protected).</summary>
+    internal IReadOnlyList<Xattr>? ReadXattrs(FsTree tree, RelPath path, RelPath targetPath)
     {
         try
         {
-            return path.IsRoot && tree.Lstat(path) is null ? null : tree.ReadXattrs(path);
+            return Checked(path.IsRoot && tree.Lstat(path) is null ? null : tree.ReadXattrs(path), targetPath);
         }
         catch (PosixException)
         {
@@ -103,16 +106,27 @@ internal sealed partial class MirrorEngine
     }
 
     /// <summary>Through the open file: saves resolving the path a second time for every file sent.</summary>
-    private static IReadOnlyList<Xattr>? ReadXattrs(FileReader reader)
+    private IReadOnlyList<Xattr>? ReadXattrs(FileReader reader, RelPath targetPath)
     {
         try
         {
-            return reader.ReadXattrs();
+            return Checked(reader.ReadXattrs(), targetPath);
         }
         catch (PosixException)
         {
             return null;
         }
+    }
+
+    private IReadOnlyList<Xattr>? Checked(IReadOnlyList<Xattr>? xattrs, RelPath targetPath)
+    {
+        if (ReceiverLimits.XattrProblem(xattrs) is not { } why)
+        {
+            job.Unprotected.Remove(targetPath);
+            return xattrs;
+        }
+        NoteUnprotected(targetPath, why);
+        return null;
     }
 
     internal async Task SendFileAsync(FsTree tree, FileEntry e, RelPath tp, CancellationToken ct)
@@ -133,7 +147,7 @@ internal sealed partial class MirrorEngine
         {
             var meta = EntryMeta.From(e) with { MtimeNs = reader.Stat.MtimeNs, Mode = reader.Stat.Mode };
             long size = reader.Stat.Size;
-            var xattrs = ReadXattrs(reader);
+            var xattrs = ReadXattrs(reader, tp);
             if (size <= InlineLimit)
             {
                 var whole = new FileBegin(tp, size, meta, xattrs, true, default) { Content = new(reader, 0, (int)size) };
@@ -237,7 +251,7 @@ internal sealed partial class MirrorEngine
         {
             long size = reader.Stat.Size;
             var meta = EntryMeta.From(e) with { MtimeNs = reader.Stat.MtimeNs, Mode = reader.Stat.Mode };
-            await session.SendAsync(new DeltaBegin(tp, size, meta, ReadXattrs(reader)), ct);
+            await session.SendAsync(new DeltaBegin(tp, size, meta, ReadXattrs(reader, tp)), ct);
             var chunks = Channel.CreateBounded<byte[]>(4);
             var producer = Task.Factory.StartNew(() =>
             {
@@ -248,7 +262,7 @@ internal sealed partial class MirrorEngine
                         while (!chunks.Writer.TryWrite(chunk))
                             chunks.Writer.WaitToWriteAsync(ct).AsTask().GetAwaiter().GetResult();
                     });
-                    DeltaGenerator.Generate(sig, (b, off) => reader.Read(b, off), sink, ct);
+                    DeltaGenerator.Generate(sig, (b, off) => reader.Read(b, off), Holes(reader, size), sink, ct);
                     chunks.Writer.TryComplete();
                 }
                 catch (Exception ex)
@@ -277,6 +291,36 @@ internal sealed partial class MirrorEngine
         }
     }
 
+    /// <summary>
+    /// The file's holes (SEEK_HOLE), so that the delta skips them and the target leaves them unwritten: a file grown
+    /// by truncate(1), or a sparse image changed in place, keeps its holes as a whole send by data extents does. Read
+    /// when the file is opened: a hole filled after that goes as a hole this time, and the write that filled it is
+    /// its own captured change, sent after this one.
+    /// </summary>
+    private static List<(long Offset, long Length)> Holes(FileReader reader, long size)
+    {
+        var holes = new List<(long, long)>();
+        IReadOnlyList<(long Offset, long Length)> data;
+        try
+        {
+            data = reader.DataExtents();
+        }
+        catch (PosixException)
+        {
+            return holes; // read it all as data: the copy is right, only not sparse
+        }
+        long pos = 0;
+        foreach (var (off, len) in data)
+        {
+            if (off > pos)
+                holes.Add((pos, Math.Min(off, size) - pos));
+            pos = Math.Max(pos, off + len);
+        }
+        if (pos < size)
+            holes.Add((pos, size - pos));
+        return holes;
+    }
+
     /// <summary>Encodes delta instructions and hands them on in chunks of about 1 MiB (one frame each).</summary>
     private sealed class ChunkingDeltaSink(Action<byte[]> emit) : IDeltaSink
     {
@@ -291,6 +335,12 @@ internal sealed partial class MirrorEngine
         public void Literal(ReadOnlySpan<byte> data)
         {
             DeltaInstruction.LiteralOf(data).Encode(_buf);
+            MaybeEmit();
+        }
+
+        public void Hole(long length)
+        {
+            DeltaInstruction.HoleOf(length).Encode(_buf);
             MaybeEmit();
         }
 

@@ -106,7 +106,7 @@ internal sealed partial class MirrorEngine(JobDefinition job, SourceSession sess
         {
             walked[r] = [];
             var prefix = job.Roots[r].TargetPrefix;
-            foreach (var e in JobWalk.Included(job, _trees[r], (p, ex) => OnWalkError(p.Rebase(RelPath.Root, prefix), p, ex), (p, why) => ReportSkip(p, why)))
+            foreach (var e in JobWalk.Included(job, _trees[r], prefix, (p, ex) => OnWalkError(p.Rebase(RelPath.Root, prefix), p, ex), (p, why) => ReportSkip(p, why), NoteUnprotected))
             {
                 walked[r].Add(e);
                 progress.FilesScanned++;
@@ -128,6 +128,14 @@ internal sealed partial class MirrorEngine(JobDefinition job, SourceSession sess
         if (ex.IsNotFound)
             _unsettled.Add(targetPath);
         ReportSkip(path, ex.Message);
+    }
+
+    /// <summary>An entry the target cannot take (<see cref="ReceiverLimits"/>): listed in status, with a warning event the
+    /// first time (or when its reason changes), and left out; everything else goes on.</summary>
+    internal void NoteUnprotected(RelPath targetPath, string why)
+    {
+        if (job.Unprotected.Add(targetPath, why))
+            events.Record(Severity.Warning, "protection", job.Name, $"not protected: {targetPath}: {why}");
     }
 
     private void ReportSkip(RelPath path, string why)

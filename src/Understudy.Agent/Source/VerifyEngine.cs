@@ -31,6 +31,10 @@ internal static class DifferenceKind
     public const string Xattrs = "xattrs";
     public const string Links = "links";
     public const string Holes = "holes";
+
+    /// <summary>An entry the target cannot take (<see cref="Core.Protocol.ReceiverLimits"/>): left out, or sent without its
+    /// extended attributes; the detail says why.</summary>
+    public const string NotProtected = "not-protected";
 }
 
 /// <summary>
@@ -51,13 +55,14 @@ internal static partial class VerifyEngine
         try
         {
             var walked = new List<FileEntry>[trees.Length];
+            var diffs = new List<Difference>();
             for (int r = 0; r < trees.Length; r++)
             {
                 trees[r] = FsTree.Open(job.Roots[r].Path, create: false);
-                walked[r] = [.. JobWalk.Included(job, trees[r])];
+                walked[r] = [.. JobWalk.Included(job, trees[r], job.Roots[r].TargetPrefix,
+                    onUnprotected: (tp, why) => diffs.Add(new Difference(tp.ToString(), DifferenceKind.NotProtected, why)))];
             }
             var links = new LinkGroups(job, walked, target);
-            var diffs = new List<Difference>();
             var seen = new HashSet<RelPath>();
             long checkedCount = 0;
             for (int r = 0; r < trees.Length; r++)
@@ -71,6 +76,11 @@ internal static partial class VerifyEngine
                     checkedCount++;
                     var tp = e.Path.Rebase(RelPath.Root, prefix);
                     seen.Add(tp);
+                    if (XattrProblem(trees[r], e) is { } why)
+                    {
+                        diffs.Add(new Difference(tp.ToString(), DifferenceKind.NotProtected, why));
+                        continue;
+                    }
                     Compare(trees[r], e, tp, target.GetValueOrDefault(tp), checksum, ownership, links, (kind, detail) => diffs.Add(new Difference(tp.ToString(), kind, detail)));
                 }
             }
@@ -136,6 +146,18 @@ internal static partial class VerifyEngine
                 continue;
             lastExtra = k;
             diffs.Add(new Difference(k.ToString(), DifferenceKind.Extra, $"{Kind(target[k].Entry.Kind)} is not on the source"));
+        }
+    }
+
+    private static string? XattrProblem(FsTree tree, FileEntry e)
+    {
+        try
+        {
+            return e.Kind == EntryKind.Symlink ? null : Core.Protocol.ReceiverLimits.XattrProblem(tree.ReadXattrs(e.Path));
+        }
+        catch (PosixException)
+        {
+            return null;
         }
     }
 

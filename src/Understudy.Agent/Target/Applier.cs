@@ -281,6 +281,8 @@ internal sealed class Applier(FsTree tree) : IDisposable
         {
             if (f.Delta is { IsComplete: false })
                 throw new ProtocolException("delta ended without its completion instruction");
+            if (f.Delta is { } d && d.BytesWritten > f.Size)
+                throw new ProtocolException("delta holes beyond the announced size"); // its writes are checked as they come
             f.Basis?.Dispose();
             f.Temp.CompleteWrites();
             if (f.Size >= DirectIoMinSize)

@@ -92,6 +92,13 @@ internal static class StatusCommands
                     line += $" [{err}]";
             }
         }
+        if (j["notProtected"] is JsonObject np && (long)np["count"]! > 0)
+        {
+            // Entries the target cannot take: each on its own line, so none hides in a long status line.
+            line += $"\n  not protected: {np["count"]} entries";
+            foreach (var e in np["entries"]!.AsArray())
+                line += $"\n    {e!["path"]}: {e["reason"]}";
+        }
         return line;
     }
 

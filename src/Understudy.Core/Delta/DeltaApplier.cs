@@ -80,6 +80,16 @@ internal sealed class DeltaApplier : IDeltaSink
         BytesWritten += data.Length;
     }
 
+    /// <summary>Writes nothing: the caller's new file was made at its full size, so the range reads as zeros and
+    /// stays unallocated. The caller checks that <see cref="BytesWritten"/> stays within that size.</summary>
+    public void Hole(long length)
+    {
+        EnsureOpen();
+        if (length < 1 || length > long.MaxValue - BytesWritten)
+            throw new InvalidDeltaException($"Hole of {length} bytes at {BytesWritten}.");
+        BytesWritten += length;
+    }
+
     public void Complete()
     {
         EnsureOpen();

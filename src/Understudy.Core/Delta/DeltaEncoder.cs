@@ -11,6 +11,8 @@ internal sealed class DeltaEncoder(IBufferWriter<byte> writer) : IDeltaSink
 
     public void Complete() => DeltaInstruction.Complete().Encode(writer);
 
+    public void Hole(long length) => DeltaInstruction.HoleOf(length).Encode(writer);
+
     /// <summary>
     /// Decodes every complete instruction in <paramref name="source"/> into <paramref name="sink"/>;
     /// returns the bytes consumed (the caller keeps the rest for the next read).

@@ -18,8 +18,21 @@ internal static class DeltaGenerator
         Generate(signature, FileAccessors.Sequential(newFile), sink, cancellationToken);
 
     /// <summary>Reads the new file from offset 0 until <paramref name="readNew"/> returns 0.</summary>
-    public static DeltaStats Generate(FileSignature signature, ReadAt readNew, IDeltaSink sink, CancellationToken cancellationToken = default)
+    public static DeltaStats Generate(FileSignature signature, ReadAt readNew, IDeltaSink sink, CancellationToken cancellationToken = default) =>
+        Generate(signature, readNew, [], sink, cancellationToken);
+
+    /// <summary>
+    /// The same for a sparse file: <paramref name="holes"/> (offset, length; in order, not overlapping) are ranges
+    /// the new file has no data for (SEEK_HOLE). Each at least one block long is not read: it goes as a
+    /// <see cref="IDeltaSink.Hole"/>, which the target leaves unwritten, so the copy keeps the hole instead of
+    /// being filled with zeros (and the zeros do not cross the wire). Shorter ones are read as zeros like
+    /// data, so a file with many small holes still matches the basis block by block. The rolling window
+    /// restarts after a hole.
+    /// </summary>
+    public static DeltaStats Generate(FileSignature signature, ReadAt readNew, IReadOnlyList<(long Offset, long Length)> holes, IDeltaSink sink,
+        CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(holes);
         ArgumentNullException.ThrowIfNull(signature);
         ArgumentNullException.ThrowIfNull(readNew);
         ArgumentNullException.ThrowIfNull(sink);
@@ -27,7 +40,8 @@ internal static class DeltaGenerator
         byte[] buffer = ArrayPool<byte>.Shared.Rent(blockSize + Math.Max(blockSize, ReadChunk));
         try
         {
-            var run = new Run(signature, new BlockIndex(signature), readNew, sink, buffer);
+            var big = holes.Where(h => h.Length >= blockSize).ToList();
+            var run = new Run(signature, new BlockIndex(signature), readNew, big, sink, buffer);
             run.Execute(cancellationToken);
             return run.Stats;
         }
@@ -38,7 +52,7 @@ internal static class DeltaGenerator
     }
 
     /// <summary>The state of one generation; a struct-like class kept private so the loop reads plainly.</summary>
-    private sealed class Run(FileSignature signature, BlockIndex index, ReadAt read, IDeltaSink sink, byte[] buffer)
+    private sealed class Run(FileSignature signature, BlockIndex index, ReadAt read, List<(long Offset, long Length)> holes, IDeltaSink sink, byte[] buffer)
     {
         private readonly int _blockSize = signature.BlockSize;
         private readonly DeltaSinkWriter _out = new(sink);
@@ -46,11 +60,37 @@ internal static class DeltaGenerator
         private int _end;        // valid bytes in buffer
         private int _litStart;   // unmatched bytes are buffer[_litStart.._pos)
         private long _fileOffset;
-        private bool _eof;
+        private bool _eof;        // end of the data read: of the file, or of a segment before a hole
+        private bool _atHole;     // ... and it is a hole, not the end of the file
+        private int _nextHole;
 
         public DeltaStats Stats => new(_fileOffset, _out.LiteralBytes, _out.CopiedBlocks, _out.CopyInstructions);
 
         public void Execute(CancellationToken cancellationToken)
+        {
+            while (true)
+            {
+                ExecuteSegment(cancellationToken);
+                if (!_atHole)
+                    break;
+                // Everything before the hole goes out (no block can span it), then the hole, then the next segment.
+                _pos = _end;
+                FlushLiteral();
+                var (offset, length) = holes[_nextHole++];
+                if (offset + length > _fileOffset)
+                {
+                    _out.Hole(offset + length - _fileOffset);
+                    _fileOffset = offset + length;
+                }
+                _pos = _end = _litStart = 0;
+                _eof = _atHole = false;
+            }
+            FinishTail();
+            _out.Complete();
+        }
+
+        /// <summary>Deltas the data from <see cref="_fileOffset"/> up to the next hole or the end of the file.</summary>
+        private void ExecuteSegment(CancellationToken cancellationToken)
         {
             var weak = default(RollingChecksum);
             bool haveWeak = false;
@@ -116,8 +156,6 @@ internal static class DeltaGenerator
                 if (_pos - _litStart >= DeltaInstruction.MaxLiteralLength)
                     FlushLiteral();
             }
-            FinishTail();
-            _out.Complete();
         }
 
         /// <summary>
@@ -162,10 +200,22 @@ internal static class DeltaGenerator
             _end = keep;
             while (_end < buffer.Length)
             {
-                int n = read(buffer.AsSpan(_end), _fileOffset);
+                int want = buffer.Length - _end;
+                if (_nextHole < holes.Count)
+                {
+                    long room = holes[_nextHole].Offset - _fileOffset;
+                    if (room <= 0)
+                    {
+                        _eof = _atHole = true;
+                        break;
+                    }
+                    want = (int)Math.Min(want, room);
+                }
+                int n = read(buffer.AsSpan(_end, want), _fileOffset);
                 if (n <= 0)
                 {
                     _eof = true;
+                    _nextHole = holes.Count; // the file ended before its holes: it shrank since they were listed
                     break;
                 }
                 _end += n;

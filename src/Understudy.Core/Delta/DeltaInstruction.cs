@@ -7,12 +7,15 @@ internal enum DeltaOp : byte
     Copy = 1,
     Literal = 2,
     Complete = 3,
+    Hole = 4,
 }
 
 /// <summary>
 /// One delta instruction as it travels inside a frame. Encoding: a tag byte, then
 /// Copy: LEB128 block index, LEB128 block count (≥ 1);
-/// Literal: LEB128 length (1..65536), the bytes; Complete: nothing.
+/// Literal: LEB128 length (1..65536), the bytes; Complete: nothing;
+/// Hole: LEB128 length (≥ 1): that many zero bytes the source file has no data for (a hole), which the
+/// target leaves unwritten, so they stay a hole there too.
 /// Decoding checks shape and bounds that need no context (index within int, count ≥ 1, literal
 /// size); the applier checks the rest against the basis. <see cref="Literal"/> points into the
 /// decoded buffer and is valid only as long as that buffer is.
@@ -48,10 +51,14 @@ internal readonly ref struct DeltaInstruction
 
     public static DeltaInstruction Complete() => new(DeltaOp.Complete, 0, 0, default);
 
+    /// <summary>A hole of <paramref name="length"/> bytes (carried in <see cref="BlockIndex"/>).</summary>
+    public static DeltaInstruction HoleOf(long length) => new(DeltaOp.Hole, length, 0, default);
+
     public int EncodedLength => Op switch
     {
         DeltaOp.Copy => 1 + VarInt.Length((ulong)BlockIndex) + VarInt.Length((uint)BlockCount),
         DeltaOp.Literal => 1 + VarInt.Length((uint)Literal.Length) + Literal.Length,
+        DeltaOp.Hole => 1 + VarInt.Length((ulong)BlockIndex),
         _ => 1,
     };
 
@@ -76,6 +83,11 @@ internal readonly ref struct DeltaInstruction
                 n += Literal.Length;
                 break;
             case DeltaOp.Complete:
+                break;
+            case DeltaOp.Hole:
+                if (BlockIndex < 1)
+                    throw new ArgumentOutOfRangeException(nameof(BlockIndex), "A hole is at least one byte long.");
+                n += VarInt.Write(destination[n..], (ulong)BlockIndex);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(Op));
@@ -135,6 +147,17 @@ internal readonly ref struct DeltaInstruction
             case DeltaOp.Complete:
                 instruction = Complete();
                 break;
+            case DeltaOp.Hole:
+                {
+                    var s = VarInt.TryRead(source[n..], out ulong length, out int used);
+                    if (s != OperationStatus.Done)
+                        return Partial(s, source.Length, 1 + 10);
+                    n += used;
+                    if (length is < 1 or > long.MaxValue)
+                        return OperationStatus.InvalidData;
+                    instruction = HoleOf((long)length);
+                    break;
+                }
             default:
                 return OperationStatus.InvalidData;
         }
@@ -155,6 +178,9 @@ internal readonly ref struct DeltaInstruction
                 break;
             case DeltaOp.Complete:
                 sink.Complete();
+                break;
+            case DeltaOp.Hole:
+                sink.Hole(BlockIndex);
                 break;
             default:
                 throw new InvalidOperationException("Empty instruction.");

@@ -45,6 +45,12 @@ internal sealed class DeltaSinkWriter(IDeltaSink sink)
         }
     }
 
+    public void Hole(long length)
+    {
+        FlushCopy();
+        sink.Hole(length);
+    }
+
     public void Complete()
     {
         FlushCopy();

@@ -8,7 +8,8 @@ internal sealed partial class FsTree
     private static readonly int DirReadFlags = Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC;
 
     /// <summary>
-    /// Depth-first pre-order walk below the root (the root itself is not yielded): a directory
+    /// Depth-first pre-order walk below the root (the root itself is not yielded, nor its work
+    /// directory, <see cref="WorkDirName"/>): a directory
     /// comes before its contents and siblings come in <see cref="RelPath.CompareTo"/> order, so
     /// the whole sequence is sorted by RelPath. Symlinks are never followed. Fifos, sockets and
     /// devices go to <paramref name="onSkip"/>. <paramref name="descend"/> is asked before each
@@ -36,7 +37,7 @@ internal sealed partial class FsTree
                 var root = Sys.OpenAt(_root, s_dot, DirReadFlags | Libc.O_DIRECTORY, 0, "open", RootDisplay);
                 stack.Push(new DirFrame(root, RelPath.Root, SortedEntries(root, RootDisplay)));
             }
-            else if (descend is null || descend(start))
+            else if (!IsReserved(start) && (descend is null || descend(start)))
             {
                 using var parent = TryResolveParent(start);
                 var zname = Sys.Z(start.Name);
@@ -58,6 +59,8 @@ internal sealed partial class FsTree
                 }
                 byte[] zname = f.Entries[f.Next++];
                 var path = f.Path.Append(zname.AsSpan(0, zname.Length - 1));
+                if (f.Path.IsRoot && IsReserved(path))
+                    continue; // the tree's work directory: this layer's, never the user's (FsTree.Work.cs)
                 if (descend is not null && !descend(path))
                     continue;
                 var entry = Visit(f.Dir, zname, path, onError, onSkip);

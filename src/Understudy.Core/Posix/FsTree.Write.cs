@@ -4,8 +4,8 @@ namespace Understudy.Core.Posix;
 
 internal sealed partial class FsTree
 {
-    /// <summary>Prefix of every temporary name this layer creates; anything carrying it is
-    /// debris from an interrupted write and may be removed.</summary>
+    /// <summary>Prefix of every temporary name this layer creates (in the work directory, <see cref="WorkDirName"/>,
+    /// except beside a destination on another mount, where it is only a hint for a person looking).</summary>
     internal static ReadOnlySpan<byte> TempPrefix => ".ustd~"u8;
 
     public static bool IsTempName(ReadOnlySpan<byte> name) => name.StartsWith(TempPrefix);
@@ -16,6 +16,7 @@ internal sealed partial class FsTree
     /// directory is left as it is. A symlink among the parents throws (IsEscape).</summary>
     public void EnsureDirectory(RelPath path, uint mode)
     {
+        RefuseReserved(path);
         if (path.IsRoot)
             return;
         string display = Show(path);
@@ -46,6 +47,7 @@ internal sealed partial class FsTree
     public TempFile CreateTemp(RelPath finalPath, uint mode = 0x180, bool unnamed = false)
     {
         RequireNotRoot(finalPath, nameof(finalPath));
+        RefuseReserved(finalPath);
         var parent = ResolveDir(finalPath.Parent, create: true);
         try
         {
@@ -53,19 +55,20 @@ internal sealed partial class FsTree
             {
                 int t = Sys.TryOpenAt(parent, s_dot, Libc.O_TMPFILE | Libc.O_WRONLY | Libc.O_CLOEXEC, mode & 0x1FF, out var tfd);
                 if (t == 0)
-                    return new TempFile(parent, null, tfd, finalPath, Show(finalPath));
+                    return new TempFile(this, parent, parent, null, tfd, finalPath, Show(finalPath));
                 tfd.Dispose();
                 if (t is Libc.EOPNOTSUPP or Libc.EISDIR or Libc.EINVAL)
                     _noTmpFile = true; // this file system (or kernel) has no O_TMPFILE: named temps from now on
                 else
                     throw new PosixException(t, "create", Show(finalPath));
             }
+            var dir = TempDirFor(parent, Show(finalPath));
             while (true)
             {
                 var ztemp = NewTempName();
-                int e = Sys.TryOpenAt(parent, ztemp, Libc.O_CREAT | Libc.O_EXCL | Libc.O_WRONLY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, mode & 0x1FF, out var fd);
+                int e = Sys.TryOpenAt(dir, ztemp, Libc.O_CREAT | Libc.O_EXCL | Libc.O_WRONLY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, mode & 0x1FF, out var fd);
                 if (e == 0)
-                    return new TempFile(parent, ztemp, fd, finalPath, Show(finalPath));
+                    return new TempFile(this, parent, dir, ztemp, fd, finalPath, Show(finalPath));
                 fd.Dispose();
                 if (e != Libc.EEXIST)
                     throw new PosixException(e, "create", Show(finalPath));
@@ -80,26 +83,27 @@ internal sealed partial class FsTree
 
     /// <summary>Gives an unnamed temp file (<see cref="CreateTemp"/>) its final name. When something is
     /// already there, it is linked under a temporary name first and renamed over it (atomically).</summary>
-    internal static void CommitLink(SafeFd parent, SafeFd fd, byte[] zfinal, string display)
+    internal void CommitLink(SafeFd parent, SafeFd fd, byte[] zfinal, string display)
     {
         int e = Sys.TryLinkFd(fd, parent, zfinal);
         if (e == 0)
             return;
         if (e != Libc.EEXIST)
             throw new PosixException(e, "link", display);
+        var dir = TempDirFor(parent, display);
         byte[] ztemp;
-        while ((e = Sys.TryLinkFd(fd, parent, ztemp = NewTempName())) == Libc.EEXIST)
+        while ((e = Sys.TryLinkFd(fd, dir, ztemp = NewTempName())) == Libc.EEXIST)
         {
         }
         if (e != 0)
             throw new PosixException(e, "link", display);
         try
         {
-            CommitRename(parent, ztemp, zfinal, display);
+            CommitRename(dir, ztemp, parent, zfinal, display);
         }
         catch
         {
-            Sys.TryUnlinkAt(parent, ztemp, 0);
+            Sys.TryUnlinkAt(dir, ztemp, 0);
             throw;
         }
     }
@@ -110,11 +114,12 @@ internal sealed partial class FsTree
     {
         RequireNotRoot(path, nameof(path));
         ArgumentNullException.ThrowIfNull(target);
+        RefuseReserved(path);
         if (target.Length == 0 || target.AsSpan().IndexOf((byte)0) >= 0)
             throw new ArgumentException("A symlink target must be non-empty and hold no NUL byte.", nameof(target));
         using var parent = ResolveDir(path.Parent, create: true);
         var ztarget = Sys.Z(target);
-        PlaceViaTemp(parent, path, "symlink", ztemp => Sys.TrySymlinkAt(ztarget, parent, ztemp));
+        PlaceViaTemp(parent, path, "symlink", (dir, ztemp) => Sys.TrySymlinkAt(ztarget, dir, ztemp));
     }
 
     /// <summary>Makes <paramref name="path"/> another name of <paramref name="existing"/> (a
@@ -124,10 +129,12 @@ internal sealed partial class FsTree
     {
         RequireNotRoot(existing, nameof(existing));
         RequireNotRoot(path, nameof(path));
+        RefuseReserved(existing);
+        RefuseReserved(path);
         using var from = ResolveDir(existing.Parent, create: false);
         using var parent = ResolveDir(path.Parent, create: true);
         var zexisting = Sys.Z(existing.Name);
-        PlaceViaTemp(parent, path, "link", ztemp => Sys.TryLinkAt(from, zexisting, parent, ztemp));
+        PlaceViaTemp(parent, path, "link", (dir, ztemp) => Sys.TryLinkAt(from, zexisting, dir, ztemp));
     }
 
     /// <summary>renameat(from, to); the parent of <paramref name="to"/> is created as needed.
@@ -136,6 +143,8 @@ internal sealed partial class FsTree
     {
         RequireNotRoot(from, nameof(from));
         RequireNotRoot(to, nameof(to));
+        RefuseReserved(from);
+        RefuseReserved(to);
         using var fromDir = ResolveDir(from.Parent, create: false);
         using var toDir = ResolveDir(to.Parent, create: true);
         int e = Sys.TryRenameAt(fromDir, Sys.Z(from.Name), toDir, Sys.Z(to.Name));
@@ -148,6 +157,7 @@ internal sealed partial class FsTree
     public void Remove(RelPath path)
     {
         RequireNotRoot(path, nameof(path));
+        RefuseReserved(path);
         using var parent = TryResolveParent(path);
         if (parent is not null)
             Sys.RemoveEntry(parent, Sys.Z(path.Name), Show(path));
@@ -157,6 +167,7 @@ internal sealed partial class FsTree
     /// mode and mtime of a file or directory. For a symlink only ownership and mtime apply.</summary>
     public void SetMetadata(RelPath path, uint mode, uint? uid, uint? gid, long mtimeNs, IReadOnlyList<Xattr>? xattrs)
     {
+        RefuseReserved(path);
         string display = Show(path);
         using var fd = OpenForMetadata(path, out bool isSymlink);
         if (!isSymlink)
@@ -168,37 +179,18 @@ internal sealed partial class FsTree
         Metadata.ApplyToSymlink(parent, Sys.Z(path.Name), uid, gid, mtimeNs, display);
     }
 
-    /// <summary>Removes every temporary left by an interrupted write anywhere in the tree.</summary>
-    public int RemoveStaleTemps()
-    {
-        var stale = new List<RelPath>();
-        foreach (var _ in Walk(
-            descend: p =>
-            {
-                if (!IsTempName(p.Name))
-                    return true;
-                stale.Add(p);
-                return false;
-            },
-            onError: static (_, _) => { }))
-        {
-        }
-        foreach (var p in stale)
-            Remove(p);
-        return stale.Count;
-    }
-
     /// <summary>Creates an entry under a fresh temporary name, then renames it over
     /// <paramref name="path"/>. A directory in the way is removed first (rename cannot replace
     /// a directory with a non-directory).</summary>
-    private void PlaceViaTemp(SafeFd parent, RelPath path, string op, Func<byte[], int> create)
+    private void PlaceViaTemp(SafeFd parent, RelPath path, string op, Func<SafeFd, byte[], int> create)
     {
         string display = Show(path);
+        var dir = TempDirFor(parent, display);
         byte[] ztemp;
         while (true)
         {
             ztemp = NewTempName();
-            int e = create(ztemp);
+            int e = create(dir, ztemp);
             if (e == 0)
                 break;
             if (e != Libc.EEXIST)
@@ -206,24 +198,25 @@ internal sealed partial class FsTree
         }
         try
         {
-            CommitRename(parent, ztemp, Sys.Z(path.Name), display);
+            CommitRename(dir, ztemp, parent, Sys.Z(path.Name), display);
             // rename(2) does nothing when both names already link the same inode: drop the temp.
-            Sys.TryUnlinkAt(parent, ztemp, 0);
+            Sys.TryUnlinkAt(dir, ztemp, 0);
         }
         catch
         {
-            Sys.TryUnlinkAt(parent, ztemp, 0);
+            Sys.TryUnlinkAt(dir, ztemp, 0);
             throw;
         }
     }
 
-    internal static void CommitRename(SafeFd parent, byte[] ztemp, byte[] zfinal, string display)
+    /// <summary>Renames temporary <paramref name="ztemp"/> in <paramref name="tempDir"/> over <paramref name="zfinal"/> in <paramref name="parent"/>.</summary>
+    internal static void CommitRename(SafeFd tempDir, byte[] ztemp, SafeFd parent, byte[] zfinal, string display)
     {
-        int e = Sys.TryRenameAt(parent, ztemp, parent, zfinal);
+        int e = Sys.TryRenameAt(tempDir, ztemp, parent, zfinal);
         if (e is Libc.EISDIR or Libc.ENOTEMPTY or Libc.EEXIST)
         {
             Sys.RemoveEntry(parent, zfinal, display);
-            e = Sys.TryRenameAt(parent, ztemp, parent, zfinal);
+            e = Sys.TryRenameAt(tempDir, ztemp, parent, zfinal);
         }
         if (e != 0)
             throw new PosixException(e, "rename", display);

@@ -9,7 +9,7 @@ namespace Understudy.Core.Posix;
 /// can redirect an operation outside it. Parent directories are resolved with openat2
 /// (RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS); the last component is handled
 /// with *at calls that never follow it (AT_SYMLINK_NOFOLLOW, O_NOFOLLOW, unlinkat, renameat).
-/// Thread-safe: it holds no state besides the root fd.
+/// Thread-safe: it holds no state besides the root fd and its work directory's (<see cref="WorkDirName"/>).
 /// </summary>
 internal sealed partial class FsTree : IDisposable
 {
@@ -62,7 +62,11 @@ internal sealed partial class FsTree : IDisposable
         return new FsTree(new SafeFd(fd), display);
     }
 
-    public void Dispose() => _root.Dispose();
+    public void Dispose()
+    {
+        DisposeWork();
+        _root.Dispose();
+    }
 
     /// <summary>syncfs(rootFd): flushes the whole file system holding the tree, the batched
     /// durability point after many renames (cheaper than fsync per file plus per directory).</summary>

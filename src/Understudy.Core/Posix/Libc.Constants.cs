@@ -44,6 +44,7 @@ internal static partial class Libc
     internal const ulong RESOLVE_BENEATH = 0x08;
 
     internal const uint STATX_BASIC_STATS = 0x7ff;
+    internal const uint STATX_MNT_ID = 0x1000;
 
     internal const int SEEK_SET = 0;
     internal const int SEEK_DATA = 3;

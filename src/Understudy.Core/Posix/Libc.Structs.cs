@@ -44,4 +44,5 @@ internal struct StatxBuf
     [FieldOffset(132)] public uint RdevMinor;
     [FieldOffset(136)] public uint DevMajor;
     [FieldOffset(140)] public uint DevMinor;
+    [FieldOffset(144)] public ulong MntId;
 }

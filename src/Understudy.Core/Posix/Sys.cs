@@ -27,6 +27,21 @@ internal static unsafe partial class Sys
         }
     }
 
+    /// <summary>Which mount <paramref name="fd"/> is on: statx's mount ID (Linux 5.8), else its device, which tells
+    /// file systems apart but not two bind mounts of one.</summary>
+    public static ulong MountId(SafeFd fd, string display)
+    {
+        StatxBuf buf;
+        int r;
+        fixed (byte* p = s_empty)
+            r = Libc.statx(fd, p, Libc.AT_EMPTY_PATH, Libc.STATX_MNT_ID, &buf);
+        if (r != 0)
+            throw new PosixException(Errno, "fstat", display);
+        return (buf.Mask & Libc.STATX_MNT_ID) != 0 ? buf.MntId : ((ulong)buf.DevMajor << 32) | buf.DevMinor;
+    }
+
+    private static readonly byte[] s_empty = [0];
+
     public static StatInfo Fstat(SafeFd fd, string display)
     {
         int e = TryStatx(fd, [0], Libc.AT_EMPTY_PATH, out var buf);

@@ -2,21 +2,27 @@ using Understudy.Core.Paths;
 
 namespace Understudy.Core.Posix;
 
-/// <summary>A file being written under a temporary name beside its final path. It holds its
-/// parent directory's fd, so the commit rename lands in the directory it was created in even
-/// if paths change meanwhile. Until <see cref="Commit"/>, disposing removes it.</summary>
+/// <summary>A file being written under a temporary name in its tree's work directory (or with no name
+/// at all, O_TMPFILE), destined for its final path. It holds its final parent directory's fd, so the
+/// commit lands in the directory it was meant for even if paths change meanwhile. Until
+/// <see cref="Commit"/>, disposing removes it. It must not outlive its <see cref="FsTree"/>, which
+/// owns the work directory's fd.</summary>
 internal sealed class TempFile : IDisposable
 {
+    private readonly FsTree _tree;
     private readonly SafeFd _parent;
+    private readonly SafeFd _tempDir; // where _ztemp is: the tree's work directory, or _parent (not owned)
     private readonly byte[]? _ztemp; // null: unnamed (O_TMPFILE) until committed
     private readonly SafeFd _fd;
     private readonly string _display;
     private bool _committed;
     private bool _disposed;
 
-    internal TempFile(SafeFd parent, byte[]? ztemp, SafeFd fd, RelPath finalPath, string display)
+    internal TempFile(FsTree tree, SafeFd parent, SafeFd tempDir, byte[]? ztemp, SafeFd fd, RelPath finalPath, string display)
     {
+        _tree = tree;
         _parent = parent;
+        _tempDir = tempDir;
         _ztemp = ztemp;
         _fd = fd;
         FinalPath = finalPath;
@@ -246,9 +252,9 @@ internal sealed class TempFile : IDisposable
         if (_committed)
             throw new InvalidOperationException("Already committed.");
         if (_ztemp is null)
-            FsTree.CommitLink(_parent, _fd, Sys.Z(FinalPath.Name), _display);
+            _tree.CommitLink(_parent, _fd, Sys.Z(FinalPath.Name), _display);
         else
-            FsTree.CommitRename(_parent, _ztemp, Sys.Z(FinalPath.Name), _display);
+            FsTree.CommitRename(_tempDir, _ztemp, _parent, Sys.Z(FinalPath.Name), _display);
         _committed = true;
     }
 
@@ -259,7 +265,7 @@ internal sealed class TempFile : IDisposable
         _disposed = true;
         _fd.Dispose();
         if (!_committed && _ztemp is not null)
-            Sys.TryUnlinkAt(_parent, _ztemp, 0);
+            Sys.TryUnlinkAt(_tempDir, _ztemp, 0);
         _parent.Dispose();
     }
 }

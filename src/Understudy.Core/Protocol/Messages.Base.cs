@@ -40,10 +40,14 @@ internal readonly record struct EntryMeta(uint Mode, uint Uid, uint Gid, long Mt
 
 internal static class XattrCodec
 {
-    /// <summary>Linux limits: names 255 bytes, values 64 KiB, and we accept at most 256 per entry.</summary>
+    /// <summary>Linux limits: names 255 bytes, values 64 KiB, and we accept at most 256 per entry
+    /// (a sender checks them first: <see cref="ReceiverLimits"/>).</summary>
     public const int MaxCount = 256;
     public const int MaxName = 255;
     public const int MaxValue = 65536;
+
+    /// <summary>Names and values of one entry together: they travel in one frame with up to 256 KiB of inline data.</summary>
+    public const int MaxTotal = 1 << 20;
 
     public static void Write(WireWriter w, IReadOnlyList<Xattr>? xattrs)
     {
@@ -69,13 +73,17 @@ internal static class XattrCodec
         if (n > MaxCount)
             ProtocolException.Throw($"{n} extended attributes exceed the limit of {MaxCount}");
         var list = new Xattr[n];
+        long total = 0;
         for (int i = 0; i < n; i++)
         {
             var name = r.Bytes(MaxName).ToArray();
             if (name.Length == 0 || name.AsSpan().IndexOf((byte)0) >= 0)
                 ProtocolException.Throw("invalid extended attribute name");
             list[i] = new Xattr(name, r.Bytes(MaxValue).ToArray());
+            total += name.Length + list[i].Value.Length;
         }
+        if (total > MaxTotal)
+            ProtocolException.Throw($"extended attributes of {total} bytes exceed the limit of {MaxTotal}");
         return list;
     }
 }

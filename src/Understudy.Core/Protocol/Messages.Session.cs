@@ -6,7 +6,7 @@ internal sealed record Hello(ushort MinVersion, ushort MaxVersion, string AgentN
     public const uint Magic = 0x44545355; // "USTD" little-endian
     /// <summary>2: manifest entries carry allocated bytes and (on request) xattr digests, and ManifestRequest a flags
     /// byte. An agent of version 1 cannot read them: the two refuse each other at Hello instead of misreading a
-    /// manifest.</summary>
+    /// manifest. Also the Hole delta instruction (a source hole left unwritten on the target).</summary>
     public const ushort CurrentVersion = 2;
 
     public override MessageType Type => MessageType.Hello;

@@ -72,10 +72,10 @@ public sealed class UnreadableSourceTests
         int sourcePid = PidOf(pair.Source.DataDir);
 
         int frozen = 0;
-        using var watcher = new FileSystemWatcher(pair.TargetData) { IncludeSubdirectories = false };
+        using var watcher = new FileSystemWatcher(pair.TargetData) { IncludeSubdirectories = true }; // temporaries are in the work directory
         watcher.Created += (_, e) =>
         {
-            if (e.Name?.StartsWith(".ustd~", StringComparison.Ordinal) == true && Interlocked.Exchange(ref frozen, 1) == 0)
+            if (Path.GetFileName(e.Name)?.StartsWith(".ustd~", StringComparison.Ordinal) == true && Interlocked.Exchange(ref frozen, 1) == 0)
                 _ = Native.Kill(sourcePid, 19); // SIGSTOP
         };
         watcher.EnableRaisingEvents = true;

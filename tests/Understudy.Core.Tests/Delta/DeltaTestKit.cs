@@ -66,6 +66,10 @@ internal static class DeltaTestKit
         }
 
         public void Complete() => Completed = true;
+
+        public List<long> Holes { get; } = [];
+
+        public void Hole(long length) => Holes.Add(length);
     }
 
     private sealed class Tee(IDeltaSink a, IDeltaSink b) : IDeltaSink
@@ -86,6 +90,12 @@ internal static class DeltaTestKit
         {
             a.Complete();
             b.Complete();
+        }
+
+        public void Hole(long length)
+        {
+            a.Hole(length);
+            b.Hole(length);
         }
     }
 }

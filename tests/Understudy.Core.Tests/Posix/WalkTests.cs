@@ -97,33 +97,48 @@ public sealed class WalkTests
     }
 
     [Fact]
-    public void RemoveStaleTemps_RemovesOnlyTempNames()
+    public void RemoveStaleTemps_EmptiesTheWorkDirectory_AndNeverTouchesUserFilesNamedLikeTemporaries()
     {
         using var t = new TempTree();
         t.Tree.EnsureDirectory(P("d"), 0x1ED);
         WriteFile(t.Tree, P("d/keep"), B("x"));
-        WriteFile(t.Tree, P(".ustd~keep-me-not"), B("x"));
+        WriteFile(t.Tree, P(".ustd~keep-me"), B("x"));
         t.Tree.EnsureDirectory(P("d/.ustd~0123456789abcdef"), 0x1ED);
         WriteFile(t.Tree, P("d/.ustd~0123456789abcdef/inner"), B("x"));
-        t.Tree.Symlink(P("d/.ustd~fedcba9876543210"), B("/etc"));
-        WriteFile(t.Tree, P(".ustd"), B("not a temp"));
+        var left = t.Tree.CreateTemp(P("d/final")); // an interrupted write: its temporary stays behind
+        var crashed = t.Tree.CreateTemp(P("d/other"));
 
-        Assert.Equal(3, t.Tree.RemoveStaleTemps());
+        Assert.Equal(2, t.Tree.RemoveStaleTemps());
 
-        Assert.Equal([".ustd", "d", "d/keep"], t.Tree.Walk().Select(e => e.Path.ToString()));
-        Assert.True(FsTree.IsTempName(".ustd~0000000000000000"u8));
-        Assert.False(FsTree.IsTempName(".ustd"u8));
+        Assert.Equal([".ustd~keep-me", "d", "d/.ustd~0123456789abcdef", "d/.ustd~0123456789abcdef/inner", "d/keep"],
+            t.Tree.Walk().Select(e => e.Path.ToString()));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(System.IO.Path.Combine(t.Path, ".understudy-tmp")));
+        left.Dispose();
+        crashed.Dispose();
     }
 
     [Fact]
-    public void CreateTemp_NameIsPrefixedHexBesideFinalPath()
+    public void CreateTemp_IsInTheWorkDirectory_NeverBesideUserFiles_AndCommitsToItsFinalPath()
     {
         using var t = new TempTree();
-        using var temp = t.Tree.CreateTemp(P("x/y/final"));
-        var names = t.Tree.Walk().Select(e => e.Path).ToList();
-        var tempPath = Assert.Single(names, p => p.Parent == P("x/y"));
-        Assert.Matches("^\\.ustd~[0-9a-f]{16}$", tempPath.Name.Length == 22 ? System.Text.Encoding.ASCII.GetString(tempPath.Name) : "");
-        Assert.Equal(0x180u, t.Tree.Lstat(tempPath)!.Value.Mode);
+        using (var temp = t.Tree.CreateTemp(P("x/y/final")))
+        {
+            Assert.Empty(Directory.EnumerateFileSystemEntries(System.IO.Path.Combine(t.Path, "x/y")));
+            var name = System.IO.Path.GetFileName(Assert.Single(Directory.EnumerateFiles(System.IO.Path.Combine(t.Path, ".understudy-tmp"))));
+            Assert.Matches("^\\.ustd~[0-9a-f]{16}$", name);
+            temp.Write("content"u8, 0);
+            temp.Commit();
+        }
+        Assert.Equal("content", File.ReadAllText(System.IO.Path.Combine(t.Path, "x/y/final")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(System.IO.Path.Combine(t.Path, ".understudy-tmp")));
+        t.Tree.Symlink(P("x/link"), B("final"));
+        t.Tree.HardLink(P("x/y/final"), P("x/hard"));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(System.IO.Path.Combine(t.Path, ".understudy-tmp")));
+        Assert.True(FsTree.IsReserved(P(".understudy-tmp/a")));
+        Assert.False(FsTree.IsReserved(P("d/.understudy-tmp")));
+        Assert.False(FsTree.IsReserved(P(".understudy-tmpx")));
+        var refused = Assert.Throws<PosixException>(() => t.Tree.Remove(P(".understudy-tmp")));
+        Assert.True(refused.IsPermission);
     }
 
     private static void MakeFifo(string path)
