@@ -422,7 +422,7 @@ internal sealed partial class JobRunner
         Mirrored && !_paused && !_remirrorRequired && Volatile.Read(ref _mirrorsQueued) == 0 && _commands.Reader.Count == 0
         && State is JobStates.Replicating or JobStates.InSync
         && !_resending && _resendConfirm is null or { IsCompleted: true } && _confirmResyncAt is null && _sender?.LinksInDoubt != true
-        && (_pipeline is null || (_pipeline.PendingEvents == 0 && _pipeline.Log.Stats.PendingCount == 0 && _missing.IsEmpty
+        && (_pipeline is null || (_pipeline.PendingEvents == 0 && _pipeline.WatchersQuiet && _pipeline.Log.Stats.PendingCount == 0 && _missing.IsEmpty
             && _pipeline.Progress.All(p => p.IsReady)));
 
     public ReplicationView ReplicationStatus(DateTimeOffset now)

@@ -75,6 +75,9 @@ internal sealed class CapturePipeline : IAsyncDisposable
     /// <summary>Events received but not yet in the queue (being coalesced, or writes waiting to settle).</summary>
     public long PendingEvents => Volatile.Read(ref _inFlight) + _coalescer.PendingWrites;
 
+    /// <summary>No change is on its way from the kernel through any watcher (see <see cref="IChangeWatcher.Quiet"/>).</summary>
+    public bool WatchersQuiet => _watchers.All(w => w is null || w.Quiet);
+
     public string? Method => _watchers.FirstOrDefault(w => w is not null)?.Method;
 
     public IReadOnlyList<WatchProgress> Progress => [.. _watchers.Where(w => w is not null).Select(w => w!.Progress)];

@@ -26,4 +26,11 @@ internal interface IChangeWatcher : IAsyncDisposable
     /// Read from another thread as a hint; tests wait for it before comparing what was published with the disk.
     /// </summary>
     bool Settled => true;
+
+    /// <summary>
+    /// True when no change is on its way through the watcher: nothing waits in the kernel's queue (FIONREAD), nothing
+    /// is held back (<see cref="Settled"/>) and nothing published waits in <see cref="Events"/>. `idle` requires it, so a
+    /// change made just before a status request is never missed by it. Read from another thread.
+    /// </summary>
+    bool Quiet => Settled;
 }

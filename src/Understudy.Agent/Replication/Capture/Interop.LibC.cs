@@ -32,6 +32,12 @@ internal static unsafe partial class Interop
 
     public const short POLLIN = 1;
 
+    /// <summary>ioctl: bytes waiting to be read (inotify and fanotify both answer it).</summary>
+    public const nuint FIONREAD = 0x541B;
+
+    [LibraryImport(Libc, EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int IoctlInt(int fd, nuint request, out int value);
+
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd
     {

@@ -49,6 +49,18 @@ internal abstract class KernelWatcher : IChangeWatcher
     /// <inheritdoc />
     public virtual bool Settled => true;
 
+    /// <inheritdoc/>
+    public bool Quiet
+    {
+        get
+        {
+            if (!Settled || Sink.Reader.Count > 0 || Sink.HasPending)
+                return false;
+            int fd = KernelFd;
+            return fd < 0 || Interop.IoctlInt(fd, Interop.FIONREAD, out int bytes) != 0 || bytes == 0;
+        }
+    }
+
     protected RootPath Root { get; }
 
     protected Func<RelPath, bool> Excluded { get; }

@@ -133,7 +133,10 @@ internal static class ConvergenceRun
         return sb.ToString();
     }
 
+    /// <summary>The target agent's own work directory at the root of every replica (docs/architecture.md), not data.</summary>
+    private const string WorkDirectory = ".understudy-tmp";
+
     private static List<string> Diff(string source, string target) =>
-        [.. TreeSnapshot.Compare(TreeSnapshot.Take(source), TreeSnapshot.Take(target))
+        [.. TreeSnapshot.Compare(TreeSnapshot.Take(source), TreeSnapshot.Take(target, p => p == WorkDirectory))
             .Where(d => !Ignored.Any(k => d.StartsWith(k + " ", StringComparison.Ordinal)))];
 }
