@@ -417,12 +417,13 @@ internal sealed partial class JobRunner
         return found;
     }
 
-    /// <summary>True when every captured change is durable on the target and nothing else is under way.</summary>
+    /// <summary>True when every captured change is durable on the target and nothing else is under way. The stages are
+    /// looked at in the order a change travels (watchers, pipeline, queue), so one moving on meanwhile is still seen.</summary>
     public bool IsIdle =>
         Mirrored && !_paused && !_remirrorRequired && Volatile.Read(ref _mirrorsQueued) == 0 && _commands.Reader.Count == 0
         && State is JobStates.Replicating or JobStates.InSync
         && !_resending && _resendConfirm is null or { IsCompleted: true } && _confirmResyncAt is null && _sender?.LinksInDoubt != true
-        && (_pipeline is null || (_pipeline.PendingEvents == 0 && _pipeline.WatchersQuiet && _pipeline.Log.Stats.PendingCount == 0 && _missing.IsEmpty
+        && (_pipeline is null || (_pipeline.WatchersQuiet && _pipeline.PendingEvents == 0 && _pipeline.Log.Stats.PendingCount == 0 && _missing.IsEmpty
             && _pipeline.Progress.All(p => p.IsReady)));
 
     public ReplicationView ReplicationStatus(DateTimeOffset now)

@@ -73,7 +73,11 @@ internal sealed class CapturePipeline : IAsyncDisposable
     public CapturePoint? Point { get; init; }
 
     /// <summary>Events received but not yet in the queue (being coalesced, or writes waiting to settle).</summary>
-    public long PendingEvents => Volatile.Read(ref _inFlight) + _coalescer.PendingWrites;
+    public long PendingEvents => Volatile.Read(ref _inFlight) + (_processing ? 1 : 0) + _coalescer.PendingWrites;
+
+    /// <summary>Set while a batch goes from the coalescer into the queue: a settled write has left the coalescer's
+    /// count then and is not in the queue yet.</summary>
+    private volatile bool _processing;
 
     /// <summary>No change is on its way from the kernel through any watcher (see <see cref="IChangeWatcher.Quiet"/>).</summary>
     public bool WatchersQuiet => _watchers.All(w => w is null || w.Quiet);
@@ -270,6 +274,19 @@ internal sealed class CapturePipeline : IAsyncDisposable
     }
 
     private void Process(List<RootedEvent> batch)
+    {
+        _processing = true;
+        try
+        {
+            ProcessBatch(batch);
+        }
+        finally
+        {
+            _processing = false;
+        }
+    }
+
+    private void ProcessBatch(List<RootedEvent> batch)
     {
         var result = _coalescer.Process(batch, _time.GetUtcNow());
         // A watch that could not be placed (e.g. the inotify limit, with the sysctl that raises it) says why itself.

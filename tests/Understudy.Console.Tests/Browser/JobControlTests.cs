@@ -73,20 +73,22 @@ public sealed class JobControlTests
         await Expect(card.Locator(".state")).ToHaveTextAsync("replicating", new() { Timeout = 60_000 });
         (await pair.Source.CliAsync("wait", "job1", "--until", "idle", "--timeout", "60")).EnsureOk();
 
-        // A difference planted on the target: verify by content lists its path.
+        // A difference planted on the target: verify by content lists its path, once for the content and once for the
+        // mtime the write changed (each kind of difference is its own row).
         await File.WriteAllTextAsync(Path.Combine(pair.TargetData, "f3.txt"), "FILE 3");
         await card.GetByRole(AriaRole.Button, new() { Name = "Verify…" }).ClickAsync();
         confirm = page.GetByRole(AriaRole.Dialog, new() { Name = "Verify job1" });
         await confirm.GetByLabel("Compare content (slower), not only size, time and metadata").CheckAsync();
         await confirm.GetByRole(AriaRole.Button, new() { Name = "Verify", Exact = true }).ClickAsync();
         var verify = card.Locator(".verify");
-        await Expect(verify).ToContainTextAsync("1 difference", new() { Timeout = 60_000 });
-        await Expect(card.Locator(".action-msg")).ToHaveTextAsync("Verify of job1: 1 difference");
+        await Expect(verify).ToContainTextAsync("2 differences", new() { Timeout = 60_000 });
+        await Expect(card.Locator(".action-msg")).ToHaveTextAsync("Verify of job1: 2 differences");
         await verify.GetByText("Show differences").ClickAsync();
-        var row = verify.Locator("tbody tr");
-        await Expect(row).ToHaveCountAsync(1);
-        await Expect(row.Locator("td").Nth(0)).ToHaveTextAsync("content");
-        await Expect(row.Locator("td").Nth(1)).ToHaveTextAsync("f3.txt");
+        var rows = verify.Locator("tbody tr");
+        await Expect(rows).ToHaveCountAsync(2);
+        await Expect(rows.Nth(0).Locator("td").Nth(0)).ToHaveTextAsync("content");
+        await Expect(rows.Nth(0).Locator("td").Nth(1)).ToHaveTextAsync("f3.txt");
+        await Expect(rows.Nth(1).Locator("td").Nth(0)).ToHaveTextAsync("mtime");
         await b.ScreenshotAsync("verify-differences", fullPage: true);
     }
 }

@@ -54,10 +54,12 @@ internal abstract class KernelWatcher : IChangeWatcher
     {
         get
         {
-            if (!Settled || Sink.Reader.Count > 0 || Sink.HasPending)
-                return false;
+            // In the order events travel, so that one moving on while this looks is seen where it arrives: the kernel's
+            // queue, a read being parsed, events held back, the sink. (The caller looks at the later stages after this.)
             int fd = KernelFd;
-            return fd < 0 || Interop.IoctlInt(fd, Interop.FIONREAD, out int bytes) != 0 || bytes == 0;
+            if (fd >= 0 && Interop.IoctlInt(fd, Interop.FIONREAD, out int bytes) == 0 && bytes > 0)
+                return false;
+            return !_reading && Settled && Sink.Reader.Count == 0 && !Sink.HasPending;
         }
     }
 
@@ -154,7 +156,23 @@ internal abstract class KernelWatcher : IChangeWatcher
         }
     }
 
+    /// <summary>Set while a read's events are between the kernel's queue and the sink (read but not yet published).</summary>
+    private volatile bool _reading;
+
     private unsafe void ReadOnce(byte[] buffer)
+    {
+        _reading = true;
+        try
+        {
+            ReadAndParse(buffer);
+        }
+        finally
+        {
+            _reading = false;
+        }
+    }
+
+    private unsafe void ReadAndParse(byte[] buffer)
     {
         nint got;
         fixed (byte* p = buffer)

@@ -53,7 +53,7 @@ internal static class ConvergenceRun
         }
         if (failure is not null)
         {
-            var text = $"{episode} (job {job})\n{failure}\n{churn.LogTail(200)}";
+            var text = $"{episode} (job {job})\n{failure}\n{Related(churn, failure)}\n{churn.LogTail(200)}";
             output.WriteLine(text);
             output.WriteLine((await rig.CliAsync("events", "--job", job, "--limit", "300")).Stdout);
             output.WriteLine("source agent log (tail):\n" + Tail(rig.Agents.Source.Log));
@@ -63,6 +63,16 @@ internal static class ConvergenceRun
         }
         await rig.RemoveJobAsync(job);
         return null;
+    }
+
+    /// <summary>Every operation of the churn that named a differing entry (by its last name), oldest first.</summary>
+    private static string Related(ChurnGenerator churn, string failure)
+    {
+        var names = failure.Split('\n').Where(l => l.StartsWith("  ", StringComparison.Ordinal) && l.Length > 11)
+            .Select(l => l[11..].Split(':', 2)[0].Split(" (", 2)[0].Trim()).Select(p => p.Split('/')[^1])
+            .Where(n => n.Length > 1).Distinct().Take(10).ToList();
+        var lines = churn.Log.Where(l => names.Any(n => l.Contains(n, StringComparison.Ordinal))).ToList();
+        return $"operations on those names ({string.Join(", ", names)}):\n{string.Join('\n', lines)}";
     }
 
     private static string Tail(string log) => log.Length <= 12_000 ? log : log[^12_000..];
