@@ -304,14 +304,17 @@ internal sealed partial class JobRunner : IAsyncDisposable
         _ctx.Events.Record(Severity.Info, "mirror", Job.Name, why is null ? $"{name} mirror started" : $"{name} mirror started: {why}");
         // A catch-up also takes every entry changed (by its ctime) since capture was last known durable as changed:
         // size and mtime do not show an xattr change, or a rewrite that put the old mtime back (CapturePoint).
-        long? changedSince = catchUp ? _pipeline?.Point?.ChangedSinceNs : null;
+        // Taken after MirrorStarting: a loss in between is then in the range (this mirror releases the point).
+        // Any mirror releases it, so one asked for while events are lost takes the range too.
         var covering = _pipeline?.MirrorStarting();
+        var inDoubt = catchUp || _pipeline?.Point?.LostInRun == true ? _pipeline?.Point?.InDoubt : null;
         long startSeq = BeginMirror();
         var engine = new MirrorEngine(catchUp ? Job with { DeleteOrphans = true } : Job, session, _ctx.Events, progress)
         {
             Early = _pipeline is null ? null : new EarlyFeed(_pipeline.Log, startSeq),
             Thorough = thorough,
-            ChangedSinceNs = changedSince,
+            ChangedSinceNs = inDoubt?.From,
+            ChangedUntilNs = inDoubt?.Until,
         };
         await engine.RunAsync(ct);
         // A mirror's walk, manifest and plan (tens of MB for 100,000 entries) are garbage now, mostly in gen2,

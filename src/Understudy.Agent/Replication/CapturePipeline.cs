@@ -95,6 +95,13 @@ internal sealed class CapturePipeline : IAsyncDisposable
                 _pumps.Add(WatchAgainAsync(r, _stop.Token));
         }
         _loop = RunAsync(_stop.Token);
+        if (Point is { } point && _watchers.All(w => w is not null))
+        {
+            // Every change from then on reaches a watcher: the end of what a catch-up must take from ctimes. (A root
+            // whose watcher could not start leaves it open: its catch-up takes every ctime since the point.)
+            _ = Task.WhenAll(_watchers.Select(w => w!.Ready)).ContinueWith(
+                t => point.Capturing(_time.GetUtcNow()), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        }
     }
 
     private bool StartWatcher(int r)

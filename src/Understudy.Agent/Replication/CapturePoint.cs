@@ -46,6 +46,55 @@ internal sealed class CapturePoint
         }
     }
 
+    /// <summary>
+    /// The ctimes a catch-up mirror must treat as changes it may not have records of: from the point (less the margin)
+    /// to when capture was complete again in this run (plus the margin), or with no end when events were lost in this
+    /// run. Null when capture is not in doubt (nothing lost since the point, and capture ran since it): every change
+    /// since has its record in the queue, and a catch-up (the one after fail-back, or one confirming a resync) has
+    /// nothing to learn from ctimes. Counting every recent ctime there only sent files again: a restore's own writes
+    /// after a restart of the source agent were all re-sent by the catch-up after fail-back.
+    /// </summary>
+    public (long From, long? Until)? InDoubt
+    {
+        get
+        {
+            lock (_lock)
+            {
+                if (!_held)
+                    return null;
+                long from = _ns is { } n ? n - MarginNs : long.MinValue;
+                long? until = _lostInRun || _capturingSinceNs is not { } c ? null : c + CaptureStartMarginNs;
+                return (from, until);
+            }
+        }
+    }
+
+    private static long MarginNs => Margin.Ticks * 100;
+
+    /// <summary>After capture is set up a change reaches a watcher whatever its ctime; one second covers the coarse
+    /// clock the kernel stamps ctimes with, and the loop that notices the watchers are ready.</summary>
+    private const long CaptureStartMarginNs = 1_000_000_000L;
+
+    private long? _capturingSinceNs;
+    private bool _lostInRun;
+
+    /// <summary>Events were lost in this run and no mirror has covered them yet.</summary>
+    public bool LostInRun
+    {
+        get
+        {
+            lock (_lock)
+                return _lostInRun;
+        }
+    }
+
+    /// <summary>Capture is complete from <paramref name="now"/> on in this run (every watcher set up, nothing unqueued); once.</summary>
+    public void Capturing(DateTimeOffset now)
+    {
+        lock (_lock)
+            _capturingSinceNs ??= ToNs(now);
+    }
+
     /// <summary>True when an advance is not saved yet (the pipeline wakes to save it).</summary>
     public bool Unsaved
     {
@@ -78,6 +127,7 @@ internal sealed class CapturePoint
         lock (_lock)
         {
             _held = true;
+            _lostInRun = true;
             _holds++;
         }
     }
@@ -97,6 +147,7 @@ internal sealed class CapturePoint
             if (start.Holds != _holds)
                 return; // events were lost while it ran: the next mirror releases
             _held = false;
+            _lostInRun = false;
             long ns = ToNs(start.At);
             if (_ns is null || ns > _ns)
                 _ns = ns;

@@ -15,7 +15,10 @@ internal sealed partial class MirrorEngine
     /// </summary>
     public long? ChangedSinceNs { get; init; }
 
-    private bool Changed(FileEntry e) => ChangedSinceNs is { } c && e.CtimeNs >= c;
+    /// <summary>The end of that range (null: no end); changes after it have their records in the queue.</summary>
+    public long? ChangedUntilNs { get; init; }
+
+    private bool Changed(FileEntry e) => ChangedSinceNs is { } c && e.CtimeNs >= c && (ChangedUntilNs is not { } u || e.CtimeNs <= u);
 
     /// <summary>Compares the source walk with the target manifest and lists what to do, in apply order.</summary>
     /// <param name="scoped">The walk and the manifest cover one subtree (a resync), not whole roots.</param>
