@@ -24,6 +24,7 @@ internal sealed partial class ChurnGenerator
         var entries = Walk(Root);
         var files = entries.Where(e => e.Kind == Kind.File).ToList();
         var dirs = entries.Where(e => e.Kind == Kind.Directory).ToList();
+        var mutableDirs = dirs.Where(d => !Keep.Contains(d.Rel)).ToList(); // may be moved, replaced or removed
         switch (op)
         {
             case ChurnOp.Create:
@@ -75,7 +76,7 @@ internal sealed partial class ChurnGenerator
                 }
             case ChurnOp.RenameDirectory:
                 {
-                    if (Pick(dirs) is not { } d)
+                    if (Pick(mutableDirs) is not { } d)
                         return null;
                     var parents = dirs.Where(p => p.Rel != d.Rel && !p.Rel.StartsWith(d.Rel + "/", StringComparison.Ordinal)).Select(p => p.Rel).Prepend("").ToList();
                     var to = Join(parents[_rng.Next(parents.Count)], FreshName("rd"));
@@ -91,7 +92,7 @@ internal sealed partial class ChurnGenerator
                 }
             case ChurnOp.MoveOut:
                 {
-                    var movable = entries.Where(e => e.Kind != Kind.Directory || entries.Count(c => c.Rel.StartsWith(e.Rel + "/", StringComparison.Ordinal)) <= 8).ToList();
+                    var movable = entries.Where(e => e.Kind != Kind.Directory || (!Keep.Contains(e.Rel) && entries.Count(c => c.Rel.StartsWith(e.Rel + "/", StringComparison.Ordinal)) <= 8)).ToList();
                     if (Pick(movable) is not { } e)
                         return null;
                     var name = FreshName("out");
@@ -123,7 +124,7 @@ internal sealed partial class ChurnGenerator
                 }
             case ChurnOp.Rmdir:
                 {
-                    var empty = dirs.Where(d => !entries.Any(e => e.Rel.StartsWith(d.Rel + "/", StringComparison.Ordinal))).ToList();
+                    var empty = mutableDirs.Where(d => !entries.Any(e => e.Rel.StartsWith(d.Rel + "/", StringComparison.Ordinal))).ToList();
                     if (Pick(empty) is not { } d)
                         return null;
                     Directory.Delete(Abs(d.Rel));
@@ -132,7 +133,7 @@ internal sealed partial class ChurnGenerator
             case ChurnOp.RemoveTree:
                 {
                     // Small subtrees only (at most 8 entries): rm -r of half the tree would leave little to replicate.
-                    var full = dirs.Where(d => entries.Count(e => e.Rel.StartsWith(d.Rel + "/", StringComparison.Ordinal)) is > 0 and <= 8).ToList();
+                    var full = mutableDirs.Where(d => entries.Count(e => e.Rel.StartsWith(d.Rel + "/", StringComparison.Ordinal)) is > 0 and <= 8).ToList();
                     if (Pick(full) is not { } d)
                         return null;
                     int n = entries.Count(e => e.Rel.StartsWith(d.Rel + "/", StringComparison.Ordinal));
@@ -223,10 +224,10 @@ internal sealed partial class ChurnGenerator
                 }
             case ChurnOp.RenameOntoEmptyDir:
                 {
-                    var empty = dirs.Where(d => !entries.Any(e => e.Rel.StartsWith(d.Rel + "/", StringComparison.Ordinal))).ToList();
+                    var empty = mutableDirs.Where(d => !entries.Any(e => e.Rel.StartsWith(d.Rel + "/", StringComparison.Ordinal))).ToList();
                     if (Pick(empty) is not { } onto)
                         return null;
-                    var movable = dirs.Where(d => d.Rel != onto.Rel && !onto.Rel.StartsWith(d.Rel + "/", StringComparison.Ordinal)).ToList();
+                    var movable = mutableDirs.Where(d => d.Rel != onto.Rel && !onto.Rel.StartsWith(d.Rel + "/", StringComparison.Ordinal)).ToList();
                     if (Pick(movable) is not { } d)
                         return null;
                     ChurnLibc.Rename(Abs(d.Rel), Abs(onto.Rel));

@@ -67,6 +67,9 @@ internal sealed partial class ChurnGenerator
     /// <summary>chown needs root; without it the operation is left out (and says so in the log).</summary>
     public bool CanChown { get; } = ChurnLibc.IsRoot;
 
+    /// <summary>Directories (relative paths) the churn must not move, replace or remove: a test works on them by name.</summary>
+    public HashSet<string> Keep { get; } = [];
+
     /// <summary>Largest file the generator creates; keeps a churn cheap to mirror on a slow machine.</summary>
     public int MaxFileSize { get; init; } = 256 * 1024;
 
