@@ -26,7 +26,9 @@ internal static partial class ConvergenceRun
         var job = $"s{episode.Seed.ToString(CultureInfo.InvariantCulture)}";
         var (source, target, outside) = rig.Dirs(job);
         Directory.CreateDirectory(source);
-        var churn = new ChurnGenerator(source, outside, episode.ChurnSeed);
+        // The work directory a restore makes in the source's path is the agent's, not the users' (nothing else changes
+        // for a plan without a fail-over: the source has none then).
+        var churn = new ChurnGenerator(source, outside, episode.ChurnSeed) { Untouched = [WorkDirectory] };
         // The clients who write on the target while it holds the job: names of their own, the agent's work directory left alone.
         var clients = episode.HasFailover
             ? new ChurnGenerator(target, rig.ClientsOutside(job), episode.ClientChurnSeed) { NameTag = "t-", Untouched = [WorkDirectory] }
