@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Understudy.Agent.Events;
 using Understudy.Agent.Identity;
 using Understudy.Agent.Jobs;
@@ -69,6 +70,10 @@ internal sealed partial class FailoverEngine
                     $"failed over: this agent now holds the identity of {SourceName} ({ms:0} ms{(outcome.Warnings > 0 ? $", {outcome.Warnings} warnings" : "")})",
                     new { takeoverMs = Math.Round(ms), warnings = outcome.Warnings });
                 SetState(FailoverState.FailedOver, $"failed over at {_s.Time.GetUtcNow():O}", dismissed: false);
+                // Clients may change the replica from the take-over's start on: the restore sends whatever changed since
+                // (by ctime), also what keeps size and mtime (RestoreLink).
+                var since = _s.Time.GetUtcNow() - Stopwatch.GetElapsedTime(started) - DateTimeOffset.UnixEpoch;
+                _s.Store.SetValue(Restore.RestoreRun.FailedOverAtKey(SourceId, Job), (since.Ticks * 100).ToString(CultureInfo.InvariantCulture));
             }
             else
             {

@@ -13,9 +13,17 @@ namespace Understudy.Agent.Restore;
 /// one carries what clients changed here since — until fail-back closes it. A round starts when
 /// asked (<see cref="RequestRoundAsync"/>) or every <see cref="RestoreRun.SyncInterval"/>.
 /// Control requests share the link with rounds, never at the same time (<see cref="_gate"/>).
+/// Size and mtime alone do not show every change clients make (an xattr set, a rewrite that puts the old mtime
+/// back), so each round also takes every entry whose ctime is at or after <paramref name="changedSinceNs"/> (the
+/// fail-over, for the first round of a link) or, later, the start of the previous round, less <see cref="Margin"/>,
+/// as changed (<see cref="MirrorEngine.ChangedSinceNs"/>): no one can set a ctime back.
 /// </summary>
-internal sealed class RestoreLink(int root, JobDefinition reverse, SourceSession session, EventLog events, TimeProvider time) : IAsyncDisposable
+internal sealed class RestoreLink(int root, JobDefinition reverse, SourceSession session, EventLog events, TimeProvider time, long changedSinceNs) : IAsyncDisposable
 {
+    /// <summary>The kernel stamps ctimes with a coarse clock, a tick behind the one a round's start is read from.</summary>
+    private static readonly TimeSpan Margin = TimeSpan.FromSeconds(1);
+
+    private long _changedSinceNs = changedSinceNs;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Signal _wake = new();
     private readonly Lock _lock = new();
@@ -51,7 +59,9 @@ internal sealed class RestoreLink(int root, JobDefinition reverse, SourceSession
                     round = Interlocked.Increment(ref _started);
                     var progress = new MirrorProgress(reverse.MirrorMode, time);
                     Progress = progress;
-                    await new MirrorEngine(reverse, Session, events, progress).RunAsync(ct);
+                    long roundStartNs = (time.GetUtcNow() - Margin - DateTimeOffset.UnixEpoch).Ticks * 100;
+                    await new MirrorEngine(reverse, Session, events, progress) { ChangedSinceNs = _changedSinceNs }.RunAsync(ct);
+                    _changedSinceNs = roundStartNs;
                     progress.FinishedAt = time.GetUtcNow();
                     progress.Phase = "complete";
                     LastSyncAt = progress.FinishedAt;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Understudy.Agent.Events;
 using Understudy.Agent.Jobs;
@@ -32,6 +33,15 @@ internal sealed class RestoreRun(JobSpec spec, string sourceId, StateStore store
         int.TryParse(Environment.GetEnvironmentVariable("UNDERSTUDY_RESTORE_SYNC_MS"), out var ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : TimeSpan.FromSeconds(2);
 
     private string ConflictsKey => $"restore-conflicts/{sourceId}/{spec.Name}";
+
+    /// <summary>Where the fail-over's start is kept (ns since the epoch): clients changed nothing here before it.</summary>
+    public static string FailedOverAtKey(string sourceId, string job) => $"failed-over-at/{sourceId}/{job}";
+
+    /// <summary>The first round of each link takes every entry changed since the fail-over as changed (by its ctime);
+    /// unknown (a fail-over recorded by an older agent): every entry.</summary>
+    private long ChangedSinceFailoverNs =>
+        long.TryParse(store.GetValue(FailedOverAtKey(sourceId, spec.Name)), NumberStyles.Integer, CultureInfo.InvariantCulture, out var ns)
+            ? ns : long.MinValue;
 
     /// <summary>`restore --force`: a `manual` conflict policy becomes `keep-target` for this restore.</summary>
     public bool Force
@@ -97,7 +107,7 @@ internal sealed class RestoreRun(JobSpec spec, string sourceId, StateStore store
             if (c.Verb == RestoreVerbs.Conflict)
                 AddConflict(RestoreJson.Read<ConflictReport>(c.Json));
         };
-        var link = new RestoreLink(root, Reverse(root), session, events, time);
+        var link = new RestoreLink(root, Reverse(root), session, events, time, ChangedSinceFailoverNs);
         RestoreLink? old;
         Task run;
         lock (_lock)

@@ -29,6 +29,13 @@ internal sealed class ConvergenceRig : IAsyncDisposable
     public static async Task<ConvergenceRig> StartAsync()
     {
         var pair = new AgentPair();
+        // A passive source asks the target for a restore, and a restore syncs again, every 3 s and 2 s by default;
+        // both only matter in a fail-over episode, which they make quicker.
+        foreach (var a in new[] { pair.Source, pair.Target })
+        {
+            a.Environment["UNDERSTUDY_PASSIVE_POLL_MS"] = "500";
+            a.Environment["UNDERSTUDY_RESTORE_SYNC_MS"] = "500";
+        }
         try
         {
             await pair.StartAsync();
@@ -45,9 +52,22 @@ internal sealed class ConvergenceRig : IAsyncDisposable
     public (string Source, string Target, string Outside) Dirs(string job) =>
         (Agents.Dir.Sub($"{job}/data"), Agents.Dir.Sub($"{job}/replica"), Agents.Dir.Sub($"{job}/outside"));
 
-    public async Task ApplyJobAsync(string job)
+    /// <summary>Where the clients of a fail-over keep what they move out of the replica: a sibling of it.</summary>
+    public string ClientsOutside(string job) => Agents.Dir.Sub($"{job}/outside-target");
+
+    /// <param name="failover">With a fail-over section (manual trigger, the source agent's peer port watched): only
+    /// for episodes that fail over, so the others run as before, without a monitor on the target.</param>
+    public async Task ApplyJobAsync(string job, bool failover)
     {
         var (source, target, _) = Dirs(job);
+        var failoverSection = failover ? $$"""
+            failover:
+              monitor:
+                addresses: [ { address: 127.0.0.1, method: tcp, port: {{Agents.Source.PeerPort.ToString(CultureInfo.InvariantCulture)}} } ]
+                interval: 500ms
+                misses: 3
+              trigger: manual
+            """ : "";
         var yaml = $"""
             name: {job}
             source:
@@ -59,6 +79,7 @@ internal sealed class ConvergenceRig : IAsyncDisposable
             mirror:
               mode: different
               orphans: delete
+            {failoverSection}
             """;
         await Agents.ApplyAsync(yaml);
     }
@@ -68,7 +89,7 @@ internal sealed class ConvergenceRig : IAsyncDisposable
     {
         await Agents.Source.CliAsync("job", "remove", job);
         var (source, target, outside) = Dirs(job);
-        foreach (var d in new[] { source, target, outside })
+        foreach (var d in new[] { source, target, outside, ClientsOutside(job) })
         {
             try
             {
@@ -118,6 +139,40 @@ internal sealed class ConvergenceRig : IAsyncDisposable
             await Task.Delay(50);
         }
         return (last, false);
+    }
+
+    /// <summary>The target's fail-over entry of the job (`status --json` on the target agent); null while it has none
+    /// or does not answer.</summary>
+    public async Task<JsonNode?> TargetFailoverAsync(string job)
+    {
+        var r = await Agents.Target.CliAsync("status", "--json");
+        if (r.ExitCode != 0)
+            return null;
+        try
+        {
+            return JsonNode.Parse(r.Stdout)?["failover"]?.AsArray().FirstOrDefault(f => f?["name"]?.GetValue<string>() == job)?.DeepClone();
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Polls the target's fail-over entry until its state is one of <paramref name="states"/>; throws with
+    /// the last entry read when it does not come.</summary>
+    public async Task<JsonNode> WaitTargetStateAsync(string job, TimeSpan timeout, params string[] states)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        JsonNode? last = null;
+        while (true)
+        {
+            last = await TargetFailoverAsync(job) ?? last;
+            if (last?["state"]?.GetValue<string>() is { } state && states.Contains(state))
+                return last;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"the target's fail-over state of {job} did not become {string.Join(" or ", states)} within {Seconds(timeout)} s; last: {last?.ToJsonString() ?? "(none)"}");
+            await Task.Delay(200);
+        }
     }
 
     public static bool Mirrored(JsonNode s) =>

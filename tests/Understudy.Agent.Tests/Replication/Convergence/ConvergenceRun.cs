@@ -10,7 +10,7 @@ namespace Understudy.Agent.Tests.Replication.Convergence;
 /// and checks the promise at every idle point: once the source says idle, the target is the source, by
 /// <see cref="TreeSnapshot"/> (not by the product's own `verify`).
 /// </summary>
-internal static class ConvergenceRun
+internal static partial class ConvergenceRun
 {
     /// <summary>How long an idle point may take to come; generous, for a busy 2-core machine.</summary>
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(180);
@@ -26,12 +26,18 @@ internal static class ConvergenceRun
         var job = $"s{episode.Seed.ToString(CultureInfo.InvariantCulture)}";
         var (source, target, outside) = rig.Dirs(job);
         Directory.CreateDirectory(source);
-        var churn = new ChurnGenerator(source, outside, episode.ChurnSeed);
+        // The work directory a restore makes in the source's path is the agent's, not the users' (nothing else changes
+        // for a plan without a fail-over: the source has none then).
+        var churn = new ChurnGenerator(source, outside, episode.ChurnSeed) { Untouched = [WorkDirectory] };
+        // The clients who write on the target while it holds the job: names of their own, the agent's work directory left alone.
+        var clients = episode.HasFailover
+            ? new ChurnGenerator(target, rig.ClientsOutside(job), episode.ClientChurnSeed) { NameTag = "t-", Untouched = [WorkDirectory] }
+            : null;
         string? failure;
         try
         {
             churn.Run(episode.InitialOps);
-            await rig.ApplyJobAsync(job);
+            await rig.ApplyJobAsync(job, episode.HasFailover);
             using (var mirrored = new CancellationTokenSource())
             {
                 var during = episode.ChurnDuringMirror ? churn.RunUntilCancelledAsync(mirrored.Token) : Task.FromResult(0);
@@ -43,7 +49,7 @@ internal static class ConvergenceRun
             failure ??= await CheckAsync(rig, job, source, target, "after the first mirror");
             for (int i = 0; failure is null && i < episode.Steps.Count; i++)
             {
-                await StepAsync(rig, job, churn, episode.Steps[i]);
+                await StepAsync(rig, job, churn, clients, episode.Steps[i]);
                 failure = await CheckAsync(rig, job, source, target, $"after step {(i + 1).ToString(CultureInfo.InvariantCulture)} ({episode.Steps[i]})");
             }
         }
@@ -53,9 +59,11 @@ internal static class ConvergenceRun
         }
         if (failure is not null)
         {
-            var text = $"{episode} (job {job})\n{failure}\n{Related(churn, failure)}\n{churn.LogTail(200)}";
+            var text = $"{episode} (job {job})\n{failure}\n{Related(churn, failure)}\n{churn.LogTail(200)}" + (clients is null ? "" : $"\nclients on the target: {clients.LogTail(200)}");
             output.WriteLine(text);
             output.WriteLine((await rig.CliAsync("events", "--job", job, "--limit", "300")).Stdout);
+            if (clients is not null)
+                output.WriteLine("target events:\n" + (await rig.Agents.Target.CliAsync("events", "--job", job, "--limit", "300")).Stdout);
             output.WriteLine("source agent log (tail):\n" + Tail(rig.Agents.Source.Log));
             output.WriteLine("target agent log (tail):\n" + Tail(rig.Agents.Target.Log));
             await rig.RemoveJobAsync(job);
@@ -77,7 +85,7 @@ internal static class ConvergenceRun
 
     private static string Tail(string log) => log.Length <= 12_000 ? log : log[^12_000..];
 
-    private static async Task StepAsync(ConvergenceRig rig, string job, ChurnGenerator churn, EpisodeStep step)
+    private static async Task StepAsync(ConvergenceRig rig, string job, ChurnGenerator churn, ChurnGenerator? clients, EpisodeStep step)
     {
         var agents = rig.Agents;
         switch (step.Fault)
@@ -118,6 +126,9 @@ internal static class ConvergenceRun
                 churn.Run(step.Ops);
                 await agents.Source.StartAsync();
                 break;
+            case Fault.Failover:
+                await FailoverAsync(rig, job, clients!, step.Ops);
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(step), step.Fault, null);
         }
@@ -143,10 +154,12 @@ internal static class ConvergenceRun
         return sb.ToString();
     }
 
-    /// <summary>The target agent's own work directory at the root of every replica (docs/architecture.md), not data.</summary>
+    /// <summary>An agent's own work directory at the root of every tree it writes into (docs/architecture.md), not
+    /// data: of every replica, and of the source's path once a restore has written there. The name is reserved at the
+    /// top of a tree (walks never list it, the sender leaves it out), and no churn makes it.</summary>
     private const string WorkDirectory = ".understudy-tmp";
 
     private static List<string> Diff(string source, string target) =>
-        [.. TreeSnapshot.Compare(TreeSnapshot.Take(source), TreeSnapshot.Take(target, p => p == WorkDirectory))
+        [.. TreeSnapshot.Compare(TreeSnapshot.Take(source, p => p == WorkDirectory), TreeSnapshot.Take(target, p => p == WorkDirectory))
             .Where(d => !Ignored.Any(k => d.StartsWith(k + " ", StringComparison.Ordinal)))];
 }

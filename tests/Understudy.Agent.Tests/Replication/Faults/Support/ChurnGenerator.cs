@@ -73,6 +73,14 @@ internal sealed partial class ChurnGenerator
     /// <summary>Largest file the generator creates; keeps a churn cheap to mirror on a slow machine.</summary>
     public int MaxFileSize { get; init; } = 256 * 1024;
 
+    /// <summary>Starts every fresh name, so two generators on trees that meet (a replica churned by clients during a
+    /// fail-over, then restored to the source) never pick the same name; empty by default (names stay as they were).</summary>
+    public string NameTag { get; init; } = "";
+
+    /// <summary>Names at the top of the tree the generator never picks, walks into or replaces (the target agent's
+    /// own work directory in a replica).</summary>
+    public IReadOnlyList<string> Untouched { get; init; } = [];
+
     public IReadOnlyDictionary<ChurnOp, int> Counts
     {
         get
@@ -194,8 +202,8 @@ internal sealed partial class ChurnGenerator
 
     private readonly record struct Entry(string Rel, Kind Kind);
 
-    /// <summary>Everything below <paramref name="dir"/>, sorted ordinally (symlinks are never followed).</summary>
-    private static List<Entry> Walk(string dir)
+    /// <summary>Everything below <paramref name="dir"/> but <see cref="Untouched"/>, sorted ordinally (symlinks are never followed).</summary>
+    private List<Entry> Walk(string dir)
     {
         var result = new List<Entry>();
         WalkInto(dir, "", result);
@@ -203,11 +211,13 @@ internal sealed partial class ChurnGenerator
         return result;
     }
 
-    private static void WalkInto(string abs, string rel, List<Entry> into)
+    private void WalkInto(string abs, string rel, List<Entry> into)
     {
         foreach (var path in Directory.GetFileSystemEntries(abs))
         {
             var name = Path.GetFileName(path);
+            if (rel.Length == 0 && Untouched.Contains(name))
+                continue;
             var r = rel.Length == 0 ? name : rel + "/" + name;
             var info = new FileInfo(path);
             if (info.LinkTarget is not null)
@@ -239,7 +249,7 @@ internal sealed partial class ChurnGenerator
     private string FreshName(string prefix)
     {
         var n = (_next++).ToString(CultureInfo.InvariantCulture);
-        return _rng.Next(6) switch
+        return NameTag + _rng.Next(6) switch
         {
             0 => $"{prefix} {n}.txt",
             1 => $"{prefix}-é{n}",
