@@ -48,7 +48,7 @@ internal sealed class CapturePoint
 
     /// <summary>
     /// The ctimes a catch-up mirror must treat as changes it may not have records of: from the point (less the margin)
-    /// to when capture was complete again in this run (plus the margin), or with no end when events were lost in this
+    /// to when capture was set up again in this run, or with no end when events were lost in this
     /// run. Null when capture is not in doubt (nothing lost since the point, and capture ran since it): every change
     /// since has its record in the queue, and a catch-up (the one after fail-back, or one confirming a resync) has
     /// nothing to learn from ctimes. Counting every recent ctime there only sent files again: a restore's own writes
