@@ -28,7 +28,9 @@ internal sealed partial class JobRunner : IAsyncDisposable
 
     private abstract record Command;
 
-    private sealed record MirrorCommand(MirrorMode Mode, string? Why, bool CatchUp) : Command;
+    /// <summary><paramref name="Settled"/>: the tree is known to match the target but for captured changes (after a
+    /// fail-back's final sync), so ctimes since the capture point need not be compared.</summary>
+    private sealed record MirrorCommand(MirrorMode Mode, string? Why, bool CatchUp, bool Settled = false) : Command;
 
     /// <param name="Scheduled">Run by verify.schedule (JobRunner.Schedule.cs); <paramref name="QueuedWhenStarted"/>: changes
     /// still queued when it was sent (it waited for an idle moment in vain).</param>
@@ -105,14 +107,14 @@ internal sealed partial class JobRunner : IAsyncDisposable
 
     /// <summary>Queues a mirror. <paramref name="catchUp"/>: it stands in for changes replication could not
     /// deliver, so it also removes what is gone from the source, whatever mirror.orphans says.</summary>
-    public void RequestMirror(MirrorMode mode, string? why = null, bool catchUp = false)
+    public void RequestMirror(MirrorMode mode, string? why = null, bool catchUp = false, bool settled = false)
     {
         ThrowIfStopped("mirror");
         Interlocked.Increment(ref _mirrorsQueued);
         // Visible at once (a catch-up keeps the state that explains it): `understudy mirror` then `wait --until mirrored` must not see the previous mirror as this one.
         if (!catchUp)
             SetState(JobStates.Mirroring, $"{mode.ToString().ToLowerInvariant()} mirror queued");
-        _commands.Writer.TryWrite(new MirrorCommand(mode, why, catchUp));
+        _commands.Writer.TryWrite(new MirrorCommand(mode, why, catchUp, settled));
         _wake.Pulse();
     }
 
@@ -270,7 +272,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         switch (cmd)
         {
             case MirrorCommand m:
-                await MirrorAsync(m.Mode, m.Why, m.CatchUp, thorough: false, session, ct);
+                await MirrorAsync(m.Mode, m.Why, m.CatchUp, thorough: false, session, ct, m.Settled);
                 break;
             case ReplicateCommand:
                 await ReplicateAsync(session, ct);
@@ -295,7 +297,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         }
     }
 
-    private async Task MirrorAsync(MirrorMode mode, string? why, bool catchUp, bool thorough, SourceSession session, CancellationToken ct)
+    private async Task MirrorAsync(MirrorMode mode, string? why, bool catchUp, bool thorough, SourceSession session, CancellationToken ct, bool settled = false)
     {
         var progress = new MirrorProgress(mode, _ctx.Time);
         Progress = progress;
@@ -307,7 +309,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         // Taken after MirrorStarting: a loss in between is then in the range (this mirror releases the point).
         // Any mirror releases it, so one asked for while events are lost takes the range too.
         var covering = _pipeline?.MirrorStarting();
-        var inDoubt = catchUp || _pipeline?.Point?.LostInRun == true ? _pipeline?.Point?.InDoubt : null;
+        var inDoubt = settled ? null : catchUp || _pipeline?.Point?.LostInRun == true ? _pipeline?.Point?.InDoubt : null;
         long startSeq = BeginMirror();
         var engine = new MirrorEngine(catchUp ? Job with { DeleteOrphans = true } : Job, session, _ctx.Events, progress)
         {

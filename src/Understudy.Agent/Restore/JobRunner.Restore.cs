@@ -34,7 +34,9 @@ internal sealed partial class JobRunner
         return sets;
     }
 
-    /// <summary>Fail-back is done: replicate forward again. A difference mirror first, which finds nothing when both sides are identical.</summary>
+    /// <summary>Fail-back is done: replicate forward again. A difference mirror first, which finds nothing when both sides
+    /// are identical. The final sync made the source the target's copy, so ctimes since the capture point (the restore's
+    /// own writes, a restart of this agent while passive) say nothing: size and mtime decide (FailbackAgentTests).</summary>
     public void ResumeAfterFailback() =>
-        RequestMirror(MirrorMode.Different, "fail-back complete: forward replication resumes", catchUp: true);
+        RequestMirror(MirrorMode.Different, "fail-back complete: forward replication resumes", catchUp: true, settled: true);
 }
