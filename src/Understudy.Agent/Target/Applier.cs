@@ -357,7 +357,8 @@ internal sealed class Applier(FsTree tree) : IDisposable
         {
             tree.Rename(m.From, m.To);
         }
-        catch (PosixException e) when (e.Errno is Libc.ENOTEMPTY or Libc.EEXIST or Libc.EISDIR or Libc.ENOTDIR && tree.Lstat(m.From) is not null && tree.Lstat(m.To) is not null)
+        catch (PosixException e) when (e.Errno is Libc.ENOTEMPTY or Libc.EEXIST or Libc.EISDIR or Libc.ENOTDIR
+            && !m.From.IsUnder(m.To) && tree.Lstat(m.From) is not null && tree.Lstat(m.To) is not null)
         {
             // The source's rename succeeded, so what it replaced was an empty directory or a file (or nothing): what the
             // target holds at the new name is debris of changes it never got in a form it could apply — the removal of a
