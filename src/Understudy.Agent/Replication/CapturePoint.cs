@@ -36,16 +36,6 @@ internal sealed class CapturePoint
             _savedNs = n;
     }
 
-    /// <summary>Entries whose ctime (ns since the epoch) is at or after this count as changed in a catch-up mirror.</summary>
-    public long ChangedSinceNs
-    {
-        get
-        {
-            lock (_lock)
-                return _ns is { } n ? n - Margin.Ticks * 100 : long.MinValue;
-        }
-    }
-
     /// <summary>
     /// The ctimes a catch-up mirror must treat as changes it may not have records of: from the point (less the margin)
     /// to when capture was set up again in this run, or with no end when events were lost in this
