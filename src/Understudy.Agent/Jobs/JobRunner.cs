@@ -297,6 +297,28 @@ internal sealed partial class JobRunner : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The mirror about to walk takes the records up to <paramref name="startSeq"/> as covered, acknowledged or not; a
+    /// difference mirror sees what they stand for by size and mtime, but not an xattr change or a same-size rewrite
+    /// that put the old mtime back (convergence seed 706: a catch-up after lost events covered both). Every entry
+    /// changed (by its ctime) since the oldest unacknowledged record was queued, less the capture margin, counts as
+    /// changed then. Null when nothing covered is unacknowledged; the oldest time there is when a record has none.
+    /// </summary>
+    private long? UnacknowledgedSinceNs(long startSeq)
+    {
+        if (_pipeline is not { } p || p.Log.AckedSeq >= startSeq)
+            return null;
+        foreach (var rec in p.Log.ReadFrom(p.Log.AckedSeq + 1))
+        {
+            if (rec.Seq > startSeq)
+                break;
+            return ReplicationRecord.TryDecode(rec.Payload.Span, out var r) && r.QueuedAtNs is { } t
+                ? t - CapturePoint.Margin.Ticks * 100
+                : long.MinValue;
+        }
+        return null;
+    }
+
     private async Task MirrorAsync(MirrorMode mode, string? why, bool catchUp, bool thorough, SourceSession session, CancellationToken ct, bool settled = false)
     {
         var progress = new MirrorProgress(mode, _ctx.Time);
@@ -311,6 +333,8 @@ internal sealed partial class JobRunner : IAsyncDisposable
         var covering = _pipeline?.MirrorStarting();
         var inDoubt = settled ? null : catchUp || _pipeline?.Point?.LostInRun == true ? _pipeline?.Point?.InDoubt : null;
         long startSeq = BeginMirror();
+        if (!settled && UnacknowledgedSinceNs(startSeq) is { } since)
+            inDoubt = (Math.Min(since, inDoubt?.From ?? long.MaxValue), null);
         var engine = new MirrorEngine(catchUp ? Job with { DeleteOrphans = true } : Job, session, _ctx.Events, progress)
         {
             Early = _pipeline is null ? null : new EarlyFeed(_pipeline.Log, startSeq),

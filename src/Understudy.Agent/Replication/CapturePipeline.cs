@@ -301,7 +301,8 @@ internal sealed class CapturePipeline : IAsyncDisposable
             Lost(root, path, reason ?? $"change events were lost (overflow) below {path}");
         if (result.Records.Count > 0 && !Suspended)
         {
-            Log.AppendBatch(result.Records.Select(r => (ReadOnlyMemory<byte>)WithInode(r).Encode()));
+            long queuedAt = (_time.GetUtcNow().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
+            Log.AppendBatch(result.Records.Select(r => (ReadOnlyMemory<byte>)(WithInode(r) with { QueuedAtNs = queuedAt }).Encode()));
             var pending = Log.Stats.PendingBytes;
             if (pending > QueueLimit)
             {

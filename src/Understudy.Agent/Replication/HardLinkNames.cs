@@ -25,11 +25,18 @@ internal sealed class HardLinkNames
     private readonly Dictionary<(ulong Dev, ulong Ino), Sent> _current = [];
     private readonly HashSet<(ulong Dev, ulong Ino)> _searched = [];
 
-    /// <summary>What was sent for an inode: the name the target has its content under, and what it looked like then.</summary>
-    private readonly record struct Sent(int Root, RelPath Path, Fingerprint What);
+    /// <summary>
+    /// What was sent for an inode: the name the target has its content under, what it looked like then, and a hash
+    /// of its content taken before it was read for sending (null for a big file).
+    /// </summary>
+    private readonly record struct Sent(int Root, RelPath Path, Fingerprint What, UInt128? Hash);
 
-    /// <summary>Everything of an inode a name can carry to the target, except the link count and ctime (a new link changes both).</summary>
-    public readonly record struct Fingerprint(long Size, long MtimeNs, uint Mode, uint Uid, uint Gid, int XattrHash);
+    /// <summary>
+    /// Everything of an inode a name can carry to the target, and its ctime: a write that keeps the size and puts
+    /// the old mtime back changes only the ctime (and the content). So does a new link, which is why a ctime that
+    /// moved alone is settled by the content hash (<see cref="Current"/>).
+    /// </summary>
+    public readonly record struct Fingerprint(long Size, long MtimeNs, uint Mode, uint Uid, uint Gid, int XattrHash, long CtimeNs);
 
     public static Fingerprint Of(FileEntry st, IReadOnlyList<Xattr>? xattrs)
     {
@@ -40,7 +47,7 @@ internal sealed class HardLinkNames
             h.Add(0);
             h.AddBytes(x.Value);
         }
-        return new Fingerprint(st.Size, st.MtimeNs, st.Mode, st.Uid, st.Gid, h.ToHashCode());
+        return new Fingerprint(st.Size, st.MtimeNs, st.Mode, st.Uid, st.Gid, h.ToHashCode(), st.CtimeNs);
     }
 
     public void Add((ulong, ulong) key, int root, RelPath path)
@@ -53,25 +60,30 @@ internal sealed class HardLinkNames
     }
 
     /// <summary>The content of <paramref name="key"/>, as <paramref name="what"/>, is now on the target under this name.</summary>
-    public void SetCurrent((ulong, ulong) key, int root, RelPath path, Fingerprint what)
+    public void SetCurrent((ulong, ulong) key, int root, RelPath path, Fingerprint what, UInt128? hash)
     {
         Add(key, root, path);
-        _current[key] = new Sent(root, path, what);
+        _current[key] = new Sent(root, path, what, hash);
     }
 
     /// <summary>
     /// A name under which the target has the inode's content as it is now (<paramref name="what"/>), other than
-    /// <paramref name="path"/>: a new name then needs only a link to it.
+    /// <paramref name="path"/>: a new name then needs only a link to it. When only the ctime moved since, the content
+    /// is hashed (<paramref name="hashNow"/>) and must be what was sent.
     /// </summary>
-    public (int Root, RelPath Path)? Current((ulong Dev, ulong Ino) key, RelPath path, Fingerprint what, Func<int, FsTree?> tree)
+    public (int Root, RelPath Path)? Current((ulong Dev, ulong Ino) key, RelPath path, Fingerprint what, Func<int, FsTree?> tree,
+        Func<UInt128?> hashNow)
     {
-        if (!_current.TryGetValue(key, out var sent) || sent.Path == path || sent.What != what)
+        if (!_current.TryGetValue(key, out var sent) || sent.Path == path)
+            return null;
+        if (sent.What != what && (sent.What with { CtimeNs = what.CtimeNs } != what || sent.Hash is not { } h || hashNow() != h))
             return null;
         if (tree(sent.Root)?.Lstat(sent.Path) is not { } st || st.Inode != key.Ino || st.Device != key.Dev)
         {
             _current.Remove(key);
             return null;
         }
+        _current[key] = sent with { What = what };
         return (sent.Root, sent.Path);
     }
 

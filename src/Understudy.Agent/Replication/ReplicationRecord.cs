@@ -24,25 +24,29 @@ internal enum RecordKind : byte
 
 /// <summary>
 /// One durable replication record. Wire form (little-endian):
-/// <c>u8 kind | u8 root index | u8 flags (bit 0: directory, bit 1: inode) | u16 length | path | [u16 length | to] | [u64 device | u64 inode]</c>.
+/// <c>u8 kind | u8 root index | u8 flags (bit 0: directory, bit 1: inode, bit 2: time) | u16 length | path | [u16 length | to] | [u64 device | u64 inode] | [i64 queued-at]</c>.
 /// Paths are relative to the source root (<see cref="Root"/> indexes the job's roots). <see cref="Inode"/>: for an
 /// Upsert of a multiply linked file, the inode the path had when the change was queued, so the change still reaches
-/// the file's other names when this one is gone by the time it is sent. Readers ignore bytes they do not know.
+/// the file's other names when this one is gone by the time it is sent. <see cref="QueuedAtNs"/>: when the record was
+/// queued (ns since the epoch): a mirror that takes unacknowledged records as covered counts what changed since then
+/// as changed by its ctime (JobRunner.MirrorAsync). Readers ignore bytes they do not know.
 /// </summary>
 internal readonly record struct ReplicationRecord(RecordKind Kind, int Root, RelPath Path, bool IsDirectory = false, RelPath To = default,
-    (ulong Dev, ulong Ino)? Inode = null)
+    (ulong Dev, ulong Ino)? Inode = null, long? QueuedAtNs = null)
 {
     private const byte DirectoryFlag = 1;
     private const byte InodeFlag = 2;
+    private const byte TimeFlag = 4;
 
     public byte[] Encode()
     {
         bool rename = Kind == RecordKind.Rename;
         int inodeAt = 5 + Path.Length + (rename ? 2 + To.Length : 0);
-        var b = new byte[inodeAt + (Inode is null ? 0 : 16)];
+        int timeAt = inodeAt + (Inode is null ? 0 : 16);
+        var b = new byte[timeAt + (QueuedAtNs is null ? 0 : 8)];
         b[0] = (byte)Kind;
         b[1] = (byte)Root;
-        b[2] = (byte)((IsDirectory ? DirectoryFlag : 0) | (Inode is null ? 0 : InodeFlag));
+        b[2] = (byte)((IsDirectory ? DirectoryFlag : 0) | (Inode is null ? 0 : InodeFlag) | (QueuedAtNs is null ? 0 : TimeFlag));
         BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(3), (ushort)Path.Length);
         Path.Bytes.CopyTo(b.AsSpan(5));
         if (rename)
@@ -56,6 +60,8 @@ internal readonly record struct ReplicationRecord(RecordKind Kind, int Root, Rel
             BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(inodeAt), i.Dev);
             BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(inodeAt + 8), i.Ino);
         }
+        if (QueuedAtNs is { } t)
+            BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(timeAt), t);
         return b;
     }
 
@@ -86,8 +92,16 @@ internal readonly record struct ReplicationRecord(RecordKind Kind, int Root, Rel
             if (b.Length < at + 16)
                 return false;
             inode = (BinaryPrimitives.ReadUInt64LittleEndian(b[at..]), BinaryPrimitives.ReadUInt64LittleEndian(b[(at + 8)..]));
+            at += 16;
         }
-        record = new ReplicationRecord(kind, b[1], path, (b[2] & DirectoryFlag) != 0, to, inode);
+        long? queuedAt = null;
+        if ((b[2] & TimeFlag) != 0)
+        {
+            if (b.Length < at + 8)
+                return false;
+            queuedAt = BinaryPrimitives.ReadInt64LittleEndian(b[at..]);
+        }
+        record = new ReplicationRecord(kind, b[1], path, (b[2] & DirectoryFlag) != 0, to, inode, queuedAt);
         return true;
     }
 

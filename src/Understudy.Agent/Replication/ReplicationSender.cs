@@ -271,7 +271,7 @@ internal sealed partial class ReplicationSender : IDisposable
     private static EntryMeta Meta(StatInfo st) => new(st.Mode, st.Uid, st.Gid, st.MtimeNs);
 
     private static FileEntry Entry(RelPath p, StatInfo st, byte[]? link = null) =>
-        new(p, st.Kind!.Value, st.Mode, st.Uid, st.Gid, st.Size, st.MtimeNs, link, st.Inode, st.Device, st.LinkCount);
+        new(p, st.Kind!.Value, st.Mode, st.Uid, st.Gid, st.Size, st.MtimeNs, link, st.Inode, st.Device, st.LinkCount, CtimeNs: st.CtimeNs);
 
     /// <summary>Sends the current state of one entry (and, when <paramref name="recursive"/>, all below it).</summary>
     public async Task UpsertAsync(int root, RelPath path, bool recursive, bool allowLink, CancellationToken ct)
@@ -357,7 +357,7 @@ internal sealed partial class ReplicationSender : IDisposable
         // whose content the target has as it is now needs only a link; otherwise the content goes to this name and
         // every other name is linked to it again (the target's temp + rename gave this name a new inode).
         var what = HardLinkNames.Of(e, _engine.ReadXattrs(tree, e.Path, tp));
-        if (allowLink && _linkNames.Current(key, e.Path, what, Tree) is { } current)
+        if (allowLink && _linkNames.Current(key, e.Path, what, Tree, () => ContentHash(tree, e)) is { } current)
         {
             await _session.SendAsync(new HardLinkOp(tp, Target(current.Root, current.Path)), ct);
             Touch(root, e.Path);
@@ -366,10 +366,12 @@ internal sealed partial class ReplicationSender : IDisposable
             NotePushed(root, e.Path, key);
             return;
         }
+        // Hashed before the content is read for sending: a change made meanwhile then differs from the hash too.
+        var hash = ContentHash(tree, e);
         await SendContentAsync(tree, e, tp, ct);
         Touch(root, e.Path);
         Remember(root, e.Path, key);
-        _linkNames.SetCurrent(key, root, e.Path, what);
+        _linkNames.SetCurrent(key, root, e.Path, what, hash);
         foreach (var (r, other) in _linkNames.Others(root, e, Tree, _job.Roots.Count, Excluded))
         {
             await _session.SendAsync(new HardLinkOp(Target(r, other), tp), ct);
@@ -417,6 +419,24 @@ internal sealed partial class ReplicationSender : IDisposable
             _pushed.Remove(k);
             if (Tree(root)?.Lstat(k.Path) is { } st && (st.Device, st.Inode) == inode)
                 await UpsertAsync(root, k.Path, recursive: false, allowLink: false, ct);
+        }
+    }
+
+    /// <summary>
+    /// The content hash <see cref="HardLinkNames"/> compares when only the ctime says a multiply linked file changed
+    /// (a new link changes it too). Small files only: a big one goes as a delta instead, which costs about the same read.
+    /// </summary>
+    private static UInt128? ContentHash(FsTree tree, FileEntry e)
+    {
+        if (e.Size >= MirrorEngine.DeltaMinSize)
+            return null;
+        try
+        {
+            return Mirror.ManifestScan.HashFile(tree, e.Path);
+        }
+        catch (PosixException)
+        {
+            return null;
         }
     }
 
