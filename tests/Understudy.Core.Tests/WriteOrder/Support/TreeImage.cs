@@ -25,8 +25,8 @@ internal sealed record TreeImage(SortedDictionary<string, string> Entries)
             string r = rel.Length == 0 ? name : rel + "/" + name;
             var st = Stat(child);
             var sb = new StringBuilder();
-            sb.Append($"type={st.Type} mode={st.Mode:o} uid={st.Uid} gid={st.Gid}");
-            if (st.Type != "dir" && mtimes)
+            sb.Append($"type={st.Type} mode={Convert.ToString(st.Mode, 8)} uid={st.Uid} gid={st.Gid}");
+            if (mtimes)
                 sb.Append($" mtime={st.MtimeNs}");
             if (st.Type == "file")
             {
