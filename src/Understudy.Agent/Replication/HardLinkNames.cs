@@ -64,6 +64,31 @@ internal sealed class HardLinkNames
     {
         Add(key, root, path);
         _current[key] = new Sent(root, path, what, hash);
+        _touched.Add(key);
+    }
+
+    private readonly HashSet<(ulong Dev, ulong Ino)> _touched = [];
+
+    /// <summary>
+    /// A name of this inode was sent, linked or renamed: once the queue is sent, every name it has then is linked again to
+    /// the name the target has its content under (<see cref="TakeSuspects"/>). Links and content go with the names the
+    /// source has when they are sent, ahead of the queue; renames still queued then may carry an older copy of the file
+    /// over one of them (convergence seeds 730, 740, 745: a name left separate, or with old content, on the target).
+    /// </summary>
+    public void Touched((ulong, ulong) key)
+    {
+        if (_current.ContainsKey(key))
+            _touched.Add(key);
+    }
+
+    /// <summary>What the target holds for this inode, as sent: null when unknown or when it changed since.</summary>
+    public (int Root, RelPath Path)? SentAsItIs((ulong Dev, ulong Ino) key, Fingerprint what, Func<UInt128?> hashNow)
+    {
+        if (!_current.TryGetValue(key, out var sent))
+            return null;
+        if (sent.What != what && (sent.What with { CtimeNs = what.CtimeNs } != what || sent.Hash is not { } h || hashNow() != h))
+            return null;
+        return (sent.Root, sent.Path);
     }
 
     /// <summary>
@@ -107,14 +132,23 @@ internal sealed class HardLinkNames
 
     private readonly Dictionary<(ulong Dev, ulong Ino), (int Root, RelPath Path)> _suspects = [];
 
-    /// <summary>Inodes whose names did not add up to their link count after a walk, and the name last sent for each.</summary>
-    public bool HasSuspects => _suspects.Count > 0;
+    /// <summary>
+    /// Inodes whose names did not add up to their link count after a walk, or that were touched (<see cref="Touched"/>),
+    /// with the name last sent for each.
+    /// </summary>
+    public bool HasSuspects => _suspects.Count > 0 || _touched.Count > 0;
 
     /// <summary>Takes the suspects (each is checked once: names outside the job count in the link count for ever).</summary>
     public List<((ulong Dev, ulong Ino) Key, int Root, RelPath Path)> TakeSuspects()
     {
         var all = _suspects.Select(s => (s.Key, s.Value.Root, s.Value.Path)).ToList();
+        foreach (var key in _touched)
+        {
+            if (!_suspects.ContainsKey(key) && _current.TryGetValue(key, out var sent))
+                all.Add((key, sent.Root, sent.Path));
+        }
         _suspects.Clear();
+        _touched.Clear();
         return all;
     }
 
@@ -136,6 +170,7 @@ internal sealed class HardLinkNames
     public void Clear()
     {
         _suspects.Clear();
+        _touched.Clear();
         _searched.Clear();
         _names.Clear();
         _walkedAtLinkCount.Clear();

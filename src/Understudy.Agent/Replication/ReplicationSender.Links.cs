@@ -9,20 +9,37 @@ internal sealed partial class ReplicationSender
     public bool LinksInDoubt => _linkNames.HasSuspects;
 
     /// <summary>
-    /// Once the queue is sent: every multiply linked file whose names did not add up to its link count when it was sent
-    /// (the walk that looks for them ran while directories were renamed) is looked for again, and each name found is
-    /// linked to the name whose content the target has (convergence seeds 301 and 304: a hard link left as a separate
-    /// copy on the target). Returns true when anything was sent (the caller then sends a barrier).
+    /// Once the queue is sent: every multiply linked file sent, linked or renamed since the last time, and every one whose
+    /// names did not add up to its link count when it was sent (the walk that looks for them ran while directories were
+    /// renamed), is looked at again, and each name it has now is linked to the name whose content the target has
+    /// (convergence seeds 301 and 304: a hard link left as a separate copy on the target; 730, 740, 745: a queued
+    /// rename carried an old copy over a name linked ahead of the queue). When that name is gone or the file changed
+    /// since, its content goes again to a name it has, and the others are linked to it. Returns true when anything was
+    /// sent (the caller then sends a barrier).
     /// </summary>
     public async Task<bool> RecheckLinksAsync(CancellationToken ct)
     {
         bool sent = false;
         foreach (var (key, root, path) in _linkNames.TakeSuspects())
         {
-            if (Tree(root)?.Lstat(path) is not { Kind: EntryKind.File } st || (st.Device, st.Inode) != key)
-                continue; // changed since: its own record sends it again with every name it has then
-            _linkNames.ForgetWalk(key);
+            var tree = Tree(root);
+            if (tree?.Lstat(path) is not { Kind: EntryKind.File } st || (st.Device, st.Inode) != key)
+            {
+                if (_linkNames.AnyName(key, Tree, _job.Roots.Count, Excluded) is { } any)
+                {
+                    await UpsertAsync(any.Root, any.Path, recursive: false, allowLink: false, ct);
+                    sent = true;
+                }
+                continue;
+            }
             var entry = Entry(path, st);
+            if (_linkNames.SentAsItIs(key, HardLinkNames.Of(entry, _engine.ReadXattrs(tree, path, Target(root, path))), () => ContentHash(tree, entry)) is null)
+            {
+                await UpsertAsync(root, path, recursive: false, allowLink: false, ct);
+                sent = true;
+                continue;
+            }
+            _linkNames.ForgetWalk(key);
             foreach (var (r, other) in _linkNames.Others(root, entry, Tree, _job.Roots.Count, Excluded))
             {
                 await _session.SendAsync(new HardLinkOp(Target(r, other), Target(root, path)), ct);

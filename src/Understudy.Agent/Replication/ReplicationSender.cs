@@ -164,6 +164,8 @@ internal sealed partial class ReplicationSender : IDisposable
         Touch(r.Root, r.Path);
         Touch(r.Root, r.To);
         bool known = _sent.Remove((r.Root, r.Path), out var inode);
+        if (known)
+            _linkNames.Touched(inode); // a multiply linked file's name moved: what it carries there is checked once caught up
         Forget(r.Root, r.To, r.IsDirectory);
         var tree = Tree(r.Root);
         var now = tree?.Lstat(r.To);
@@ -362,6 +364,7 @@ internal sealed partial class ReplicationSender : IDisposable
             await _session.SendAsync(new HardLinkOp(tp, Target(current.Root, current.Path)), ct);
             Touch(root, e.Path);
             _linkNames.Add(key, root, e.Path);
+            _linkNames.Touched(key);
             Remember(root, e.Path, key);
             NotePushed(root, e.Path, key);
             return;
