@@ -28,10 +28,10 @@ internal static partial class ConvergenceRun
         Directory.CreateDirectory(source);
         // The work directory a restore makes in the source's path is the agent's, not the users' (nothing else changes
         // for a plan without a fail-over: the source has none then).
-        var churn = new ChurnGenerator(source, outside, episode.ChurnSeed) { Untouched = [WorkDirectory] };
+        var churn = new ChurnGenerator(source, outside, episode.ChurnSeed) { Untouched = [WorkDirectory], TransientLinks = !Inotify };
         // The clients who write on the target while it holds the job: names of their own, the agent's work directory left alone.
         var clients = episode.HasFailover
-            ? new ChurnGenerator(target, rig.ClientsOutside(job), episode.ClientChurnSeed) { NameTag = "t-", Untouched = [WorkDirectory] }
+            ? new ChurnGenerator(target, rig.ClientsOutside(job), episode.ClientChurnSeed) { NameTag = "t-", Untouched = [WorkDirectory], TransientLinks = !Inotify }
             : null;
         string? failure;
         try
@@ -158,6 +158,10 @@ internal static partial class ConvergenceRun
     /// data: of every replica, and of the source's path once a restore has written there. The name is reserved at the
     /// top of a tree (walks never list it, the sender leaves it out), and no churn makes it.</summary>
     private const string WorkDirectory = ".understudy-tmp";
+
+    /// <summary>The agents capture with inotify: forced (UNDERSTUDY_CAPTURE, which they inherit), or not root.</summary>
+    private static bool Inotify =>
+        Environment.GetEnvironmentVariable("UNDERSTUDY_CAPTURE") == "inotify" || !ChurnLibc.IsRoot;
 
     private static List<string> Diff(string source, string target) =>
         [.. TreeSnapshot.Compare(TreeSnapshot.Take(source, p => p == WorkDirectory), TreeSnapshot.Take(target, p => p == WorkDirectory))

@@ -244,6 +244,8 @@ internal sealed partial class ChurnGenerator
                         s.Position = s.Length == 0 ? 0 : _rng.NextInt64(s.Length);
                         s.Write(RandomBytes(_rng.Next(1, 2048)));
                     }
+                    if (!TransientLinks)
+                        return $"{rel} = {f.Rel}, written through {rel} (kept)";
                     File.Delete(Abs(rel));
                     return $"{rel} = {f.Rel}, written through {rel}, {rel} removed";
                 }

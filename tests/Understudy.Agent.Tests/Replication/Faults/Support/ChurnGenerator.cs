@@ -81,6 +81,13 @@ internal sealed partial class ChurnGenerator
     /// own work directory in a replica).</summary>
     public IReadOnlyList<string> Untouched { get; init; } = [];
 
+    /// <summary>
+    /// False: <see cref="ChurnOp.WriteLinkThenUnlink"/> keeps the new name instead of removing it at once. inotify cannot
+    /// tell which file a write went to when the name written through was a new hard link removed before the agent could
+    /// look at it (docs/architecture.md, "Capture"); fanotify can. Set for runs with inotify capture.
+    /// </summary>
+    public bool TransientLinks { get; init; } = true;
+
     public IReadOnlyDictionary<ChurnOp, int> Counts
     {
         get
