@@ -23,7 +23,7 @@ internal static unsafe class BtrfsIoctl
     private const nuint FsInfo = 0x8400941f;         // _IOR(0x94, 31, struct btrfs_ioctl_fs_info_args), 1024 bytes
     private const nuint SubvolGetFlags = 0x80089419; // _IOR(0x94, 25, __u64)
 
-    public const ulong SubvolReadOnly = 1UL << 1;    // BTRFS_SUBVOL_RDONLY
+    public const ulong SubvolReadOnly = 1UL << 1;    // BTRFS_SUBVOL_RDONLY, the ioctls' flag
     private const ulong FsInfoFlagGeneration = 1UL << 1;
     private const int SubvolNameMax = 4039;          // BTRFS_SUBVOL_NAME_MAX; vol_args' name is 4088 bytes
 
@@ -108,7 +108,7 @@ internal static unsafe class BtrfsIoctl
     public static ulong SubvolumeFlags(SafeFd subvolume, string display)
     {
         ulong flags;
-        if (Libc.ioctl(subvolume, SubvolGetFlags, &flags) != 0)
+        if (Libc.ioctl(subvolume, SubvolGetFlags, &flags) < 0)
             throw PosixException.FromLastError("BTRFS_IOC_SUBVOL_GETFLAGS", display);
         return flags;
     }
@@ -128,13 +128,20 @@ internal static unsafe class BtrfsIoctl
         {
             do
                 r = Libc.ioctl(fd, request, p);
-            while (r != 0 && Sys.Errno == Libc.EINTR);
+            while (r < 0 && Sys.Errno == Libc.EINTR);
         }
-        if (r != 0)
+        // -1 is the only failure: BTRFS_IOC_GET_SUBVOL_INFO returns 1 on success on Linux 6.18 (a search's
+        // "not found exactly" left in its return value), which the kernel's callers, btrfs-progs, ignore.
+        if (r < 0)
             throw PosixException.FromLastError(op, display);
     }
 }
 
 /// <summary>What BTRFS_IOC_GET_SUBVOL_INFO says of a subvolume: its tree id (a send's parent_root), its
-/// generation, flags (<see cref="BtrfsIoctl.SubvolReadOnly"/>), UUID and creation transaction.</summary>
-internal readonly record struct SubvolumeInfo(ulong TreeId, ulong Generation, ulong Flags, Guid Uuid, ulong Otransid);
+/// generation, the root item's flags, UUID and creation transaction.</summary>
+internal readonly record struct SubvolumeInfo(ulong TreeId, ulong Generation, ulong Flags, Guid Uuid, ulong Otransid)
+{
+    /// <summary>The on-disk root item's BTRFS_ROOT_SUBVOL_RDONLY (bit 0), which GET_SUBVOL_INFO reports as is; not
+    /// the ioctls' BTRFS_SUBVOL_RDONLY (bit 1).</summary>
+    public bool IsReadOnly => (Flags & 1) != 0;
+}

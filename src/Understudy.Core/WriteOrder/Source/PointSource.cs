@@ -92,7 +92,7 @@ internal sealed partial class PointSource : IDisposable
                 continue;
             using var fd = PointSubvolume.OpenDir(dir, dir);
             var info = BtrfsIoctl.Info(fd, dir);
-            if ((info.Flags & BtrfsIoctl.SubvolReadOnly) == 0)
+            if (!info.IsReadOnly)
                 continue;
             var taken = Directory.GetCreationTimeUtc(dir);
             _kept[seq] = new SourcePoint(seq, new DateTimeOffset(taken, TimeSpan.Zero), TimeSpan.Zero, info);

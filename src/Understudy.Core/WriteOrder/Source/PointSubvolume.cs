@@ -40,7 +40,7 @@ internal sealed record PointSubvolume(string ProtectedPath, string Root, string 
         {
             throw new WriteOrderUnsupportedException($"write-order mode cannot read the btrfs subvolume at '{root}' (holding '{full}'): {e.Message}. It needs Linux 4.18 or later.");
         }
-        if ((info.Flags & BtrfsIoctl.SubvolReadOnly) != 0)
+        if (info.IsReadOnly)
             throw new WriteOrderUnsupportedException($"write-order mode: '{full}' is in the read-only btrfs subvolume '{root}'; nothing there can change, and no points directory can be made in it.");
         string points = Path.Combine(root, PointsDirName);
         if (Directory.Exists(points) && !IsSubvolumeRoot(points))
