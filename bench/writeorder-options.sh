@@ -6,6 +6,10 @@
 #   snapN    the same with consistency points every N ms: `btrfs subvolume snapshot -r` of the
 #            subvolume, then `btrfs send -p <previous> <new>` into a file on another file system
 #            (/tmp's), the previous point deleted; per point: snapshot ms, send ms, delta bytes;
+#   pointsN  consistency points every N ms by the write-order source itself (bench/writeorder-points:
+#            PointSource and PointLoop): snapshots and sends by ioctl (no btrfs process), a point skipped
+#            when nothing changed, the next snapshot taken while the previous point is sent, points that
+#            piled up behind a slow send coalesced; deltas into files on /tmp's file system, deleted;
 #   fuse     the workload through a FUSE pass-through (bindfs) of the same subvolume: the least a
 #            FUSE write-capture layer can cost (bindfs logs nothing, ships nothing).
 #
@@ -18,6 +22,8 @@
 #
 #   sudo bench/writeorder-options.sh                      # RUNS=3, 30 s runs, both workloads
 #   RUNS=5 SECS=20 MODES="bare snap250" WORKLOADS=fio sudo bench/writeorder-options.sh
+#   RUNS=5 SECS=20 MODES="bare points250" sudo bench/writeorder-options.sh
+# A pointsN point's RPO is the same: sendEnd(N) - snapStart(previous point sent).
 # Needs root (loop device, btrfs), btrfs-progs, fio, bindfs, postgresql-15, python3.
 set -euo pipefail
 
@@ -47,6 +53,11 @@ mkdir -p "$MNT" "$FUSE" "$DELTA" "$SOCK" "$OUT"
 chown postgres "$SOCK"
 LOOP=""
 SNAPPER=""
+if [[ $MODES == *points* ]]; then
+    here=$(cd "$(dirname "$0")" && pwd)
+    dotnet build "$here/writeorder-points/WriteOrderPoints.csproj" -c Release -o "$WORK/wop" >/dev/null
+    WOP=$WORK/wop/writeorder-points
+fi
 
 cleanup() {
     set +e
@@ -156,6 +167,15 @@ one_run() {
         btrfs subvolume snapshot -r "$VOL" "$SNAPS/0" >/dev/null
         snapshot_loop "${mode#snap}" "$log" &
         SNAPPER=$!
+    elif [[ $mode == points* ]]; then
+        log=$OUT/points-$wl-$mode-$run.log
+        : >"$log"
+        "$WOP" "$VOL" "${mode#points}" "$DELTA" "$log" >"$WORK/wop.out" &
+        SNAPPER=$!
+        until grep -q ready "$WORK/wop.out" 2>/dev/null; do
+            kill -0 "$SNAPPER" 2>/dev/null || { echo "writeorder-points failed" >&2; exit 1; }
+            sleep 0.2
+        done
     fi
     figure=$(measure "$wl" "$dir")
     if [[ -n $SNAPPER ]]; then kill "$SNAPPER"; wait "$SNAPPER" 2>/dev/null || true; SNAPPER=""; fi
@@ -186,10 +206,10 @@ for (wl, mode), vs in fig.items():
     bare = statistics.median(fig.get((wl, "bare"), [float("nan")]))
     med = statistics.median(vs)
     extra = ["", "", "", ""]
-    if mode.startswith("snap"):
+    if mode.startswith(("snap", "points")):
         snap, send, kib, rpo = [], [], [], []
         for f in glob.glob(os.path.join(out, f"points-{wl}-{mode}-*.log")):
-            pts = [l.split() for l in open(f) if l.strip()]
+            pts = [l.split()[:5] for l in open(f) if l.strip()]
             pts = [(int(n), int(a) / 1e9, int(b) / 1e9, int(c) / 1e9, int(d)) for n, a, b, c, d in pts]
             for i, (n, t0, t1, t2, by) in enumerate(pts):
                 snap.append((t1 - t0) * 1000); send.append((t2 - t1) * 1000); kib.append(by / 1024)
