@@ -163,6 +163,10 @@ internal sealed class HardLinkNames
         {
             Walk(tree, roots, excluded, key); // its other names may be gone too, leaving it with one
             found = Known(key, -1, default, tree, out _);
+            // Only a walk that found nothing (the file left the job) is not repeated: names found can be renamed away
+            // later, and the next change through a removed name must find the file again (convergence seed 773).
+            if (found.Count > 0)
+                _searched.Remove(key);
         }
         return found.Count > 0 ? found[0] : null;
     }

@@ -23,6 +23,7 @@ internal sealed partial class ReplicationSender
         foreach (var (key, root, path) in _linkNames.TakeSuspects())
         {
             var tree = Tree(root);
+            _linkNames.ForgetWalk(key); // names the last walk found may have moved since: walk again if they do not add up
             if (tree?.Lstat(path) is not { Kind: EntryKind.File } st || (st.Device, st.Inode) != key)
             {
                 if (_linkNames.AnyName(key, Tree, _job.Roots.Count, Excluded) is { } any)
@@ -39,7 +40,6 @@ internal sealed partial class ReplicationSender
                 sent = true;
                 continue;
             }
-            _linkNames.ForgetWalk(key);
             foreach (var (r, other) in _linkNames.Others(root, entry, Tree, _job.Roots.Count, Excluded))
             {
                 await _session.SendAsync(new HardLinkOp(Target(r, other), Target(root, path)), ct);
