@@ -9,6 +9,7 @@
 #   bench/convergence-soak.sh                 # 30 minutes of seeds, scale 1 (the CI episode sizes)
 #   MINUTES=60 SCALE=5 bench/convergence-soak.sh   # longer, with 5x the operations per episode
 #   FROM=123 bench/convergence-soak.sh        # start at seed 123 (default: random, printed)
+#   LANES=1 bench/convergence-soak.sh         # one agent pair at a time (default 2, as in CI)
 #   ... --write-doc                           # also record the result in docs/performance.md
 #
 # Prints one line per seed (ok / FAIL, the plan, seconds) and a summary; a failing seed's details
@@ -18,6 +19,7 @@ cd "$(dirname "$0")/.."
 
 MINUTES=${MINUTES:-30}
 SCALE=${SCALE:-1}
+LANES=${LANES:-2}
 FROM=${FROM:-$(( (RANDOM << 15 | RANDOM) % 900000000 + 1000 ))}
 OUT=${OUT:-/tmp/understudy-soak}
 write_doc=0
@@ -27,7 +29,7 @@ mkdir -p "$OUT"
 dotnet build tests/Understudy.Agent.Tests -c Release -v q -nologo >/dev/null
 started=$(date +%s)
 set +e
-UNDERSTUDY_CONVERGENCE_SEEDS=100000 UNDERSTUDY_CONVERGENCE_FROM=$FROM UNDERSTUDY_CONVERGENCE_SCALE=$SCALE \
+UNDERSTUDY_CONVERGENCE_SEEDS=100000 UNDERSTUDY_CONVERGENCE_FROM=$FROM UNDERSTUDY_CONVERGENCE_SCALE=$SCALE UNDERSTUDY_CONVERGENCE_LANES=$LANES \
 UNDERSTUDY_CONVERGENCE_BUDGET_S=$(( MINUTES * 60 )) \
   dotnet test tests/Understudy.Agent.Tests -c Release --no-build \
     --filter "FullyQualifiedName~ConvergenceTests.RandomSeeds" \
@@ -38,7 +40,7 @@ set -e
 elapsed=$(( $(date +%s) - started ))
 grep -E '^ +(ok  |FAIL) seed' "$OUT/soak.log" | sed 's/^ *//' | sed 's/^\(ok  \|FAIL\) seed/\1 seed/' || true
 summary=$(grep -Eo '[0-9]+ seeds in [0-9.]+ s, [0-9]+ diverged' "$OUT/soak.log" | tail -1)
-echo "${summary:-no summary: see $OUT/soak.log} (seeds from $FROM, scale $SCALE, $(( elapsed / 60 )) min; log $OUT/soak.log)"
+echo "${summary:-no summary: see $OUT/soak.log} (seeds from $FROM, scale $SCALE, $LANES lanes, $(( elapsed / 60 )) min; log $OUT/soak.log)"
 
 if (( write_doc )) && [[ -n $summary ]]; then
   line="| $(date -u +%Y-%m-%d) | $(git rev-parse --short HEAD) | $MINUTES min | $SCALE | $FROM | $summary |"

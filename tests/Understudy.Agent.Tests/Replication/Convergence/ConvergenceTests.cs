@@ -9,11 +9,11 @@ namespace Understudy.Agent.Tests.Replication.Convergence;
 /// Idle means identical: random, seeded episodes of churn and faults (kill -9 of either agent, link cuts, pauses,
 /// restarts, a fail-over with clients writing on the target, then restore and fail-back) against real agents, and after every idle point the trees compared by an independent walker. A failing
 /// seed is printed with its plan and churn log; it becomes a case of <see cref="Regressions"/> once fixed.
-/// Fresh random seeds still find divergences (docs/performance.md, "Convergence"), so that run is opt-in for now: it
-/// runs when UNDERSTUDY_CONVERGENCE_SEEDS is set (bench/convergence-soak.sh sets it); CI plays the regression seeds.
-/// Settings (environment): UNDERSTUDY_CONVERGENCE_SEEDS = how many random seeds;
+/// Every run (CI's too) plays the regression seeds and 50 fresh random seeds, in two lanes (two agent pairs).
+/// Settings (environment): UNDERSTUDY_CONVERGENCE_SEEDS = how many random seeds (default 50);
 /// UNDERSTUDY_CONVERGENCE_FROM = the first of them (default: random, printed); UNDERSTUDY_CONVERGENCE_BUDGET_S = stop
-/// starting new seeds after this many seconds (default 900). bench/convergence-soak.sh runs it for longer.
+/// starting new seeds after this many seconds (default 900); UNDERSTUDY_CONVERGENCE_LANES = lanes (default 2).
+/// bench/convergence-soak.sh runs it for longer.
 /// </summary>
 [Collection(nameof(ReplicationFaultsCollection))]
 public sealed class ConvergenceTests(ITestOutputHelper output)
@@ -49,42 +49,79 @@ public sealed class ConvergenceTests(ITestOutputHelper output)
         Assert.True(failure is null, failure);
     }
 
-    [RandomSeedsFact]
+    [Fact]
     public async Task RandomSeeds_AtEveryIdlePoint_TheTargetIsTheSource()
     {
         int count = Setting("UNDERSTUDY_CONVERGENCE_SEEDS", 50);
         long from = Setting("UNDERSTUDY_CONVERGENCE_FROM", Random.Shared.Next(1_000, 1_000_000_000));
         var budget = TimeSpan.FromSeconds(Setting("UNDERSTUDY_CONVERGENCE_BUDGET_S", 900));
-        output.WriteLine($"seeds {from}..{from + count - 1} (UNDERSTUDY_CONVERGENCE_FROM={from} replays them)");
+        int lanes = Math.Clamp(Setting("UNDERSTUDY_CONVERGENCE_LANES", 2), 1, 8);
+        output.WriteLine($"seeds {from}..{from + count - 1} in {lanes} lanes (UNDERSTUDY_CONVERGENCE_FROM={from} replays them)");
         var started = DateTime.UtcNow;
         var failed = new List<long>();
         int played = 0;
-        await using var rig = await ConvergenceRig.StartAsync();
-        for (long seed = from; seed < from + count && DateTime.UtcNow - started < budget; seed++)
+        long next = from;
+        var gate = new object();
+
+        // Each lane is a pair of agents of its own; the seeds are dealt out as lanes come free. A seed's output is
+        // written in one piece, so lanes do not interleave their lines.
+        async Task LaneAsync()
         {
-            var episode = ConvergenceEpisode.FromSeed(seed);
-            var t0 = DateTime.UtcNow;
-            var failure = await ConvergenceRun.PlayAsync(rig, episode, output);
-            played++;
-            output.WriteLine($"{(failure is null ? "ok  " : "FAIL")} {episode} ({ConvergenceRig.Seconds(DateTime.UtcNow - t0)} s)");
-            if (failure is not null)
-                failed.Add(seed);
+            await using var rig = await ConvergenceRig.StartAsync();
+            while (true)
+            {
+                long seed;
+                lock (gate)
+                {
+                    if (next >= from + count || DateTime.UtcNow - started >= budget)
+                        return;
+                    seed = next++;
+                }
+                var episode = ConvergenceEpisode.FromSeed(seed);
+                var t0 = DateTime.UtcNow;
+                var buffer = new BufferedOutput();
+                var failure = await ConvergenceRun.PlayAsync(rig, episode, buffer);
+                buffer.WriteLine($"{(failure is null ? "ok  " : "FAIL")} {episode} ({ConvergenceRig.Seconds(DateTime.UtcNow - t0)} s)");
+                output.WriteLine(buffer.Text.TrimEnd());
+                lock (gate)
+                {
+                    played++;
+                    if (failure is not null)
+                        failed.Add(seed);
+                }
+            }
         }
+
+        await Task.WhenAll(Enumerable.Range(0, lanes).Select(_ => LaneAsync()));
         output.WriteLine($"{played} seeds in {ConvergenceRig.Seconds(DateTime.UtcNow - started)} s, {failed.Count} diverged");
+        failed.Sort();
         Assert.True(failed.Count == 0, $"{failed.Count} of {played} seeds diverged: {string.Join(", ", failed)} (details in the output)");
         Assert.True(played >= Math.Min(count, 10), $"only {played} seeds ran within {budget.TotalSeconds} s");
     }
 
+    /// <summary>Collects a seed's lines, to be written at once.</summary>
+    private sealed class BufferedOutput : ITestOutputHelper
+    {
+        private readonly System.Text.StringBuilder _text = new();
+
+        public string Text
+        {
+            get
+            {
+                lock (_text)
+                    return _text.ToString();
+            }
+        }
+
+        public void WriteLine(string message)
+        {
+            lock (_text)
+                _text.AppendLine(message);
+        }
+
+        public void WriteLine(string format, params object[] args) => WriteLine(string.Format(CultureInfo.InvariantCulture, format, args));
+    }
+
     private static int Setting(string name, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : fallback;
-}
-
-/// <summary>Runs only when UNDERSTUDY_CONVERGENCE_SEEDS says how many fresh seeds to play (see <see cref="ConvergenceTests"/>).</summary>
-public sealed class RandomSeedsFactAttribute : FactAttribute
-{
-    public RandomSeedsFactAttribute()
-    {
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("UNDERSTUDY_CONVERGENCE_SEEDS")))
-            Skip = "fresh random seeds are opt-in until the known divergences are fixed: UNDERSTUDY_CONVERGENCE_SEEDS=N, or bench/convergence-soak.sh";
-    }
 }
