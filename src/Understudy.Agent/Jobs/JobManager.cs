@@ -89,6 +89,18 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             if (!Directory.Exists(p))
                 throw new JobRequestException($"{fileName}: key 'source.paths': {p} is not a directory on this agent");
         }
+        if (spec.Replication.Consistency == Consistency.WriteOrder)
+        {
+            // Refused here rather than degraded later: a path the mode cannot serve would otherwise replicate with no consistency at all.
+            try
+            {
+                Core.WriteOrder.Source.PointSubvolume.CheckWhole(spec.Source.Paths[0]);
+            }
+            catch (Core.WriteOrder.Source.WriteOrderUnsupportedException e)
+            {
+                throw new JobRequestException($"{fileName}: key 'replication.consistency': {e.Message}", 400, new { file = fileName, key = "replication.consistency" });
+            }
+        }
         var def = ToDefinition(spec);
         await _gate.WaitAsync();
         try
