@@ -20,7 +20,9 @@ internal sealed record MirrorRequest(string? Mode);
 
 internal sealed record VerifyRequest(bool Checksum, bool Repair);
 
-internal sealed record HostedView(string Name, string Role, string SourceId, string SourceName, string TargetPath, long LastSeq, bool Connected);
+/// <summary><see cref="WriteOrder"/>: a write-order job's point on this target (null for file mode).</summary>
+internal sealed record HostedView(string Name, string Role, string SourceId, string SourceName, string TargetPath, long LastSeq, bool Connected,
+    string Consistency = "file", Jobs.WriteOrderView? WriteOrder = null);
 
 /// <summary>The whole management API in one route table (docs/api.md). The CLI and the console use nothing else.</summary>
 internal static partial class ApiRoutes
@@ -97,8 +99,10 @@ internal static partial class ApiRoutes
         {
             agent = new { id = a.Context.Identity.Id, name = a.Context.AgentName },
             jobs = a.Jobs.Runners.Select(a.Jobs.Status).OrderBy(s => s.Name),
-            hosted = a.Target.List().Select(h => new HostedView(h.Job, "target", h.SourceId, h.SourceName, h.TargetPath, h.LastSeq,
-                a.Target.IsActive(h.SourceId, h.Job))),
+            hosted = a.Target.List().Select(h => a.Target.Held(h.SourceId, h.Job) is { } held
+                ? new HostedView(h.Job, "target", h.SourceId, h.SourceName, h.TargetPath, h.LastSeq, a.Target.IsActive(h.SourceId, h.Job),
+                    "write-order", held.View(a.Context.Time.GetUtcNow()))
+                : new HostedView(h.Job, "target", h.SourceId, h.SourceName, h.TargetPath, h.LastSeq, a.Target.IsActive(h.SourceId, h.Job))),
             failover = a.Failover.Engines.Select(e => e.View()),
         }));
 

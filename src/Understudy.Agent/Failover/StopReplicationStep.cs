@@ -11,6 +11,9 @@ internal interface IReplicationControl
     /// fail-over state. Returns the last replication sequence made durable.
     /// </summary>
     Task<long> StopAsync(string sourceId, string job, CancellationToken ct);
+
+    /// <summary>A write-order job: the point the replica is (recovered by <see cref="StopAsync"/>); null for a file-mode job.</summary>
+    Target.PointHeld? Held(string sourceId, string job) => null;
 }
 
 /// <summary>
@@ -38,6 +41,21 @@ internal sealed class StopReplicationStep(string sourceId, string job, IReplicat
     public async Task ApplyAsync(StepContext ctx, CancellationToken ct)
     {
         long seq = await control.StopAsync(sourceId, job, ct);
+        if (control.Held(sourceId, job) is { Point: < 0 })
+        {
+            ctx.Warn("replication stopped (write-order); the replica is no complete point: its first mirror (or a mirror from a fresh point) had not completed",
+                new { consistency = "write-order", point = (long?)null });
+            return;
+        }
+        if (control.Held(sourceId, job) is { } held)
+        {
+            // Write-order: the replica is one whole point; what is lost is everything after the moment it stands for.
+            var lostAt = held.LinkEndedAt ?? DateTimeOffset.UtcNow;
+            double rpo = Math.Max(0, (lostAt - held.ConsistentAsOf).TotalSeconds);
+            ctx.Info($"replication stopped (write-order); the replica is point {held.Point}, consistent as of {held.ConsistentAsOf.UtcDateTime:yyyy-MM-dd HH:mm:ss.fff}Z ({rpo:0.0} s before the source was lost, at {lostAt.UtcDateTime:HH:mm:ss.fff}Z)",
+                new { consistency = "write-order", point = held.Point, pointTakenAt = held.TakenAt.ToString("O"), consistentAsOf = held.ConsistentAsOf.ToString("O"), sourceLostAt = lostAt.ToString("O"), rpoSeconds = Math.Round(rpo, 3) });
+            return;
+        }
         var r = lastReport();
         var lost = r is null
             ? "unknown: the source never reported its queue"

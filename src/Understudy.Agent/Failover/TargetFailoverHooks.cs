@@ -17,4 +17,6 @@ internal interface ITargetFailoverHooks
 internal sealed class TargetReplicationControl(TargetService target) : IReplicationControl
 {
     public Task<long> StopAsync(string sourceId, string job, CancellationToken ct) => target.StopForFailoverAsync(sourceId, job, ct);
+
+    public PointHeld? Held(string sourceId, string job) => target.Held(sourceId, job);
 }

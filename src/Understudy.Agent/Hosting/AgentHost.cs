@@ -169,6 +169,8 @@ internal sealed class AgentHost : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken ct)
     {
+        // Before the peer link and the fail-over engines: a write-order replica is its last complete point first.
+        Target.RecoverAllPoints();
         // Before the peer link: a source registering must find the stored engines, not race them.
         Failover.Start();
         _peer.Start();

@@ -59,8 +59,9 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             return runner;
         if (!mirrored)
             runner.RequestMirror(spec.Mirror.Mode);
-        else if (spec.Replication.Enabled)
-            runner.RequestMirror(MirrorMode.Different, why, catchUp: true);
+        else if (spec.Replication.Enabled && spec.Replication.Consistency == Consistency.File)
+            runner.RequestMirror(MirrorMode.Different, why, catchUp: true); // write-order resumes from the point the target holds
+
         return runner;
     }
 
@@ -88,6 +89,18 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
         {
             if (!Directory.Exists(p))
                 throw new JobRequestException($"{fileName}: key 'source.paths': {p} is not a directory on this agent");
+        }
+        if (spec.Replication.Consistency == Consistency.WriteOrder)
+        {
+            // Refused here rather than degraded later: a path the mode cannot serve would otherwise replicate with no consistency at all.
+            try
+            {
+                Core.WriteOrder.Source.PointSubvolume.CheckWhole(spec.Source.Paths[0]);
+            }
+            catch (Core.WriteOrder.Source.WriteOrderUnsupportedException e)
+            {
+                throw new JobRequestException($"{fileName}: key 'replication.consistency': {e.Message}", 400, new { file = fileName, key = "replication.consistency" });
+            }
         }
         var def = ToDefinition(spec);
         await _gate.WaitAsync();
@@ -227,7 +240,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             p.StartedAt.ToString("O"), p.FinishedAt?.ToString("O"), p.Skipped, p.OrphansKept, p.OrphansDeleted);
         return new JobStatusView(r.Job.Name, "source", r.State, r.Reason, spec.Target.Address.ToString(), spec.Target.Path,
             spec.Source.Paths, pv, r.Mirrored, r.LastMirrorAt?.ToString("O"), r.LastVerify, r.ReplicationStatus(now), r.IsIdle, changes,
-            r.Job.Unprotected.View(20));
+            r.Job.Unprotected.View(20), JobEnum<Consistency>.Name(spec.Replication.Consistency), r.WriteOrderStatus(now));
     }
 
     public async ValueTask DisposeAsync()

@@ -67,7 +67,7 @@ internal sealed partial class JobRunner
 
     public bool Paused => _paused;
 
-    private bool ShouldReplicate => _pipeline is not null && Mirrored && !_paused && !_remirrorRequired;
+    private bool ShouldReplicate => (_pipeline is not null || _writeOrder) && Mirrored && !_paused && !_remirrorRequired;
 
     private string? PassiveReason => Failover.PassiveGuard.ReasonFor(_ctx, Job.Name);
 
@@ -76,7 +76,7 @@ internal sealed partial class JobRunner
         : _paused ? JobStates.Paused
         : _remirrorRequired ? JobStates.RemirrorRequired
         : !Mirrored ? JobStates.Connecting
-        : _pipeline is not null ? JobStates.Replicating
+        : _pipeline is not null || _writeOrder ? JobStates.Replicating
         : JobStates.InSync;
 
     private string? RestReason() =>
@@ -423,6 +423,7 @@ internal sealed partial class JobRunner
         Mirrored && !_paused && !_remirrorRequired && Volatile.Read(ref _mirrorsQueued) == 0 && _commands.Reader.Count == 0
         && State is JobStates.Replicating or JobStates.InSync
         && !_resending && _resendConfirm is null or { IsCompleted: true } && _confirmResyncAt is null && _sender?.LinksInDoubt != true
+        && (!_writeOrder || PointsIdle)
         && (_pipeline is null || (_pipeline.WatchersQuiet && _pipeline.PendingEvents == 0 && _pipeline.Log.Stats.PendingCount == 0 && _missing.IsEmpty
             && _pipeline.Progress.All(p => p.IsReady)));
 

@@ -55,7 +55,8 @@ internal sealed partial class JobRunner : IAsyncDisposable
         Compression = replication.Compression;
         State = stoppedSince is not null ? JobStates.Stopped : paused ? JobStates.Paused : JobStates.Connecting;
         Reason = stoppedSince is { } since ? StoppedReason(job.Name, since) : paused ? PausedReason : null;
-        if (replication.Enabled)
+        _writeOrder = replication.Consistency == Consistency.WriteOrder;
+        if (replication.Enabled && !_writeOrder)
             _pipeline = CreatePipeline();
         _loop = stoppedSince is null ? RunAsync(_stop.Token) : Task.CompletedTask;
         if (stoppedSince is null && SchedulePeriod(verifySchedule) is { } period)
@@ -271,8 +272,14 @@ internal sealed partial class JobRunner : IAsyncDisposable
     {
         switch (cmd)
         {
+            case MirrorCommand m when _writeOrder:
+                await PointMirrorAsync(m.Mode, m.Why, session, ct);
+                break;
             case MirrorCommand m:
                 await MirrorAsync(m.Mode, m.Why, m.CatchUp, thorough: false, session, ct, m.Settled);
+                break;
+            case ReplicateCommand when _writeOrder:
+                await ShipPointsAsync(session, ct);
                 break;
             case ReplicateCommand:
                 await ReplicateAsync(session, ct);
@@ -319,7 +326,9 @@ internal sealed partial class JobRunner : IAsyncDisposable
         return null;
     }
 
-    private async Task MirrorAsync(MirrorMode mode, string? why, bool catchUp, bool thorough, SourceSession session, CancellationToken ct, bool settled = false)
+    /// <param name="over">The job as the mirror walks it, when not <see cref="Job"/> (a write-order base: the snapshot).</param>
+    private async Task MirrorAsync(MirrorMode mode, string? why, bool catchUp, bool thorough, SourceSession session, CancellationToken ct, bool settled = false,
+        JobDefinition? over = null)
     {
         var progress = new MirrorProgress(mode, _ctx.Time);
         Progress = progress;
@@ -335,7 +344,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         long startSeq = BeginMirror();
         if (!settled && UnacknowledgedSinceNs(startSeq) is { } since)
             inDoubt = (Math.Min(since, inDoubt?.From ?? long.MaxValue), null);
-        var engine = new MirrorEngine(catchUp ? Job with { DeleteOrphans = true } : Job, session, _ctx.Events, progress)
+        var engine = new MirrorEngine(over ?? (catchUp ? Job with { DeleteOrphans = true } : Job), session, _ctx.Events, progress)
         {
             Early = _pipeline is null ? null : new EarlyFeed(_pipeline.Log, startSeq),
             Thorough = thorough,
@@ -379,6 +388,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
             await _pipeline.DisposeAsync();
             _pipeline.Log.Dispose();
         }
+        _points?.Dispose();
         _stop.Dispose();
     }
 }

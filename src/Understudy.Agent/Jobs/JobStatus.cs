@@ -24,7 +24,8 @@ internal sealed record ProgressView(
 internal sealed record JobStatusView(
     string Name, string Role, string State, string? Reason, string Target, string TargetPath,
     IReadOnlyList<string> SourcePaths, ProgressView? Mirror, bool Mirrored, string? LastMirrorAt,
-    Source.VerifyReport? LastVerify, ReplicationView Replication, bool Idle, long Changes, Source.NotProtectedView NotProtected);
+    Source.VerifyReport? LastVerify, ReplicationView Replication, bool Idle, long Changes, Source.NotProtectedView NotProtected,
+    string Consistency = "file", WriteOrderView? WriteOrder = null);
 
 /// <summary>Change-capture setup: directories watched (1 for a fanotify filesystem mark) of those found.</summary>
 internal sealed record WatchView(long DirectoriesWatched, long DirectoriesSeen, bool Ready, string? Error);

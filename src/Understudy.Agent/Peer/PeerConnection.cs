@@ -226,7 +226,7 @@ internal sealed class PeerConnection : IAsyncDisposable
     }
 
     private static bool IsBulk(MessageType t) =>
-        t is MessageType.FileBegin or MessageType.FileData or MessageType.DeltaData or MessageType.ManifestBatch;
+        t is MessageType.FileBegin or MessageType.FileData or MessageType.DeltaData or MessageType.ManifestBatch or MessageType.PointData;
 
     /// <summary>Reads the next frame. Returns null when the peer closed the connection cleanly between frames.</summary>
     public async ValueTask<IncomingFrame?> ReceiveAsync(CancellationToken cancellationToken)

@@ -27,6 +27,8 @@ internal sealed class SourceSession : IAsyncDisposable
     private readonly TaskCompletionSource _faulted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _acked;
     private readonly List<(ulong Seq, TaskCompletionSource Tcs)> _ackWaiters = [];
+    private readonly List<(long Point, TaskCompletionSource Tcs)> _pointWaiters = [];
+    private long _pointApplied = -1;
     private readonly Lock _lock = new();
 
     private SourceSession(PeerConnection conn, JobOpened opened, CancellationToken ct)
@@ -91,6 +93,9 @@ internal sealed class SourceSession : IAsyncDisposable
                     case Ack a:
                         OnAck(a.Seq);
                         break;
+                    case PointApplied p:
+                        OnPointApplied(p.Point);
+                        break;
                     case ApplyFailed { Code: ErrorCode.NotFound } f when Missing is { } missing:
                         // Not fatal: a replayed rename, link or metadata change found nothing to act on;
                         // the replicator sends the entry itself instead.
@@ -123,6 +128,9 @@ internal sealed class SourceSession : IAsyncDisposable
                 foreach (var (_, tcs) in _ackWaiters)
                     tcs.TrySetException(e);
                 _ackWaiters.Clear();
+                foreach (var (_, tcs) in _pointWaiters)
+                    tcs.TrySetException(e);
+                _pointWaiters.Clear();
             }
         }
     }
@@ -141,6 +149,40 @@ internal sealed class SourceSession : IAsyncDisposable
                 return true;
             });
         }
+    }
+
+    private void OnPointApplied(long point)
+    {
+        lock (_lock)
+        {
+            if (point > _pointApplied)
+                Interlocked.Exchange(ref _pointApplied, point);
+            _pointWaiters.RemoveAll(w =>
+            {
+                if (w.Point != point)
+                    return false;
+                w.Tcs.TrySetResult();
+                return true;
+            });
+        }
+    }
+
+    /// <summary>Write-order: the last point the target said it applied in this session (-1: none yet).</summary>
+    public long PointAppliedSeq => Interlocked.Read(ref _pointApplied);
+
+    /// <summary>Completes when the target answers PointApplied for <paramref name="point"/> (faults with the session).</summary>
+    public Task PointAppliedAsync(long point)
+    {
+        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+        {
+            if (_pointApplied == point)
+                return Task.CompletedTask;
+            if (_faulted.Task.IsCompleted)
+                return _faulted.Task;
+            _pointWaiters.Add((point, tcs));
+        }
+        return tcs.Task;
     }
 
     public ValueTask SendAsync(Message m, CancellationToken ct) => Connection.WriteAsync(m, ct);

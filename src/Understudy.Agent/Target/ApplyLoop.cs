@@ -121,6 +121,9 @@ internal sealed partial class ApplyLoop(PeerConnection conn, FsTree tree, IApply
                         case Ping p:
                             await conn.SendAsync(new Pong(p.Nonce), ct);
                             break;
+                        case PointBegin or PointData or PointEnd or PointCurrent when hooks.Points is { } points:
+                            await points.OnFrameAsync(m, MakeDurableAsync, conn, ct);
+                            break;
                         case CloseJob:
                             applier.Barrier();
                             return false;

@@ -43,6 +43,9 @@ internal interface IApplyHooks
     /// <summary>Messages to send once the current frame is applied (a restore's conflict reports).</summary>
     IReadOnlyList<Message> TakeOutgoing();
 
+    /// <summary>A write-order job's point receiver (target of a job session only); null elsewhere, where point frames are a protocol violation.</summary>
+    PointReceiver? Points => null;
+
     /// <summary>Asked when the session is cancelled: true to publish everything received completely first (a fail-over stopping replication).</summary>
     bool KeepReceivedOnStop();
 }

@@ -18,7 +18,7 @@ internal sealed record HostedJobInfo(string SourceId, string Job, string TargetP
 /// into its own target path; overlaps refused) and runs one session per job at a time — a new
 /// connection for a job takes over from a stale one (a source reconnecting after a cut).
 /// </summary>
-internal sealed class TargetService(StateStore store, EventLog events, string dataDir)
+internal sealed partial class TargetService(StateStore store, EventLog events, string dataDir)
 {
     private readonly ConcurrentDictionary<string, ActiveSession> _active = new();
     private readonly Lock _registerLock = new();
@@ -59,6 +59,9 @@ internal sealed class TargetService(StateStore store, EventLog events, string da
         {
             _stopping.TryRemove(key, out _);
         }
+        // A write-order replica is brought to its last complete point before anything takes it over.
+        if (store.ListHosted().FirstOrDefault(h => h.SourceId == sourceId && h.Job == job) is { } hosted)
+            RecoverPoints(sourceId, job, hosted.TargetPath);
         return store.ListHosted().FirstOrDefault(h => h.SourceId == sourceId && h.Job == job)?.LastSeq ?? 0;
     }
 
@@ -124,14 +127,18 @@ internal sealed class TargetService(StateStore store, EventLog events, string da
             try
             {
                 long lastSeq = store.ListHosted().FirstOrDefault(h => h.SourceId == job.SourceId && h.Job == job.Job)?.LastSeq ?? 0;
-                await conn.SendAsync(new JobOpened(job.Job, (ulong)lastSeq, FsTree.IsRoot), cts.Token);
-                await new TargetSession(conn, job, this, events).RunAsync(tree, cts.Token);
+                var held = OpenPoints(job, open.JobJson);
+                await conn.SendAsync(new JobOpened(job.Job, (ulong)lastSeq, FsTree.IsRoot, held?.Point ?? -1,
+                    held is null ? 0 : (held.TakenAt - DateTimeOffset.UnixEpoch).Ticks * 100), cts.Token);
+                await using var points = held is not null || IsWriteOrder(open.JobJson) ? new PointReceiver(this, job) : null;
+                await new TargetSession(conn, job, this, events) { Points = points }.RunAsync(tree, cts.Token);
             }
             catch (OperationCanceledException) when (cts.IsCancellationRequested && !ct.IsCancellationRequested)
             {
             }
             finally
             {
+                NoteLinkEnded(job);
                 _active.TryRemove(new KeyValuePair<string, ActiveSession>(job.Key, mine));
                 done.TrySetResult();
             }

@@ -18,6 +18,9 @@ internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, Targ
     /// what the source has queued and not yet acknowledged (sent by JobRunner.SourceStatus.cs).</summary>
     public const string SourceStatusVerb = "source-status";
 
+    /// <summary>Set for a write-order job: takes its points.</summary>
+    public PointReceiver? Points { get; init; }
+
     public Task RunAsync(FsTree tree, CancellationToken ct) => new ApplyLoop(conn, tree, this, events, job.Job).RunAsync(ct);
 
     public string Side => "target";

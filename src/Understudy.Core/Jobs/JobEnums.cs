@@ -32,6 +32,15 @@ internal enum Compression
     [JsonStringEnumMemberName("zstd")] Zstd,
 }
 
+/// <summary><c>replication.consistency</c>: what the target's copy is at any moment.</summary>
+internal enum Consistency
+{
+    /// <summary>Each file is replicated as it is when sent: files may be of different moments.</summary>
+    [JsonStringEnumMemberName("file")] File,
+    /// <summary>The target is always one whole consistency point of the source (a btrfs snapshot; ADR 0001).</summary>
+    [JsonStringEnumMemberName("write-order")] WriteOrder,
+}
+
 /// <summary><c>failover.monitor.addresses[].method</c>.</summary>
 internal enum MonitorMethod
 {

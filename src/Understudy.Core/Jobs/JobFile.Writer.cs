@@ -34,6 +34,7 @@ internal static partial class JobFile
         w.Raw("bandwidth", JobValues.FormatSize(rep.Bandwidth));
         w.Raw("compression", JobEnum<Compression>.Name(rep.Compression));
         w.Raw("coalesce", JobValues.FormatDuration(rep.Coalesce));
+        w.Raw("consistency", JobEnum<Consistency>.Name(rep.Consistency));
         w.Close();
         w.Open("verify");
         w.Raw("schedule", spec.Verify.Schedule is { } s ? JobValues.FormatDuration(s) : "none");

@@ -91,6 +91,17 @@ internal sealed partial record JobSpec
         CheckEnum(Replication.Compression, "replication.compression");
         if (Replication.Coalesce < TimeSpan.Zero || Replication.Coalesce > MaxCoalesce)
             Fail("replication.coalesce", $"expected a duration from 0 to {JobValues.FormatDuration(MaxCoalesce)}, got '{JobValues.FormatDuration(Replication.Coalesce)}'");
+        CheckEnum(Replication.Consistency, "replication.consistency");
+        if (Replication.Consistency == Consistency.WriteOrder)
+        {
+            // A point is a snapshot of one whole btrfs subvolume: one path, all of it, replicated continuously.
+            if (Source.Paths.Count != 1)
+                Fail("replication.consistency", $"write-order protects exactly one source path (the root of one btrfs subvolume), got {Source.Paths.Count}; use one job per subvolume");
+            if (Source.Exclude is { Count: > 0 })
+                Fail("replication.consistency", "write-order replicates whole btrfs snapshots, so source.exclude cannot apply: remove it, or move the excluded data to another subvolume");
+            if (!Replication.Enabled)
+                Fail("replication.consistency", "write-order needs replication.enabled: true (the consistency points are its replication)");
+        }
     }
 
     private static string CheckNormalizedPath(string? path, string key)

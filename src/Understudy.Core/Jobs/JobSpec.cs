@@ -81,6 +81,10 @@ internal sealed record ReplicationSpec
 
     /// <summary>How long rapid changes to one file are held to be merged into one operation.</summary>
     public TimeSpan Coalesce { get; init; } = DefaultCoalesce;
+
+    /// <summary><c>write-order</c>: consistency points of a btrfs subvolume instead of the file-change queue
+    /// (docs/adr/0001-write-order-mode.md); <c>coalesce</c> and <c>queue_limit</c> do not apply then.</summary>
+    public Consistency Consistency { get; init; } = Consistency.File;
 }
 
 /// <summary><c>verify</c>.</summary>

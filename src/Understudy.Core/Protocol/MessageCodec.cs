@@ -36,6 +36,11 @@ internal static class MessageCodec
             MessageType.Pong => new Pong(r.U64()),
             MessageType.ControlRequest => ControlRequest.Read(ref r),
             MessageType.ControlReply => ControlReply.Read(ref r),
+            MessageType.PointBegin => PointBegin.Read(ref r),
+            MessageType.PointData => PointData.Read(ref r, body),
+            MessageType.PointEnd => PointEnd.Read(ref r),
+            MessageType.PointApplied => new PointApplied(r.I64()),
+            MessageType.PointCurrent => PointCurrent.Read(ref r),
             _ => throw new ProtocolException($"unexpected frame type {type}"),
         };
         r.End();

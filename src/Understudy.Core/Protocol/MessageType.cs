@@ -32,4 +32,9 @@ internal enum MessageType : byte
     ReadRequest = 27,
     ControlRequest = 28,
     ControlReply = 29,
+    PointBegin = 30,
+    PointData = 31,
+    PointEnd = 32,
+    PointApplied = 33,
+    PointCurrent = 34,
 }

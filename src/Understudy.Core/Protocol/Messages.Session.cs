@@ -6,8 +6,10 @@ internal sealed record Hello(ushort MinVersion, ushort MaxVersion, string AgentN
     public const uint Magic = 0x44545355; // "USTD" little-endian
     /// <summary>2: manifest entries carry allocated bytes and (on request) xattr digests, and ManifestRequest a flags
     /// byte. An agent of version 1 cannot read them: the two refuse each other at Hello instead of misreading a
-    /// manifest. Also the Hole delta instruction (a source hole left unwritten on the target).</summary>
-    public const ushort CurrentVersion = 2;
+    /// manifest. Also the Hole delta instruction (a source hole left unwritten on the target).
+    /// 3: write-order mode (issue 17): the Point* frames, JobOpened's point fields, the job spec's
+    /// <c>replication.consistency</c>.</summary>
+    public const ushort CurrentVersion = 3;
 
     public override MessageType Type => MessageType.Hello;
 
@@ -77,8 +79,10 @@ internal sealed record OpenJob(string JobName, string TargetPath, string SourceN
 }
 
 /// <summary>Target → source: the job is bound; <see cref="LastAppliedSeq"/> is the last durable replication sequence;
-/// <see cref="PreservesOwnership"/> is true when the target runs as root and so keeps owners and groups.</summary>
-internal sealed record JobOpened(string JobName, ulong LastAppliedSeq, bool PreservesOwnership) : Message
+/// <see cref="PreservesOwnership"/> is true when the target runs as root and so keeps owners and groups.
+/// <see cref="PointHeld"/>: the write-order point the replica is exactly (after the target's recovery), -1 for none
+/// (a file-mode job, or a write-order job never mirrored); <see cref="PointTakenAtNs"/>: its snapshot time.</summary>
+internal sealed record JobOpened(string JobName, ulong LastAppliedSeq, bool PreservesOwnership, long PointHeld = -1, long PointTakenAtNs = 0) : Message
 {
     public override MessageType Type => MessageType.JobOpened;
 
@@ -87,9 +91,20 @@ internal sealed record JobOpened(string JobName, ulong LastAppliedSeq, bool Pres
         w.String(JobName);
         w.U64(LastAppliedSeq);
         w.Bool(PreservesOwnership);
+        w.I64(PointHeld);
+        w.I64(PointTakenAtNs);
     }
 
-    public static JobOpened Read(ref WireReader r) => new(r.String(256), r.U64(), r.Bool());
+    public static JobOpened Read(ref WireReader r)
+    {
+        var name = r.String(256);
+        ulong seq = r.U64();
+        bool owners = r.Bool();
+        long point = r.I64();
+        if (point < -1)
+            ProtocolException.Throw($"invalid point {point}");
+        return new JobOpened(name, seq, owners, point, r.I64());
+    }
 }
 
 internal sealed record CloseJob : Message

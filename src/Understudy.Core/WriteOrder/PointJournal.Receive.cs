@@ -8,13 +8,15 @@ internal sealed partial class PointJournal
     /// <summary>Takes point <paramref name="point"/>'s stream from <paramref name="source"/> into the journal:
     /// checked command by command while it is written (CRC, limits, an End at the end), fsynced, renamed
     /// into place, then recorded as received. A stream cut short or damaged throws and leaves nothing
-    /// behind; the state is unchanged. Only the point after the applied one is taken, and only when no
-    /// point is pending.</summary>
-    public async Task ReceiveAsync(long point, Stream source, CancellationToken ct, SendStreamLimits? limits = null)
+    /// behind; the state is unchanged. Only a point after the applied one is taken (numbers may skip: the
+    /// source coalesces points that piled up and numbers them by its snapshots), and only when no point is
+    /// pending; the caller checks that its delta is from the applied point. <paramref name="takenAtNs"/>:
+    /// when its snapshot was taken, kept with it.</summary>
+    public async Task ReceiveAsync(long point, Stream source, CancellationToken ct, SendStreamLimits? limits = null, long takenAtNs = 0)
     {
         if (State.Pending)
             throw new InvalidOperationException($"point {State.Received} is received but not applied: apply it before receiving {point}");
-        if (point != State.Applied + 1)
+        if (point <= State.Applied)
             throw new InvalidOperationException($"point {point} does not follow the applied point {State.Applied}");
         string part = PartPath(point);
         try
@@ -45,7 +47,7 @@ internal sealed partial class PointJournal
             File.Delete(part);
             throw;
         }
-        Write(new PointState(State.Applied, point, 0));
+        Write(new PointState(State.Applied, point, 0, State.AppliedTakenNs, takenAtNs));
     }
 
     /// <summary>Applies the pending point to the replica (from its recorded progress: this is also the redo
@@ -60,10 +62,10 @@ internal sealed partial class PointJournal
         {
             var reader = new SendStreamReader(file);
             reader.ReadHeader();
-            applier.Apply(reader, s.Next, next => Write(new PointState(s.Applied, s.Received, next)));
+            applier.Apply(reader, s.Next, next => Write(s with { Next = next }));
         }
         applier.SyncFs();
-        Write(new PointState(s.Received, s.Received, 0));
+        Write(new PointState(s.Received, s.Received, 0, s.ReceivedTakenNs, s.ReceivedTakenNs));
         File.Delete(StreamPath(s.Received));
         return s.Received;
     }

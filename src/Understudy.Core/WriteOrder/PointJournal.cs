@@ -40,15 +40,29 @@ internal sealed partial class PointJournal
 
     /// <summary>A new journal whose replica equals <paramref name="basePoint"/> (the initial mirror, made from
     /// a read-only snapshot). Refuses a directory that already has one.</summary>
-    public static PointJournal Create(string dir, long basePoint)
+    public static PointJournal Create(string dir, long basePoint, long takenAtNs = 0)
     {
         System.IO.Directory.CreateDirectory(dir);
         var j = new PointJournal(dir, default, 0);
         if (File.Exists(j.StatePath))
             throw new IOException($"{dir} already holds a point journal");
-        j.Write(new PointState(basePoint, basePoint, 0));
-        j.Write(new PointState(basePoint, basePoint, 0)); // both slots valid from the start
+        j.Write(new PointState(basePoint, basePoint, 0, takenAtNs, takenAtNs));
+        j.Write(new PointState(basePoint, basePoint, 0, takenAtNs, takenAtNs)); // both slots valid from the start
         FsyncDirectory(dir);
+        return j;
+    }
+
+    /// <summary>The replica was made equal to <paramref name="basePoint"/> by other means (a mirror of the point's
+    /// snapshot) and is synced: the journal starts again from it, whatever it held (a point received but not applied
+    /// is meaningless now, and dropped).</summary>
+    public static PointJournal Rebase(string dir, long basePoint, long takenAtNs)
+    {
+        if (!File.Exists(Path.Combine(dir, "state")))
+            return Create(dir, basePoint, takenAtNs);
+        var j = Open(dir);
+        j.Write(new PointState(basePoint, basePoint, 0, takenAtNs, takenAtNs));
+        foreach (var f in System.IO.Directory.EnumerateFiles(dir, "*.stream"))
+            File.Delete(f);
         return j;
     }
 
@@ -89,6 +103,8 @@ internal sealed partial class PointJournal
         BinaryPrimitives.WriteInt64LittleEndian(slot[16..], s.Applied);
         BinaryPrimitives.WriteInt64LittleEndian(slot[24..], s.Received);
         BinaryPrimitives.WriteInt32LittleEndian(slot[32..], s.Next);
+        BinaryPrimitives.WriteInt64LittleEndian(slot[36..], s.AppliedTakenNs);
+        BinaryPrimitives.WriteInt64LittleEndian(slot[44..], s.ReceivedTakenNs);
         BinaryPrimitives.WriteUInt32LittleEndian(slot[(SlotSize - 4)..], Crc32C.Update(0, slot[..(SlotSize - 4)]));
         using (var h = File.OpenHandle(StatePath, FileMode.OpenOrCreate, FileAccess.Write))
         {
@@ -106,7 +122,8 @@ internal sealed partial class PointJournal
         if (!slot[..8].SequenceEqual(Magic) || BinaryPrimitives.ReadUInt32LittleEndian(slot[(SlotSize - 4)..]) != Crc32C.Update(0, slot[..(SlotSize - 4)]))
             return false;
         seq = BinaryPrimitives.ReadUInt64LittleEndian(slot[8..]);
-        s = new PointState(BinaryPrimitives.ReadInt64LittleEndian(slot[16..]), BinaryPrimitives.ReadInt64LittleEndian(slot[24..]), BinaryPrimitives.ReadInt32LittleEndian(slot[32..]));
+        s = new PointState(BinaryPrimitives.ReadInt64LittleEndian(slot[16..]), BinaryPrimitives.ReadInt64LittleEndian(slot[24..]), BinaryPrimitives.ReadInt32LittleEndian(slot[32..]),
+            BinaryPrimitives.ReadInt64LittleEndian(slot[36..]), BinaryPrimitives.ReadInt64LittleEndian(slot[44..]));
         return true;
     }
 

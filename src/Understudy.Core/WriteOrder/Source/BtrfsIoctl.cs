@@ -22,6 +22,7 @@ internal static unsafe class BtrfsIoctl
     private const nuint GetSubvolInfo = 0x81f8943c;  // _IOR(0x94, 60, struct btrfs_ioctl_get_subvol_info_args), 504 bytes
     private const nuint FsInfo = 0x8400941f;         // _IOR(0x94, 31, struct btrfs_ioctl_fs_info_args), 1024 bytes
     private const nuint SubvolGetFlags = 0x80089419; // _IOR(0x94, 25, __u64)
+    private const nuint GetSubvolRootref = 0xd000943d; // _IOWR(0x94, 61, struct btrfs_ioctl_get_subvol_rootref_args), 4096 bytes
 
     public const ulong SubvolReadOnly = 1UL << 1;    // BTRFS_SUBVOL_RDONLY, the ioctls' flag
     private const ulong FsInfoFlagGeneration = 1UL << 1;
@@ -104,6 +105,41 @@ internal static unsafe class BtrfsIoctl
         ulong flags = BinaryPrimitives.ReadUInt64LittleEndian(a.AsSpan(48));
         return (flags & FsInfoFlagGeneration) != 0 ? BinaryPrimitives.ReadUInt64LittleEndian(a.AsSpan(56)) : null;
     }
+
+    /// <summary>The subvolumes directly below the subvolume <paramref name="subvolume"/> (BTRFS_IOC_GET_SUBVOL_ROOTREF,
+    /// Linux 4.18): each one's tree id and the inode of the directory holding it. The kernel returns at most 255 per
+    /// call and EOVERFLOW when there are more; the call is repeated from the next tree id.</summary>
+    public static List<(ulong TreeId, ulong DirIno)> ChildSubvolumes(SafeFd subvolume, string display)
+    {
+        var found = new List<(ulong, ulong)>();
+        ulong min = 0;
+        while (true)
+        {
+            var a = new byte[4096];
+            BinaryPrimitives.WriteUInt64LittleEndian(a, min);
+            int r;
+            fixed (byte* p = a)
+            {
+                do
+                    r = Libc.ioctl(subvolume, GetSubvolRootref, p);
+                while (r < 0 && Sys.Errno == Libc.EINTR);
+            }
+            int errno = r < 0 ? Sys.Errno : 0;
+            if (r < 0 && errno != EOverflow)
+                throw new PosixException(errno, "BTRFS_IOC_GET_SUBVOL_ROOTREF", display);
+            int n = a[8 + (255 * 16)];
+            for (int i = 0; i < n; i++)
+            {
+                ulong tree = BinaryPrimitives.ReadUInt64LittleEndian(a.AsSpan(8 + (i * 16)));
+                found.Add((tree, BinaryPrimitives.ReadUInt64LittleEndian(a.AsSpan(16 + (i * 16)))));
+            }
+            if (r >= 0 || n == 0)
+                return found;
+            min = BinaryPrimitives.ReadUInt64LittleEndian(a); // the kernel leaves the next tree id to ask from
+        }
+    }
+
+    private const int EOverflow = 75;
 
     public static ulong SubvolumeFlags(SafeFd subvolume, string display)
     {

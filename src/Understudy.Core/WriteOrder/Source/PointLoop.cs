@@ -7,10 +7,21 @@ namespace Understudy.Core.WriteOrder.Source;
 /// the next point. When points pile up behind a slow send, only the newest is sent (its delta from the last sent
 /// point covers the ones between, which are deleted unsent): the replica gets the newest state soonest.
 /// <c>open</c> gives the stream a point's delta goes to (the sender's connection, a journal file); it is disposed
-/// after the point. <c>sent</c> sees every point sent. <c>lastSent</c>: the point the replica holds (the parent of
-/// the first delta), or null to send the first point whole.</summary>
-internal sealed class PointLoop(PointSource source, TimeProvider time, TimeSpan interval, SourcePoint? lastSent, Func<SourcePoint, Stream> open, Action<PointRecord> sent)
+/// after the point. <c>sent</c> sees every point sent, before the older snapshots are retired: the agent waits there
+/// for the target to acknowledge the point, so the snapshot the replica holds is always kept (the parent of the next
+/// delta, after a reconnect too). <c>lastSent</c>: the point the replica holds (the parent of the first delta), or null
+/// to send the first point whole.</summary>
+internal sealed class PointLoop(PointSource source, TimeProvider time, TimeSpan interval, SourcePoint? lastSent, Func<SourcePoint, Stream> open, Func<PointRecord, CancellationToken, Task> sent)
 {
+    public PointLoop(PointSource source, TimeProvider time, TimeSpan interval, SourcePoint? lastSent, Func<SourcePoint, Stream> open, Action<PointRecord> sent)
+        : this(source, time, interval, lastSent, open, (r, _) =>
+        {
+            sent(r);
+            return Task.CompletedTask;
+        })
+    {
+    }
+
     /// <summary>Runs until <paramref name="ct"/> is cancelled (returns then), or a point fails (throws).</summary>
     public async Task RunAsync(CancellationToken ct)
     {
@@ -63,7 +74,7 @@ internal sealed class PointLoop(PointSource source, TimeProvider time, TimeSpan 
                 PointRecord record;
                 await using (var destination = open(point!))
                     record = await source.SendAsync(point!, last, destination, stop.Token).ConfigureAwait(false);
-                sent(record);
+                await sent(record, stop.Token).ConfigureAwait(false);
                 source.Retire(record);
                 last = point;
             }

@@ -51,6 +51,28 @@ internal sealed record PointSubvolume(string ProtectedPath, string Root, string 
         return new PointSubvolume(full, root, rel == "." ? "" : rel);
     }
 
+    /// <summary><see cref="Check"/>, and what a write-order job adds (its points are the snapshots of one whole
+    /// subvolume): <paramref name="path"/> must be the subvolume's root, and no other subvolume may lie below it (a
+    /// snapshot holds a nested subvolume as an empty directory, so its data would silently be in no point). What
+    /// <c>job apply</c> calls for <c>replication.consistency: write-order</c>.</summary>
+    public static PointSubvolume CheckWhole(string path)
+    {
+        var sub = Check(path);
+        if (sub.RelativePath.Length > 0)
+            throw new WriteOrderUnsupportedException($"write-order mode protects a whole btrfs subvolume: '{sub.ProtectedPath}' is a directory inside the subvolume '{sub.Root}', not its root. Protect '{sub.Root}', or make '{sub.ProtectedPath}' a subvolume of its own ('btrfs subvolume create' a new one and move the data into it).");
+        using var fd = OpenDir(sub.Root, sub.Root);
+        ulong points = 0;
+        if (Directory.Exists(sub.PointsDir))
+        {
+            using var pfd = OpenDir(sub.PointsDir, sub.PointsDir);
+            points = BtrfsIoctl.Info(pfd, sub.PointsDir).TreeId;
+        }
+        var nested = BtrfsIoctl.ChildSubvolumes(fd, sub.Root).Where(c => c.TreeId != points).ToList();
+        if (nested.Count > 0)
+            throw new WriteOrderUnsupportedException($"write-order mode: '{sub.Root}' holds {nested.Count} nested btrfs subvolume(s) (tree id {string.Join(", ", nested.Select(n => n.TreeId))}; 'btrfs subvolume list -o {sub.Root}' names them). A snapshot holds a nested subvolume as an empty directory, so their data would be in no consistency point: move them out, or protect each subvolume with a job of its own.");
+        return sub;
+    }
+
     /// <summary>The nearest ancestor of <paramref name="full"/> (itself included) that is a subvolume's root:
     /// btrfs gives every subvolume root inode 256, and no other directory that number.</summary>
     private static string SubvolumeRoot(string full)
