@@ -49,11 +49,15 @@ internal sealed partial class FsTree
             if (e != 0)
             {
                 fd.Dispose();
+                // Made where the user's tree is: the root's mtime is put back, or the replica would differ from its
+                // source until the root's next change (convergence seed 909: idle with the root's mtime moved).
+                long rootMtime = Sys.Fstat(_root, RootDisplay).MtimeNs;
                 if (e != Libc.ENOENT)
                     Sys.RemoveEntry(_root, zname, display); // a file or symlink of that name: not ours to keep (reserved)
                 int m = Sys.TryMkdirAt(_root, zname, 0x1C0);
                 if (m != 0 && m != Libc.EEXIST)
                     throw new PosixException(m, "mkdir", display);
+                Metadata.SetDirectoryMtime(_root, rootMtime, RootDisplay);
                 fd = Sys.OpenAt(_root, zname, DirPathFlags | Libc.O_DIRECTORY | Libc.O_NOFOLLOW, 0, "open", display);
             }
             _workMount = Sys.MountId(fd, display);

@@ -49,6 +49,18 @@ internal static unsafe class Metadata
         }
     }
 
+    /// <summary>Sets the mtime of the directory <paramref name="dir"/> itself (an O_PATH descriptor will do).</summary>
+    public static void SetDirectoryMtime(SafeFd dir, long mtimeNs, string display)
+    {
+        Timespec* times = stackalloc Timespec[2];
+        SetMtime(times, mtimeNs);
+        fixed (byte* dot = "."u8)
+        {
+            if (Libc.utimensat(dir, dot, times, 0) != 0)
+                throw PosixException.FromLastError("utimensat", display);
+        }
+    }
+
     // times[0] = atime (left alone), times[1] = mtime. Floor division keeps tv_nsec in
     // [0, 1e9) for times before 1970.
     private static void SetMtime(Timespec* times, long mtimeNs)

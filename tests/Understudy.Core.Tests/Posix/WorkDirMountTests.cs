@@ -52,3 +52,25 @@ public sealed class WorkDirMountTests
         }
     }
 }
+
+/// <summary>The work directory is the agent's, not the user's: making it leaves no trace in the tree's metadata.</summary>
+public sealed class WorkDirRootMtimeTests
+{
+    [Fact]
+    public void MakingTheWorkDirectory_PutsTheRootsMtimeBack()
+    {
+        // Convergence seed 909: a replica whose work directory was made during replication had its root's mtime
+        // moved, unlike its source's, until the root's next change.
+        using var t = new TempTree();
+        Directory.CreateDirectory(Path.Combine(t.Path, "d"));
+        var mtime = new DateTime(2001, 2, 3, 4, 5, 6, DateTimeKind.Utc);
+        Directory.SetLastWriteTimeUtc(t.Path, mtime);
+        using (var temp = t.Tree.CreateTemp(P("d/f")))
+        {
+            temp.Write("data"u8, 0);
+            temp.Commit();
+        }
+        Assert.True(Directory.Exists(Path.Combine(t.Path, ".understudy-tmp")));
+        Assert.Equal(mtime, Directory.GetLastWriteTimeUtc(t.Path));
+    }
+}
