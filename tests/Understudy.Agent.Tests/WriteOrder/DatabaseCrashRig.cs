@@ -97,6 +97,12 @@ internal sealed class DatabaseCrashRig : IAsyncDisposable
         return at;
     }
 
+    /// <summary>Waits until the killed processes are gone (a process in an fsync dies when the write returns; a zombie
+    /// waits for PID 1 to reap it). PostgreSQL on the replica would otherwise find its source's postmaster pid alive
+    /// (the test's replica is on the same machine, where the pid of postmaster.pid is the source's).</summary>
+    public static Task WaitGoneAsync(IEnumerable<int> pids) =>
+        Wait.UntilAsync(() => pids.All(p => !Directory.Exists($"/proc/{p}")), TimeSpan.FromSeconds(60), "the killed processes to be gone");
+
     /// <summary>Fails the job over on the target; returns the fail-over's events (they state the RPO).</summary>
     public async Task<string> FailoverAsync()
     {
