@@ -77,6 +77,9 @@ internal sealed class AgentProcess : IAsyncDisposable
         Id = (await Cli.RunAsync(DataDir, "id")).Stdout.Trim();
     }
 
+    /// <summary>The agent's process id (0 before it starts): to kill it at the same instant as something else.</summary>
+    public int Pid => _process?.Id ?? 0;
+
     public void Kill()
     {
         if (_process is { HasExited: false })
