@@ -19,16 +19,22 @@ internal sealed record CoalescedBatch(
 /// children changed gets one DirMeta after them (deepest first), so its mtime ends equal.
 /// A merge never crosses a rename or delete of the same path or of a directory above it.
 /// Writes not yet closed (<see cref="ChangeKind.Written"/>) wait until the file has been quiet
-/// for <see cref="WriteSettle"/> or is closed, so a file being written is not shipped over and over.
+/// for <see cref="WriteSettle"/> or is closed, so a file being written is not shipped over and over;
+/// but never longer than <see cref="MaxHold"/>: a file written without pause (a database's) is queued
+/// once per MaxHold while it is written, so its changes are at most that late (issue 17).
 /// Pure logic, no I/O: unit-tested on its own.
 /// </summary>
 internal sealed class Coalescer
 {
-    private readonly Dictionary<(int, RelPath), DateTimeOffset> _written = [];
+    /// <summary>Written files waiting: when each was last written, and when it began to wait.</summary>
+    private readonly Dictionary<(int, RelPath), (DateTimeOffset Last, DateTimeOffset First)> _written = [];
     private RootedEvent? _carried;
     private DateTimeOffset _carriedAt;
 
     public TimeSpan WriteSettle { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest a written file waits for quiet before it is queued all the same.</summary>
+    public TimeSpan MaxHold { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a move's first half waits for its second half at the end of a batch.</summary>
     public TimeSpan PairWait { get; init; } = TimeSpan.FromMilliseconds(20);
@@ -36,12 +42,15 @@ internal sealed class Coalescer
     /// <summary>Written files waiting to settle, and a move waiting for its other half (counted as pending work).</summary>
     public int PendingWrites => _written.Count + (_carried is null ? 0 : 1);
 
+    private DateTimeOffset Due((DateTimeOffset Last, DateTimeOffset First) w) =>
+        w.Last + WriteSettle < w.First + MaxHold ? w.Last + WriteSettle : w.First + MaxHold;
+
     /// <summary>When the oldest waiting write settles (or a waiting move half gives up), or null when nothing waits.</summary>
     public DateTimeOffset? NextSettle
     {
         get
         {
-            DateTimeOffset? next = _written.Count == 0 ? null : _written.Values.Min() + WriteSettle;
+            DateTimeOffset? next = _written.Count == 0 ? null : _written.Values.Min(w => Due(w));
             if (_carried is not null && (next is null || _carriedAt + PairWait < next))
                 next = _carriedAt + PairWait;
             return next;
@@ -132,7 +141,7 @@ internal sealed class Coalescer
                     break;
                 case ChangeKind.Written:
                     if (!upserts.ContainsKey((root, e.Path)))
-                        _written[(root, e.Path)] = now;
+                        _written[(root, e.Path)] = (now, _written.TryGetValue((root, e.Path), out var w) ? w.First : now);
                     break;
                 case ChangeKind.Deleted:
                     Barrier(root, e.Path, e.IsDirectory);
@@ -179,7 +188,7 @@ internal sealed class Coalescer
             }
         }
 
-        foreach (var (key, t) in _written.Where(w => now - w.Value >= WriteSettle).ToList())
+        foreach (var (key, _) in _written.Where(w => Due(w.Value) <= now).ToList())
         {
             _written.Remove(key);
             if (!upserts.ContainsKey(key))

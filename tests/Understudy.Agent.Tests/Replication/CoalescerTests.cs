@@ -94,6 +94,23 @@ public sealed class CoalescerTests
     }
 
     [Fact]
+    public void AFileWrittenWithoutPause_IsStillQueuedOnceAMaxHold_NotHeldForEver()
+    {
+        // Issue 17: a busy database file is never quiet for WriteSettle; held until it is, its RPO was unbounded.
+        var c = new Coalescer { WriteSettle = TimeSpan.FromSeconds(1), MaxHold = TimeSpan.FromSeconds(1) };
+        var upserts = new List<DateTimeOffset>();
+        for (int ms = 0; ms <= 3000; ms += 200)
+        {
+            var now = T0 + TimeSpan.FromMilliseconds(ms);
+            if (Run(c, now, E(ChangeKind.Written, "db")).Contains("Upsert db"))
+                upserts.Add(now);
+            Assert.True(c.NextSettle is null || c.NextSettle <= now + c.MaxHold, $"next settle {c.NextSettle} at {now}");
+        }
+        Assert.Equal([T0 + TimeSpan.FromSeconds(1), T0 + TimeSpan.FromSeconds(2.2)], upserts.Take(2));
+        Assert.InRange(upserts.Count, 2, 3);
+    }
+
+    [Fact]
     public void PendingWrite_FollowsItsFileThroughARename_AndIsDroppedOnDelete()
     {
         var c = new Coalescer { WriteSettle = TimeSpan.FromSeconds(1) };
