@@ -435,7 +435,11 @@ internal sealed partial class JobRunner
         var progress = _pipeline.Progress;
         var watch = new WatchView(progress.Sum(p => p.DirectoriesWatched), progress.Sum(p => p.DirectoriesSeen),
             progress.Count > 0 && progress.All(p => p.IsReady), _pipeline.Error ?? progress.Select(p => p.LastError).FirstOrDefault(e => e is not null));
-        double? age = st.OldestPendingTimestamp is { } t ? Math.Round(Math.Max(0, (now - t).TotalSeconds), 3) : null;
+        // The oldest change not on the target: queued and unacknowledged, or still held back as a file being written.
+        var oldest = st.OldestPendingTimestamp;
+        if (_pipeline.OldestHeld is { } held && (oldest is null || held < oldest))
+            oldest = held;
+        double? age = oldest is { } t ? Math.Round(Math.Max(0, (now - t).TotalSeconds), 3) : null;
         return new ReplicationView(true, _pipeline.Method, watch, st.PendingCount + _pipeline.PendingEvents, st.PendingBytes, age,
             st.AckedSeq, Math.Max(st.AckedSeq, Interlocked.Read(ref _nextSeq) - 1), st.LastSeq, Limiter.BytesPerSecond, Compression.ToString().ToLowerInvariant(), _paused, _remirrorRequired,
             Interlocked.Read(ref _opsSent) + (_sender?.OpsSent ?? 0), BytesSent);

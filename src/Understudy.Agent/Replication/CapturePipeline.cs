@@ -73,6 +73,11 @@ internal sealed class CapturePipeline : IAsyncDisposable
     public CapturePoint? Point { get; init; }
 
     /// <summary>Events received but not yet in the queue (being coalesced, or writes waiting to settle).</summary>
+    private long _oldestHeldTicks;
+
+    /// <summary>When the oldest write still held back in the coalescer (an open file waiting to settle) was captured.</summary>
+    public DateTimeOffset? OldestHeld => Volatile.Read(ref _oldestHeldTicks) is > 0 and var t ? new DateTimeOffset(t, TimeSpan.Zero) : null;
+
     public long PendingEvents => Volatile.Read(ref _inFlight) + (_processing ? 1 : 0) + _coalescer.PendingWrites;
 
     /// <summary>Set while a batch goes from the coalescer into the queue: a settled write has left the coalescer's
@@ -296,6 +301,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
     private void ProcessBatch(List<RootedEvent> batch)
     {
         var result = _coalescer.Process(batch, _time.GetUtcNow());
+        Volatile.Write(ref _oldestHeldTicks, _coalescer.OldestHeld?.UtcTicks ?? 0);
         // A watch that could not be placed (e.g. the inotify limit, with the sysctl that raises it) says why itself.
         foreach (var (root, path, reason) in result.Overflows)
             Lost(root, path, reason ?? $"change events were lost (overflow) below {path}");

@@ -42,6 +42,10 @@ internal sealed class Coalescer
     /// <summary>Written files waiting to settle, and a move waiting for its other half (counted as pending work).</summary>
     public int PendingWrites => _written.Count + (_carried is null ? 0 : 1);
 
+    /// <summary>When the longest-waiting written file began to wait (null: none waits): the age of the oldest change
+    /// captured but not queued yet, which the true RPO must count (issue 17).</summary>
+    public DateTimeOffset? OldestHeld => _written.Count == 0 ? null : _written.Values.Min(w => w.First);
+
     private DateTimeOffset Due((DateTimeOffset Last, DateTimeOffset First) w) =>
         w.Last + WriteSettle < w.First + MaxHold ? w.Last + WriteSettle : w.First + MaxHold;
 

@@ -111,6 +111,18 @@ public sealed class CoalescerTests
     }
 
     [Fact]
+    public void OldestHeld_IsWhenTheLongestWaitingWriteBeganToWait()
+    {
+        var c = new Coalescer { WriteSettle = TimeSpan.FromSeconds(1), MaxHold = TimeSpan.FromSeconds(5) };
+        Assert.Null(c.OldestHeld);
+        Run(c, T0, E(ChangeKind.Written, "a"));
+        Run(c, T0 + TimeSpan.FromMilliseconds(300), E(ChangeKind.Written, "a"), E(ChangeKind.Written, "b"));
+        Assert.Equal(T0, c.OldestHeld);
+        Assert.Equal(["Upsert a", "DirMeta ."], Run(c, T0 + TimeSpan.FromMilliseconds(1300), E(ChangeKind.Written, "b")));
+        Assert.Equal(T0 + TimeSpan.FromMilliseconds(300), c.OldestHeld);
+    }
+
+    [Fact]
     public void PendingWrite_FollowsItsFileThroughARename_AndIsDroppedOnDelete()
     {
         var c = new Coalescer { WriteSettle = TimeSpan.FromSeconds(1) };
