@@ -100,6 +100,11 @@ internal sealed partial class JobRunner
             _pointAcked = session.Opened.PointHeld;
             _pointTakenAt = _pointConsistentAsOf = session.Opened.PointHeld < 0 ? null : DateTimeOffset.UnixEpoch.AddTicks(session.Opened.PointTakenAtNs / 100);
         }
+        else if (session.PointAppliedSeq > _pointAcked && ps.Kept.FirstOrDefault(p => p.Seq == session.PointAppliedSeq) is { } applied)
+        {
+            // Acknowledged after this loop last stopped waiting: the target holds it, so it is the parent.
+            NotePointAcked(session, applied.Seq, applied.TakenAt);
+        }
         var parent = ps.Kept.FirstOrDefault(p => p.Seq == _pointAcked);
         if (parent is null)
         {
@@ -121,7 +126,9 @@ internal sealed partial class JobRunner
                 _pointOpen = p;
                 return new PointFrameStream(session, new PointBegin(p.Seq, _pointAcked, UnixNs(p.TakenAt)));
             },
-            (r, c) => PointSentAsync(session, r, c)).RunAsync(stop.Token);
+            // Under the job's token, not the loop's: a point sent whole before a pause is ended and its acknowledgement
+            // awaited, or the target would hold a point this source retires as never acknowledged.
+            (r, _) => PointSentAsync(session, r, ct)).RunAsync(stop.Token);
         var lastCurrent = DateTimeOffset.MinValue;
         try
         {
