@@ -19,8 +19,11 @@ internal static class Severity
 /// The product's event log: every event is stored durably, written to the system log
 /// (journald via the console logger's systemd format), and pushed to live subscribers (SSE, --follow).
 /// </summary>
-internal sealed partial class EventLog(StateStore store, ILogger<EventLog> logger, TimeProvider time)
+internal sealed partial class EventLog(StateStore store, ILogger<EventLog> logger, TimeProvider time, OpTrace? trace = null)
 {
+    /// <summary>The operation trace (off unless asked for): here because every part that replicates has the event log.</summary>
+    public OpTrace Trace { get; } = trace ?? OpTrace.None;
+
     private readonly Lock _lock = new();
     private readonly List<Channel<AgentEvent>> _subscribers = [];
 

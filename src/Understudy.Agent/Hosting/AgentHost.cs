@@ -96,7 +96,8 @@ internal sealed class AgentHost : IAsyncDisposable
         builder.Services.AddSingleton(_ => holder.Value ?? throw new InvalidOperationException("agent not ready"));
         var web = builder.Build();
         var time = TimeProvider.System;
-        var events = new EventLog(store, web.Services.GetRequiredService<ILogger<EventLog>>(), time);
+        var events = new EventLog(store, web.Services.GetRequiredService<ILogger<EventLog>>(), time,
+            new OpTrace(web.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Understudy.Trace")));
         var ctx = new AgentContext(identity, name, options.DataDir, store, events, time);
         var target = new TargetService(store, events, options.DataDir);
         var jobs = new JobManager(ctx);

@@ -210,6 +210,8 @@ internal sealed partial class JobRunner
         {
             DisposeSender();
             _sender = new ReplicationSender(Job, session, _ctx.Events, _ctx.Time);
+            _sender.InheritLinkDoubts(_linkDoubts);
+            _linkDoubts.Clear();
             _senderSession = session;
             // Resume after what the target says is durable there (its ack may have been lost in a cut).
             long applied = (long)session.Opened.LastAppliedSeq;
@@ -239,7 +241,10 @@ internal sealed partial class JobRunner
                 return;
             ApplyAcks(session, log);
             if (_resendConfirm is { IsCompletedSuccessfully: true })
+            {
                 _unconfirmedResyncs.Clear();
+                _sender.ConfirmRechecks();
+            }
             if (!_missing.IsEmpty)
             {
                 // Re-sent entries carry no sequence number: a barrier of their own publishes them on the
@@ -329,11 +334,16 @@ internal sealed partial class JobRunner
         }
     }
 
+    /// <summary>Hard-link groups the last sender had not confirmed on the target (<see cref="ReplicationSender.LinkDoubts"/>):
+    /// the next sender checks them again.</summary>
+    private readonly List<((ulong Dev, ulong Ino) Key, int Root, RelPath Path)> _linkDoubts = [];
+
     private void DisposeSender()
     {
         if (_sender is not null)
         {
             Interlocked.Add(ref _opsSent, _sender.OpsSent);
+            _linkDoubts.AddRange(_sender.LinkDoubts());
             _sender.Dispose();
             _sender = null;
         }

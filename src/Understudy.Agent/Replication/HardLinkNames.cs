@@ -149,7 +149,43 @@ internal sealed class HardLinkNames
         }
         _suspects.Clear();
         _touched.Clear();
+        foreach (var a in all)
+            _unconfirmed[a.Key] = (a.Root, a.Path);
         return all;
+    }
+
+    private readonly Dictionary<(ulong Dev, ulong Ino), (int Root, RelPath Path)> _unconfirmed = [];
+
+    /// <summary>The links and content sent by the rechecks so far are durable on the target (a barrier after them was
+    /// acknowledged).</summary>
+    public void Confirm() => _unconfirmed.Clear();
+
+    /// <summary>
+    /// What a sender for the next session must check again: the suspects and touched inodes not checked yet, and those
+    /// checked but not confirmed durable. The links a recheck sends go after the last queue record's barrier, so a
+    /// target that dies or a link that is cut before the next barrier loses them, and the replay after the reconnect
+    /// does not send them again (it only replays queue records): without this a name stayed separate, or with old
+    /// content, on the target.
+    /// </summary>
+    public List<((ulong Dev, ulong Ino) Key, int Root, RelPath Path)> Doubts()
+    {
+        var all = new Dictionary<(ulong Dev, ulong Ino), (int Root, RelPath Path)>(_unconfirmed);
+        foreach (var (key, name) in _suspects)
+            all[key] = name;
+        foreach (var key in _touched)
+        {
+            if (_current.TryGetValue(key, out var sent))
+                all[key] = (sent.Root, sent.Path);
+        }
+        return all.Select(a => (a.Key, a.Value.Root, a.Value.Path)).ToList();
+    }
+
+    /// <summary>Doubts of an earlier sender (<see cref="Doubts"/>): checked once the queue is sent. This sender knows
+    /// nothing sent for them, so each gets its content sent again and its names linked to it.</summary>
+    public void Inherit(IEnumerable<((ulong Dev, ulong Ino) Key, int Root, RelPath Path)> doubts)
+    {
+        foreach (var (key, root, path) in doubts)
+            _suspects.TryAdd(key, (root, path));
     }
 
     /// <summary>Forgets what the last walk found for an inode, so that the next need walks again.</summary>

@@ -1,4 +1,5 @@
 using Understudy.Core.Manifest;
+using Understudy.Core.Paths;
 using Understudy.Core.Protocol;
 
 namespace Understudy.Agent.Replication;
@@ -7,6 +8,14 @@ internal sealed partial class ReplicationSender
 {
     /// <summary>True while a multiply linked file sent earlier may have names the target has not linked yet.</summary>
     public bool LinksInDoubt => _linkNames.HasSuspects;
+
+    /// <summary>Hard-link groups a sender for the next session must check again (<see cref="HardLinkNames.Doubts"/>).</summary>
+    public List<((ulong Dev, ulong Ino) Key, int Root, RelPath Path)> LinkDoubts() => _linkNames.Doubts();
+
+    public void InheritLinkDoubts(IEnumerable<((ulong Dev, ulong Ino) Key, int Root, RelPath Path)> doubts) => _linkNames.Inherit(doubts);
+
+    /// <summary>What the rechecks sent is durable on the target.</summary>
+    public void ConfirmRechecks() => _linkNames.Confirm();
 
     /// <summary>
     /// Once the queue is sent: every multiply linked file sent, linked or renamed since the last time, and every one whose
@@ -23,6 +32,8 @@ internal sealed partial class ReplicationSender
         foreach (var (key, root, path) in _linkNames.TakeSuspects())
         {
             var tree = Tree(root);
+            if (Trace.On)
+                Trace.Write(_job.Name, $"rechecks the names of inode {key.Ino}, last sent as {path}");
             _linkNames.ForgetWalk(key); // names the last walk found may have moved since: walk again if they do not add up
             if (tree?.Lstat(path) is not { Kind: EntryKind.File } st || (st.Device, st.Inode) != key)
             {
@@ -42,6 +53,8 @@ internal sealed partial class ReplicationSender
             }
             foreach (var (r, other) in _linkNames.Others(root, entry, Tree, _job.Roots.Count, Excluded))
             {
+                if (Trace.On)
+                    Trace.Write(_job.Name, $"links other name {other} to {path} (recheck)");
                 await _session.SendAsync(new HardLinkOp(Target(r, other), Target(root, path)), ct);
                 Touch(r, other);
                 Remember(r, other, key);

@@ -101,9 +101,16 @@ internal sealed partial class ReplicationSender : IDisposable
             NoteVanished(_engine.Vanished);
     }
 
+    private OpTrace Trace => _events.Trace;
+
     private async Task SendRecordAsync(ReplicationRecord r, CancellationToken ct)
     {
         OpsSent++;
+        if (Trace.On)
+        {
+            Trace.Write(_job.Name, $"sends record {r.Kind} {r.Root}:{r.Path}{(r.Kind == RecordKind.Rename ? $" -> {r.To}" : "")}"
+                + $"{(r.Inode is { } i ? $" inode {i.Ino}" : "")} queued {r.QueuedAtNs}{(r.Kind == RecordKind.Upsert && r.Inode is null && ReadSince(r) ? " (read since: skipped)" : "")}");
+        }
         // A directory's metadata is read when sent, so one DirMeta after the last change in it is enough: DirMeta
         // records join the directories touched (_dirty) and go at the next barrier (FlushDirMetasAsync). A rename
         // carries the pending ones below it to their new names. The set is bounded: when full, it goes now.
@@ -358,6 +365,8 @@ internal sealed partial class ReplicationSender : IDisposable
         var key = (e.Device, e.Inode);
         if (e.LinkCount <= 1)
         {
+            if (Trace.On)
+                Trace.Write(_job.Name, $"sends content of {e.Path} (inode {e.Inode}, size {e.Size}, mtime {e.MtimeNs})");
             await SendContentAsync(tree, e, tp, ct);
             Touch(root, e.Path);
             Remember(root, e.Path, key);
@@ -369,6 +378,8 @@ internal sealed partial class ReplicationSender : IDisposable
         var what = HardLinkNames.Of(e, _engine.ReadXattrs(tree, e.Path, tp));
         if (allowLink && _linkNames.Current(key, e.Path, what, Tree, () => ContentHash(tree, e)) is { } current)
         {
+            if (Trace.On)
+                Trace.Write(_job.Name, $"links {e.Path} to {current.Path}, which has inode {e.Inode}'s content (size {e.Size}, links {e.LinkCount})");
             await _session.SendAsync(new HardLinkOp(tp, Target(current.Root, current.Path)), ct);
             Touch(root, e.Path);
             _linkNames.Add(key, root, e.Path);
@@ -379,12 +390,16 @@ internal sealed partial class ReplicationSender : IDisposable
         }
         // Hashed before the content is read for sending: a change made meanwhile then differs from the hash too.
         var hash = ContentHash(tree, e);
+        if (Trace.On)
+            Trace.Write(_job.Name, $"sends content of {e.Path} (inode {e.Inode}, size {e.Size}, links {e.LinkCount}, mtime {e.MtimeNs})");
         await SendContentAsync(tree, e, tp, ct);
         Touch(root, e.Path);
         Remember(root, e.Path, key);
         _linkNames.SetCurrent(key, root, e.Path, what, hash);
         foreach (var (r, other) in _linkNames.Others(root, e, Tree, _job.Roots.Count, Excluded))
         {
+            if (Trace.On)
+                Trace.Write(_job.Name, $"links other name {other} to {e.Path}");
             await _session.SendAsync(new HardLinkOp(Target(r, other), tp), ct);
             Touch(r, other); // linked through a temporary name there: that directory's mtime moved
             Remember(r, other, key);

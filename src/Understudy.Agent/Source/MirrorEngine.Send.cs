@@ -36,6 +36,11 @@ internal sealed partial class MirrorEngine
     {
         var tree = _trees[item.Root];
         var e = item.Source;
+        if (events.Trace.On)
+        {
+            events.Trace.Write(job.Name, $"mirror {item.Kind} {item.TargetPath}{(item.LinkTo.IsRoot ? "" : $" = {item.LinkTo}")}"
+                + (e is { } f ? $" (inode {f.Inode}, size {f.Size}, links {f.LinkCount}, mtime {f.MtimeNs})" : ""));
+        }
         switch (item.Kind)
         {
             case PlanKind.Delete:

@@ -73,6 +73,8 @@ internal sealed partial class ApplyLoop(PeerConnection conn, FsTree tree, IApply
                 {
                     var m = frame.Message;
                     currentPath = PathOf(m) ?? currentPath;
+                    if (events.Trace.On && Traced(m) is { } what)
+                        events.Trace.Write(job, $"{hooks.Side} applies {what}");
                     if (m is FileBegin whole && applier.CanWriteAside(whole))
                     {
                         discarding = false;
@@ -234,6 +236,18 @@ internal sealed partial class ApplyLoop(PeerConnection conn, FsTree tree, IApply
             return false;
         }
     }
+
+    private static string? Traced(Message m) => m switch
+    {
+        FileBegin x => $"file {x.Path} size {x.Size} mtime {x.Meta.MtimeNs}{(x.Complete ? "" : " (data follows)")}",
+        DeltaBegin x => $"delta {x.Path} size {x.Size} mtime {x.Meta.MtimeNs}",
+        FileEnd x => x.Abort ? "file end (aborted)" : null,
+        HardLinkOp x => $"link {x.Path} = {x.Existing}",
+        RenameOp x => $"rename {x.From} -> {x.To}",
+        Core.Protocol.Barrier x => $"barrier {x.Seq}",
+        FileData or DeltaData or Ping or PointData => null,
+        _ => PathOf(m) is { } p ? $"{m.Type} {p}" : m.Type.ToString(),
+    };
 
     private static string? PathOf(Message m) => m switch
     {

@@ -35,6 +35,8 @@ internal sealed class ConvergenceRig : IAsyncDisposable
         {
             a.Environment["UNDERSTUDY_PASSIVE_POLL_MS"] = "500";
             a.Environment["UNDERSTUDY_RESTORE_SYNC_MS"] = "500";
+            // The operation trace (src/Understudy.Agent/Events/OpTrace.cs): a divergence prints how its entries went.
+            a.Environment["Logging__LogLevel__Understudy.Trace"] = "Debug";
         }
         try
         {

@@ -64,6 +64,9 @@ internal static partial class ConvergenceRun
             output.WriteLine((await rig.CliAsync("events", "--job", job, "--limit", "300")).Stdout);
             if (clients is not null)
                 output.WriteLine("target events:\n" + (await rig.Agents.Target.CliAsync("events", "--job", job, "--limit", "300")).Stdout);
+            var names = Names(failure);
+            output.WriteLine("source agent trace of those names:\n" + Traced(rig.Agents.Source.Log, job, names));
+            output.WriteLine("target agent trace of those names:\n" + Traced(rig.Agents.Target.Log, job, names));
             output.WriteLine("source agent log (tail):\n" + Tail(rig.Agents.Source.Log));
             output.WriteLine("target agent log (tail):\n" + Tail(rig.Agents.Target.Log));
             await rig.RemoveJobAsync(job);
@@ -76,14 +79,36 @@ internal static partial class ConvergenceRun
     /// <summary>Every operation of the churn that named a differing entry (by its last name), oldest first.</summary>
     private static string Related(ChurnGenerator churn, string failure)
     {
-        var names = failure.Split('\n').Where(l => l.StartsWith("  ", StringComparison.Ordinal) && l.Length > 11)
-            .Select(l => l[11..].Split(':', 2)[0].Split(" (", 2)[0].Trim()).Select(p => p.Split('/')[^1])
-            .Where(n => n.Length > 1).Distinct().Take(10).ToList();
+        var names = Names(failure);
         var lines = churn.Log.Where(l => names.Any(n => l.Contains(n, StringComparison.Ordinal))).ToList();
         return $"operations on those names ({string.Join(", ", names)}):\n{string.Join('\n', lines)}";
     }
 
-    private static string Tail(string log) => log.Length <= 12_000 ? log : log[^12_000..];
+    /// <summary>The last names of the entries a failure text lists as differing.</summary>
+    private static List<string> Names(string failure) =>
+        failure.Split('\n').Where(l => l.StartsWith("  ", StringComparison.Ordinal) && l.Length > 11)
+            .Select(l => l[11..].Split(':', 2)[0].Split(" (", 2)[0].Trim()).Select(p => p.Split('/')[^1])
+            .Where(n => n.Length > 1).Distinct().Take(10).ToList();
+
+    /// <summary>
+    /// The agent's operation trace (Understudy.Trace, switched on by the rig) for this job's lines that name one of
+    /// <paramref name="names"/>, with the job's events between them (reconnects, mirrors): how each differing entry
+    /// was sent and applied. The agents are shared by the lanes, so the other lanes' faults show as agent restarts.
+    /// </summary>
+    private static string Traced(string log, string job, List<string> names)
+    {
+        var lines = log.Split('\n').Where(l =>
+            (l.Contains($"trace {job} ", StringComparison.Ordinal) && names.Any(n => l.Contains(n, StringComparison.Ordinal)))
+            || l.Contains($"job={job}:", StringComparison.Ordinal)
+            || l.Contains("[agent] job=-: agent", StringComparison.Ordinal)).ToList();
+        return string.Join('\n', lines.Count <= 400 ? lines : lines[^400..]);
+    }
+
+    private static string Tail(string log)
+    {
+        var untraced = string.Join('\n', log.Split('\n').Where(l => !l.Contains(" trace s", StringComparison.Ordinal)));
+        return untraced.Length <= 12_000 ? untraced : untraced[^12_000..];
+    }
 
     private static async Task StepAsync(ConvergenceRig rig, string job, ChurnGenerator churn, ChurnGenerator? clients, EpisodeStep step)
     {
