@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.LabTests.Harness;
 
 namespace Understudy.Bench.Failover;

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.LabTests.Harness;
 
 namespace Understudy.Bench.Failover;

@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.Console.Tests.Support;
 using Xunit;
 

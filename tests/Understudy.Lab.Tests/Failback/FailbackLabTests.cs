@@ -1,5 +1,5 @@
 using System.Text;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.LabTests.Harness;
 using Xunit;
 

@@ -1,4 +1,4 @@
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.LabTests.Harness;
 using Xunit;
 using Xunit.Abstractions;

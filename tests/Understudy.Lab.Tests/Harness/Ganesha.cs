@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 
 namespace Understudy.LabTests.Harness;
 

@@ -1,5 +1,5 @@
 using System.Net;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 
 namespace Understudy.LabTests.Harness;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 
 namespace Understudy.LabTests.Harness;
 
