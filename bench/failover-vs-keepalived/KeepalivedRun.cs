@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using Understudy.Testing;
-using Understudy.LabTests.Harness;
+using Understudy.Testing.Lab;
 
 namespace Understudy.Bench.Failover;
 

@@ -3,7 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using Understudy.Testing;
-using Understudy.LabTests.Harness;
+using Understudy.Testing.Lab;
 
 namespace Understudy.Bench.Failover;
 

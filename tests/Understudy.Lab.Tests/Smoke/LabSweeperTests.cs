@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Understudy.LabTests.Harness;
+using Understudy.Testing.Lab;
 using Xunit;
 
 namespace Understudy.LabTests.Smoke;
