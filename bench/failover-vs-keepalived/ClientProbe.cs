@@ -1,5 +1,5 @@
 using System.Net;
-using Understudy.LabTests.Harness;
+using Understudy.Testing.Lab;
 
 namespace Understudy.Bench.Failover;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using Understudy.Agent.Tests.Support;
-using Understudy.LabTests.Harness;
+using Understudy.Testing;
+using Understudy.Testing.Lab;
 
 namespace Understudy.Bench.Failover;
 

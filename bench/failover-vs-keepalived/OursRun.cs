@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using Understudy.Agent.Tests.Support;
-using Understudy.LabTests.Harness;
+using Understudy.Testing;
+using Understudy.Testing.Lab;
 
 namespace Understudy.Bench.Failover;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Understudy.LabTests.Harness;
+using Understudy.Testing.Lab;
 
 namespace Understudy.Bench.Failover;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
-using Understudy.LabTests.Harness;
+using Understudy.Testing.Lab;
 
 namespace Understudy.Bench.Failover;
 

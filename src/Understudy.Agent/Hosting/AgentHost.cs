@@ -1,4 +1,5 @@
 using System.Net;
+using System.Reflection;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -23,7 +24,9 @@ namespace Understudy.Agent.Hosting;
 /// </summary>
 internal sealed class AgentHost : IAsyncDisposable
 {
-    public const string Version = "0.1.0";
+    /// <summary>The product version (Directory.Build.props), the same string `understudy --version` prints.</summary>
+    public static string Version { get; } =
+        typeof(AgentHost).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
     private readonly WebApplication _web;
     private readonly PeerListener _peer;

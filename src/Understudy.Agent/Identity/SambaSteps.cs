@@ -80,33 +80,3 @@ internal sealed class SharesStep(string job, string sourceName, IReadOnlyList<(s
         await SambaReload.RunAsync(ctx, _samba, ct);
     }
 }
-
-/// <summary>Mode replace: the host name becomes the source's; the old one is written down first for fail-back.</summary>
-internal sealed class HostnameStep(string name) : IFailoverStep
-{
-    public string Name => $"host name {name}";
-
-    public IReadOnlyList<string> Describe() => [$"record the current host name, then: hostname {name}"];
-
-    public async Task ApplyAsync(StepContext ctx, CancellationToken ct)
-    {
-        if (!ctx.Options.SetHostname)
-        {
-            ctx.Info($"not setting the host name to {name}: disabled for this agent (UNDERSTUDY_SET_HOSTNAME=0)");
-            return;
-        }
-        if (ctx.Data is null)
-        {
-            var current = await ctx.RunAsync(ctx.Options.Hostname, [], ct);
-            ctx.SaveData(current.Output.Trim());
-        }
-        await ctx.RunAsync(ctx.Options.Hostname, [name], ct, abortOnFailure: false);
-        ctx.Info($"host name set to {name} (was {ctx.Data})");
-    }
-
-    public async Task RevertAsync(StepContext ctx, CancellationToken ct)
-    {
-        if (ctx.Data is { Length: > 0 } old && ctx.Options.SetHostname)
-            await ctx.RunAsync(ctx.Options.Hostname, [old], ct, abortOnFailure: false);
-    }
-}

@@ -2,7 +2,7 @@ namespace Understudy.Agent.State;
 
 internal sealed record StoredJob(string Name, string Yaml, string AppliedAt, string? Runtime);
 
-internal sealed record HostedJob(string SourceId, string Job, string TargetPath, string SourceName, string RegisteredAt, long LastSeq, string? Runtime);
+internal sealed record HostedJob(string SourceId, string Job, string TargetPath, string SourceName, string RegisteredAt, long LastSeq);
 
 internal sealed partial class StateStore
 {
@@ -33,16 +33,9 @@ internal sealed partial class StateStore
     public void SaveHostedSeq(string sourceId, string job, long seq) =>
         Exec("UPDATE hosted SET last_seq = $q WHERE source_id = $s AND job = $j", ("$s", sourceId), ("$j", job), ("$q", seq));
 
-    public void SaveHostedRuntime(string sourceId, string job, string runtimeJson) =>
-        Exec("UPDATE hosted SET runtime = $r WHERE source_id = $s AND job = $j", ("$s", sourceId), ("$j", job), ("$r", runtimeJson));
-
-    public void RemoveHosted(string sourceId, string job) =>
-        Exec("DELETE FROM hosted WHERE source_id = $s AND job = $j", ("$s", sourceId), ("$j", job));
-
     public IReadOnlyList<HostedJob> ListHosted() =>
-        Query("SELECT source_id, job, target_path, source_name, registered_at, last_seq, runtime FROM hosted ORDER BY job",
-            r => new HostedJob(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetInt64(5),
-                r.IsDBNull(6) ? null : r.GetString(6)));
+        Query("SELECT source_id, job, target_path, source_name, registered_at, last_seq FROM hosted ORDER BY job",
+            r => new HostedJob(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetInt64(5)));
 
     public string? GetValue(string key) => Query("SELECT value FROM kv WHERE key = $k", r => r.GetString(0), ("$k", key)).FirstOrDefault();
 

@@ -20,7 +20,4 @@ internal sealed partial class StateStore
 
     public IReadOnlyList<TrustedPeer> ListTrust() =>
         Query("SELECT id, name, added_at FROM trust ORDER BY name, id", r => new TrustedPeer(r.GetString(0), r.GetString(1), r.GetString(2)));
-
-    public string? TrustName(string id) =>
-        Query("SELECT name FROM trust WHERE id = $id", r => r.GetString(0), ("$id", id)).FirstOrDefault();
 }

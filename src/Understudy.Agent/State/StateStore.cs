@@ -24,6 +24,7 @@ internal sealed partial class StateStore : IDisposable
         }.ToString());
         _db.Open();
         Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;");
+        // hosted.runtime is never written or read; it stays in the schema so a data dir has the same tables whatever version made it.
         Exec("""
             CREATE TABLE IF NOT EXISTS trust (id TEXT PRIMARY KEY, name TEXT NOT NULL, added_at TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS jobs (name TEXT PRIMARY KEY, yaml TEXT NOT NULL, applied_at TEXT NOT NULL, runtime TEXT);

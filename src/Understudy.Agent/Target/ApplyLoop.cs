@@ -121,6 +121,7 @@ internal sealed partial class ApplyLoop(PeerConnection conn, FsTree tree, IApply
                             await conn.SendAsync(new Ack(b.Seq), ct);
                             break;
                         case Ping p:
+                            // This agent sends no Ping, but the frame is part of the protocol (docs/protocol.md): a peer may.
                             await conn.SendAsync(new Pong(p.Nonce), ct);
                             break;
                         case PointBegin or PointData or PointEnd or PointCurrent when hooks.Points is { } points:

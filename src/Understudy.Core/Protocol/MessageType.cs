@@ -29,7 +29,7 @@ internal enum MessageType : byte
     Ping = 24,
     Pong = 25,
     CloseJob = 26,
-    ReadRequest = 27,
+    // 27: never used (no version has sent it); not reused, so the numbers of the version-3 frames stay as they are.
     ControlRequest = 28,
     ControlReply = 29,
     PointBegin = 30,

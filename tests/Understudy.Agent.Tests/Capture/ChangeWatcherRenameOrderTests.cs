@@ -78,7 +78,7 @@ public sealed class ChangeWatcherRenameOrderTests
         await h.BarrierAsync();
         // The merge check ends when the queue is seen quiet; other writers on the filesystem can delay that past the
         // barrier, and its overflow then comes after it.
-        await Understudy.Agent.Tests.Support.Wait.UntilAsync(() => h.Watcher.Settled, TimeSpan.FromSeconds(30), "the watcher to finish its checks");
+        await Understudy.Testing.Wait.UntilAsync(() => h.Watcher.Settled, TimeSpan.FromSeconds(30), "the watcher to finish its checks");
 
         var events = h.Snapshot();
         if (model.Apply(events, stopAtOverflow: true))

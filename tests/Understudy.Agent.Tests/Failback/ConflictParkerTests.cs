@@ -1,5 +1,5 @@
 using Understudy.Agent.Restore;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.Core.Jobs;
 using Understudy.Core.Paths;
 using Understudy.Core.Posix;

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Xunit;
 
 namespace Understudy.Agent.Tests.Failback;

@@ -1,4 +1,4 @@
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Xunit;
 using static Understudy.Agent.Tests.Failback.FailbackAgentTests;
 

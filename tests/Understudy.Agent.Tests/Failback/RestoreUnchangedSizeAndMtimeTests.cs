@@ -1,7 +1,7 @@
 using System.Text;
 using Understudy.Agent.Tests.Replication.Convergence;
 using Understudy.Agent.Tests.Replication.Faults.Support;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Xunit;
 using static Understudy.Agent.Tests.Failback.FailbackAgentTests;
 

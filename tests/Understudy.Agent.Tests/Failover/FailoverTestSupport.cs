@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Understudy.Agent.Events;
 using Understudy.Agent.Identity;
 using Understudy.Agent.State;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Xunit;
 
 namespace Understudy.Agent.Tests.Failover;

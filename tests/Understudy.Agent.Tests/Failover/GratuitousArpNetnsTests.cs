@@ -26,7 +26,7 @@ public sealed class GratuitousArpNetnsTests
 
         await TestNetns.OnThreadInAsync(a.Name, () => GratuitousArp.SendAsync("d0", IPAddress.Parse("198.18.9.10"), 3, TimeSpan.FromMilliseconds(20), TimeProvider.System, CancellationToken.None));
 
-        await Support.Wait.UntilAsync(async () =>
+        await Understudy.Testing.Wait.UntilAsync(async () =>
             (await a.IpAsync("-n", b.Name, "neigh", "show", "198.18.9.10", "dev", "d1")).Output.Contains(d0Mac, StringComparison.OrdinalIgnoreCase),
             TimeSpan.FromSeconds(10), "the neighbour entry to move to the new MAC");
     }

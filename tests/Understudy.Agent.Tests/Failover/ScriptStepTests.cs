@@ -1,6 +1,6 @@
 using Understudy.Agent.Failover;
 using Understudy.Agent.Identity;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.Core.Jobs;
 using Xunit;
 

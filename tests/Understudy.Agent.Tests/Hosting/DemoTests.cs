@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Xunit;
 
 namespace Understudy.Agent.Tests.Hosting;

@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Xunit;
 
 namespace Understudy.Agent.Tests.Mirror;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.Core.Posix;
 using Xunit;
 

@@ -1,4 +1,4 @@
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.Core.Manifest;
 using Understudy.Core.Paths;
 using Understudy.Core.Posix;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Xunit;
 
 namespace Understudy.Agent.Tests.Mirror;

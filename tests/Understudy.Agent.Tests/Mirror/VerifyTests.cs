@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.Core.Paths;
 using Understudy.Core.Posix;
 using Xunit;

@@ -1,5 +1,5 @@
 using Understudy.Agent.Target;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.Core.Paths;
 using Understudy.Core.Posix;
 using Understudy.Core.Protocol;

@@ -1,4 +1,4 @@
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.Core.Paths;
 using Understudy.Core.Posix;
 using Xunit;

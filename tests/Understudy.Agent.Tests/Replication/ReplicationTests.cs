@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.Core.Paths;
 using Understudy.Core.Posix;
 using Xunit;

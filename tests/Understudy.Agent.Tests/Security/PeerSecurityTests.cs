@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Text;
 using Understudy.Agent.Hosting;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.Core.Protocol;
 using Xunit;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Understudy.Agent.Tests.Replication.Convergence;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Xunit;
 using static Understudy.Agent.Tests.Failback.FailbackAgentTests;
 

@@ -1,9 +1,10 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.Console.Tests.Support;
 using Xunit;
 
@@ -57,6 +58,22 @@ public sealed class ApiSurfaceTests : IAsyncLifetime
         Assert.Equal("boolean", verifyBody["properties"]!["repair"]!["type"]!.ToString());
         Assert.Equal("path", paths["/api/v1/jobs/{name}/mirror"]!["post"]!["parameters"]![0]!["in"]!.ToString());
         Assert.NotNull(doc["components"]!["securitySchemes"]!["bearer"]);
+    }
+
+    /// <summary>The version the console shows (the API's) is the one `understudy --version` prints: one source, Directory.Build.props.</summary>
+    [Fact]
+    public async Task AgentVersion_IsWhatTheCliPrints()
+    {
+        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(AgentProcess.CliDll);
+        psi.ArgumentList.Add("--version");
+        using var cli = Process.Start(psi)!;
+        var printed = (await cli.StandardOutput.ReadToEndAsync()).Trim();
+        await cli.WaitForExitAsync();
+        var agent = JsonNode.Parse(await _http.GetStringAsync("/api/v1/agent"))!;
+        var doc = JsonNode.Parse(await _http.GetStringAsync("/api/v1/openapi.json"))!;
+        Assert.Equal(printed, agent["version"]!.ToString());
+        Assert.Equal(printed, doc["info"]!["version"]!.ToString());
     }
 
     /// <summary>

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.Console.Tests.Support;
-using TestCli = Understudy.Agent.Tests.Support.Cli;
+using TestCli = Understudy.Testing.Cli;
 using Xunit;
 
 namespace Understudy.Console.Tests.Api;

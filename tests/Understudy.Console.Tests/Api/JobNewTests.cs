@@ -1,5 +1,5 @@
-using Understudy.Agent.Tests.Support;
-using TestCli = Understudy.Agent.Tests.Support.Cli;
+using Understudy.Testing;
+using TestCli = Understudy.Testing.Cli;
 using Xunit;
 
 namespace Understudy.Console.Tests.Api;

@@ -1,4 +1,4 @@
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Xunit;
 
 namespace Understudy.Console.Tests.Api;

@@ -1,5 +1,5 @@
 using Microsoft.Playwright;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.Console.Tests.Support;
 using Xunit;
 using static Microsoft.Playwright.Assertions;

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Playwright;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.Console.Tests.Support;
 using Xunit;
 using static Microsoft.Playwright.Assertions;

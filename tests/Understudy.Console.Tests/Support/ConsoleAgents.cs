@@ -1,4 +1,4 @@
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 
 namespace Understudy.Console.Tests.Support;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
-using Understudy.Agent.Tests.Support;
-using Understudy.LabTests.Harness;
+using Understudy.Testing;
+using Understudy.Testing.Lab;
 
 namespace Understudy.LabTests.Failback;
 

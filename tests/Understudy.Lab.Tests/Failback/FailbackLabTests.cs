@@ -1,6 +1,6 @@
 using System.Text;
-using Understudy.Agent.Tests.Support;
-using Understudy.LabTests.Harness;
+using Understudy.Testing;
+using Understudy.Testing.Lab;
 using Xunit;
 
 namespace Understudy.LabTests.Failback;

@@ -1,7 +1,7 @@
 using System.Text;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Understudy.LabTests.Failover;
-using Understudy.LabTests.Harness;
+using Understudy.Testing.Lab;
 using Xunit;
 using Xunit.Abstractions;
 

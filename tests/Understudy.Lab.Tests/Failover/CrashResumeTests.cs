@@ -1,5 +1,5 @@
-using Understudy.Agent.Tests.Support;
-using Understudy.LabTests.Harness;
+using Understudy.Testing;
+using Understudy.Testing.Lab;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text;
-using Understudy.LabTests.Harness;
+using Understudy.Testing.Lab;
 
 namespace Understudy.LabTests.Failover;
 

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Understudy.LabTests.Harness;
+using Understudy.Testing.Lab;
 
 namespace Understudy.LabTests.Failover;
 

@@ -1,4 +1,4 @@
-using Understudy.LabTests.Harness;
+using Understudy.Testing.Lab;
 using Xunit;
 using Xunit.Abstractions;
 

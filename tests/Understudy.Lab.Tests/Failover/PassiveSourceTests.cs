@@ -1,5 +1,5 @@
 using System.Text;
-using Understudy.LabTests.Harness;
+using Understudy.Testing.Lab;
 using Xunit;
 using Xunit.Abstractions;
 

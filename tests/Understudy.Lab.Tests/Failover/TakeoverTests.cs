@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Understudy.LabTests.Harness;
+using Understudy.Testing.Lab;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using Understudy.Agent.Tests.Support;
-using Understudy.LabTests.Harness;
+using Understudy.Testing;
+using Understudy.Testing.Lab;
 using Xunit;
 using Xunit.Abstractions;
 

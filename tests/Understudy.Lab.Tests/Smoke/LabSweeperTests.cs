@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Understudy.LabTests.Harness;
+using Understudy.Testing.Lab;
 using Xunit;
 
 namespace Understudy.LabTests.Smoke;
@@ -26,7 +26,7 @@ public sealed class LabSweeperTests
         await Shell.RunOkAsync(["ip", "netns", "add", id.Namespace("src")]);
         Directory.CreateDirectory(id.TempDir(deadPid));
         using var orphan = Process.Start("ip", ["netns", "exec", id.Namespace("src"), "sleep", "600"]);
-        await Understudy.Agent.Tests.Support.Wait.UntilAsync(
+        await Understudy.Testing.Wait.UntilAsync(
             () => Shell.Run(["ip", "netns", "pids", id.Namespace("src")]).Stdout.Trim().Length > 0, TimeSpan.FromSeconds(10), "orphan in namespace");
 
         await using var lab = await Lab.CreateAsync(); // sweeps first

@@ -1,4 +1,4 @@
-using Understudy.LabTests.Harness;
+using Understudy.Testing.Lab;
 using Xunit;
 
 namespace Understudy.LabTests.Smoke;
@@ -56,7 +56,7 @@ public sealed class LabTopologyTests
         Assert.False(await lab.PingAsync(lab.Client, vip));
 
         await lab.RestoreLinkAsync(lab.Source);
-        await Understudy.Agent.Tests.Support.Wait.UntilAsync(new Func<Task<bool>>(() => lab.PingAsync(lab.Client, vip)), TimeSpan.FromSeconds(10), "ping after restore");
+        await Understudy.Testing.Wait.UntilAsync(new Func<Task<bool>>(() => lab.PingAsync(lab.Client, vip)), TimeSpan.FromSeconds(10), "ping after restore");
 
         // promote_secondaries: removing the primary address keeps the service address.
         await lab.RemoveAddressAsync(lab.Source, lab.Source.Address);

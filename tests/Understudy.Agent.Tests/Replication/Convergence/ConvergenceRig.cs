@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using Understudy.Agent.Tests.Replication.Faults.Support;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 
 namespace Understudy.Agent.Tests.Replication.Convergence;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Understudy.Agent.Tests.Replication.Faults.Support;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 
 namespace Understudy.Agent.Tests.Replication.Convergence;
 

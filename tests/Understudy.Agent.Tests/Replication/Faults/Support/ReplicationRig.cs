@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -23,7 +23,7 @@ internal sealed class TcpProxy : IAsyncDisposable
     public TcpProxy(IPEndPoint upstream)
     {
         _upstream = upstream;
-        Port = Agent.Tests.Support.Ports.Free();
+        Port = Understudy.Testing.Ports.Free();
     }
 
     public int Port { get; }

@@ -1,18 +1,18 @@
 using System.Net;
 using System.Text;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 
-namespace Understudy.LabTests.Harness;
+namespace Understudy.Testing.Lab;
 
 /// <summary>An NFS export: a directory and the NFSv4 pseudo path clients name it by.</summary>
-internal sealed record NfsExport(string Path, string Pseudo);
+public sealed record NfsExport(string Path, string Pseudo);
 
 /// <summary>
 /// NFS-Ganesha (user space, FSAL VFS) in one lab host, NFSv4 only, no grace period. The kernel
 /// NFS server cannot run here (no nfsd file system) and nothing can mount NFS, so clients read
 /// with the libnfs tools (<see cref="NfsClient"/>).
 /// </summary>
-internal sealed class Ganesha : IAsyncDisposable
+public sealed class Ganesha : IAsyncDisposable
 {
     public const int Port = 2049;
     private readonly LabProcess _process;
@@ -92,7 +92,7 @@ internal sealed class Ganesha : IAsyncDisposable
 }
 
 /// <summary>libnfs tools (`nfs-cat`, `nfs-ls`) run inside a lab host against an NFSv4 server.</summary>
-internal static class NfsClient
+public static class NfsClient
 {
     public static string Url(IPAddress server, string pseudoPath) => $"nfs://{server}{pseudoPath}?version=4";
 

@@ -1,12 +1,12 @@
 using System.Net;
 
-namespace Understudy.LabTests.Harness;
+namespace Understudy.Testing.Lab;
 
 /// <summary>
 /// One lab host: a network namespace with `eth0` (one end of a veth pair whose other end,
 /// `p-NAME`, is a port of the lab bridge), its own address on the lab subnet and a temp dir.
 /// </summary>
-internal sealed class LabHost
+public sealed class LabHost
 {
     internal LabHost(Lab lab, string name, string ns, IPAddress address, string dir)
     {

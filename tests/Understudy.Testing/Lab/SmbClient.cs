@@ -1,9 +1,9 @@
 using System.Net;
 
-namespace Understudy.LabTests.Harness;
+namespace Understudy.Testing.Lab;
 
 /// <summary>The outcome of one smbclient transfer: content on success, smbclient's words otherwise.</summary>
-internal sealed record SmbRead(bool Ok, byte[] Content, string Error)
+public sealed record SmbRead(bool Ok, byte[] Content, string Error)
 {
     public string Text => System.Text.Encoding.UTF8.GetString(Content);
 }
@@ -13,7 +13,7 @@ internal sealed record SmbRead(bool Ok, byte[] Content, string Error)
 /// "reads through the share" by one smbclient `get` per read: each is a fresh connection, which
 /// is what a client reconnecting after a fail-over does.
 /// </summary>
-internal static class SmbClient
+public static class SmbClient
 {
     public static string Unc(IPAddress address, string share) => $"//{address}/{share}";
 

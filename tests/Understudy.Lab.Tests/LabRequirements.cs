@@ -1,6 +1,7 @@
+using Understudy.Testing.Lab;
 using Xunit;
 
-namespace Understudy.LabTests.Harness;
+namespace Understudy.LabTests;
 
 /// <summary>What a lab test needs beyond root and iproute2.</summary>
 [Flags]

@@ -1,14 +1,14 @@
 using System.Globalization;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 
-namespace Understudy.LabTests.Harness;
+namespace Understudy.Testing.Lab;
 
 /// <summary>
 /// Removes what a lab left behind. A test host killed with SIGKILL runs no Dispose, so every lab
 /// start first sweeps labs whose owner (the guard route's metric) is dead, and namespaces with no
 /// guard route at all (their owner died while tearing down: the route goes last).
 /// </summary>
-internal static class LabSweeper
+public static class LabSweeper
 {
     private static readonly Lock Gate = new();
 

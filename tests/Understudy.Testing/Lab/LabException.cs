@@ -1,4 +1,4 @@
-namespace Understudy.LabTests.Harness;
+namespace Understudy.Testing.Lab;
 
 /// <summary>The lab could not be built, driven or torn down as asked: a harness failure, not a product one.</summary>
-internal sealed class LabException(string message) : Exception(message);
+public sealed class LabException(string message) : Exception(message);

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace Understudy.Agent.Tests.Failover;
 
-public sealed class StepJournalTests
+public sealed class StepRunnerTests
 {
     /// <summary>A step that counts its applies and reverts, shared across "restarts"; it can crash or fail on demand.</summary>
     private sealed class CountingStep(string name, List<string> log) : IFailoverStep

@@ -1,12 +1,12 @@
 using System.Net;
 
-namespace Understudy.LabTests.Harness;
+namespace Understudy.Testing.Lab;
 
 /// <summary>
 /// Reads the IPv4 addresses a namespace owns from /proc/PID/net/fib_trie, where PID is any process
 /// in that namespace: each local address shows as "|-- A.B.C.D" followed by "/32 host LOCAL".
 /// </summary>
-internal static class LocalAddresses
+public static class LocalAddresses
 {
     public static HashSet<IPAddress> Of(int pidInNamespace)
     {

@@ -1,12 +1,12 @@
 namespace Understudy.Agent.Failover;
 
 /// <summary>One watched address in `understudy status` (JSON: docs/api.md).</summary>
-internal sealed record WatchView(string Address, string Method, int? Port, string State, int Misses, string? LastReply);
+internal sealed record AddressWatchView(string Address, string Method, int? Port, string State, int Misses, string? LastReply);
 
 /// <summary>A hosted job's fail-over in `understudy status`.</summary>
 internal sealed record FailoverView(
     string Name, string SourceId, string SourceName, string State, string? Reason, string Trigger, string Mode, string Policy,
-    double IntervalSeconds, int Misses, bool Dismissed, double? TimeLeftSeconds, IReadOnlyList<WatchView> Addresses, Restore.RestoreView? Restore = null,
+    double IntervalSeconds, int Misses, bool Dismissed, double? TimeLeftSeconds, IReadOnlyList<AddressWatchView> Addresses, Restore.RestoreView? Restore = null,
     SourceQueueReport? SourceQueue = null);
 
 internal sealed partial class FailoverEngine
@@ -21,7 +21,7 @@ internal sealed partial class FailoverEngine
                 Core.Jobs.JobEnum<Core.Jobs.FailoverTrigger>.Name(Settings.Trigger), Core.Jobs.JobEnum<Core.Jobs.FailoverMode>.Name(Settings.Mode),
                 Core.Jobs.JobEnum<Core.Jobs.MonitorPolicy>.Name(Settings.Monitor.Policy), interval.TotalSeconds, Settings.Monitor.Misses, Dismissed,
                 left?.TotalSeconds,
-                [.. _watches.Select(w => new WatchView(w.Address.Address, Core.Jobs.JobEnum<Core.Jobs.MonitorMethod>.Name(w.Address.Method),
+                [.. _watches.Select(w => new AddressWatchView(w.Address.Address, Core.Jobs.JobEnum<Core.Jobs.MonitorMethod>.Name(w.Address.Method),
                     w.Address.Method == Core.Jobs.MonitorMethod.Tcp ? w.Address.Port ?? Core.Jobs.JobSpec.DefaultPeerPort : null,
                     w.Up switch { true => "up", false => "missing", null => "unknown" }, w.Misses, w.LastReply?.ToString("O")))],
                 State is FailoverState.Restoring or FailoverState.FailingBack ? _restoreRun?.View() : null,

@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 
-namespace Understudy.LabTests.Harness;
+namespace Understudy.Testing.Lab;
 
 /// <summary>Runs short-lived commands (ip, smbclient, arping...) and captures their output.</summary>
-internal static class Shell
+public static class Shell
 {
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 

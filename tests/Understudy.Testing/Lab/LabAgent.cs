@@ -1,14 +1,14 @@
 using System.Text.Json.Nodes;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 
-namespace Understudy.LabTests.Harness;
+namespace Understudy.Testing.Lab;
 
 /// <summary>
 /// A real `understudy agent` inside a lab host: peer link on the host's address (or another
 /// listen address), management API on the namespace's own loopback. Its CLI runs in the same
 /// namespace, because that loopback is the only way to its API.
 /// </summary>
-internal sealed class LabAgent : IAsyncDisposable
+public sealed class LabAgent : IAsyncDisposable
 {
     public const int PeerPort = 7420;
     public const int ApiPort = 7421;

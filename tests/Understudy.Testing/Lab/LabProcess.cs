@@ -1,14 +1,14 @@
 using System.Diagnostics;
 using System.Text;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 
-namespace Understudy.LabTests.Harness;
+namespace Understudy.Testing.Lab;
 
 /// <summary>
 /// A daemon started inside a host's namespace. `ip netns exec` execs the program in place, so
 /// <see cref="Pid"/> is the daemon's own PID and it can be stopped by PID (no systemd here).
 /// </summary>
-internal sealed class LabProcess : IAsyncDisposable
+public sealed class LabProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _log = new();

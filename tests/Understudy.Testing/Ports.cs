@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Understudy.Agent.Tests.Support;
+namespace Understudy.Testing;
 
 /// <summary>
 /// Ports for agents (and proxies) that a test starts later: below the kernel's ephemeral range
@@ -11,7 +11,7 @@ namespace Understudy.Agent.Tests.Support;
 /// range are never handed out that way; each is still checked free, and a process-wide counter
 /// from a random start keeps parallel test processes from walking the same sequence.
 /// </summary>
-internal static class Ports
+public static class Ports
 {
     private const int Width = 12000;
     private static readonly int s_low = EphemeralLow() - Width;

@@ -1,10 +1,10 @@
 using System.Text;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 
-namespace Understudy.LabTests.Harness;
+namespace Understudy.Testing.Lab;
 
 /// <summary>A share served to guests (mapped to root, so the client can write).</summary>
-internal sealed record SmbShare(string Name, string Path, bool ReadOnly = false);
+public sealed record SmbShare(string Name, string Path, bool ReadOnly = false);
 
 /// <summary>
 /// One real smbd in one lab host, with its own smb.conf and its own lock, state, cache, pid,
@@ -14,7 +14,7 @@ internal sealed record SmbShare(string Name, string Path, bool ReadOnly = false)
 /// `bind interfaces only = no`: smbd listens on the wildcard address, so it answers on an address
 /// added after it started (with `yes` it never does, even after a reload). SMB2 on 445 only: no nmbd.
 /// </summary>
-internal sealed class Smbd : IAsyncDisposable
+public sealed class Smbd : IAsyncDisposable
 {
     public const int Port = 445;
     private readonly LabProcess _process;

@@ -1,19 +1,19 @@
 using System.Net;
 
-namespace Understudy.LabTests.Harness;
+namespace Understudy.Testing.Lab;
 
 /// <summary>One moment at which more than one host held the watched address.</summary>
-internal sealed record AddressOverlap(DateTime At, IReadOnlyList<string> Holders, IReadOnlyList<string> CutHolders);
+public sealed record AddressOverlap(DateTime At, IReadOnlyList<string> Holders, IReadOnlyList<string> CutHolders);
 
 /// <summary>A change of who holds the watched address ("" when nobody does).</summary>
-internal sealed record AddressChange(DateTime At, IReadOnlyList<string> Holders);
+public sealed record AddressChange(DateTime At, IReadOnlyList<string> Holders);
 
 /// <summary>
 /// Polls, in the background, which lab hosts hold one address, and records every moment it was
 /// held by two hosts at once: the "never held by both" check of fail-over and fail-back tests.
 /// A poll can miss an overlap shorter than its interval (5 ms by default); it never invents one.
 /// </summary>
-internal sealed class AddressWatch : IAsyncDisposable
+public sealed class AddressWatch : IAsyncDisposable
 {
     private readonly Lab _lab;
     private readonly TimeSpan _interval;

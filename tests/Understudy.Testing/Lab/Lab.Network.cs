@@ -1,10 +1,10 @@
 using System.Net;
-using Understudy.Agent.Tests.Support;
+using Understudy.Testing;
 
-namespace Understudy.LabTests.Harness;
+namespace Understudy.Testing.Lab;
 
 /// <summary>Driving the lab network: commands in a host, cutting links, moving addresses.</summary>
-internal sealed partial class Lab
+public sealed partial class Lab
 {
     /// <summary>Runs a command inside the host's namespace (`ip netns exec`).</summary>
     public Task<CliResult> ExecAsync(LabHost host, IReadOnlyList<string> argv, TimeSpan? timeout = null, CancellationToken ct = default) =>

@@ -1,9 +1,9 @@
 using System.Globalization;
 
-namespace Understudy.LabTests.Harness;
+namespace Understudy.Testing.Lab;
 
 /// <summary>Whether a namespace has a TCP listener on a port, from /proc/PID/net/tcp{,6} (no spawn).</summary>
-internal static class Listening
+public static class Listening
 {
     private const string ListenState = "0A";
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 
-namespace Understudy.LabTests.Harness;
+namespace Understudy.Testing.Lab;
 
 /// <summary>
 /// A source, a target and a client host, each in its own network namespace, joined by a bridge
@@ -9,7 +9,7 @@ namespace Understudy.LabTests.Harness;
 /// namespace except the namespace names and an `unreachable` guard route for the subnet, so a
 /// mistake fails locally instead of leaking onto the real network.
 /// </summary>
-internal sealed partial class Lab : IAsyncDisposable
+public sealed partial class Lab : IAsyncDisposable
 {
     public const int PrefixLength = 24;
 

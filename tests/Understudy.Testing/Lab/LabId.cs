@@ -2,14 +2,14 @@ using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 
-namespace Understudy.LabTests.Harness;
+namespace Understudy.Testing.Lab;
 
 /// <summary>
 /// Names everything one lab creates from its private subnet 10.X.Y.0/24: namespaces `ul-X-Y-ROLE`,
 /// temp dir `/tmp/ul-X-Y-PID`, and the root-namespace guard route `unreachable 10.X.Y.0/24 metric PID`.
 /// The route's metric records the owning PID, so a later run can tell a dead lab from a live one.
 /// </summary>
-internal readonly partial record struct LabId(int X, int Y)
+public readonly partial record struct LabId(int X, int Y)
 {
     public const string Prefix = "ul-";
 

@@ -1,0 +1,12 @@
+// For LayerRuleFixtureTests: the lower of two layers, with one upward arrow (Backdoor).
+namespace Understudy.Architecture.Tests.Fixture.Lower;
+
+public sealed class Helper
+{
+    public int Count { get; set; }
+}
+
+public sealed class Backdoor
+{
+    public Upper.Service? Service { get; set; }
+}
