@@ -96,12 +96,12 @@ internal sealed partial class JobRunner
         catch (QueueCorruptException e)
         {
             // The queue is unusable: drop it; the startup difference scan re-reads the tree.
-            _ctx.Events.Record(Severity.Warning, "queue", Job.Name, $"replication queue damaged ({e.Message}); discarded, a difference mirror follows");
+            _ctx.Events.Record(EventCode.QueueDamaged, Severity.Warning, "queue", Job.Name, $"replication queue damaged ({e.Message}); discarded, a difference mirror follows");
             Directory.Delete(dir, recursive: true);
             log = SegmentLog.Open(dir, new SegmentLogOptions { Time = _ctx.Time });
         }
         if (!log.Recovery.Clean)
-            _ctx.Events.Record(Severity.Info, "queue", Job.Name, $"replication queue recovered after a crash: {log.Recovery.BytesDropped} torn bytes dropped ({log.Recovery.Reason})");
+            _ctx.Events.Record(EventCode.QueueRecovered, Severity.Info, "queue", Job.Name, $"replication queue recovered after a crash: {log.Recovery.BytesDropped} torn bytes dropped ({log.Recovery.Reason})");
         return new CapturePipeline(Job, log, Replication.Coalesce, _ctx.Time)
         {
             Point = new CapturePoint(dir),
@@ -115,7 +115,7 @@ internal sealed partial class JobRunner
 
     private void OnCaptureLost(int root, RelPath path, string text)
     {
-        _ctx.Events.Record(Severity.Warning, "capture", Job.Name, $"{text}; running a difference mirror of {Job.Roots[root].Path}",
+        _ctx.Events.Record(EventCode.CaptureLost, Severity.Warning, "capture", Job.Name, $"{text}; running a difference mirror of {Job.Roots[root].Path}",
             new { root = Job.Roots[root].Path, path = path.ToString() });
         RequestCatchUp($"catch-up after lost change events ({Job.Roots[root].Path})");
     }
@@ -124,7 +124,7 @@ internal sealed partial class JobRunner
     {
         _remirrorReason = $"queue limit exceeded ({pending} bytes of changes pending > replication.queue_limit {JobValues.FormatSize(Replication.QueueLimit)})";
         _remirrorRequired = true;
-        _ctx.Events.Record(Severity.Warning, "queue", Job.Name, $"re-mirror required: {_remirrorReason}; changes are no longer queued, a difference mirror runs when the target is reachable");
+        _ctx.Events.Record(EventCode.RemirrorRequired, Severity.Warning, "queue", Job.Name, $"re-mirror required: {_remirrorReason}; changes are no longer queued, a difference mirror runs when the target is reachable");
         if (State is JobStates.Disconnected or JobStates.Replicating)
             SetState(JobStates.RemirrorRequired, RestReason());
         RequestCatchUp("queue limit exceeded");
@@ -150,7 +150,7 @@ internal sealed partial class JobRunner
             return;
         _paused = true;
         SaveRuntime();
-        _ctx.Events.Record(Severity.Info, "replication", Job.Name, "paused by user; changes keep being queued");
+        _ctx.Events.Record(EventCode.ReplicationPaused, Severity.Info, "replication", Job.Name, "paused by user; changes keep being queued");
         SetState(JobStates.Paused, PausedReason);
         _wake.Pulse();
     }
@@ -161,7 +161,7 @@ internal sealed partial class JobRunner
             return;
         _paused = false;
         SaveRuntime();
-        _ctx.Events.Record(Severity.Info, "replication", Job.Name, "resumed by user");
+        _ctx.Events.Record(EventCode.ReplicationResumed, Severity.Info, "replication", Job.Name, "resumed by user");
         SetState(RestState(), RestReason());
         _wake.Pulse();
     }

@@ -203,13 +203,13 @@ internal sealed partial class JobRunner : IAsyncDisposable
                 if (e is TargetException { Code: ErrorCode.NoSpace })
                 {
                     if (State != JobStates.Paused)
-                        _ctx.Events.Record(Severity.Error, "mirror", Job.Name, $"paused: {e.Message}; resumes by itself when space returns");
+                        _ctx.Events.Record(EventCode.MirrorPausedDiskFull, Severity.Error, "mirror", Job.Name, $"paused: {e.Message}; resumes by itself when space returns");
                     SetState(JobStates.Paused, e.Message.Contains("disk full", StringComparison.Ordinal) ? e.Message : $"target disk full: {e.Message}");
                 }
                 else if (transient)
                 {
                     if (State is not (JobStates.Disconnected or JobStates.RemirrorRequired))
-                        _ctx.Events.Record(Severity.Warning, "link", Job.Name, $"target unreachable, retrying: {e.Message}");
+                        _ctx.Events.Record(EventCode.LinkLost, Severity.Warning, "link", Job.Name, $"target unreachable, retrying: {e.Message}");
                     _linkLost = true;
                     if (_remirrorRequired)
                         SetState(JobStates.RemirrorRequired, $"{_remirrorReason}; a difference mirror runs when the target is back (retrying: {e.Message})");
@@ -218,7 +218,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
                 }
                 else
                 {
-                    _ctx.Events.Record(Severity.Error, "job", Job.Name, e.Message);
+                    _ctx.Events.Record(EventCode.JobFailed, Severity.Error, "job", Job.Name, e.Message);
                     SetState(JobStates.Error, e.Message);
                     if (cmd is VerifyCommand v)
                         v.Done.TrySetException(e);
@@ -246,7 +246,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         if (_linkLost)
         {
             _linkLost = false;
-            _ctx.Events.Record(Severity.Info, "link", Job.Name,
+            _ctx.Events.Record(EventCode.LinkRestored, Severity.Info, "link", Job.Name,
                 $"target reachable again: reconnected; replication resumes after queue record {(long)_session.Opened.LastAppliedSeq}, the last the target applied");
         }
         _session.Connection.Compression = Compression;
@@ -289,7 +289,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
                 var report = await VerifyEngine.RunAsync(Job, session, v.Checksum, _ctx.Time, ct);
                 if (v.Repair && !report.Identical)
                 {
-                    _ctx.Events.Record(Severity.Info, "verify", Job.Name, $"repairing {report.Differences.Count} differences");
+                    _ctx.Events.Record(EventCode.VerifyRepairing, Severity.Info, "verify", Job.Name, $"repairing {report.Differences.Count} differences");
                     // A thorough mirror: it compares what the verify compared (xattrs, holes, hard-link groups too).
                     await MirrorAsync(v.Checksum ? MirrorMode.Checksum : MirrorMode.Different, "verify --repair", catchUp: false, thorough: true, session, ct);
                     report = await VerifyEngine.RunAsync(Job, session, v.Checksum, _ctx.Time, ct) with { Repaired = true };
@@ -334,7 +334,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         Progress = progress;
         var name = mode.ToString().ToLowerInvariant();
         SetState(JobStates.Mirroring, why is null ? $"{name} mirror" : $"{name} mirror: {why}");
-        _ctx.Events.Record(Severity.Info, "mirror", Job.Name, why is null ? $"{name} mirror started" : $"{name} mirror started: {why}");
+        _ctx.Events.Record(EventCode.MirrorStarted, Severity.Info, "mirror", Job.Name, why is null ? $"{name} mirror started" : $"{name} mirror started: {why}");
         // A catch-up also takes every entry changed (by its ctime) since capture was last known durable as changed:
         // size and mtime do not show an xattr change, or a rewrite that put the old mtime back (CapturePoint).
         // Taken after MirrorStarting: a loss in between is then in the range (this mirror releases the point).
@@ -365,7 +365,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         progress.Phase = "complete";
         Mirrored = true;
         LastMirrorAt = progress.FinishedAt;
-        _ctx.Events.Record(Severity.Info, "mirror", Job.Name,
+        _ctx.Events.Record(EventCode.MirrorCompleted, Severity.Info, "mirror", Job.Name,
             $"mirror complete: {progress.FilesDone} files, {progress.BytesDone} bytes ({progress.BytesSent} sent), {progress.Skipped} skipped"
             + (engine.EarlySent > 0 ? $"; {engine.EarlySent} files written meanwhile sent ahead (the replay sends them again, in order)" : ""),
             new { files = progress.FilesDone, bytes = progress.BytesDone, sent = progress.BytesSent, skipped = progress.Skipped, sentAhead = engine.EarlySent });
