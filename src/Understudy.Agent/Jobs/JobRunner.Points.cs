@@ -118,7 +118,7 @@ internal sealed partial class JobRunner
             if (p.Seq > parent.Seq)
                 ps.Destroy(p); // taken (or sent) but never acknowledged: the next delta is from the parent
         }
-        SetState(JobStates.Replicating, null);
+        SetState(JobState.Replicating, null);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var loop = new PointLoop(ps, _ctx.Time, PointInterval, parent,
             p =>

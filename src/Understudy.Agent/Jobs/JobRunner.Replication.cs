@@ -71,13 +71,13 @@ internal sealed partial class JobRunner
 
     private string? PassiveReason => Failover.PassiveGuard.ReasonFor(_ctx, Job.Name);
 
-    private string RestState() =>
+    private JobState RestState() =>
         PassiveReason is not null ? Failover.PassiveGuard.State
-        : _paused ? JobStates.Paused
-        : _remirrorRequired ? JobStates.RemirrorRequired
-        : !Mirrored ? JobStates.Connecting
-        : _pipeline is not null || _writeOrder ? JobStates.Replicating
-        : JobStates.InSync;
+        : _paused ? JobState.Paused
+        : _remirrorRequired ? JobState.RemirrorRequired
+        : !Mirrored ? JobState.Connecting
+        : _pipeline is not null || _writeOrder ? JobState.Replicating
+        : JobState.InSync;
 
     private string? RestReason() =>
         PassiveReason is { } passive ? passive
@@ -125,8 +125,8 @@ internal sealed partial class JobRunner
         _remirrorReason = $"queue limit exceeded ({pending} bytes of changes pending > replication.queue_limit {JobValues.FormatSize(Replication.QueueLimit)})";
         _remirrorRequired = true;
         _ctx.Events.Record(EventCode.RemirrorRequired, Severity.Warning, "queue", Job.Name, $"re-mirror required: {_remirrorReason}; changes are no longer queued, a difference mirror runs when the target is reachable");
-        if (State is JobStates.Disconnected or JobStates.Replicating)
-            SetState(JobStates.RemirrorRequired, RestReason());
+        if (State is JobState.Disconnected or JobState.Replicating)
+            SetState(JobState.RemirrorRequired, RestReason());
         RequestCatchUp("queue limit exceeded");
     }
 
@@ -151,7 +151,7 @@ internal sealed partial class JobRunner
         _paused = true;
         SaveRuntime();
         _ctx.Events.Record(EventCode.ReplicationPaused, Severity.Info, "replication", Job.Name, "paused by user; changes keep being queued");
-        SetState(JobStates.Paused, PausedReason);
+        SetState(JobState.Paused, PausedReason);
         _wake.Pulse();
     }
 
@@ -231,7 +231,7 @@ internal sealed partial class JobRunner
         // Files the last mirror found gone when it came to send them follow the renames queued after its walk.
         if (_mirrorVanished.Count > 0)
             _sender.NoteVanished(_mirrorVanished);
-        SetState(JobStates.Replicating, null);
+        SetState(JobState.Replicating, null);
         while (true)
         {
             var wake = _wake.Next;
@@ -421,7 +421,7 @@ internal sealed partial class JobRunner
     /// looked at in the order a change travels (watchers, pipeline, queue), so one moving on meanwhile is still seen.</summary>
     public bool IsIdle =>
         Mirrored && !_paused && !_remirrorRequired && Volatile.Read(ref _mirrorsQueued) == 0 && _commands.Reader.Count == 0
-        && State is JobStates.Replicating or JobStates.InSync
+        && State is JobState.Replicating or JobState.InSync
         && !_resending && _resendConfirm is null or { IsCompleted: true } && _confirmResyncAt is null && _sender?.LinksInDoubt != true
         && (!_writeOrder || PointsIdle)
         && (_pipeline is null || (_pipeline.WatchersQuiet && _pipeline.PendingEvents == 0 && _pipeline.Log.Stats.PendingCount == 0 && _missing.IsEmpty

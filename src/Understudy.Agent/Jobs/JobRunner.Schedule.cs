@@ -61,7 +61,7 @@ internal sealed partial class JobRunner
                     continue;
                 }
                 if (!IsIdle && !(now - due >= MaxWaitForIdle && Mirrored && Volatile.Read(ref _mirrorsQueued) == 0
-                    && State is JobStates.Replicating or JobStates.InSync))
+                    && State is JobState.Replicating or JobState.InSync))
                 {
                     await Task.Delay(IdleRecheck, _ctx.Time, ct);
                     continue;
