@@ -62,7 +62,7 @@ internal static partial class ApiRoutes
                 changes.Add($"compression {r.Compression.ToString().ToLowerInvariant()}");
             }
             if (changes.Count > 0)
-                a.Context.Events.Record(Severity.Info, "replication", name, $"settings changed: {string.Join(", ", changes)} (until the job is re-applied or the agent restarts)");
+                a.Context.Events.Record(EventCode.ReplicationSettingsChanged, Severity.Info, "replication", name, $"settings changed: {string.Join(", ", changes)} (until the job is re-applied or the agent restarts)");
             return Results.Ok(new { name, bandwidth = r.Limiter.BytesPerSecond, compression = r.Compression.ToString().ToLowerInvariant() });
         });
     }

@@ -47,7 +47,7 @@ internal static partial class ApiRoutes
             if (id is null)
                 return Problem(400, $"'{req.Id}' is not an agent ID: expected 64 hex characters (run 'understudy id' on that agent)");
             a.Context.Store.AddTrust(id, string.IsNullOrWhiteSpace(req.Name) ? id[..12] : req.Name.Trim());
-            a.Context.Events.Record(Severity.Security, "trust", null, $"trusted peer {id} ({req.Name ?? "unnamed"})");
+            a.Context.Events.Record(EventCode.PeerTrusted, Severity.Security, "trust", null, $"trusted peer {id} ({req.Name ?? "unnamed"})");
             return Results.Ok(new { id });
         });
         api.MapDelete("/trust/{id}", (string id, AgentHost a) =>
@@ -55,7 +55,7 @@ internal static partial class ApiRoutes
             var n = NormalizeId(id);
             if (n is null || !a.Context.Store.RemoveTrust(n))
                 return Problem(404, $"{id} is not in the trust list");
-            a.Context.Events.Record(Severity.Security, "trust", null, $"removed trust of peer {n}");
+            a.Context.Events.Record(EventCode.PeerTrustRemoved, Severity.Security, "trust", null, $"removed trust of peer {n}");
             return Results.Ok(new { id = n });
         });
 

@@ -1,11 +1,18 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Understudy.Agent.State;
 
 namespace Understudy.Agent.Events;
 
-internal sealed record AgentEvent(long Id, string Time, string Severity, string Category, string? Job, string Message, string? Data);
+/// <summary>One event as stored and served. <see cref="Code"/> goes out as its number (docs/events.md), with
+/// <see cref="CodeName"/> beside it for people; an event stored before codes existed reads as 0, Unknown.</summary>
+internal sealed record AgentEvent(long Id, string Time, string Severity, string Category, string? Job, string Message, string? Data,
+    [property: JsonConverter(typeof(JsonNumberEnumConverter<EventCode>))] EventCode Code = EventCode.Unknown)
+{
+    public string CodeName => Code.ToString();
+}
 
 internal static class Severity
 {
@@ -27,19 +34,19 @@ internal sealed partial class EventLog(StateStore store, ILogger<EventLog> logge
     private readonly Lock _lock = new();
     private readonly List<Channel<AgentEvent>> _subscribers = [];
 
-    public AgentEvent Record(string severity, string category, string? job, string message, object? data = null)
+    public AgentEvent Record(EventCode code, string severity, string category, string? job, string message, object? data = null)
     {
         var t = time.GetUtcNow().ToString("O");
         var json = data is null ? null : JsonSerializer.Serialize(data, data.GetType(), EventJson.Options);
-        var id = store.AddEvent(t, severity, category, job, message, json);
-        var ev = new AgentEvent(id, t, severity, category, job, message, json);
+        var id = store.AddEvent(t, severity, category, job, message, json, (int)code);
+        var ev = new AgentEvent(id, t, severity, category, job, message, json, code);
         var level = severity switch
         {
             Severity.Error => LogLevel.Error,
             Severity.Warning or Severity.Security => LogLevel.Warning,
             _ => LogLevel.Information,
         };
-        LogEvent(logger, level, category, job ?? "-", message);
+        LogEvent(logger, level, category, (int)code, job ?? "-", message);
         lock (_lock)
         {
             foreach (var s in _subscribers)
@@ -71,8 +78,8 @@ internal sealed partial class EventLog(StateStore store, ILogger<EventLog> logge
         }
     }
 
-    [LoggerMessage(EventId = 100, Message = "[{Category}] job={Job}: {Message}")]
-    private static partial void LogEvent(ILogger logger, LogLevel level, string category, string job, string message);
+    [LoggerMessage(EventId = 100, Message = "[{Category} {Code}] job={Job}: {Message}")]
+    private static partial void LogEvent(ILogger logger, LogLevel level, string category, int code, string job, string message);
 }
 
 internal static class EventJson

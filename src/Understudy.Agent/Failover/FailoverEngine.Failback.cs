@@ -51,7 +51,7 @@ internal sealed partial class FailoverEngine
                 case FailoverState.FailedOver:
                     _restoreRun = new RestoreRun(Spec, SourceId, _s.Store, _s.Events, _s.Time) { Force = force };
                     _restoreRun.ResetConflicts();
-                    _s.Events.Record(Severity.Info, "restore", Job,
+                    _s.Events.Record(EventCode.RestoreRequested, Severity.Info, "restore", Job,
                         $"restore requested: this target's copy goes back to {SourceName} ({JobEnumName(Spec.Restore.Mode)} mode, conflicts {Core.Jobs.JobEnum<Core.Jobs.ConflictPolicy>.Name(_restoreRun.Policy)}); "
                         + "it starts when the passive source agent next connects (every few seconds while it runs)");
                     SetState(FailoverState.Restoring, _restoreRun.Describe(), dismissed: false);
@@ -118,7 +118,7 @@ internal sealed partial class FailoverEngine
             else
             {
                 _s.Store.ClearSteps(SourceId, Job, FailbackPhase);
-                _s.Events.Record(Severity.Info, "failback", Job, $"fail-back to {SourceName} started");
+                _s.Events.Record(EventCode.FailbackStarted, Severity.Info, "failback", Job, $"fail-back to {SourceName} started");
                 SetState(FailoverState.FailingBack, "fail-back started", dismissed: false);
                 running = _failback = RunFailbackAsync(_stop.Token);
             }
@@ -185,13 +185,13 @@ internal sealed partial class FailoverEngine
             if (outcome.Completed)
             {
                 _s.Store.ClearSteps(SourceId, Job, Phase);
-                _s.Events.Record(Severity.Info, "failback", Job,
+                _s.Events.Record(EventCode.FailbackCompleted, Severity.Info, "failback", Job,
                     $"failed back: {SourceName} holds its identity again; forward replication resumes{(outcome.Warnings > 0 ? $" ({outcome.Warnings} warnings)" : "")}");
                 SetState(FailoverState.Protecting, $"failed back at {_s.Time.GetUtcNow():O}", dismissed: false);
             }
             else
             {
-                _s.Events.Record(Severity.Error, "failback", Job,
+                _s.Events.Record(EventCode.FailbackAborted, Severity.Error, "failback", Job,
                     $"fail-back aborted and undone: {outcome.AbortReason}; still restoring ('understudy failback {Job}' to retry)");
                 SetState(FailoverState.Restoring, FailbackAborted + outcome.AbortReason, dismissed: false);
             }

@@ -59,14 +59,14 @@ internal sealed partial class FailoverEngine
         catch (Exception e) when (e is not OperationCanceledException)
         {
             outcome = RunOutcome.Aborted(e.Message);
-            _s.Events.Record(Severity.Error, "failover", Job, $"fail-over failed: {e.Message}");
+            _s.Events.Record(EventCode.FailoverFailed, Severity.Error, "failover", Job, $"fail-over failed: {e.Message}");
         }
         var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         lock (_lock)
         {
             if (outcome.Completed)
             {
-                _s.Events.Record(Severity.Info, "failover", Job,
+                _s.Events.Record(EventCode.FailoverCompleted, Severity.Info, "failover", Job,
                     $"failed over: this agent now holds the identity of {SourceName} ({ms:0} ms{(outcome.Warnings > 0 ? $", {outcome.Warnings} warnings" : "")})",
                     new { takeoverMs = Math.Round(ms), warnings = outcome.Warnings });
                 SetState(FailoverState.FailedOver, $"failed over at {_s.Time.GetUtcNow():O}", dismissed: false);
@@ -77,7 +77,7 @@ internal sealed partial class FailoverEngine
             }
             else
             {
-                _s.Events.Record(Severity.Error, "failover", Job,
+                _s.Events.Record(EventCode.FailoverAborted, Severity.Error, "failover", Job,
                     $"fail-over aborted and undone: {outcome.AbortReason}; the job is fail-over-pending: it waits for an operator ('understudy failover {Job}' to retry, "
                     + "'--dismiss' to stand down), or goes back to protecting by itself once every watched address answers");
                 SetState(FailoverState.Pending, $"fail-over aborted: {outcome.AbortReason}", dismissed: false);

@@ -109,7 +109,7 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
             for (int i = 0; i < _watches.Length; i++)
             {
                 if (_watches[i].Record(answered[i], now, Settings.Monitor.Misses) is { } change)
-                    _s.Events.Record(answered[i] ? Severity.Info : Severity.Warning, "monitor", Job, change,
+                    _s.Events.Record(answered[i] ? EventCode.MonitorAddressUp : EventCode.MonitorAddressMissing, answered[i] ? Severity.Info : Severity.Warning, "monitor", Job, change,
                         new { address = _watches[i].Address.Address, misses = _watches[i].Misses });
             }
             var d = FailoverDecider.Decide(State, [.. _watches.Select(w => w.Misses)], DecisionSettings.From(Settings), Dismissed);
@@ -126,19 +126,19 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
                     return;
                 break;
             case FailoverAction.Suspect:
-                _s.Events.Record(Severity.Warning, "failover", Job, $"source {SourceName} suspect: {d.Reason}");
+                _s.Events.Record(EventCode.SourceSuspect, Severity.Warning, "failover", Job, $"source {SourceName} suspect: {d.Reason}");
                 break;
             case FailoverAction.Recover:
-                _s.Events.Record(Severity.Info, "failover", Job, State == FailoverState.Pending || d.Dismissed
+                _s.Events.Record(EventCode.SourceRecovered, Severity.Info, "failover", Job, State == FailoverState.Pending || d.Dismissed
                     ? $"back to protecting: {d.Reason}" : $"source {SourceName} answers again: {d.Reason}");
                 break;
             case FailoverAction.RaisePending:
-                _s.Events.Record(Severity.Error, "failover", Job,
+                _s.Events.Record(EventCode.FailoverPending, Severity.Error, "failover", Job,
                     $"fail-over pending: source {SourceName} is gone ({d.Reason}); nothing changes until an operator runs "
                     + $"'understudy failover {Job}' (or 'understudy failover {Job} --dismiss')");
                 break;
             case FailoverAction.FailOver:
-                _s.Events.Record(Severity.Error, "failover", Job, $"fail-over triggered: {d.Reason}");
+                _s.Events.Record(EventCode.FailoverTriggered, Severity.Error, "failover", Job, $"fail-over triggered: {d.Reason}");
                 break;
         }
         SetState(d.Next, d.Reason.Length > 0 ? d.Reason : null, d.Dismissed);

@@ -32,7 +32,7 @@ internal sealed class FailoverManager(FailoverServices services) : ITargetFailov
             }
             catch (JsonException e)
             {
-                services.Events.Record(Severity.Error, "failover", row.Job, $"stored fail-over settings no longer parse: {e.Message}");
+                services.Events.Record(EventCode.FailoverSettingsInvalid, Severity.Error, "failover", row.Job, $"stored fail-over settings no longer parse: {e.Message}");
                 continue;
             }
             if (spec.Failover is null)
@@ -66,7 +66,7 @@ internal sealed class FailoverManager(FailoverServices services) : ITargetFailov
         }
         catch (Exception e) when (e is JsonException or JobFileException)
         {
-            services.Events.Record(Severity.Error, "failover", job, $"the source sent fail-over settings this agent cannot use: {e.Message}");
+            services.Events.Record(EventCode.FailoverSettingsRejected, Severity.Error, "failover", job, $"the source sent fail-over settings this agent cannot use: {e.Message}");
             return;
         }
         FailoverEngine? old;
@@ -86,7 +86,7 @@ internal sealed class FailoverManager(FailoverServices services) : ITargetFailov
             if (old is not null)
             {
                 services.Store.RemoveFailover(sourceId, job);
-                services.Events.Record(Severity.Info, "failover", job, "the job no longer has fail-over settings: monitoring stopped");
+                services.Events.Record(EventCode.MonitoringStopped, Severity.Info, "failover", job, "the job no longer has fail-over settings: monitoring stopped");
             }
             return;
         }
@@ -97,7 +97,7 @@ internal sealed class FailoverManager(FailoverServices services) : ITargetFailov
         };
         _engines[Key(sourceId, job)] = engine;
         var m = spec.Failover.Monitor;
-        services.Events.Record(Severity.Info, "failover", job,
+        services.Events.Record(EventCode.MonitoringStarted, Severity.Info, "failover", job,
             $"{(old is null ? "monitoring" : "new fail-over settings; monitoring")} {string.Join(", ", m.Addresses.Select(a => a.Address))} of {sourceName} every "
             + $"{m.Interval.TotalSeconds:0.###} s, {m.Misses} misses, policy {JobEnum<MonitorPolicy>.Name(m.Policy)}, trigger {JobEnum<FailoverTrigger>.Name(spec.Failover.Trigger)}");
         engine.Start();

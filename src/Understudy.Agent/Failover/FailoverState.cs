@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Understudy.Agent.Failover;
 
 /// <summary>
@@ -7,12 +9,25 @@ namespace Understudy.Agent.Failover;
 /// </summary>
 internal enum FailoverState
 {
+    [JsonStringEnumMemberName("protecting")]
     Protecting,
+
+    [JsonStringEnumMemberName("suspect")]
     Suspect,
+
+    [JsonStringEnumMemberName("fail-over-pending")]
     Pending,
+
+    [JsonStringEnumMemberName("failing-over")]
     FailingOver,
+
+    [JsonStringEnumMemberName("failed-over")]
     FailedOver,
+
+    [JsonStringEnumMemberName("restoring")]
     Restoring,
+
+    [JsonStringEnumMemberName("failing-back")]
     FailingBack,
 }
 

@@ -16,7 +16,7 @@ namespace Understudy.Agent.Failover;
 internal static class PassiveGuard
 {
     /// <summary>The job state shown in `understudy status`.</summary>
-    public const string State = "failed-over (passive)";
+    public const Jobs.JobState State = Jobs.JobState.FailedOverPassive;
 
     private static string Key(string job) => "passive/" + job;
 
@@ -41,7 +41,7 @@ internal static class PassiveGuard
         if (ReasonFor(ctx, job) is null)
         {
             ctx.Store.SetValue(Key(job), JsonSerializer.Serialize(new Mark(t.Message, ctx.Time.GetUtcNow().ToString("O"))));
-            ctx.Events.Record(Severity.Error, "failover", job,
+            ctx.Events.Record(EventCode.SourcePassive, Severity.Error, "failover", job,
                 $"the target took over this job's identity: staying passive (no replication) until fail-back. Target said: {t.Message}");
         }
         return true;

@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Agent.Identity;
 using Understudy.Core.Jobs;
 
@@ -40,7 +41,7 @@ internal sealed class ScriptStep(ScriptSpec script, ScriptEnvironment env, bool 
         var data = new { script = script.Run, phase = env.Phase, exitCode = r.ExitCode, timedOut = r.TimedOut, output = r.Output };
         if (r.Ok)
         {
-            ctx.Info($"{env.Phase} script {script.Run} succeeded" + (r.Output.Length > 0 ? $": {FirstLine(r.Output)}" : ""), data);
+            ctx.Info(EventCode.ScriptSucceeded, $"{env.Phase} script {script.Run} succeeded" + (r.Output.Length > 0 ? $": {FirstLine(r.Output)}" : ""), data);
             return;
         }
         var what = r.TimedOut ? $"timed out after {script.Timeout.TotalSeconds:0.###} s" : r.ExitCode == 127 ? $"could not run ({r.Output})" : $"failed with exit code {r.ExitCode}";

@@ -37,12 +37,12 @@ internal sealed class StepRunner(StateStore store, EventLog events, string sourc
         var failed = journal.Values.FirstOrDefault(s => s.Status == StepStatus.Failed);
         if (failed is not null)
         {
-            events.Record(Severity.Warning, "failover", job, $"resuming the undo of an aborted {phase} (step '{failed.Name}' had failed: {failed.Detail})");
+            events.Record(EventCode.StepUndoResumed, Severity.Warning, "failover", job, $"resuming the undo of an aborted {phase} (step '{failed.Name}' had failed: {failed.Detail})");
             await RevertAsync(plan, journal, ct);
             return RunOutcome.Aborted(failed.Detail ?? $"step '{failed.Name}' failed");
         }
         if (journal.Count > 0)
-            events.Record(Severity.Info, "failover", job, $"resuming an interrupted {phase}: {journal.Values.Count(IsDone)} of {plan.Count} steps were done");
+            events.Record(EventCode.StepsResumed, Severity.Info, "failover", job, $"resuming an interrupted {phase}: {journal.Values.Count(IsDone)} of {plan.Count} steps were done");
         int warnings = 0;
         for (int i = 0; i < plan.Count; i++)
         {
@@ -52,7 +52,7 @@ internal sealed class StepRunner(StateStore store, EventLog events, string sourc
                 continue;
             var record = new StoredStep(i, step.Name, StepStatus.Applying, prior?.Data, null);
             store.SaveStep(sourceId, job, phase, record);
-            events.Record(Severity.Info, "failover", job, $"{phase} step {i + 1}/{plan.Count}: {step.Name}");
+            events.Record(EventCode.StepStarted, Severity.Info, "failover", job, $"{phase} step {i + 1}/{plan.Count}: {step.Name}");
             var ctx = Context(record);
             try
             {
@@ -62,14 +62,14 @@ internal sealed class StepRunner(StateStore store, EventLog events, string sourc
             catch (StepFailedException e) when (!e.Abort)
             {
                 warnings++;
-                events.Record(Severity.Warning, "failover", job, $"{phase} step '{step.Name}': {e.Message} (continuing)", e.EventData);
+                events.Record(EventCode.StepWarning, Severity.Warning, "failover", job, $"{phase} step '{step.Name}': {e.Message} (continuing)", e.EventData);
                 store.SaveStep(sourceId, job, phase, record with { Status = StepStatus.Warning, Data = ctx.Data, Detail = e.Message });
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // Any other failure of a step (a timeout, an unexpected OS answer) aborts as well: a half-taken identity is worse than none.
                 var data = (e as StepFailedException)?.EventData;
-                events.Record(Severity.Error, "failover", job, $"{phase} aborted at step '{step.Name}': {e.Message}", data);
+                events.Record(EventCode.StepAborted, Severity.Error, "failover", job, $"{phase} aborted at step '{step.Name}': {e.Message}", data);
                 var failedRecord = record with { Status = StepStatus.Failed, Data = ctx.Data, Detail = e.Message };
                 store.SaveStep(sourceId, job, phase, failedRecord);
                 journal[i] = failedRecord;
@@ -94,11 +94,11 @@ internal sealed class StepRunner(StateStore store, EventLog events, string sourc
             try
             {
                 await plan[i].RevertAsync(ctx, ct);
-                events.Record(Severity.Info, "failover", job, $"undid step '{plan[i].Name}'");
+                events.Record(EventCode.StepUndone, Severity.Info, "failover", job, $"undid step '{plan[i].Name}'");
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                events.Record(Severity.Error, "failover", job, $"could not undo step '{plan[i].Name}': {e.Message}");
+                events.Record(EventCode.StepUndoFailed, Severity.Error, "failover", job, $"could not undo step '{plan[i].Name}': {e.Message}");
             }
             // Reverted is recorded even after an error: undo is best effort and must not loop forever on restart.
             store.SaveStep(sourceId, job, phase, rec with { Status = StepStatus.Reverted });
@@ -122,7 +122,7 @@ internal sealed class StepRunner(StateStore store, EventLog events, string sourc
     private StepContext Context(StoredStep record)
     {
         var ctx = new StepContext(job, commands, options,
-            (severity, message, data) => events.Record(severity, "failover", job, message, data),
+            (code, severity, message, data) => events.Record(code, severity, "failover", job, message, data),
             data => store.SaveStep(sourceId, job, phase, record with { Data = data }));
         ctx.LoadData(record.Data);
         return ctx;

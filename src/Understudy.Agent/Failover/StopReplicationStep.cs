@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Agent.Identity;
 
 namespace Understudy.Agent.Failover;
@@ -43,7 +44,7 @@ internal sealed class StopReplicationStep(string sourceId, string job, IReplicat
         long seq = await control.StopAsync(sourceId, job, ct);
         if (control.Held(sourceId, job) is { Point: < 0 })
         {
-            ctx.Warn("replication stopped (write-order); the replica is no complete point: its first mirror (or a mirror from a fresh point) had not completed",
+            ctx.Warn(EventCode.ReplicaIncomplete, "replication stopped (write-order); the replica is no complete point: its first mirror (or a mirror from a fresh point) had not completed",
                 new { consistency = "write-order", point = (long?)null });
             return;
         }
@@ -52,7 +53,7 @@ internal sealed class StopReplicationStep(string sourceId, string job, IReplicat
             // Write-order: the replica is one whole point; what is lost is everything after the moment it stands for.
             var lostAt = held.LinkEndedAt ?? DateTimeOffset.UtcNow;
             double rpo = Math.Max(0, (lostAt - held.ConsistentAsOf).TotalSeconds);
-            ctx.Info($"replication stopped (write-order); the replica is point {held.Point}, consistent as of {held.ConsistentAsOf.UtcDateTime:yyyy-MM-dd HH:mm:ss.fff}Z ({rpo:0.0} s before the source was lost, at {lostAt.UtcDateTime:HH:mm:ss.fff}Z)",
+            ctx.Info(EventCode.ReplicationStopped, $"replication stopped (write-order); the replica is point {held.Point}, consistent as of {held.ConsistentAsOf.UtcDateTime:yyyy-MM-dd HH:mm:ss.fff}Z ({rpo:0.0} s before the source was lost, at {lostAt.UtcDateTime:HH:mm:ss.fff}Z)",
                 new { consistency = "write-order", point = held.Point, pointTakenAt = held.TakenAt.ToString("O"), consistentAsOf = held.ConsistentAsOf.ToString("O"), sourceLostAt = lostAt.ToString("O"), rpoSeconds = Math.Round(rpo, 3) });
             return;
         }
@@ -60,7 +61,7 @@ internal sealed class StopReplicationStep(string sourceId, string job, IReplicat
         var lost = r is null
             ? "unknown: the source never reported its queue"
             : r.Describe();
-        ctx.Info($"replication stopped; applied up to sequence {seq}; in flight and lost with the source: {lost}",
+        ctx.Info(EventCode.ReplicationStopped, $"replication stopped; applied up to sequence {seq}; in flight and lost with the source: {lost}",
             new { appliedSeq = seq, inFlightOps = r?.Ops, inFlightBytes = r?.Bytes, inFlightAgeSeconds = r?.OldestAgeSeconds, inFlightUncounted = r?.RemirrorRequired, reportedAt = r?.ReportedAt });
     }
 

@@ -186,7 +186,7 @@ internal sealed class AgentHost : IAsyncDisposable
         DataDir.WritePrivateFile(Path.Combine(Context.DataDir, DataDir.ApiAddressFile), System.Text.Encoding.UTF8.GetBytes(apiUrl + "\n" + pin));
         Jobs.LoadStored();
         Passive.Start();
-        Context.Events.Record(Severity.Info, "agent", null, $"agent {Context.AgentName} started: ID {Context.Identity.Id}, peer link {PeerEndPoint}, API {apiUrl}");
+        Context.Events.Record(EventCode.AgentStarted, Severity.Info, "agent", null, $"agent {Context.AgentName} started: ID {Context.Identity.Id}, peer link {PeerEndPoint}, API {apiUrl}");
         // Only now: the API answers and the stored jobs run, so `systemctl start` returns to a working agent.
         _notify?.Send($"READY=1\nSTATUS=serving API {apiUrl}, peer link {PeerEndPoint}\nMAINPID={Environment.ProcessId}");
     }
@@ -201,7 +201,7 @@ internal sealed class AgentHost : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
             return;
         _notify?.Send("STOPPING=1\nSTATUS=stopping");
-        Context.Events.Record(Severity.Info, "agent", null, "agent stopping");
+        Context.Events.Record(EventCode.AgentStopping, Severity.Info, "agent", null, "agent stopping");
         await Passive.DisposeAsync();
         await Jobs.DisposeAsync();
         await Failover.DisposeAsync();

@@ -16,7 +16,7 @@ internal sealed class StepFailedException(string message, bool abort, object? ev
 /// scratch value (<see cref="Data"/>) kept in the step journal, so a step can write down what it is
 /// about to change (e.g. the target's own addresses) before changing it and find it again after a crash.
 /// </summary>
-internal sealed class StepContext(string job, ICommandRunner commands, IdentityOptions options, Action<string, string, object?> report, Action<string?> saveData)
+internal sealed class StepContext(string job, ICommandRunner commands, IdentityOptions options, Action<EventCode, string, string, object?> report, Action<string?> saveData)
 {
     public string Job { get; } = job;
 
@@ -35,9 +35,9 @@ internal sealed class StepContext(string job, ICommandRunner commands, IdentityO
         saveData(data);
     }
 
-    public void Info(string message, object? data = null) => report(Severity.Info, message, data);
+    public void Info(EventCode code, string message, object? data = null) => report(code, Severity.Info, message, data);
 
-    public void Warn(string message, object? data = null) => report(Severity.Warning, message, data);
+    public void Warn(EventCode code, string message, object? data = null) => report(code, Severity.Warning, message, data);
 
     /// <summary>Runs a command and fails the step when it fails (unless <paramref name="okExitCodes"/> lists its code).</summary>
     public async Task<CommandResult> RunAsync(string file, IReadOnlyList<string> args, CancellationToken ct, bool abortOnFailure = true, params int[] okExitCodes)

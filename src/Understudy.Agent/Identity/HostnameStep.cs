@@ -1,3 +1,5 @@
+using Understudy.Agent.Events;
+
 namespace Understudy.Agent.Identity;
 
 /// <summary>Mode replace: the host name becomes the source's; the old one is written down first for fail-back.</summary>
@@ -11,7 +13,7 @@ internal sealed class HostnameStep(string name) : IFailoverStep
     {
         if (!ctx.Options.SetHostname)
         {
-            ctx.Info($"not setting the host name to {name}: disabled for this agent (UNDERSTUDY_SET_HOSTNAME=0)");
+            ctx.Info(EventCode.HostnameSkipped, $"not setting the host name to {name}: disabled for this agent (UNDERSTUDY_SET_HOSTNAME=0)");
             return;
         }
         if (ctx.Data is null)
@@ -20,7 +22,7 @@ internal sealed class HostnameStep(string name) : IFailoverStep
             ctx.SaveData(current.Output.Trim());
         }
         await ctx.RunAsync(ctx.Options.Hostname, [name], ct, abortOnFailure: false);
-        ctx.Info($"host name set to {name} (was {ctx.Data})");
+        ctx.Info(EventCode.HostnameSet, $"host name set to {name} (was {ctx.Data})");
     }
 
     public async Task RevertAsync(StepContext ctx, CancellationToken ct)

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Understudy.Agent.Events;
 
 namespace Understudy.Agent.Identity;
 
@@ -78,7 +79,7 @@ internal sealed class AddressStep(InterfaceAddress address, bool force, IDuplica
         var present = await IpAddr.ListAsync(ctx, address.Interface, ct);
         if (present.Any(c => IpAddr.SameAddress(c, address.Cidr)))
         {
-            ctx.Info($"{address.Cidr} is already on {address.Interface}");
+            ctx.Info(EventCode.AddressPresent, $"{address.Cidr} is already on {address.Interface}");
             return;
         }
         if (!force)
@@ -86,7 +87,7 @@ internal sealed class AddressStep(InterfaceAddress address, bool force, IDuplica
         var r = await ctx.Commands.RunAsync(ctx.Options.Ip, IpAddr.Add(address), CommandOptions.Default, ct);
         if (!r.Ok && !r.Output.Contains("File exists", StringComparison.Ordinal))
             throw new StepFailedException($"cannot add {address.Cidr} to {address.Interface}: {r.Output}", abort: true);
-        ctx.Info($"added {address.Cidr} to {address.Interface}");
+        ctx.Info(EventCode.AddressAdded, $"added {address.Cidr} to {address.Interface}");
     }
 
     private async Task DetectDuplicateAsync(StepContext ctx, CancellationToken ct)
@@ -121,7 +122,7 @@ internal sealed class AddressStep(InterfaceAddress address, bool force, IDuplica
         if (!present.Any(c => IpAddr.SameAddress(c, address.Cidr)))
             return;
         await ctx.RunAsync(ctx.Options.Ip, IpAddr.Del(address), ct);
-        ctx.Info($"removed {address.Cidr} from {address.Interface}");
+        ctx.Info(EventCode.AddressRemoved, $"removed {address.Cidr} from {address.Interface}");
     }
 }
 
@@ -157,7 +158,7 @@ internal sealed class RemoveOwnAddressesStep(IReadOnlyList<string> interfaces, I
             if (!r.Ok && !r.Output.Contains("Cannot assign requested address", StringComparison.Ordinal))
                 throw new StepFailedException($"cannot remove the target's own address {a.Cidr} from {a.Interface}: {r.Output}", abort: true);
         }
-        ctx.Info(recorded.Count == 0 ? "the target had no own addresses to give up"
+        ctx.Info(EventCode.OwnAddressesReleased, recorded.Count == 0 ? "the target had no own addresses to give up"
             : $"gave up the target's own addresses: {string.Join(", ", recorded.Select(a => $"{a.Cidr} on {a.Interface}"))}");
     }
 

@@ -1,5 +1,6 @@
 using System.IO.Hashing;
 using System.Text;
+using Understudy.Agent.Events;
 
 namespace Understudy.Agent.Identity;
 
@@ -63,7 +64,7 @@ internal sealed partial class NfsExportsStep(string job, IReadOnlyList<NfsExport
     {
         Write(Render());
         Reload(ctx);
-        ctx.Info($"exporting over NFS: {string.Join(", ", exports.Select(e => $"{e.SourcePath} → {e.TargetPath}"))}");
+        ctx.Info(EventCode.NfsExported, $"exporting over NFS: {string.Join(", ", exports.Select(e => $"{e.SourcePath} → {e.TargetPath}"))}");
         return Task.CompletedTask;
     }
 
@@ -96,11 +97,11 @@ internal sealed partial class NfsExportsStep(string job, IReadOnlyList<NfsExport
         string? pidText = File.Exists(options.GaneshaPidFile) ? File.ReadAllText(options.GaneshaPidFile).Trim() : null;
         if (pidText is null || !int.TryParse(pidText, out int pid) || pid <= 1)
         {
-            ctx.Warn($"NFS-Ganesha is not running (no PID in {options.GaneshaPidFile}); the exports take effect when it starts");
+            ctx.Warn(EventCode.GaneshaNotRunning, $"NFS-Ganesha is not running (no PID in {options.GaneshaPidFile}); the exports take effect when it starts");
             return;
         }
         if (Kill(pid, 1) != 0)
-            ctx.Warn($"could not signal NFS-Ganesha (PID {pid}) to reload its exports");
+            ctx.Warn(EventCode.GaneshaSignalFailed, $"could not signal NFS-Ganesha (PID {pid}) to reload its exports");
     }
 
     [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill")]

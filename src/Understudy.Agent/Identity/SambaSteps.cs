@@ -1,3 +1,5 @@
+using Understudy.Agent.Events;
+
 namespace Understudy.Agent.Identity;
 
 /// <summary>Asks smbd to re-read its configuration; a failure is a warning (smbd reads the files when it starts).</summary>
@@ -7,7 +9,7 @@ internal static class SambaReload
     {
         var r = await ctx.Commands.RunAsync(ctx.Options.Smbcontrol, samba.ReloadArgs, CommandOptions.Default, ct);
         if (!r.Ok)
-            ctx.Warn($"smbcontrol smbd reload-config failed ({r.Describe()}: {r.Output}); the configuration is written and takes effect when smbd (re)starts");
+            ctx.Warn(EventCode.SambaReloadFailed, $"smbcontrol smbd reload-config failed ({r.Describe()}: {r.Output}); the configuration is written and takes effect when smbd (re)starts");
     }
 }
 
@@ -35,7 +37,7 @@ internal sealed class ServerNameStep(string job, string name, IdentityOptions op
     {
         _samba.SetFragment(Fragment, name + "\n");
         await SambaReload.RunAsync(ctx, _samba, ct);
-        ctx.Info(replace ? $"this server's name is now {name} (netbios name)" : $"answering to the server name {name} (netbios aliases)");
+        ctx.Info(EventCode.ServerNameSet, replace ? $"this server's name is now {name} (netbios name)" : $"answering to the server name {name} (netbios aliases)");
     }
 
     public async Task RevertAsync(StepContext ctx, CancellationToken ct)
@@ -67,11 +69,11 @@ internal sealed class SharesStep(string job, string sourceName, IReadOnlyList<(s
         foreach (var s in shares)
         {
             if (!Directory.Exists(s.Path))
-                ctx.Warn($"share [{s.Name}]: {s.Path} does not exist on the target (not replicated yet?)");
+                ctx.Warn(EventCode.ShareMissing, $"share [{s.Name}]: {s.Path} does not exist on the target (not replicated yet?)");
         }
         _samba.SetFragment(_samba.SharesFile(job), Render());
         await SambaReload.RunAsync(ctx, _samba, ct);
-        ctx.Info($"serving shares {string.Join(", ", shares.Select(s => $"[{s.Name}] → {s.Path}"))}");
+        ctx.Info(EventCode.SharesServed, $"serving shares {string.Join(", ", shares.Select(s => $"[{s.Name}] → {s.Path}"))}");
     }
 
     public async Task RevertAsync(StepContext ctx, CancellationToken ct)

@@ -44,7 +44,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             }
             catch (JobFileException e)
             {
-                ctx.Events.Record(Severity.Error, "job", stored.Name, $"stored job no longer parses: {e.Message}");
+                ctx.Events.Record(EventCode.JobStoredInvalid, Severity.Error, "job", stored.Name, $"stored job no longer parses: {e.Message}");
             }
         }
     }
@@ -119,13 +119,13 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             {
                 // The same job again (a deployment that applies every time): restarted as `start` does, so the
                 // file's settings replace `job set` ones and an error is retried, keeping what the job had.
-                ctx.Events.Record(Severity.Info, "job", spec.Name, "job re-applied unchanged: restarted with the same settings");
+                ctx.Events.Record(EventCode.JobReappliedUnchanged, Severity.Info, "job", spec.Name, "job re-applied unchanged: restarted with the same settings");
                 runner = Launch(spec, old.Runner.Mirrored, old.Runner.Paused, stoppedSince: null, "catch-up after the job was re-applied");
                 runner.KeepHistoryOf(old.Runner);
             }
             else
             {
-                ctx.Events.Record(Severity.Info, "job", spec.Name, old.Runner is null ? "job applied" : "job re-applied with changes");
+                ctx.Events.Record(old.Runner is null ? EventCode.JobApplied : EventCode.JobReappliedChanged, Severity.Info, "job", spec.Name, old.Runner is null ? "job applied" : "job re-applied with changes");
                 runner = new JobRunner(def, spec.Replication, ctx, mirrored: false, verifySchedule: spec.Verify.Schedule);
                 runner.RequestMirror(spec.Mirror.Mode);
             }
@@ -157,7 +157,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             runner.KeepHistoryOf(old);
             _jobs[name] = (spec, yaml, runner);
             var pending = runner.ReplicationStatus(since).OpsPending;
-            ctx.Events.Record(Severity.Info, "job", name,
+            ctx.Events.Record(EventCode.JobStopped, Severity.Info, "job", name,
                 $"stopped by user: no mirror, replication or change capture until 'understudy start {name}'"
                 + (pending > 0 ? $"; {pending} changes stay queued" : "") + "; the target keeps its copy");
             return runner;
@@ -180,7 +180,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
                 return old;
             await old.DisposeAsync();
             ctx.Store.SetValue(StoppedKey(name), "null");
-            ctx.Events.Record(Severity.Info, "job", name, old.Mirrored
+            ctx.Events.Record(EventCode.JobStarted, Severity.Info, "job", name, old.Mirrored
                 ? "started by user: a difference mirror catches up with what changed while it was stopped"
                 : "started by user: the first mirror starts");
             var runner = Launch(spec, old.Mirrored, old.Paused, stoppedSince: null, "catch-up after a stop (changes made while the job was stopped)");
@@ -215,7 +215,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
         var queue = Path.Combine(ctx.DataDir, "queues", name);
         if (Directory.Exists(queue))
             Directory.Delete(queue, recursive: true);
-        ctx.Events.Record(Severity.Info, "job", name, "job removed (data on source and target left in place)");
+        ctx.Events.Record(EventCode.JobRemoved, Severity.Info, "job", name, "job removed (data on source and target left in place)");
     }
 
     public static JobDefinition ToDefinition(JobSpec spec)

@@ -77,7 +77,7 @@ internal sealed partial class JobRunner
         await session.PointAppliedAsync(point.Seq).WaitAsync(ct);
         NotePointAcked(session, point.Seq, point.TakenAt);
         ps.Retire(new PointRecord(point.Seq, null, point.TakenAt, point.SnapshotTime, TimeSpan.Zero, 0, 0, Empty: false));
-        _ctx.Events.Record(Severity.Info, "replication", Job.Name, $"write-order: the target holds point {point.Seq} (taken {point.TakenAt.UtcDateTime:HH:mm:ss.fff}Z); points follow as deltas");
+        _ctx.Events.Record(EventCode.WriteOrderBaseline, Severity.Info, "replication", Job.Name, $"write-order: the target holds point {point.Seq} (taken {point.TakenAt.UtcDateTime:HH:mm:ss.fff}Z); points follow as deltas");
     }
 
     private void NotePointAcked(SourceSession session, long point, DateTimeOffset takenAt)
@@ -118,7 +118,7 @@ internal sealed partial class JobRunner
             if (p.Seq > parent.Seq)
                 ps.Destroy(p); // taken (or sent) but never acknowledged: the next delta is from the parent
         }
-        SetState(JobStates.Replicating, null);
+        SetState(JobState.Replicating, null);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var loop = new PointLoop(ps, _ctx.Time, PointInterval, parent,
             p =>

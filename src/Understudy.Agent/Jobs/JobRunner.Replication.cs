@@ -71,13 +71,13 @@ internal sealed partial class JobRunner
 
     private string? PassiveReason => Failover.PassiveGuard.ReasonFor(_ctx, Job.Name);
 
-    private string RestState() =>
+    private JobState RestState() =>
         PassiveReason is not null ? Failover.PassiveGuard.State
-        : _paused ? JobStates.Paused
-        : _remirrorRequired ? JobStates.RemirrorRequired
-        : !Mirrored ? JobStates.Connecting
-        : _pipeline is not null || _writeOrder ? JobStates.Replicating
-        : JobStates.InSync;
+        : _paused ? JobState.Paused
+        : _remirrorRequired ? JobState.RemirrorRequired
+        : !Mirrored ? JobState.Connecting
+        : _pipeline is not null || _writeOrder ? JobState.Replicating
+        : JobState.InSync;
 
     private string? RestReason() =>
         PassiveReason is { } passive ? passive
@@ -96,12 +96,12 @@ internal sealed partial class JobRunner
         catch (QueueCorruptException e)
         {
             // The queue is unusable: drop it; the startup difference scan re-reads the tree.
-            _ctx.Events.Record(Severity.Warning, "queue", Job.Name, $"replication queue damaged ({e.Message}); discarded, a difference mirror follows");
+            _ctx.Events.Record(EventCode.QueueDamaged, Severity.Warning, "queue", Job.Name, $"replication queue damaged ({e.Message}); discarded, a difference mirror follows");
             Directory.Delete(dir, recursive: true);
             log = SegmentLog.Open(dir, new SegmentLogOptions { Time = _ctx.Time });
         }
         if (!log.Recovery.Clean)
-            _ctx.Events.Record(Severity.Info, "queue", Job.Name, $"replication queue recovered after a crash: {log.Recovery.BytesDropped} torn bytes dropped ({log.Recovery.Reason})");
+            _ctx.Events.Record(EventCode.QueueRecovered, Severity.Info, "queue", Job.Name, $"replication queue recovered after a crash: {log.Recovery.BytesDropped} torn bytes dropped ({log.Recovery.Reason})");
         return new CapturePipeline(Job, log, Replication.Coalesce, _ctx.Time)
         {
             Point = new CapturePoint(dir),
@@ -115,7 +115,7 @@ internal sealed partial class JobRunner
 
     private void OnCaptureLost(int root, RelPath path, string text)
     {
-        _ctx.Events.Record(Severity.Warning, "capture", Job.Name, $"{text}; running a difference mirror of {Job.Roots[root].Path}",
+        _ctx.Events.Record(EventCode.CaptureLost, Severity.Warning, "capture", Job.Name, $"{text}; running a difference mirror of {Job.Roots[root].Path}",
             new { root = Job.Roots[root].Path, path = path.ToString() });
         RequestCatchUp($"catch-up after lost change events ({Job.Roots[root].Path})");
     }
@@ -124,9 +124,9 @@ internal sealed partial class JobRunner
     {
         _remirrorReason = $"queue limit exceeded ({pending} bytes of changes pending > replication.queue_limit {JobValues.FormatSize(Replication.QueueLimit)})";
         _remirrorRequired = true;
-        _ctx.Events.Record(Severity.Warning, "queue", Job.Name, $"re-mirror required: {_remirrorReason}; changes are no longer queued, a difference mirror runs when the target is reachable");
-        if (State is JobStates.Disconnected or JobStates.Replicating)
-            SetState(JobStates.RemirrorRequired, RestReason());
+        _ctx.Events.Record(EventCode.RemirrorRequired, Severity.Warning, "queue", Job.Name, $"re-mirror required: {_remirrorReason}; changes are no longer queued, a difference mirror runs when the target is reachable");
+        if (State is JobState.Disconnected or JobState.Replicating)
+            SetState(JobState.RemirrorRequired, RestReason());
         RequestCatchUp("queue limit exceeded");
     }
 
@@ -150,8 +150,8 @@ internal sealed partial class JobRunner
             return;
         _paused = true;
         SaveRuntime();
-        _ctx.Events.Record(Severity.Info, "replication", Job.Name, "paused by user; changes keep being queued");
-        SetState(JobStates.Paused, PausedReason);
+        _ctx.Events.Record(EventCode.ReplicationPaused, Severity.Info, "replication", Job.Name, "paused by user; changes keep being queued");
+        SetState(JobState.Paused, PausedReason);
         _wake.Pulse();
     }
 
@@ -161,7 +161,7 @@ internal sealed partial class JobRunner
             return;
         _paused = false;
         SaveRuntime();
-        _ctx.Events.Record(Severity.Info, "replication", Job.Name, "resumed by user");
+        _ctx.Events.Record(EventCode.ReplicationResumed, Severity.Info, "replication", Job.Name, "resumed by user");
         SetState(RestState(), RestReason());
         _wake.Pulse();
     }
@@ -233,7 +233,7 @@ internal sealed partial class JobRunner
         // Files the last mirror found gone when it came to send them follow the renames queued after its walk.
         if (_mirrorVanished.Count > 0)
             _sender.NoteVanished(_mirrorVanished);
-        SetState(JobStates.Replicating, null);
+        SetState(JobState.Replicating, null);
         while (true)
         {
             var wake = _wake.Next;
@@ -431,7 +431,7 @@ internal sealed partial class JobRunner
     /// looked at in the order a change travels (watchers, pipeline, queue), so one moving on meanwhile is still seen.</summary>
     public bool IsIdle =>
         Mirrored && !_paused && !_remirrorRequired && Volatile.Read(ref _mirrorsQueued) == 0 && _commands.Reader.Count == 0
-        && State is JobStates.Replicating or JobStates.InSync
+        && State is JobState.Replicating or JobState.InSync
         && !_resending && _resendConfirm is null or { IsCompleted: true } && _confirmResyncAt is null && _sender?.LinksInDoubt != true
         && (!_writeOrder || PointsIdle)
         && (_pipeline is null || (_pipeline.WatchersQuiet && _pipeline.PendingEvents == 0 && _pipeline.Log.Stats.PendingCount == 0 && _missing.IsEmpty

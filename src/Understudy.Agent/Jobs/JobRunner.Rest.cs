@@ -21,7 +21,7 @@ internal sealed partial class JobRunner
     /// </summary>
     private async Task RestAsync(Task wake, CancellationToken ct)
     {
-        if (!Mirrored || State == JobStates.Error || PassiveGuard.ReasonFor(_ctx, Job.Name) is not null)
+        if (!Mirrored || State == JobState.Error || PassiveGuard.ReasonFor(_ctx, Job.Name) is not null)
         {
             await wake.WaitAsync(ct);
             return;

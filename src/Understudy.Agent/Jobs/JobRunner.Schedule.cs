@@ -61,7 +61,7 @@ internal sealed partial class JobRunner
                     continue;
                 }
                 if (!IsIdle && !(now - due >= MaxWaitForIdle && Mirrored && Volatile.Read(ref _mirrorsQueued) == 0
-                    && State is JobStates.Replicating or JobStates.InSync))
+                    && State is JobState.Replicating or JobState.InSync))
                 {
                     await Task.Delay(IdleRecheck, _ctx.Time, ct);
                     continue;
@@ -77,7 +77,7 @@ internal sealed partial class JobRunner
                 catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
                 {
                     // The job failed or went passive: the runner reports that itself. The next attempt waits a period.
-                    _ctx.Events.Record(Severity.Warning, "verify", Job.Name, $"scheduled verify did not run: {e.Message}");
+                    _ctx.Events.Record(EventCode.VerifyScheduledFailed, Severity.Warning, "verify", Job.Name, $"scheduled verify did not run: {e.Message}");
                     NoteVerifyEnded(_ctx.Time.GetUtcNow());
                 }
             }
@@ -96,7 +96,7 @@ internal sealed partial class JobRunner
             : $"{(v.Scheduled ? "scheduled verify" : "verify")} found {report.Differences.Count} differences ({string.Join(", ", kinds.Select(k => $"{k.Value} {k.Key}"))})";
         if (v.QueuedWhenStarted > 0)
             text += $"; run while {v.QueuedWhenStarted} changes were queued (the job was not idle for {MaxWaitForIdle.TotalMinutes:0} minutes): some may be changes in flight";
-        _ctx.Events.Record(report.Identical ? Severity.Info : Severity.Warning, "verify", Job.Name, text,
+        _ctx.Events.Record(report.Identical ? EventCode.VerifyIdentical : EventCode.VerifyDifferences, report.Identical ? Severity.Info : Severity.Warning, "verify", Job.Name, text,
             new { count = report.Differences.Count, scheduled = v.Scheduled, kinds });
     }
 }

@@ -53,7 +53,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         StoppedSince = stoppedSince;
         Limiter = new BandwidthLimiter(ctx.Time) { BytesPerSecond = replication.Bandwidth };
         Compression = replication.Compression;
-        State = stoppedSince is not null ? JobStates.Stopped : paused ? JobStates.Paused : JobStates.Connecting;
+        State = stoppedSince is not null ? JobState.Stopped : paused ? JobState.Paused : JobState.Connecting;
         Reason = stoppedSince is { } since ? StoppedReason(job.Name, since) : paused ? PausedReason : null;
         _writeOrder = replication.Consistency == Consistency.WriteOrder;
         if (replication.Enabled && !_writeOrder)
@@ -67,7 +67,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
 
     public ReplicationSpec Replication { get; }
 
-    public string State { get; private set; }
+    public JobState State { get; private set; }
 
     public string? Reason { get; private set; }
 
@@ -114,7 +114,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         Interlocked.Increment(ref _mirrorsQueued);
         // Visible at once (a catch-up keeps the state that explains it): `understudy mirror` then `wait --until mirrored` must not see the previous mirror as this one.
         if (!catchUp)
-            SetState(JobStates.Mirroring, $"{mode.ToString().ToLowerInvariant()} mirror queued");
+            SetState(JobState.Mirroring, $"{mode.ToString().ToLowerInvariant()} mirror queued");
         _commands.Writer.TryWrite(new MirrorCommand(mode, why, catchUp, settled));
         _wake.Pulse();
     }
@@ -128,7 +128,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         return tcs.Task;
     }
 
-    private void SetState(string state, string? reason)
+    private void SetState(JobState state, string? reason)
     {
         State = state;
         Reason = reason;
@@ -159,7 +159,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
                         await Task.WhenAny(wake, Task.Delay(TimeSpan.FromSeconds(10), _ctx.Time, ct));
                     continue;
                 }
-                if (State != JobStates.Error || _paused)
+                if (State != JobState.Error || _paused)
                     SetState(RestState(), RestReason());
                 await RestAsync(wake, ct);
             }
@@ -202,24 +202,24 @@ internal sealed partial class JobRunner : IAsyncDisposable
                 };
                 if (e is TargetException { Code: ErrorCode.NoSpace })
                 {
-                    if (State != JobStates.Paused)
-                        _ctx.Events.Record(Severity.Error, "mirror", Job.Name, $"paused: {e.Message}; resumes by itself when space returns");
-                    SetState(JobStates.Paused, e.Message.Contains("disk full", StringComparison.Ordinal) ? e.Message : $"target disk full: {e.Message}");
+                    if (State != JobState.Paused)
+                        _ctx.Events.Record(EventCode.MirrorPausedDiskFull, Severity.Error, "mirror", Job.Name, $"paused: {e.Message}; resumes by itself when space returns");
+                    SetState(JobState.Paused, e.Message.Contains("disk full", StringComparison.Ordinal) ? e.Message : $"target disk full: {e.Message}");
                 }
                 else if (transient)
                 {
-                    if (State is not (JobStates.Disconnected or JobStates.RemirrorRequired))
-                        _ctx.Events.Record(Severity.Warning, "link", Job.Name, $"target unreachable, retrying: {e.Message}");
+                    if (State is not (JobState.Disconnected or JobState.RemirrorRequired))
+                        _ctx.Events.Record(EventCode.LinkLost, Severity.Warning, "link", Job.Name, $"target unreachable, retrying: {e.Message}");
                     _linkLost = true;
                     if (_remirrorRequired)
-                        SetState(JobStates.RemirrorRequired, $"{_remirrorReason}; a difference mirror runs when the target is back (retrying: {e.Message})");
+                        SetState(JobState.RemirrorRequired, $"{_remirrorReason}; a difference mirror runs when the target is back (retrying: {e.Message})");
                     else
-                        SetState(JobStates.Disconnected, $"retrying: {e.Message}");
+                        SetState(JobState.Disconnected, $"retrying: {e.Message}");
                 }
                 else
                 {
-                    _ctx.Events.Record(Severity.Error, "job", Job.Name, e.Message);
-                    SetState(JobStates.Error, e.Message);
+                    _ctx.Events.Record(EventCode.JobFailed, Severity.Error, "job", Job.Name, e.Message);
+                    SetState(JobState.Error, e.Message);
                     if (cmd is VerifyCommand v)
                         v.Done.TrySetException(e);
                     return false;
@@ -246,7 +246,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         if (_linkLost)
         {
             _linkLost = false;
-            _ctx.Events.Record(Severity.Info, "link", Job.Name,
+            _ctx.Events.Record(EventCode.LinkRestored, Severity.Info, "link", Job.Name,
                 $"target reachable again: reconnected; replication resumes after queue record {(long)_session.Opened.LastAppliedSeq}, the last the target applied");
         }
         _session.Connection.Compression = Compression;
@@ -285,11 +285,11 @@ internal sealed partial class JobRunner : IAsyncDisposable
                 await ReplicateAsync(session, ct);
                 break;
             case VerifyCommand v:
-                SetState(JobStates.Verifying, v.Scheduled ? "scheduled verify (verify.schedule)" : null);
+                SetState(JobState.Verifying, v.Scheduled ? "scheduled verify (verify.schedule)" : null);
                 var report = await VerifyEngine.RunAsync(Job, session, v.Checksum, _ctx.Time, ct);
                 if (v.Repair && !report.Identical)
                 {
-                    _ctx.Events.Record(Severity.Info, "verify", Job.Name, $"repairing {report.Differences.Count} differences");
+                    _ctx.Events.Record(EventCode.VerifyRepairing, Severity.Info, "verify", Job.Name, $"repairing {report.Differences.Count} differences");
                     // A thorough mirror: it compares what the verify compared (xattrs, holes, hard-link groups too).
                     await MirrorAsync(v.Checksum ? MirrorMode.Checksum : MirrorMode.Different, "verify --repair", catchUp: false, thorough: true, session, ct);
                     report = await VerifyEngine.RunAsync(Job, session, v.Checksum, _ctx.Time, ct) with { Repaired = true };
@@ -333,8 +333,8 @@ internal sealed partial class JobRunner : IAsyncDisposable
         var progress = new MirrorProgress(mode, _ctx.Time);
         Progress = progress;
         var name = mode.ToString().ToLowerInvariant();
-        SetState(JobStates.Mirroring, why is null ? $"{name} mirror" : $"{name} mirror: {why}");
-        _ctx.Events.Record(Severity.Info, "mirror", Job.Name, why is null ? $"{name} mirror started" : $"{name} mirror started: {why}");
+        SetState(JobState.Mirroring, why is null ? $"{name} mirror" : $"{name} mirror: {why}");
+        _ctx.Events.Record(EventCode.MirrorStarted, Severity.Info, "mirror", Job.Name, why is null ? $"{name} mirror started" : $"{name} mirror started: {why}");
         // A catch-up also takes every entry changed (by its ctime) since capture was last known durable as changed:
         // size and mtime do not show an xattr change, or a rewrite that put the old mtime back (CapturePoint).
         // Taken after MirrorStarting: a loss in between is then in the range (this mirror releases the point).
@@ -365,7 +365,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         progress.Phase = "complete";
         Mirrored = true;
         LastMirrorAt = progress.FinishedAt;
-        _ctx.Events.Record(Severity.Info, "mirror", Job.Name,
+        _ctx.Events.Record(EventCode.MirrorCompleted, Severity.Info, "mirror", Job.Name,
             $"mirror complete: {progress.FilesDone} files, {progress.BytesDone} bytes ({progress.BytesSent} sent), {progress.Skipped} skipped"
             + (engine.EarlySent > 0 ? $"; {engine.EarlySent} files written meanwhile sent ahead (the replay sends them again, in order)" : ""),
             new { files = progress.FilesDone, bytes = progress.BytesDone, sent = progress.BytesSent, skipped = progress.Skipped, sentAhead = engine.EarlySent });

@@ -1,20 +1,6 @@
 namespace Understudy.Agent.Jobs;
 
 /// <summary>States users see in `understudy status` and its JSON (docs/cli.md lists them).</summary>
-internal static class JobStates
-{
-    public const string Connecting = "connecting";
-    public const string Mirroring = "mirroring";
-    public const string Verifying = "verifying";
-    public const string InSync = "in-sync";
-    public const string Replicating = "replicating";
-    public const string Paused = "paused";
-    public const string Stopped = "stopped";
-    public const string RemirrorRequired = "re-mirror-required";
-    public const string Disconnected = "disconnected";
-    public const string Error = "error";
-}
-
 internal sealed record ProgressView(
     string Mode, string Phase, long FilesDone, long FilesTotal, long BytesDone, long BytesTotal, long BytesSent,
     double RateBytesPerSecond, double? EtaSeconds, string StartedAt, string? FinishedAt, long Skipped, long OrphansKept, long OrphansDeleted);
@@ -22,7 +8,7 @@ internal sealed record ProgressView(
 /// <summary>A source job as `status` shows it. <see cref="Changes"/>: <see cref="JobRunner.Changes"/>, read before the rest.
 /// <see cref="NotProtected"/>: entries the target cannot take, left out (count, the first 20 with their reasons).</summary>
 internal sealed record JobStatusView(
-    string Name, string Role, string State, string? Reason, string Target, string TargetPath,
+    string Name, string Role, JobState State, string? Reason, string Target, string TargetPath,
     IReadOnlyList<string> SourcePaths, ProgressView? Mirror, bool Mirrored, string? LastMirrorAt,
     Source.VerifyReport? LastVerify, ReplicationView Replication, bool Idle, long Changes, Source.NotProtectedView NotProtected,
     string Consistency = "file", WriteOrderView? WriteOrder = null);

@@ -104,15 +104,15 @@ internal sealed partial class PeerListener(
         catch (AuthenticationException e)
         {
             if (peerId is null)
-                events.Record(Severity.Security, "peer", null, $"refused a connection from {remote}: no client certificate ({e.Message})");
+                events.Record(EventCode.PeerNoCertificate, Severity.Security, "peer", null, $"refused a connection from {remote}: no client certificate ({e.Message})");
             else if (!store.IsTrusted(peerId))
-                events.Record(Severity.Security, "peer", null, $"refused untrusted peer {peerId} from {remote}; to allow it: understudy trust add {peerId}");
+                events.Record(EventCode.PeerUntrusted, Severity.Security, "peer", null, $"refused untrusted peer {peerId} from {remote}; to allow it: understudy trust add {peerId}");
             else
-                events.Record(Severity.Security, "peer", null, $"TLS handshake with {remote} failed: {e.Message}");
+                events.Record(EventCode.PeerTlsFailed, Severity.Security, "peer", null, $"TLS handshake with {remote} failed: {e.Message}");
         }
         catch (ProtocolException e)
         {
-            events.Record(Severity.Warning, "peer", null, $"closed connection from {remote} ({peerId ?? "unknown"}): protocol violation: {e.Message}");
+            events.Record(EventCode.PeerProtocolViolation, Severity.Warning, "peer", null, $"closed connection from {remote} ({peerId ?? "unknown"}): protocol violation: {e.Message}");
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -127,7 +127,7 @@ internal sealed partial class PeerListener(
         }
         catch (Exception e)
         {
-            events.Record(Severity.Error, "peer", null, $"session with {remote} failed: {e.GetType().Name}: {e.Message}");
+            events.Record(EventCode.PeerSessionFailed, Severity.Error, "peer", null, $"session with {remote} failed: {e.GetType().Name}: {e.Message}");
         }
         finally
         {

@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Agent.Failover;
 using Understudy.Agent.Identity;
 using Understudy.Core.Jobs;
@@ -42,7 +43,7 @@ internal sealed class FinalSyncStep(Func<RestoreRun?> run) : IFailoverStep
             throw new StepFailedException($"the final sync to the source failed: {e.Message}", abort: true);
         }
         var v = r.View();
-        ctx.Info($"the source holds this target's data: final sync done ({v.FilesDone} files, {v.BytesDone} bytes in the last round)");
+        ctx.Info(EventCode.FailbackFinalSync, $"the source holds this target's data: final sync done ({v.FilesDone} files, {v.BytesDone} bytes in the last round)");
     }
 
     public Task RevertAsync(StepContext ctx, CancellationToken ct) => Task.CompletedTask;
@@ -67,7 +68,7 @@ internal sealed class ReleaseIdentityStep(Func<StepRunner> failoverRunner, Func<
         clearJournal();
         var outcome = await failoverRunner().RunAsync(failoverPlan(), ct);
         if (!outcome.Completed)
-            ctx.Warn($"could not take the identity back after an aborted fail-back: {outcome.AbortReason}");
+            ctx.Warn(EventCode.FailbackIdentityNotRetaken, $"could not take the identity back after an aborted fail-back: {outcome.AbortReason}");
     }
 }
 
@@ -94,7 +95,7 @@ internal sealed class ReclaimStep(Func<RestoreRun?> run, IReadOnlyList<string> a
         }
         if (!reply.Ok)
             throw new StepFailedException($"the source could not reclaim its identity: {reply.Error}", abort: true);
-        ctx.Info(reply.Added.Count == 0 ? "the source is ready to act as itself" : $"the source holds {string.Join(", ", reply.Added)} again");
+        ctx.Info(EventCode.FailbackSourceReady, reply.Added.Count == 0 ? "the source is ready to act as itself" : $"the source holds {string.Join(", ", reply.Added)} again");
     }
 
     public Task RevertAsync(StepContext ctx, CancellationToken ct) => Task.CompletedTask;

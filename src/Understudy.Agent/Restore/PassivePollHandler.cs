@@ -30,7 +30,7 @@ internal sealed class PassivePollHandler(FailoverManager failover, EventLog even
         if (engine is null || !engine.State.HoldsIdentity())
         {
             if (engine is not null)
-                events.Record(Severity.Info, "failback", req.Job, $"{req.SourceName} polled while passive; the job protects again here: told it to resume");
+                events.Record(EventCode.FailbackResumeTold, Severity.Info, "failback", req.Job, $"{req.SourceName} polled while passive; the job protects again here: told it to resume");
             await ReplyAsync(conn, new PollReply(PollActions.Resume), ct);
             return;
         }

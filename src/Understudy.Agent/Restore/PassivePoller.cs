@@ -108,7 +108,7 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
         await conn.SendAsync(new JobOpened(job.Name, 0, FsTree.IsRoot), ct);
         var parker = new ConflictParker(tree, root, queued, policy, ctx.AgentName, ctx.Time, r =>
         {
-            ctx.Events.Record(Severity.Warning, "restore", job.Name, r.ParkedAs is null
+            ctx.Events.Record(EventCode.RestoreConflict, Severity.Warning, "restore", job.Name, r.ParkedAs is null
                 ? $"conflict: {r.Path} changed here before the fail-over and on the target since; the target's version wins, this one was discarded (restore.conflicts: discard-source)"
                 : $"conflict: {r.Path} changed here before the fail-over and on the target since; the target's version wins, this one is kept as {r.ParkedAs}",
                 new { path = r.Path, parkedAs = r.ParkedAs, root = r.Root });
@@ -122,7 +122,7 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
             _ => new ControlReply(false, RestoreJson.Write(new { error = $"unknown request '{verb}'" })),
         }).RunAsync(ct);
         if (resumed)
-            ctx.Events.Record(Severity.Info, "failback", job.Name, "the target handed the job back: this agent is the source again");
+            ctx.Events.Record(EventCode.FailbackHandedBack, Severity.Info, "failback", job.Name, "the target handed the job back: this agent is the source again");
     }
 
     private static async Task<ControlReply> ReclaimReplyAsync(SourceReclaim reclaim, JobSpec spec, CancellationToken ct)
@@ -143,7 +143,7 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
             return;
         PassiveGuard.Clear(ctx, runner.Job.Name);
         ctx.Store.SetValue(QueuedKey(runner.Job.Name), "null");
-        ctx.Events.Record(Severity.Info, "failback", runner.Job.Name, "fail-back complete: no longer passive; forward replication resumes");
+        ctx.Events.Record(EventCode.FailbackSourceResumed, Severity.Info, "failback", runner.Job.Name, "fail-back complete: no longer passive; forward replication resumes");
         runner.ResumeAfterFailback();
     }
 
@@ -158,7 +158,7 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
             var sets = runner.QueuedPaths();
             ctx.Store.SetValue(key, JsonSerializer.Serialize(sets.Select(s => s.Select(p => Convert.ToBase64String(p.Bytes)).ToArray()).ToArray()));
             if (sets.Sum(s => s.Count) is > 0 and var n)
-                ctx.Events.Record(Severity.Info, "restore", runner.Job.Name, $"restore begins: {n} paths changed here and never reached the target; each one the restore replaces is a conflict");
+                ctx.Events.Record(EventCode.RestoreBegins, Severity.Info, "restore", runner.Job.Name, $"restore begins: {n} paths changed here and never reached the target; each one the restore replaces is a conflict");
             return sets;
         }
     }

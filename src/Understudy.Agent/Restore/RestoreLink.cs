@@ -66,7 +66,7 @@ internal sealed class RestoreLink(int root, JobDefinition reverse, SourceSession
                     progress.Phase = "complete";
                     LastSyncAt = progress.FinishedAt;
                     if (round == 1)
-                        events.Record(Severity.Info, "restore", reverse.Name,
+                        events.Record(EventCode.RestoreInSync, Severity.Info, "restore", reverse.Name,
                             $"restore of {reverse.Roots[0].Path} → source {reverse.TargetPath} in sync: {progress.FilesDone} files, {progress.BytesDone} bytes sent; changes here keep following until fail-back",
                             new { files = progress.FilesDone, bytes = progress.BytesDone });
                 }
@@ -85,7 +85,7 @@ internal sealed class RestoreLink(int root, JobDefinition reverse, SourceSession
             Error = e is OperationCanceledException ? "the restore link closed" : e.Message;
             Complete(long.MaxValue, e is OperationCanceledException ? new PeerUnavailableException(Error) : e);
             if (e is not OperationCanceledException)
-                events.Record(e is TargetException { Code: ErrorCode.Conflict } ? Severity.Error : Severity.Warning, "restore", reverse.Name,
+                events.Record(e is TargetException { Code: ErrorCode.Conflict } ? EventCode.RestoreStoppedByConflict : EventCode.RestoreLinkBroken, e is TargetException { Code: ErrorCode.Conflict } ? Severity.Error : Severity.Warning, "restore", reverse.Name,
                     $"restore link to the source broke: {e.Message}");
         }
     }

@@ -69,7 +69,7 @@ internal sealed class RestoreRun(JobSpec spec, string sourceId, StateStore store
     {
         lock (_lock)
             store.SetValue(ConflictsKey, JsonSerializer.Serialize(Conflicts.Append(r).ToList()));
-        events.Record(Severity.Warning, "restore", spec.Name, r.ParkedAs is null
+        events.Record(EventCode.RestoreConflict, Severity.Warning, "restore", spec.Name, r.ParkedAs is null
             ? $"conflict: {r.Path} diverged; the target's version won, the source's was discarded"
             : $"conflict: {r.Path} diverged; the target's version won, the source's is kept on the source as {r.ParkedAs}",
             new { path = r.Path, parkedAs = r.ParkedAs, root = r.Root });
@@ -119,7 +119,7 @@ internal sealed class RestoreRun(JobSpec spec, string sourceId, StateStore store
         }
         if (old is not null)
             await old.DisposeAsync();
-        events.Record(Severity.Info, "restore", spec.Name, $"the source connected for the restore of {Reverse(root).TargetPath}");
+        events.Record(EventCode.RestoreConnected, Severity.Info, "restore", spec.Name, $"the source connected for the restore of {Reverse(root).TargetPath}");
         await run;
         if (link.Error is { } error && session.Faulted is { IsFaulted: true } f && f.Exception?.InnerException is TargetException { Code: ErrorCode.Conflict })
             StoppedReason = error;

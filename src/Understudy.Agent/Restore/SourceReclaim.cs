@@ -44,7 +44,7 @@ internal sealed class SourceReclaim(AgentContext ctx, ICommandRunner commands, I
         var outcome = await new StepRunner(ctx.Store, ctx.Events, Self, spec.Name, Phase, commands, options).RunAsync(steps, ct);
         if (!outcome.Completed)
             return new ReclaimReply(false, outcome.AbortReason, []);
-        ctx.Events.Record(Severity.Info, "failback", spec.Name, $"reclaimed this job's identity: {string.Join(", ", addresses.Select(a => a.Cidr))}");
+        ctx.Events.Record(EventCode.FailbackReclaimed, Severity.Info, "failback", spec.Name, $"reclaimed this job's identity: {string.Join(", ", addresses.Select(a => a.Cidr))}");
         return new ReclaimReply(true, null, [.. addresses.Select(a => a.Cidr)]);
     }
 }

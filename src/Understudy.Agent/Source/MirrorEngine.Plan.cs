@@ -108,7 +108,7 @@ internal sealed partial class MirrorEngine
             }
         }
         if (progress.OrphansKept > 0)
-            events.Record(Events.Severity.Info, "mirror", job.Name,
+            events.Record(Events.EventCode.MirrorOrphansKept, Events.Severity.Info, "mirror", job.Name,
                 $"{progress.OrphansKept} entries on the target are not on the source; kept (mirror.orphans: keep)");
 
         return new MirrorPlan(moves, deletes, plan, DirectoryMetadata(target, walked, touchedDirs, ownership));

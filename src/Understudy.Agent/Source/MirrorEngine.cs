@@ -135,12 +135,12 @@ internal sealed partial class MirrorEngine(JobDefinition job, SourceSession sess
     internal void NoteUnprotected(RelPath targetPath, string why)
     {
         if (job.Unprotected.Add(targetPath, why))
-            events.Record(Severity.Warning, "protection", job.Name, $"not protected: {targetPath}: {why}");
+            events.Record(EventCode.NotProtected, Severity.Warning, "protection", job.Name, $"not protected: {targetPath}: {why}");
     }
 
     private void ReportSkip(RelPath path, string why)
     {
         progress.Skipped++;
-        events.Record(Severity.Warning, "mirror", job.Name, $"skipped {path}: {why}");
+        events.Record(EventCode.MirrorSkipped, Severity.Warning, "mirror", job.Name, $"skipped {path}: {why}");
     }
 }

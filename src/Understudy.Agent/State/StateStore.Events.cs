@@ -2,23 +2,31 @@ namespace Understudy.Agent.State;
 
 internal sealed partial class StateStore
 {
-    public long AddEvent(string time, string severity, string category, string? job, string message, string? data)
+    /// <summary>An event log written before events had codes gains the column; its events read as code 0 (Unknown).</summary>
+    private void AddEventCodeColumn()
+    {
+        bool has = Query("SELECT name FROM pragma_table_info('events')", r => r.GetString(0)).Contains("code");
+        if (!has)
+            Exec("ALTER TABLE events ADD COLUMN code INTEGER NOT NULL DEFAULT 0");
+    }
+
+    public long AddEvent(string time, string severity, string category, string? job, string message, string? data, int code)
     {
         lock (_lock)
         {
             using var cmd = Command(
-                "INSERT INTO events (time, severity, category, job, message, data) VALUES ($t, $s, $c, $j, $m, $d); SELECT last_insert_rowid();",
-                [("$t", time), ("$s", severity), ("$c", category), ("$j", job), ("$m", message), ("$d", data)]);
+                "INSERT INTO events (time, severity, category, job, message, data, code) VALUES ($t, $s, $c, $j, $m, $d, $code); SELECT last_insert_rowid();",
+                [("$t", time), ("$s", severity), ("$c", category), ("$j", job), ("$m", message), ("$d", data), ("$code", code)]);
             return (long)cmd.ExecuteScalar()!;
         }
     }
 
     public IReadOnlyList<Events.AgentEvent> ListEvents(string? job, long afterId, int limit) =>
         Query("""
-            SELECT id, time, severity, category, job, message, data FROM events
+            SELECT id, time, severity, category, job, message, data, code FROM events
             WHERE id > $after AND ($job IS NULL OR job = $job) ORDER BY id DESC LIMIT $limit
             """,
             r => new Events.AgentEvent(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3),
-                r.IsDBNull(4) ? null : r.GetString(4), r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6)),
+                r.IsDBNull(4) ? null : r.GetString(4), r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6), (Events.EventCode)r.GetInt32(7)),
             ("$after", afterId), ("$job", job), ("$limit", limit));
 }

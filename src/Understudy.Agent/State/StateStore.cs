@@ -32,10 +32,11 @@ internal sealed partial class StateStore : IDisposable
                 source_name TEXT NOT NULL, registered_at TEXT NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0, runtime TEXT,
                 PRIMARY KEY (source_id, job));
             CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, severity TEXT NOT NULL,
-                category TEXT NOT NULL, job TEXT, message TEXT NOT NULL, data TEXT);
+                category TEXT NOT NULL, job TEXT, message TEXT NOT NULL, data TEXT, code INTEGER NOT NULL DEFAULT 0);
             CREATE INDEX IF NOT EXISTS events_job ON events(job, id);
             CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
             """);
+        AddEventCodeColumn();
         CreateFailoverTables();
     }
 

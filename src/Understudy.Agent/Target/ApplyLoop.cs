@@ -157,16 +157,16 @@ internal sealed partial class ApplyLoop(PeerConnection conn, FsTree tree, IApply
         }
         catch (ApplyRefusedException e)
         {
-            events.Record(Severity.Error, hooks.Category, job, e.Message, new { path = currentPath });
+            events.Record(EventCode.ApplyRefused, Severity.Error, hooks.Category, job, e.Message, new { path = currentPath });
             await ReportAsync(new ApplyFailed(e.Code, currentPath ?? "", e.Message), ct);
         }
         catch (PosixException e)
         {
-            var (code, severity) = e.IsNoSpace ? (ErrorCode.NoSpace, Severity.Error)
-                : e.IsEscape ? (ErrorCode.Refused, Severity.Security)
-                : (ErrorCode.Io, Severity.Error);
+            var (code, severity, eventCode) = e.IsNoSpace ? (ErrorCode.NoSpace, Severity.Error, EventCode.ApplyDiskFull)
+                : e.IsEscape ? (ErrorCode.Refused, Severity.Security, EventCode.ApplyPathEscape)
+                : (ErrorCode.Io, Severity.Error, EventCode.ApplyIoFailed);
             var what = e.IsNoSpace ? $"{hooks.Side} disk full" : e.IsEscape ? $"refused a path that leads outside the {hooks.Side} path" : "cannot apply";
-            events.Record(severity, hooks.Category, job, $"{what}: {e.Message}", new { path = currentPath, errno = e.Errno });
+            events.Record(eventCode, severity, hooks.Category, job, $"{what}: {e.Message}", new { path = currentPath, errno = e.Errno });
             await ReportAsync(new ApplyFailed(code, currentPath ?? "", $"{what}: {e.Message}"), ct);
         }
         return false;
@@ -231,7 +231,7 @@ internal sealed partial class ApplyLoop(PeerConnection conn, FsTree tree, IApply
         catch (PosixException e) when (e.IsTreeConflict && !e.IsEscape)
         {
             if (!e.IsNotFound)
-                events.Record(Severity.Warning, hooks.Category, job, $"cannot apply, asking the sender to re-send: {e.Message}", new { errno = e.Errno });
+                events.Record(EventCode.ApplyResendRequested, Severity.Warning, hooks.Category, job, $"cannot apply, asking the sender to re-send: {e.Message}", new { errno = e.Errno });
             foreach (var p in paths)
                 await conn.SendAsync(new ApplyFailed(ErrorCode.NotFound, p.ToString(), e.Message), ct);
             return false;

@@ -79,7 +79,7 @@ internal sealed partial class TargetService
             s = j.State;
         }
         if (pending)
-            events.Record(Severity.Info, "apply", job, $"write-order: finished applying point {s.Applied}, received whole before the agent or its link stopped");
+            events.Record(EventCode.PointFinished, Severity.Info, "apply", job, $"write-order: finished applying point {s.Applied}, received whole before the agent or its link stopped");
         var key = sourceId + "/" + job;
         var at = FromNs(s.AppliedTakenNs);
         var held = _points.TryGetValue(key, out var h) && h.Point == s.Applied ? h : new PointHeld(s.Applied, at, at, null);
@@ -99,7 +99,7 @@ internal sealed partial class TargetService
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or Core.Posix.PosixException or InvalidSendStreamException)
             {
-                events.Record(Severity.Error, "apply", h.Job, $"write-order: cannot recover the replica's last point: {e.Message}");
+                events.Record(EventCode.PointRecoveryFailed, Severity.Error, "apply", h.Job, $"write-order: cannot recover the replica's last point: {e.Message}");
             }
         }
     }

@@ -82,14 +82,14 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
         if (Failover?.RefusalFor(job.SourceId, job.Job) is { } passive)
         {
             // Split-brain guard: the source learns here that its job was failed over and stays passive.
-            events.Record(Severity.Warning, "failover", open.JobName, $"refused {open.SourceName}: {passive}");
+            events.Record(EventCode.PassiveRefused, Severity.Warning, "failover", open.JobName, $"refused {open.SourceName}: {passive}");
             await conn.SendAsync(new ErrorMessage(ErrorCode.Passive, passive), ct);
             return;
         }
         var refusal = Register(job);
         if (refusal is not null)
         {
-            events.Record(Severity.Warning, "job", open.JobName, $"refused job '{open.JobName}' from {open.SourceName} ({conn.PeerId[..12]}): {refusal}");
+            events.Record(EventCode.JobRefused, Severity.Warning, "job", open.JobName, $"refused job '{open.JobName}' from {open.SourceName} ({conn.PeerId[..12]}): {refusal}");
             await conn.SendAsync(new ErrorMessage(ErrorCode.Conflict, refusal), ct);
             return;
         }
@@ -109,7 +109,7 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
         {
             int stale = tree.RemoveStaleTemps();
             if (stale > 0)
-                events.Record(Severity.Info, "apply", job.Job, $"removed {stale} incomplete temporary files left by an interrupted transfer");
+                events.Record(EventCode.ApplyTempFilesRemoved, Severity.Info, "apply", job.Job, $"removed {stale} incomplete temporary files left by an interrupted transfer");
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var mine = new ActiveSession(cts, done.Task);
@@ -167,7 +167,7 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
             var existing = store.ListHosted().FirstOrDefault(h => h.SourceId == job.SourceId && h.Job == job.Job);
             store.SaveHosted(job.SourceId, job.Job, path, job.SourceName);
             if (existing is null || existing.TargetPath != path)
-                events.Record(Severity.Info, "job", job.Job, $"now protecting job '{job.Job}' from {job.SourceName} into {path}");
+                events.Record(EventCode.JobHosted, Severity.Info, "job", job.Job, $"now protecting job '{job.Job}' from {job.SourceName} into {path}");
         }
         return null;
     }

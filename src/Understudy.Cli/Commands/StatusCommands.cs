@@ -230,7 +230,7 @@ internal static class StatusCommands
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new events as they happen" };
         var json = new Option<bool>("--json") { Description = "One JSON object per line" };
         var limit = new Option<int>("--limit") { Description = "How many recent events", DefaultValueFactory = _ => 50 };
-        var cmd = new Command("events", "List the agent's event log") { Options = { job, follow, json, limit } };
+        var cmd = new Command("events", "List the agent's event log: time, severity, category, code (docs/events.md), job, message") { Options = { job, follow, json, limit } };
         cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
             var q = $"api/v1/events?limit={r.GetValue(limit)}" + (r.GetValue(job) is { } j ? $"&job={Uri.EscapeDataString(j)}" : "");
@@ -247,6 +247,7 @@ internal static class StatusCommands
         return cmd;
     }
 
+    // The code (docs/events.md) between category and job; an older agent sends none: "-".
     private static void Print(JsonNode ev, bool json) =>
-        Console.WriteLine(json ? ev.ToJsonString() : $"{ev["time"]} {ev["severity"],-8} {ev["category"],-8} {ev["job"] ?? "-",-16} {ev["message"]}");
+        Console.WriteLine(json ? ev.ToJsonString() : $"{ev["time"]} {ev["severity"],-8} {ev["category"],-8} {ev["code"]?.ToString() ?? "-",3} {ev["job"] ?? "-",-16} {ev["message"]}");
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Understudy.Agent.Events;
 using Understudy.Testing;
 using Xunit;
 
@@ -114,12 +115,11 @@ public sealed class FailbackAgentTests
         // what the source has and the target has not, the parked conflict file; everything else is identical.
         await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() is "replicating" or "in-sync",
             TimeSpan.FromSeconds(60), "the source to replicate again");
-        var sourceLog = (await pair.Source.CliAsync("events", "--job", "job1", "--json", "--limit", "5000")).Stdout
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
-        int resumedAt = sourceLog.FindIndex(e => e["message"]!.GetValue<string>().Contains("mirror started: fail-back complete", StringComparison.Ordinal));
-        Assert.True(resumedAt >= 0, string.Join('\n', sourceLog.Select(e => e["message"])));
-        var resumeMirror = sourceLog.Skip(resumedAt).First(e => e["message"]!.GetValue<string>().StartsWith("mirror complete", StringComparison.Ordinal));
-        var counts = JsonNode.Parse(resumeMirror["data"]!.GetValue<string>())!;
+        var sourceLog = await pair.Source.EventsAsync("job1");
+        int resumedAt = sourceLog.FindIndex(e => e.Code() == EventCode.FailbackSourceResumed);
+        Assert.True(resumedAt >= 0, sourceLog.Describe());
+        var resumeMirror = sourceLog.Skip(resumedAt).First(e => e.Code() == EventCode.MirrorCompleted);
+        var counts = resumeMirror.Data()!;
         Assert.Equal(1, counts["files"]!.GetValue<long>());
         Assert.Equal(new FileInfo(parked[0]).Length, counts["bytes"]!.GetValue<long>());
         Assert.True(File.Exists(Path.Combine(dst, Path.GetFileName(parked[0]))), "the parked conflict file reaches the target");
@@ -129,10 +129,9 @@ public sealed class FailbackAgentTests
         await Wait.UntilAsync(async () => (await pair.Source.CliAsync("verify", "job1", "--checksum")).ExitCode == 0,
             TimeSpan.FromSeconds(60), "verify --checksum to be clean");
 
-        var targetEvents = (await pair.Target.CliAsync("events", "--job", "job1")).Stdout;
-        Assert.Contains("failed back", targetEvents, StringComparison.Ordinal);
-        Assert.Contains("conflict: b.txt", targetEvents, StringComparison.Ordinal);
-        var sourceEvents = (await pair.Source.CliAsync("events", "--job", "job1")).Stdout;
-        Assert.Contains("no longer passive", sourceEvents, StringComparison.Ordinal);
+        var targetEvents = await pair.Target.EventsAsync("job1");
+        Assert.Contains(EventCode.FailbackCompleted, targetEvents.Codes());
+        Assert.Contains(targetEvents, e => e.Code() == EventCode.RestoreConflict && e.Data()?["path"]?.GetValue<string>() == "b.txt");
+        Assert.Contains(EventCode.FailbackSourceResumed, (await pair.Source.EventsAsync("job1")).Codes());
     }
 }

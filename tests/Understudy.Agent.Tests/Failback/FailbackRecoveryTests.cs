@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Testing;
 using Xunit;
 using static Understudy.Agent.Tests.Failback.FailbackAgentTests;
@@ -93,9 +94,9 @@ public sealed class FailbackRecoveryTests
             await Wait.UntilAsync(async () => await StateAsync(pair.Target) == "protecting", TimeSpan.FromSeconds(120), "the fail-back to finish after the restart");
             await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() != "failed-over (passive)",
                 TimeSpan.FromSeconds(60), "the source to leave passive mode");
-            var events = (await pair.Target.CliAsync("events", "--job", "job1")).Stdout;
-            Assert.Contains("resuming an interrupted failback", events, StringComparison.Ordinal);
-            Assert.Contains("failed back", events, StringComparison.Ordinal);
+            var events = await pair.Target.EventsAsync("job1");
+            Assert.Contains(events, e => e.Code() == EventCode.StepsResumed && e.Message().Contains("failback", StringComparison.Ordinal));
+            Assert.Contains(EventCode.FailbackCompleted, events.Codes());
             Assert.Equal("the target's version of b", File.ReadAllText(Path.Combine(pair.SourceData, "b.txt")));
         }
         finally

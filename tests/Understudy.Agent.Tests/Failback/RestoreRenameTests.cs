@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Testing;
 using Xunit;
 using static Understudy.Agent.Tests.Failback.FailbackAgentTests;
@@ -35,8 +36,9 @@ public sealed class RestoreRenameTests
         var restored = await pair.Target.CliAsync("restore", "job1", "--wait", "--timeout", "60");
         Assert.True(restored.ExitCode == 0, restored.Stdout + restored.Stderr + (await pair.Target.CliAsync("events", "--job", "job1")).Stdout);
         AssertRenamed(src);
-        var targetEvents = (await pair.Target.CliAsync("events", "--job", "job1")).Stdout;
-        Assert.DoesNotContain("restore link to the source broke", targetEvents, StringComparison.Ordinal);
+        var targetEvents = (await pair.Target.EventsAsync("job1")).Codes();
+        Assert.DoesNotContain(EventCode.RestoreLinkBroken, targetEvents);
+        Assert.DoesNotContain(EventCode.RestoreStoppedByConflict, targetEvents);
 
         var fb = await pair.Target.CliAsync("failback", "job1");
         Assert.True(fb.ExitCode == 0, fb.Stdout + fb.Stderr);

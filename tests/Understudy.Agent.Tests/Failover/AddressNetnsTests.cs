@@ -89,7 +89,7 @@ internal sealed class NetnsArpProbe(string ns) : IDuplicateAddressProbe
 public sealed class AddressNetnsTests
 {
     private static StepContext Ctx(string ns, List<string> events) =>
-        new("web", new NetnsCommandRunner(ns), new IdentityOptions(), (_, m, _) => events.Add(m), _ => { });
+        new("web", new NetnsCommandRunner(ns), new IdentityOptions(), (_, _, m, _) => events.Add(m), _ => { });
 
     [NetnsFact]
     public async Task AddressStep_RealNamespace_AppliesIdempotently_AndReverts()
@@ -132,7 +132,7 @@ public sealed class AddressNetnsTests
         await using var ns = await TestNetns.CreateAsync();
         await ns.IpAsync("-n", ns.Name, "addr", "add", "198.18.7.5/24", "dev", "d0");
         string? saved = null;
-        var ctx = new StepContext("web", new NetnsCommandRunner(ns.Name), new IdentityOptions(), (_, _, _) => { }, d => saved = d);
+        var ctx = new StepContext("web", new NetnsCommandRunner(ns.Name), new IdentityOptions(), (_, _, _, _) => { }, d => saved = d);
         var step = new RemoveOwnAddressesStep(["d0"], ["198.18.7.10/24"]);
         await step.ApplyAsync(ctx, CancellationToken.None);
         Assert.Empty(await ns.AddressesAsync("d0"));

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Understudy.Agent.Events;
 using Understudy.Testing;
 using Xunit;
 
@@ -62,11 +63,10 @@ public sealed class FailoverAgentTests
         (await pair.Source.CliAsync("mirror", "job1")).EnsureOk();
         await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() == "failed-over (passive)",
             TimeSpan.FromSeconds(30), "the restarted source to turn passive");
-        var events = await pair.Source.CliAsync("events", "--job", "job1");
-        Assert.Contains("staying passive", events.Stdout, StringComparison.Ordinal);
-        var targetEvents = await pair.Target.CliAsync("events", "--job", "job1");
-        Assert.Contains("fail-over pending", targetEvents.Stdout, StringComparison.Ordinal);
-        Assert.Contains("failed over:", targetEvents.Stdout, StringComparison.Ordinal);
+        Assert.Contains(EventCode.SourcePassive, (await pair.Source.EventsAsync("job1")).Codes());
+        var targetEvents = (await pair.Target.EventsAsync("job1")).Codes().ToList();
+        Assert.Contains(EventCode.FailoverPending, targetEvents);
+        Assert.Contains(EventCode.FailoverCompleted, targetEvents);
     }
 
     [Fact]
@@ -105,10 +105,10 @@ public sealed class FailoverAgentTests
         await Wait.UntilAsync(async () => await FailoverStateAsync(pair.Target, "job1") == "fail-over-pending", TimeSpan.FromSeconds(30), "fail-over pending");
         (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
 
-        var events = (await pair.Target.CliAsync("events", "--job", "job1", "--json", "--limit", "5000")).Stdout
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
-        var stopped = Assert.Single(events, e => e["message"]!.GetValue<string>().StartsWith("replication stopped", StringComparison.Ordinal));
-        var message = stopped["message"]!.GetValue<string>();
+        var events = await pair.Target.EventsAsync("job1");
+        var stopped = Assert.Single(events, e => e.Code() == EventCode.ReplicationStopped);
+        // The figures are the point: an operator reads what was lost in the message.
+        var message = stopped.Message();
         Assert.Contains($"in flight and lost with the source: {ops} changes not acknowledged ({bytes} bytes of queue records)", message, StringComparison.Ordinal);
         var data = JsonNode.Parse(stopped["data"]!.GetValue<string>())!;
         Assert.Equal(ops, data["inFlightOps"]!.GetValue<long>());

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Understudy.Agent.Events;
 using Understudy.Agent.Failover;
 using Understudy.Agent.Identity;
 using Understudy.Core.Jobs;
@@ -110,7 +111,7 @@ public sealed class FailoverEngineTests
         Assert.Empty(rig.Commands.Lines);
         Assert.Null(rig.Manager.RefusalFor(SourceId, "web"));
         Assert.Equal(0d, engine.View().TimeLeftSeconds);
-        Assert.Contains(rig.H.EventsOf("web"), e => e.Message.StartsWith("fail-over pending", StringComparison.Ordinal));
+        Assert.Contains(rig.H.EventsOf("web"), e => e.Code == EventCode.FailoverPending);
 
         var outcome = await engine.CommandAsync(OperatorCommand.FailOver, force: true, CancellationToken.None);
         Assert.True(outcome!.Completed);
@@ -184,7 +185,7 @@ public sealed class FailoverEngineTests
         Assert.True(outcome.Completed);
         Assert.Equal(FailoverState.FailedOver, resumed.State);
         Assert.Equal(0, rig.Replication.Stops); // step 1 was done before the kill
-        Assert.Contains(rig.H.EventsOf("web"), e => e.Message.Contains("resuming an interrupted failover", StringComparison.Ordinal));
+        Assert.Contains(rig.H.EventsOf("web"), e => e.Code == EventCode.StepsResumed);
     }
 
     [Fact]
@@ -220,7 +221,7 @@ public sealed class FailoverEngineTests
             Assert.Contains("the restore is not finished", refused.Message, StringComparison.Ordinal);
             Assert.Contains("'understudy failback web' again", refused.Message, StringComparison.Ordinal);
             Assert.Equal(FailoverState.Restoring, engine.State);
-            Assert.DoesNotContain(rig.H.EventsOf("web"), e => e.Message.Contains("fail-back to", StringComparison.Ordinal));
+            Assert.DoesNotContain(rig.H.EventsOf("web"), e => e.Code == EventCode.FailbackStarted);
         }
         finally
         {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.NetworkInformation;
+using Understudy.Agent.Events;
 using Understudy.Agent.Identity;
 using Xunit;
 
@@ -7,8 +8,8 @@ namespace Understudy.Agent.Tests.Failover;
 
 public sealed class IdentityProviderTests
 {
-    private static StepContext Ctx(FakeCommandRunner fake, IdentityOptions? o = null, List<string>? events = null, Action<string?>? save = null) =>
-        new("web", fake, o ?? new IdentityOptions(), (_, m, _) => events?.Add(m), save ?? (_ => { }));
+    private static StepContext Ctx(FakeCommandRunner fake, IdentityOptions? o = null, List<EventCode>? events = null, Action<string?>? save = null) =>
+        new("web", fake, o ?? new IdentityOptions(), (c, _, _, _) => events?.Add(c), save ?? (_ => { }));
 
     private static CommandResult Ok(string output = "") => new(0, output, false);
 
@@ -230,11 +231,11 @@ public sealed class IdentityProviderTests
         Assert.Equal(["hostname", "hostname SRC1", "hostname SRC1", "hostname tgt1"], fake.Lines);
 
         var off = new FakeCommandRunner();
-        var events = new List<string>();
+        var events = new List<EventCode>();
         await step.ApplyAsync(Ctx(off, o with { SetHostname = false }, events), CancellationToken.None);
         await step.RevertAsync(Ctx(off, o with { SetHostname = false }), CancellationToken.None);
         Assert.Empty(off.Lines);
-        Assert.Contains(events, e => e.Contains("UNDERSTUDY_SET_HOSTNAME=0", StringComparison.Ordinal));
+        Assert.Contains(EventCode.HostnameSkipped, events);
     }
 
     [Fact]
@@ -242,9 +243,9 @@ public sealed class IdentityProviderTests
     {
         using var h = new StoreHarness();
         var fake = new FakeCommandRunner { Respond = (_, _) => new CommandResult(1, "Can't find pid for destination 'smbd'", false) };
-        var events = new List<string>();
+        var events = new List<EventCode>();
         await new ServerNameStep("web", "SRC1", h.Options).ApplyAsync(Ctx(fake, h.Options, events), CancellationToken.None);
-        Assert.Contains(events, e => e.Contains("reload-config failed", StringComparison.Ordinal));
+        Assert.Contains(EventCode.SambaReloadFailed, events);
     }
 
     [Fact]
@@ -254,7 +255,7 @@ public sealed class IdentityProviderTests
         var o = h.Options;
         File.WriteAllText(o.GaneshaConf, "NFS_CORE_PARAM { Protocols = 3, 4; }\n");
         var step = new NfsExportsStep("web", [new NfsExport("/replica/exports", "/srv/exports", "192.0.2.0/24", "ro,no_root_squash")], o);
-        var events = new List<string>();
+        var events = new List<EventCode>();
         await step.ApplyAsync(Ctx(new FakeCommandRunner(), o, events), CancellationToken.None);
         await step.ApplyAsync(Ctx(new FakeCommandRunner(), o, events), CancellationToken.None);
         var merged = File.ReadAllText(Path.Combine(o.GaneshaIncludeDir, "exports.conf"));
@@ -265,7 +266,7 @@ public sealed class IdentityProviderTests
         Assert.Contains("CLIENT { Clients = 192.0.2.0/24; Access_Type = RO; }", merged, StringComparison.Ordinal);
         Assert.Contains($"Export_Id = {NfsExportsStep.ExportId("web", "/srv/exports")};", merged, StringComparison.Ordinal);
         Assert.Equal(1, File.ReadAllLines(o.GaneshaConf).Count(l => l.StartsWith("%include", StringComparison.Ordinal)));
-        Assert.Contains(events, e => e.Contains("not running", StringComparison.Ordinal));
+        Assert.Contains(EventCode.GaneshaNotRunning, events);
         await step.RevertAsync(Ctx(new FakeCommandRunner(), o), CancellationToken.None);
         Assert.DoesNotContain("EXPORT", File.ReadAllText(Path.Combine(o.GaneshaIncludeDir, "exports.conf")), StringComparison.Ordinal);
     }

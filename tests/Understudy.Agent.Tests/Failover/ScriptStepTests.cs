@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Agent.Failover;
 using Understudy.Agent.Identity;
 using Understudy.Testing;
@@ -18,10 +19,10 @@ public sealed class ScriptStepTests
 
     private static readonly ScriptEnvironment Env = new("web", ScriptEnvironment.PreFailover, ["192.0.2.10/24", "192.0.2.11/24"], ["data", "home"]);
 
-    private static (StepContext Ctx, List<(string Severity, string Message, object? Data)> Events) Context()
+    private static (StepContext Ctx, List<(EventCode Code, string Severity, string Message, object? Data)> Events) Context()
     {
-        var events = new List<(string, string, object?)>();
-        var ctx = new StepContext("web", ProcessCommandRunner.Instance, new IdentityOptions(), (s, m, d) => events.Add((s, m, d)), _ => { });
+        var events = new List<(EventCode, string, string, object?)>();
+        var ctx = new StepContext("web", ProcessCommandRunner.Instance, new IdentityOptions(), (c, s, m, d) => events.Add((c, s, m, d)), _ => { });
         return (ctx, events);
     }
 
@@ -34,7 +35,8 @@ public sealed class ScriptStepTests
         var (ctx, events) = Context();
         await new ScriptStep(new ScriptSpec { Run = script }, Env, abortOnFailure: true, 0).ApplyAsync(ctx, CancellationToken.None);
         Assert.Equal("web|pre-failover|192.0.2.10/24 192.0.2.11/24|data home", File.ReadAllText(out1).Trim());
-        Assert.Contains(events, e => e.Message.Contains("hello from the script", StringComparison.Ordinal));
+        // The script's own output is the point: it is carried in the event's message.
+        Assert.Contains(events, e => e.Code == EventCode.ScriptSucceeded && e.Message.Contains("hello from the script", StringComparison.Ordinal));
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Agent.Failover;
 using Understudy.Agent.Identity;
 using Xunit;
@@ -80,7 +81,7 @@ public sealed class StepRunnerTests
         Assert.True(outcome.Completed);
         Assert.Equal(["apply s3", "apply s4", "apply s5"], log);
         Assert.Equal("half-done", seenData);
-        Assert.Contains(h.EventsOf("job"), e => e.Message.Contains("resuming an interrupted failover: 2 of 5", StringComparison.Ordinal));
+        Assert.Contains(h.EventsOf("job"), e => e.Code == EventCode.StepsResumed && e.Message.Contains("2 of 5", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Testing;
 using Xunit;
 
@@ -31,7 +32,6 @@ public sealed class CrashRecoveryTests
         var verify = await pair.Source.CliAsync("verify", "job1", "--checksum");
         Assert.True(verify.ExitCode == 0, verify.Stdout + verify.Stderr);
         Assert.Empty(PartialFileWatch.TempFiles(pair.TargetData));
-        var events = await pair.Target.CliAsync("events", "--job", "job1", "--json", "--limit", "1000");
-        Assert.Contains("incomplete temporary files", events.Stdout, StringComparison.Ordinal);
+        Assert.Contains(EventCode.ApplyTempFilesRemoved, (await pair.Target.EventsAsync("job1")).Codes());
     }
 }

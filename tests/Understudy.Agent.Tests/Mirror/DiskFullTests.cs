@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Understudy.Agent.Events;
 using Understudy.Testing;
 using Understudy.Core.Posix;
 using Xunit;
@@ -52,9 +53,7 @@ public sealed class DiskFullTests
                 throw new TimeoutException($"{e.Message}; last status {last}; source events: {ev.Stdout}; target events: {tev.Stdout}", e);
             }
             Assert.Contains("disk full", reason, StringComparison.Ordinal);
-            var events = await pair.Source.CliAsync("events", "--job", "job1", "--json", "--limit", "1000");
-            Assert.Contains("paused: ", events.Stdout, StringComparison.Ordinal);
-            Assert.Contains("disk full", events.Stdout, StringComparison.Ordinal);
+            Assert.Contains(EventCode.MirrorPausedDiskFull, (await pair.Source.EventsAsync("job1")).Codes());
             long passes = watch.Passes;
             await Wait.UntilAsync(() => watch.Passes > passes + 2, TimeSpan.FromSeconds(60), "a scan of the full target");
             Assert.Empty(watch.Violations);

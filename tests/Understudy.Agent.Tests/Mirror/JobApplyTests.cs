@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Testing;
 using Xunit;
 
@@ -28,7 +29,6 @@ public sealed class JobApplyTests
         Assert.Equal(before["lastVerify"]!.ToJsonString(), after["lastVerify"]?.ToJsonString());
         Assert.True(after["mirrored"]!.GetValue<bool>());
         Assert.True(after["replication"]!["paused"]!.GetValue<bool>());
-        var events = (await pair.Source.CliAsync("events", "--job", "job1")).Stdout;
-        Assert.Contains("job re-applied unchanged", events, StringComparison.Ordinal);
+        Assert.Contains(EventCode.JobReappliedUnchanged, (await pair.Source.EventsAsync("job1")).Codes());
     }
 }

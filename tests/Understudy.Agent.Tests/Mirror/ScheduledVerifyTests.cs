@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Understudy.Agent.Events;
 using Understudy.Testing;
 using Xunit;
 
@@ -39,13 +40,13 @@ public sealed class ScheduledVerifyTests
 
         // A mirror meanwhile: no verify runs between its start and its end (one command at a time).
         (await pair.Source.CliAsync("mirror", "job1", "--mode", "full", "--wait")).EnsureOk();
-        var log = (await pair.Source.CliAsync("events", "--job", "job1", "--json", "--limit", "5000")).Stdout
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!["message"]!.GetValue<string>()).ToList();
-        Assert.Contains(log, m => m.StartsWith("scheduled verify: identical", StringComparison.Ordinal));
-        Assert.Contains(log, m => m.StartsWith("scheduled verify found 1 differences (1 mode)", StringComparison.Ordinal));
-        int start = log.FindLastIndex(m => m.StartsWith("full mirror started", StringComparison.Ordinal));
-        int end = log.FindIndex(start, m => m.StartsWith("mirror complete", StringComparison.Ordinal));
-        Assert.True(start >= 0 && end > start, string.Join('\n', log));
-        Assert.DoesNotContain(log.Skip(start).Take(end - start), m => m.Contains("verify", StringComparison.Ordinal));
+        var log = await pair.Source.EventsAsync("job1");
+        Assert.Contains(log, e => e.Code() == EventCode.VerifyIdentical && e.Data()?["scheduled"]?.GetValue<bool>() == true);
+        // The count and kind of the differences are the point: the message sums them up.
+        Assert.Contains(log, e => e.Code() == EventCode.VerifyDifferences && e.Message().StartsWith("scheduled verify found 1 differences (1 mode)", StringComparison.Ordinal));
+        int start = log.FindLastIndex(e => e.Code() == EventCode.MirrorStarted && e.Message().StartsWith("full mirror", StringComparison.Ordinal));
+        int end = log.FindIndex(start, e => e.Code() == EventCode.MirrorCompleted);
+        Assert.True(start >= 0 && end > start, log.Describe());
+        Assert.DoesNotContain(log.Skip(start).Take(end - start), e => e.Code() is EventCode.VerifyIdentical or EventCode.VerifyDifferences or EventCode.VerifyScheduledFailed);
     }
 }

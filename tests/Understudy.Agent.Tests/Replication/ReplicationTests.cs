@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Understudy.Agent.Events;
 using Understudy.Testing;
 using Understudy.Core.Paths;
 using Understudy.Core.Posix;
@@ -186,8 +187,7 @@ public sealed class ReplicationTests
         await WaitIdleAsync(pair);
         Assert.Equal("made while the agent was down", File.ReadAllText(Path.Combine(pair.TargetData, "while-down.txt")));
         Assert.False(File.Exists(Path.Combine(pair.TargetData, "before.txt")));
-        var events = (await pair.Source.CliAsync("events", "--job", "job1", "--json", "--limit", "200")).Stdout;
-        Assert.Contains("startup difference scan", events, StringComparison.Ordinal);
+        Assert.Contains(await pair.Source.EventsAsync("job1"), e => e.Code() == EventCode.MirrorStarted && e.Message().Contains("startup difference scan", StringComparison.Ordinal));
         await AssertVerifiedAsync(pair);
     }
 

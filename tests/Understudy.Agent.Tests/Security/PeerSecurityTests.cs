@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Text;
+using Understudy.Agent.Events;
 using Understudy.Agent.Hosting;
 using Understudy.Testing;
 using Understudy.Core.Protocol;
@@ -78,7 +79,6 @@ public sealed class PeerSecurityTests
         return w.WrittenSpan.ToArray();
     }
 
-    private static async Task<string> EventsAsync(AgentProcess a) => (await a.CliAsync("events", "--limit", "200")).Stdout;
 
     [Fact]
     public async Task UntrustedPeer_IsRefusedAtHandshake_AndRecordedAsSecurityEvent()
@@ -93,8 +93,9 @@ public sealed class PeerSecurityTests
             Assert.True(await p.ClosedByPeerAsync());
             throw new IOException("closed");
         });
-        await Wait.UntilAsync(async () => (await EventsAsync(pair.Target)).Contains(stranger.Id, StringComparison.Ordinal), TimeSpan.FromSeconds(20), "security event");
-        Assert.Contains("security", await EventsAsync(pair.Target));
+        await Wait.UntilAsync(async () => (await pair.Target.EventsAsync(limit: 200)).Any(e => e.Code() == EventCode.PeerUntrusted && e.Message().Contains(stranger.Id, StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(20), "security event");
+        Assert.Contains(await pair.Target.EventsAsync(limit: 200), e => e.Code() == EventCode.PeerUntrusted && e["severity"]!.GetValue<string>() == "security");
     }
 
     [Theory]
@@ -145,6 +146,6 @@ public sealed class PeerSecurityTests
         Assert.Empty(Directory.EnumerateFileSystemEntries(replica));
         // The agent is still alive and serving.
         (await pair.Target.CliAsync("status")).EnsureOk();
-        Assert.Contains("protocol violation", await EventsAsync(pair.Target));
+        Assert.Contains(EventCode.PeerProtocolViolation, (await pair.Target.EventsAsync(limit: 200)).Codes());
     }
 }

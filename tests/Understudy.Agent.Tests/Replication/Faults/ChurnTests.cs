@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using Understudy.Agent.Events;
 using Understudy.Agent.Tests.Replication.Faults.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -36,7 +36,7 @@ public sealed class ChurnTests(ITestOutputHelper output)
 
         foreach (var op in Enum.GetValues<ChurnOp>().Where(o => o != ChurnOp.Chown || churn.CanChown))
             Assert.True(churn.Counts.GetValueOrDefault(op) > 0, $"the churn never did {op}: {churn.LogTail()}");
-        await rig.WaitForEventAsync(new Regex("mirror complete", RegexOptions.IgnoreCase), TimeSpan.FromSeconds(5), "the mirror's completion");
+        await rig.WaitForEventAsync(TimeSpan.FromSeconds(5), "the mirror's completion", 0, EventCode.MirrorCompleted);
         await rig.AssertNoErrorEventsAsync();
     }
 }

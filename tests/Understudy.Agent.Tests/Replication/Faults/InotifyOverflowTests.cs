@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
+using Understudy.Agent.Events;
 using Understudy.Agent.Tests.Replication.Faults.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -35,10 +35,9 @@ public sealed class InotifyOverflowTests(ITestOutputHelper output)
         long before = await rig.LastEventIdAsync();
 
         // Bursts of creations, far more than the queue holds, until the agent reports the overflow.
-        var overflow = new Regex("overflow", RegexOptions.IgnoreCase);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         int burst = 0;
-        while (!(await rig.EventsAsync()).Any(e => ReplicationRig.Id(e) > before && overflow.IsMatch(ReplicationRig.Describe(e))))
+        while (!(await rig.EventsAsync()).Any(e => ReplicationRig.Id(e) > before && e.Code() == EventCode.CaptureLost))
         {
             Assert.True(DateTime.UtcNow < deadline, $"no overflow event after {burst} bursts of 500 files with a 4-slot capture queue");
             var dir = Path.Combine(rig.SourceData, "burst" + burst.ToString(CultureInfo.InvariantCulture));
@@ -49,8 +48,7 @@ public sealed class InotifyOverflowTests(ITestOutputHelper output)
         }
         // Changes while the difference mirror runs must not be lost either.
         await churn.RunAsync(60);
-        await rig.WaitForEventAsync(new Regex(@"\[mirror\].*(differen|started)", RegexOptions.IgnoreCase), TimeSpan.FromSeconds(30),
-            "a difference mirror after the overflow", before);
+        await rig.WaitForEventAsync(TimeSpan.FromSeconds(30), "a difference mirror after the overflow", before, EventCode.MirrorStarted);
         await rig.AssertConvergedAsync();
         await rig.AssertNoErrorEventsAsync();
     }

@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using Understudy.Agent.Events;
 using Understudy.Agent.Tests.Replication.Faults.Support;
 using Xunit;
 using Xunit.Abstractions;
@@ -27,16 +27,14 @@ public sealed class NetworkCutTests(ITestOutputHelper output)
         // The next change the source tries to ship (or its heartbeat) finds the link gone.
         var down = await rig.WaitForStatusAsync(s => ReplicationRig.State(s) == "disconnected", TimeSpan.FromSeconds(30), "state disconnected after the cut");
         Assert.Contains("retrying", down["reason"]?.ToString() ?? "", StringComparison.OrdinalIgnoreCase);
-        var lost = await rig.WaitForEventAsync(new Regex(@"\[link\].*(unreachable|disconnect|lost|retrying)", RegexOptions.IgnoreCase),
-            TimeSpan.FromSeconds(10), "the link loss", beforeCut);
+        var lost = await rig.WaitForEventAsync(TimeSpan.FromSeconds(10), "the link loss", beforeCut, EventCode.LinkLost);
         // Changes made while the link is down must queue up, not be dropped.
         await churn.RunAsync(100);
 
         proxy.Restore();
         await rig.AssertConvergedAsync();
         Assert.True(proxy.Accepted > acceptedBeforeCut, "the source never reconnected through the proxy");
-        await rig.WaitForEventAsync(new Regex(@"reconnect|connected|restored|resum", RegexOptions.IgnoreCase),
-            TimeSpan.FromSeconds(10), "the link's return", ReplicationRig.Id(lost));
+        await rig.WaitForEventAsync(TimeSpan.FromSeconds(10), "the link's return", ReplicationRig.Id(lost), EventCode.LinkRestored);
         await rig.AssertNoErrorEventsAsync();
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Understudy.Agent.Events;
 using Understudy.Agent.Tests.Replication.Faults.Support;
 using Understudy.Core.Paths;
 using Understudy.Core.Posix;
@@ -65,8 +66,7 @@ public sealed class RenameStormTests(ITestOutputHelper output)
         // parallel writes (a tenth, the bound here until 2026-12-03, failed 2-4 runs in 6 with both cores
         // busy). So after an overflow only convergence (above) and no error event are required and the re-sends
         // are reported; without one every file must keep its inode. Open (docs/architecture.md): match by inode.
-        bool overflowed = (await rig.EventsAsync()).Any(e => ReplicationRig.Id(e) > eventsBefore
-            && ReplicationRig.Describe(e).Contains("overflow", StringComparison.OrdinalIgnoreCase));
+        bool overflowed = (await rig.EventsAsync()).Any(e => ReplicationRig.Id(e) > eventsBefore && e.Code() == EventCode.CaptureLost);
         var resent = Enumerable.Range(0, Files).Where(i => TargetInode(rig, Away(i)) != inodes[i]).Select(Away).ToList();
         var status = await rig.StatusAsync();
         long? sent = sentBefore is { } before && BytesSent(status) is { } after ? after - before : null;

@@ -30,9 +30,10 @@ export class EventLogView {
       this.jobs.add(ev.job);
       this.jobSelect.append(h('option', { value: ev.job }, ev.job));
     }
-    const li = h('li', { class: `ev sev-${ev.severity}`, 'data-job': ev.job ?? '', 'data-severity': ev.severity, 'data-agent': agentUrl, 'data-id': ev.id, 'data-time': ev.time },
+    const li = h('li', { class: `ev sev-${ev.severity}`, 'data-job': ev.job ?? '', 'data-severity': ev.severity, 'data-code': ev.code ?? 0, 'data-agent': agentUrl, 'data-id': ev.id, 'data-time': ev.time },
       h('time', { datetime: ev.time }, fmtTime(ev.time)), ' ',
       h('span', { class: 'sev' }, ev.severity), ' ',
+      h('span', { class: 'code', title: ev.codeName ?? '' }, String(ev.code ?? 0)), ' ',
       h('span', { class: 'who' }, `${agentName}${ev.job ? ` · ${ev.job}` : ''} · ${ev.category}`), ' ',
       h('span', { class: 'msg' }, ev.message));
     li.hidden = !this.matches(li);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Understudy.Agent.Events;
 using Understudy.Testing;
 using Xunit;
 using Xunit.Abstractions;
@@ -112,19 +113,19 @@ internal sealed class ReplicationRig : IAsyncDisposable
 
     public static long Id(JsonNode ev) => (long)ev["id"]!;
 
-    public static string Describe(JsonNode ev) => $"#{ev["id"]} {ev["severity"]} [{ev["category"]}] {ev["message"]}";
+    public static string Describe(JsonNode ev) => $"#{ev["id"]} {ev["severity"]} [{ev["category"]} {ev["code"]}] {ev["message"]}";
 
-    /// <summary>Polls the events until one after <paramref name="afterId"/> matches; returns it.</summary>
-    public async Task<JsonNode> WaitForEventAsync(Regex message, TimeSpan timeout, string what, long afterId = 0)
+    /// <summary>Polls the events until one after <paramref name="afterId"/> has one of the <paramref name="codes"/>; returns it.</summary>
+    public async Task<JsonNode> WaitForEventAsync(TimeSpan timeout, string what, long afterId, params EventCode[] codes)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
             var events = await EventsAsync();
-            if (events.FirstOrDefault(e => Id(e) > afterId && message.IsMatch(Describe(e))) is { } found)
+            if (events.FirstOrDefault(e => Id(e) > afterId && codes.Contains(e.Code())) is { } found)
                 return found;
             if (DateTime.UtcNow > deadline)
-                Assert.Fail($"timed out waiting for an event: {what} (/{message}/ after #{afterId}); events:\n{string.Join('\n', events.Select(Describe))}");
+                Assert.Fail($"timed out waiting for an event: {what} ({string.Join(" or ", codes)} after #{afterId}); events:\n{string.Join('\n', events.Select(Describe))}");
             await Task.Delay(250);
         }
     }
