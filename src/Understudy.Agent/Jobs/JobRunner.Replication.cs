@@ -105,6 +105,7 @@ internal sealed partial class JobRunner
         return new CapturePipeline(Job, log, Replication.Coalesce, _ctx.Time)
         {
             Point = new CapturePoint(dir),
+            Trace = _ctx.Events.Trace,
             QueueLimit = Replication.QueueLimit,
             WatcherOptions = WatcherOptions.FromEnvironment(Environment.GetEnvironmentVariable),
             Appended = _wake.Pulse,
@@ -210,8 +211,9 @@ internal sealed partial class JobRunner
         {
             DisposeSender();
             _sender = new ReplicationSender(Job, session, _ctx.Events, _ctx.Time);
-            _sender.InheritLinkDoubts(_linkDoubts);
-            _linkDoubts.Clear();
+            if (_senderMemory is { } remembered)
+                _sender.Inherit(remembered);
+            _senderMemory = null;
             _senderSession = session;
             // Resume after what the target says is durable there (its ack may have been lost in a cut).
             long applied = (long)session.Opened.LastAppliedSeq;
@@ -334,16 +336,16 @@ internal sealed partial class JobRunner
         }
     }
 
-    /// <summary>Hard-link groups the last sender had not confirmed on the target (<see cref="ReplicationSender.LinkDoubts"/>):
-    /// the next sender checks them again.</summary>
-    private readonly List<((ulong Dev, ulong Ino) Key, int Root, RelPath Path)> _linkDoubts = [];
+    /// <summary>What the last sender knew beyond the queue (<see cref="ReplicationSender.Memory"/>): the next one starts from it.
+    /// Not kept across an agent restart: the startup difference mirror stands for it then.</summary>
+    private ReplicationSender.Memory? _senderMemory;
 
     private void DisposeSender()
     {
         if (_sender is not null)
         {
             Interlocked.Add(ref _opsSent, _sender.OpsSent);
-            _linkDoubts.AddRange(_sender.LinkDoubts());
+            _senderMemory = _sender.Remembered();
             _sender.Dispose();
             _sender = null;
         }

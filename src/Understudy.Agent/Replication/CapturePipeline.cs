@@ -24,6 +24,9 @@ internal sealed class CapturePipeline : IAsyncDisposable
     internal static readonly TimeSpan QuietGap = TimeSpan.FromMilliseconds(2);
 
     private readonly JobDefinition _job;
+
+    /// <summary>The operation trace: each record as it is queued (<see cref="Events.OpTrace"/>).</summary>
+    public Events.OpTrace Trace { get; init; } = Events.OpTrace.None;
     private readonly TimeProvider _time;
     private readonly TimeSpan _window;
     private readonly Channel<RootedEvent> _events = Channel.CreateUnbounded<RootedEvent>(new UnboundedChannelOptions { SingleReader = true });
@@ -308,7 +311,13 @@ internal sealed class CapturePipeline : IAsyncDisposable
         if (result.Records.Count > 0 && !Suspended)
         {
             long queuedAt = (_time.GetUtcNow().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
-            Log.AppendBatch(result.Records.Select(r => (ReadOnlyMemory<byte>)(WithInode(r) with { QueuedAtNs = queuedAt }).Encode()));
+            var records = result.Records.Select(r => WithInode(r) with { QueuedAtNs = queuedAt }).ToList();
+            if (Trace.On)
+            {
+                foreach (var r in records)
+                    Trace.Write(_job.Name, $"queues {r.Kind} {r.Root}:{r.Path}{(r.Kind == RecordKind.Rename ? $" -> {r.To}" : "")}{(r.Inode is { } i ? $" inode {i.Ino}" : "")}");
+            }
+            Log.AppendBatch(records.Select(r => (ReadOnlyMemory<byte>)r.Encode()));
             var pending = Log.Stats.PendingBytes;
             if (pending > QueueLimit)
             {

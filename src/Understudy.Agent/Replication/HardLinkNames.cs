@@ -23,7 +23,7 @@ internal sealed class HardLinkNames
     private readonly Dictionary<(ulong Dev, ulong Ino), HashSet<(int Root, RelPath Path)>> _names = [];
     private readonly Dictionary<(ulong Dev, ulong Ino), uint> _walkedAtLinkCount = [];
     private readonly Dictionary<(ulong Dev, ulong Ino), Sent> _current = [];
-    private readonly HashSet<(ulong Dev, ulong Ino)> _searched = [];
+    private readonly Dictionary<(ulong Dev, ulong Ino), long> _searched = [];
 
     /// <summary>
     /// What was sent for an inode: the name the target has its content under, what it looked like then, and a hash
@@ -191,18 +191,32 @@ internal sealed class HardLinkNames
     /// <summary>Forgets what the last walk found for an inode, so that the next need walks again.</summary>
     public void ForgetWalk((ulong, ulong) key) => _walkedAtLinkCount.Remove(key);
 
-    /// <summary>Some name the inode has in the job now, or null; walks the roots once per inode when none is known.</summary>
-    public (int Root, RelPath Path)? AnyName((ulong Dev, ulong Ino) key, Func<int, FsTree?> tree, int roots, Func<int, RelPath, bool, bool> excluded)
+    /// <summary>
+    /// Some name the inode has in the job now, or null. Walks the roots when no name is known, unless a walk for it
+    /// that found nothing began at or after <paramref name="changedAtNs"/> (when the change was queued; null: always
+    /// walk): the file left the job after the change then. A walk before it proves nothing: the inode number may belong
+    /// to another file by now (numbers are reused as soon as a file is freed), or the file may have come back.
+    /// </summary>
+    public (int Root, RelPath Path)? AnyName((ulong Dev, ulong Ino) key, Func<int, FsTree?> tree, int roots, Func<int, RelPath, bool, bool> excluded,
+        long? changedAtNs, long nowNs)
     {
         var found = Known(key, -1, default, tree, out _);
-        if (found.Count == 0 && _searched.Add(key))
+        if (found.Count == 0 && !(changedAtNs is { } since && _searched.TryGetValue(key, out long walked) && walked >= since))
         {
             Walk(tree, roots, excluded, key); // its other names may be gone too, leaving it with one
             found = Known(key, -1, default, tree, out _);
-            // Only a walk that found nothing (the file left the job) is not repeated: names found can be renamed away
+            // Only a walk that found nothing (the file left the job) is remembered: names found can be renamed away
             // later, and the next change through a removed name must find the file again (convergence seed 773).
             if (found.Count > 0)
+            {
                 _searched.Remove(key);
+            }
+            else
+            {
+                if (_searched.Count >= MaxInodes)
+                    _searched.Clear();
+                _searched[key] = nowNs;
+            }
         }
         return found.Count > 0 ? found[0] : null;
     }

@@ -10,7 +10,7 @@ internal sealed partial class ReplicationSender
     private readonly Dictionary<(int Root, RelPath Path), Gone> _gone = [];
 
     [Flags]
-    private enum Gone
+    internal enum Gone
     {
         Upsert = 1,
         UpsertTree = 2,

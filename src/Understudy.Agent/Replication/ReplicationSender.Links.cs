@@ -9,10 +9,33 @@ internal sealed partial class ReplicationSender
     /// <summary>True while a multiply linked file sent earlier may have names the target has not linked yet.</summary>
     public bool LinksInDoubt => _linkNames.HasSuspects;
 
-    /// <summary>Hard-link groups a sender for the next session must check again (<see cref="HardLinkNames.Doubts"/>).</summary>
-    public List<((ulong Dev, ulong Ino) Key, int Root, RelPath Path)> LinkDoubts() => _linkNames.Doubts();
+    /// <summary>
+    /// What this sender knows that the queue does not say, for the sender of the next session: the replay after a
+    /// reconnect sends the records the target had not made durable, and what this sender did while sending them or
+    /// the ones before (content sent ahead of the queue to a file's current name, records skipped because their path
+    /// was gone, files sent under a name a later rename moves, hard-link groups to check) is needed to send them right
+    /// again. A fresh sender knew none of it: a queued rename replayed after a target kill carried the target's old
+    /// copy over content sent ahead (convergence seed 2207), and a recheck's links were lost (2003, 2031).
+    /// Over-remembering costs only a send more; forgetting lost changes.
+    /// </summary>
+    internal sealed record Memory(
+        Dictionary<(int, RelPath), (ulong Dev, ulong Ino)> Sent,
+        Dictionary<(int Root, RelPath Path), Gone> Gone,
+        Dictionary<(int Root, RelPath Path), (ulong Dev, ulong Ino)> Pushed,
+        List<((ulong Dev, ulong Ino) Key, int Root, RelPath Path)> LinkDoubts);
 
-    public void InheritLinkDoubts(IEnumerable<((ulong Dev, ulong Ino) Key, int Root, RelPath Path)> doubts) => _linkNames.Inherit(doubts);
+    public Memory Remembered() => new(new(_sent), new(_gone), new(_pushed), _linkNames.Doubts());
+
+    public void Inherit(Memory m)
+    {
+        foreach (var (k, v) in m.Sent)
+            _sent.TryAdd(k, v);
+        foreach (var (k, v) in m.Gone)
+            _gone[k] = _gone.GetValueOrDefault(k) | v;
+        foreach (var (k, v) in m.Pushed)
+            _pushed.TryAdd(k, v);
+        _linkNames.Inherit(m.LinkDoubts);
+    }
 
     /// <summary>What the rechecks sent is durable on the target.</summary>
     public void ConfirmRechecks() => _linkNames.Confirm();
@@ -37,7 +60,7 @@ internal sealed partial class ReplicationSender
             _linkNames.ForgetWalk(key); // names the last walk found may have moved since: walk again if they do not add up
             if (tree?.Lstat(path) is not { Kind: EntryKind.File } st || (st.Device, st.Inode) != key)
             {
-                if (_linkNames.AnyName(key, Tree, _job.Roots.Count, Excluded) is { } any)
+                if (_linkNames.AnyName(key, Tree, _job.Roots.Count, Excluded, changedAtNs: null, NowNs()) is { } any)
                 {
                     await UpsertAsync(any.Root, any.Path, recursive: false, allowLink: false, ct);
                     sent = true;

@@ -124,7 +124,7 @@ internal sealed partial class ReplicationSender : IDisposable
                 long began = NowNs();
                 await UpsertAsync(r.Root, r.Path, recursive: false, allowLink: true, ct);
                 if (r.Inode is { } inode)
-                    await UpsertOtherNameAsync(r.Root, r.Path, inode, ct);
+                    await UpsertOtherNameAsync(r.Root, r.Path, inode, r.QueuedAtNs, ct);
                 else
                     NoteRead(r.Root, r.Path, began);
                 break;
@@ -411,11 +411,14 @@ internal sealed partial class ReplicationSender : IDisposable
     /// A change to a multiply linked file, made through a name that is gone now (or holds another file): the change
     /// is the inode's, so it goes to one of the names it still has (content there, the others linked to it again).
     /// </summary>
-    private async Task UpsertOtherNameAsync(int root, RelPath path, (ulong Dev, ulong Ino) inode, CancellationToken ct)
+    private async Task UpsertOtherNameAsync(int root, RelPath path, (ulong Dev, ulong Ino) inode, long? queuedAtNs, CancellationToken ct)
     {
         if (Tree(root)?.Lstat(path) is { } st && (st.Device, st.Inode) == inode)
             return; // sent under this name, with every other name
-        if (_linkNames.AnyName(inode, Tree, _job.Roots.Count, Excluded) is { } other)
+        var any = _linkNames.AnyName(inode, Tree, _job.Roots.Count, Excluded, queuedAtNs, NowNs());
+        if (Trace.On)
+            Trace.Write(_job.Name, $"a change of inode {inode.Ino} through {path}, which no longer holds it: {(any is { } o ? $"sent as {o.Path}" : "no other name in the job")}");
+        if (any is { } other)
         {
             await UpsertAsync(other.Root, other.Path, recursive: false, allowLink: false, ct);
             if (!other.Path.IsRoot)

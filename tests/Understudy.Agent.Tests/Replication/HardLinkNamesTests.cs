@@ -1,5 +1,7 @@
 using Understudy.Agent.Replication;
 using Understudy.Core.Paths;
+using Understudy.Core.Posix;
+using Understudy.Testing;
 using Xunit;
 
 namespace Understudy.Agent.Tests.Replication;
@@ -41,5 +43,32 @@ public sealed class HardLinkNamesTests
         Assert.True(next.HasSuspects);
         var taken = Assert.Single(next.TakeSuspects());
         Assert.Equal((s_key, 0, RelPath.Parse("d/b")), taken);
+    }
+
+    /// <summary>
+    /// A file changed through a name since gone is looked for again when the change is newer than the walk that
+    /// found it nowhere: the file may have come back, or its inode number belong to another file by now. The walk
+    /// used to run once per inode number, ever (convergence seed 2234: a write through a removed hard link lost).
+    /// </summary>
+    [Fact]
+    public void AnyName_AfterAWalkFoundNothing_WalksAgainForALaterChange()
+    {
+        using var dir = new TempDir();
+        var job = Directory.CreateDirectory(dir.Sub("job")).FullName;
+        var outside = Directory.CreateDirectory(dir.Sub("outside")).FullName;
+        File.WriteAllText(Path.Combine(outside, "f"), "x");
+        using var tree = FsTree.Open(job, create: false);
+        using var outsideTree = FsTree.Open(outside, create: false);
+        var st = outsideTree.Lstat(RelPath.Parse("f"))!.Value;
+        var key = (st.Device, st.Inode);
+        var names = new HardLinkNames();
+        FsTree? Tree(int r) => r == 0 ? tree : null;
+        static bool NotExcluded(int r, RelPath p, bool d) => false;
+
+        Assert.Null(names.AnyName(key, Tree, 1, NotExcluded, changedAtNs: 100, nowNs: 200));
+        File.Move(Path.Combine(outside, "f"), Path.Combine(job, "back"));
+
+        Assert.Null(names.AnyName(key, Tree, 1, NotExcluded, changedAtNs: 150, nowNs: 300)); // older than the walk: not again
+        Assert.Equal(RelPath.Parse("back"), names.AnyName(key, Tree, 1, NotExcluded, changedAtNs: 250, nowNs: 400)?.Path);
     }
 }
