@@ -70,6 +70,29 @@ internal sealed class HardLinkNames
     private readonly HashSet<(ulong Dev, ulong Ino)> _touched = [];
 
     /// <summary>
+    /// A rename was sent: on the target, what was at <paramref name="from"/> is now at <paramref name="to"/>, and what
+    /// was at <paramref name="to"/> is gone. Content this sender put at <paramref name="to"/> ahead of the queue was
+    /// replaced by the target's older copy (convergence seed 2311: a file renamed onto a hard link's name; the recheck
+    /// then linked the other name to the old copy too), so it no longer counts as sent; content sent under
+    /// <paramref name="from"/> moved with the name.
+    /// </summary>
+    public void Renamed(int root, RelPath from, RelPath to, bool isDirectory)
+    {
+        foreach (var (key, sent) in _current.ToList())
+        {
+            if (sent.Root != root)
+                continue;
+            if (sent.Path == to || (isDirectory && sent.Path.IsUnder(to) && !sent.Path.IsUnder(from)))
+                _current.Remove(key);
+            else if (isDirectory ? sent.Path.IsUnder(from) : sent.Path == from)
+                _current[key] = sent with { Path = sent.Path.Rebase(from, to) };
+        }
+    }
+
+    /// <summary>This name of the inode is to be checked once the queue is sent (<see cref="TakeSuspects"/>).</summary>
+    public void Suspect((ulong, ulong) key, int root, RelPath path) => _suspects.TryAdd(key, (root, path));
+
+    /// <summary>
     /// A name of this inode was sent, linked or renamed: once the queue is sent, every name it has then is linked again to
     /// the name the target has its content under (<see cref="TakeSuspects"/>). Links and content go with the names the
     /// source has when they are sent, ahead of the queue; renames still queued then may carry an older copy of the file

@@ -174,6 +174,7 @@ internal sealed partial class ReplicationSender : IDisposable
         }
         await _session.SendAsync(new RenameOp(Target(r.Root, r.Path), Target(r.Root, r.To)), ct);
         NoteRenameSent(Target(r.Root, r.Path), Target(r.Root, r.To));
+        _linkNames.Renamed(r.Root, r.Path, r.To, r.IsDirectory);
         if (r.IsDirectory)
             RebaseDirty(r.Root, r.Path, r.To);
         Touch(r.Root, r.Path);
@@ -184,6 +185,12 @@ internal sealed partial class ReplicationSender : IDisposable
         Forget(r.Root, r.To, r.IsDirectory);
         var tree = Tree(r.Root);
         var now = tree?.Lstat(r.To);
+        if (!r.IsDirectory && now is { Kind: EntryKind.File, LinkCount: > 1 } linked)
+        {
+            // The target's copy of the renamed name may be older than what went to the file's other names ahead of the
+            // queue: the group is checked once the queue is sent, and its content sent again unless known to be current.
+            _linkNames.Suspect((linked.Device, linked.Inode), r.Root, r.To);
+        }
         if (known && now is { } st && (st.Device, st.Inode) != inode)
         {
             // What we sent under the old name was a newer file that reused it; the renamed file was never sent.
@@ -447,7 +454,10 @@ internal sealed partial class ReplicationSender : IDisposable
         {
             _pushed.Remove(k);
             if (Tree(root)?.Lstat(k.Path) is { } st && (st.Device, st.Inode) == inode)
+            {
                 await UpsertAsync(root, k.Path, recursive: false, allowLink: false, ct);
+                NotePushed(root, k.Path, inode); // ahead of the queue again: a rename still queued may land on it too
+            }
         }
     }
 

@@ -71,4 +71,23 @@ public sealed class HardLinkNamesTests
         Assert.Null(names.AnyName(key, Tree, 1, NotExcluded, changedAtNs: 150, nowNs: 300)); // older than the walk: not again
         Assert.Equal(RelPath.Parse("back"), names.AnyName(key, Tree, 1, NotExcluded, changedAtNs: 250, nowNs: 400)?.Path);
     }
+
+    /// <summary>
+    /// Content sent to a name ahead of the queue is replaced on the target by a queued rename onto that name, which
+    /// brings the target's older copy: it is no longer what the target holds (convergence seed 2311, where the
+    /// recheck then linked the file's other name to the old copy as well). A rename away from it carries it along.
+    /// </summary>
+    [Fact]
+    public void RenameOntoTheNameSentTo_ForgetsIt_RenameAwayCarriesIt()
+    {
+        var names = new HardLinkNames();
+        names.SetCurrent(s_key, 0, RelPath.Parse("d/f145"), s_what, null);
+        names.Renamed(0, RelPath.Parse("d/f145"), RelPath.Parse("e/g"), isDirectory: false);
+        Assert.Equal(RelPath.Parse("e/g"), names.SentAsItIs(s_key, s_what, () => null)?.Path);
+        names.Renamed(0, RelPath.Parse("e"), RelPath.Parse("x"), isDirectory: true);
+        Assert.Equal(RelPath.Parse("x/g"), names.SentAsItIs(s_key, s_what, () => null)?.Path);
+
+        names.Renamed(0, RelPath.Parse("of62"), RelPath.Parse("x/g"), isDirectory: false);
+        Assert.Null(names.SentAsItIs(s_key, s_what, () => null));
+    }
 }
