@@ -10,7 +10,8 @@
 #            (the point journal, the file mode's staging) on tmpfs (/dev/shm): a target on another host, whose
 #            writes and syncs do not queue behind the workload's on the source's disk. The plain modes put them on
 #            the same disk as the source (one VM disk), which costs the workload more than a real deployment would.
-#   old-wo, old-wo-sep   wo and wo-sep with another build ($OLD_DLL), to compare two builds side by side in one run.
+#   alt-wo, alt-wo-sep   wo and wo-sep run by another build ($ALT_APP: a publish output), to compare two builds (an
+#            older commit, another point interval) side by side in one run.
 #
 # Workloads: pgbench (PostgreSQL 15, a cluster made by initdb for every run inside the subvolume, unix socket
 # outside it, scale $PG_SCALE, $PG_CLIENTS clients, $SECS s: TPS) and fio 4 KiB random writes with fsync=1 (psync,
@@ -52,7 +53,7 @@ fi
 for t in mkfs.btrfs mkfs.ext4 btrfs fio jq curl python3 "$PGBIN/initdb"; do
     command -v "$t" >/dev/null || { echo "missing $t" >&2; exit 2; }
 done
-[[ $MODES != *old-* || -f ${OLD_APP:-}/understudy.dll ]] || { echo "modes old-*: OLD_APP must name another build's publish output" >&2; exit 2; }
+[[ $MODES != *alt-* || -f ${ALT_APP:-}/understudy.dll ]] || { echo "modes alt-*: ALT_APP must name another build's publish output" >&2; exit 2; }
 
 WORK=$(mktemp -d "${WORK_PARENT:-/tmp}/understudy-wovf.XXXXXX")
 MNT=$WORK/btrfs   # the loop btrfs
@@ -133,13 +134,13 @@ stop_agents() {
     PIDS=()
 }
 
-# protect MODE RUN: two agents, a job over $VOL in MODE (wo | file, maybe old-, maybe -sep), mirrored; sets S_DIR T_DIR
+# protect MODE RUN: two agents, a job over $VOL in MODE (wo | file, maybe alt-, maybe -sep), mirrored; sets S_DIR T_DIR
 protect() {
     local mode=$1 run=$2 t_peer t_id s_id f=$WORK/job.yaml
     S_DIR=$WORK/agent-src-$run-$mode; T_DIR=$WORK/agent-tgt-$run-$mode
     [[ $mode == *-sep ]] && T_DIR=$SEP/agent-tgt-$run-$mode
     DLL=$NEW_DLL
-    [[ $mode == old-* ]] && DLL=$OLD_APP/understudy.dll
+    [[ $mode == alt-* ]] && DLL=$ALT_APP/understudy.dll
     rm -rf "$S_DIR" "$T_DIR"
     start_agent src "$S_DIR"
     start_agent tgt "$T_DIR"; t_peer=$AG_PEER
@@ -276,7 +277,7 @@ for run in $(seq 1 "$RUNS"); do
 done
 
 python3 - "$OUT" <<'EOF'
-import glob, os, statistics, sys
+import os, statistics, sys
 out = sys.argv[1]
 fig = {}
 for line in open(os.path.join(out, "figures.txt")):
@@ -295,9 +296,10 @@ for (wl, mode), runs in fig.items():
     rpo = ""
     if mode != "bare":
         xs = []
-        for f in glob.glob(os.path.join(out, f"rpo-{wl}-{mode}-*.txt")):
-            xs += [float(l) for l in open(f) if l.strip()]
-        label = "" if mode == "wo" else " (queue age)"
+        for r in runs:  # not a glob: rpo-fio-wo-* would take wo-sep's files too
+            f = os.path.join(out, f"rpo-{wl}-{mode}-{r}.txt")
+            xs += [float(l) for l in open(f) if l.strip()] if os.path.exists(f) else []
+        label = "" if "wo" in mode else " (queue age)"
         rpo = f"{pct(xs, 50):.2f} / {pct(xs, 99):.2f} / {max(xs):.2f} ({len(xs)}){label}" if xs else "-"
     raw = " / ".join(f"{runs[r]:.0f}" for r in sorted(runs))
     print(f"| {wl} | {mode} | {len(runs)} | {med:.1f} ({raw}) | {ratio} | {per_run} | {rpo} |")
