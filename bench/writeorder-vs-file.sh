@@ -3,33 +3,40 @@
 # Side by side on one loop-mounted btrfs source (8 GiB sparse image, --direct-io), the replica on a loop ext4, two
 # real agents on loopback, modes interleaved within each run, medians of RUNS runs:
 #
-#   bare   the workload alone in the btrfs subvolume, no agents;
-#   wo     a write-order job (replication.consistency: write-order) over the subvolume;
-#   file   a file-mode job (replication.enabled: true) over the same path.
+#   bare     the workload alone in the btrfs subvolume, no agents;
+#   wo       a write-order job (replication.consistency: write-order) over the subvolume;
+#   file     a file-mode job (replication.enabled: true) over the same path;
+#   wo-sep, file-sep   the same, but the target's replica (its loop ext4 image) and the target agent's data directory
+#            (the point journal, the file mode's staging) on tmpfs (/dev/shm): a target on another host, whose
+#            writes and syncs do not queue behind the workload's on the source's disk. The plain modes put them on
+#            the same disk as the source (one VM disk), which costs the workload more than a real deployment would.
+#   alt-wo, alt-wo-sep   wo and wo-sep run by another build ($ALT_APP: a publish output), to compare two builds (an
+#            older commit, another point interval) side by side in one run.
 #
 # Workloads: pgbench (PostgreSQL 15, a cluster made by initdb for every run inside the subvolume, unix socket
 # outside it, scale $PG_SCALE, $PG_CLIENTS clients, $SECS s: TPS) and fio 4 KiB random writes with fsync=1 (psync,
 # one job, a $FIO_MB MiB file, $SECS s: IOPS). In the job modes the job is applied, mirrored (and in wo the target
 # holds a point) before the measured part starts.
 #
-# RPO: every $SAMPLE_MS ms during the measured part the target's status (the management API, by curl: no CLI process)
-# gives writeOrder.ageSeconds of the hosted job — now minus the snapshot time of the point the target has applied
-# and synced (under load; when idle the source moves it forward) — i.e. how far back the newest source write the
-# target lacks can be. Sampled at even times, its median and p99 are the RPO's distribution over time. For file mode
-# the source's own measure is sampled beside it for comparison: replication.oldestPendingAgeSeconds (the oldest
-# record not yet acknowledged; it does not see writes still waiting in the coalescer, issue 17). Sampling starts in
-# steady state: in wo once the target's point is under 1 s old after the base mirror (whose snapshot is as old as the
-# mirror took), in file mode once the first mirror is done.
+# RPO: every $SAMPLE_MS ms during the measured part the target's status (the management API, polled by one python
+# process) gives writeOrder.ageSeconds of the hosted job — now minus the snapshot time of the point the target has
+# applied and synced (under load; when idle the source moves it forward) — i.e. how far back the newest source write
+# the target lacks can be. Sampled at even times, its median and p99 are the RPO's distribution over time. For file
+# mode the source's own measure is sampled instead: replication.oldestPendingAgeSeconds, the oldest change not on the
+# target (queued and unacknowledged, or held back in the coalescer as a file being written: at most Coalescer.MaxHold).
+# Sampling starts in steady state: in wo once the target's point is under 1 s old after the base mirror (whose
+# snapshot is as old as the mirror took), in file mode once the first mirror is done. Per run also the agents' CPU
+# during the measured part (from /proc) and the points shipped, in a second table.
 #
-#   sudo bench/writeorder-vs-file.sh                       # RUNS=3, 20 s, both workloads (~20 min)
+#   sudo bench/writeorder-vs-file.sh                       # RUNS=3, 20 s, both workloads, five modes (~35 min)
 #   RUNS=5 SECS=30 WORKLOADS=fio sudo bench/writeorder-vs-file.sh
-# Needs root (loop devices, btrfs, fanotify), btrfs-progs, fio, postgresql-15, jq, curl, python3, and a Release
-# build: dotnet build src/Understudy.Cli -c Release.
+# Needs root (loop devices, btrfs, fanotify), btrfs-progs, fio, postgresql-15, jq, curl, python3 and the .NET SDK: the agents
+# run from `dotnet publish` into the work directory (APP=DIR runs an existing publish output instead).
 set -euo pipefail
 
 RUNS=${RUNS:-3}
 SECS=${SECS:-20}
-MODES=${MODES:-"bare wo file"}
+MODES=${MODES:-"bare wo wo-sep file file-sep"}
 WORKLOADS=${WORKLOADS:-"pgbench fio"}
 PG_SCALE=${PG_SCALE:-10}
 PG_CLIENTS=${PG_CLIENTS:-4}
@@ -46,17 +53,26 @@ fi
 for t in mkfs.btrfs mkfs.ext4 btrfs fio jq curl python3 "$PGBIN/initdb"; do
     command -v "$t" >/dev/null || { echo "missing $t" >&2; exit 2; }
 done
-DLL=$REPO/src/Understudy.Cli/bin/Release/net10.0/understudy.dll
-[[ -f $DLL ]] || { echo "build first: dotnet build $REPO/src/Understudy.Cli -c Release" >&2; exit 2; }
+[[ $MODES != *alt-* || -f ${ALT_APP:-}/understudy.dll ]] || { echo "modes alt-*: ALT_APP must name another build's publish output" >&2; exit 2; }
 
 WORK=$(mktemp -d "${WORK_PARENT:-/tmp}/understudy-wovf.XXXXXX")
 MNT=$WORK/btrfs   # the loop btrfs
 VOL=$MNT/vol      # the protected subvolume
 TGT=$WORK/ext4    # the replica's file system
+SEP=$(mktemp -d /dev/shm/understudy-wovf.XXXXXX) # *-sep modes: the target's image and data directory (tmpfs)
 SOCK=$WORK/sock
 OUT=${OUT:-$WORK/results}
 chmod 755 "$WORK" # postgres (not root) runs in there
 mkdir -p "$MNT" "$TGT" "$SOCK" "$OUT"
+# The agents run as installed: `dotnet publish` (ReadyToRun, and the agent re-executes itself with tiered compilation
+# off). A `dotnet build` output JIT-compiles in the background for the agent's first ~30 s, which is all of a run.
+if [[ -z ${APP:-} ]]; then
+    APP=$WORK/app
+    echo "== dotnet publish (ReadyToRun) into $APP" >&2
+    dotnet publish "$REPO/src/Understudy.Cli" -c Release -o "$APP" >"$WORK/publish.log" 2>&1 || { cat "$WORK/publish.log"; exit 2; }
+fi
+NEW_DLL=$APP/understudy.dll
+DLL=$NEW_DLL
 chown postgres "$SOCK"
 PIDS=()
 
@@ -67,6 +83,7 @@ cleanup() {
     wait 2>/dev/null
     drop_mounts
     [[ ${KEEP:-0} == 1 ]] || rm -rf "$WORK/btrfs.img" "$WORK/ext4.img" "$WORK"/agent-*
+    rm -rf "$SEP"
     echo "results in $OUT" >&2
 }
 trap cleanup EXIT
@@ -76,20 +93,23 @@ drop_mounts() {
     for m in "$MNT" "$TGT"; do
         if mountpoint -q "$m"; then umount "$m" || umount -l "$m"; fi
     done
-    rm -f "$WORK/btrfs.img" "$WORK/ext4.img"
+    rm -f "$WORK/btrfs.img" "$WORK/ext4.img" "$SEP/ext4.img"
+    rm -rf "$SEP"/agent-*
 }
 
-fresh_filesystems() {
+fresh_filesystems() { # MODE: *-sep puts the replica's image on tmpfs
+    local img=$WORK/ext4.img
+    [[ $1 == *-sep ]] && img=$SEP/ext4.img
     drop_mounts
     truncate -s 8G "$WORK/btrfs.img"
     mkfs.btrfs -q -f "$WORK/btrfs.img" >/dev/null 2>&1
     mount -o loop "$WORK/btrfs.img" "$MNT"
     btrfs subvolume create "$VOL" >/dev/null
-    truncate -s 8G "$WORK/ext4.img"
-    mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$WORK/ext4.img"
-    mount -o loop "$WORK/ext4.img" "$TGT"
+    truncate -s "$([[ $img == "$SEP"/* ]] && echo 2G || echo 8G)" "$img"
+    mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$img"
+    mount -o loop "$img" "$TGT"
     losetup -j "$WORK/btrfs.img" | cut -d: -f1 | xargs -r -n1 losetup --direct-io=on
-    losetup -j "$WORK/ext4.img" | cut -d: -f1 | xargs -r -n1 losetup --direct-io=on
+    [[ $img == "$SEP"/* ]] || losetup -j "$img" | cut -d: -f1 | xargs -r -n1 losetup --direct-io=on
     sync
 }
 
@@ -114,10 +134,13 @@ stop_agents() {
     PIDS=()
 }
 
-# protect MODE RUN: two agents, a job over $VOL in MODE (wo | file), mirrored; sets S_DIR T_DIR
+# protect MODE RUN: two agents, a job over $VOL in MODE (wo | file, maybe alt-, maybe -sep), mirrored; sets S_DIR T_DIR
 protect() {
     local mode=$1 run=$2 t_peer t_id s_id f=$WORK/job.yaml
     S_DIR=$WORK/agent-src-$run-$mode; T_DIR=$WORK/agent-tgt-$run-$mode
+    [[ $mode == *-sep ]] && T_DIR=$SEP/agent-tgt-$run-$mode
+    DLL=$NEW_DLL
+    [[ $mode == alt-* ]] && DLL=$ALT_APP/understudy.dll
     rm -rf "$S_DIR" "$T_DIR"
     start_agent src "$S_DIR"
     start_agent tgt "$T_DIR"; t_peer=$AG_PEER
@@ -134,11 +157,11 @@ protect() {
         echo "  path: $TGT/replica"
         echo "replication:"
         echo "  enabled: true"
-        [[ $mode == wo ]] && echo "  consistency: write-order"
+        [[ $mode == *wo* ]] && echo "  consistency: write-order"
     } >"$f"
     us "$S_DIR" job apply "$f" >/dev/null
     us "$S_DIR" wait bench --until mirrored --timeout 600 >/dev/null
-    if [[ $mode == wo ]]; then
+    if [[ $mode == *wo* ]]; then
         # Steady state first: the base is a mirror of a snapshot taken before it began, so until the first delta
         # after it lands the target's age is the mirror's duration (3-5 s here), a start-up cost, not the RPO.
         local age
@@ -153,19 +176,33 @@ protect() {
 
 api() { curl -s -H "Authorization: Bearer $(cat "$1/api-token")" "$(head -1 "$1/api-address")/api/v1/status"; }
 
-# sample_rpo MODE FILE: one line per sample until killed: target's writeOrder.ageSeconds (wo) or the source's
-# oldestPendingAgeSeconds (file).
+# sample_rpo MODE FILE: one line per sample until killed: the target's writeOrder.ageSeconds (wo) or the source's
+# oldestPendingAgeSeconds (file). One python process polling the API: a curl and a jq every 200 ms cost the busy
+# machine more CPU than the agent's answer (~10 process starts a second), which bare mode would not pay.
 sample_rpo() {
-    local mode=$1 file=$2
-    trap 'exit 0' TERM
-    while true; do
-        if [[ $mode == wo ]]; then
-            api "$T_DIR" | jq -r '.hosted[] | select(.name == "bench") | .writeOrder.ageSeconds // empty' >>"$file" || true
-        else
-            api "$S_DIR" | jq -r '.jobs[] | select(.name == "bench") | .replication.oldestPendingAgeSeconds // 0' >>"$file" || true
-        fi
-        sleep "$(printf '0.%03d' "$SAMPLE_MS")"
-    done
+    local mode=$1 file=$2 dir=$S_DIR
+    [[ $mode == *wo* ]] && dir=$T_DIR
+    exec python3 - "$mode" "$dir" "$file" "$SAMPLE_MS" <<'PY'
+import json, signal, sys, time, urllib.request
+mode, d, out, ms = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+addr = open(d + "/api-address").readline().strip()
+req = urllib.request.Request(addr + "/api/v1/status", headers={"Authorization": "Bearer " + open(d + "/api-token").read().strip()})
+with open(out, "a") as f:
+    while True:
+        t = time.monotonic()
+        try:
+            st = json.load(urllib.request.urlopen(req, timeout=5))
+            if "wo" in mode:
+                v = next((h.get("writeOrder") or {} for h in st.get("hosted", []) if h.get("name") == "bench"), {}).get("ageSeconds")
+            else:
+                v = next((j.get("replication") or {} for j in st.get("jobs", []) if j.get("name") == "bench"), {}).get("oldestPendingAgeSeconds") or 0
+            if v is not None:
+                print(v, file=f, flush=True)
+        except OSError:
+            pass
+        time.sleep(max(0, ms / 1000 - (time.monotonic() - t)))
+PY
 }
 
 pg_stop() {
@@ -204,17 +241,28 @@ measure() { # WORKLOAD DIR -> TPS or IOPS
     esac
 }
 
+# cpu_ticks PID: user + system clock ticks the process has used so far
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
 one_run() { # WORKLOAD MODE RUN
-    local wl=$1 mode=$2 run=$3 figure sampler=""
-    fresh_filesystems
+    local wl=$1 mode=$2 run=$3 figure sampler="" s_cpu t_cpu t0 t1 shipped
+    fresh_filesystems "$mode"
     prepare "$wl" "$VOL/w"
     if [[ $mode != bare ]]; then
         protect "$mode" "$run"
         sample_rpo "$mode" "$OUT/rpo-$wl-$mode-$run.txt" &
         sampler=$!
+        s_cpu=$(cpu_ticks "${PIDS[0]}"); t_cpu=$(cpu_ticks "${PIDS[1]}"); t0=$(date +%s.%N)
     fi
     figure=$(measure "$wl" "$VOL/w")
-    if [[ -n $sampler ]]; then kill "$sampler"; wait "$sampler" 2>/dev/null || true; fi
+    if [[ -n $sampler ]]; then
+        kill "$sampler"; wait "$sampler" 2>/dev/null || true
+        t1=$(date +%s.%N)
+        shipped=$(api "$S_DIR" | jq -r '.jobs[] | select(.name == "bench") | .writeOrder.pointsShipped // 0')
+        # agents' CPU during the measured part, in cores (ticks are 1/100 s); points shipped so far (wo)
+        python3 -c "import sys; hz=100; d=float(sys.argv[5])-float(sys.argv[4]); print(sys.argv[1], round((int(sys.argv[2].split()[0]) - int(sys.argv[2].split()[1]))/hz/d, 3), round((int(sys.argv[3].split()[0]) - int(sys.argv[3].split()[1]))/hz/d, 3), sys.argv[6])" \
+            "$wl $mode $run" "$(cpu_ticks "${PIDS[0]}") $s_cpu" "$(cpu_ticks "${PIDS[1]}") $t_cpu" "$t0" "$t1" "$shipped" >>"$OUT/agents.txt"
+    fi
     pg_stop
     stop_agents
     echo "$wl $mode $run $figure" | tee -a "$OUT/figures.txt" >&2
@@ -229,7 +277,7 @@ for run in $(seq 1 "$RUNS"); do
 done
 
 python3 - "$OUT" <<'EOF'
-import glob, os, statistics, sys
+import os, statistics, sys
 out = sys.argv[1]
 fig = {}
 for line in open(os.path.join(out, "figures.txt")):
@@ -248,10 +296,22 @@ for (wl, mode), runs in fig.items():
     rpo = ""
     if mode != "bare":
         xs = []
-        for f in glob.glob(os.path.join(out, f"rpo-{wl}-{mode}-*.txt")):
-            xs += [float(l) for l in open(f) if l.strip()]
-        label = "" if mode == "wo" else " (queue age)"
+        for r in runs:  # not a glob: rpo-fio-wo-* would take wo-sep's files too
+            f = os.path.join(out, f"rpo-{wl}-{mode}-{r}.txt")
+            xs += [float(l) for l in open(f) if l.strip()] if os.path.exists(f) else []
+        label = "" if "wo" in mode else " (queue age)"
         rpo = f"{pct(xs, 50):.2f} / {pct(xs, 99):.2f} / {max(xs):.2f} ({len(xs)}){label}" if xs else "-"
     raw = " / ".join(f"{runs[r]:.0f}" for r in sorted(runs))
     print(f"| {wl} | {mode} | {len(runs)} | {med:.1f} ({raw}) | {ratio} | {per_run} | {rpo} |")
+agents = {}
+if os.path.exists(os.path.join(out, "agents.txt")):
+    for line in open(os.path.join(out, "agents.txt")):
+        wl, mode, run, s_cpu, t_cpu, shipped = line.split()
+        agents.setdefault((wl, mode), []).append((float(s_cpu), float(t_cpu), int(shipped)))
+if agents:
+    print()
+    print("| workload | mode | source agent CPU (cores, median) | target agent CPU (cores, median) | points shipped per run |")
+    print("|---|---|---|---|---|")
+    for (wl, mode), xs in agents.items():
+        print(f"| {wl} | {mode} | {statistics.median(x[0] for x in xs):.2f} | {statistics.median(x[1] for x in xs):.2f} | {' / '.join(str(x[2]) for x in xs)} |")
 EOF

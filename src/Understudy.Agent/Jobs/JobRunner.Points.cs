@@ -11,7 +11,7 @@ namespace Understudy.Agent.Jobs;
 /// <summary>
 /// Write-order replication (replication.consistency: write-order; docs/adr/0001-write-order-mode.md): no change
 /// capture and no queue. The replica starts as a mirror of a read-only snapshot (a consistency point), announced as
-/// a base point; then a <see cref="PointLoop"/> takes a point every <see cref="PointInterval"/> and ships its delta
+/// a base point; then a <see cref="PointLoop"/> takes a point at most every <see cref="PointInterval"/> and ships its delta
 /// (PointBegin, PointData…, PointEnd). Each point waits for the target's PointApplied before older snapshots are
 /// deleted, so the snapshot the target holds is always kept: after a reconnect or a restart the next delta is
 /// from the point JobOpened names. A target holding no point, or one this source no longer has, gets a difference
@@ -19,9 +19,11 @@ namespace Understudy.Agent.Jobs;
 /// </summary>
 internal sealed partial class JobRunner
 {
-    /// <summary>How often a point is taken (skipped when nothing changed): the RPO under load is about two of these
-    /// plus the send and the target's apply (ADR 0001: p99 0.34–0.40 s at 250 ms before the network).</summary>
-    internal static readonly TimeSpan PointInterval = TimeSpan.FromMilliseconds(250);
+    /// <summary>How often a point is taken at most (skipped when nothing changed; never while the previous one is in
+    /// flight, PointLoop): the RPO under load is about this or one round trip (send, the target's apply and sync, the
+    /// acknowledgement), whichever is longer, plus one round trip. Each point costs the workload one btrfs transaction
+    /// commit: 500 ms rather than 250 halved the commits for an RPO p99 still ≤ 0.7 s (ADR 0001, docs/performance.md).</summary>
+    internal static readonly TimeSpan PointInterval = TimeSpan.FromMilliseconds(500);
 
     private static readonly TimeSpan PointCurrentEvery = TimeSpan.FromSeconds(1);
 

@@ -1,16 +1,19 @@
-using System.Threading.Channels;
-
 namespace Understudy.Core.WriteOrder.Source;
 
-/// <summary>Runs a <see cref="PointSource"/>: a point every <c>interval</c> (skipped when nothing changed), sent by a
-/// second loop, so a snapshot is taken while the previous point is still being sent and a slow send does not delay
-/// the next point. When points pile up behind a slow send, only the newest is sent (its delta from the last sent
-/// point covers the ones between, which are deleted unsent): the replica gets the newest state soonest.
-/// <c>open</c> gives the stream a point's delta goes to (the sender's connection, a journal file); it is disposed
-/// after the point. <c>sent</c> sees every point sent, before the older snapshots are retired: the agent waits there
-/// for the target to acknowledge the point, so the snapshot the replica holds is always kept (the parent of the next
-/// delta, after a reconnect too). <c>lastSent</c>: the point the replica holds (the parent of the first delta), or null
-/// to send the first point whole.</summary>
+/// <summary>Runs a <see cref="PointSource"/>: a point at most every <c>interval</c> (skipped when nothing changed),
+/// each sent and acknowledged before the next is taken. <c>open</c> gives the stream a point's delta goes to (the
+/// sender's connection, a journal file); it is disposed after the point. <c>sent</c> sees every point sent, before the
+/// older snapshots are retired: the agent waits there for the target to acknowledge the point, so the snapshot the
+/// replica holds is always kept (the parent of the next delta, after a reconnect too). <c>lastSent</c>: the point the
+/// replica holds (the parent of the first delta), or null to send the first point whole.
+///
+/// Why no snapshot is taken while a point is in flight (an earlier version took one every interval and sent only the
+/// newest of those that piled up behind a slow send): each snapshot commits a btrfs transaction, and every fsync of the
+/// protected workload waits behind the commit — the main cost of the mode (ADR 0001). A snapshot taken while a send
+/// runs is either sent later, older than one taken when the send ends would be, or superseded and deleted unsent
+/// (its deletion another transaction). Taking the next point when the previous one is acknowledged costs one
+/// commit per point shipped and gives a fresher point: the RPO under load is about the interval or one round trip,
+/// whichever is longer, plus one round trip.</summary>
 internal sealed class PointLoop(PointSource source, TimeProvider time, TimeSpan interval, SourcePoint? lastSent, Func<SourcePoint, Stream> open, Func<PointRecord, CancellationToken, Task> sent)
 {
     public PointLoop(PointSource source, TimeProvider time, TimeSpan interval, SourcePoint? lastSent, Func<SourcePoint, Stream> open, Action<PointRecord> sent)
@@ -25,65 +28,28 @@ internal sealed class PointLoop(PointSource source, TimeProvider time, TimeSpan 
     /// <summary>Runs until <paramref name="ct"/> is cancelled (returns then), or a point fails (throws).</summary>
     public async Task RunAsync(CancellationToken ct)
     {
-        var taken = Channel.CreateUnbounded<SourcePoint>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var sender = SendLoopAsync(taken.Reader, stop);
+        var last = lastSent;
         try
         {
+            // A tick missed during a long send is taken as soon as the send ends (PeriodicTimer keeps one): after a
+            // slow point the next is taken at once, after a quick one at the interval.
             using var timer = new PeriodicTimer(interval, time);
             do
             {
-                if (await Task.Run(source.TryTake, stop.Token).ConfigureAwait(false) is { } p)
-                    taken.Writer.TryWrite(p);
+                if (await Task.Run(source.TryTake, ct).ConfigureAwait(false) is not { } point)
+                    continue;
+                PointRecord record;
+                await using (var destination = open(point))
+                    record = await source.SendAsync(point, last, destination, ct).ConfigureAwait(false);
+                await sent(record, ct).ConfigureAwait(false);
+                source.Retire(record);
+                last = point;
             }
-            while (await timer.WaitForNextTickAsync(stop.Token).ConfigureAwait(false));
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            // stopped, or the sender failed: the sender's outcome is awaited below
-        }
-        finally
-        {
-            taken.Writer.TryComplete();
-            await stop.CancelAsync().ConfigureAwait(false);
-        }
-        try
-        {
-            await sender.ConfigureAwait(false);
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false));
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // stopped by the caller
-        }
-    }
-
-    private async Task SendLoopAsync(ChannelReader<SourcePoint> taken, CancellationTokenSource stop)
-    {
-        try
-        {
-            var last = lastSent;
-            while (await taken.WaitToReadAsync(stop.Token).ConfigureAwait(false))
-            {
-                SourcePoint? point = null;
-                while (taken.TryRead(out var p))
-                {
-                    if (point is not null)
-                        source.Destroy(point); // superseded before it was sent
-                    point = p;
-                }
-                PointRecord record;
-                await using (var destination = open(point!))
-                    record = await source.SendAsync(point!, last, destination, stop.Token).ConfigureAwait(false);
-                await sent(record, stop.Token).ConfigureAwait(false);
-                source.Retire(record);
-                last = point;
-            }
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // One way to die: the taking loop stops at once rather than at its next tick.
-            await stop.CancelAsync().ConfigureAwait(false);
-            throw;
         }
     }
 }
