@@ -29,7 +29,10 @@ import subprocess
 import sys
 import time
 
-IN_CLOSE_WRITE, IN_MOVED_TO, IN_Q_OVERFLOW = 0x8, 0x80, 0x4000
+# IN_CREATE too: Understudy's target publishes a small file complete with linkat(2) of an O_TMPFILE (one
+# IN_CREATE, no IN_CLOSE_WRITE or IN_MOVED_TO in the directory); rsync renames a temp (IN_MOVED_TO). The size
+# check in check() keeps a file created empty and written after from counting early.
+IN_CLOSE_WRITE, IN_MOVED_TO, IN_CREATE, IN_Q_OVERFLOW = 0x8, 0x80, 0x100, 0x4000
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 BEGIN, END = "<!-- bench:replication:begin -->", "<!-- bench:replication:end -->"
 
@@ -80,7 +83,7 @@ def observe(dst, dirs, size, timeout):
     wds = {}
     for d in range(dirs):
         path = os.path.join(dst, f"d{d:02d}")
-        wd = libc.inotify_add_watch(fd, path.encode(), IN_MOVED_TO | IN_CLOSE_WRITE)
+        wd = libc.inotify_add_watch(fd, path.encode(), IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE)
         if wd < 0:
             raise OSError(ctypes.get_errno(), f"inotify_add_watch {path}")
         wds[wd] = path
