@@ -311,13 +311,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
         if (result.Records.Count > 0 && !Suspended)
         {
             long queuedAt = (_time.GetUtcNow().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
-            var records = result.Records.Select(r => WithInode(r) with { QueuedAtNs = queuedAt }).ToList();
-            if (Trace.On)
-            {
-                foreach (var r in records)
-                    Trace.Write(_job.Name, $"queues {r.Kind} {r.Root}:{r.Path}{(r.Kind == RecordKind.Rename ? $" -> {r.To}" : "")}{(r.Inode is { } i ? $" inode {i.Ino}" : "")}");
-            }
-            Log.AppendBatch(records.Select(r => (ReadOnlyMemory<byte>)r.Encode()));
+            Log.AppendBatch(result.Records.Select(r => (ReadOnlyMemory<byte>)Traced(WithInode(r) with { QueuedAtNs = queuedAt }).Encode()));
             var pending = Log.Stats.PendingBytes;
             if (pending > QueueLimit)
             {
@@ -329,6 +323,13 @@ internal sealed class CapturePipeline : IAsyncDisposable
         Interlocked.Add(ref _inFlight, -batch.Count);
         if (result.Records.Count > 0)
             Appended?.Invoke();
+    }
+
+    private ReplicationRecord Traced(ReplicationRecord r)
+    {
+        if (Trace.On)
+            Trace.Write(_job.Name, $"queues {r.Kind} {r.Root}:{r.Path}{(r.Kind == RecordKind.Rename ? $" -> {r.To}" : "")}{(r.Inode is { } i ? $" inode {i.Ino}" : "")}");
+        return r;
     }
 
     /// <summary>

@@ -100,10 +100,10 @@ internal static partial class ConvergenceRun
         var all = log.Split('\n');
         bool Traced(string l) => l.Contains($"trace {job} ", StringComparison.Ordinal);
         // The inodes of those entries too: a change made through another name, or a name since gone, shows by its inode.
-        var inodes = all.Where(l => Traced(l) && names.Any(n => l.Contains(n, StringComparison.Ordinal)))
-            .SelectMany(l => System.Text.RegularExpressions.Regex.Matches(l, @"inode \d+").Select(m => m.Value)).ToHashSet();
+        static IEnumerable<string> Inodes(string l) => System.Text.RegularExpressions.Regex.Matches(l, @"inode \d+\b").Select(m => m.Value);
+        var inodes = all.Where(l => Traced(l) && names.Any(n => l.Contains(n, StringComparison.Ordinal))).SelectMany(Inodes).ToHashSet();
         var lines = all.Where(l =>
-            (Traced(l) && (names.Any(n => l.Contains(n, StringComparison.Ordinal)) || inodes.Any(i => l.Contains(i + " ", StringComparison.Ordinal) || l.EndsWith(i, StringComparison.Ordinal) || l.Contains(i + ",", StringComparison.Ordinal))))
+            (Traced(l) && (names.Any(n => l.Contains(n, StringComparison.Ordinal)) || Inodes(l).Any(inodes.Contains)))
             || l.Contains($"job={job}:", StringComparison.Ordinal)
             || l.Contains("[agent] job=-: agent", StringComparison.Ordinal)).ToList();
         return string.Join('\n', lines.Count <= 400 ? lines : lines[^400..]);
