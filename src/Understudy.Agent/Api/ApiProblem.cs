@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
+using Understudy.Core.Api;
 
 namespace Understudy.Agent.Api;
 
@@ -21,8 +22,6 @@ internal static class ApiProblem
         return http.Response.WriteAsJsonAsync(Body(status, message, location), options: null, contentType: ContentType);
     }
 
-    private static ProblemBody Body(int status, string message, object? location) =>
+    private static ApiProblemBody Body(int status, string message, object? location) =>
         new("about:blank", ReasonPhrases.GetReasonPhrase(status), status, message, message, location);
-
-    internal sealed record ProblemBody(string Type, string Title, int Status, string Detail, string Error, object? Location);
 }

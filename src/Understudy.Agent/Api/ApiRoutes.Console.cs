@@ -3,22 +3,17 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Template;
 using Understudy.Agent.Hosting;
+using Understudy.Core.Api;
 using Understudy.Core.Jobs;
 
 namespace Understudy.Agent.Api;
 
-/// <summary>One problem found in a job file, placed as JobFile.Parse places it; severity "error" or "warning".</summary>
-internal sealed record JobFileError(string Severity, string Message, string? File, int Line, int Column, string Key);
-
-/// <summary>The answer of POST /jobs/validate: never an error status for an invalid job, so a form can call it per keystroke.</summary>
-internal sealed record ValidateResult(bool Valid, string? Name, IReadOnlyList<JobFileError> Errors, string? Canonical);
-
-internal static partial class ApiRoutes
+internal sealed partial class ApiRoutes
 {
     /// <summary>Routes the web console needs beyond the CLI's: dry-run validation and the API's own description.</summary>
-    private static void MapConsole(RouteGroupBuilder api)
+    private void MapConsole(RouteGroupBuilder api)
     {
-        api.MapPost("/jobs/validate", (ApplyRequest req, AgentHost a) => Results.Ok(Validate(req, a)))
+        api.MapPost("/jobs/validate", (ApplyRequest req) => Results.Ok(Validate(req)))
             .WithSummary("Check a job file without applying it: every error as file:line:key");
         api.MapGet("/openapi.json", (EndpointDataSource endpoints) => Results.Json(OpenApiDocument.Build(endpoints.Endpoints, AgentHost.Version)))
             .WithSummary("This API described as OpenAPI 3.1");
@@ -46,7 +41,7 @@ internal static partial class ApiRoutes
         pattern is not null && !pattern.Contains("{**", StringComparison.Ordinal)
         && new TemplateMatcher(TemplateParser.Parse(pattern), new RouteValueDictionary()).TryMatch(path, new RouteValueDictionary());
 
-    private static ValidateResult Validate(ApplyRequest req, AgentHost a)
+    private ValidateResult Validate(ApplyRequest req)
     {
         var file = req.FileName ?? "job.yaml";
         JobSpec spec;
@@ -63,7 +58,7 @@ internal static partial class ApiRoutes
             .Where(p => !Directory.Exists(p))
             .Select(p => new JobFileError("error", $"{file}: key 'source.paths': {p} is not a directory on this agent", file, 0, 0, "source.paths"))
             .ToList();
-        if (a.Jobs.Runners.Any(r => r.Job.Name == spec.Name))
+        if (jobs.Runners.Any(r => r.Job.Name == spec.Name))
             errors.Add(new JobFileError("warning", $"{file}: key 'name': a job named '{spec.Name}' exists; applying replaces it", file, 0, 0, "name"));
         bool valid = errors.All(e => e.Severity != "error");
         return new ValidateResult(valid, spec.Name, errors, JobFile.ToYaml(spec));

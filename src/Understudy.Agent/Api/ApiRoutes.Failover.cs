@@ -2,41 +2,32 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Understudy.Agent.Failover;
-using Understudy.Agent.Hosting;
+using Understudy.Core.Api;
 
 namespace Understudy.Agent.Api;
 
-/// <summary>POST /failover/{name}: fail over now (or confirm a pending one), dismiss, or only list the steps.</summary>
-internal sealed record FailoverRequest(bool Dismiss, bool DryRun, bool Force);
-
-internal static partial class ApiRoutes
+internal sealed partial class ApiRoutes
 {
     /// <summary>Fail-over of hosted jobs, on the target agent (docs/api.md).</summary>
-    public static void MapFailover(RouteGroupBuilder api)
+    private void MapFailover(RouteGroupBuilder api)
     {
-        api.MapGet("/failover", (AgentHost a) => Results.Ok(a.Failover.Engines.Select(e => e.View())));
-        api.MapGet("/failover/{name}", (string name, AgentHost a) =>
+        api.MapGet("/failover", () => Results.Ok(failover.Engines.Select(e => e.View()).ToArray()));
+        api.MapGet("/failover/{name}", (string name) =>
         {
-            var e = a.Failover.Get(name);
-            var steps = a.Context.Store.ListSteps(e.SourceId, e.Job, FailoverEngine.Phase)
-                .Select(s => new { index = s.Index + 1, name = s.Name, status = s.Status, detail = s.Detail });
-            return Results.Ok(new { failover = e.View(), steps });
+            var e = failover.Get(name);
+            return Results.Ok(new FailoverDetail(e.View(), Steps(e, FailoverEngine.Phase)));
         });
-        api.MapPost("/failover/{name}", async (string name, FailoverRequest req, AgentHost a, CancellationToken ct) =>
+        api.MapPost("/failover/{name}", async (string name, FailoverRequest req, CancellationToken ct) =>
         {
-            var e = a.Failover.Get(name);
+            var e = failover.Get(name);
             if (req.DryRun)
-                return Results.Ok(new { name, state = e.State.Name(), dryRun = true, steps = TakeoverPlan.Describe(e.BuildPlan(req.Force)) });
+                return Results.Ok(new FailoverPlanReply(name, e.State.Name(), DryRun: true, TakeoverPlan.Describe(e.BuildPlan(req.Force))));
             var outcome = await e.CommandAsync(req.Dismiss ? OperatorCommand.Dismiss : OperatorCommand.FailOver, req.Force, ct);
-            return Results.Ok(new
-            {
-                name,
-                state = e.State.Name(),
-                reason = e.Reason,
-                completed = outcome?.Completed ?? true,
-                abortReason = outcome?.AbortReason,
-                warnings = outcome?.Warnings ?? 0,
-            });
+            return Results.Ok(new FailoverReply(name, e.State.Name(), e.Reason, outcome?.Completed ?? true, outcome?.AbortReason, outcome?.Warnings ?? 0));
         });
     }
+
+    /// <summary>The steps of the engine's last run of <paramref name="phase"/> (take-over or fail-back), as the journal kept them.</summary>
+    private StepView[] Steps(FailoverEngine e, string phase) =>
+        [.. ctx.Store.ListSteps(e.SourceId, e.Job, phase).Select(s => new StepView(s.Index + 1, s.Name, s.Status, s.Detail))];
 }

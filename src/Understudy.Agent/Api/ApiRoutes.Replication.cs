@@ -2,46 +2,43 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Understudy.Agent.Events;
-using Understudy.Agent.Hosting;
 using Understudy.Agent.Jobs;
+using Understudy.Core.Api;
 using Understudy.Core.Jobs;
 
 namespace Understudy.Agent.Api;
 
-/// <summary>Runtime replication settings; a null field is left as it is.</summary>
-internal sealed record ReplicationSettingsRequest(string? Bandwidth, string? Compression);
-
-internal static partial class ApiRoutes
+internal sealed partial class ApiRoutes
 {
     /// <summary>Job controls: stop and start the whole job, pause and resume sending, and settings changed while
     /// the job runs (not saved in the job file).</summary>
-    public static void MapReplication(RouteGroupBuilder api)
+    private void MapReplication(RouteGroupBuilder api)
     {
-        api.MapPost("/jobs/{name}/stop", async (string name, AgentHost a) =>
+        api.MapPost("/jobs/{name}/stop", async (string name) =>
         {
-            var r = await a.Jobs.StopAsync(name);
-            return Results.Ok(new { name, state = r.State, reason = r.Reason });
+            var r = await jobs.StopAsync(name);
+            return Results.Ok(new JobControlReply(name, r.State, r.Reason));
         }).WithSummary("Stop the job's mirror, replication and change capture; its queue and state are kept, also across restarts, until start");
-        api.MapPost("/jobs/{name}/start", async (string name, AgentHost a) =>
+        api.MapPost("/jobs/{name}/start", async (string name) =>
         {
-            var r = await a.Jobs.StartAsync(name);
-            return Results.Ok(new { name, state = r.State, reason = r.Reason });
+            var r = await jobs.StartAsync(name);
+            return Results.Ok(new JobControlReply(name, r.State, r.Reason));
         }).WithSummary("Start a stopped job: a difference mirror catches up, then replication resumes");
-        api.MapPost("/jobs/{name}/pause", (string name, AgentHost a) =>
+        api.MapPost("/jobs/{name}/pause", (string name) =>
         {
-            var r = Running(a, name, "pause");
+            var r = Running(name, "pause");
             r.Pause();
-            return Results.Ok(new { name, state = r.State, reason = r.Reason });
+            return Results.Ok(new JobControlReply(name, r.State, r.Reason));
         }).WithSummary("Stop sending the job's changes; they keep being captured into the durable queue");
-        api.MapPost("/jobs/{name}/resume", (string name, AgentHost a) =>
+        api.MapPost("/jobs/{name}/resume", (string name) =>
         {
-            var r = Running(a, name, "resume");
+            var r = Running(name, "resume");
             r.Resume();
-            return Results.Ok(new { name, state = r.State, reason = r.Reason });
+            return Results.Ok(new JobControlReply(name, r.State, r.Reason));
         }).WithSummary("Resume sending a paused job's changes");
-        api.MapPost("/jobs/{name}/replication", (string name, ReplicationSettingsRequest req, AgentHost a) =>
+        api.MapPost("/jobs/{name}/replication", (string name, ReplicationSettingsRequest req) =>
         {
-            var r = Running(a, name, "change its settings");
+            var r = Running(name, "change its settings");
             var changes = new List<string>();
             if (req.Bandwidth is { } bw)
             {
@@ -62,15 +59,15 @@ internal static partial class ApiRoutes
                 changes.Add($"compression {r.Compression.ToString().ToLowerInvariant()}");
             }
             if (changes.Count > 0)
-                a.Context.Events.Record(EventCode.ReplicationSettingsChanged, Severity.Info, "replication", name, $"settings changed: {string.Join(", ", changes)} (until the job is re-applied or the agent restarts)");
-            return Results.Ok(new { name, bandwidth = r.Limiter.BytesPerSecond, compression = r.Compression.ToString().ToLowerInvariant() });
+                ctx.Events.Record(EventCode.ReplicationSettingsChanged, Severity.Info, "replication", name, $"settings changed: {string.Join(", ", changes)} (until the job is re-applied or the agent restarts)");
+            return Results.Ok(new ReplicationSettingsReply(name, r.Limiter.BytesPerSecond, r.Compression.ToString().ToLowerInvariant()));
         });
     }
 
     /// <summary>The job's runner, unless the job is stopped (409: a stopped job's runner is replaced when it starts).</summary>
-    private static JobRunner Running(AgentHost a, string name, string what)
+    private JobRunner Running(string name, string what)
     {
-        var r = a.Jobs.Get(name);
+        var r = jobs.Get(name);
         if (r.Stopped)
             throw new JobRequestException($"job '{name}' is stopped: 'understudy start {name}' first, then {what}", 409);
         return r;

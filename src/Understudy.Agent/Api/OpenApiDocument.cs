@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
+using Understudy.Core.Api;
 
 namespace Understudy.Agent.Api;
 
@@ -11,7 +12,7 @@ namespace Understudy.Agent.Api;
 /// Builds the OpenAPI 3.1 document from the live endpoint table, so it can never drift from the
 /// routes: every /api endpoint with its methods, path and query parameters, and a JSON schema of
 /// its request body made from the handler's parameter type. Response bodies are described in
-/// docs/api.md (the handlers return anonymous types, which reflection cannot name usefully).
+/// docs/api.md (their records are in Understudy.Core.Api; the handlers return IResult, which names none).
 /// </summary>
 internal static class OpenApiDocument
 {
@@ -83,7 +84,7 @@ internal static class OpenApiDocument
             ["4XX"] = new JsonObject
             {
                 ["description"] = "The request was refused; nothing was changed",
-                ["content"] = new JsonObject { [ApiProblem.ContentType] = new JsonObject { ["schema"] = JsonSchema.For(typeof(ApiProblem.ProblemBody)) } },
+                ["content"] = new JsonObject { [ApiProblem.ContentType] = new JsonObject { ["schema"] = JsonSchema.For(typeof(ApiProblemBody)) } },
             },
         };
         if (e.RoutePattern.RawText == "/api/v1/health")
@@ -100,7 +101,7 @@ internal static class OpenApiDocument
     };
 
     private static bool IsService(Type t) =>
-        t == typeof(CancellationToken) || t == typeof(HttpContext) || t.Namespace?.StartsWith("Understudy.Agent.Hosting", StringComparison.Ordinal) == true
+        t == typeof(CancellationToken) || t == typeof(HttpContext) || t.Namespace?.StartsWith("Understudy.Agent", StringComparison.Ordinal) == true
         || t.Namespace?.StartsWith("Microsoft.", StringComparison.Ordinal) == true;
 
     internal static bool IsSimple(Type t) => t.IsPrimitive || t.IsEnum || t == typeof(string) || t == typeof(decimal);

@@ -12,6 +12,9 @@ internal sealed record AgentEvent(long Id, string Time, string Severity, string 
     [property: JsonConverter(typeof(JsonNumberEnumConverter<EventCode>))] EventCode Code = EventCode.Unknown)
 {
     public string CodeName => Code.ToString();
+
+    /// <summary>As the API serves it (GET /events, the stream), field for field.</summary>
+    public Core.Api.ApiEvent ToApi() => new(Id, Time, Severity, Category, Job, Message, Data, (int)Code, CodeName);
 }
 
 internal static class Severity

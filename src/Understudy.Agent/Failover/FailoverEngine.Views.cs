@@ -1,14 +1,5 @@
 namespace Understudy.Agent.Failover;
 
-/// <summary>One watched address in `understudy status` (JSON: docs/api.md).</summary>
-internal sealed record AddressWatchView(string Address, string Method, int? Port, string State, int Misses, string? LastReply);
-
-/// <summary>A hosted job's fail-over in `understudy status`.</summary>
-internal sealed record FailoverView(
-    string Name, string SourceId, string SourceName, string State, string? Reason, string Trigger, string Mode, string Policy,
-    double IntervalSeconds, int Misses, bool Dismissed, double? TimeLeftSeconds, IReadOnlyList<AddressWatchView> Addresses, Restore.RestoreView? Restore = null,
-    SourceQueueReport? SourceQueue = null);
-
 internal sealed partial class FailoverEngine
 {
     public FailoverView View()

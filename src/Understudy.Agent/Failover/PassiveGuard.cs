@@ -16,7 +16,7 @@ namespace Understudy.Agent.Failover;
 internal static class PassiveGuard
 {
     /// <summary>The job state shown in `understudy status`.</summary>
-    public const Jobs.JobState State = Jobs.JobState.FailedOverPassive;
+    public const JobState State = JobState.FailedOverPassive;
 
     private static string Key(string job) => "passive/" + job;
 

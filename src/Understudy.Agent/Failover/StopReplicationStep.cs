@@ -17,20 +17,6 @@ internal interface IReplicationControl
     Target.PointHeld? Held(string sourceId, string job) => null;
 }
 
-/// <summary>
-/// What the source last said was queued and not yet acknowledged (ControlRequest "source-status", sent after each
-/// acknowledgement and about once a second). <see cref="Bytes"/> are the queue's record bytes (records name paths, not
-/// content); <see cref="RemirrorRequired"/>: the queue limit was passed and later changes were not even queued.
-/// <see cref="ReportedAt"/> is this agent's clock when the report arrived.
-/// </summary>
-internal sealed record SourceQueueReport(long Ops, long Bytes, double OldestAgeSeconds, string ReportedAt, bool RemirrorRequired = false)
-{
-    public string Describe() =>
-        $"{Ops} changes not acknowledged ({Bytes} bytes of queue records), oldest {OldestAgeSeconds:0.#} s old"
-        + (RemirrorRequired ? ", and more not counted (the source had passed its queue limit: changes were no longer queued)" : "")
-        + $" (as the source reported at {ReportedAt})";
-}
-
 /// <summary>First step of every fail-over: stop applying replication and finish what was received.</summary>
 internal sealed class StopReplicationStep(string sourceId, string job, IReplicationControl control, Func<SourceQueueReport?> lastReport) : IFailoverStep
 {

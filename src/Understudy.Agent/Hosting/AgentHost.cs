@@ -92,11 +92,11 @@ internal sealed class AgentHost : IAsyncDisposable
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
             o.SerializerOptions.Converters.Add(new Core.Jobs.DurationJsonConverter());
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+            // The API's records (Understudy.Core.Api) by their generated metadata, the same the CLI reads them with.
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, Core.Api.ApiJson.Default);
         });
         // A body that does not bind (bad JSON, wrong type) throws, so the API middleware answers it as problem+json.
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        var holder = new AgentRef();
-        builder.Services.AddSingleton(_ => holder.Value ?? throw new InvalidOperationException("agent not ready"));
         var web = builder.Build();
         var time = TimeProvider.System;
         var events = new EventLog(store, web.Services.GetRequiredService<ILogger<EventLog>>(), time,
@@ -141,9 +141,8 @@ internal sealed class AgentHost : IAsyncDisposable
                 await ApiProblem.WriteAsync(http, StatusCodes.Status400BadRequest, e.Message);
             }
         });
-        ApiRoutes.Map(web);
+        new ApiRoutes(ctx, jobs, target, failover, () => agent.PeerEndPoint).Map(web);
         agent.Passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, IdentityOptions.FromEnvironment());
-        holder.Value = agent;
         return agent;
     }
 
@@ -212,10 +211,4 @@ internal sealed class AgentHost : IAsyncDisposable
         Context.Identity.Dispose();
         _notify?.Dispose();
     }
-}
-
-/// <summary>Lets route handlers resolve the agent from DI although it is built after the web host.</summary>
-internal sealed class AgentRef
-{
-    public AgentHost? Value { get; set; }
 }

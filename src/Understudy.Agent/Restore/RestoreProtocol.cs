@@ -39,9 +39,6 @@ internal sealed record PollRequest(string Job, int Root, string SourceName);
 /// <summary><see cref="Conflicts"/>: the job's <c>restore.conflicts</c> word, decided by the target (an operator's `restore --force` turns `manual` into `keep-target`).</summary>
 internal sealed record PollReply(string Action, string? Reason = null, string? Conflicts = null);
 
-/// <summary>One diverged path found by the source during a restore. <see cref="ParkedAs"/> is null when discarded.</summary>
-internal sealed record ConflictReport(int Root, string Path, string? ParkedAs, string At);
-
 internal sealed record IdentityStatusReply(IReadOnlyList<string> Held);
 
 internal sealed record ReclaimReply(bool Ok, string? Error, IReadOnlyList<string> Added);

@@ -12,10 +12,6 @@ using Understudy.Core.Protocol;
 
 namespace Understudy.Agent.Restore;
 
-/// <summary>Restore progress in the fail-over view (`understudy status`, console).</summary>
-internal sealed record RestoreView(string Phase, bool SourceConnected, int RootsInSync, int Roots, long FilesDone, long FilesTotal,
-    long BytesDone, long BytesTotal, string? LastSyncAt, string? Error, IReadOnlyList<ConflictReport> Conflicts);
-
 /// <summary>
 /// One hosted job's restore on the target: a <see cref="RestoreLink"/> per source root, opened by the
 /// passive source's polls (this target may not know an address of the source), and the conflicts the

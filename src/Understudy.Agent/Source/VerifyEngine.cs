@@ -5,17 +5,6 @@ using Understudy.Core.Protocol;
 
 namespace Understudy.Agent.Source;
 
-/// <summary>One difference between source and target: a path, what kind of difference (<see cref="DifferenceKind"/>) and the detail.</summary>
-internal sealed record Difference(string Path, string Kind, string Detail);
-
-internal sealed record VerifyReport(string Job, bool Checksum, DateTimeOffset At, long EntriesChecked, IReadOnlyList<Difference> Differences, bool Repaired)
-{
-    public bool Identical => Differences.Count == 0;
-
-    /// <summary>Run by <c>verify.schedule</c>, not asked for.</summary>
-    public bool Scheduled { get; init; }
-}
-
 /// <summary>The kinds of difference a verify names, one per thing a mirror preserves.</summary>
 internal static class DifferenceKind
 {

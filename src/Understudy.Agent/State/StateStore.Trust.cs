@@ -1,7 +1,5 @@
 namespace Understudy.Agent.State;
 
-internal sealed record TrustedPeer(string Id, string Name, string AddedAt);
-
 internal sealed partial class StateStore
 {
     public void AddTrust(string id, string name) =>

@@ -1,4 +1,5 @@
 using Understudy.Agent.Restore;
+using Understudy.Core.Api;
 using Understudy.Testing;
 using Understudy.Core.Jobs;
 using Understudy.Core.Paths;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Understudy.Agent.Failover;
-using Understudy.Agent.Jobs;
+using Understudy.Core.Api;
 using Xunit;
 
 namespace Understudy.Agent.Tests.Hosting;
@@ -21,6 +21,16 @@ public sealed class StateWordsTests
         {
             Assert.Equal(JsonSerializer.Serialize(s.Name(), Api), JsonSerializer.Serialize(s, Api));
             Assert.Equal(s, JsonSerializer.Deserialize<JobState>(JsonSerializer.Serialize(s.Name(), Api), Api));
+        }
+    }
+
+    [Fact]
+    public void JobStates_TheGeneratedApiJson_WritesAndReadsTheSameWords()
+    {
+        foreach (var s in Enum.GetValues<JobState>())
+        {
+            Assert.Equal(JsonSerializer.Serialize(s, Api), JsonSerializer.Serialize(s, ApiJson.Default.JobState));
+            Assert.Equal(s, JsonSerializer.Deserialize(JsonSerializer.Serialize(s.Name(), Api), ApiJson.Default.JobState));
         }
     }
 

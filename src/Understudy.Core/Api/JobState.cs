@@ -1,9 +1,9 @@
 using System.Text.Json.Serialization;
 
-namespace Understudy.Agent.Jobs;
+namespace Understudy.Core.Api;
 
 /// <summary>
-/// A source job's state, as `status` shows it (docs/cli.md). Typed like <see cref="Failover.FailoverState"/>; on the
+/// A source job's state, as `status` shows it (docs/cli.md). Typed like the agent's FailoverState; on the
 /// wire each is the word it always was (<see cref="JsonStringEnumMemberNameAttribute"/>, read by the API's
 /// <see cref="JsonStringEnumConverter"/>), so the API, the CLI and the console see the same strings as before.
 /// </summary>
@@ -39,7 +39,7 @@ internal enum JobState
     [JsonStringEnumMemberName("error")]
     Error,
 
-    /// <summary>The target took the job over: no replication until fail-back (<see cref="Failover.PassiveGuard"/>).</summary>
+    /// <summary>The target took the job over: no replication until fail-back (the agent's PassiveGuard).</summary>
     [JsonStringEnumMemberName("failed-over (passive)")]
     FailedOverPassive,
 }

@@ -1,0 +1,31 @@
+namespace Understudy.Core.Api;
+
+/// <summary>GET /health: answers without a token, so a probe can tell the agent is up.</summary>
+internal sealed record HealthReply(bool Ok);
+
+/// <summary>GET /agent. <see cref="Peer"/>: the peer link's bound address (null before it listens).</summary>
+internal sealed record AgentInfo(string Id, string Name, string Version, string? Peer, string DataDir);
+
+/// <summary>The agent in GET /status: who answered.</summary>
+internal sealed record AgentName(string Id, string Name);
+
+/// <summary>GET /status: the source jobs (by name), the jobs hosted here as a target, and their fail-overs.</summary>
+internal sealed record StatusReply(AgentName Agent, IReadOnlyList<JobStatusView> Jobs, IReadOnlyList<HostedView> Hosted, IReadOnlyList<FailoverView> Failover);
+
+/// <summary>A job this agent is target of. <see cref="WriteOrder"/>: a write-order job's point on this target (null for file mode).</summary>
+internal sealed record HostedView(string Name, string Role, string SourceId, string SourceName, string TargetPath, long LastSeq, bool Connected,
+    string Consistency = "file", WriteOrderView? WriteOrder = null);
+
+/// <summary>POST and DELETE /trust: the peer's ID as stored (lower-case hex, no colons).</summary>
+internal sealed record TrustReply(string Id);
+
+/// <summary>One event of the log (GET /events, /events/stream; docs/events.md). <see cref="Code"/> is the event code's
+/// number and <see cref="CodeName"/> its name; null only from an agent older than codes (the CLI prints "-").</summary>
+internal sealed record ApiEvent(long Id, string Time, string Severity, string Category, string? Job, string Message, string? Data,
+    int? Code, string? CodeName);
+
+/// <summary>
+/// Every API error: an RFC 9457 problem document (application/problem+json). <see cref="Error"/> repeats <see cref="Detail"/>
+/// because the CLI and simple scripts read that one field; <see cref="Location"/> places an error inside a job file.
+/// </summary>
+internal sealed record ApiProblemBody(string Type, string Title, int Status, string Detail, string Error, object? Location);

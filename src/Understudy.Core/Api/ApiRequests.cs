@@ -1,0 +1,27 @@
+using System.ComponentModel;
+
+namespace Understudy.Core.Api;
+
+// Request bodies. The OpenAPI document describes them from these types (their [Description]s label the console's forms).
+
+internal sealed record TrustRequest(string Id, string? Name);
+
+internal sealed record ApplyRequest(string Yaml, string? FileName);
+
+internal sealed record MirrorRequest(string? Mode);
+
+internal sealed record VerifyRequest(bool Checksum, bool Repair);
+
+/// <summary>Runtime replication settings; a null field is left as it is.</summary>
+internal sealed record ReplicationSettingsRequest(string? Bandwidth, string? Compression);
+
+/// <summary>POST /failover/{name}: fail over now (or confirm a pending one), dismiss, or only list the steps.</summary>
+internal sealed record FailoverRequest(bool Dismiss, bool DryRun, bool Force);
+
+/// <summary>POST /failover/{name}/restore.</summary>
+internal sealed record RestoreRequest(
+    [property: Description("Force: with restore.conflicts: manual, park the diverged files and go on (after you inspected them)")] bool Force = false);
+
+/// <summary>POST /failover/{name}/failback: run it, or with <see cref="DryRun"/> only list its steps (and why it would be refused now).</summary>
+internal sealed record FailbackRequest(
+    [property: Description("Dry run: list the steps and whether fail-back would be refused now; nothing changes")] bool DryRun = false);

@@ -1,0 +1,24 @@
+namespace Understudy.Core.Api;
+
+/// <summary>One watched address in `understudy status` (JSON: docs/api.md).</summary>
+internal sealed record AddressWatchView(string Address, string Method, int? Port, string State, int Misses, string? LastReply);
+
+/// <summary>A hosted job's fail-over in `understudy status`.</summary>
+internal sealed record FailoverView(
+    string Name, string SourceId, string SourceName, string State, string? Reason, string Trigger, string Mode, string Policy,
+    double IntervalSeconds, int Misses, bool Dismissed, double? TimeLeftSeconds, IReadOnlyList<AddressWatchView> Addresses, RestoreView? Restore = null,
+    SourceQueueReport? SourceQueue = null);
+
+/// <summary>
+/// What the source last said was queued and not yet acknowledged (ControlRequest "source-status", sent after each
+/// acknowledgement and about once a second). <see cref="Bytes"/> are the queue's record bytes (records name paths, not
+/// content); <see cref="RemirrorRequired"/>: the queue limit was passed and later changes were not even queued.
+/// <see cref="ReportedAt"/> is this agent's clock when the report arrived.
+/// </summary>
+internal sealed record SourceQueueReport(long Ops, long Bytes, double OldestAgeSeconds, string ReportedAt, bool RemirrorRequired = false)
+{
+    public string Describe() =>
+        $"{Ops} changes not acknowledged ({Bytes} bytes of queue records), oldest {OldestAgeSeconds:0.#} s old"
+        + (RemirrorRequired ? ", and more not counted (the source had passed its queue limit: changes were no longer queued)" : "")
+        + $" (as the source reported at {ReportedAt})";
+}
