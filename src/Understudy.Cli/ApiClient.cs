@@ -1,6 +1,8 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
+using Understudy.Core.Api;
 
 namespace Understudy.Cli;
 
@@ -76,19 +78,33 @@ internal sealed class ApiClient : IDisposable
         return new ApiClient(api, token, agentId);
     }
 
-    public Task<JsonNode> GetAsync(string path, CancellationToken ct) => SendAsync(HttpMethod.Get, path, null, ct);
+    public async Task<T> GetAsync<T>(string path, JsonTypeInfo<T> reply, CancellationToken ct) =>
+        (await SendAsync(HttpMethod.Get, path, null, reply, ct)).Value;
 
-    /// <summary>Bodies are JSON nodes, written without the reflection-based serializer: its set-up for one anonymous type
+    public async Task<T> PostAsync<TBody, T>(string path, TBody body, JsonTypeInfo<TBody> request, JsonTypeInfo<T> reply, CancellationToken ct) =>
+        (await SendAsync(HttpMethod.Post, path, Content(body, request), reply, ct)).Value;
+
+    public Task<ApiReply<T>> GetReplyAsync<T>(string path, JsonTypeInfo<T> reply, CancellationToken ct) => SendAsync(HttpMethod.Get, path, null, reply, ct);
+
+    /// <summary>A POST whose reply is also printed as the agent's JSON (--json).</summary>
+    public Task<ApiReply<T>> PostReplyAsync<TBody, T>(string path, TBody body, JsonTypeInfo<TBody> request, JsonTypeInfo<T> reply, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, path, Content(body, request), reply, ct);
+
+    /// <summary>A POST that sends no body (the job controls).</summary>
+    public async Task<T> PostAsync<T>(string path, JsonTypeInfo<T> reply, CancellationToken ct) =>
+        (await SendAsync(HttpMethod.Post, path, new StringContent("{}", System.Text.Encoding.UTF8, "application/json"), reply, ct)).Value;
+
+    public async Task DeleteAsync(string path, CancellationToken ct) => await SendAsync(HttpMethod.Delete, path, null, ApiJson.Default.JsonElement, ct);
+
+    /// <summary>Bodies are written by the generated serializer (ApiJson): the reflection-based one's set-up for one type
     /// cost a CLI call ~20 ms (docs/performance.md).</summary>
-    public Task<JsonNode> PostAsync(string path, JsonObject body, CancellationToken ct) => SendAsync(HttpMethod.Post, path, body, ct);
+    private static StringContent Content<TBody>(TBody body, JsonTypeInfo<TBody> type) =>
+        new(JsonSerializer.Serialize(body, type), System.Text.Encoding.UTF8, "application/json");
 
-    public Task<JsonNode> DeleteAsync(string path, CancellationToken ct) => SendAsync(HttpMethod.Delete, path, null, ct);
-
-    private async Task<JsonNode> SendAsync(HttpMethod method, string path, JsonObject? body, CancellationToken ct)
+    private async Task<ApiReply<T>> SendAsync<T>(HttpMethod method, string path, HttpContent? body, JsonTypeInfo<T> reply, CancellationToken ct)
     {
         using var req = new HttpRequestMessage(method, path.TrimStart('/'));
-        if (body is not null)
-            req.Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+        req.Content = body;
         HttpResponseMessage resp;
         try
         {
@@ -101,20 +117,31 @@ internal sealed class ApiClient : IDisposable
         using (resp)
         {
             var text = await resp.Content.ReadAsStringAsync(ct);
-            JsonNode? node = null;
+            if (text.Length == 0)
+                text = "{}";
+            if (!resp.IsSuccessStatusCode)
+                throw new CliException(ProblemText(text) ?? $"{(int)resp.StatusCode} {resp.ReasonPhrase}");
             try
             {
-                node = text.Length == 0 ? new JsonObject() : JsonNode.Parse(text);
+                return new ApiReply<T>(JsonSerializer.Deserialize(text, reply)!, text);
             }
-            catch (JsonException)
+            catch (JsonException e)
             {
+                throw new CliException($"the agent at {BaseUrl} answered {path} with JSON this CLI cannot read ({e.Message})");
             }
-            if (!resp.IsSuccessStatusCode)
-            {
-                var msg = node?["error"]?.GetValue<string>() ?? $"{(int)resp.StatusCode} {resp.ReasonPhrase}";
-                throw new CliException(msg);
-            }
-            return node ?? new JsonObject();
+        }
+    }
+
+    /// <summary>The <c>error</c> of a problem document, or null when the body is none.</summary>
+    private static string? ProblemText(string text)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(text, ApiJson.Default.ApiProblemBody)?.Error;
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 
@@ -132,4 +159,11 @@ internal sealed class ApiClient : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+}
+
+/// <summary>A reply read into its record, and the agent's JSON as it came (what --json prints: "the agent's JSON answer").</summary>
+internal sealed record ApiReply<T>(T Value, string Text)
+{
+    /// <summary>The reply compacted as the CLI always printed it (JsonNode's writer: one line, its escaping).</summary>
+    public string Json => JsonNode.Parse(Text)!.ToJsonString();
 }

@@ -10,7 +10,7 @@ internal static class ConsoleCommands
         cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
             // Ask the agent first, so a wrong address or token fails here rather than in the browser.
-            await c.GetAsync("api/v1/agent", ct);
+            await c.GetAsync("api/v1/agent", Understudy.Core.Api.ApiJson.Default.AgentInfo, ct);
             Console.WriteLine($"{c.BaseUrl.TrimEnd('/')}/?token={Uri.EscapeDataString(c.Token)}");
             return ExitCodes.Ok;
         }));

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
+using Understudy.Core.Api;
 
 namespace Understudy.Cli.Commands;
 
@@ -34,20 +34,20 @@ internal static partial class DemoCommand
             cts.CancelAfter(TimeSpan.FromSeconds(60));
             while (true)
             {
-                var j = JobCommands.FindJob(await sc.GetAsync("api/v1/status", cts.Token), "demo");
-                if (j?["state"]?.GetValue<string>() == "error")
+                var j = JobCommands.FindJob(await sc.GetAsync("api/v1/status", ApiJson.Default.StatusReply, cts.Token), "demo");
+                if (j?.State == JobState.Error)
                 {
-                    Console.Error.WriteLine($"understudy demo: replication failed: {j["reason"]}");
+                    Console.Error.WriteLine($"understudy demo: replication failed: {j.Reason}");
                     return false;
                 }
-                if (j?["idle"]?.GetValue<bool>() == true)
+                if (j?.Idle == true)
                     break;
                 await Task.Delay(20, cts.Token);
             }
         }
         Console.WriteLine($"all changes durable on the target {(clock.Elapsed - changed).TotalMilliseconds:0} ms after the last one was made");
-        var report = await sc.PostAsync("api/v1/jobs/demo/verify", new JsonObject { ["checksum"] = true, ["repair"] = false }, ct);
-        int diffs = report["differences"]!.AsArray().Count;
+        var report = await sc.PostAsync("api/v1/jobs/demo/verify", new VerifyRequest(Checksum: true, Repair: false), ApiJson.Default.VerifyRequest, ApiJson.Default.VerifyReport, ct);
+        int diffs = report.Differences.Count;
         Console.WriteLine(diffs == 0 ? "verify --checksum: identical" : $"verify --checksum: {diffs} differences");
         return diffs == 0;
     }
@@ -64,20 +64,20 @@ internal static partial class DemoCommand
             cts.CancelAfter(TimeSpan.FromSeconds(60));
             while (last is not ("failed-over" or "fail-over-pending"))
             {
-                var f = (await tc.GetAsync("api/v1/failover/demo", cts.Token))["failover"]!;
-                var state = f["state"]!.GetValue<string>();
+                var f = (await tc.GetAsync("api/v1/failover/demo", ApiJson.Default.FailoverDetail, cts.Token)).Failover;
+                var state = f.State;
                 if (state != last)
                 {
-                    Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  {state}{(f["reason"] is { } r ? $": {r}" : "")}");
+                    Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  {state}{(f.Reason is { } r ? $": {r}" : "")}");
                     last = state;
                 }
                 await Task.Delay(50, cts.Token);
             }
         }
-        var events = await tc.GetAsync("api/v1/events?job=demo&limit=30", ct);
+        var events = await tc.GetAsync("api/v1/events?job=demo&limit=30", ApiJson.Default.ApiEventArray, ct);
         Console.WriteLine("target's event log for the job (understudy events --job demo):");
-        foreach (var e in events.AsArray().OfType<JsonNode>())
-            Console.WriteLine($"  {e["severity"],-8} {e["category"],-9} {e["message"]}");
+        foreach (var e in events)
+            Console.WriteLine($"  {e.Severity,-8} {e.Category,-9} {e.Message}");
         return last == "failed-over";
     }
 
@@ -89,18 +89,18 @@ internal static partial class DemoCommand
         var clock = Stopwatch.StartNew();
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(TimeSpan.FromSeconds(90));
-        await UntilAsync(async () => JobCommands.FindJob(await sc.GetAsync("api/v1/status", cts.Token), "demo")?["state"]?.GetValue<string>() is { } s
-            && s.StartsWith("failed-over", StringComparison.Ordinal), cts.Token);
+        await UntilAsync(async () => JobCommands.FindJob(await sc.GetAsync("api/v1/status", ApiJson.Default.StatusReply, cts.Token), "demo")?.State
+            == JobState.FailedOverPassive, cts.Token);
         Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  source: failed-over (passive) — it does not take the identity back by itself");
-        await tc.PostAsync("api/v1/failover/demo/restore", new JsonObject(), cts.Token);
+        await tc.PostAsync("api/v1/failover/demo/restore", new RestoreRequest(), ApiJson.Default.RestoreRequest, ApiJson.Default.RestoreReply, cts.Token);
         Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  understudy restore demo: the target sends what changed back to the source");
-        await UntilAsync(async () => (await tc.GetAsync("api/v1/failover/demo", cts.Token))["failover"]?["restore"]?["phase"]?.GetValue<string>() == "in sync", cts.Token);
+        await UntilAsync(async () => (await tc.GetAsync("api/v1/failover/demo", ApiJson.Default.FailoverDetail, cts.Token)).Failover.Restore?.Phase == "in sync", cts.Token);
         Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  restore in sync");
-        var r = await tc.PostAsync("api/v1/failover/demo/failback", new JsonObject(), cts.Token);
-        Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  understudy failback demo: {r["state"]}{(r["abortReason"] is { } why ? $" (aborted: {why})" : "")}");
-        if (r["completed"]?.GetValue<bool>() != true)
+        var r = await tc.PostAsync("api/v1/failover/demo/failback", new FailbackRequest(), ApiJson.Default.FailbackRequest, ApiJson.Default.FailbackReply, cts.Token);
+        Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  understudy failback demo: {r.State}{(r.AbortReason is { } why ? $" (aborted: {why})" : "")}");
+        if (!r.Completed)
             return false;
-        await UntilAsync(async () => JobCommands.FindJob(await sc.GetAsync("api/v1/status", cts.Token), "demo")?["state"]?.GetValue<string>() == "replicating", cts.Token);
+        await UntilAsync(async () => JobCommands.FindJob(await sc.GetAsync("api/v1/status", ApiJson.Default.StatusReply, cts.Token), "demo")?.State == JobState.Replicating, cts.Token);
         bool home = File.Exists(Path.Combine(data, "written during the fail-over.txt"));
         Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  source replicating again; the client's file is {(home ? "home" : "MISSING")} in {data}");
         return home;

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using System.Text.Json.Nodes;
+using Understudy.Core.Api;
 
 namespace Understudy.Cli.Commands;
 
@@ -50,10 +50,10 @@ internal static partial class DemoCommand
         await using var target = await DemoAgent.StartAsync("target", Path.Combine(dir, "target-agent"), ct);
         using var sc = ApiClient.Resolve(null, null, source.DataDir, null);
         using var tc = ApiClient.Resolve(null, null, target.DataDir, null);
-        var sourceId = (await sc.GetAsync("api/v1/agent", ct))["id"]!.GetValue<string>();
-        var targetId = (await tc.GetAsync("api/v1/agent", ct))["id"]!.GetValue<string>();
-        await sc.PostAsync("api/v1/trust", new JsonObject { ["id"] = targetId, ["name"] = "demo-target" }, ct);
-        await tc.PostAsync("api/v1/trust", new JsonObject { ["id"] = sourceId, ["name"] = "demo-source" }, ct);
+        var sourceId = (await sc.GetAsync("api/v1/agent", ApiJson.Default.AgentInfo, ct)).Id;
+        var targetId = (await tc.GetAsync("api/v1/agent", ApiJson.Default.AgentInfo, ct)).Id;
+        await sc.PostAsync("api/v1/trust", new TrustRequest(targetId, "demo-target"), ApiJson.Default.TrustRequest, ApiJson.Default.TrustReply, ct);
+        await tc.PostAsync("api/v1/trust", new TrustRequest(sourceId, "demo-source"), ApiJson.Default.TrustRequest, ApiJson.Default.TrustReply, ct);
         Console.WriteLine($"source agent {sourceId[..16]}… on {source.PeerAddress}; target agent {targetId[..16]}… on {target.PeerAddress}");
 
         var yaml = $"""
@@ -85,14 +85,14 @@ internal static partial class DemoCommand
         var jobFile = Path.Combine(dir, "demo-job.yaml");
         await File.WriteAllTextAsync(jobFile, yaml + "\n", ct);
         Console.WriteLine($"applying {jobFile}");
-        await sc.PostAsync("api/v1/jobs", new JsonObject { ["yaml"] = yaml, ["fileName"] = jobFile }, ct);
+        await sc.PostAsync("api/v1/jobs", new ApplyRequest(yaml, jobFile), ApiJson.Default.ApplyRequest, ApiJson.Default.JobNameReply, ct);
         int watched = await StatusCommands.WatchAsync(sc, "demo", untilDone: true, ct);
         if (watched != ExitCodes.Ok)
             return watched;
-        var report = await sc.PostAsync("api/v1/jobs/demo/verify", new JsonObject { ["checksum"] = true, ["repair"] = false }, ct);
-        int diffs = report["differences"]!.AsArray().Count;
+        var report = await sc.PostAsync("api/v1/jobs/demo/verify", new VerifyRequest(Checksum: true, Repair: false), ApiJson.Default.VerifyRequest, ApiJson.Default.VerifyReport, ct);
+        int diffs = report.Differences.Count;
         Console.WriteLine(diffs == 0
-            ? $"verify --checksum: identical ({report["entriesChecked"]} entries compared by content)"
+            ? $"verify --checksum: identical ({report.EntriesChecked} entries compared by content)"
             : $"verify --checksum: {diffs} differences");
         if (diffs != 0)
             return ExitCodes.Failed;

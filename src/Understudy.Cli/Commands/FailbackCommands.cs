@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
+using Understudy.Core.Api;
 
 namespace Understudy.Cli.Commands;
 
@@ -25,30 +25,33 @@ internal static class FailbackCommands
         {
             var job = r.GetValue(name)!;
             var path = $"api/v1/failover/{Uri.EscapeDataString(job)}";
-            var res = await c.PostAsync(path + "/restore", new JsonObject { ["force"] = r.GetValue(force) }, ct);
+            var started = await c.PostReplyAsync(path + "/restore", new RestoreRequest(r.GetValue(force)), ApiJson.Default.RestoreRequest, ApiJson.Default.RestoreReply, ct);
+            // What is printed: the restore's answer, or with --wait the fail-back plan (GET …/failback), which carries the restore's progress.
+            (string State, RestoreView? Restore, string Json) res = (started.Value.State, started.Value.Restore, started.Json);
             if (r.GetValue(wait))
             {
                 var deadline = DateTime.UtcNow.AddSeconds(r.GetValue(timeout));
-                while (res["restore"]?["phase"]?.GetValue<string>() != "in sync")
+                while (res.Restore?.Phase != "in sync")
                 {
-                    if (res["restore"]?["phase"]?.GetValue<string>() == "stopped")
-                        throw new CliException($"the restore stopped: {res["restore"]?["error"]}");
+                    if (res.Restore?.Phase == "stopped")
+                        throw new CliException($"the restore stopped: {res.Restore.Error}");
                     if (DateTime.UtcNow > deadline)
                     {
                         Console.Error.WriteLine($"understudy: timed out waiting for the restore of '{job}' to be in sync");
                         return ExitCodes.Timeout;
                     }
                     await Task.Delay(500, ct);
-                    res = await c.GetAsync(path + "/failback", ct);
+                    var plan = await c.GetReplyAsync(path + "/failback", ApiJson.Default.FailbackPlanReply, ct);
+                    res = (plan.Value.State, plan.Value.Restore, plan.Json);
                 }
             }
             if (r.GetValue(json))
             {
-                Console.WriteLine(res.ToJsonString());
+                Console.WriteLine(res.Json);
                 return ExitCodes.Ok;
             }
-            Console.WriteLine($"{job}: {res["state"]}, restore {Describe(res["restore"])}");
-            foreach (var line in DescribeConflicts(res["restore"]))
+            Console.WriteLine($"{job}: {res.State}, restore {Describe(res.Restore)}");
+            foreach (var line in DescribeConflicts(res.Restore))
                 Console.WriteLine(line);
             return ExitCodes.Ok;
         }));
@@ -72,61 +75,65 @@ internal static class FailbackCommands
         {
             var job = r.GetValue(name)!;
             bool dry = r.GetValue(dryRun);
-            var res = await c.PostAsync($"api/v1/failover/{Uri.EscapeDataString(job)}/failback", new JsonObject { ["dryRun"] = dry }, ct);
+            var path = $"api/v1/failover/{Uri.EscapeDataString(job)}/failback";
             if (dry)
             {
+                // A dry run answers with the plan, not an outcome.
+                var plan = await c.PostReplyAsync(path, new FailbackRequest(DryRun: true), ApiJson.Default.FailbackRequest, ApiJson.Default.FailbackPlanReply, ct);
                 if (r.GetValue(json))
                 {
-                    Console.WriteLine(res.ToJsonString());
+                    Console.WriteLine(plan.Json);
                     return ExitCodes.Ok;
                 }
-                Console.WriteLine($"fail-back of '{job}' (now {res["state"]}) would take these steps:");
-                foreach (var line in res["steps"]!.AsArray())
-                    Console.WriteLine("  " + line!.GetValue<string>());
-                Console.WriteLine(res["refused"] is { } refused
+                Console.WriteLine($"fail-back of '{job}' (now {plan.Value.State}) would take these steps:");
+                foreach (var line in plan.Value.Steps)
+                    Console.WriteLine("  " + line);
+                Console.WriteLine(plan.Value.Refused is { } refused
                     ? $"it would be refused now: {refused}"
                     : "it may start now (whether the source still holds an address is asked when it starts)");
                 return ExitCodes.Ok;
             }
-            bool done = (bool)res["completed"]!;
+            var reply = await c.PostReplyAsync(path, new FailbackRequest(DryRun: false), ApiJson.Default.FailbackRequest, ApiJson.Default.FailbackReply, ct);
+            var res = reply.Value;
+            bool done = res.Completed;
             if (r.GetValue(json))
             {
-                Console.WriteLine(res.ToJsonString());
+                Console.WriteLine(reply.Json);
                 return done ? ExitCodes.Ok : ExitCodes.Failed;
             }
-            foreach (var s in res["steps"]!.AsArray())
-                Console.WriteLine($"  {s!["index"]}. {s["name"]}: {s["status"]}{(s["detail"] is { } d ? $" ({d})" : "")}");
+            foreach (var s in res.Steps)
+                Console.WriteLine($"  {s.Index}. {s.Name}: {s.Status}{(s.Detail is { } d ? $" ({d})" : "")}");
             if (!done)
             {
-                Console.Error.WriteLine($"understudy: fail-back of '{job}' aborted and undone: {res["abortReason"]}");
+                Console.Error.WriteLine($"understudy: fail-back of '{job}' aborted and undone: {res.AbortReason}");
                 return ExitCodes.Failed;
             }
-            Console.WriteLine($"{job}: {res["state"]}" + ((int)res["warnings"]! > 0 ? $" with {res["warnings"]} warnings (see 'understudy events --job {job}')" : ""));
+            Console.WriteLine($"{job}: {res.State}" + (res.Warnings > 0 ? $" with {res.Warnings} warnings (see 'understudy events --job {job}')" : ""));
             return ExitCodes.Ok;
         }));
         return cmd;
     }
 
     /// <summary>One line for a restore's progress (status and the restore verb).</summary>
-    internal static string Describe(JsonNode? v)
+    internal static string Describe(RestoreView? v)
     {
         if (v is null)
             return "not running";
-        var line = $"{v["phase"]}: {v["filesDone"]}/{v["filesTotal"]} files, {v["bytesDone"]}/{v["bytesTotal"]} bytes, {v["rootsInSync"]}/{v["roots"]} paths in sync";
-        if (v["lastSyncAt"] is { } at)
+        var line = $"{v.Phase}: {v.FilesDone}/{v.FilesTotal} files, {v.BytesDone}/{v.BytesTotal} bytes, {v.RootsInSync}/{v.Roots} paths in sync";
+        if (v.LastSyncAt is { } at)
             line += $", last sync {at}";
-        var conflicts = v["conflicts"]?.AsArray().Count ?? 0;
+        var conflicts = v.Conflicts?.Count ?? 0;
         if (conflicts > 0)
             line += $", {conflicts} conflicts";
-        if (v["error"] is { } e)
+        if (v.Error is { } e)
             line += $" ({e})";
         return line;
     }
 
     /// <summary>Lines for `understudy restore` and `status`: each conflict of a restore, path → the name the source's version is kept under.</summary>
-    internal static IEnumerable<string> DescribeConflicts(JsonNode? v)
+    internal static IEnumerable<string> DescribeConflicts(RestoreView? v)
     {
-        foreach (var c in v?["conflicts"]?.AsArray() ?? [])
-            yield return $"    conflict {c!["path"]} → " + (c["parkedAs"] is { } p ? $"{p} (the source's version, kept on the source)" : "(the source's version was discarded)");
+        foreach (var c in v?.Conflicts ?? [])
+            yield return $"    conflict {c.Path} → " + (c.ParkedAs is { } p ? $"{p} (the source's version, kept on the source)" : "(the source's version was discarded)");
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
+using System.Globalization;
+using Understudy.Core.Api;
 
 namespace Understudy.Cli.Commands;
 
@@ -25,63 +26,73 @@ internal static class FailoverCommands
             if (r.GetValue(dismiss) && (r.GetValue(dryRun) || r.GetValue(force)))
                 throw new CliException("--dismiss cannot be combined with --dry-run or --force");
             var job = r.GetValue(name)!;
-            var res = await c.PostAsync($"api/v1/failover/{Uri.EscapeDataString(job)}",
-                new JsonObject { ["dismiss"] = r.GetValue(dismiss), ["dryRun"] = r.GetValue(dryRun), ["force"] = r.GetValue(force) }, ct);
-            if (r.GetValue(json))
-            {
-                Console.WriteLine(res.ToJsonString());
-                return res["completed"] is { } cj && !(bool)cj! ? ExitCodes.Failed : ExitCodes.Ok;
-            }
+            var path = $"api/v1/failover/{Uri.EscapeDataString(job)}";
+            var request = new FailoverRequest(r.GetValue(dismiss), r.GetValue(dryRun), r.GetValue(force));
             if (r.GetValue(dryRun))
             {
-                Console.WriteLine($"fail-over of '{job}' (now {res["state"]}) would take these steps:");
-                foreach (var line in res["steps"]!.AsArray())
-                    Console.WriteLine("  " + line!.GetValue<string>());
+                // A dry run answers with the plan, not an outcome.
+                var plan = await c.PostReplyAsync(path, request, ApiJson.Default.FailoverRequest, ApiJson.Default.FailoverPlanReply, ct);
+                if (r.GetValue(json))
+                {
+                    Console.WriteLine(plan.Json);
+                    return ExitCodes.Ok;
+                }
+                Console.WriteLine($"fail-over of '{job}' (now {plan.Value.State}) would take these steps:");
+                foreach (var line in plan.Value.Steps)
+                    Console.WriteLine("  " + line);
                 return ExitCodes.Ok;
+            }
+            var reply = await c.PostReplyAsync(path, request, ApiJson.Default.FailoverRequest, ApiJson.Default.FailoverReply, ct);
+            var res = reply.Value;
+            if (r.GetValue(json))
+            {
+                Console.WriteLine(reply.Json);
+                return res.Completed ? ExitCodes.Ok : ExitCodes.Failed;
             }
             if (r.GetValue(dismiss))
             {
-                Console.WriteLine($"{job}: fail-over dismissed; {res["state"]}");
+                Console.WriteLine($"{job}: fail-over dismissed; {res.State}");
                 return ExitCodes.Ok;
             }
-            if (!(bool)res["completed"]!)
+            if (!res.Completed)
             {
-                Console.Error.WriteLine($"understudy: fail-over of '{job}' aborted and undone: {res["abortReason"]}");
+                Console.Error.WriteLine($"understudy: fail-over of '{job}' aborted and undone: {res.AbortReason}");
                 return ExitCodes.Failed;
             }
-            Console.WriteLine($"{job}: {res["state"]}" + ((int)res["warnings"]! > 0 ? $" with {res["warnings"]} warnings (see 'understudy events --job {job}')" : ""));
+            Console.WriteLine($"{job}: {res.State}" + (res.Warnings > 0 ? $" with {res.Warnings} warnings (see 'understudy events --job {job}')" : ""));
             return ExitCodes.Ok;
         }));
         return cmd;
     }
 
     /// <summary>Lines for `understudy status`: a hosted job's fail-over state and each watched address.</summary>
-    internal static IEnumerable<string> Describe(JsonNode f)
+    internal static IEnumerable<string> Describe(FailoverView f)
     {
-        var head = $"{f["name"],-20} fail-over {f["state"]}";
-        if (f["reason"] is { } reason)
+        var head = $"{f.Name,-20} fail-over {f.State}";
+        if (f.Reason is { } reason)
             head += $" ({reason})";
-        head += $"  trigger {f["trigger"]}, mode {f["mode"]}, policy {f["policy"]}, every {f["intervalSeconds"]} s × {f["misses"]} misses";
-        if (f["timeLeftSeconds"] is { } left)
-            head += $", acts in {(double)left:0.#} s if nothing answers";
-        if ((bool)f["dismissed"]!)
+        // The interval as the JSON has it (shortest round-trip, invariant): "0.2", never "0,2".
+        head += $"  trigger {f.Trigger}, mode {f.Mode}, policy {f.Policy}, every {f.IntervalSeconds.ToString(CultureInfo.InvariantCulture)} s × {f.Misses} misses";
+        if (f.TimeLeftSeconds is { } left)
+            head += $", acts in {left:0.#} s if nothing answers";
+        if (f.Dismissed)
             head += ", dismissed";
         yield return head;
-        if (f["restore"] is { } restore)
+        if (f.Restore is { } restore)
         {
             yield return "    restore " + FailbackCommands.Describe(restore);
             foreach (var line in FailbackCommands.DescribeConflicts(restore))
                 yield return line;
         }
-        foreach (var a in f["addresses"]!.AsArray())
+        foreach (var a in f.Addresses)
         {
-            var port = a!["port"] is { } p ? $":{p}" : "";
-            yield return $"    {a["method"]} {a["address"]}{port,-6} {a["state"],-8} misses {a["misses"]}, last reply {a["lastReply"] ?? "never"}";
+            var port = a.Port is { } p ? $":{p}" : "";
+            yield return $"    {a.Method} {a.Address}{port,-6} {a.State,-8} misses {a.Misses}, last reply {a.LastReply ?? "never"}";
         }
-        if (f["sourceQueue"] is { } q)
+        if (f.SourceQueue is { } q)
         {
-            yield return $"    source's queue: {q["ops"]} changes not acknowledged ({q["bytes"]} bytes), oldest {(double)q["oldestAgeSeconds"]!:0.#} s"
-                + ((bool?)q["remirrorRequired"] == true ? ", past its queue limit" : "") + $" (reported {q["reportedAt"]})";
+            yield return $"    source's queue: {q.Ops} changes not acknowledged ({q.Bytes} bytes), oldest {q.OldestAgeSeconds:0.#} s"
+                + (q.RemirrorRequired ? ", past its queue limit" : "") + $" (reported {q.ReportedAt})";
         }
     }
 }

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
+using Understudy.Core.Api;
 
 namespace Understudy.Cli.Commands;
 
@@ -21,8 +21,8 @@ internal static class JobCommands
             {
                 throw new CliException($"cannot read {path}: {e.Message}");
             }
-            var res = await c.PostAsync("api/v1/jobs", new JsonObject { ["yaml"] = yaml, ["fileName"] = path }, ct);
-            Console.WriteLine($"job '{res["name"]}' applied; mirror started (follow it with: understudy status {res["name"]} --watch)");
+            var res = await c.PostAsync("api/v1/jobs", new ApplyRequest(yaml, path), ApiJson.Default.ApplyRequest, ApiJson.Default.JobNameReply, ct);
+            Console.WriteLine($"job '{res.Name}' applied; mirror started (follow it with: understudy status {res.Name} --watch)");
             return ExitCodes.Ok;
         }));
 
@@ -30,14 +30,14 @@ internal static class JobCommands
         var list = new Command("list", "List jobs this agent is source of") { Options = { json } };
         list.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
-            var res = await c.GetAsync("api/v1/jobs", ct);
+            var res = await c.GetReplyAsync("api/v1/jobs", ApiJson.Default.JobStatusViewArray, ct);
             if (r.GetValue(json))
             {
-                Console.WriteLine(res.ToJsonString());
+                Console.WriteLine(res.Json);
                 return ExitCodes.Ok;
             }
-            foreach (var j in res.AsArray())
-                Console.WriteLine($"{j!["name"],-24} {j["state"],-20} → {j["target"]}:{j["targetPath"]}");
+            foreach (var j in res.Value)
+                Console.WriteLine($"{j.Name,-24} {j.State.Name(),-20} → {j.Target}:{j.TargetPath}");
             return ExitCodes.Ok;
         }));
 
@@ -45,9 +45,9 @@ internal static class JobCommands
         var show = new Command("show", "Show a job's file and status") { Arguments = { name } };
         show.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
-            var res = await c.GetAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}", ct);
-            Console.Write(res["yaml"]!.GetValue<string>());
-            Console.WriteLine($"# state: {res["status"]!["state"]}{(res["status"]!["reason"] is { } reason ? " (" + reason + ")" : "")}");
+            var res = await c.GetAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}", ApiJson.Default.JobDetail, ct);
+            Console.Write(res.Yaml);
+            Console.WriteLine($"# state: {res.Status.State.Name()}{(res.Status.Reason is { } reason ? " (" + reason + ")" : "")}");
             return ExitCodes.Ok;
         }));
 
@@ -72,11 +72,12 @@ internal static class JobCommands
         var cmd = new Command("mirror", "Start a mirror of a job now; returns at once (follow it with 'understudy status NAME --watch' or 'understudy wait NAME'), or with --wait when it is complete. Exit 0: started (with --wait: complete); 1: with --wait, the mirror failed; 2: no such job, the job is stopped, or unreachable agent; 3: --wait timed out") { Arguments = { name }, Options = { mode, wait, timeout } };
         cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
-            var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/mirror", new JsonObject { ["mode"] = r.GetValue(mode) }, ct);
-            Console.WriteLine($"{res["mode"]} mirror of '{res["name"]}' started");
+            var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/mirror", new MirrorRequest(r.GetValue(mode)),
+                ApiJson.Default.MirrorRequest, ApiJson.Default.MirrorStarted, ct);
+            Console.WriteLine($"{res.Mode} mirror of '{res.Name}' started");
             // The job is `mirroring` from the moment the POST returns, so the wait cannot see the previous mirror's end.
             return r.GetValue(wait)
-                ? await StatusCommands.WaitForAsync(c, r.GetValue(name)!, untilIdle: false, r.GetValue(timeout), res["changes"]?.GetValue<long>(), ct)
+                ? await StatusCommands.WaitForAsync(c, r.GetValue(name)!, untilIdle: false, r.GetValue(timeout), res.Changes, ct)
                 : ExitCodes.Ok;
         }));
         return cmd;
@@ -95,25 +96,25 @@ internal static class JobCommands
         };
         cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
-            var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/verify",
-                new JsonObject { ["checksum"] = r.GetValue(checksum), ["repair"] = r.GetValue(repair) }, ct);
-            var diffs = res["differences"]!.AsArray();
+            var reply = await c.PostReplyAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/verify",
+                new VerifyRequest(r.GetValue(checksum), r.GetValue(repair)), ApiJson.Default.VerifyRequest, ApiJson.Default.VerifyReport, ct);
+            var res = reply.Value;
+            var diffs = res.Differences;
             if (r.GetValue(json))
-                Console.WriteLine(res.ToJsonString());
+                Console.WriteLine(reply.Json);
             else
             {
                 // One line per path and kind of difference, the kind first: `grep '^xattrs '` picks one kind.
                 foreach (var d in diffs)
-                    Console.WriteLine($"{d!["kind"],-8} {d["path"]}  ({d["detail"]})");
+                    Console.WriteLine($"{d.Kind,-8} {d.Path}  ({d.Detail})");
                 Console.WriteLine(diffs.Count == 0
-                    ? $"identical: {res["entriesChecked"]} entries checked{(r.GetValue(checksum) ? " by content" : "")}"
-                    : $"{diffs.Count} differences{(res["repaired"]?.GetValue<bool>() == true ? " remain after repair" : "")}");
+                    ? $"identical: {res.EntriesChecked} entries checked{(r.GetValue(checksum) ? " by content" : "")}"
+                    : $"{diffs.Count} differences{(res.Repaired ? " remain after repair" : "")}");
             }
             return diffs.Count == 0 ? ExitCodes.Ok : ExitCodes.Failed;
         }));
         return cmd;
     }
 
-    internal static JsonNode? FindJob(JsonNode status, string name) =>
-        status["jobs"]!.AsArray().FirstOrDefault(j => j!["name"]!.GetValue<string>() == name);
+    internal static JobStatusView? FindJob(StatusReply status, string name) => status.Jobs.FirstOrDefault(j => j.Name == name);
 }

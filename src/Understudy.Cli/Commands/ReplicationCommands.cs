@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
+using Understudy.Core.Api;
 
 namespace Understudy.Cli.Commands;
 
@@ -29,8 +29,8 @@ internal static class ReplicationCommands
         var cmd = new Command(verb, description) { Arguments = { name } };
         cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
-            var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/{verb}", new JsonObject(), ct);
-            Console.WriteLine($"{res["name"]}: {res["state"]}" + (res["reason"] is { } reason ? $" ({reason})" : ""));
+            var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/{verb}", ApiJson.Default.JobControlReply, ct);
+            Console.WriteLine($"{res.Name}: {res.State.Name()}" + (res.Reason is { } reason ? $" ({reason})" : ""));
             return ExitCodes.Ok;
         }));
         return cmd;
@@ -52,9 +52,10 @@ internal static class ReplicationCommands
             if (r.GetValue(bandwidth) is null && r.GetValue(compression) is null)
                 throw new CliException("nothing to set: give --bandwidth and/or --compression");
             var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/replication",
-                new JsonObject { ["bandwidth"] = r.GetValue(bandwidth), ["compression"] = r.GetValue(compression) }, ct);
-            long bw = (long)res["bandwidth"]!;
-            Console.WriteLine($"{res["name"]}: bandwidth {(bw == 0 ? "unlimited" : StatusCommands.Bytes(bw) + "/s")}, compression {res["compression"]}");
+                new ReplicationSettingsRequest(r.GetValue(bandwidth), r.GetValue(compression)), ApiJson.Default.ReplicationSettingsRequest,
+                ApiJson.Default.ReplicationSettingsReply, ct);
+            long bw = res.Bandwidth;
+            Console.WriteLine($"{res.Name}: bandwidth {(bw == 0 ? "unlimited" : StatusCommands.Bytes(bw) + "/s")}, compression {res.Compression}");
             return ExitCodes.Ok;
         }));
         return cmd;

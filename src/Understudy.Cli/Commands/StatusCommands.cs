@@ -1,6 +1,8 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
+using System.Globalization;
+using System.Text.Json;
 using Spectre.Console;
+using Understudy.Core.Api;
 
 namespace Understudy.Cli.Commands;
 
@@ -21,12 +23,12 @@ internal static class StatusCommands
             var only = r.GetValue(name);
             if (r.GetValue(json))
             {
-                var s = await c.GetAsync("api/v1/status", ct);
-                if (only is not null)
-                    s = JobCommands.FindJob(s, only)?.DeepClone()
-                        ?? s["failover"]?.AsArray().FirstOrDefault(f => f!["name"]!.GetValue<string>() == only)?.DeepClone()
-                        ?? throw new CliException($"no job named '{only}'");
-                Console.WriteLine(s.ToJsonString());
+                var s = await c.GetReplyAsync("api/v1/status", ApiJson.Default.StatusReply, ct);
+                // One job: the record written back as the agent wrote it (the same generated serializer, the same escaping).
+                Console.WriteLine(only is null ? s.Json
+                    : JobCommands.FindJob(s.Value, only) is { } j ? JsonSerializer.Serialize(j, ApiJson.Default.JobStatusView)
+                    : s.Value.Failover.FirstOrDefault(f => f.Name == only) is { } f ? JsonSerializer.Serialize(f, ApiJson.Default.FailoverView)
+                    : throw new CliException($"no job named '{only}'"));
                 return ExitCodes.Ok;
             }
             if (r.GetValue(watch))
@@ -35,69 +37,69 @@ internal static class StatusCommands
                     throw new CliException("--watch needs a job name");
                 return await WatchAsync(c, only, untilDone: false, ct);
             }
-            var st = await c.GetAsync("api/v1/status", ct);
-            bool Named(JsonNode? n) => only is null || n?["name"]?.GetValue<string>() == only;
-            bool any = st["jobs"]!.AsArray().Any(Named) || st["hosted"]!.AsArray().Any(Named) || (st["failover"]?.AsArray().Any(Named) ?? false);
+            var st = await c.GetAsync("api/v1/status", ApiJson.Default.StatusReply, ct);
+            bool Named(string name) => only is null || name == only;
+            bool any = st.Jobs.Any(j => Named(j.Name)) || st.Hosted.Any(h => Named(h.Name)) || st.Failover.Any(f => Named(f.Name));
             if (!any)
             {
                 if (only is not null)
-                    throw new CliException($"no job named '{only}' on agent {st["agent"]?["name"]}");
-                Console.WriteLine($"agent {st["agent"]?["name"]}: no jobs (add one with 'understudy job apply FILE' or 'understudy job new')");
+                    throw new CliException($"no job named '{only}' on agent {st.Agent.Name}");
+                Console.WriteLine($"agent {st.Agent.Name}: no jobs (add one with 'understudy job apply FILE' or 'understudy job new')");
                 return ExitCodes.Ok;
             }
-            foreach (var j in st["jobs"]!.AsArray())
+            foreach (var j in st.Jobs)
             {
-                if (only is not null && j!["name"]!.GetValue<string>() != only)
+                if (only is not null && j.Name != only)
                     continue;
-                Console.WriteLine(Describe(j!));
+                Console.WriteLine(Describe(j));
             }
             if (only is null)
             {
-                foreach (var h in st["hosted"]!.AsArray())
-                    Console.WriteLine($"{h!["name"],-20} target of {h["sourceName"]} → {h["targetPath"]} ({((bool)h["connected"]! ? "connected" : "idle")})");
+                foreach (var h in st.Hosted)
+                    Console.WriteLine($"{h.Name,-20} target of {h.SourceName} → {h.TargetPath} ({(h.Connected ? "connected" : "idle")})");
             }
-            foreach (var f in st["failover"]?.AsArray() ?? [])
+            foreach (var f in st.Failover)
             {
-                if (only is null || f!["name"]!.GetValue<string>() == only)
-                    Console.WriteLine(string.Join('\n', FailoverCommands.Describe(f!)));
+                if (only is null || f.Name == only)
+                    Console.WriteLine(string.Join('\n', FailoverCommands.Describe(f)));
             }
             return ExitCodes.Ok;
         }));
         return cmd;
     }
 
-    internal static string Describe(JsonNode j)
+    internal static string Describe(JobStatusView j)
     {
-        var line = $"{j["name"],-20} {j["state"],-18}";
-        if (j["reason"] is { } reason)
+        var line = $"{j.Name,-20} {j.State.Name(),-18}";
+        if (j.Reason is { } reason)
             line += $" {reason}";
-        if (j["mirror"] is JsonObject m)
+        if (j.Mirror is { } m)
         {
-            line += $"  mirror {m["phase"]}: {m["filesDone"]}/{m["filesTotal"]} files, {Bytes((long)m["bytesDone"]!)}/{Bytes((long)m["bytesTotal"]!)}, {Bytes((long)(double)m["rateBytesPerSecond"]!)}/s";
-            if (m["etaSeconds"] is { } eta)
-                line += $", ETA {(double)eta:0}s";
+            line += $"  mirror {m.Phase}: {m.FilesDone}/{m.FilesTotal} files, {Bytes(m.BytesDone)}/{Bytes(m.BytesTotal)}, {Bytes((long)m.RateBytesPerSecond)}/s";
+            if (m.EtaSeconds is { } eta)
+                line += $", ETA {eta:0}s";
         }
-        if (j["replication"] is JsonObject rep && (bool)rep["enabled"]!)
+        if (j.Replication is { Enabled: true } rep)
         {
-            line += $"  lag: {rep["opsPending"]} ops, {Bytes((long)rep["bytesPending"]!)}";
-            if (rep["oldestPendingAgeSeconds"] is { } age)
-                line += $", oldest {(double)age:0.0}s";
-            if (rep["captureMethod"] is { } method)
+            line += $"  lag: {rep.OpsPending} ops, {Bytes(rep.BytesPending)}";
+            if (rep.OldestPendingAgeSeconds is { } age)
+                line += $", oldest {age:0.0}s";
+            if (rep.CaptureMethod is { } method)
                 line += $"  capture: {method}";
-            if (rep["watch"] is JsonObject w)
+            if (rep.Watch is { } w)
             {
-                if (!(bool)w["ready"]!)
-                    line += $" (watching {w["directoriesWatched"]}/{w["directoriesSeen"]} directories)";
-                if (w["error"] is { } err)
+                if (!w.Ready)
+                    line += $" (watching {w.DirectoriesWatched}/{w.DirectoriesSeen} directories)";
+                if (w.Error is { } err)
                     line += $" [{err}]";
             }
         }
-        if (j["notProtected"] is JsonObject np && (long)np["count"]! > 0)
+        if (j.NotProtected is { Count: > 0 } np)
         {
             // Entries the target cannot take: each on its own line, so none hides in a long status line.
-            line += $"\n  not protected: {np["count"]} entries";
-            foreach (var e in np["entries"]!.AsArray())
-                line += $"\n    {e!["path"]}: {e["reason"]}";
+            line += $"\n  not protected: {np.Count} entries";
+            foreach (var e in np.Entries)
+                line += $"\n    {e.Path}: {e.Reason}";
         }
         return line;
     }
@@ -117,7 +119,7 @@ internal static class StatusCommands
         {
             while (!ct.IsCancellationRequested)
             {
-                var j = JobCommands.FindJob(await c.GetAsync("api/v1/status", ct), name) ?? throw new CliException($"no job named '{name}'");
+                var j = JobCommands.FindJob(await c.GetAsync("api/v1/status", ApiJson.Default.StatusReply, ct), name) ?? throw new CliException($"no job named '{name}'");
                 Console.WriteLine(Describe(j));
                 if (untilDone && IsSettled(j))
                     return Outcome(j);
@@ -133,16 +135,16 @@ internal static class StatusCommands
                 var task = p.AddTask(name, maxValue: 1);
                 while (!ct.IsCancellationRequested)
                 {
-                    var j = JobCommands.FindJob(await c.GetAsync("api/v1/status", ct), name) ?? throw new CliException($"no job named '{name}'");
-                    if (j["mirror"] is JsonObject m)
+                    var j = JobCommands.FindJob(await c.GetAsync("api/v1/status", ApiJson.Default.StatusReply, ct), name) ?? throw new CliException($"no job named '{name}'");
+                    if (j.Mirror is { } m)
                     {
-                        task.MaxValue = Math.Max(1, (long)m["bytesTotal"]!);
-                        task.Value = (long)m["bytesDone"]!;
-                        task.Description = $"{name} [grey]{m["phase"]} {m["filesDone"]}/{m["filesTotal"]} files[/]";
+                        task.MaxValue = Math.Max(1, m.BytesTotal);
+                        task.Value = m.BytesDone;
+                        task.Description = $"{name} [grey]{m.Phase} {m.FilesDone}/{m.FilesTotal} files[/]";
                     }
                     else
                     {
-                        task.Description = $"{name} [grey]{j["state"]}[/]";
+                        task.Description = $"{name} [grey]{j.State.Name()}[/]";
                     }
                     if (untilDone && IsSettled(j))
                     {
@@ -157,17 +159,15 @@ internal static class StatusCommands
     }
 
     // A stopped job reaches no condition until it is started: waiting ends at once, as for a failed job.
-    private static bool CannotReach(JsonNode j) => j["state"]!.GetValue<string>() is "error" or "stopped";
+    private static bool CannotReach(JobStatusView j) => j.State is JobState.Error or JobState.Stopped;
 
-    private static bool IsIdle(JsonNode j) => CannotReach(j) || j["idle"]?.GetValue<bool>() == true;
+    private static bool IsIdle(JobStatusView j) => CannotReach(j) || j.Idle;
 
-    private static bool IsSettled(JsonNode j)
-    {
-        var s = j["state"]!.GetValue<string>();
-        return (s is "in-sync" or "replicating" or "paused" or "re-mirror-required" or "disconnected" && (bool)j["mirrored"]! && j["mirror"]?["phase"]?.GetValue<string>() is null or "complete") || CannotReach(j);
-    }
+    private static bool IsSettled(JobStatusView j) =>
+        (j.State is JobState.InSync or JobState.Replicating or JobState.Paused or JobState.RemirrorRequired or JobState.Disconnected
+            && j.Mirrored && j.Mirror?.Phase is null or "complete") || CannotReach(j);
 
-    private static int Outcome(JsonNode j) => CannotReach(j) ? ExitCodes.Failed : ExitCodes.Ok;
+    private static int Outcome(JobStatusView j) => CannotReach(j) ? ExitCodes.Failed : ExitCodes.Ok;
 
     public static Command Wait()
     {
@@ -204,15 +204,15 @@ internal static class StatusCommands
         {
             while (true)
             {
-                var j = await c.GetAsync(after is { } a ? $"{path}?after={a}" : path, cts.Token);
+                var j = await c.GetAsync(after is { } a ? $"{path}?after={a}" : path, ApiJson.Default.JobStatusView, cts.Token);
                 if (untilIdle ? IsIdle(j) : IsSettled(j))
                 {
                     int o = Outcome(j);
                     if (o != ExitCodes.Ok)
-                        Console.Error.WriteLine(j["state"]!.GetValue<string>() == "stopped" ? $"understudy: job is stopped: {j["reason"]}" : $"understudy: job failed: {j["reason"]}");
+                        Console.Error.WriteLine(j.State == JobState.Stopped ? $"understudy: job is stopped: {j.Reason}" : $"understudy: job failed: {j.Reason}");
                     return o;
                 }
-                after = untilIdle ? null : j["changes"]?.GetValue<long>();
+                after = untilIdle ? null : j.Changes;
                 if (after is null)
                     await Task.Delay(20, cts.Token);
             }
@@ -234,13 +234,13 @@ internal static class StatusCommands
         cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
             var q = $"api/v1/events?limit={r.GetValue(limit)}" + (r.GetValue(job) is { } j ? $"&job={Uri.EscapeDataString(j)}" : "");
-            foreach (var ev in (await c.GetAsync(q, ct)).AsArray())
-                Print(ev!, r.GetValue(json));
+            foreach (var ev in await c.GetAsync(q, ApiJson.Default.ApiEventArray, ct))
+                Print(ev, r.GetValue(json));
             if (r.GetValue(follow))
             {
                 var s = "api/v1/events/stream" + (r.GetValue(job) is { } jj ? $"?job={Uri.EscapeDataString(jj)}" : "");
                 await foreach (var data in c.StreamAsync(s, ct))
-                    Print(JsonNode.Parse(data)!, r.GetValue(json));
+                    Print(JsonSerializer.Deserialize(data, ApiJson.Default.ApiEvent)!, r.GetValue(json));
             }
             return ExitCodes.Ok;
         }));
@@ -248,6 +248,7 @@ internal static class StatusCommands
     }
 
     // The code (docs/events.md) between category and job; an older agent sends none: "-".
-    private static void Print(JsonNode ev, bool json) =>
-        Console.WriteLine(json ? ev.ToJsonString() : $"{ev["time"]} {ev["severity"],-8} {ev["category"],-8} {ev["code"]?.ToString() ?? "-",3} {ev["job"] ?? "-",-16} {ev["message"]}");
+    private static void Print(ApiEvent ev, bool json) =>
+        Console.WriteLine(json ? JsonSerializer.Serialize(ev, ApiJson.Default.ApiEvent)
+            : $"{ev.Time} {ev.Severity,-8} {ev.Category,-8} {ev.Code?.ToString(CultureInfo.InvariantCulture) ?? "-",3} {ev.Job ?? "-",-16} {ev.Message}");
 }

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
+using Understudy.Core.Api;
 
 namespace Understudy.Cli.Commands;
 
@@ -12,8 +12,8 @@ internal static class TrustCommands
         var add = new Command("add", "Trust a peer agent: it may then connect (as source or target)") { Arguments = { id }, Options = { name } };
         add.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
-            var res = await c.PostAsync("api/v1/trust", new JsonObject { ["id"] = r.GetValue(id), ["name"] = r.GetValue(name) }, ct);
-            Console.WriteLine($"trusted {res["id"]}");
+            var res = await c.PostAsync("api/v1/trust", new TrustRequest(r.GetValue(id)!, r.GetValue(name)), ApiJson.Default.TrustRequest, ApiJson.Default.TrustReply, ct);
+            Console.WriteLine($"trusted {res.Id}");
             return ExitCodes.Ok;
         }));
         var list = new Command("list", "List trusted peers");
@@ -21,14 +21,14 @@ internal static class TrustCommands
         list.Options.Add(json);
         list.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
-            var res = await c.GetAsync("api/v1/trust", ct);
+            var res = await c.GetReplyAsync("api/v1/trust", ApiJson.Default.TrustedPeerArray, ct);
             if (r.GetValue(json))
             {
-                Console.WriteLine(res.ToJsonString());
+                Console.WriteLine(res.Json);
                 return ExitCodes.Ok;
             }
-            foreach (var p in res.AsArray())
-                Console.WriteLine($"{p!["id"]}  {p["name"]}  (since {p["addedAt"]})");
+            foreach (var p in res.Value)
+                Console.WriteLine($"{p.Id}  {p.Name}  (since {p.AddedAt})");
             return ExitCodes.Ok;
         }));
         var rid = new Argument<string>("id") { Description = "The peer agent's ID" };
@@ -41,6 +41,4 @@ internal static class TrustCommands
         }));
         return new Command("trust", "Manage the peers this agent accepts") { Subcommands = { add, list, remove } };
     }
-
-    internal static string Str(JsonNode? n) => n?.ToString() ?? "";
 }
