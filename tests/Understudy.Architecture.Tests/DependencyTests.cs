@@ -11,10 +11,11 @@ public sealed class DependencyTests(ITestOutputHelper output)
     /// <summary>
     /// Upward arrows in the agent today, counted when this test was written (issue 18): 11 into Hosting (AgentContext,
     /// AgentIdentity and AgentHost, which the target order puts in the leaf layer or above everything) and 3 from Target
-    /// into Jobs/Failover (ITargetFailoverHooks, WriteOrderView). The restructure lowers it; it must never grow. When a
+    /// into Jobs/Failover (ITargetFailoverHooks, WriteOrderView). 12 since the API's records moved to Understudy.Core.Api
+    /// (WriteOrderView) and the routes were given the version instead of reading AgentHost. The restructure lowers it; it must never grow. When a
     /// change removes some, lower this number to the new count (the test prints the list); at 0 it is the rule itself.
     /// </summary>
-    private const int LayerViolationBaseline = 14;
+    private const int LayerViolationBaseline = 12;
 
     [Fact]
     public void Core_DependsOnNeitherAgentNorCli()

@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Template;
-using Understudy.Agent.Hosting;
 using Understudy.Core.Api;
 using Understudy.Core.Jobs;
 
@@ -15,7 +14,7 @@ internal sealed partial class ApiRoutes
     {
         api.MapPost("/jobs/validate", (ApplyRequest req) => Results.Ok(Validate(req)))
             .WithSummary("Check a job file without applying it: every error as file:line:key");
-        api.MapGet("/openapi.json", (EndpointDataSource endpoints) => Results.Json(OpenApiDocument.Build(endpoints.Endpoints, AgentHost.Version)))
+        api.MapGet("/openapi.json", (EndpointDataSource endpoints) => Results.Json(OpenApiDocument.Build(endpoints.Endpoints, version)))
             .WithSummary("This API described as OpenAPI 3.1");
         // Last in routing order: an unknown route or a wrong method is a problem document too, never an empty 404/405.
         api.MapFallback("{**path}", (HttpContext http, EndpointDataSource endpoints) => NoRoute(http, endpoints.Endpoints))

@@ -17,15 +17,17 @@ namespace Understudy.Agent.Api;
 /// <summary>
 /// The whole management API in one route table (docs/api.md). The CLI and the console use nothing else. Every reply is
 /// a record of Understudy.Core.Api, written through <see cref="ApiJson"/>; the handlers use the services given here and
-/// nothing from the container (<paramref name="peerEndPoint"/>: the peer link's address, known once it listens).
+/// nothing from the container (<paramref name="peerEndPoint"/>: the peer link's address, known once it listens;
+/// <paramref name="version"/>: the product version the agent reports).
 /// </summary>
-internal sealed partial class ApiRoutes(AgentContext ctx, JobManager jobs, TargetService target, FailoverManager failover, Func<IPEndPoint?> peerEndPoint)
+internal sealed partial class ApiRoutes(AgentContext ctx, JobManager jobs, TargetService target, FailoverManager failover, Func<IPEndPoint?> peerEndPoint,
+    string version)
 {
     public void Map(IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1");
         api.MapGet("/health", () => Results.Ok(new HealthReply(true)));
-        api.MapGet("/agent", () => Results.Ok(new AgentInfo(ctx.Identity.Id, ctx.AgentName, AgentHost.Version, peerEndPoint()?.ToString(), ctx.DataDir)));
+        api.MapGet("/agent", () => Results.Ok(new AgentInfo(ctx.Identity.Id, ctx.AgentName, version, peerEndPoint()?.ToString(), ctx.DataDir)));
 
         api.MapGet("/trust", () => Results.Ok(ctx.Store.ListTrust().ToArray()));
         api.MapPost("/trust", (TrustRequest req) =>

@@ -141,7 +141,7 @@ internal sealed class AgentHost : IAsyncDisposable
                 await ApiProblem.WriteAsync(http, StatusCodes.Status400BadRequest, e.Message);
             }
         });
-        new ApiRoutes(ctx, jobs, target, failover, () => agent.PeerEndPoint).Map(web);
+        new ApiRoutes(ctx, jobs, target, failover, () => agent.PeerEndPoint, Version).Map(web);
         agent.Passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, IdentityOptions.FromEnvironment());
         return agent;
     }
