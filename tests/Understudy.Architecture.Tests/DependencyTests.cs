@@ -9,12 +9,13 @@ namespace Understudy.Architecture.Tests;
 public sealed class DependencyTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// Upward arrows in the agent today, counted when this test was written (issue 18): 11 into Hosting (AgentContext,
-    /// AgentIdentity and AgentHost, which the target order puts in the leaf layer or above everything) and 3 from Target
-    /// into Jobs/Failover (ITargetFailoverHooks, WriteOrderView). The restructure lowers it; it must never grow. When a
-    /// change removes some, lower this number to the new count (the test prints the list); at 0 it is the rule itself.
+    /// Upward arrows in the agent, counted when this test was written (issue 18): 14, 11 into Hosting and 3 from Target
+    /// into Jobs/Failover. The base types moved to Common (AgentContext, AgentIdentity, DataDir, AgentVersion); what
+    /// remains is the routes' lookup of AgentHost (the API's typed contracts remove it) and Target's use of
+    /// ITargetFailoverHooks and WriteOrderView. The baseline must never grow. When a change removes some, lower this
+    /// number to the new count (the test prints the list); at 0 it is the rule itself.
     /// </summary>
-    private const int LayerViolationBaseline = 14;
+    private const int LayerViolationBaseline = 4;
 
     [Fact]
     public void Core_DependsOnNeitherAgentNorCli()

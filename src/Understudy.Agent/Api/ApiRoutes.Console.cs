@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Template;
+using Understudy.Agent.Common;
 using Understudy.Agent.Hosting;
 using Understudy.Core.Jobs;
 
@@ -20,7 +21,7 @@ internal static partial class ApiRoutes
     {
         api.MapPost("/jobs/validate", (ApplyRequest req, AgentHost a) => Results.Ok(Validate(req, a)))
             .WithSummary("Check a job file without applying it: every error as file:line:key");
-        api.MapGet("/openapi.json", (EndpointDataSource endpoints) => Results.Json(OpenApiDocument.Build(endpoints.Endpoints, AgentHost.Version)))
+        api.MapGet("/openapi.json", (EndpointDataSource endpoints) => Results.Json(OpenApiDocument.Build(endpoints.Endpoints, AgentVersion.Current)))
             .WithSummary("This API described as OpenAPI 3.1");
         // Last in routing order: an unknown route or a wrong method is a problem document too, never an empty 404/405.
         api.MapFallback("{**path}", (HttpContext http, EndpointDataSource endpoints) => NoRoute(http, endpoints.Endpoints))

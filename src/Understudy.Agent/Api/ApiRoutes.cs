@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Understudy.Agent.Common;
 using Understudy.Agent.Events;
 using Understudy.Agent.WebConsole;
 using Understudy.Agent.Hosting;
@@ -35,7 +36,7 @@ internal static partial class ApiRoutes
         {
             id = a.Context.Identity.Id,
             name = a.Context.AgentName,
-            version = AgentHost.Version,
+            version = AgentVersion.Current,
             peer = a.PeerEndPoint?.ToString(),
             dataDir = a.Context.DataDir,
         }));

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Reflection;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -8,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Understudy.Agent.Api;
+using Understudy.Agent.Common;
 using Understudy.Agent.Events;
 using Understudy.Agent.Failover;
 using Understudy.Agent.Identity;
@@ -24,10 +24,6 @@ namespace Understudy.Agent.Hosting;
 /// </summary>
 internal sealed class AgentHost : IAsyncDisposable
 {
-    /// <summary>The product version (Directory.Build.props), the same string `understudy --version` prints.</summary>
-    public static string Version { get; } =
-        typeof(AgentHost).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
-
     private readonly WebApplication _web;
     private readonly PeerListener _peer;
     private readonly SdNotify? _notify = SdNotify.FromEnvironment();
