@@ -10,6 +10,7 @@ using Understudy.Agent.Hosting;
 using Understudy.Agent.Jobs;
 using Understudy.Agent.Source;
 using Understudy.Agent.Target;
+using Understudy.Agent.WriteOrder;
 
 namespace Understudy.Agent.Api;
 
@@ -23,7 +24,7 @@ internal sealed record VerifyRequest(bool Checksum, bool Repair);
 
 /// <summary><see cref="WriteOrder"/>: a write-order job's point on this target (null for file mode).</summary>
 internal sealed record HostedView(string Name, string Role, string SourceId, string SourceName, string TargetPath, long LastSeq, bool Connected,
-    string Consistency = "file", Jobs.WriteOrderView? WriteOrder = null);
+    string Consistency = "file", WriteOrderView? WriteOrder = null);
 
 /// <summary>The whole management API in one route table (docs/api.md). The CLI and the console use nothing else.</summary>
 internal static partial class ApiRoutes

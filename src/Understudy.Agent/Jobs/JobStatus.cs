@@ -1,3 +1,5 @@
+using Understudy.Agent.WriteOrder;
+
 namespace Understudy.Agent.Jobs;
 
 /// <summary>States users see in `understudy status` and its JSON (docs/cli.md lists them).</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Understudy.Agent.Events;
+using Understudy.Agent.WriteOrder;
 using Understudy.Core.Jobs;
 using Understudy.Core.WriteOrder;
 
@@ -11,9 +12,9 @@ namespace Understudy.Agent.Target;
 /// Point -1: a write-order job whose replica is no complete point (before its first base, or while a base mirror runs).
 internal sealed record PointHeld(long Point, DateTimeOffset TakenAt, DateTimeOffset ConsistentAsOf, DateTimeOffset? LinkEndedAt)
 {
-    public Jobs.WriteOrderView View(DateTimeOffset now) => Point < 0
-        ? new Jobs.WriteOrderView(null, null, null, null, null, 0, 0)
-        : new Jobs.WriteOrderView(Point, TakenAt.ToString("O"), ConsistentAsOf.ToString("O"), Math.Round(Math.Max(0, (now - ConsistentAsOf).TotalSeconds), 3), null, 0, 0);
+    public WriteOrderView View(DateTimeOffset now) => Point < 0
+        ? new WriteOrderView(null, null, null, null, null, 0, 0)
+        : new WriteOrderView(Point, TakenAt.ToString("O"), ConsistentAsOf.ToString("O"), Math.Round(Math.Max(0, (now - ConsistentAsOf).TotalSeconds), 3), null, 0, 0);
 }
 
 // Write-order jobs on the target: one point journal per hosted job (DATA/points/<source id>/<job>), recovered before

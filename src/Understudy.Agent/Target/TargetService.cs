@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Understudy.Agent.Events;
-using Understudy.Agent.Failover;
 using Understudy.Agent.Peer;
 using Understudy.Agent.State;
 using Understudy.Core.Posix;
@@ -31,7 +30,7 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
 
     public bool IsActive(string sourceId, string job) => _active.ContainsKey(sourceId + "/" + job);
 
-    /// <summary>Fail-over hooks (set once at start-up; see Failover/TargetFailoverHooks.cs).</summary>
+    /// <summary>Fail-over hooks (set once at start-up; see ITargetFailoverHooks.cs).</summary>
     public ITargetFailoverHooks? Failover { get; set; }
 
     /// <summary>A passive source's poll (Restore/PassivePollHandler.cs): the connection may turn into a restore link.</summary>
@@ -42,7 +41,7 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
     /// <summary>True once a fail-over stopped the job's replication: its session publishes what it received and ends.</summary>
     public bool IsStoppingForFailover(string key) => _stopping.ContainsKey(key);
 
-    /// <summary>Ends the job's session for a fail-over (see <see cref="IReplicationControl"/>); returns the last durable sequence.</summary>
+    /// <summary>Ends the job's session for a fail-over (the take-over's first step, through Failover/TargetReplicationControl.cs); returns the last durable sequence.</summary>
     public async Task<long> StopForFailoverAsync(string sourceId, string job, CancellationToken ct)
     {
         var key = sourceId + "/" + job;
