@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Template;
+using Understudy.Agent.Common;
 using Understudy.Core.Api;
 using Understudy.Core.Jobs;
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Understudy.Agent.Common;
 using Understudy.Agent.Events;
 using Understudy.Agent.Failover;
 using Understudy.Agent.Hosting;

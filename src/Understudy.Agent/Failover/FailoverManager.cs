@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Understudy.Agent.Events;
 using Understudy.Agent.Jobs;
+using Understudy.Agent.Target;
 using Understudy.Core.Jobs;
 
 namespace Understudy.Agent.Failover;

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Reflection;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -8,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Understudy.Agent.Api;
+using Understudy.Agent.Common;
 using Understudy.Agent.Events;
 using Understudy.Agent.Failover;
 using Understudy.Agent.Identity;
@@ -24,16 +24,13 @@ namespace Understudy.Agent.Hosting;
 /// </summary>
 internal sealed class AgentHost : IAsyncDisposable
 {
-    /// <summary>The product version (Directory.Build.props), the same string `understudy --version` prints.</summary>
-    public static string Version { get; } =
-        typeof(AgentHost).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
-
     private readonly WebApplication _web;
     private readonly PeerListener _peer;
     private readonly SdNotify? _notify = SdNotify.FromEnvironment();
-    private System.Security.Cryptography.X509Certificates.X509Certificate2 _apiCertificate = null!;
+    private readonly System.Security.Cryptography.X509Certificates.X509Certificate2 _apiCertificate;
 
-    private AgentHost(AgentContext ctx, WebApplication web, PeerListener peer, JobManager jobs, TargetService target, FailoverManager failover)
+    private AgentHost(AgentContext ctx, WebApplication web, PeerListener peer, JobManager jobs, TargetService target, FailoverManager failover,
+        Restore.PassivePoller passive, System.Security.Cryptography.X509Certificates.X509Certificate2 apiCertificate)
     {
         Failover = failover;
         Context = ctx;
@@ -41,6 +38,8 @@ internal sealed class AgentHost : IAsyncDisposable
         _peer = peer;
         Jobs = jobs;
         Target = target;
+        Passive = passive;
+        _apiCertificate = apiCertificate;
     }
 
     public AgentContext Context { get; }
@@ -52,7 +51,7 @@ internal sealed class AgentHost : IAsyncDisposable
     public FailoverManager Failover { get; }
 
     /// <summary>The source side of restore and fail-back: polls the target for passive jobs.</summary>
-    public Restore.PassivePoller Passive { get; private set; } = null!;
+    public Restore.PassivePoller Passive { get; }
 
     public IPEndPoint? PeerEndPoint => _peer.LocalEndPoint;
 
@@ -102,15 +101,20 @@ internal sealed class AgentHost : IAsyncDisposable
         var events = new EventLog(store, web.Services.GetRequiredService<ILogger<EventLog>>(), time,
             new OpTrace(web.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Understudy.Trace")));
         var ctx = new AgentContext(identity, name, options.DataDir, store, events, time);
-        var target = new TargetService(store, events, options.DataDir);
+        var identityOptions = IdentityOptions.FromEnvironment();
         var jobs = new JobManager(ctx);
-        var failover = new FailoverManager(new FailoverServices(store, events, time, IdentityOptions.FromEnvironment(),
-            ProcessCommandRunner.Instance, new NetworkProber(), new TargetReplicationControl(target)));
-        target.Failover = failover;
-        target.PassivePoll = new Restore.PassivePollHandler(failover, events).HandleAsync;
+        // The one cycle in the wiring: the target asks fail-over about every source that connects, and a take-over
+        // stops the target's replication. Fail-over is built first; its control reaches the target once bound, just
+        // below, long before a take-over can run (TargetReplicationControl.cs).
+        var replication = new TargetReplicationControl();
+        var failover = new FailoverManager(new FailoverServices(store, events, time, identityOptions,
+            ProcessCommandRunner.Instance, new NetworkProber(), replication));
+        var target = new TargetService(store, events, options.DataDir, failover, new Restore.PassivePollHandler(failover, events).HandleAsync);
+        replication.Bind(target);
+        var passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, identityOptions);
         var peer = new PeerListener(PeerLink.ParseEndPoint(options.Listen, PeerLink.DefaultPort), identity, name, store, events,
             target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
-        var agent = new AgentHost(ctx, web, peer, jobs, target, failover) { _apiCertificate = apiCertificate };
+        var agent = new AgentHost(ctx, web, peer, jobs, target, failover, passive, apiCertificate);
 
         web.Use(async (http, next) =>
         {
@@ -141,8 +145,7 @@ internal sealed class AgentHost : IAsyncDisposable
                 await ApiProblem.WriteAsync(http, StatusCodes.Status400BadRequest, e.Message);
             }
         });
-        new ApiRoutes(ctx, jobs, target, failover, () => agent.PeerEndPoint, Version).Map(web);
-        agent.Passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, IdentityOptions.FromEnvironment());
+        new ApiRoutes(ctx, jobs, target, failover, () => agent.PeerEndPoint, AgentVersion.Current).Map(web);
         return agent;
     }
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
+using Understudy.Agent.Common;
 using Understudy.Agent.Events;
-using Understudy.Agent.Hosting;
 using Understudy.Agent.Source;
 using Understudy.Core.Jobs;
 using Understudy.Core.Paths;

@@ -195,4 +195,3 @@ internal sealed partial class JobRunner
             _points?.Latest?.Seq, Interlocked.Read(ref _pointsShipped), Interlocked.Read(ref _pointBytes));
     }
 }
-

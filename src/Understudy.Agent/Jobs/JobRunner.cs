@@ -1,7 +1,7 @@
 using System.Threading.Channels;
+using Understudy.Agent.Common;
 using Understudy.Agent.Events;
 using Understudy.Agent.Failover;
-using Understudy.Agent.Hosting;
 using Understudy.Agent.Peer;
 using Understudy.Agent.Replication;
 using Understudy.Agent.Source;

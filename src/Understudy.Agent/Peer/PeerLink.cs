@@ -3,7 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
-using Understudy.Agent.Hosting;
+using Understudy.Agent.Common;
 using Understudy.Core.Protocol;
 
 namespace Understudy.Agent.Peer;

@@ -4,8 +4,8 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
+using Understudy.Agent.Common;
 using Understudy.Agent.Events;
-using Understudy.Agent.Hosting;
 using Understudy.Agent.State;
 using Understudy.Core.Protocol;
 

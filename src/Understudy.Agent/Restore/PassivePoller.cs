@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Understudy.Agent.Common;
 using Understudy.Agent.Events;
 using Understudy.Agent.Failover;
-using Understudy.Agent.Hosting;
 using Understudy.Agent.Identity;
 using Understudy.Agent.Jobs;
 using Understudy.Agent.Peer;

@@ -1,6 +1,6 @@
+using Understudy.Agent.Common;
 using Understudy.Agent.Events;
 using Understudy.Agent.Failover;
-using Understudy.Agent.Hosting;
 using Understudy.Agent.Identity;
 using Understudy.Core.Jobs;
 

@@ -1,5 +1,5 @@
 using System.Threading.Channels;
-using Understudy.Agent.Hosting;
+using Understudy.Agent.Common;
 using Understudy.Agent.Peer;
 using Understudy.Core.Paths;
 using Understudy.Core.Protocol;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Understudy.Agent.Events;
+using Understudy.Agent.WriteOrder;
 using Understudy.Core.Jobs;
 using Understudy.Core.WriteOrder;
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Understudy.Agent.Events;
-using Understudy.Agent.Failover;
 using Understudy.Agent.Peer;
 using Understudy.Agent.State;
 using Understudy.Core.Posix;
@@ -18,7 +17,10 @@ internal sealed record HostedJobInfo(string SourceId, string Job, string TargetP
 /// into its own target path; overlaps refused) and runs one session per job at a time — a new
 /// connection for a job takes over from a stale one (a source reconnecting after a cut).
 /// </summary>
-internal sealed partial class TargetService(StateStore store, EventLog events, string dataDir)
+/// <param name="failover">What it asks of fail-over (ITargetFailoverHooks.cs, implemented by FailoverManager).</param>
+/// <param name="passivePoll">A passive source's poll (Restore/PassivePollHandler.cs): the connection may turn into a restore link.</param>
+internal sealed partial class TargetService(StateStore store, EventLog events, string dataDir, ITargetFailoverHooks failover,
+    Func<PeerConnection, ControlRequest, CancellationToken, Task> passivePoll)
 {
     private readonly ConcurrentDictionary<string, ActiveSession> _active = new();
     private readonly Lock _registerLock = new();
@@ -31,18 +33,14 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
 
     public bool IsActive(string sourceId, string job) => _active.ContainsKey(sourceId + "/" + job);
 
-    /// <summary>Fail-over hooks (set once at start-up; see Failover/TargetFailoverHooks.cs).</summary>
-    public ITargetFailoverHooks? Failover { get; set; }
-
-    /// <summary>A passive source's poll (Restore/PassivePollHandler.cs): the connection may turn into a restore link.</summary>
-    public Func<PeerConnection, ControlRequest, CancellationToken, Task>? PassivePoll { get; set; }
+    public ITargetFailoverHooks Failover => failover;
 
     private readonly ConcurrentDictionary<string, bool> _stopping = new();
 
     /// <summary>True once a fail-over stopped the job's replication: its session publishes what it received and ends.</summary>
     public bool IsStoppingForFailover(string key) => _stopping.ContainsKey(key);
 
-    /// <summary>Ends the job's session for a fail-over (see <see cref="IReplicationControl"/>); returns the last durable sequence.</summary>
+    /// <summary>Ends the job's session for a fail-over (the take-over's first step, through Failover/TargetReplicationControl.cs); returns the last durable sequence.</summary>
     public async Task<long> StopForFailoverAsync(string sourceId, string job, CancellationToken ct)
     {
         var key = sourceId + "/" + job;
@@ -71,15 +69,15 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
         using var first = await conn.ReceiveAsync(ct);
         if (first is null)
             return;
-        if (first.Message is ControlRequest { Verb: Restore.RestoreVerbs.Poll } poll && PassivePoll is { } onPoll)
+        if (first.Message is ControlRequest { Verb: Restore.RestoreVerbs.Poll } poll)
         {
-            await onPoll(conn, poll, ct);
+            await passivePoll(conn, poll, ct);
             return;
         }
         if (first.Message is not OpenJob open)
             throw new ProtocolException($"expected OpenJob, got {first.Message.Type}");
         var job = new HostedJobInfo(conn.PeerId, open.JobName, open.TargetPath, open.SourceName);
-        if (Failover?.RefusalFor(job.SourceId, job.Job) is { } passive)
+        if (failover.RefusalFor(job.SourceId, job.Job) is { } passive)
         {
             // Split-brain guard: the source learns here that its job was failed over and stays passive.
             events.Record(EventCode.PassiveRefused, Severity.Warning, "failover", open.JobName, $"refused {open.SourceName}: {passive}");
@@ -93,8 +91,7 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
             await conn.SendAsync(new ErrorMessage(ErrorCode.Conflict, refusal), ct);
             return;
         }
-        if (Failover is not null)
-            await Failover.OnRegisteredAsync(job.SourceId, job.SourceName, job.Job, open.JobJson);
+        await failover.OnRegisteredAsync(job.SourceId, job.SourceName, job.Job, open.JobJson);
         FsTree tree;
         try
         {

@@ -45,7 +45,7 @@ internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, Targ
     {
         if (request.Verb != SourceStatusVerb)
             throw new ProtocolException($"unexpected control request '{request.Verb}' in a job session");
-        service.Failover?.OnSourceStatus(job.SourceId, job.Job, request.Json);
+        service.Failover.OnSourceStatus(job.SourceId, job.Job, request.Json);
         return ValueTask.FromResult(ControlAnswer.None);
     }
 

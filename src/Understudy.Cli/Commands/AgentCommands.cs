@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using Understudy.Agent.Common;
 using Understudy.Agent.Hosting;
 
 namespace Understudy.Cli.Commands;

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace Understudy.Agent.Hosting;
+namespace Understudy.Agent.Common;
 
 /// <summary>The agent's data directory: identity, API token, state store, queues.</summary>
 internal static class DataDir

@@ -1,7 +1,7 @@
 using Understudy.Agent.Events;
 using Understudy.Agent.State;
 
-namespace Understudy.Agent.Hosting;
+namespace Understudy.Agent.Common;
 
 /// <summary>What the agent's parts share: identity, state, events, clock.</summary>
 internal sealed record AgentContext(AgentIdentity Identity, string AgentName, string DataDir, StateStore Store, EventLog Events, TimeProvider Time);

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Understudy.Agent.Hosting;
+namespace Understudy.Agent.Common;
 
 /// <summary>
 /// The agent's identity: a self-signed ECDSA P-256 certificate kept in the data dir.
