@@ -26,8 +26,11 @@ internal sealed record CoalescedBatch(
 /// </summary>
 internal sealed class Coalescer
 {
-    /// <summary>Written files waiting: when each was last written, and when it began to wait.</summary>
-    private readonly Dictionary<(int, RelPath), (DateTimeOffset Last, DateTimeOffset First)> _written = [];
+    /// <summary>Written files waiting: when each was last written, when it began to wait, and which file it is when the
+    /// watcher said so (a multiply linked file: the name may be gone by the time it settles, convergence seeds 2434, 2446).</summary>
+    private readonly Dictionary<(int, RelPath), Held> _written = [];
+
+    private readonly record struct Held(DateTimeOffset Last, DateTimeOffset First, (ulong Dev, ulong Ino)? Inode);
     private RootedEvent? _carried;
     private DateTimeOffset _carriedAt;
 
@@ -46,7 +49,7 @@ internal sealed class Coalescer
     /// captured but not queued yet, which the true RPO must count (issue 17).</summary>
     public DateTimeOffset? OldestHeld => _written.Count == 0 ? null : _written.Values.Min(w => w.First);
 
-    private DateTimeOffset Due((DateTimeOffset Last, DateTimeOffset First) w) =>
+    private DateTimeOffset Due(Held w) =>
         w.Last + WriteSettle < w.First + MaxHold ? w.Last + WriteSettle : w.First + MaxHold;
 
     /// <summary>When the oldest waiting write settles (or a waiting move half gives up), or null when nothing waits.</summary>
@@ -87,7 +90,8 @@ internal sealed class Coalescer
 
         void Upsert(int root, RelPath path, bool dir, RecordKind kind = RecordKind.Upsert, (ulong, ulong)? inode = null)
         {
-            _written.Remove((root, path));
+            if (_written.Remove((root, path), out var held))
+                inode ??= held.Inode;
             if (upserts.TryGetValue((root, path), out int at))
             {
                 if (kind == RecordKind.UpsertTree && output[at].Kind == RecordKind.Upsert)
@@ -110,6 +114,19 @@ internal sealed class Coalescer
             }
             foreach (var k in upserts.Keys.Where(k => k.Item1 == root && k.Item2.IsUnder(path)).ToList())
                 upserts.Remove(k);
+        }
+
+        // Writes waiting at or below a path that is removed now are dropped, but for those that said which file they
+        // changed: a multiply linked file written through a name then removed keeps its other names, and the change is
+        // theirs (queued now, before the removal: the sender sends it to a name the file still has).
+        void Release(int root, RelPath path)
+        {
+            foreach (var (k, held) in _written.Where(w => w.Key.Item1 == root && w.Key.Item2.IsUnder(path)).ToList())
+            {
+                _written.Remove(k);
+                if (held.Inode is not null)
+                    output.Add(new ReplicationRecord(RecordKind.Upsert, root, k.Item2, Inode: held.Inode));
+            }
         }
 
         void MoveWritten(int root, RelPath from, RelPath to)
@@ -144,13 +161,20 @@ internal sealed class Coalescer
                     AddParent(parents, root, e.Path);
                     break;
                 case ChangeKind.Written:
-                    if (!upserts.ContainsKey((root, e.Path)))
-                        _written[(root, e.Path)] = (now, _written.TryGetValue((root, e.Path), out var w) ? w.First : now);
+                    if (upserts.TryGetValue((root, e.Path), out int merged))
+                    {
+                        if (e.Inode is not null && output[merged].Inode is null)
+                            output[merged] = output[merged] with { Inode = e.Inode };
+                    }
+                    else
+                    {
+                        var w = _written.GetValueOrDefault((root, e.Path), new Held(now, now, null));
+                        _written[(root, e.Path)] = new Held(now, w.First, e.Inode ?? w.Inode);
+                    }
                     break;
                 case ChangeKind.Deleted:
                     Barrier(root, e.Path, e.IsDirectory);
-                    foreach (var k in _written.Keys.Where(k => k.Item1 == root && k.Item2.IsUnder(e.Path)).ToList())
-                        _written.Remove(k);
+                    Release(root, e.Path);
                     if (!e.Path.IsRoot)
                         output.Add(new ReplicationRecord(RecordKind.Delete, root, e.Path, e.IsDirectory));
                     AddParent(parents, root, e.Path);
@@ -162,8 +186,7 @@ internal sealed class Coalescer
                     if (pair < 0)
                     {
                         // Moved out of the job: gone, as far as the target is concerned.
-                        foreach (var k in _written.Keys.Where(k => k.Item1 == root && k.Item2.IsUnder(e.Path)).ToList())
-                            _written.Remove(k);
+                        Release(root, e.Path);
                         output.Add(new ReplicationRecord(RecordKind.Delete, root, e.Path, e.IsDirectory));
                         break;
                     }
@@ -192,13 +215,18 @@ internal sealed class Coalescer
             }
         }
 
-        foreach (var (key, _) in _written.Where(w => Due(w.Value) <= now).ToList())
+        foreach (var (key, waiting) in _written.Where(w => Due(w.Value) <= now).ToList())
         {
             _written.Remove(key);
-            if (!upserts.ContainsKey(key))
+            if (upserts.TryGetValue(key, out int at))
+            {
+                if (waiting.Inode is not null && output[at].Inode is null)
+                    output[at] = output[at] with { Inode = waiting.Inode };
+            }
+            else
             {
                 upserts[key] = output.Count;
-                output.Add(new ReplicationRecord(RecordKind.Upsert, key.Item1, key.Item2));
+                output.Add(new ReplicationRecord(RecordKind.Upsert, key.Item1, key.Item2, Inode: waiting.Inode));
                 AddParent(parents, key.Item1, key.Item2);
             }
         }

@@ -74,7 +74,9 @@ internal sealed class HardLinkNames
     /// was at <paramref name="to"/> is gone. Content this sender put at <paramref name="to"/> ahead of the queue was
     /// replaced by the target's older copy (convergence seed 2311: a file renamed onto a hard link's name; the recheck
     /// then linked the other name to the old copy too), so it no longer counts as sent; content sent under
-    /// <paramref name="from"/> moved with the name.
+    /// <paramref name="from"/> moved with the name. The file's other names were linked to the replaced copy: the group is
+    /// checked once the queue is sent (seed 2441: a directory moved in, its tree sent ahead, then a queued rename of
+    /// another directory onto a name above the file split its group on the target).
     /// </summary>
     public void Renamed(int root, RelPath from, RelPath to, bool isDirectory)
     {
@@ -83,7 +85,10 @@ internal sealed class HardLinkNames
             if (sent.Root != root)
                 continue;
             if (sent.Path == to || (isDirectory && sent.Path.IsUnder(to) && !sent.Path.IsUnder(from)))
+            {
                 _current.Remove(key);
+                _suspects.TryAdd(key, (root, sent.Path));
+            }
             else if (isDirectory ? sent.Path.IsUnder(from) : sent.Path == from)
                 _current[key] = sent with { Path = sent.Path.Rebase(from, to) };
         }

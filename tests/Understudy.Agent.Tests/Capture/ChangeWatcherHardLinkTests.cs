@@ -46,6 +46,25 @@ public sealed class ChangeWatcherHardLinkTests
             "Attributes b with the inode of a");
     }
 
+    [Theory, InotifyData, FanotifyData]
+    public async Task Linked_TruncateThroughANameThenRemoveIt_WrittenCarriesTheInode(string method)
+    {
+        // truncate(2) by path opens nothing: the kernel reports a modification only (no close-write), which the
+        // pipeline holds as a write until it settles; by then the name may be gone (convergence seed 2434: the
+        // change never reached the file's other name).
+        await using var h = WatchHarness.Start(method, prepare: r =>
+        {
+            File.WriteAllText(Path.Combine(r, "keep"), "old");
+            TestLibc.Link(Path.Combine(r, "keep"), Path.Combine(r, "other"));
+        });
+        await h.Watcher.Ready;
+        var inode = InodeOf(h.Root, "keep");
+        TestLibc.Truncate(h.P("other"), 10_000);
+        File.Delete(h.P("other"));
+        await h.WaitForAsync(e => e.Kind == ChangeKind.Written && e.Path == RelPath.Parse("other") && e.Inode == inode,
+            "Written other with the inode of keep");
+    }
+
     private static (ulong, ulong) InodeOf(string root, string name)
     {
         using var t = FsTree.Open(root, create: false);

@@ -134,6 +134,26 @@ public sealed class CoalescerTests
     }
 
     [Fact]
+    public void AWriteThatSaysWhichFileItChanged_KeepsTheInodeWhileItSettles()
+    {
+        // A multiply linked file written (or truncated) through a name that is removed before the write settles: the
+        // record must still say which file changed, the name cannot (convergence seed 2434).
+        var c = new Coalescer { WriteSettle = TimeSpan.FromSeconds(1) };
+        var inode = ((ulong)1, (ulong)42);
+        Assert.Empty(c.Process([new(0, new ChangeEvent(ChangeKind.Written, RelPath.Parse("h"), false, Inode: inode))], T0).Records);
+        var settled = c.Process([], T0 + TimeSpan.FromSeconds(2)).Records;
+        Assert.Equal(inode, settled.Single(r => r.Kind == RecordKind.Upsert).Inode);
+        // Removed before it settles: queued all the same, ahead of the removal (the file keeps its other names).
+        Assert.Empty(c.Process([new(0, new ChangeEvent(ChangeKind.Written, RelPath.Parse("h"), false, Inode: inode))], T0).Records);
+        var removed = c.Process([E(ChangeKind.Deleted, "h")], T0 + TimeSpan.FromMilliseconds(100)).Records;
+        Assert.Equal(["Upsert h", "Delete h", "DirMeta ."], removed.Select(r => r.ToString()));
+        Assert.Equal(inode, removed[0].Inode);
+        // Merged into an earlier record of the same path in the batch, it gives that record the inode.
+        var merged = c.Process([E(ChangeKind.Created, "g"), new(0, new ChangeEvent(ChangeKind.Written, RelPath.Parse("g"), false, Inode: inode))], T0).Records;
+        Assert.Equal(inode, merged.Single(r => r.Kind == RecordKind.Upsert).Inode);
+    }
+
+    [Fact]
     public void OverflowAndRootGone_AreReportedNotQueued()
     {
         var c = new Coalescer();

@@ -90,4 +90,22 @@ public sealed class HardLinkNamesTests
         names.Renamed(0, RelPath.Parse("of62"), RelPath.Parse("x/g"), isDirectory: false);
         Assert.Null(names.SentAsItIs(s_key, s_what, () => null));
     }
+
+    /// <summary>
+    /// A directory moved in (its tree sent ahead of the queue, a multiply linked file's content with it, and the file's
+    /// other names linked to that copy), then a queued rename of another directory onto a name above it: the rename
+    /// replaces the sent-ahead copy with the target's older one, which the other names are not linked to. The group is
+    /// checked once the queue is sent (convergence seed 2441: a hard-link group split on the target).
+    /// </summary>
+    [Fact]
+    public void DirectoryRenamedOntoAParentOfTheNameSentTo_TheGroupIsCheckedOnceTheQueueIsSent()
+    {
+        var names = new HardLinkNames();
+        names.SetCurrent(s_key, 0, RelPath.Parse("in320/od316/rd321/f192"), s_what, null);
+        names.TakeSuspects();
+        names.Renamed(0, RelPath.Parse("d184"), RelPath.Parse("in320/od316/rd321"), isDirectory: true);
+        Assert.Null(names.SentAsItIs(s_key, s_what, () => null));
+        Assert.True(names.HasSuspects);
+        Assert.Equal((s_key, 0, RelPath.Parse("in320/od316/rd321/f192")), Assert.Single(names.TakeSuspects()));
+    }
 }

@@ -223,9 +223,11 @@ internal sealed partial class FanotifyWatcher
             Hold(new ChangeEvent(ChangeKind.Created, path, isDir), dir);
         if ((m & FAN_MOVED_TO) != 0)
             Hold(new ChangeEvent(ChangeKind.MovedTo, path, isDir), dir);
+        // A modification alone (truncate(2) by path, a file still open) says which file too: it waits to settle, and the
+        // name it was made through may be gone by then (convergence seeds 2434, 2446).
+        var inode = !isDir && (m & (FAN_MODIFY | FAN_CLOSE_WRITE | FAN_ATTRIB)) != 0 ? SharedInode(ref r) : null;
         if ((m & FAN_MODIFY) != 0)
-            Hold(new ChangeEvent(ChangeKind.Written, path, isDir), dir);
-        var inode = !isDir && (m & (FAN_CLOSE_WRITE | FAN_ATTRIB)) != 0 ? SharedInode(ref r) : null;
+            Hold(new ChangeEvent(ChangeKind.Written, path, isDir, Inode: inode), dir);
         if ((m & FAN_CLOSE_WRITE) != 0)
             Hold(new ChangeEvent(ChangeKind.Modified, path, isDir, Inode: inode), dir);
         if ((m & FAN_ATTRIB) != 0)

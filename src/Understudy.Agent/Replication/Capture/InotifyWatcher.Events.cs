@@ -81,7 +81,7 @@ internal sealed partial class InotifyWatcher
         }
         if (Excluded(path))
             return;
-        if (!isDir && (mask & (IN_CLOSE_WRITE | IN_ATTRIB)) != 0)
+        if (!isDir && (mask & (IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB)) != 0)
             _lastNamed = (path, mask);
         if ((mask & IN_CREATE) != 0)
         {

@@ -24,7 +24,7 @@ namespace Understudy.Agent.Replication.Capture;
 /// </remarks>
 internal sealed partial class InotifyWatcher
 {
-    private const uint FileMask = IN_CLOSE_WRITE | IN_ATTRIB | IN_DONT_FOLLOW | IN_MASK_ADD;
+    private const uint FileMask = IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_DONT_FOLLOW | IN_MASK_ADD;
 
     /// <summary>File watches: wd → the inode it follows.</summary>
     private readonly Dictionary<int, (ulong Dev, ulong Ino)> _files = [];
@@ -64,9 +64,10 @@ internal sealed partial class InotifyWatcher
             return true;
         }
         // The directory's event of the same change comes just before; it carries the name (see the remarks).
-        if (_lastNamed is { } named && (named.Mask & mask & (IN_CLOSE_WRITE | IN_ATTRIB)) != 0)
+        // A modification alone (truncate(2) by path, a file still open) waits to settle, and its name may be gone by then.
+        if (_lastNamed is { } named && (named.Mask & mask & (IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB)) != 0)
         {
-            var kind = (mask & IN_CLOSE_WRITE) != 0 ? ChangeKind.Modified : ChangeKind.Attributes;
+            var kind = (mask & IN_CLOSE_WRITE) != 0 ? ChangeKind.Modified : (mask & IN_ATTRIB) != 0 ? ChangeKind.Attributes : ChangeKind.Written;
             Sink.Publish(new ChangeEvent(kind, named.Path, false, Inode: inode));
         }
         _lastNamed = null;

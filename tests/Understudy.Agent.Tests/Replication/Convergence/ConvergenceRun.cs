@@ -65,8 +65,9 @@ internal static partial class ConvergenceRun
             if (clients is not null)
                 output.WriteLine("target events:\n" + (await rig.Agents.Target.CliAsync("events", "--job", job, "--limit", "300")).Stdout);
             var names = Names(failure);
-            output.WriteLine("source agent trace of those names:\n" + Traced(rig.Agents.Source.Log, job, names));
-            output.WriteLine("target agent trace of those names:\n" + Traced(rig.Agents.Target.Log, job, names));
+            var above = Ancestors(failure);
+            output.WriteLine("source agent trace of those names:\n" + Traced(rig.Agents.Source.Log, job, names, above));
+            output.WriteLine("target agent trace of those names:\n" + Traced(rig.Agents.Target.Log, job, names, above));
             output.WriteLine("source agent log (tail):\n" + Tail(rig.Agents.Source.Log));
             output.WriteLine("target agent log (tail):\n" + Tail(rig.Agents.Target.Log));
             await rig.RemoveJobAsync(job);
@@ -90,20 +91,35 @@ internal static partial class ConvergenceRun
             .Select(l => l[11..].Split(':', 2)[0].Split(" (", 2)[0].Trim()).Select(p => p.Split('/')[^1])
             .Where(n => n.Length > 1).Distinct().Take(10).ToList();
 
+    /// <summary>The directories above the differing entries, by their whole paths (a rename or removal of one of them
+    /// moves or removes the entry without naming it).</summary>
+    private static List<string> Ancestors(string failure) =>
+        failure.Split('\n').Where(l => l.StartsWith("  ", StringComparison.Ordinal) && l.Length > 11)
+            .Select(l => l[11..].Split(':', 2)[0].Split(" (", 2)[0].Trim())
+            .SelectMany(p => Enumerable.Range(1, Math.Max(0, p.Split('/').Length - 1)).Select(n => string.Join('/', p.Split('/').Take(n))))
+            .Distinct().Take(30).ToList();
+
     /// <summary>
     /// The agent's operation trace (Understudy.Trace, switched on by the rig) for this job's lines that name one of
-    /// <paramref name="names"/>, with the job's events between them (reconnects, mirrors): how each differing entry
-    /// was sent and applied. The agents are shared by the lanes, so the other lanes' faults show as agent restarts.
+    /// <paramref name="names"/>, or one of the directories <paramref name="above"/> them as a whole path (not their
+    /// metadata: directories high up get that often), with the job's events between them (reconnects, mirrors): how
+    /// each differing entry was sent and applied. The agents are shared by the lanes, so the other lanes' faults show
+    /// as agent restarts.
     /// </summary>
-    private static string Traced(string log, string job, List<string> names)
+    private static string Traced(string log, string job, List<string> names, List<string> above)
     {
         var all = log.Split('\n');
         bool Traced(string l) => l.Contains($"trace {job} ", StringComparison.Ordinal);
         // The inodes of those entries too: a change made through another name, or a name since gone, shows by its inode.
         static IEnumerable<string> Inodes(string l) => System.Text.RegularExpressions.Regex.Matches(l, @"inode \d+\b").Select(m => m.Value);
         var inodes = all.Where(l => Traced(l) && names.Any(n => l.Contains(n, StringComparison.Ordinal))).SelectMany(Inodes).ToHashSet();
+        var dirs = above.Count == 0
+            ? null
+            : new System.Text.RegularExpressions.Regex(@"(?:^|[\s:])(?:" + string.Join('|', above.Select(System.Text.RegularExpressions.Regex.Escape)) + @")(?=$|[\s)])");
+        bool NamesDir(string l) => dirs is not null && !l.Contains("DirMeta", StringComparison.Ordinal)
+            && !l.Contains("SetMetadata", StringComparison.Ordinal) && dirs.IsMatch(l);
         var lines = all.Where(l =>
-            (Traced(l) && (names.Any(n => l.Contains(n, StringComparison.Ordinal)) || Inodes(l).Any(inodes.Contains)))
+            (Traced(l) && (names.Any(n => l.Contains(n, StringComparison.Ordinal)) || Inodes(l).Any(inodes.Contains) || NamesDir(l)))
             || l.Contains($"job={job}:", StringComparison.Ordinal)
             || l.Contains("[agent] job=-: agent", StringComparison.Ordinal)).ToList();
         return string.Join('\n', lines.Count <= 400 ? lines : lines[^400..]);
