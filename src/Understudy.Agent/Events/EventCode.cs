@@ -14,6 +14,7 @@ internal enum EventCode
 
     AgentStarted = 100,
     AgentStopping = 101,
+    EventLogUnwritable = 102,
     PeerTrusted = 110,
     PeerTrustRemoved = 111,
     PeerNoCertificate = 120,
@@ -77,6 +78,9 @@ internal enum EventCode
     FailoverSettingsRejected = 621,
     MonitoringStopped = 622,
     MonitoringStarted = 623,
+    FailoverStateHeld = 624,
+    FailoverStateStored = 625,
+    MonitorRoundFailed = 626,
     PassiveRefused = 630,
     SourcePassive = 631,
     StepStarted = 640,

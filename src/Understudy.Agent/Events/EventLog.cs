@@ -28,6 +28,8 @@ internal static class Severity
 /// <summary>
 /// The product's event log: every event is stored durably, written to the system log
 /// (journald via the console logger's systemd format), and pushed to live subscribers (SSE, --follow).
+/// Recording never throws into its caller: an event that cannot be stored (a full or failing data directory) is held
+/// in memory until it can be (EventLog.Held.cs), so the loops that record events — the fail-over monitor first — go on.
 /// </summary>
 internal sealed partial class EventLog(StateStore store, ILogger<EventLog> logger, TimeProvider time, OpTrace? trace = null)
 {
@@ -37,12 +39,21 @@ internal sealed partial class EventLog(StateStore store, ILogger<EventLog> logge
     private readonly Lock _lock = new();
     private readonly List<Channel<AgentEvent>> _subscribers = [];
 
+    /// <summary>Stores, logs and publishes one event. Never throws for want of storage; the event returned has a negative
+    /// <see cref="AgentEvent.Id"/> while it is held in memory (see <see cref="Held"/>).</summary>
     public AgentEvent Record(EventCode code, string severity, string category, string? job, string message, object? data = null)
     {
         var t = time.GetUtcNow().ToString("O");
         var json = data is null ? null : JsonSerializer.Serialize(data, data.GetType(), EventJson.Options);
-        var id = store.AddEvent(t, severity, category, job, message, json, (int)code);
-        var ev = new AgentEvent(id, t, severity, category, job, message, json, code);
+        // Logged first and whatever the store says: the system log is the copy that survives a data directory that fails.
+        Log(severity, category, code, job, message);
+        var ev = Store(new AgentEvent(0, t, severity, category, job, message, json, code));
+        Publish(ev);
+        return ev;
+    }
+
+    private void Log(string severity, string category, EventCode code, string? job, string message)
+    {
         var level = severity switch
         {
             Severity.Error => LogLevel.Error,
@@ -50,12 +61,15 @@ internal sealed partial class EventLog(StateStore store, ILogger<EventLog> logge
             _ => LogLevel.Information,
         };
         LogEvent(logger, level, category, (int)code, job ?? "-", message);
+    }
+
+    private void Publish(AgentEvent ev)
+    {
         lock (_lock)
         {
             foreach (var s in _subscribers)
                 s.Writer.TryWrite(ev);
         }
-        return ev;
     }
 
     public IReadOnlyList<AgentEvent> List(string? job, long afterId, int limit) => store.ListEvents(job, afterId, limit);

@@ -117,7 +117,7 @@ internal sealed partial class FailoverEngine
                 throw new JobRequestException($"job '{Job}' is {State.Name()} now", 409);
             else
             {
-                _s.Store.ClearSteps(SourceId, Job, FailbackPhase);
+                _held.WriteClearSteps(FailbackPhase, () => _s.Store.ClearSteps(SourceId, Job, FailbackPhase));
                 _s.Events.Record(EventCode.FailbackStarted, Severity.Info, "failback", Job, $"fail-back to {SourceName} started");
                 SetState(FailoverState.FailingBack, "fail-back started", dismissed: false);
                 running = _failback = RunFailbackAsync(_stop.Token);
@@ -149,9 +149,9 @@ internal sealed partial class FailoverEngine
 
     public IReadOnlyList<IFailoverStep> BuildFailbackPlan() =>
         FailbackPlan.Build(Spec, SourceName, _s.Options, () => RestoreRun, FailoverRunner, () => BuildPlan(force: false),
-            () => _s.Store.ClearSteps(SourceId, Job, Phase));
+            () => _held.WriteClearSteps(Phase, () => _s.Store.ClearSteps(SourceId, Job, Phase)));
 
-    private StepRunner FailoverRunner() => new(_s.Store, _s.Events, SourceId, Job, Phase, _s.Commands, _s.Options);
+    private StepRunner FailoverRunner() => new(_s.Store, _s.Events, SourceId, Job, Phase, _s.Commands, _s.Options, _held);
 
     /// <summary>After a restart in failing-back: finish (or finish undoing) the fail-back from its journal.</summary>
     private void ResumeFailback()
@@ -169,7 +169,7 @@ internal sealed partial class FailoverEngine
         RunOutcome outcome;
         try
         {
-            outcome = await new StepRunner(_s.Store, _s.Events, SourceId, Job, FailbackPhase, _s.Commands, _s.Options).RunAsync(BuildFailbackPlan(), ct);
+            outcome = await new StepRunner(_s.Store, _s.Events, SourceId, Job, FailbackPhase, _s.Commands, _s.Options, _held).RunAsync(BuildFailbackPlan(), ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -184,7 +184,7 @@ internal sealed partial class FailoverEngine
         {
             if (outcome.Completed)
             {
-                _s.Store.ClearSteps(SourceId, Job, Phase);
+                _held.WriteClearSteps(Phase, () => _s.Store.ClearSteps(SourceId, Job, Phase));
                 _s.Events.Record(EventCode.FailbackCompleted, Severity.Info, "failback", Job,
                     $"failed back: {SourceName} holds its identity again; forward replication resumes{(outcome.Warnings > 0 ? $" ({outcome.Warnings} warnings)" : "")}");
                 SetState(FailoverState.Protecting, $"failed back at {_s.Time.GetUtcNow():O}", dismissed: false);

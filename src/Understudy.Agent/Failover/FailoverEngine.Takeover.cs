@@ -49,7 +49,7 @@ internal sealed partial class FailoverEngine
         try
         {
             var plan = BuildPlan(force);
-            outcome = await new StepRunner(_s.Store, _s.Events, SourceId, Job, Phase, _s.Commands, _s.Options).RunAsync(plan, ct);
+            outcome = await new StepRunner(_s.Store, _s.Events, SourceId, Job, Phase, _s.Commands, _s.Options, _held).RunAsync(plan, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -73,7 +73,8 @@ internal sealed partial class FailoverEngine
                 // Clients may change the replica from the take-over's start on: the restore sends whatever changed since
                 // (by ctime), also what keeps size and mtime (RestoreLink).
                 var since = _s.Time.GetUtcNow() - Stopwatch.GetElapsedTime(started) - DateTimeOffset.UnixEpoch;
-                _s.Store.SetValue(Restore.RestoreRun.FailedOverAtKey(SourceId, Job), (since.Ticks * 100).ToString(CultureInfo.InvariantCulture));
+                var key = Restore.RestoreRun.FailedOverAtKey(SourceId, Job);
+                _held.Write(key, () => _s.Store.SetValue(key, (since.Ticks * 100).ToString(CultureInfo.InvariantCulture)));
             }
             else
             {

@@ -37,7 +37,16 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
         _reason = reason;
         Dismissed = dismissed;
         _watches = [.. Settings.Monitor.Addresses.Select(a => new AddressWatch(a))];
+        _held = new HeldWrites
+        {
+            Holding = e => _s.Events.Record(EventCode.FailoverStateHeld, Severity.Warning, "failover", Job,
+                $"the fail-over state cannot be stored ({e.Message}): monitoring and fail-over go on from memory; it is stored when the data directory takes writes again "
+                + "(an agent restart before then starts from the last state stored)"),
+            Drained = n => _s.Events.Record(EventCode.FailoverStateStored, Severity.Info, "failover", Job, $"the fail-over state is stored again ({n} held writes)"),
+        };
     }
+
+    private readonly HeldWrites _held;
 
     public string SourceId { get; }
 
@@ -82,14 +91,28 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
         // A probe ends before the next one starts, so a slow reply counts as a miss, not as a late hit.
         var timeout = Settings.Monitor.EffectiveTimeout;
         using var timer = new PeriodicTimer(interval, _s.Time);
+        string? lastFailure = null;
         try
         {
             do
             {
-                if (!State.IsMonitored())
-                    continue;
-                var results = await Task.WhenAll(_watches.Select(w => _s.Prober.ProbeAsync(w.Address, timeout, ct)));
-                Observe(results);
+                try
+                {
+                    _held.Flush();
+                    if (!State.IsMonitored())
+                        continue;
+                    var results = await Task.WhenAll(_watches.Select(w => _s.Prober.ProbeAsync(w.Address, timeout, ct)));
+                    Observe(results);
+                    lastFailure = null;
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // One round's failure is not the monitor's end: a loop that died here left status frozen and the
+                    // source unwatched for good. Said once per distinct failure, not every interval.
+                    if (e.Message != lastFailure)
+                        _s.Events.Record(EventCode.MonitorRoundFailed, Severity.Error, "monitor", Job, $"a monitor round failed ({e.GetType().Name}: {e.Message}); monitoring goes on");
+                    lastFailure = e.Message;
+                }
             }
             while (await timer.WaitForNextTickAsync(ct));
         }
@@ -144,7 +167,7 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
         SetState(d.Next, d.Reason.Length > 0 ? d.Reason : null, d.Dismissed);
         if (d.Action == FailoverAction.FailOver)
         {
-            _s.Store.ClearSteps(SourceId, Job, Phase);
+            _held.WriteClearSteps(Phase, () => _s.Store.ClearSteps(SourceId, Job, Phase));
             _takeover = RunTakeoverAsync(force, _stop.Token);
         }
     }
@@ -154,7 +177,7 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
         State = state;
         _reason = reason;
         Dismissed = dismissed;
-        _s.Store.SaveFailoverState(SourceId, Job, state.Name(), reason, dismissed);
+        _held.Write("state", () => _s.Store.SaveFailoverState(SourceId, Job, state.Name(), reason, dismissed));
         Changed?.Invoke(this);
     }
 }

@@ -37,7 +37,7 @@ internal sealed class ScriptStep(ScriptSpec script, ScriptEnvironment env, bool 
 
     public async Task ApplyAsync(StepContext ctx, CancellationToken ct)
     {
-        var r = await ctx.Commands.RunAsync(script.Run, [], new CommandOptions(script.Timeout, env.ToVariables()), ct);
+        var r = await ctx.Commands.RunAsync(script.Run, [], new CommandOptions(script.Timeout, env.ToVariables(), Script: true), ct);
         var data = new { script = script.Run, phase = env.Phase, exitCode = r.ExitCode, timedOut = r.TimedOut, output = r.Output };
         if (r.Ok)
         {

@@ -28,8 +28,11 @@ internal static class StepStatus
 /// middle resumes where it stopped — applied steps are skipped, the interrupted one runs again. An
 /// aborting failure is written as "failed" first and the applied steps are then reverted in reverse
 /// order; a restart that finds a "failed" step finishes that undo instead of going forward.
+/// With <paramref name="held"/>, a journal write the store refuses (a full data directory) is held in memory and
+/// stored later (<see cref="HeldWrites"/>) instead of stopping the run: the steps go on.
 /// </summary>
-internal sealed class StepRunner(StateStore store, EventLog events, string sourceId, string job, string phase, ICommandRunner commands, IdentityOptions options)
+internal sealed class StepRunner(StateStore store, EventLog events, string sourceId, string job, string phase, ICommandRunner commands, IdentityOptions options,
+    HeldWrites? held = null)
 {
     public async Task<RunOutcome> RunAsync(IReadOnlyList<IFailoverStep> plan, CancellationToken ct)
     {
@@ -51,19 +54,19 @@ internal sealed class StepRunner(StateStore store, EventLog events, string sourc
             if (prior is not null && IsDone(prior))
                 continue;
             var record = new StoredStep(i, step.Name, StepStatus.Applying, prior?.Data, null);
-            store.SaveStep(sourceId, job, phase, record);
+            Save(record);
             events.Record(EventCode.StepStarted, Severity.Info, "failover", job, $"{phase} step {i + 1}/{plan.Count}: {step.Name}");
             var ctx = Context(record);
             try
             {
                 await step.ApplyAsync(ctx, ct);
-                store.SaveStep(sourceId, job, phase, record with { Status = StepStatus.Applied, Data = ctx.Data });
+                Save(record with { Status = StepStatus.Applied, Data = ctx.Data });
             }
             catch (StepFailedException e) when (!e.Abort)
             {
                 warnings++;
                 events.Record(EventCode.StepWarning, Severity.Warning, "failover", job, $"{phase} step '{step.Name}': {e.Message} (continuing)", e.EventData);
-                store.SaveStep(sourceId, job, phase, record with { Status = StepStatus.Warning, Data = ctx.Data, Detail = e.Message });
+                Save(record with { Status = StepStatus.Warning, Data = ctx.Data, Detail = e.Message });
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -71,12 +74,12 @@ internal sealed class StepRunner(StateStore store, EventLog events, string sourc
                 var data = (e as StepFailedException)?.EventData;
                 events.Record(EventCode.StepAborted, Severity.Error, "failover", job, $"{phase} aborted at step '{step.Name}': {e.Message}", data);
                 var failedRecord = record with { Status = StepStatus.Failed, Data = ctx.Data, Detail = e.Message };
-                store.SaveStep(sourceId, job, phase, failedRecord);
+                Save(failedRecord);
                 journal[i] = failedRecord;
                 await RevertAsync(plan, journal, ct);
                 return RunOutcome.Aborted(e.Message);
             }
-            journal[i] = store.ListSteps(sourceId, job, phase).First(s => s.Index == i);
+            journal[i] = Steps().First(s => s.Index == i);
         }
         return RunOutcome.Done(warnings);
     }
@@ -101,14 +104,14 @@ internal sealed class StepRunner(StateStore store, EventLog events, string sourc
                 events.Record(EventCode.StepUndoFailed, Severity.Error, "failover", job, $"could not undo step '{plan[i].Name}': {e.Message}");
             }
             // Reverted is recorded even after an error: undo is best effort and must not loop forever on restart.
-            store.SaveStep(sourceId, job, phase, rec with { Status = StepStatus.Reverted });
+            Save(rec with { Status = StepStatus.Reverted });
         }
     }
 
     private Dictionary<int, StoredStep> LoadJournal(IReadOnlyList<IFailoverStep> plan)
     {
         var journal = new Dictionary<int, StoredStep>();
-        foreach (var s in store.ListSteps(sourceId, job, phase))
+        foreach (var s in Steps())
         {
             // A journal entry only counts for the same step at the same place: the plan is rebuilt from the stored spec.
             if (s.Index < plan.Count && plan[s.Index].Name == s.Name)
@@ -117,13 +120,24 @@ internal sealed class StepRunner(StateStore store, EventLog events, string sourc
         return journal;
     }
 
+    private IReadOnlyList<StoredStep> Steps() =>
+        held is null ? store.ListSteps(sourceId, job, phase) : held.Overlay(phase, store.ListSteps(sourceId, job, phase));
+
+    private void Save(StoredStep step)
+    {
+        if (held is null)
+            store.SaveStep(sourceId, job, phase, step);
+        else
+            held.WriteStep(phase, step, () => store.SaveStep(sourceId, job, phase, step));
+    }
+
     private static bool IsDone(StoredStep s) => s.Status is StepStatus.Applied or StepStatus.Warning;
 
     private StepContext Context(StoredStep record)
     {
         var ctx = new StepContext(job, commands, options,
             (code, severity, message, data) => events.Record(code, severity, "failover", job, message, data),
-            data => store.SaveStep(sourceId, job, phase, record with { Data = data }));
+            data => Save(record with { Data = data }));
         ctx.LoadData(record.Data);
         return ctx;
     }

@@ -210,6 +210,7 @@ internal sealed class AgentHost : IAsyncDisposable
         await _peer.DisposeAsync();
         await _web.StopAsync();
         await _web.DisposeAsync();
+        Context.Events.Dispose();
         Context.Store.Dispose();
         Context.Identity.Dispose();
         _notify?.Dispose();

@@ -11,8 +11,9 @@ internal sealed record CommandResult(int ExitCode, string Output, bool TimedOut)
     public string Describe() => TimedOut ? "timed out" : $"exit {ExitCode}";
 }
 
-/// <summary>How to run a command: time limit and extra environment.</summary>
-internal sealed record CommandOptions(TimeSpan Timeout, IReadOnlyDictionary<string, string>? Environment = null)
+/// <summary>How to run a command: time limit and extra environment. <paramref name="Script"/>: an operator's script, run
+/// in its own session with a minimal environment and its process group ended with it (<see cref="ScriptProcess"/>).</summary>
+internal sealed record CommandOptions(TimeSpan Timeout, IReadOnlyDictionary<string, string>? Environment = null, bool Script = false)
 {
     public static readonly CommandOptions Default = new(TimeSpan.FromSeconds(30));
 }
@@ -35,6 +36,8 @@ internal sealed class ProcessCommandRunner : ICommandRunner
 
     public async Task<CommandResult> RunAsync(string file, IReadOnlyList<string> args, CommandOptions options, CancellationToken ct)
     {
+        if (options.Script)
+            return await ScriptProcess.RunAsync(file, args, options, ct);
         var psi = new ProcessStartInfo(file)
         {
             UseShellExecute = false,

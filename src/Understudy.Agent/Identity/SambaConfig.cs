@@ -1,4 +1,5 @@
 using System.Text;
+using Understudy.Core.Posix;
 
 namespace Understudy.Agent.Identity;
 
@@ -116,11 +117,6 @@ internal sealed class SambaConfig(IdentityOptions options)
         return sb.ToString();
     }
 
-    internal static void WriteAtomically(string path, string content)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var tmp = path + ".understudy-tmp";
-        File.WriteAllText(tmp, content);
-        File.Move(tmp, path, overwrite: true);
-    }
+    /// <summary>Also the NFS step's writer: old or new content after a crash, mode and owner kept (<see cref="DurableFile"/>).</summary>
+    internal static void WriteAtomically(string path, string content) => DurableFile.Replace(path, content);
 }

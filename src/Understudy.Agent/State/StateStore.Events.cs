@@ -21,6 +21,27 @@ internal sealed partial class StateStore
         }
     }
 
+    /// <summary>Stores events in one transaction, all or none (the event log's held events after an outage); returns their ids in order.</summary>
+    public long[] AddEvents(IReadOnlyList<Events.AgentEvent> events)
+    {
+        lock (_lock)
+        {
+            using var tx = _db.BeginTransaction();
+            var ids = new long[events.Count];
+            for (int i = 0; i < events.Count; i++)
+            {
+                var e = events[i];
+                using var cmd = Command(
+                    "INSERT INTO events (time, severity, category, job, message, data, code) VALUES ($t, $s, $c, $j, $m, $d, $code); SELECT last_insert_rowid();",
+                    [("$t", e.Time), ("$s", e.Severity), ("$c", e.Category), ("$j", e.Job), ("$m", e.Message), ("$d", e.Data), ("$code", (int)e.Code)]);
+                cmd.Transaction = tx;
+                ids[i] = (long)cmd.ExecuteScalar()!;
+            }
+            tx.Commit();
+            return ids;
+        }
+    }
+
     public IReadOnlyList<Events.AgentEvent> ListEvents(string? job, long afterId, int limit) =>
         Query("""
             SELECT id, time, severity, category, job, message, data, code FROM events

@@ -17,13 +17,13 @@ internal sealed partial class StateStore
         """);
 
     public void SaveFailoverSpec(string sourceId, string job, string specJson, string initialState) =>
-        Exec("""
+        ExecDurable("""
             INSERT INTO failover (source_id, job, spec, state, updated_at) VALUES ($s, $j, $spec, $st, $at)
             ON CONFLICT(source_id, job) DO UPDATE SET spec = $spec, updated_at = $at
             """, ("$s", sourceId), ("$j", job), ("$spec", specJson), ("$st", initialState), ("$at", Now()));
 
     public void SaveFailoverState(string sourceId, string job, string state, string? reason, bool dismissed) =>
-        Exec("UPDATE failover SET state = $st, reason = $r, dismissed = $d, updated_at = $at WHERE source_id = $s AND job = $j",
+        ExecDurable("UPDATE failover SET state = $st, reason = $r, dismissed = $d, updated_at = $at WHERE source_id = $s AND job = $j",
             ("$s", sourceId), ("$j", job), ("$st", state), ("$r", reason), ("$d", dismissed ? 1 : 0), ("$at", Now()));
 
     public void SaveFailoverInFlight(string sourceId, string job, string? json) =>
@@ -31,8 +31,8 @@ internal sealed partial class StateStore
 
     public void RemoveFailover(string sourceId, string job)
     {
-        Exec("DELETE FROM failover WHERE source_id = $s AND job = $j", ("$s", sourceId), ("$j", job));
-        Exec("DELETE FROM failover_steps WHERE source_id = $s AND job = $j", ("$s", sourceId), ("$j", job));
+        ExecDurable("DELETE FROM failover WHERE source_id = $s AND job = $j", ("$s", sourceId), ("$j", job));
+        ExecDurable("DELETE FROM failover_steps WHERE source_id = $s AND job = $j", ("$s", sourceId), ("$j", job));
     }
 
     public IReadOnlyList<StoredFailover> ListFailover() =>
@@ -46,12 +46,12 @@ internal sealed partial class StateStore
             ("$s", sourceId), ("$j", job), ("$p", phase));
 
     public void SaveStep(string sourceId, string job, string phase, StoredStep step) =>
-        Exec("""
+        ExecDurable("""
             INSERT INTO failover_steps (source_id, job, phase, idx, name, status, data, detail, updated_at) VALUES ($s, $j, $p, $i, $n, $st, $d, $dt, $at)
             ON CONFLICT(source_id, job, phase, idx) DO UPDATE SET name = $n, status = $st, data = $d, detail = $dt, updated_at = $at
             """, ("$s", sourceId), ("$j", job), ("$p", phase), ("$i", step.Index), ("$n", step.Name), ("$st", step.Status), ("$d", step.Data),
             ("$dt", step.Detail), ("$at", Now()));
 
     public void ClearSteps(string sourceId, string job, string phase) =>
-        Exec("DELETE FROM failover_steps WHERE source_id = $s AND job = $j AND phase = $p", ("$s", sourceId), ("$j", job), ("$p", phase));
+        ExecDurable("DELETE FROM failover_steps WHERE source_id = $s AND job = $j AND phase = $p", ("$s", sourceId), ("$j", job), ("$p", phase));
 }

@@ -7,7 +7,7 @@ internal sealed record HostedJob(string SourceId, string Job, string TargetPath,
 internal sealed partial class StateStore
 {
     public void SaveJob(string name, string yaml) =>
-        Exec("INSERT INTO jobs (name, yaml, applied_at) VALUES ($n, $y, $at) ON CONFLICT(name) DO UPDATE SET yaml = $y, applied_at = $at",
+        ExecDurable("INSERT INTO jobs (name, yaml, applied_at) VALUES ($n, $y, $at) ON CONFLICT(name) DO UPDATE SET yaml = $y, applied_at = $at",
             ("$n", name), ("$y", yaml), ("$at", Now()));
 
     public void SaveJobRuntime(string name, string runtimeJson) =>
@@ -16,7 +16,7 @@ internal sealed partial class StateStore
     public bool RemoveJob(string name)
     {
         bool existed = ListJobs().Any(j => j.Name == name);
-        Exec("DELETE FROM jobs WHERE name = $n", ("$n", name));
+        ExecDurable("DELETE FROM jobs WHERE name = $n", ("$n", name));
         return existed;
     }
 
@@ -25,7 +25,7 @@ internal sealed partial class StateStore
             r => new StoredJob(r.GetString(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3)));
 
     public void SaveHosted(string sourceId, string job, string targetPath, string sourceName) =>
-        Exec("""
+        ExecDurable("""
             INSERT INTO hosted (source_id, job, target_path, source_name, registered_at) VALUES ($s, $j, $p, $sn, $at)
             ON CONFLICT(source_id, job) DO UPDATE SET target_path = $p, source_name = $sn
             """, ("$s", sourceId), ("$j", job), ("$p", targetPath), ("$sn", sourceName), ("$at", Now()));
@@ -40,5 +40,5 @@ internal sealed partial class StateStore
     public string? GetValue(string key) => Query("SELECT value FROM kv WHERE key = $k", r => r.GetString(0), ("$k", key)).FirstOrDefault();
 
     public void SetValue(string key, string value) =>
-        Exec("INSERT INTO kv (key, value) VALUES ($k, $v) ON CONFLICT(key) DO UPDATE SET value = $v", ("$k", key), ("$v", value));
+        ExecDurable("INSERT INTO kv (key, value) VALUES ($k, $v) ON CONFLICT(key) DO UPDATE SET value = $v", ("$k", key), ("$v", value));
 }

@@ -3,13 +3,13 @@ namespace Understudy.Agent.State;
 internal sealed partial class StateStore
 {
     public void AddTrust(string id, string name) =>
-        Exec("INSERT INTO trust (id, name, added_at) VALUES ($id, $name, $at) ON CONFLICT(id) DO UPDATE SET name = $name",
+        ExecDurable("INSERT INTO trust (id, name, added_at) VALUES ($id, $name, $at) ON CONFLICT(id) DO UPDATE SET name = $name",
             ("$id", id), ("$name", name), ("$at", Now()));
 
     public bool RemoveTrust(string id)
     {
         bool existed = IsTrusted(id);
-        Exec("DELETE FROM trust WHERE id = $id", ("$id", id));
+        ExecDurable("DELETE FROM trust WHERE id = $id", ("$id", id));
         return existed;
     }
 

@@ -3,7 +3,7 @@ using Microsoft.Data.Sqlite;
 namespace Understudy.Agent.State;
 
 /// <summary>
-/// The agent's durable state (SQLite, WAL): trusted peers, jobs this agent is source of,
+/// The agent's durable state (SQLite, WAL, synchronous=NORMAL except for decisions: <see cref="ExecDurable"/>): trusted peers, jobs this agent is source of,
 /// job registrations it hosts as a target, and the event log. One connection guarded by a
 /// lock: writes are rare next to data traffic, and one writer keeps SQLite simple.
 /// </summary>
@@ -46,6 +46,32 @@ internal sealed partial class StateStore : IDisposable
         {
             using var cmd = Command(sql, args);
             cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>
+    /// A write that records a decision (fail-over state and step journal, trust, a job applied, the passive mark and
+    /// the like in kv), committed with <c>synchronous=FULL</c>: in WAL mode NORMAL skips the WAL's fsync at commit, so a
+    /// power loss can take the last commits back — harmless for an event or a replication sequence number (resent),
+    /// not for "this target took over" or "this step was applied". Switched per statement because the frequent
+    /// writes on the replication path (hosted.last_seq per batch, events) must not pay an fsync each.
+    /// </summary>
+    private void ExecDurable(string sql, params (string Name, object? Value)[] args)
+    {
+        lock (_lock)
+        {
+            using (var full = Command("PRAGMA synchronous=FULL", []))
+                full.ExecuteNonQuery();
+            try
+            {
+                using var cmd = Command(sql, args);
+                cmd.ExecuteNonQuery();
+            }
+            finally
+            {
+                using var normal = Command("PRAGMA synchronous=NORMAL", []);
+                normal.ExecuteNonQuery();
+            }
         }
     }
 

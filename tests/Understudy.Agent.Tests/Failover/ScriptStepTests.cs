@@ -66,6 +66,87 @@ public sealed class ScriptStepTests
     }
 
     [Fact]
+    public async Task ScriptLeavingABackgroundChild_EndsWithItsExit_Succeeds()
+    {
+        using var dir = new TempDir();
+        var pidFile = dir.Sub("child.pid");
+        // The child inherits the script's output: waiting for the end of output would wait for the child, 20 s.
+        var script = Script(dir, $"sleep 20 & echo $! > {pidFile}; echo started; exit 0");
+        var (ctx, events) = Context();
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await new ScriptStep(new ScriptSpec { Run = script, Timeout = TimeSpan.FromSeconds(2) }, Env, abortOnFailure: true, 0)
+            .ApplyAsync(ctx, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+        // Not a timing assertion: far from the child's 20 s, whatever the machine's load.
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(15), $"took {started.Elapsed}");
+        Assert.Contains(events, e => e.Code == EventCode.ScriptSucceeded && e.Message.Contains("started", StringComparison.Ordinal));
+        // What the script left in its process group goes with it (a daemon that must stay uses systemd-run or setsid).
+        var child = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        await Wait.UntilAsync(() => !Alive(child), TimeSpan.FromSeconds(30), $"the script's child {child} to be gone");
+    }
+
+    [Fact]
+    public async Task HangingScript_IsKilledAtItsTimeout_WithTheChildrenItDetached()
+    {
+        using var dir = new TempDir();
+        var pidFile = dir.Sub("child.pid");
+        // The subshell exits at once, so the sleep is nobody's child but init's, yet still in the script's process group.
+        var script = Script(dir, $"(sleep 300 & echo $! > {pidFile}); sleep 300");
+        var (ctx, _) = Context();
+        var e = await Assert.ThrowsAsync<StepFailedException>(() =>
+            new ScriptStep(new ScriptSpec { Run = script, Timeout = TimeSpan.FromSeconds(1) }, Env, true, 0)
+                .ApplyAsync(ctx, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("timed out", e.Message, StringComparison.Ordinal);
+        var child = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        await Wait.UntilAsync(() => !Alive(child), TimeSpan.FromSeconds(30), $"the detached child {child} to be killed");
+    }
+
+    [Fact]
+    public async Task DaemonStartedWithSetsid_HoldingTheOutput_DoesNotHoldTheStep()
+    {
+        using var dir = new TempDir();
+        var pidFile = dir.Sub("daemon.pid");
+        // The documented way to leave a daemon: its own session. Its output is still the script's pipe here.
+        var script = Script(dir, $"setsid sleep 20 & echo $! > {pidFile}; exit 0");
+        var (ctx, _) = Context();
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await new ScriptStep(new ScriptSpec { Run = script, Timeout = TimeSpan.FromSeconds(30) }, Env, true, 0)
+            .ApplyAsync(ctx, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(15), $"took {started.Elapsed}");
+        var daemon = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        // It left the script's group, so it was left alone.
+        Assert.True(Alive(daemon), "the setsid daemon was killed with the script");
+        _ = Native.Kill(daemon, 9);
+    }
+
+    [Fact]
+    public async Task Script_GetsAMinimalEnvironment_NotTheAgents()
+    {
+        using var dir = new TempDir();
+        var envFile = dir.Sub("env.txt");
+        Environment.SetEnvironmentVariable("UNDERSTUDY_TEST_AGENT_ONLY", "secret");
+        var script = Script(dir, $"env > {envFile}");
+        var (ctx, _) = Context();
+        await new ScriptStep(new ScriptSpec { Run = script }, Env, true, 0).ApplyAsync(ctx, CancellationToken.None);
+        var names = File.ReadAllLines(envFile).Select(l => l.Split('=')[0]).Where(n => n is not ("PWD" or "SHLVL" or "_")).Order().ToList();
+        Assert.DoesNotContain("UNDERSTUDY_TEST_AGENT_ONLY", names);
+        Assert.Equal(["PATH", "UNDERSTUDY_ADDRESSES", "UNDERSTUDY_JOB", "UNDERSTUDY_PHASE", "UNDERSTUDY_SHARES"], names);
+    }
+
+    /// <summary>A process that still runs: a zombie waiting for its reaper counts as gone.</summary>
+    private static bool Alive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)] != 'Z';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    [Fact]
     public async Task MissingScript_FailsWithAClearMessage()
     {
         var (ctx, _) = Context();
