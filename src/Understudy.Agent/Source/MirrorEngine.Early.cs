@@ -52,7 +52,7 @@ internal sealed partial class MirrorEngine
         if (_planIndex is null)
         {
             _targetItems = target;
-            _done = new bool[plan.Count];
+            _done ??= new bool[plan.Count];
             _planIndex = new Dictionary<RelPath, int>();
             for (int i = position; i < plan.Count; i++)
             {

@@ -59,9 +59,10 @@ internal sealed partial class MirrorEngine(JobDefinition job, SourceSession sess
             _sentBefore = session.Connection.BytesSent;
             foreach (var item in plan.Moves)
                 await StepAsync(item, ct);
-            // Files written meanwhile are sent ahead while the plan's content goes (and the directories above them
-            // taken from it); what is sent ahead is not sent again at its place.
+            // Files first, with only the directories above them; files written meanwhile are sent ahead while the plan's
+            // content goes (and the directories above them taken from it); what went ahead is not sent again at its place.
             var changes = plan.Changes;
+            await SendFilesFirstAsync(changes, target, ct);
             for (int i = 0; i < changes.Count; i++)
             {
                 await ServeEarlyAsync(changes, target, i, ct);
