@@ -52,7 +52,7 @@ internal static class GlobalOptions
             }
             catch (CliException e)
             {
-                Console.Error.WriteLine($"understudy: {e.Message}");
+                Console.Error.WriteLine($"understudy: {TerminalText.Safe(e.Message)}");
                 return e.ExitCode;
             }
             catch (OperationCanceledException)
