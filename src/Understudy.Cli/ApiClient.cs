@@ -73,9 +73,8 @@ internal sealed class ApiClient : IDisposable
         }
         if (token is null)
             throw new CliException("--api needs --token (or UNDERSTUDY_TOKEN)");
-        if (!api.Contains("://", StringComparison.Ordinal))
-            api = "http://" + api;
-        return new ApiClient(api, token, agentId);
+        // Before anything is sent: no scheme means https off loopback, and plain http off loopback is refused.
+        return new ApiClient(ApiAddress.Resolve(api), token, agentId);
     }
 
     public async Task<T> GetAsync<T>(string path, JsonTypeInfo<T> reply, CancellationToken ct) =>

@@ -14,7 +14,7 @@ internal static class GlobalOptions
 
     public static readonly Option<string?> Api = new("--api")
     {
-        Description = "A remote agent's API URL, e.g. https://host:7421 (with --token)",
+        Description = "A remote agent's API: https://HOST:PORT, or HOST:PORT (https unless HOST is loopback; the token is never sent over plain HTTP to another machine) (with --token)",
         Recursive = true,
     };
 
@@ -52,7 +52,7 @@ internal static class GlobalOptions
             }
             catch (CliException e)
             {
-                Console.Error.WriteLine($"understudy: {e.Message}");
+                Console.Error.WriteLine($"understudy: {TerminalText.Safe(e.Message)}");
                 return e.ExitCode;
             }
             catch (OperationCanceledException)

@@ -123,17 +123,31 @@ internal sealed class FailoverManager(FailoverServices services) : ITargetFailov
         }
     }
 
-    /// <exception cref="JobRequestException">404: no hosted job of that name has fail-over settings.</exception>
+    /// <summary>
+    /// A hosted job by NAME, or by SOURCE/NAME (SOURCE: the source agent's name or ID) when two trusted sources use the
+    /// same job name: without it one source's name choice would lock the target's operator out of the other's job.
+    /// Job names never contain '/', so the last one separates; a '/' the route left encoded (%2F) counts as one.
+    /// </summary>
+    /// <exception cref="JobRequestException">404: no hosted job of that name has fail-over settings; 409: several, naming each SOURCE/NAME.</exception>
     public FailoverEngine Get(string job)
     {
-        var matches = _engines.Values.Where(e => e.Job == job).ToList();
+        job = job.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+        var slash = job.LastIndexOf('/');
+        var (source, name) = slash < 0 ? (null, job) : (job[..slash], job[(slash + 1)..]);
+        var matches = _engines.Values.Where(e => e.Job == name && (source is null || e.SourceName == source
+            || string.Equals(e.SourceId, source.Replace(":", "", StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase))).ToList();
         return matches.Count switch
         {
             1 => matches[0],
             0 => throw new JobRequestException($"no hosted job named '{job}' with fail-over settings on this agent (run this on the target agent)", 404),
-            _ => throw new JobRequestException($"several sources have a job named '{job}' on this agent", 409),
+            _ => throw new JobRequestException($"several sources have a job named '{job}' on this agent: name one as "
+                + string.Join(" or ", matches.OrderBy(e => e.SourceName, StringComparer.Ordinal).Select(e => $"'{Qualified(e, matches)}'")), 409),
         };
     }
+
+    /// <summary>SOURCE/NAME by the source's name, or by its ID when two of the sources share a name too.</summary>
+    private static string Qualified(FailoverEngine e, List<FailoverEngine> among) =>
+        $"{(among.Count(o => o.SourceName == e.SourceName) > 1 ? e.SourceId : e.SourceName)}/{e.Job}";
 
     public async ValueTask DisposeAsync()
     {

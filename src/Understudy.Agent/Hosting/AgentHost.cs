@@ -116,19 +116,30 @@ internal sealed class AgentHost : IAsyncDisposable
             target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
         var agent = new AgentHost(ctx, web, peer, jobs, target, failover, passive, apiCertificate);
 
+        var hosts = new ApiHostFilter(options.AllowedHosts ?? []);
         web.Use(async (http, next) =>
         {
+            // First, for the console's files too: a name this agent does not answer to is a DNS rebinding page's.
+            if (!hosts.Allows(http.Request.Host))
+            {
+                await ApiProblem.WriteAsync(http, StatusCodes.Status421MisdirectedRequest,
+                    $"this agent does not answer to the host name '{http.Request.Host.Host}' (allow it with 'understudy agent --api-allowed-host NAME')");
+                return;
+            }
             if (http.Request.Path.StartsWithSegments("/api"))
             {
                 if (ApiCors.Handle(http))
                     return;
                 var auth = http.Request.Headers.Authorization.ToString();
                 var query = http.Request.Query["token"].ToString();
-                bool ok = TokenMatches(auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : "", token) || TokenMatches(query, token)
+                bool ok = TokenMatches(auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : "", token)
+                    || (QueryTokenAllowed(http.Request) && TokenMatches(query, token))
                     || http.Request.Path.Equals("/api/v1/health", StringComparison.Ordinal);
                 if (!ok)
                 {
-                    await ApiProblem.WriteAsync(http, StatusCodes.Status401Unauthorized, "missing or wrong API token (see the agent's data dir, file api-token)");
+                    await ApiProblem.WriteAsync(http, StatusCodes.Status401Unauthorized, query.Length > 0 && !QueryTokenAllowed(http.Request)
+                        ? "?token= is accepted only by GET /api/v1/events/stream; send the header Authorization: Bearer TOKEN"
+                        : "missing or wrong API token (see the agent's data dir, file api-token)");
                     return;
                 }
             }
@@ -148,6 +159,13 @@ internal sealed class AgentHost : IAsyncDisposable
         new ApiRoutes(ctx, jobs, target, failover, () => agent.PeerEndPoint, AgentVersion.Current).Map(web);
         return agent;
     }
+
+    /// <summary>
+    /// A token in the URL only where a browser cannot send a header: EventSource on the event stream. Elsewhere a URL
+    /// carrying it would leave it in logs, proxies and histories for nothing.
+    /// </summary>
+    private static bool QueryTokenAllowed(HttpRequest r) =>
+        HttpMethods.IsGet(r.Method) && r.Path.Equals("/api/v1/events/stream", StringComparison.Ordinal);
 
     /// <summary>Constant time, so response timing does not reveal how much of a guessed token was right.</summary>
     private static bool TokenMatches(string given, string token) =>

@@ -13,10 +13,14 @@ internal static class AgentCommands
         var api = new Option<string>("--api-listen", "--api-address") { Description = "Management API address HOST:PORT (HTTPS when not loopback); `agent --api HOST:PORT` means the same", DefaultValueFactory = _ => "127.0.0.1:7421" };
         var apiCert = new Option<string?>("--api-cert") { Description = "Serve the API over HTTPS with this certificate (PEM, with --api-key; or PKCS#12) instead of the agent's own" };
         var apiKey = new Option<string?>("--api-key") { Description = "Private key (PEM) of --api-cert" };
+        var allowedHost = new Option<string[]>("--api-allowed-host")
+        {
+            Description = "A further Host name the API and console answer to (repeatable); loopback, this machine's host name and addresses always are, any other gets 421 (DNS rebinding)",
+        };
         var name = new Option<string?>("--name") { Description = "Name shown to peers and in the console (default: host name)" };
         var cmd = new Command("agent", "Run the Understudy agent daemon in the foreground until SIGINT/SIGTERM. Exit 0: stopped by a signal; 2: could not start (data dir, port, certificate)")
         {
-            Options = { listen, api, apiCert, apiKey, name },
+            Options = { listen, api, apiCert, apiKey, allowedHost, name },
         };
         cmd.SetAction(async (r, ct) =>
         {
@@ -24,7 +28,8 @@ internal static class AgentCommands
             // For the daemon, the global --api (elsewhere: which agent to talk to) names where to serve the API.
             var apiAddress = r.GetResult(api) is null or { Implicit: true } && r.GetValue(GlobalOptions.Api) is { } given ? ListenAddress(given) : r.GetValue(api)!;
             var opts = new AgentOptions(Path.GetFullPath(r.GetValue(GlobalOptions.DataDir)!), r.GetValue(listen)!, apiAddress, r.GetValue(name),
-                r.GetValue(apiCert) is { } ac ? Path.GetFullPath(ac) : null, r.GetValue(apiKey) is { } ak ? Path.GetFullPath(ak) : null);
+                r.GetValue(apiCert) is { } ac ? Path.GetFullPath(ac) : null, r.GetValue(apiKey) is { } ak ? Path.GetFullPath(ak) : null,
+                r.GetValue(allowedHost) ?? []);
             AgentHost host;
             try
             {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Understudy.Core.Api;
+using static Understudy.Cli.TerminalText;
 
 namespace Understudy.Cli.Commands;
 
@@ -37,7 +38,7 @@ internal static partial class DemoCommand
                 var j = JobCommands.FindJob(await sc.GetAsync("api/v1/status", ApiJson.Default.StatusReply, cts.Token), "demo");
                 if (j?.State == JobState.Error)
                 {
-                    Console.Error.WriteLine($"understudy demo: replication failed: {j.Reason}");
+                    Console.Error.WriteLine($"understudy demo: replication failed: {Safe(j.Reason)}");
                     return false;
                 }
                 if (j?.Idle == true)
@@ -68,7 +69,7 @@ internal static partial class DemoCommand
                 var state = f.State;
                 if (state != last)
                 {
-                    Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  {state}{(f.Reason is { } r ? $": {r}" : "")}");
+                    Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0} s  {state}{(f.Reason is { } r ? $": {Safe(r)}" : "")}");
                     last = state;
                 }
                 await Task.Delay(50, cts.Token);
@@ -77,7 +78,7 @@ internal static partial class DemoCommand
         var events = await tc.GetAsync("api/v1/events?job=demo&limit=30", ApiJson.Default.ApiEventArray, ct);
         Console.WriteLine("target's event log for the job (understudy events --job demo):");
         foreach (var e in events)
-            Console.WriteLine($"  {e.Severity,-8} {e.Category,-9} {e.Message}");
+            Console.WriteLine($"  {e.Severity,-8} {e.Category,-9} {Safe(e.Message)}");
         return last == "failed-over";
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Understudy.Core.Api;
+using static Understudy.Cli.TerminalText;
 
 namespace Understudy.Cli.Commands;
 
@@ -37,7 +38,7 @@ internal static class FailbackCommands
                         throw new CliException($"the restore stopped: {res.Restore.Error}");
                     if (DateTime.UtcNow > deadline)
                     {
-                        Console.Error.WriteLine($"understudy: timed out waiting for the restore of '{job}' to be in sync");
+                        Console.Error.WriteLine(Safe($"understudy: timed out waiting for the restore of '{job}' to be in sync"));
                         return ExitCodes.Timeout;
                     }
                     await Task.Delay(500, ct);
@@ -50,9 +51,9 @@ internal static class FailbackCommands
                 Console.WriteLine(res.Json);
                 return ExitCodes.Ok;
             }
-            Console.WriteLine($"{job}: {res.State}, restore {Describe(res.Restore)}");
+            Console.WriteLine(Safe($"{job}: {res.State}, restore {Describe(res.Restore)}"));
             foreach (var line in DescribeConflicts(res.Restore))
-                Console.WriteLine(line);
+                Console.WriteLine(Safe(line));
             return ExitCodes.Ok;
         }));
         return cmd;
@@ -85,11 +86,11 @@ internal static class FailbackCommands
                     Console.WriteLine(plan.Json);
                     return ExitCodes.Ok;
                 }
-                Console.WriteLine($"fail-back of '{job}' (now {plan.Value.State}) would take these steps:");
+                Console.WriteLine(Safe($"fail-back of '{job}' (now {plan.Value.State}) would take these steps:"));
                 foreach (var line in plan.Value.Steps)
-                    Console.WriteLine("  " + line);
+                    Console.WriteLine("  " + Safe(line));
                 Console.WriteLine(plan.Value.Refused is { } refused
-                    ? $"it would be refused now: {refused}"
+                    ? $"it would be refused now: {Safe(refused)}"
                     : "it may start now (whether the source still holds an address is asked when it starts)");
                 return ExitCodes.Ok;
             }
@@ -102,13 +103,13 @@ internal static class FailbackCommands
                 return done ? ExitCodes.Ok : ExitCodes.Failed;
             }
             foreach (var s in res.Steps)
-                Console.WriteLine($"  {s.Index}. {s.Name}: {s.Status}{(s.Detail is { } d ? $" ({d})" : "")}");
+                Console.WriteLine(Safe($"  {s.Index}. {s.Name}: {s.Status}{(s.Detail is { } d ? $" ({d})" : "")}"));
             if (!done)
             {
-                Console.Error.WriteLine($"understudy: fail-back of '{job}' aborted and undone: {res.AbortReason}");
+                Console.Error.WriteLine(Safe($"understudy: fail-back of '{job}' aborted and undone: {res.AbortReason}"));
                 return ExitCodes.Failed;
             }
-            Console.WriteLine($"{job}: {res.State}" + (res.Warnings > 0 ? $" with {res.Warnings} warnings (see 'understudy events --job {job}')" : ""));
+            Console.WriteLine(Safe($"{job}: {res.State}" + (res.Warnings > 0 ? $" with {res.Warnings} warnings (see 'understudy events --job {job}')" : "")));
             return ExitCodes.Ok;
         }));
         return cmd;

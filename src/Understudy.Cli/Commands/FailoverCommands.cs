@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Understudy.Core.Api;
+using static Understudy.Cli.TerminalText;
 
 namespace Understudy.Cli.Commands;
 
@@ -37,9 +38,9 @@ internal static class FailoverCommands
                     Console.WriteLine(plan.Json);
                     return ExitCodes.Ok;
                 }
-                Console.WriteLine($"fail-over of '{job}' (now {plan.Value.State}) would take these steps:");
+                Console.WriteLine(Safe($"fail-over of '{job}' (now {plan.Value.State}) would take these steps:"));
                 foreach (var line in plan.Value.Steps)
-                    Console.WriteLine("  " + line);
+                    Console.WriteLine("  " + Safe(line));
                 return ExitCodes.Ok;
             }
             var reply = await c.PostReplyAsync(path, request, ApiJson.Default.FailoverRequest, ApiJson.Default.FailoverReply, ct);
@@ -51,22 +52,25 @@ internal static class FailoverCommands
             }
             if (r.GetValue(dismiss))
             {
-                Console.WriteLine($"{job}: fail-over dismissed; {res.State}");
+                Console.WriteLine(Safe($"{job}: fail-over dismissed; {res.State}"));
                 return ExitCodes.Ok;
             }
             if (!res.Completed)
             {
-                Console.Error.WriteLine($"understudy: fail-over of '{job}' aborted and undone: {res.AbortReason}");
+                Console.Error.WriteLine(Safe($"understudy: fail-over of '{job}' aborted and undone: {res.AbortReason}"));
                 return ExitCodes.Failed;
             }
-            Console.WriteLine($"{job}: {res.State}" + (res.Warnings > 0 ? $" with {res.Warnings} warnings (see 'understudy events --job {job}')" : ""));
+            Console.WriteLine(Safe($"{job}: {res.State}" + (res.Warnings > 0 ? $" with {res.Warnings} warnings (see 'understudy events --job {job}')" : "")));
             return ExitCodes.Ok;
         }));
         return cmd;
     }
 
-    /// <summary>Lines for `understudy status`: a hosted job's fail-over state and each watched address.</summary>
-    internal static IEnumerable<string> Describe(FailoverView f)
+    /// <summary>Lines for `understudy status`: a hosted job's fail-over state and each watched address, each through
+    /// <see cref="TerminalText.Safe"/> (the job's name and addresses are the source's).</summary>
+    internal static IEnumerable<string> Describe(FailoverView f) => DescribeRaw(f).Select(Safe);
+
+    private static IEnumerable<string> DescribeRaw(FailoverView f)
     {
         var head = $"{f.Name,-20} fail-over {f.State}";
         if (f.Reason is { } reason)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Understudy.Core.Api;
+using static Understudy.Cli.TerminalText;
 
 namespace Understudy.Cli.Commands;
 
@@ -22,7 +23,7 @@ internal static class JobCommands
                 throw new CliException($"cannot read {path}: {e.Message}");
             }
             var res = await c.PostAsync("api/v1/jobs", new ApplyRequest(yaml, path), ApiJson.Default.ApplyRequest, ApiJson.Default.JobNameReply, ct);
-            Console.WriteLine($"job '{res.Name}' applied; mirror started (follow it with: understudy status {res.Name} --watch)");
+            Console.WriteLine(Safe($"job '{res.Name}' applied; mirror started (follow it with: understudy status {res.Name} --watch)"));
             return ExitCodes.Ok;
         }));
 
@@ -37,7 +38,7 @@ internal static class JobCommands
                 return ExitCodes.Ok;
             }
             foreach (var j in res.Value)
-                Console.WriteLine($"{j.Name,-24} {j.State.Name(),-20} → {j.Target}:{j.TargetPath}");
+                Console.WriteLine($"{Safe(j.Name),-24} {j.State.Name(),-20} → {Safe(j.Target)}:{Safe(j.TargetPath)}");
             return ExitCodes.Ok;
         }));
 
@@ -47,7 +48,7 @@ internal static class JobCommands
         {
             var res = await c.GetAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}", ApiJson.Default.JobDetail, ct);
             Console.Write(res.Yaml);
-            Console.WriteLine($"# state: {res.Status.State.Name()}{(res.Status.Reason is { } reason ? " (" + reason + ")" : "")}");
+            Console.WriteLine(Safe($"# state: {res.Status.State.Name()}{(res.Status.Reason is { } reason ? " (" + reason + ")" : "")}"));
             return ExitCodes.Ok;
         }));
 
@@ -74,7 +75,7 @@ internal static class JobCommands
         {
             var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/mirror", new MirrorRequest(r.GetValue(mode)),
                 ApiJson.Default.MirrorRequest, ApiJson.Default.MirrorStarted, ct);
-            Console.WriteLine($"{res.Mode} mirror of '{res.Name}' started");
+            Console.WriteLine(Safe($"{res.Mode} mirror of '{res.Name}' started"));
             // The job is `mirroring` from the moment the POST returns, so the wait cannot see the previous mirror's end.
             return r.GetValue(wait)
                 ? await StatusCommands.WaitForAsync(c, r.GetValue(name)!, untilIdle: false, r.GetValue(timeout), res.Changes, ct)
@@ -106,7 +107,7 @@ internal static class JobCommands
             {
                 // One line per path and kind of difference, the kind first: `grep '^xattrs '` picks one kind.
                 foreach (var d in diffs)
-                    Console.WriteLine($"{d.Kind,-8} {d.Path}  ({d.Detail})");
+                    Console.WriteLine(Safe($"{d.Kind,-8} {d.Path}  ({d.Detail})"));
                 Console.WriteLine(diffs.Count == 0
                     ? $"identical: {res.EntriesChecked} entries checked{(r.GetValue(checksum) ? " by content" : "")}"
                     : $"{diffs.Count} differences{(res.Repaired ? " remain after repair" : "")}");

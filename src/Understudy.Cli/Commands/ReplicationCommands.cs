@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Understudy.Core.Api;
+using static Understudy.Cli.TerminalText;
 
 namespace Understudy.Cli.Commands;
 
@@ -30,7 +31,7 @@ internal static class ReplicationCommands
         cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
             var res = await c.PostAsync($"api/v1/jobs/{Uri.EscapeDataString(r.GetValue(name)!)}/{verb}", ApiJson.Default.JobControlReply, ct);
-            Console.WriteLine($"{res.Name}: {res.State.Name()}" + (res.Reason is { } reason ? $" ({reason})" : ""));
+            Console.WriteLine(Safe($"{res.Name}: {res.State.Name()}" + (res.Reason is { } reason ? $" ({reason})" : "")));
             return ExitCodes.Ok;
         }));
         return cmd;

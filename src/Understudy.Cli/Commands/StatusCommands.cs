@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Spectre.Console;
 using Understudy.Core.Api;
+using static Understudy.Cli.TerminalText;
 
 namespace Understudy.Cli.Commands;
 
@@ -43,8 +44,8 @@ internal static class StatusCommands
             if (!any)
             {
                 if (only is not null)
-                    throw new CliException($"no job named '{only}' on agent {st.Agent.Name}");
-                Console.WriteLine($"agent {st.Agent.Name}: no jobs (add one with 'understudy job apply FILE' or 'understudy job new')");
+                    throw new CliException($"no job named '{only}' on agent {Safe(st.Agent.Name)}");
+                Console.WriteLine($"agent {Safe(st.Agent.Name)}: no jobs (add one with 'understudy job apply FILE' or 'understudy job new')");
                 return ExitCodes.Ok;
             }
             foreach (var j in st.Jobs)
@@ -56,7 +57,7 @@ internal static class StatusCommands
             if (only is null)
             {
                 foreach (var h in st.Hosted)
-                    Console.WriteLine($"{h.Name,-20} target of {h.SourceName} → {h.TargetPath} ({(h.Connected ? "connected" : "idle")})");
+                    Console.WriteLine($"{Safe(h.Name),-20} target of {Safe(h.SourceName)} → {Safe(h.TargetPath)} ({(h.Connected ? "connected" : "idle")})");
             }
             foreach (var f in st.Failover)
             {
@@ -70,12 +71,13 @@ internal static class StatusCommands
 
     internal static string Describe(JobStatusView j)
     {
-        var line = $"{j.Name,-20} {j.State.Name(),-18}";
+        // Every string that came from the agent through Safe: names and paths may be a peer's (TerminalText).
+        var line = $"{Safe(j.Name),-20} {j.State.Name(),-18}";
         if (j.Reason is { } reason)
-            line += $" {reason}";
+            line += $" {Safe(reason)}";
         if (j.Mirror is { } m)
         {
-            line += $"  mirror {m.Phase}: {m.FilesDone}/{m.FilesTotal} files, {Bytes(m.BytesDone)}/{Bytes(m.BytesTotal)}, {Bytes((long)m.RateBytesPerSecond)}/s";
+            line += $"  mirror {Safe(m.Phase)}: {m.FilesDone}/{m.FilesTotal} files, {Bytes(m.BytesDone)}/{Bytes(m.BytesTotal)}, {Bytes((long)m.RateBytesPerSecond)}/s";
             if (m.EtaSeconds is { } eta)
                 line += $", ETA {eta:0}s";
         }
@@ -85,13 +87,13 @@ internal static class StatusCommands
             if (rep.OldestPendingAgeSeconds is { } age)
                 line += $", oldest {age:0.0}s";
             if (rep.CaptureMethod is { } method)
-                line += $"  capture: {method}";
+                line += $"  capture: {Safe(method)}";
             if (rep.Watch is { } w)
             {
                 if (!w.Ready)
                     line += $" (watching {w.DirectoriesWatched}/{w.DirectoriesSeen} directories)";
                 if (w.Error is { } err)
-                    line += $" [{err}]";
+                    line += $" [{Safe(err)}]";
             }
         }
         if (j.NotProtected is { Count: > 0 } np)
@@ -99,7 +101,7 @@ internal static class StatusCommands
             // Entries the target cannot take: each on its own line, so none hides in a long status line.
             line += $"\n  not protected: {np.Count} entries";
             foreach (var e in np.Entries)
-                line += $"\n    {e.Path}: {e.Reason}";
+                line += $"\n    {Safe(e.Path)}: {Safe(e.Reason)}";
         }
         return line;
     }
@@ -132,7 +134,9 @@ internal static class StatusCommands
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
             .StartAsync(async p =>
             {
-                var task = p.AddTask(name, maxValue: 1);
+                // Spectre reads a description as markup: the name is escaped for the terminal and for markup.
+                var shown = Markup.Escape(Safe(name));
+                var task = p.AddTask(shown, maxValue: 1);
                 while (!ct.IsCancellationRequested)
                 {
                     var j = JobCommands.FindJob(await c.GetAsync("api/v1/status", ApiJson.Default.StatusReply, ct), name) ?? throw new CliException($"no job named '{name}'");
@@ -140,11 +144,11 @@ internal static class StatusCommands
                     {
                         task.MaxValue = Math.Max(1, m.BytesTotal);
                         task.Value = m.BytesDone;
-                        task.Description = $"{name} [grey]{m.Phase} {m.FilesDone}/{m.FilesTotal} files[/]";
+                        task.Description = $"{shown} [grey]{Markup.Escape(Safe(m.Phase))} {m.FilesDone}/{m.FilesTotal} files[/]";
                     }
                     else
                     {
-                        task.Description = $"{name} [grey]{j.State.Name()}[/]";
+                        task.Description = $"{shown} [grey]{j.State.Name()}[/]";
                     }
                     if (untilDone && IsSettled(j))
                     {
@@ -209,7 +213,7 @@ internal static class StatusCommands
                 {
                     int o = Outcome(j);
                     if (o != ExitCodes.Ok)
-                        Console.Error.WriteLine(j.State == JobState.Stopped ? $"understudy: job is stopped: {j.Reason}" : $"understudy: job failed: {j.Reason}");
+                        Console.Error.WriteLine(j.State == JobState.Stopped ? $"understudy: job is stopped: {Safe(j.Reason)}" : $"understudy: job failed: {Safe(j.Reason)}");
                     return o;
                 }
                 after = untilIdle ? null : j.Changes;
@@ -250,5 +254,5 @@ internal static class StatusCommands
     // The code (docs/events.md) between category and job; an older agent sends none: "-".
     private static void Print(ApiEvent ev, bool json) =>
         Console.WriteLine(json ? JsonSerializer.Serialize(ev, ApiJson.Default.ApiEvent)
-            : $"{ev.Time} {ev.Severity,-8} {ev.Category,-8} {ev.Code?.ToString(CultureInfo.InvariantCulture) ?? "-",3} {ev.Job ?? "-",-16} {ev.Message}");
+            : $"{ev.Time} {Safe(ev.Severity),-8} {Safe(ev.Category),-8} {ev.Code?.ToString(CultureInfo.InvariantCulture) ?? "-",3} {Safe(ev.Job ?? "-"),-16} {Safe(ev.Message)}");
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Understudy.Core.Api;
+using static Understudy.Cli.TerminalText;
 
 namespace Understudy.Cli.Commands;
 
@@ -13,7 +14,7 @@ internal static class TrustCommands
         add.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
             var res = await c.PostAsync("api/v1/trust", new TrustRequest(r.GetValue(id)!, r.GetValue(name)), ApiJson.Default.TrustRequest, ApiJson.Default.TrustReply, ct);
-            Console.WriteLine($"trusted {res.Id}");
+            Console.WriteLine($"trusted {Safe(res.Id)}");
             return ExitCodes.Ok;
         }));
         var list = new Command("list", "List trusted peers");
@@ -28,7 +29,7 @@ internal static class TrustCommands
                 return ExitCodes.Ok;
             }
             foreach (var p in res.Value)
-                Console.WriteLine($"{p.Id}  {p.Name}  (since {p.AddedAt})");
+                Console.WriteLine(Safe($"{p.Id}  {p.Name}  (since {p.AddedAt})"));
             return ExitCodes.Ok;
         }));
         var rid = new Argument<string>("id") { Description = "The peer agent's ID" };

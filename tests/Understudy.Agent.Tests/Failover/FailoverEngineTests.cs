@@ -99,6 +99,30 @@ public sealed class FailoverEngineTests
         return rig.Manager.Get("web");
     }
 
+    /// <summary>Two trusted sources with the same job name (issue 19, item 6): the bare name is ambiguous and says how to
+    /// name each; SOURCE/NAME (by the source's name or ID, '/' also as the route's %2F) reaches each one.</summary>
+    [Fact]
+    public async Task SameJobNameFromTwoSources_AddressedAsSourceSlashName()
+    {
+        const string otherId = "a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1";
+        await using var rig = new Rig();
+        var spec = JobSpecJson.Serialize(JobFile.Parse(Yaml(), "web.yaml"));
+        await rig.Manager.OnRegisteredAsync(SourceId, "src1", "web", spec);
+        await rig.Manager.OnRegisteredAsync(otherId, "src2", "web", spec);
+
+        var ambiguous = Assert.Throws<Jobs.JobRequestException>(() => rig.Manager.Get("web"));
+        Assert.Equal(409, ambiguous.Status);
+        Assert.Contains("'src1/web'", ambiguous.Message, StringComparison.Ordinal);
+        Assert.Contains("'src2/web'", ambiguous.Message, StringComparison.Ordinal);
+
+        Assert.Equal(SourceId, rig.Manager.Get("src1/web").SourceId);
+        Assert.Equal(otherId, rig.Manager.Get("src2/web").SourceId);
+        Assert.Equal(otherId, rig.Manager.Get("src2%2Fweb").SourceId);
+        Assert.Equal(otherId, rig.Manager.Get($"{otherId.ToUpperInvariant()}/web").SourceId);
+        Assert.Equal(404, Assert.Throws<Jobs.JobRequestException>(() => rig.Manager.Get("src3/web")).Status);
+        Assert.Equal(404, Assert.Throws<Jobs.JobRequestException>(() => rig.Manager.Get("src1/db")).Status);
+    }
+
     [Fact]
     public async Task Manual_SourceGone_WaitsPending_ThenFailsOverOnCommand_AndStaysFailedOverAcrossRestart()
     {
