@@ -42,6 +42,8 @@ public sealed class ConvergenceTests(ITestOutputHelper output)
         2434, // truncate(2) through a hard link's name, the name removed before the write settled: the change was lost
         2446, // the same, without a fault
         2441, // a tree moved in and sent ahead, then a queued rename of a directory onto a name in it: a hard-link group split
+        3059, // a target kill left a tree's directories without its files; the replay sent the renamed tree as it was then and
+              // a queued move carried the empty copy of a subdirectory on (files missing; once in six runs alone)
     };
 
     [Theory]
