@@ -13,7 +13,8 @@ namespace Understudy.Agent.Tests.Replication.Convergence;
 /// it runs when UNDERSTUDY_CONVERGENCE_SEEDS is set (bench/convergence-soak.sh sets it); CI plays the regression seeds.
 /// Settings (environment): UNDERSTUDY_CONVERGENCE_SEEDS = how many random seeds;
 /// UNDERSTUDY_CONVERGENCE_FROM = the first of them (default: random, printed); UNDERSTUDY_CONVERGENCE_BUDGET_S = stop
-/// starting new seeds after this many seconds (default 900); UNDERSTUDY_CONVERGENCE_LANES = lanes (default 2).
+/// starting new seeds after this many seconds (default 900); UNDERSTUDY_CONVERGENCE_LANES = lanes (default 2);
+/// UNDERSTUDY_CONVERGENCE_DUMP = a directory where a failing seed's whole agent logs are written (every trace line).
 /// bench/convergence-soak.sh runs it for longer.
 /// </summary>
 [Collection(nameof(ReplicationFaultsCollection))]
