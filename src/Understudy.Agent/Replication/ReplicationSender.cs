@@ -116,6 +116,7 @@ internal sealed partial class ReplicationSender : IDisposable
         // carries the pending ones below it to their new names. The set is bounded: when full, it goes now.
         if (_dirty.Count >= MaxRemembered)
             await FlushDirMetasAsync(ct);
+        ForgetTreesReadBefore(r.QueuedAtNs);
         switch (r.Kind)
         {
             case RecordKind.Upsert:
@@ -202,6 +203,7 @@ internal sealed partial class ReplicationSender : IDisposable
         }
         await ResendGoneAsync(r.Root, r.Path, r.To, ct);
         await ResendPushedAsync(r.Root, r.To, ct);
+        await ResendMovedOutAsync(r, ct);
         if (r.IsDirectory)
             await DirMetaAsync(r.Root, r.To, ct);
     }
@@ -331,6 +333,8 @@ internal sealed partial class ReplicationSender : IDisposable
                 await DirMetaAsync(root, path, ct);
             return;
         }
+        if (!path.IsRoot)
+            NoteTreeRead(root, path, NowNs());
         var dirs = new List<RelPath> { path };
         foreach (var e in JobWalk.Included(_job, tree, path, _job.Roots[root].TargetPrefix, (_, _) => { }, onUnprotected: _engine.NoteUnprotected))
         {

@@ -243,4 +243,34 @@ public sealed class ReplicationShapeTests
         Assert.False(Directory.Exists(Path.Combine(pair.TargetData, "in/a")));
         await ReplicationTests.AssertVerifiedAsync(pair);
     }
+    /// <summary>
+    /// A target killed after it made a tree's directories but before it published the tree's files (files wait for the
+    /// barrier; a kill loses them, the directories stay) holds a skeleton. The replay finds the tree renamed since and a
+    /// subdirectory of it moved elsewhere: the tree goes again as it is now, without that subdirectory, and the queued
+    /// move then carried the target's empty skeleton to the new name (convergence seed 3059: three files missing, for good).
+    /// </summary>
+    [Fact]
+    public async Task TreeMovedIn_TargetHasOnlyItsDirectories_ThenTheTreeRenamedAndASubdirectoryMovedOut_EveryFileArrives()
+    {
+        await using var pair = await ReplicationTests.StartMirroredAsync();
+        string S(string p) => Path.Combine(pair.SourceData, p);
+        var outside = Path.Combine(pair.Dir.Path, "outside-" + Guid.NewGuid().ToString("N")[..6]);
+        Directory.CreateDirectory(Path.Combine(outside, "o/sub"));
+        File.WriteAllText(Path.Combine(outside, "o/top"), "top");
+        File.WriteAllText(Path.Combine(outside, "o/sub/f1"), "one");
+        File.WriteAllText(Path.Combine(outside, "o/sub/f2"), "two");
+        (await pair.Source.CliAsync("pause", "job1")).EnsureOk();
+        Capture.TestLibc.Rename(Path.Combine(outside, "o"), S("in"));   // moved in: sent as the tree is when it is sent
+        Capture.TestLibc.Rename(S("in"), S("moved"));
+        Capture.TestLibc.Rename(S("moved/sub"), S("away"));
+        // What the killed target kept of an earlier send of the tree: its directories, not its files.
+        Directory.CreateDirectory(Path.Combine(pair.TargetData, "in/sub"));
+        (await pair.Source.CliAsync("resume", "job1")).EnsureOk();
+        await ReplicationTests.WaitIdleAsync(pair);
+
+        Assert.Equal("one", File.ReadAllText(Path.Combine(pair.TargetData, "away/f1")));
+        Assert.Equal("two", File.ReadAllText(Path.Combine(pair.TargetData, "away/f2")));
+        Assert.Equal("top", File.ReadAllText(Path.Combine(pair.TargetData, "moved/top")));
+        await ReplicationTests.AssertVerifiedAsync(pair);
+    }
 }

@@ -68,6 +68,13 @@ internal static partial class ConvergenceRun
             var above = Ancestors(failure);
             output.WriteLine("source agent trace of those names:\n" + Traced(rig.Agents.Source.Log, job, names, above));
             output.WriteLine("target agent trace of those names:\n" + Traced(rig.Agents.Target.Log, job, names, above));
+            if (Environment.GetEnvironmentVariable("UNDERSTUDY_CONVERGENCE_DUMP") is { Length: > 0 } dump)
+            {
+                // Investigating: the agents' whole logs (every trace line, not only those naming the differing entries).
+                Directory.CreateDirectory(dump);
+                File.WriteAllText(Path.Combine(dump, $"{job}-source.log"), rig.Agents.Source.Log);
+                File.WriteAllText(Path.Combine(dump, $"{job}-target.log"), rig.Agents.Target.Log);
+            }
             output.WriteLine("source agent log (tail):\n" + Tail(rig.Agents.Source.Log));
             output.WriteLine("target agent log (tail):\n" + Tail(rig.Agents.Target.Log));
             await rig.RemoveJobAsync(job);
