@@ -40,6 +40,10 @@ internal sealed partial class JobRunner
     private volatile bool _remirrorRequired;
     private string? _remirrorReason;
     private int _mirrorsQueued;
+
+    /// <summary>A mirror command taken off the queue and not finished (RunAsync): no longer counted in
+    /// <see cref="_mirrorsQueued"/>, which must drop at once so a catch-up asked for meanwhile is queued again.</summary>
+    private bool _mirrorTaken;
     private long _nextSeq = 1;
     private long _lastBarrier;
     private long _barrierInFlight;
@@ -432,7 +436,8 @@ internal sealed partial class JobRunner
     /// <summary>True when every captured change is durable on the target and nothing else is under way. The stages are
     /// looked at in the order a change travels (watchers, pipeline, queue), so one moving on meanwhile is still seen.</summary>
     public bool IsIdle =>
-        Mirrored && !_paused && !_remirrorRequired && Volatile.Read(ref _mirrorsQueued) == 0 && _commands.Reader.Count == 0
+        Mirrored && !_paused && !_remirrorRequired && Volatile.Read(ref _mirrorsQueued) == 0 && !Volatile.Read(ref _mirrorTaken)
+        && _commands.Reader.Count == 0
         && State is JobState.Replicating or JobState.InSync
         && !_resending && _resendConfirm is null or { IsCompleted: true } && _confirmResyncAt is null && _sender?.LinksInDoubt != true
         && (!_writeOrder || PointsIdle)

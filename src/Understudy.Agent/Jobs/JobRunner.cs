@@ -148,9 +148,23 @@ internal sealed partial class JobRunner : IAsyncDisposable
                 var wake = _wake.Next;
                 if (_commands.Reader.TryRead(out var cmd))
                 {
-                    if (cmd is MirrorCommand)
-                        Interlocked.Decrement(ref _mirrorsQueued);
-                    await ExecuteWithRetryAsync(cmd, ct);
+                    if (cmd is not MirrorCommand)
+                    {
+                        await ExecuteWithRetryAsync(cmd, ct);
+                        continue;
+                    }
+                    // Taken off the queue, not yet running: a catch-up keeps the state that explains it until
+                    // MirrorAsync starts (after the session is made), so IsIdle looks at this flag in between.
+                    Volatile.Write(ref _mirrorTaken, true);
+                    Interlocked.Decrement(ref _mirrorsQueued);
+                    try
+                    {
+                        await ExecuteWithRetryAsync(cmd, ct);
+                    }
+                    finally
+                    {
+                        Volatile.Write(ref _mirrorTaken, false);
+                    }
                     continue;
                 }
                 if (ShouldReplicate)
