@@ -63,8 +63,10 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
         return store.ListHosted().FirstOrDefault(h => h.SourceId == sourceId && h.Job == job)?.LastSeq ?? 0;
     }
 
-    /// <summary>Entry point for every accepted peer connection.</summary>
-    public async Task HandleConnectionAsync(PeerConnection conn, CancellationToken ct)
+    /// <summary>Entry point for every accepted peer connection; a revocation of its peer's trust ends it (TargetService.Revoke.cs).</summary>
+    public Task HandleConnectionAsync(PeerConnection conn, CancellationToken ct) => RunRevocableAsync(conn, t => HandleAsync(conn, t), ct);
+
+    private async Task HandleAsync(PeerConnection conn, CancellationToken ct)
     {
         using var first = await conn.ReceiveAsync(ct);
         if (first is null)
