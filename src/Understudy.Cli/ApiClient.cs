@@ -95,6 +95,8 @@ internal sealed class ApiClient : IDisposable
 
     public async Task DeleteAsync(string path, CancellationToken ct) => await SendAsync(HttpMethod.Delete, path, null, ApiJson.Default.JsonElement, ct);
 
+    public async Task<T> DeleteAsync<T>(string path, JsonTypeInfo<T> reply, CancellationToken ct) => (await SendAsync(HttpMethod.Delete, path, null, reply, ct)).Value;
+
     /// <summary>Bodies are written by the generated serializer (ApiJson): the reflection-based one's set-up for one type
     /// cost a CLI call ~20 ms (docs/performance.md).</summary>
     private static StringContent Content<TBody>(TBody body, JsonTypeInfo<TBody> type) =>

@@ -40,13 +40,16 @@ internal sealed partial class ApiRoutes(AgentContext ctx, JobManager jobs, Targe
             ctx.Events.Record(EventCode.PeerTrusted, Severity.Security, "trust", null, $"trusted peer {id} ({req.Name ?? "unnamed"})");
             return Results.Ok(new TrustReply(id));
         });
-        api.MapDelete("/trust/{id}", (string id) =>
+        api.MapDelete("/trust/{id}", async (string id, CancellationToken ct) =>
         {
             var n = NormalizeId(id);
             if (n is null || !ctx.Store.RemoveTrust(n))
                 return Problem(404, $"{id} is not in the trust list");
-            ctx.Events.Record(EventCode.PeerTrustRemoved, Severity.Security, "trust", null, $"removed trust of peer {n}");
-            return Results.Ok(new TrustReply(n));
+            // At once: its live connections end, its fail-over plans and registrations are disarmed (TargetService.Revoke.cs).
+            var disarmed = await target.RevokeAsync(n, ct);
+            ctx.Events.Record(EventCode.PeerTrustRemoved, Severity.Security, "trust", null,
+                $"removed trust of peer {n}{(disarmed.Count == 0 ? "" : "; " + string.Join("; ", disarmed))}");
+            return Results.Ok(new TrustReply(n, [.. disarmed]));
         });
 
         api.MapGet("/jobs", () => Results.Ok(JobStatuses()));

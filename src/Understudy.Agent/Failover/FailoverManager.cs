@@ -104,6 +104,36 @@ internal sealed class FailoverManager(FailoverServices services) : ITargetFailov
         engine.Start();
     }
 
+    /// <summary>
+    /// Trust in <paramref name="sourceId"/> was removed: its monitored plans are stopped and deleted from the store, so
+    /// nothing starts a take-over for it (now or after a restart). A plan that holds or is taking the source's identity
+    /// is kept (disarming it would strand the addresses; the operator fails back or dismisses). Adds a line per job to
+    /// <paramref name="report"/>; returns the jobs kept.
+    /// </summary>
+    public async Task<IReadOnlySet<string>> DisarmAsync(string sourceId, List<string> report)
+    {
+        var kept = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in _engines.Values.Where(e => e.SourceId == sourceId).ToList())
+        {
+            if (!e.State.IsMonitored())
+            {
+                kept.Add(e.Job);
+                report.Add($"job '{e.Job}': fail-over plan kept, it is {e.State.Name()} (fail back or dismiss it, then run trust remove again)");
+                continue;
+            }
+            lock (_lock)
+                _engines.TryRemove(Key(sourceId, e.Job), out _);
+            await e.DisposeAsync();
+            services.Store.RemoveFailover(sourceId, e.Job);
+            services.Events.Record(EventCode.MonitoringStopped, Severity.Warning, "failover", e.Job, $"fail-over plan of job '{e.Job}' from {e.SourceName} disarmed: its trust was removed");
+            report.Add($"job '{e.Job}': fail-over plan disarmed");
+        }
+        // A stored plan whose engine never started (its settings no longer parse) is removed too.
+        foreach (var row in services.Store.ListFailover().Where(r => r.SourceId == sourceId && !kept.Contains(r.Job) && !_engines.ContainsKey(Key(sourceId, r.Job))))
+            services.Store.RemoveFailover(sourceId, row.Job);
+        return kept;
+    }
+
     /// <summary>The source's last word on what it has queued and not acknowledged (ControlRequest "source-status").</summary>
     public void OnSourceStatus(string sourceId, string job, string json)
     {

@@ -30,6 +30,9 @@ internal sealed partial class StateStore
             ON CONFLICT(source_id, job) DO UPDATE SET target_path = $p, source_name = $sn
             """, ("$s", sourceId), ("$j", job), ("$p", targetPath), ("$sn", sourceName), ("$at", Now()));
 
+    public void RemoveHosted(string sourceId, string job) =>
+        ExecDurable("DELETE FROM hosted WHERE source_id = $s AND job = $j", ("$s", sourceId), ("$j", job));
+
     public void SaveHostedSeq(string sourceId, string job, long seq) =>
         Exec("UPDATE hosted SET last_seq = $q WHERE source_id = $s AND job = $j", ("$s", sourceId), ("$j", job), ("$q", seq));
 

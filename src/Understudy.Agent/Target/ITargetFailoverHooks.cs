@@ -1,7 +1,7 @@
 namespace Understudy.Agent.Target;
 
 /// <summary>
-/// What TargetService asks of the fail-over side, kept to three calls so the replication code stays its own. Owned
+/// What TargetService asks of the fail-over side, kept to four calls so the replication code stays its own. Owned
 /// here, below fail-over, and implemented there (FailoverManager), so the arrow runs down: the target knows only this.
 /// </summary>
 internal interface ITargetFailoverHooks
@@ -12,4 +12,7 @@ internal interface ITargetFailoverHooks
     Task OnRegisteredAsync(string sourceId, string sourceName, string job, string jobJson);
 
     void OnSourceStatus(string sourceId, string job, string json);
+
+    /// <summary>The source's trust was removed: disarm its fail-over plans, a line each in <paramref name="report"/>; returns the jobs kept (holding its identity).</summary>
+    Task<IReadOnlySet<string>> DisarmAsync(string sourceId, List<string> report);
 }

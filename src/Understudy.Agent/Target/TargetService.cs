@@ -63,8 +63,10 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
         return store.ListHosted().FirstOrDefault(h => h.SourceId == sourceId && h.Job == job)?.LastSeq ?? 0;
     }
 
-    /// <summary>Entry point for every accepted peer connection.</summary>
-    public async Task HandleConnectionAsync(PeerConnection conn, CancellationToken ct)
+    /// <summary>Entry point for every accepted peer connection; a revocation of its peer's trust ends it (TargetService.Revoke.cs).</summary>
+    public Task HandleConnectionAsync(PeerConnection conn, CancellationToken ct) => RunRevocableAsync(conn, t => HandleAsync(conn, t), ct);
+
+    private async Task HandleAsync(PeerConnection conn, CancellationToken ct)
     {
         using var first = await conn.ReceiveAsync(ct);
         if (first is null)
@@ -95,7 +97,9 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
         FsTree tree;
         try
         {
-            tree = FsTree.Open(job.TargetPath, create: true);
+            // The real path, as checked; the directory actually opened is checked again just below
+            // (a link planted after registration, or between that check and this open).
+            tree = FsTree.Open(RealPaths.Resolve(job.TargetPath), create: true);
         }
         catch (PosixException e)
         {
@@ -104,6 +108,12 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
         }
         using (tree)
         {
+            if (OpenedTreeRefusal(job, tree) is { } late)
+            {
+                events.Record(EventCode.JobRefused, Severity.Warning, "job", open.JobName, $"refused job '{open.JobName}' from {open.SourceName} ({conn.PeerId[..12]}): {late}");
+                await conn.SendAsync(new ErrorMessage(ErrorCode.Conflict, late), ct);
+                return;
+            }
             int stale = tree.RemoveStaleTemps();
             if (stale > 0)
                 events.Record(EventCode.ApplyTempFilesRemoved, Severity.Info, "apply", job.Job, $"removed {stale} incomplete temporary files left by an interrupted transfer");
@@ -150,15 +160,24 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
             return $"target path '{path}' must be an absolute, normalized path";
         if (path == "/")
             return "the target path cannot be '/'";
-        if (Overlaps(path, Path.GetFullPath(dataDir)))
-            return $"target path {path} overlaps the agent's data directory {dataDir}";
+        string real;
+        try
+        {
+            real = RealPaths.Resolve(path);
+        }
+        catch (PosixException e)
+        {
+            return $"cannot resolve target path {path}: {e.Message}";
+        }
+        if (DataDirRefusal(path, real) is { } refusal)
+            return refusal;
         lock (_registerLock)
         {
             foreach (var h in store.ListHosted())
             {
                 if (h.SourceId == job.SourceId && h.Job == job.Job)
                     continue;
-                if (Overlaps(h.TargetPath, path))
+                if (Overlaps(h.TargetPath, path) || Overlaps(RealOrAsWritten(h.TargetPath), real))
                     return $"target path {path} overlaps {h.TargetPath}, used by job '{h.Job}' from {h.SourceName}; choose a separate target path for each job";
             }
             var existing = store.ListHosted().FirstOrDefault(h => h.SourceId == job.SourceId && h.Job == job.Job);

@@ -33,11 +33,14 @@ internal static class TrustCommands
             return ExitCodes.Ok;
         }));
         var rid = new Argument<string>("id") { Description = "The peer agent's ID" };
-        var remove = new Command("remove", "Stop trusting a peer agent") { Arguments = { rid } };
+        var remove = new Command("remove", "Stop trusting a peer agent: its live sessions end, its fail-over plans and registrations here are disarmed (replicas kept)") { Arguments = { rid } };
         remove.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
-            await c.DeleteAsync($"api/v1/trust/{Uri.EscapeDataString(r.GetValue(rid)!)}", ct);
+            var res = await c.DeleteAsync($"api/v1/trust/{Uri.EscapeDataString(r.GetValue(rid)!)}", ApiJson.Default.TrustReply, ct);
             Console.WriteLine("removed");
+            // What the revocation ended at once: live sessions, fail-over plans, registrations (the replicas stay).
+            foreach (var line in res.Disarmed ?? [])
+                Console.WriteLine(Safe($"  {line}"));
             return ExitCodes.Ok;
         }));
         return new Command("trust", "Manage the peers this agent accepts") { Subcommands = { add, list, remove } };

@@ -17,7 +17,8 @@ internal sealed record HostedView(string Name, string Role, string SourceId, str
     string Consistency = "file", WriteOrderView? WriteOrder = null);
 
 /// <summary>POST and DELETE /trust: the peer's ID as stored (lower-case hex, no colons).</summary>
-internal sealed record TrustReply(string Id);
+/// <param name="Disarmed">On removal: what the revocation ended or disarmed, one line each (sessions, fail-over plans, registrations).</param>
+internal sealed record TrustReply(string Id, string[]? Disarmed = null);
 
 /// <summary>One event of the log (GET /events, /events/stream; docs/events.md). <see cref="Code"/> is the event code's
 /// number and <see cref="CodeName"/> its name; null only from an agent older than codes (the CLI prints "-").</summary>

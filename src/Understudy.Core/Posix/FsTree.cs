@@ -34,6 +34,10 @@ internal sealed partial class FsTree : IDisposable
 
     public string RootDisplay { get; }
 
+    /// <summary>The directory the root fd is really open on, every symlink of the path it was
+    /// opened by resolved (a guard checks this, not the path it was asked for).</summary>
+    public string RealRoot => RealPaths.OfFd(_root);
+
     /// <summary>True when running as root (euid 0): ownership is applied only then.</summary>
     public static bool IsRoot => s_isRoot.Value;
 
