@@ -17,9 +17,12 @@ namespace Understudy.Agent.Identity;
 /// <item>Its exit is awaited, not the end of its output: a background child keeps the output pipe open, and
 /// waiting for that made a `sleep 20 &` take 20 s and count as timed out. Output still arriving after the exit is
 /// read for <see cref="Drain"/> at most.</item>
-/// <item>The group is ended when the script ends (SIGTERM, then SIGKILL after <see cref="KillGrace"/>), and at the
-/// timeout the same way: nothing the script started is left behind by accident. A script that must leave a daemon
-/// running starts it with systemd-run or setsid (docs/job-file.md).</item>
+/// <item>At the timeout (and on shutdown) the whole group is ended (SIGTERM, then SIGKILL after <see cref="KillGrace"/>).
+/// After a normal exit the group is left alone, as a shell leaves a background job: ending it then raced with the
+/// documented `setsid COMMAND &`, whose child may not have left the group yet when the script has already exited
+/// (seen on a loaded machine: the daemon was killed), and a killed service on the day of a fail-over is worse than
+/// a leftover sleep. A script that must leave a daemon running still starts it with systemd-run or setsid
+/// (docs/job-file.md), so that a timeout does not take it too.</item>
 /// <item>A minimal environment: <see cref="SearchPath"/> and the UNDERSTUDY_* variables the job file documents, not
 /// the agent's (which carries the service manager's and the agent's own settings, nothing a script should depend on).</item>
 /// </list>
@@ -88,8 +91,9 @@ internal static partial class ScriptProcess
             {
                 timedOut = !ct.IsCancellationRequested;
             }
-            // On the timeout, on shutdown, and after a normal exit alike: the group goes.
-            await EndGroupAsync(process, group);
+            // On the timeout and on shutdown the group goes; after a normal exit it is left as it is (above).
+            if (!process.HasExited)
+                await EndGroupAsync(process, group);
             try
             {
                 await readers.WaitAsync(Drain, CancellationToken.None);

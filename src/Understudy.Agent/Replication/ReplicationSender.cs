@@ -57,25 +57,6 @@ internal sealed partial class ReplicationSender : IDisposable
         }
     }
 
-    private RelPath Target(int root, RelPath p) => p.Rebase(RelPath.Root, _job.Roots[root].TargetPrefix);
-
-    /// <summary>Maps a target path (from an ApplyFailed) back to a root and a source path.</summary>
-    public bool TryMapTarget(RelPath tp, out int root, out RelPath path)
-    {
-        for (root = 0; root < _job.Roots.Count; root++)
-        {
-            var prefix = _job.Roots[root].TargetPrefix;
-            if (tp.IsUnder(prefix))
-            {
-                path = tp.Rebase(prefix, RelPath.Root);
-                return true;
-            }
-        }
-        root = 0;
-        path = default;
-        return false;
-    }
-
     /// <summary>Why the target cannot take this path (<see cref="ReceiverLimits.PathProblem"/>), or null: such an entry
     /// is left out like an excluded one (never named in an operation: the target would end the session on it).</summary>
     private string? Unprotectable(int root, RelPath p) => p.IsRoot ? null : ReceiverLimits.PathProblem(Target(root, p));
