@@ -92,7 +92,7 @@ internal static partial class ScriptProcess
                 timedOut = !ct.IsCancellationRequested;
             }
             // On the timeout and on shutdown the group goes; after a normal exit it is left as it is (above).
-            if (!process.HasExited)
+            if (timedOut || ct.IsCancellationRequested || !process.HasExited)
                 await EndGroupAsync(process, group);
             try
             {
