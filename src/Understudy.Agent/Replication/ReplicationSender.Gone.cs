@@ -60,10 +60,25 @@ internal sealed partial class ReplicationSender
         var moved = _gone.Where(g => g.Key.Root == root && g.Key.Path.IsUnder(from)).ToList();
         foreach (var (k, _) in moved)
             _gone.Remove(k);
+        // A tree skipped whole: what the rename carried to the new name is whatever the target held at the old one, which
+        // may be a stale or partial copy (a target killed while it received the tree keeps its directories; with inotify
+        // a subdirectory moved out of the tree before its watch was placed is never reported). Sending the tree again
+        // adds what it lacks but removes nothing, so each such tree is brought to the source's state by a difference
+        // mirror of it, which also removes what the source no longer has there (inotify pass of
+        // ReplicationShapeTests.TreeMovedIn_TargetHasOnlyItsDirectories_…: a stale subdirectory stayed for good).
+        var trees = moved.Where(g => (g.Value & Gone.UpsertTree) != 0).Select(g => g.Key.Path.Rebase(from, to)).ToList();
+        var scopes = trees.Where(t => !trees.Any(o => o != t && t.IsUnder(o))).Distinct().Select(t => (root, t)).ToList();
         foreach (var (k, what) in moved)
         {
-            if ((what & (Gone.Upsert | Gone.UpsertTree)) != 0)
-                await UpsertAsync(root, k.Path.Rebase(from, to), recursive: (what & Gone.UpsertTree) != 0, allowLink: true, ct);
+            var now = k.Path.Rebase(from, to);
+            if ((what & (Gone.Upsert | Gone.UpsertTree)) != 0 && !scopes.Any(s => now.IsUnder(s.t)))
+                await UpsertAsync(root, now, recursive: false, allowLink: true, ct);
+        }
+        if (scopes.Count > 0)
+        {
+            if (Trace.On)
+                Trace.Write(_job.Name, $"resyncs {string.Join(", ", scopes.Select(s => s.t))}: trees skipped under their old names");
+            await ResyncAsync(scopes, ct);
         }
         foreach (var (k, _) in moved.Where(g => (g.Value & Gone.DirMeta) != 0).OrderByDescending(g => g.Key.Path.Length))
             await DirMetaAsync(root, k.Path.Rebase(from, to), ct);
