@@ -1,5 +1,6 @@
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using Understudy.Agent.Identity;
 using Understudy.Core.Jobs;
 
 namespace Understudy.Agent.Failover;
@@ -11,12 +12,15 @@ internal interface IAddressProber
 }
 
 /// <summary>
-/// ICMP echo (System.Net.NetworkInformation.Ping; a raw socket as root) or a TCP connect to the
-/// port (the agent's peer port 7420 by default). A refused connection is a miss: TCP watches the
-/// service, and the source agent not listening means it is not protecting anything.
+/// ICMP echo (System.Net.NetworkInformation.Ping; a raw socket as root), a TCP connect to the
+/// port (the agent's peer port 7420 by default), or a probe of a service (<see cref="ServiceProbes"/>:
+/// HTTP(S), SMB, NFS). A refused connection is a miss: TCP watches the service, and the source agent
+/// not listening means it is not protecting anything.
 /// </summary>
-internal sealed class NetworkProber : IAddressProber
+internal sealed class NetworkProber(ICommandRunner? commands = null) : IAddressProber
 {
+    private readonly ICommandRunner _commands = commands ?? ProcessCommandRunner.Instance;
+
     public async Task<bool> ProbeAsync(MonitorAddress address, TimeSpan timeout, CancellationToken ct)
     {
         try
@@ -27,8 +31,17 @@ internal sealed class NetworkProber : IAddressProber
                 var reply = await ping.SendPingAsync(address.Address, timeout, cancellationToken: ct);
                 return reply.Status == IPStatus.Success;
             }
+            if (address.Method == MonitorMethod.Smb)
+                return await ServiceProbes.SmbAsync(_commands, address, timeout, ct); // smbclient is ended at the timeout
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             cts.CancelAfter(timeout);
+            switch (address.Method)
+            {
+                case MonitorMethod.Http or MonitorMethod.Https:
+                    return await ServiceProbes.HttpAsync(address, cts.Token);
+                case MonitorMethod.Nfs:
+                    return await ServiceProbes.NfsAsync(address, cts.Token);
+            }
             using var tcp = new TcpClient();
             await tcp.ConnectAsync(address.Address, address.Port ?? JobSpec.DefaultPeerPort, cts.Token);
             return true;
@@ -37,7 +50,7 @@ internal sealed class NetworkProber : IAddressProber
         {
             return false;
         }
-        catch (Exception e) when (e is SocketException or PingException or IOException)
+        catch (Exception e) when (e is SocketException or PingException or IOException or HttpRequestException or EndOfStreamException)
         {
             return false;
         }
@@ -79,7 +92,5 @@ internal sealed class AddressWatch(MonitorAddress address)
         return Misses == threshold ? $"{label} lost: {Misses} consecutive probes missed" : null;
     }
 
-    public string Label => Address.Method == MonitorMethod.Tcp
-        ? $"{Address.Address} (tcp port {Address.Port ?? JobSpec.DefaultPeerPort})"
-        : $"{Address.Address} (icmp)";
+    public string Label => Address.Label;
 }

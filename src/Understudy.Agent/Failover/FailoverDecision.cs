@@ -20,7 +20,19 @@ internal enum FailoverAction
 /// <summary>The monitor's settings that the decision reads.</summary>
 internal sealed record DecisionSettings(int Misses, MonitorPolicy Policy, FailoverTrigger Trigger)
 {
-    public static DecisionSettings From(FailoverSpec f) => new(f.Monitor.Misses, f.Monitor.Policy, f.Trigger);
+    /// <summary>Each watched address's weight, in order, for <see cref="MonitorPolicy.Weight"/>; null: 1 each.</summary>
+    public IReadOnlyList<int>? Weights { get; init; }
+
+    /// <summary>For <see cref="MonitorPolicy.Weight"/>: the lost weight at which the source is gone.</summary>
+    public int Threshold { get; init; } = 1;
+
+    public static DecisionSettings From(FailoverSpec f) => new(f.Monitor.Misses, f.Monitor.Policy, f.Trigger)
+    {
+        Weights = [.. f.Monitor.Addresses.Select(a => a.Weight)],
+        Threshold = f.Monitor.Threshold ?? 1,
+    };
+
+    public int WeightOf(int i) => Weights is { } w && i < w.Count ? w[i] : 1;
 }
 
 /// <summary>The outcome: the action, the next state and whether an operator's dismissal still holds.</summary>
@@ -49,12 +61,21 @@ internal static class FailoverDecider
             return new Decision(FailoverAction.None, state, dismissed, "no address is watched");
         int lost = misses.Count(m => m >= settings.Misses);
         int missing = misses.Count(m => m > 0);
-        bool gone = settings.Policy == MonitorPolicy.Any ? lost > 0 : lost == misses.Count;
+        int lostWeight = Enumerable.Range(0, misses.Count).Where(i => misses[i] >= settings.Misses).Sum(settings.WeightOf);
+        bool gone = settings.Policy switch
+        {
+            MonitorPolicy.Any => lost > 0,
+            MonitorPolicy.Weight => lostWeight >= settings.Threshold,
+            _ => lost == misses.Count,
+        };
         if (gone)
         {
-            var why = settings.Policy == MonitorPolicy.Any
-                ? $"{lost} of {misses.Count} watched addresses lost ({settings.Misses} consecutive misses; policy any)"
-                : $"all {misses.Count} watched addresses lost ({settings.Misses} consecutive misses; policy all)";
+            var why = settings.Policy switch
+            {
+                MonitorPolicy.Any => $"{lost} of {misses.Count} watched addresses lost ({settings.Misses} consecutive misses; policy any)",
+                MonitorPolicy.Weight => $"{lost} of {misses.Count} watched addresses lost, weight {lostWeight} of threshold {settings.Threshold} ({settings.Misses} consecutive misses; policy weight)",
+                _ => $"all {misses.Count} watched addresses lost ({settings.Misses} consecutive misses; policy all)",
+            };
             // A dismissal holds for this outage: the source has to come back before the monitor may trigger again.
             if (dismissed)
                 return new Decision(FailoverAction.None, state, true, why + "; dismissed by an operator");
@@ -112,7 +133,25 @@ internal static class FailoverDecider
         if (!state.IsMonitored() || dismissed || misses.Count == 0 || state == FailoverState.Pending)
             return state == FailoverState.Pending ? TimeSpan.Zero : null;
         var left = misses.Select(m => Math.Max(0, settings.Misses - m)).ToList();
-        int probes = settings.Policy == MonitorPolicy.Any ? left.Min() : left.Max();
+        int probes = settings.Policy switch
+        {
+            MonitorPolicy.Any => left.Min(),
+            MonitorPolicy.Weight => ProbesToThreshold(left, settings),
+            _ => left.Max(),
+        };
         return interval * probes;
+    }
+
+    /// <summary>Policy weight: the fewest probes after which the addresses lost by then weigh the threshold, if none answers again.</summary>
+    private static int ProbesToThreshold(IReadOnlyList<int> left, DecisionSettings settings)
+    {
+        int weight = 0;
+        foreach (var i in Enumerable.Range(0, left.Count).OrderBy(i => left[i]))
+        {
+            weight += settings.WeightOf(i);
+            if (weight >= settings.Threshold)
+                return left[i];
+        }
+        return left.Max();
     }
 }

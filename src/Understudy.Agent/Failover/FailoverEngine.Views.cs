@@ -13,8 +13,8 @@ internal sealed partial class FailoverEngine
                 Core.Jobs.JobEnum<Core.Jobs.MonitorPolicy>.Name(Settings.Monitor.Policy), interval.TotalSeconds, Settings.Monitor.Misses, Dismissed,
                 left?.TotalSeconds,
                 [.. _watches.Select(w => new AddressWatchView(w.Address.Address, Core.Jobs.JobEnum<Core.Jobs.MonitorMethod>.Name(w.Address.Method),
-                    w.Address.Method == Core.Jobs.MonitorMethod.Tcp ? w.Address.Port ?? Core.Jobs.JobSpec.DefaultPeerPort : null,
-                    w.Up switch { true => "up", false => "missing", null => "unknown" }, w.Misses, w.LastReply?.ToString("O")))],
+                    w.Address.Port ?? Core.Jobs.MonitorAddress.DefaultPort(w.Address.Method),
+                    w.Up switch { true => "up", false => "missing", null => "unknown" }, w.Misses, w.LastReply?.ToString("O"), w.Address.Label, w.Address.Weight))],
                 State is FailoverState.Restoring or FailoverState.FailingBack ? _restoreRun?.View() : null,
                 LastSourceReport);
         }

@@ -91,7 +91,9 @@ internal static class FailoverCommands
         foreach (var a in f.Addresses)
         {
             var port = a.Port is { } p ? $":{p}" : "";
-            yield return $"    {a.Method} {a.Address}{port,-6} {a.State,-8} misses {a.Misses}, last reply {a.LastReply ?? "never"}";
+            var what = a.Probe is { } probe ? TerminalText.Safe(probe) : $"{a.Method} {TerminalText.Safe(a.Address)}{port}";
+            var weight = f.Policy == "weight" ? $", weight {a.Weight}" : "";
+            yield return $"    {what,-28} {a.State,-8} misses {a.Misses}{weight}, last reply {a.LastReply ?? "never"}";
         }
         if (f.SourceQueue is { } q)
         {

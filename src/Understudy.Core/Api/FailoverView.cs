@@ -1,7 +1,8 @@
 namespace Understudy.Core.Api;
 
 /// <summary>One watched address in `understudy status` (JSON: docs/api.md).</summary>
-internal sealed record AddressWatchView(string Address, string Method, int? Port, string State, int Misses, string? LastReply);
+/// <summary>One watched address or service: <paramref name="Probe"/> says what is probed there (as events name it).</summary>
+internal sealed record AddressWatchView(string Address, string Method, int? Port, string State, int Misses, string? LastReply, string? Probe = null, int Weight = 1);
 
 /// <summary>A hosted job's fail-over in `understudy status`.</summary>
 internal sealed record FailoverView(

@@ -35,6 +35,9 @@ internal sealed record MonitorSpec
     /// <summary>All by default, so a failed NIC on a source that still answers elsewhere does not fail over.</summary>
     public MonitorPolicy Policy { get; init; } = MonitorPolicy.All;
 
+    /// <summary>For <see cref="MonitorPolicy.Weight"/>: the sum of the lost addresses' weights at which the source is gone.</summary>
+    public int? Threshold { get; init; }
+
     /// <summary>How long one probe waits for its answer; null: <see cref="EffectiveTimeout"/>'s default.</summary>
     public TimeSpan? Timeout { get; init; }
 
@@ -58,8 +61,50 @@ internal sealed record MonitorAddress
 
     public MonitorMethod Method { get; init; } = MonitorMethod.Icmp;
 
-    /// <summary>TCP port for <see cref="MonitorMethod.Tcp"/> (the source agent's peer port by default); null for ICMP.</summary>
+    /// <summary>TCP port for <see cref="MonitorMethod.Tcp"/> (the source agent's peer port by default), HTTP(S) and NFS; null for ICMP and SMB.</summary>
     public int? Port { get; init; }
+
+    /// <summary>HTTP(S): the path requested, from '/'.</summary>
+    public string? Path { get; init; }
+
+    /// <summary>HTTP(S): the status codes that mean up, like "200" or "200-399"; null: 200-399.</summary>
+    public string? Status { get; init; }
+
+    /// <summary>HTTP(S): text the body must contain (first 64 KiB); null: any body.</summary>
+    public string? Body { get; init; }
+
+    /// <summary>SMB: the share to connect to.</summary>
+    public string? Share { get; init; }
+
+    /// <summary>SMB: a file in the share to read (the canary); null: connecting and listing is enough.</summary>
+    public string? File { get; init; }
+
+    /// <summary>SMB: an smbclient authentication file on the target (<c>smbclient -A</c>); null: as a guest.</summary>
+    public string? Credentials { get; init; }
+
+    /// <summary>What this address counts for under <see cref="MonitorPolicy.Weight"/>; 1 by default.</summary>
+    public int Weight { get; init; } = 1;
+
+    /// <summary>The default port of a method; null where a port does not apply.</summary>
+    public static int? DefaultPort(MonitorMethod method) => method switch
+    {
+        MonitorMethod.Tcp => JobSpec.DefaultPeerPort,
+        MonitorMethod.Http => 80,
+        MonitorMethod.Https => 443,
+        MonitorMethod.Nfs => 2049,
+        _ => null,
+    };
+
+    /// <summary>How events and status name this probe: the address and what is probed there.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Label => Method switch
+    {
+        MonitorMethod.Icmp => $"{Address} (icmp)",
+        MonitorMethod.Tcp => $"{Address} (tcp port {Port ?? JobSpec.DefaultPeerPort})",
+        MonitorMethod.Http or MonitorMethod.Https => $"{Address} ({Method.ToString().ToLowerInvariant()} port {Port ?? DefaultPort(Method)}{Path ?? "/"})",
+        MonitorMethod.Smb => $"{Address} (smb share {Share}{(File is null ? "" : "/" + File)})",
+        _ => $"{Address} (nfs port {Port ?? 2049})",
+    };
 }
 
 /// <summary><c>failover.identity</c>: what of the source's identity the target takes.</summary>

@@ -46,6 +46,14 @@ internal enum MonitorMethod
 {
     [JsonStringEnumMemberName("icmp")] Icmp,
     [JsonStringEnumMemberName("tcp")] Tcp,
+    /// <summary>An HTTP request; up when the status (and the body, if asked) is what the job expects.</summary>
+    [JsonStringEnumMemberName("http")] Http,
+    /// <summary>As <see cref="Http"/> over TLS; the certificate is not checked (a liveness probe, not a trust decision).</summary>
+    [JsonStringEnumMemberName("https")] Https,
+    /// <summary>smbclient connects to a share and, if named, reads a canary file.</summary>
+    [JsonStringEnumMemberName("smb")] Smb,
+    /// <summary>An ONC RPC NULL call to the NFS program (version 4): the NFS server itself answers.</summary>
+    [JsonStringEnumMemberName("nfs")] Nfs,
 }
 
 /// <summary><c>failover.monitor.policy</c>: which lost addresses mean the source is gone.</summary>
@@ -55,6 +63,8 @@ internal enum MonitorPolicy
     [JsonStringEnumMemberName("any")] Any,
     /// <summary>Only when every watched address is lost.</summary>
     [JsonStringEnumMemberName("all")] All,
+    /// <summary>When the weights of the lost addresses add up to <c>monitor.threshold</c>.</summary>
+    [JsonStringEnumMemberName("weight")] Weight,
 }
 
 /// <summary><c>failover.trigger</c>.</summary>

@@ -28,7 +28,7 @@ internal static partial class JobFile
     {
         const string P = "failover.monitor";
         var map = r.Mapping(node, P, "'{ addresses: [192.0.2.10] }'")!;
-        var keys = r.Keys(map, P, "addresses", "interval", "timeout", "misses", "policy");
+        var keys = r.Keys(map, P, "addresses", "interval", "timeout", "misses", "policy", "threshold");
         var d = new MonitorSpec();
         var items = r.Sequence(keys.GetValueOrDefault("addresses"), P + ".addresses", "[{ address: 192.0.2.10, method: icmp }]");
         var addresses = new List<MonitorAddress>();
@@ -42,13 +42,20 @@ internal static partial class JobFile
                 continue;
             }
             var item = r.Mapping(items[i], path, "'{ address: 192.0.2.10, method: icmp }'") ?? throw r.Error(items[i], path, "expected an address, got an empty value");
-            var k = r.Keys(item, path, "address", "method", "port");
+            var k = r.Keys(item, path, "address", "method", "port", "path", "status", "body", "share", "file", "credentials", "weight");
             var method = r.Enum<MonitorMethod>(k.GetValueOrDefault("method"), path + ".method") ?? MonitorMethod.Icmp;
             addresses.Add(new MonitorAddress
             {
                 Address = r.RequiredString(k, item, path, "address", "an IP address or host name of the source"),
                 Method = method,
-                Port = r.Int(k.GetValueOrDefault("port"), path + ".port") ?? (method == MonitorMethod.Tcp ? JobSpec.DefaultPeerPort : null),
+                Port = r.Int(k.GetValueOrDefault("port"), path + ".port") ?? MonitorAddress.DefaultPort(method),
+                Path = r.String(k.GetValueOrDefault("path"), path + ".path") ?? (method is MonitorMethod.Http or MonitorMethod.Https ? "/" : null),
+                Status = r.String(k.GetValueOrDefault("status"), path + ".status"),
+                Body = r.String(k.GetValueOrDefault("body"), path + ".body"),
+                Share = r.String(k.GetValueOrDefault("share"), path + ".share"),
+                File = r.String(k.GetValueOrDefault("file"), path + ".file"),
+                Credentials = r.String(k.GetValueOrDefault("credentials"), path + ".credentials"),
+                Weight = r.Int(k.GetValueOrDefault("weight"), path + ".weight") ?? 1,
             });
         }
         return new MonitorSpec
@@ -58,6 +65,7 @@ internal static partial class JobFile
             Timeout = r.Duration(keys.GetValueOrDefault("timeout"), P + ".timeout"),
             Misses = r.Int(keys.GetValueOrDefault("misses"), P + ".misses") ?? d.Misses,
             Policy = r.Enum<MonitorPolicy>(keys.GetValueOrDefault("policy"), P + ".policy") ?? d.Policy,
+            Threshold = r.Int(keys.GetValueOrDefault("threshold"), P + ".threshold"),
         };
     }
 

@@ -10,7 +10,7 @@ internal sealed partial record JobSpec
         var m = f.Monitor;
         if (m.Addresses is null || m.Addresses.Count == 0)
             Fail("failover.monitor.addresses", "required: list at least one address of the source to watch, like [{ address: 192.0.2.10, method: icmp }]");
-        var seen = new HashSet<(string, MonitorMethod, int?)>();
+        var seen = new HashSet<string>();
         for (int i = 0; i < m.Addresses.Count; i++)
         {
             var a = m.Addresses[i];
@@ -18,11 +18,11 @@ internal sealed partial record JobSpec
             if (!HostPort.IsValidHost(a.Address))
                 Fail(key + ".address", $"expected an IP address or host name of the source (no port), got '{a.Address}'");
             CheckEnum(a.Method, key + ".method");
-            if (a.Method == MonitorMethod.Icmp && a.Port is not null)
-                Fail(key + ".port", "a port only applies to method 'tcp'");
-            if (a.Method == MonitorMethod.Tcp && a.Port is not (>= 1 and <= 65535))
-                Fail(key + ".port", $"expected a TCP port from 1 to 65535, got '{a.Port}'");
-            if (!seen.Add((a.Address, a.Method, a.Port)))
+            ValidateProbe(a, key);
+            if (a.Weight != 1 && m.Policy != MonitorPolicy.Weight)
+                Fail(key + ".weight", $"a weight only counts under 'policy: weight' (the policy is '{m.Policy.ToString().ToLowerInvariant()}')");
+            CheckRange(a.Weight, 1, 1000, key + ".weight");
+            if (!seen.Add(a.Label))
                 Fail(key, $"'{a.Address}' is watched twice the same way");
         }
         CheckRange(m.Interval, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1), "failover.monitor.interval");
@@ -34,6 +34,9 @@ internal sealed partial record JobSpec
                 Fail("failover.monitor.timeout", $"must not be longer than the interval ({JobValues.FormatDuration(m.Interval)}): a probe ends before the next one starts");
         }
         CheckEnum(m.Policy, "failover.monitor.policy");
+        ValidateThreshold(m);
+        if (m.Addresses.Any(a => a.Method == MonitorMethod.Smb) && m.EffectiveTimeout < TimeSpan.FromSeconds(1))
+            Fail("failover.monitor.timeout", $"an smb probe runs smbclient, which needs about half a second to start and log on: set timeout (and interval) to at least 1s (it is {JobValues.FormatDuration(m.EffectiveTimeout)})");
         CheckEnum(f.Trigger, "failover.trigger");
         CheckEnum(f.Mode, "failover.mode");
         ValidateIdentity(f.Identity);

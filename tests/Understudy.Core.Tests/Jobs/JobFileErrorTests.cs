@@ -179,7 +179,7 @@ public class JobFileErrorTests
             "  monitor:\n    addresses:\n      - { address: 192.0.2.10, method: icmp, port: 80 }\n"));
         Assert.Equal("failover.monitor.addresses[0].port", e.KeyPath);
         Assert.Equal(11, e.Line);
-        Assert.Contains("a port only applies to method 'tcp'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("a port only applies to methods tcp, http, https, smb and nfs", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -60,6 +60,12 @@ internal sealed class FailoverLab : IAsyncDisposable
 
     public Smbd TargetSmbd { get; private set; } = null!;
 
+    /// <summary>The source's smbd, sharing <see cref="SourceData"/> as <see cref="Share"/>.</summary>
+    public Smbd SourceSmbd { get; private set; } = null!;
+
+    /// <summary>With <see cref="FailoverLabOptions.Nfs"/>: the source's NFS-Ganesha, exporting <see cref="SourceData"/>.</summary>
+    public Ganesha? SourceGanesha { get; private set; }
+
     /// <summary>With <see cref="FailoverLabOptions.Nfs"/>: the target's NFS-Ganesha (no exports until a fail-over).</summary>
     public Ganesha? TargetGanesha { get; private set; }
 
@@ -95,11 +101,11 @@ internal sealed class FailoverLab : IAsyncDisposable
         Directory.CreateDirectory(Path.Combine(SourceData, "docs"));
         await File.WriteAllBytesAsync(Path.Combine(SourceData, FileName), Content, ct);
         await Lab.AddAddressAsync(Lab.Source, Vip, ct);
-        await Smbd.StartAsync(Lab.Source, [new SmbShare(Share, SourceData)], ct: ct);
+        SourceSmbd = await Smbd.StartAsync(Lab.Source, [new SmbShare(Share, SourceData)], ct: ct);
         TargetSmbd = await Smbd.StartAsync(Lab.Target, [], ct: ct);
         if (Options.Nfs)
         {
-            await Ganesha.StartAsync(Lab.Source, [new NfsExport(SourceData, SourceData)], ct);
+            SourceGanesha = await Ganesha.StartAsync(Lab.Source, [new NfsExport(SourceData, SourceData)], ct);
             TargetGanesha = await Ganesha.StartAsync(Lab.Target, [], ct);
         }
         string? targetListen = null;
@@ -130,16 +136,17 @@ internal sealed class FailoverLab : IAsyncDisposable
     /// port and the service address, and takes over the service address, the share and a name.
     /// </summary>
     public string FailoverYaml(string trigger = "automatic", string mode = "add", string policy = "all",
-        IReadOnlyList<string>? watch = null, string? scripts = null, bool identity = true, bool abortOnPreFailure = true, bool nfs = false)
+        IReadOnlyList<string>? watch = null, string? scripts = null, bool identity = true, bool abortOnPreFailure = true, bool nfs = false,
+        string interval = "300ms", int? threshold = null, string? timeout = null)
     {
         watch ??= [$"{{ address: {Lab.Source.Address}, method: tcp }}", $"{{ address: {Vip}, method: icmp }}"];
         var sb = new StringBuilder($"""
             failover:
               monitor:
                 addresses: [ {string.Join(", ", watch)} ]
-                interval: 300ms
+                interval: {interval}
                 misses: 3
-                policy: {policy}
+                policy: {policy}{(threshold is { } t ? $"\n    threshold: {t}" : "")}{(timeout is { } to ? $"\n    timeout: {to}" : "")}
               trigger: {trigger}
               mode: {mode}
               arp: {"{"} count: 3, interval: 100ms {"}"}

@@ -3,6 +3,14 @@ using Understudy.Testing.Lab;
 
 namespace Understudy.LabTests.Failover;
 
+/// <summary>One watch of <see cref="FailoverStatus.Addresses"/>.</summary>
+internal static class WatchNode
+{
+    public static string StateOf(this JsonNode watch) => watch["state"]!.GetValue<string>();
+
+    public static int MissesOf(this JsonNode watch) => watch["misses"]!.GetValue<int>();
+}
+
 /// <summary>A hosted job's fail-over as `understudy status NAME --json` on the target shows it.</summary>
 internal sealed record FailoverStatus(JsonNode Json)
 {
@@ -15,6 +23,9 @@ internal sealed record FailoverStatus(JsonNode Json)
     public int MissesOf(string address) => Addresses.First(a => a["address"]!.GetValue<string>() == address)["misses"]!.GetValue<int>();
 
     public string StateOf(string address) => Addresses.First(a => a["address"]!.GetValue<string>() == address)["state"]!.GetValue<string>();
+
+    /// <summary>The watch whose probe label (as events name it, e.g. "10.0.0.2 (smb share data)") contains <paramref name="probe"/>.</summary>
+    public JsonNode Probe(string probe) => Addresses.First(a => a["probe"]!.GetValue<string>().Contains(probe, StringComparison.Ordinal));
 
     public bool IsProtectingAndUp => State == "protecting" && Addresses.All(a => a["state"]!.GetValue<string>() == "up");
 
