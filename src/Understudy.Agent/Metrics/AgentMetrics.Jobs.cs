@@ -30,7 +30,7 @@ internal sealed partial class AgentMetrics
 
         WriteReplication(m, jobs);
         WriteMirror(m, jobs);
-        WriteVerify(m, jobs, now);
+        WriteVerify(m, jobs, s.Jobs.Runners.ToDictionary(r => r.Job.Name, r => r.LastVerifyAt, StringComparer.Ordinal), now);
     }
 
     private static void WriteReplication(PrometheusText m, List<JobStatusView> jobs)
@@ -60,12 +60,12 @@ internal sealed partial class AgentMetrics
         m.Gauge("understudy_replication_queue_acknowledged_sequence", "Sequence number up to which the target acknowledged the queue (durable there).");
         foreach (var j in jobs)
             m.Sample(j.Replication.AckedSeq, ("job", j.Name));
-        m.Counter("understudy_replication_sent_operations", "Changes sent to the target by this job's runner since it started.");
+        m.Counter("understudy_replication_sent_operations_total", "Changes sent to the target by this job's runner since it started.");
         foreach (var j in jobs)
-            m.SampleNamed("understudy_replication_sent_operations_total", j.Replication.OpsSent, ("job", j.Name));
-        m.Counter("understudy_job_sent_bytes", "Bytes sent on the job's peer connections (mirror and replication, after compression) since its runner started.");
+            m.Sample(j.Replication.OpsSent, ("job", j.Name));
+        m.Counter("understudy_job_sent_bytes_total", "Bytes sent on the job's peer connections (mirror and replication, after compression) since its runner started.");
         foreach (var j in jobs)
-            m.SampleNamed("understudy_job_sent_bytes_total", j.Replication.BytesSent, ("job", j.Name));
+            m.Sample(j.Replication.BytesSent, ("job", j.Name));
         m.Gauge("understudy_replication_bandwidth_limit_bytes_per_second", "The job's bandwidth limit (0: none).");
         foreach (var j in jobs)
             m.Sample(j.Replication.BandwidthBytesPerSecond, ("job", j.Name));
@@ -118,16 +118,18 @@ internal sealed partial class AgentMetrics
 
     /// <summary>The last verify's time as a timestamp, Prometheus' convention (an age is <c>time() - …</c> in a query and a
     /// timestamp stays right between scrapes), and its age beside it for dashboards and simple alerts. Only verifies the
-    /// job's runner ran (since the agent started or the job was last applied) are known here.</summary>
-    private static void WriteVerify(PrometheusText m, List<JobStatusView> jobs, DateTimeOffset now)
+    /// job's runner ran have a result here (since the agent started or the job was last applied); the time is the stored one.</summary>
+    private static void WriteVerify(PrometheusText m, List<JobStatusView> jobs, Dictionary<string, DateTimeOffset?> endedAt, DateTimeOffset now)
     {
         var verified = jobs.Where(j => j.LastVerify is not null).Select(j => (j.Name, V: j.LastVerify!)).ToList();
-        m.Gauge("understudy_verify_last_timestamp_seconds", "When the job's last verify ended, in seconds since the Unix epoch.");
-        foreach (var (name, v) in verified)
-            m.Sample(Seconds(v.At), ("job", name));
-        m.Gauge("understudy_verify_last_age_seconds", "Seconds since the job's last verify ended.");
-        foreach (var (name, v) in verified)
-            m.Sample(Math.Max(0, (now - v.At).TotalSeconds), ("job", name));
+        var ended = jobs.Where(j => endedAt.GetValueOrDefault(j.Name) is not null).Select(j => (j.Name, At: endedAt[j.Name]!.Value)).ToList();
+        m.Gauge("understudy_verify_last_timestamp_seconds",
+            "When the job's last verify ended (or a scheduled one could not run), in seconds since the Unix epoch; kept across agent restarts.");
+        foreach (var (name, at) in ended)
+            m.Sample(Seconds(at), ("job", name));
+        m.Gauge("understudy_verify_last_age_seconds", "Seconds since the job's last verify ended (or a scheduled one could not run).");
+        foreach (var (name, at) in ended)
+            m.Sample(Math.Max(0, (now - at).TotalSeconds), ("job", name));
         m.Gauge("understudy_verify_last_identical", "1 when the last verify found source and target identical, 0 when it found differences.");
         foreach (var (name, v) in verified)
             m.Sample(v.Identical, ("job", name));

@@ -52,9 +52,9 @@ internal sealed partial class AgentMetrics(MetricsSources s)
         m.Gauge("understudy_event_log_events", "Events stored in the event log.").Sample(ctx.Store.CountEvents());
         m.Gauge("understudy_event_log_held_events", "Events held in memory because the event log could not be written (0 normally).")
             .Sample(ctx.Events.Held);
-        m.Counter("understudy_events_recorded", "Events recorded since the agent started, by severity.");
+        m.Counter("understudy_events_recorded_total", "Events recorded since the agent started, by severity.");
         foreach (var (severity, n) in ctx.Events.RecordedBySeverity())
-            m.SampleNamed("understudy_events_recorded_total", n, ("severity", severity));
+            m.Sample(n, ("severity", severity));
         m.Gauge("understudy_state_db_bytes", "Size of the agent's state database (jobs, trust, fail-over state, the event log) and its write-ahead log.")
             .Sample(ctx.Store.DatabaseBytes());
 
@@ -65,12 +65,12 @@ internal sealed partial class AgentMetrics(MetricsSources s)
     {
         var stats = s.Notifier.Stats();
         m.Gauge("understudy_notify_destinations", "Notification destinations configured (docs/monitoring.md).").Sample(stats.Count);
-        m.Counter("understudy_notify_deliveries", "Notifications delivered since the agent started, per destination.");
+        m.Counter("understudy_notify_deliveries_total", "Notifications delivered since the agent started, per destination.");
         foreach (var d in stats)
-            m.SampleNamed("understudy_notify_deliveries_total", d.Delivered, ("destination", d.Name));
-        m.Counter("understudy_notify_failures", "Notifications given up after every attempt failed (or dropped from a full queue), per destination.");
+            m.Sample(d.Delivered, ("destination", d.Name));
+        m.Counter("understudy_notify_failures_total", "Notifications given up after every attempt failed (or dropped from a full queue), per destination.");
         foreach (var d in stats)
-            m.SampleNamed("understudy_notify_failures_total", d.Failed, ("destination", d.Name));
+            m.Sample(d.Failed, ("destination", d.Name));
         m.Gauge("understudy_notify_queued", "Notifications waiting for delivery (including those waiting to be retried), per destination.");
         foreach (var d in stats)
             m.Sample(d.Queued, ("destination", d.Name));

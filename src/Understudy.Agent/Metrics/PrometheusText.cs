@@ -32,19 +32,18 @@ internal sealed class PrometheusText
 
     public PrometheusText Gauge(string name, string help) => Family(name, "gauge", help);
 
-    public PrometheusText Counter(string name, string help) => Family(name, "counter", help);
-
-    /// <summary>One sample of the current family; <paramref name="labels"/> as name/value pairs.</summary>
-    public PrometheusText Sample(double value, params (string Name, string Value)[] labels) => SampleNamed(_current!, value, labels);
+    /// <summary>A counter: in this format (unlike OpenMetrics) the family's name is the sample's, <c>_total</c> included.</summary>
+    public PrometheusText Counter(string name, string help) =>
+        name.EndsWith("_total", StringComparison.Ordinal) ? Family(name, "counter", help) : throw new ArgumentException($"counter {name} without _total");
 
     public PrometheusText Sample(bool value, params (string Name, string Value)[] labels) => Sample(value ? 1 : 0, labels);
 
-    /// <summary>A sample whose name differs from its family's (a counter's <c>_total</c>).</summary>
-    public PrometheusText SampleNamed(string name, double value, params (string Name, string Value)[] labels)
+    /// <summary>One sample of the current family; <paramref name="labels"/> as name/value pairs.</summary>
+    public PrometheusText Sample(double value, params (string Name, string Value)[] labels)
     {
         if (_current is null)
             throw new InvalidOperationException("a sample before any family");
-        _sb.Append(name);
+        _sb.Append(_current);
         if (labels.Length > 0)
         {
             _sb.Append('{');
