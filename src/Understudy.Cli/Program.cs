@@ -22,6 +22,7 @@ root.Subcommands.Add(ReplicationCommands.Resume());
 root.Subcommands.Add(FailoverCommands.Failover());
 root.Subcommands.Add(FailbackCommands.Restore());
 root.Subcommands.Add(FailbackCommands.Failback());
+root.Subcommands.Add(NotifyCommands.Notify());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(ConsoleCommands.ConsoleUrl());
 JobNewCommand.AddTo(root);

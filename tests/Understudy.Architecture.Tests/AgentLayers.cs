@@ -10,9 +10,10 @@ public static class AgentLayers
     public static readonly IReadOnlyList<Layer> TopDown =
     [
         new("Host", "Understudy.Cli", "Understudy.Agent.Hosting"),
-        new("Api", "Understudy.Agent.Api", "Understudy.Agent.WebConsole"),
+        new("Api", "Understudy.Agent.Api", "Understudy.Agent.WebConsole", "Understudy.Agent.Metrics"),
         // Fail-over holds the monitor, decisions, the plans, every step type, the identity providers and restore.
-        new("Jobs and Failover", "Understudy.Agent.Jobs", "Understudy.Agent.Failover", "Understudy.Agent.Restore", "Understudy.Agent.Identity"),
+        new("Jobs and Failover", "Understudy.Agent.Jobs", "Understudy.Agent.Failover", "Understudy.Agent.Restore", "Understudy.Agent.Identity",
+            "Understudy.Agent.Notify"),
         // Source/ holds the mirror engine today; Target/ the apply loop.
         new("Replication, Mirror, Apply, Transfer", "Understudy.Agent.Replication", "Understudy.Agent.Mirror", "Understudy.Agent.Source",
             "Understudy.Agent.Target", "Understudy.Agent.WriteOrder"),

@@ -19,10 +19,11 @@ namespace Understudy.Agent.Api;
 /// The whole management API in one route table (docs/api.md). The CLI and the console use nothing else. Every reply is
 /// a record of Understudy.Core.Api, written through <see cref="ApiJson"/>; the handlers use the services given here and
 /// nothing from the container (<paramref name="peerEndPoint"/>: the peer link's address, known once it listens;
-/// <paramref name="version"/>: the product version the agent reports).
+/// <paramref name="version"/>: the product version the agent reports). <c>GET /metrics</c> is mapped here too, outside
+/// <c>/api/v1</c> where Prometheus looks for it.
 /// </summary>
 internal sealed partial class ApiRoutes(AgentContext ctx, JobManager jobs, TargetService target, FailoverManager failover, Func<IPEndPoint?> peerEndPoint,
-    string version)
+    string version, Notify.Notifier notifier, Metrics.AgentMetrics metrics)
 {
     public void Map(IEndpointRouteBuilder app)
     {
@@ -102,7 +103,9 @@ internal sealed partial class ApiRoutes(AgentContext ctx, JobManager jobs, Targe
         api.MapGet("/events/stream", StreamEventsAsync);
         MapFailover(api);
         MapFailback(api);
+        MapNotify(api);
         MapConsole(api);
+        MapMetrics(app);
         ConsoleAssets.Map(app);
     }
 

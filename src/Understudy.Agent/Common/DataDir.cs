@@ -7,6 +7,9 @@ internal static class DataDir
 {
     public const string Default = "/var/lib/understudy";
     public const string TokenFile = "api-token";
+
+    /// <summary>A token that reads GET /metrics and nothing else (docs/monitoring.md), for a scraper's credentials file.</summary>
+    public const string MetricsTokenFile = "metrics-token";
     public const string ApiAddressFile = "api-address";
 
     public static void Ensure(string dir)
@@ -33,9 +36,9 @@ internal static class DataDir
         File.Move(tmp, path, overwrite: true);
     }
 
-    public static string LoadOrCreateToken(string dir)
+    public static string LoadOrCreateToken(string dir, string file = TokenFile)
     {
-        var path = Path.Combine(dir, TokenFile);
+        var path = Path.Combine(dir, file);
         if (File.Exists(path))
         {
             var t = File.ReadAllText(path).Trim();

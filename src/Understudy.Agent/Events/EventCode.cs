@@ -4,8 +4,8 @@ namespace Understudy.Agent.Events;
 /// What an event means, as a number that never changes: tests, scripts and operators match codes, not the English of
 /// the message (which may be reworded). One code per kind of event; docs/events.md lists every one with its severity and
 /// what an operator does. Numbers are grouped by area (1xx agent and peers, 2xx jobs, 3xx mirror and verify, 4xx link,
-/// replication and capture, 5xx applying on a target, 6xx fail-over, 7xx restore and fail-back); a number once given is
-/// never reused for another meaning, and a removed event leaves a gap.
+/// replication and capture, 5xx applying on a target, 6xx fail-over, 7xx restore and fail-back, 8xx notifications and
+/// metrics); a number once given is never reused for another meaning, and a removed event leaves a gap.
 /// </summary>
 internal enum EventCode
 {
@@ -125,4 +125,11 @@ internal enum EventCode
     FailbackFinalSync = 720,
     FailbackSourceReady = 721,
     FailbackIdentityNotRetaken = 722,
+
+    NotifyDelivered = 800,
+    NotifyFailed = 801,
+    NotifyDropped = 802,
+    NotifyConfigLoaded = 803,
+    NotifyConfigInvalid = 804,
+    NotifyTest = 805,
 }

@@ -47,10 +47,25 @@ internal sealed partial class EventLog(StateStore store, ILogger<EventLog> logge
         var json = data is null ? null : JsonSerializer.Serialize(data, data.GetType(), EventJson.Options);
         // Logged first and whatever the store says: the system log is the copy that survives a data directory that fails.
         Log(severity, category, code, job, message);
+        Count(severity);
         var ev = Store(new AgentEvent(0, t, severity, category, job, message, json, code));
         Publish(ev);
         return ev;
     }
+
+    private static readonly string[] Severities = [Severity.Info, Severity.Warning, Severity.Error, Severity.Security];
+    private readonly long[] _recorded = new long[Severities.Length];
+
+    private void Count(string severity)
+    {
+        int i = Array.IndexOf(Severities, severity);
+        if (i >= 0)
+            Interlocked.Increment(ref _recorded[i]);
+    }
+
+    /// <summary>Events recorded since the agent started, per severity (GET /metrics), every severity listed.</summary>
+    public IEnumerable<(string Severity, long Count)> RecordedBySeverity() =>
+        Severities.Select((s, i) => (s, Interlocked.Read(ref _recorded[i])));
 
     private void Log(string severity, string category, EventCode code, string? job, string message)
     {

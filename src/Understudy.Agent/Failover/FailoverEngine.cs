@@ -67,6 +67,9 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
 
     public bool Dismissed { get; private set; }
 
+    /// <summary>False once the monitor loop has ended while the engine lives (/metrics shows it).</summary>
+    public bool MonitorRunning => !_monitor.IsCompleted;
+
     /// <summary>Raised after every state change (tests and status wait on it instead of sleeping).</summary>
     public event Action<FailoverEngine>? Changed;
 

@@ -30,8 +30,9 @@ internal sealed class AgentHost : IAsyncDisposable
     private readonly System.Security.Cryptography.X509Certificates.X509Certificate2 _apiCertificate;
 
     private AgentHost(AgentContext ctx, WebApplication web, PeerListener peer, JobManager jobs, TargetService target, FailoverManager failover,
-        Restore.PassivePoller passive, System.Security.Cryptography.X509Certificates.X509Certificate2 apiCertificate)
+        Restore.PassivePoller passive, Notify.Notifier notifier, System.Security.Cryptography.X509Certificates.X509Certificate2 apiCertificate)
     {
+        Notifier = notifier;
         Failover = failover;
         Context = ctx;
         _web = web;
@@ -53,6 +54,9 @@ internal sealed class AgentHost : IAsyncDisposable
     /// <summary>The source side of restore and fail-back: polls the target for passive jobs.</summary>
     public Restore.PassivePoller Passive { get; }
 
+    /// <summary>Notifications: follows the event log from start to dispose (docs/monitoring.md).</summary>
+    public Notify.Notifier Notifier { get; }
+
     public IPEndPoint? PeerEndPoint => _peer.LocalEndPoint;
 
     public static AgentHost Create(AgentOptions options)
@@ -60,6 +64,7 @@ internal sealed class AgentHost : IAsyncDisposable
         DataDir.Ensure(options.DataDir);
         var identity = AgentIdentity.LoadOrCreate(options.DataDir);
         var token = DataDir.LoadOrCreateToken(options.DataDir);
+        var metricsToken = DataDir.LoadOrCreateToken(options.DataDir, DataDir.MetricsTokenFile);
         var store = new StateStore(options.DataDir);
         var name = options.Name ?? Environment.MachineName;
 
@@ -114,7 +119,12 @@ internal sealed class AgentHost : IAsyncDisposable
         var passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, identityOptions);
         var peer = new PeerListener(PeerLink.ParseEndPoint(options.Listen, PeerLink.DefaultPort), identity, name, store, events,
             target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
-        var agent = new AgentHost(ctx, web, peer, jobs, target, failover, passive, apiCertificate);
+        var notifier = new Notify.Notifier(events, time, new Core.Api.AgentName(identity.Id, name), AgentVersion.Current,
+            options.NotifyFile ?? Path.Combine(options.DataDir, Notify.NotifyFile.DefaultName),
+            () => [.. failover.Engines.Where(e => e.State == FailoverState.Pending).Select(e => new Notify.PendingFailover(e.Job, e.SourceName, e.Reason))]);
+        var agent = new AgentHost(ctx, web, peer, jobs, target, failover, passive, notifier, apiCertificate);
+        var metrics = new Metrics.AgentMetrics(new Metrics.MetricsSources(ctx, AgentVersion.Current, time.GetUtcNow(), jobs, target, failover, passive,
+            notifier, () => peer.OpenConnections));
 
         var hosts = new ApiHostFilter(options.AllowedHosts ?? []);
         web.Use(async (http, next) =>
@@ -126,7 +136,16 @@ internal sealed class AgentHost : IAsyncDisposable
                     $"this agent does not answer to the host name '{http.Request.Host.Host}' (allow it with 'understudy agent --api-allowed-host NAME')");
                 return;
             }
-            if (http.Request.Path.StartsWithSegments("/api"))
+            if (http.Request.Path.Equals("/metrics", StringComparison.Ordinal))
+            {
+                if (!MetricsAllowed(http, token, metricsToken, options.MetricsAnonymousLoopback))
+                {
+                    await ApiProblem.WriteAsync(http, StatusCodes.Status401Unauthorized,
+                        "missing or wrong token: send Authorization: Bearer with the agent's metrics-token (or api-token) file");
+                    return;
+                }
+            }
+            else if (http.Request.Path.StartsWithSegments("/api"))
             {
                 if (ApiCors.Handle(http))
                     return;
@@ -156,7 +175,7 @@ internal sealed class AgentHost : IAsyncDisposable
                 await ApiProblem.WriteAsync(http, StatusCodes.Status400BadRequest, e.Message);
             }
         });
-        new ApiRoutes(ctx, jobs, target, failover, () => agent.PeerEndPoint, AgentVersion.Current).Map(web);
+        new ApiRoutes(ctx, jobs, target, failover, () => agent.PeerEndPoint, AgentVersion.Current, notifier, metrics).Map(web);
         return agent;
     }
 
@@ -166,6 +185,19 @@ internal sealed class AgentHost : IAsyncDisposable
     /// </summary>
     private static bool QueryTokenAllowed(HttpRequest r) =>
         HttpMethods.IsGet(r.Method) && r.Path.Equals("/api/v1/events/stream", StringComparison.Ordinal);
+
+    /// <summary>
+    /// GET /metrics: the read-only metrics token or the API token; without one only from loopback, and only when the
+    /// operator asked for it (<c>--metrics-anonymous-loopback</c>): a local user could read job names and paths otherwise.
+    /// </summary>
+    private static bool MetricsAllowed(HttpContext http, string token, string metricsToken, bool anonymousLoopback)
+    {
+        var auth = http.Request.Headers.Authorization.ToString();
+        var given = auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : "";
+        if (TokenMatches(given, metricsToken) || TokenMatches(given, token))
+            return true;
+        return anonymousLoopback && http.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip);
+    }
 
     /// <summary>Constant time, so response timing does not reveal how much of a guessed token was right.</summary>
     private static bool TokenMatches(string given, string token) =>
@@ -193,6 +225,8 @@ internal sealed class AgentHost : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken ct)
     {
+        // First: the events of everything that starts below can be notified.
+        Notifier.Start();
         // Before the peer link and the fail-over engines: a write-order replica is its last complete point first.
         Target.RecoverAllPoints();
         // Before the peer link: a source registering must find the stored engines, not race them.
@@ -223,6 +257,7 @@ internal sealed class AgentHost : IAsyncDisposable
         _notify?.Send("STOPPING=1\nSTATUS=stopping");
         Context.Events.Record(EventCode.AgentStopping, Severity.Info, "agent", null, "agent stopping");
         await Passive.DisposeAsync();
+        await Notifier.DisposeAsync();
         await Jobs.DisposeAsync();
         await Failover.DisposeAsync();
         await _peer.DisposeAsync();

@@ -42,6 +42,9 @@ internal sealed partial class JobRunner
         return LastVerify?.At is { } mine && (stored is null || mine > stored) ? mine : stored;
     }
 
+    /// <summary><see cref="LastVerifyEnded"/> for GET /metrics: known across restarts, unlike <see cref="LastVerify"/>.</summary>
+    public DateTimeOffset? LastVerifyAt => LastVerifyEnded();
+
     private void NoteVerifyEnded(DateTimeOffset at) => _ctx.Store.SetValue(VerifyAtKey(Job.Name), at.ToString("O"));
 
     private async Task ScheduleVerifiesAsync(TimeSpan period, CancellationToken ct)

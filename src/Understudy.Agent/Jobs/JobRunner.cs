@@ -23,6 +23,10 @@ internal sealed partial class JobRunner : IAsyncDisposable
     private readonly AgentContext _ctx;
     private readonly Signal _wake = new();
     private readonly Task _loop;
+
+    /// <summary>False once the job's command loop has ended while the runner lives (a dead loop; /metrics shows it). A
+    /// stopped job has no loop.</summary>
+    public bool LoopRunning => !_loop.IsCompleted;
     private SourceSession? _session;
     private bool _linkLost;
 

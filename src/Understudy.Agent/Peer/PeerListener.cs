@@ -34,6 +34,11 @@ internal sealed partial class PeerListener(
 
     public IPEndPoint? LocalEndPoint => _listener?.LocalEndpoint as IPEndPoint;
 
+    private int _open;
+
+    /// <summary>Connections accepted and not yet closed, handshakes included (GET /metrics).</summary>
+    public int OpenConnections => Volatile.Read(ref _open);
+
     public void Start()
     {
         var l = new TcpListener(endPoint);
@@ -75,6 +80,7 @@ internal sealed partial class PeerListener(
     private async Task HandleAsync(TcpClient client, CancellationToken ct)
     {
         var remote = client.Client.RemoteEndPoint?.ToString() ?? "?";
+        Interlocked.Increment(ref _open);
         string? peerId = null;
         var ssl = new SslStream(new ReadAheadStream(client.GetStream()), leaveInnerStreamOpen: false);
         PeerConnection? conn = null;
@@ -136,6 +142,7 @@ internal sealed partial class PeerListener(
             else
                 await ssl.DisposeAsync();
             client.Dispose();
+            Interlocked.Decrement(ref _open);
         }
     }
 

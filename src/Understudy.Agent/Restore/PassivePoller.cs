@@ -35,6 +35,9 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
 
     public void Start() => _loop = LoopAsync(_stop.Token);
 
+    /// <summary>False before <see cref="Start"/> and once the poll loop has ended (/metrics shows it).</summary>
+    public bool Running => !_loop.IsCompleted;
+
     private async Task LoopAsync(CancellationToken ct)
     {
         using var timer = new PeriodicTimer(Interval, ctx.Time);

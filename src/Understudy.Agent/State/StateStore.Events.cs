@@ -42,6 +42,16 @@ internal sealed partial class StateStore
         }
     }
 
+    /// <summary>Events stored (GET /metrics: the event log's size).</summary>
+    public long CountEvents() => Query("SELECT COUNT(*) FROM events", r => r.GetInt64(0)).Single();
+
+    /// <summary>Bytes of the database file and its write-ahead log (GET /metrics).</summary>
+    public long DatabaseBytes()
+    {
+        var path = _db.DataSource;
+        return new[] { path, path + "-wal" }.Sum(f => new FileInfo(f) is { Exists: true } i ? i.Length : 0);
+    }
+
     public IReadOnlyList<Events.AgentEvent> ListEvents(string? job, long afterId, int limit) =>
         Query("""
             SELECT id, time, severity, category, job, message, data, code FROM events

@@ -18,9 +18,14 @@ internal static class AgentCommands
             Description = "A further Host name the API and console answer to (repeatable); loopback, this machine's host name and addresses always are, any other gets 421 (DNS rebinding)",
         };
         var name = new Option<string?>("--name") { Description = "Name shown to peers and in the console (default: host name)" };
+        var notify = new Option<string?>("--notify") { Description = "Notification rules file (webhooks, programs; docs/monitoring.md); default DATA-DIR/notify.yaml, used when it exists" };
+        var metricsOpen = new Option<bool>("--metrics-anonymous-loopback")
+        {
+            Description = "Answer GET /metrics without a token when the request comes from loopback (a local scraper); otherwise it needs the metrics-token or api-token file's token",
+        };
         var cmd = new Command("agent", "Run the Understudy agent daemon in the foreground until SIGINT/SIGTERM. Exit 0: stopped by a signal; 2: could not start (data dir, port, certificate)")
         {
-            Options = { listen, api, apiCert, apiKey, allowedHost, name },
+            Options = { listen, api, apiCert, apiKey, allowedHost, name, notify, metricsOpen },
         };
         cmd.SetAction(async (r, ct) =>
         {
@@ -29,7 +34,7 @@ internal static class AgentCommands
             var apiAddress = r.GetResult(api) is null or { Implicit: true } && r.GetValue(GlobalOptions.Api) is { } given ? ListenAddress(given) : r.GetValue(api)!;
             var opts = new AgentOptions(Path.GetFullPath(r.GetValue(GlobalOptions.DataDir)!), r.GetValue(listen)!, apiAddress, r.GetValue(name),
                 r.GetValue(apiCert) is { } ac ? Path.GetFullPath(ac) : null, r.GetValue(apiKey) is { } ak ? Path.GetFullPath(ak) : null,
-                r.GetValue(allowedHost) ?? []);
+                r.GetValue(allowedHost) ?? [], r.GetValue(notify) is { } nf ? Path.GetFullPath(nf) : null, r.GetValue(metricsOpen));
             AgentHost host;
             try
             {

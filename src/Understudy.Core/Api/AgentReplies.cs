@@ -30,3 +30,22 @@ internal sealed record ApiEvent(long Id, string Time, string Severity, string Ca
 /// because the CLI and simple scripts read that one field; <see cref="Location"/> places an error inside a job file.
 /// </summary>
 internal sealed record ApiProblemBody(string Type, string Title, int Status, string Detail, string Error, object? Location);
+
+/// <summary>GET /notify and POST /notify/reload: the notify file in force (docs/monitoring.md). <see cref="Error"/>: why the
+/// file found at start is not in force (null when it is); <see cref="PendingRepeatSeconds"/>: how often a pending
+/// fail-over is announced again.</summary>
+internal sealed record NotifyReply(string File, bool FileExists, string? Error, IReadOnlyList<NotifyDestinationView> Destinations,
+    IReadOnlyList<NotifyRuleView> Rules, double PendingRepeatSeconds);
+
+/// <summary>A destination: <see cref="Target"/> is its URL or program (never its secret); the counters are since the agent started.</summary>
+internal sealed record NotifyDestinationView(string Name, string Kind, string Target, bool Signed, int Retries, double BackoffSeconds, double TimeoutSeconds,
+    long Delivered, long Failed, int Queued);
+
+/// <summary>A rule: each list given must hold the event's value; empty lists match anything.</summary>
+internal sealed record NotifyRuleView(IReadOnlyList<string> Severity, IReadOnlyList<string> Category, IReadOnlyList<int> Code, IReadOnlyList<string> Job,
+    IReadOnlyList<string> To);
+
+/// <summary>POST /notify/test: what each destination answered to one attempt.</summary>
+internal sealed record NotifyTestReply(IReadOnlyList<NotifyTestResult> Results);
+
+internal sealed record NotifyTestResult(string Destination, bool Delivered, string Detail);

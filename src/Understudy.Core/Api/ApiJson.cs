@@ -42,4 +42,7 @@ namespace Understudy.Core.Api;
 [JsonSerializable(typeof(FailoverRequest))]
 [JsonSerializable(typeof(RestoreRequest))]
 [JsonSerializable(typeof(FailbackRequest))]
+[JsonSerializable(typeof(NotifyReply))]
+[JsonSerializable(typeof(NotifyTestRequest))]
+[JsonSerializable(typeof(NotifyTestReply))]
 internal sealed partial class ApiJson : JsonSerializerContext;

@@ -8,6 +8,9 @@ internal sealed record TrustRequest(string Id, string? Name);
 
 internal sealed record ApplyRequest(string Yaml, string? FileName);
 
+/// <summary>POST /notify/test: one destination by name, or null for every one.</summary>
+internal sealed record NotifyTestRequest(string? Destination);
+
 internal sealed record MirrorRequest(string? Mode);
 
 internal sealed record VerifyRequest(bool Checksum, bool Repair);
