@@ -34,6 +34,8 @@ internal enum EventCode
     JobRefused = 210,
     JobHosted = 211,
     ReplicationSettingsChanged = 220,
+    SourceStorageFault = 230,
+    SourceStorageHealed = 231,
 
     MirrorStarted = 300,
     MirrorCompleted = 301,

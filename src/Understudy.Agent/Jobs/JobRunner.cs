@@ -191,6 +191,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         {
             try
             {
+                ProbeStorage();
                 var session = await EnsureSessionAsync(ct);
                 await ExecuteAsync(cmd, session, ct);
                 return true;
@@ -214,7 +215,11 @@ internal sealed partial class JobRunner : IAsyncDisposable
                     IOException or System.Net.Sockets.SocketException or OperationCanceledException => true,
                     _ => false,
                 };
-                if (e is TargetException { Code: ErrorCode.NoSpace })
+                if (e is DataDirException storage)
+                {
+                    OnStorageFault(storage.Message);
+                }
+                else if (e is TargetException { Code: ErrorCode.NoSpace })
                 {
                     if (State != JobState.Paused)
                         _ctx.Events.Record(EventCode.MirrorPausedDiskFull, Severity.Error, "mirror", Job.Name, $"paused: {e.Message}; resumes by itself when space returns");
@@ -387,8 +392,19 @@ internal sealed partial class JobRunner : IAsyncDisposable
         SetState(RestState(), RestReason());
     }
 
-    private void SaveRuntime() =>
-        _ctx.Store.SaveJobRuntime(Job.Name, System.Text.Json.JsonSerializer.Serialize(new { mirrored = Mirrored, lastMirrorAt = LastMirrorAt, paused = _paused }));
+    /// <summary>Best effort: on a full data directory the old runtime stays (after a restart a job that looks unmirrored
+    /// mirrors again: more work, never less); it is saved again when the directory heals (JobRunner.Storage.cs).</summary>
+    private void SaveRuntime()
+    {
+        try
+        {
+            _ctx.Store.SaveJobRuntime(Job.Name, System.Text.Json.JsonSerializer.Serialize(new { mirrored = Mirrored, lastMirrorAt = LastMirrorAt, paused = _paused }));
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e)
+        {
+            _ctx.Events.Record(EventCode.SourceStorageFault, Severity.Warning, "job", Job.Name, $"the job's runtime state could not be stored: {e.Message}");
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -67,6 +67,10 @@ internal sealed class CapturePipeline : IAsyncDisposable
 
     public Action<long>? QueueLimitExceeded { get; set; }
 
+    /// <summary>The queue refused a batch (the data directory is full or failing): capture is suspended, as past the
+    /// queue limit, until the catch-up mirror the handler asks for begins.</summary>
+    public Action<Exception>? QueueUnwritable { get; set; }
+
     /// <summary>Raised after each batch is durable (the sender may have work).</summary>
     public Action? Appended { get; set; }
 
@@ -311,7 +315,20 @@ internal sealed class CapturePipeline : IAsyncDisposable
         if (result.Records.Count > 0 && !Suspended)
         {
             long queuedAt = (_time.GetUtcNow().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
-            Log.AppendBatch(result.Records.Select(r => (ReadOnlyMemory<byte>)Traced(WithInode(r) with { QueuedAtNs = queuedAt }).Encode()));
+            try
+            {
+                Log.AppendBatch(result.Records.Select(r => (ReadOnlyMemory<byte>)Traced(WithInode(r) with { QueuedAtNs = queuedAt }).Encode()));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Records of the batch already buffered in the log stay there (flushed once it can be written);
+                // the rest, and all that follows until the catch-up mirror begins, that mirror's walk sees.
+                Suspended = true;
+                Point?.Hold();
+                Interlocked.Add(ref _inFlight, -batch.Count);
+                QueueUnwritable?.Invoke(e);
+                return;
+            }
             var pending = Log.Stats.PendingBytes;
             if (pending > QueueLimit)
             {
