@@ -15,6 +15,8 @@ internal enum EventCode
     AgentStarted = 100,
     AgentStopping = 101,
     EventLogUnwritable = 102,
+    LoopFailed = 150,
+    LoopRestarted = 151,
     PeerTrusted = 110,
     PeerTrustRemoved = 111,
     PeerNoCertificate = 120,

@@ -117,6 +117,8 @@ internal sealed partial class JobRunner
             Appended = _wake.Pulse,
             Overflowed = OnCaptureLost,
             QueueUnwritable = OnQueueUnwritable,
+            Loops = _ctx.Loops,
+            LoopFailed = OnLoopFailed,
             QueueLimitExceeded = OnQueueLimit,
         };
     }

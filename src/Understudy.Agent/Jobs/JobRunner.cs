@@ -58,9 +58,9 @@ internal sealed partial class JobRunner : IAsyncDisposable
         _writeOrder = replication.Consistency == Consistency.WriteOrder;
         if (replication.Enabled && !_writeOrder)
             _pipeline = CreatePipeline();
-        _loop = stoppedSince is null ? RunAsync(_stop.Token) : Task.CompletedTask;
+        _loop = stoppedSince is null ? ctx.Loops.Run("replication", job.Name, RunAsync, _stop.Token, OnLoopFailed) : Task.CompletedTask;
         if (stoppedSince is null && SchedulePeriod(verifySchedule) is { } period)
-            _verifySchedule = ScheduleVerifiesAsync(period, _stop.Token);
+            _verifySchedule = ctx.Loops.Run("verify-schedule", job.Name, c => ScheduleVerifiesAsync(period, c), _stop.Token);
     }
 
     public JobDefinition Job { get; }
@@ -141,8 +141,18 @@ internal sealed partial class JobRunner : IAsyncDisposable
         await Task.Yield();
         try
         {
-            // Capture starts before anything is mirrored, so nothing between the walk and the watch is lost.
-            _pipeline?.Start();
+            // Capture starts before anything is mirrored, so nothing between the walk and the watch is lost (once:
+            // the supervisor runs this loop again after a failure, and capture has its own).
+            if (!_captureStarted)
+            {
+                _captureStarted = true;
+                _pipeline?.Start();
+            }
+            if (_loopFailed)
+            {
+                _loopFailed = false;
+                SetState(RestState(), RestReason());
+            }
             while (!ct.IsCancellationRequested)
             {
                 var wake = _wake.Next;
@@ -181,6 +191,16 @@ internal sealed partial class JobRunner : IAsyncDisposable
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
+    }
+
+    private bool _captureStarted;
+    private volatile bool _loopFailed;
+
+    /// <summary>The supervisor's word that this loop (or its capture) threw: state error with the reason until it runs again.</summary>
+    private void OnLoopFailed(string reason)
+    {
+        _loopFailed = true;
+        SetState(JobState.Error, reason);
     }
 
     /// <summary>Runs a command until it succeeds, a permanent error occurs (false), or the job stops.</summary>
