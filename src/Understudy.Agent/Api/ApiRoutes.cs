@@ -28,7 +28,7 @@ internal sealed partial class ApiRoutes(AgentContext ctx, JobManager jobs, Targe
     public void Map(IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1");
-        api.MapGet("/health", () => Results.Ok(new HealthReply(true)));
+        api.MapGet("/health", Health);
         api.MapGet("/agent", () => Results.Ok(new AgentInfo(ctx.Identity.Id, ctx.AgentName, version, peerEndPoint()?.ToString(), ctx.DataDir)));
 
         api.MapGet("/trust", () => Results.Ok(ctx.Store.ListTrust().ToArray()));
@@ -107,6 +107,14 @@ internal sealed partial class ApiRoutes(AgentContext ctx, JobManager jobs, Targe
         MapConsole(api);
         MapMetrics(app);
         ConsoleAssets.Map(app);
+    }
+
+    /// <summary>200 while every supervised loop runs, 503 naming those that failed and wait to run again.</summary>
+    private IResult Health()
+    {
+        var down = ctx.Loops.Down.Select(l => new DownLoop(l.Name, l.Job, l.Restarts)).ToArray();
+        var reply = new HealthReply(down.Length == 0, down);
+        return down.Length == 0 ? Results.Ok(reply) : Results.Json(reply, (JsonSerializerOptions?)null, null, StatusCodes.Status503ServiceUnavailable);
     }
 
     private JobStatusView[] JobStatuses() => [.. jobs.Runners.Select(jobs.Status).OrderBy(s => s.Name)];

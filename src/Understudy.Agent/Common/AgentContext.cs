@@ -3,5 +3,5 @@ using Understudy.Agent.State;
 
 namespace Understudy.Agent.Common;
 
-/// <summary>What the agent's parts share: identity, state, events, clock.</summary>
-internal sealed record AgentContext(AgentIdentity Identity, string AgentName, string DataDir, StateStore Store, EventLog Events, TimeProvider Time);
+/// <summary>What the agent's parts share: identity, state, events, clock, and the supervisor every long-running loop runs under.</summary>
+internal sealed record AgentContext(AgentIdentity Identity, string AgentName, string DataDir, StateStore Store, EventLog Events, TimeProvider Time, LoopSupervisor Loops);

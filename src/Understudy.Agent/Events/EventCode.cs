@@ -15,6 +15,8 @@ internal enum EventCode
     AgentStarted = 100,
     AgentStopping = 101,
     EventLogUnwritable = 102,
+    LoopFailed = 150,
+    LoopRestarted = 151,
     PeerTrusted = 110,
     PeerTrustRemoved = 111,
     PeerNoCertificate = 120,
@@ -34,6 +36,8 @@ internal enum EventCode
     JobRefused = 210,
     JobHosted = 211,
     ReplicationSettingsChanged = 220,
+    SourceStorageFault = 230,
+    SourceStorageHealed = 231,
 
     MirrorStarted = 300,
     MirrorCompleted = 301,

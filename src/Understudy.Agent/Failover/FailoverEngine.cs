@@ -7,7 +7,8 @@ namespace Understudy.Agent.Failover;
 
 /// <summary>What an engine needs from the agent; one instance shared by all engines.</summary>
 internal sealed record FailoverServices(StateStore Store, EventLog Events, TimeProvider Time, IdentityOptions Options,
-    ICommandRunner Commands, IAddressProber Prober, IReplicationControl Replication, IDuplicateAddressProbe? DuplicateProbe = null);
+    ICommandRunner Commands, IAddressProber Prober, IReplicationControl Replication, IDuplicateAddressProbe? DuplicateProbe = null,
+    Common.LoopSupervisor? Loops = null);
 
 /// <summary>
 /// One hosted job's fail-over on the target: the monitor loop (probe every interval, feed
@@ -79,7 +80,8 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
     /// <summary>Starts monitoring; resumes a take-over that a restart interrupted.</summary>
     public void Start()
     {
-        _monitor = MonitorLoopAsync(_stop.Token);
+        // Supervised (restarted after an exception that escapes a round, with an event); bare in unit tests.
+        _monitor = _s.Loops?.Run("failover-monitor", Job, MonitorLoopAsync, _stop.Token) ?? MonitorLoopAsync(_stop.Token);
         if (State == FailoverState.FailingOver)
         {
             lock (_lock)

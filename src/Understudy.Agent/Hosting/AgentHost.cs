@@ -27,6 +27,8 @@ internal sealed class AgentHost : IAsyncDisposable
     private readonly WebApplication _web;
     private readonly PeerListener _peer;
     private readonly SdNotify? _notify = SdNotify.FromEnvironment();
+    private readonly TimeSpan? _watchdogInterval = AgentWatchdog.IntervalFromEnvironment();
+    private AgentWatchdog? _watchdog;
     private readonly System.Security.Cryptography.X509Certificates.X509Certificate2 _apiCertificate;
 
     private AgentHost(AgentContext ctx, WebApplication web, PeerListener peer, JobManager jobs, TargetService target, FailoverManager failover,
@@ -105,7 +107,8 @@ internal sealed class AgentHost : IAsyncDisposable
         var time = TimeProvider.System;
         var events = new EventLog(store, web.Services.GetRequiredService<ILogger<EventLog>>(), time,
             new OpTrace(web.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Understudy.Trace")));
-        var ctx = new AgentContext(identity, name, options.DataDir, store, events, time);
+        var loops = new LoopSupervisor(events, time);
+        var ctx = new AgentContext(identity, name, options.DataDir, store, events, time, loops);
         var identityOptions = IdentityOptions.FromEnvironment();
         var jobs = new JobManager(ctx);
         // The one cycle in the wiring: the target asks fail-over about every source that connects, and a take-over
@@ -113,7 +116,7 @@ internal sealed class AgentHost : IAsyncDisposable
         // below, long before a take-over can run (TargetReplicationControl.cs).
         var replication = new TargetReplicationControl();
         var failover = new FailoverManager(new FailoverServices(store, events, time, identityOptions,
-            ProcessCommandRunner.Instance, new NetworkProber(), replication));
+            ProcessCommandRunner.Instance, new NetworkProber(), replication, Loops: loops));
         var target = new TargetService(store, events, options.DataDir, failover, new Restore.PassivePollHandler(failover, events).HandleAsync);
         replication.Bind(target);
         var passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, identityOptions);
@@ -243,6 +246,7 @@ internal sealed class AgentHost : IAsyncDisposable
         Context.Events.Record(EventCode.AgentStarted, Severity.Info, "agent", null, $"agent {Context.AgentName} started: ID {Context.Identity.Id}, peer link {PeerEndPoint}, API {apiUrl}");
         // Only now: the API answers and the stored jobs run, so `systemctl start` returns to a working agent.
         _notify?.Send($"READY=1\nSTATUS=serving API {apiUrl}, peer link {PeerEndPoint}\nMAINPID={Environment.ProcessId}");
+        _watchdog = AgentWatchdog.Start(_notify, _watchdogInterval, Context.Loops, Context.Time);
     }
 
     public Task WaitForShutdownAsync(CancellationToken ct) => _web.WaitForShutdownAsync(ct);
@@ -255,6 +259,8 @@ internal sealed class AgentHost : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
             return;
         _notify?.Send("STOPPING=1\nSTATUS=stopping");
+        if (_watchdog is not null)
+            await _watchdog.DisposeAsync();
         Context.Events.Record(EventCode.AgentStopping, Severity.Info, "agent", null, "agent stopping");
         await Passive.DisposeAsync();
         await Notifier.DisposeAsync();

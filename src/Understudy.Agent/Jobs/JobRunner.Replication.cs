@@ -77,6 +77,7 @@ internal sealed partial class JobRunner
 
     private JobState RestState() =>
         PassiveReason is not null ? Failover.PassiveGuard.State
+        : _storageFault is not null ? JobState.Error
         : _paused ? JobState.Paused
         : _remirrorRequired ? JobState.RemirrorRequired
         : !Mirrored ? JobState.Connecting
@@ -85,6 +86,7 @@ internal sealed partial class JobRunner
 
     private string? RestReason() =>
         PassiveReason is { } passive ? passive
+        : _storageFault is { } storage ? storage
         : _paused ? PausedReason
         : _remirrorRequired ? $"{_remirrorReason}; a difference mirror runs when the target is reachable"
         : null;
@@ -114,6 +116,9 @@ internal sealed partial class JobRunner
             WatcherOptions = WatcherOptions.FromEnvironment(Environment.GetEnvironmentVariable),
             Appended = _wake.Pulse,
             Overflowed = OnCaptureLost,
+            QueueUnwritable = OnQueueUnwritable,
+            Loops = _ctx.Loops,
+            LoopFailed = OnLoopFailed,
             QueueLimitExceeded = OnQueueLimit,
         };
     }
@@ -176,9 +181,11 @@ internal sealed partial class JobRunner
     {
         if (_pipeline is null)
             return 0;
+        // First: on a data directory that refuses the write the mirror waits (storage fault), and capture stays
+        // suspended meanwhile (what it drops, this mirror's walk sees).
+        QueueWrite(_pipeline.Flush);
         _remirrorRequired = false;
         _pipeline.Suspended = false;
-        _pipeline.Flush();
         return _pipeline.Log.Stats.LastSeq;
     }
 
@@ -197,7 +204,7 @@ internal sealed partial class JobRunner
         // A barrier at startSeq: the target records it as applied, so a reconnect resumes after it.
         await session.BarrierAsync((ulong)startSeq, ct);
         if (startSeq > _pipeline.Log.AckedSeq)
-            _pipeline.Log.Acknowledge(startSeq);
+            QueueWrite(() => _pipeline.Log.Acknowledge(startSeq));
         _nextSeq = Math.Max(_nextSeq, startSeq + 1);
     }
 
@@ -205,7 +212,7 @@ internal sealed partial class JobRunner
     {
         long acked = Math.Min(session.AckedSeq, log.Stats.LastSeq);
         if (acked > log.AckedSeq)
-            log.Acknowledge(acked);
+            QueueWrite(() => log.Acknowledge(acked));
     }
 
     private async Task ReplicateAsync(SourceSession session, CancellationToken ct)
@@ -222,7 +229,7 @@ internal sealed partial class JobRunner
             // Resume after what the target says is durable there (its ack may have been lost in a cut).
             long applied = (long)session.Opened.LastAppliedSeq;
             if (applied > log.AckedSeq && applied <= log.Stats.LastSeq)
-                log.Acknowledge(applied);
+                QueueWrite(() => log.Acknowledge(applied));
             _nextSeq = log.AckedSeq + 1;
             _lastBarrier = log.AckedSeq;
             _barrierInFlight = 0;

@@ -62,9 +62,9 @@ internal sealed partial class JobRunner : IAsyncDisposable
         _writeOrder = replication.Consistency == Consistency.WriteOrder;
         if (replication.Enabled && !_writeOrder)
             _pipeline = CreatePipeline();
-        _loop = stoppedSince is null ? RunAsync(_stop.Token) : Task.CompletedTask;
+        _loop = stoppedSince is null ? ctx.Loops.Run("replication", job.Name, RunAsync, _stop.Token, OnLoopFailed) : Task.CompletedTask;
         if (stoppedSince is null && SchedulePeriod(verifySchedule) is { } period)
-            _verifySchedule = ScheduleVerifiesAsync(period, _stop.Token);
+            _verifySchedule = ctx.Loops.Run("verify-schedule", job.Name, c => ScheduleVerifiesAsync(period, c), _stop.Token);
     }
 
     public JobDefinition Job { get; }
@@ -145,8 +145,18 @@ internal sealed partial class JobRunner : IAsyncDisposable
         await Task.Yield();
         try
         {
-            // Capture starts before anything is mirrored, so nothing between the walk and the watch is lost.
-            _pipeline?.Start();
+            // Capture starts before anything is mirrored, so nothing between the walk and the watch is lost (once:
+            // the supervisor runs this loop again after a failure, and capture has its own).
+            if (!_captureStarted)
+            {
+                _captureStarted = true;
+                _pipeline?.Start();
+            }
+            if (_loopFailed)
+            {
+                _loopFailed = false;
+                SetState(RestState(), RestReason());
+            }
             while (!ct.IsCancellationRequested)
             {
                 var wake = _wake.Next;
@@ -187,6 +197,16 @@ internal sealed partial class JobRunner : IAsyncDisposable
         }
     }
 
+    private bool _captureStarted;
+    private volatile bool _loopFailed;
+
+    /// <summary>The supervisor's word that this loop (or its capture) threw: state error with the reason until it runs again.</summary>
+    private void OnLoopFailed(string reason)
+    {
+        _loopFailed = true;
+        SetState(JobState.Error, reason);
+    }
+
     /// <summary>Runs a command until it succeeds, a permanent error occurs (false), or the job stops.</summary>
     private async Task<bool> ExecuteWithRetryAsync(Command cmd, CancellationToken ct)
     {
@@ -195,6 +215,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         {
             try
             {
+                ProbeStorage();
                 var session = await EnsureSessionAsync(ct);
                 await ExecuteAsync(cmd, session, ct);
                 return true;
@@ -218,7 +239,11 @@ internal sealed partial class JobRunner : IAsyncDisposable
                     IOException or System.Net.Sockets.SocketException or OperationCanceledException => true,
                     _ => false,
                 };
-                if (e is TargetException { Code: ErrorCode.NoSpace })
+                if (e is DataDirException storage)
+                {
+                    OnStorageFault(storage.Message);
+                }
+                else if (e is TargetException { Code: ErrorCode.NoSpace })
                 {
                     if (State != JobState.Paused)
                         _ctx.Events.Record(EventCode.MirrorPausedDiskFull, Severity.Error, "mirror", Job.Name, $"paused: {e.Message}; resumes by itself when space returns");
@@ -391,8 +416,19 @@ internal sealed partial class JobRunner : IAsyncDisposable
         SetState(RestState(), RestReason());
     }
 
-    private void SaveRuntime() =>
-        _ctx.Store.SaveJobRuntime(Job.Name, System.Text.Json.JsonSerializer.Serialize(new { mirrored = Mirrored, lastMirrorAt = LastMirrorAt, paused = _paused }));
+    /// <summary>Best effort: on a full data directory the old runtime stays (after a restart a job that looks unmirrored
+    /// mirrors again: more work, never less); it is saved again when the directory heals (JobRunner.Storage.cs).</summary>
+    private void SaveRuntime()
+    {
+        try
+        {
+            _ctx.Store.SaveJobRuntime(Job.Name, System.Text.Json.JsonSerializer.Serialize(new { mirrored = Mirrored, lastMirrorAt = LastMirrorAt, paused = _paused }));
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e)
+        {
+            _ctx.Events.Record(EventCode.SourceStorageFault, Severity.Warning, "job", Job.Name, $"the job's runtime state could not be stored: {e.Message}");
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -67,6 +67,16 @@ internal sealed class CapturePipeline : IAsyncDisposable
 
     public Action<long>? QueueLimitExceeded { get; set; }
 
+    /// <summary>The queue refused a batch (the data directory is full or failing): capture is suspended, as past the
+    /// queue limit, until the catch-up mirror the handler asks for begins.</summary>
+    public Action<Exception>? QueueUnwritable { get; set; }
+
+    /// <summary>Runs the batching loop (again after a failure, whose batch a catch-up mirror covers); bare when null (tests).</summary>
+    public Common.LoopSupervisor? Loops { get; init; }
+
+    /// <summary>Told the reason when the batching loop failed (the job shows it until the catch-up mirror).</summary>
+    public Action<string>? LoopFailed { get; init; }
+
     /// <summary>Raised after each batch is durable (the sender may have work).</summary>
     public Action? Appended { get; set; }
 
@@ -102,7 +112,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
             if (!StartWatcher(r))
                 _pumps.Add(WatchAgainAsync(r, _stop.Token));
         }
-        _loop = RunAsync(_stop.Token);
+        _loop = Loops is { } loops ? loops.Run("capture", _job.Name, RunAsync, _stop.Token, CaptureFailed) : RunAsync(_stop.Token);
         if (Point is { } point && _watchers.All(w => w is not null))
         {
             // Every change from then on reaches a watcher: the end of what a catch-up must take from ctimes. (A root
@@ -189,9 +199,12 @@ internal sealed class CapturePipeline : IAsyncDisposable
         }
     }
 
+    /// <summary>The batch being gathered or processed; a field so that a failed loop's batch leaves the in-flight count.</summary>
+    private readonly List<RootedEvent> _batch = [];
+
     private async Task RunAsync(CancellationToken ct)
     {
-        var batch = new List<RootedEvent>();
+        var batch = _batch;
         try
         {
             while (!ct.IsCancellationRequested)
@@ -226,6 +239,17 @@ internal sealed class CapturePipeline : IAsyncDisposable
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>The batching loop threw: the events it held are gone, so every root takes a catch-up mirror.</summary>
+    private void CaptureFailed(string reason)
+    {
+        _processing = false;
+        Interlocked.Add(ref _inFlight, -_batch.Count);
+        _batch.Clear();
+        for (int r = 0; r < _watchers.Length; r++)
+            Lost(r, RelPath.Root, $"{_job.Roots[r].Path}: {reason}");
+        LoopFailed?.Invoke(reason);
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
@@ -311,7 +335,21 @@ internal sealed class CapturePipeline : IAsyncDisposable
         if (result.Records.Count > 0 && !Suspended)
         {
             long queuedAt = (_time.GetUtcNow().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
-            Log.AppendBatch(result.Records.Select(r => (ReadOnlyMemory<byte>)Traced(WithInode(r) with { QueuedAtNs = queuedAt }).Encode()));
+            try
+            {
+                Log.AppendBatch(result.Records.Select(r => (ReadOnlyMemory<byte>)Traced(WithInode(r) with { QueuedAtNs = queuedAt }).Encode()));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Records of the batch already buffered in the log stay there (flushed once it can be written);
+                // the rest, and all that follows until the catch-up mirror begins, that mirror's walk sees.
+                Suspended = true;
+                Point?.Hold();
+                Interlocked.Add(ref _inFlight, -batch.Count);
+                batch.Clear();
+                QueueUnwritable?.Invoke(e);
+                return;
+            }
             var pending = Log.Stats.PendingBytes;
             if (pending > QueueLimit)
             {
@@ -321,6 +359,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
             }
         }
         Interlocked.Add(ref _inFlight, -batch.Count);
+        batch.Clear();
         if (result.Records.Count > 0)
             Appended?.Invoke();
     }

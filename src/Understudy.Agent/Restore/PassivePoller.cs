@@ -33,7 +33,7 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
 
     private static string QueuedKey(string job) => "restore-queued/" + job;
 
-    public void Start() => _loop = LoopAsync(_stop.Token);
+    public void Start() => _loop = ctx.Loops.Run("passive-poller", null, LoopAsync, _stop.Token);
 
     /// <summary>False before <see cref="Start"/> and once the poll loop has ended (/metrics shows it).</summary>
     public bool Running => !_loop.IsCompleted;

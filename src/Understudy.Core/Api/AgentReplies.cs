@@ -1,7 +1,12 @@
 namespace Understudy.Core.Api;
 
-/// <summary>GET /health: answers without a token, so a probe can tell the agent is up.</summary>
-internal sealed record HealthReply(bool Ok);
+/// <summary>GET /health: answers without a token, so a probe can tell the agent is up. <see cref="Ok"/> is false (HTTP 503)
+/// while one of the agent's supervised loops has failed and not run again; <see cref="Down"/> names each (the reasons are
+/// in the event log, which needs the token).</summary>
+internal sealed record HealthReply(bool Ok, IReadOnlyList<DownLoop> Down);
+
+/// <summary>A supervised loop that failed and waits to run again: its name, its job (null for the agent's own), how often it was restarted.</summary>
+internal sealed record DownLoop(string Loop, string? Job, int Restarts);
 
 /// <summary>GET /agent. <see cref="Peer"/>: the peer link's bound address (null before it listens).</summary>
 internal sealed record AgentInfo(string Id, string Name, string Version, string? Peer, string DataDir);

@@ -1,0 +1,108 @@
+using Understudy.Agent.Events;
+
+namespace Understudy.Agent.Jobs;
+
+/// <summary>
+/// The source's own data directory refusing a write (full, over quota, read-only, failing): the job's queue, its ack
+/// file. Before, the ack write threw an IOException that the retry loop took for a lost link, and a capture batch that
+/// could not be queued ended the capture loop: `status` said replicating while nothing moved. Now the job is in
+/// <see cref="JobState.Error"/> with the reason (so `wait` fails at once), with one event, and probes the directory with
+/// back-off until a write succeeds, then resumes by itself. What is queued stays queued (the ack point only stays
+/// behind: records the target has are sent again, idempotently); changes that could not be queued are covered by
+/// the catch-up mirror the capture loss asks for, which runs once the queue can be written again.
+/// </summary>
+internal sealed partial class JobRunner
+{
+    /// <summary>What a probe writes (and syncs, and removes): a write that fits then is not a byte-sized sliver of space.</summary>
+    private const int ProbeBytes = 64 * 1024;
+
+    /// <summary>Non-null while the data directory refuses writes: the reason shown in status.</summary>
+    private volatile string? _storageFault;
+
+    private DateTimeOffset _storageFaultSince;
+
+    /// <summary>A write to the data directory failed: the retry loop turns it into the storage fault state.</summary>
+    private sealed class DataDirException(string reason, Exception inner) : Exception(reason, inner);
+
+    private static bool IsStorageError(Exception e) => e is IOException or UnauthorizedAccessException;
+
+    /// <summary>Runs a write to the job's queue; a refusal becomes <see cref="DataDirException"/> with the reason.</summary>
+    private void QueueWrite(Action write)
+    {
+        try
+        {
+            write();
+        }
+        catch (Exception e) when (IsStorageError(e))
+        {
+            throw new DataDirException(StorageReason(e), e);
+        }
+    }
+
+    private static string StorageReason(Exception e)
+    {
+        // The errno is the HResult of an IOException from a file call on Unix (ENOSPC 28, EDQUOT 122).
+        bool full = e.HResult is 28 or 122 || e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase);
+        return full
+            ? $"source data directory full ({e.Message}): replication waits, changes are caught up by a mirror; resumes by itself when space returns"
+            : $"source data directory cannot be written ({e.Message}): replication waits, changes are caught up by a mirror; resumes by itself when it can be written again";
+    }
+
+    /// <summary>Enters (or stays in) the fault; one event per fault, not per retry.</summary>
+    private void OnStorageFault(string reason)
+    {
+        if (_storageFault is null)
+        {
+            _storageFaultSince = _ctx.Time.GetUtcNow();
+            _ctx.Events.Record(EventCode.SourceStorageFault, Severity.Error, "queue", Job.Name, reason);
+        }
+        _storageFault = reason;
+        SetState(JobState.Error, reason);
+    }
+
+    /// <summary>The capture pipeline could not queue a batch: those changes (and the ones after, until a mirror) are
+    /// caught up by a difference mirror, which waits for the queue to be writable again.</summary>
+    private void OnQueueUnwritable(Exception e)
+    {
+        OnStorageFault(StorageReason(e));
+        RequestCatchUp("catch-up after changes that could not be queued (source data directory)");
+        _wake.Pulse();
+    }
+
+    /// <summary>While in the fault: a probe write (data written, synced and removed) and the queue's own pending
+    /// records. Throws <see cref="DataDirException"/> while it still fails; on success the job leaves the fault.</summary>
+    private void ProbeStorage()
+    {
+        if (_storageFault is null)
+            return;
+        var dir = _pipeline is null ? _ctx.DataDir : Path.Combine(_ctx.DataDir, "queues", Job.Name);
+        var probe = Path.Combine(dir, "space-probe");
+        try
+        {
+            using (var fs = new FileStream(probe, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
+            {
+                fs.Write(new byte[ProbeBytes]);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Delete(probe);
+            _pipeline?.Log.Flush();
+        }
+        catch (Exception e) when (IsStorageError(e))
+        {
+            try
+            {
+                File.Delete(probe);
+            }
+            catch (Exception gone) when (IsStorageError(gone))
+            {
+            }
+            throw new DataDirException(StorageReason(e), e);
+        }
+        var lasted = _ctx.Time.GetUtcNow() - _storageFaultSince;
+        _storageFault = null;
+        _ctx.Events.Record(EventCode.SourceStorageHealed, Severity.Info, "queue", Job.Name,
+            $"the source data directory can be written again after {lasted.TotalSeconds:0} s: replication resumes");
+        SaveRuntime();
+        SetState(RestState(), RestReason());
+    }
+}
