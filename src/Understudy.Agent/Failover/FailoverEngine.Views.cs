@@ -16,7 +16,7 @@ internal sealed partial class FailoverEngine
                     w.Address.Method == Core.Jobs.MonitorMethod.Tcp ? w.Address.Port ?? Core.Jobs.JobSpec.DefaultPeerPort : null,
                     w.Up switch { true => "up", false => "missing", null => "unknown" }, w.Misses, w.LastReply?.ToString("O")))],
                 State is FailoverState.Restoring or FailoverState.FailingBack ? _restoreRun?.View() : null,
-                LastSourceReport);
+                LastSourceReport, new Core.Api.PlanApprovalView(PlanDigest, Approved, Approval?.At));
         }
     }
 }
