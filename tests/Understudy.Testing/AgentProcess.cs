@@ -39,6 +39,30 @@ public sealed class AgentProcess : IAsyncDisposable
     /// <summary>A command that runs the agent (e.g. <c>unshare … sh -c '…; exec "$0" "$@"'</c>); it gets `dotnet understudy.dll agent …` as its arguments.</summary>
     public List<string> Wrapper { get; } = [];
 
+    /// <summary>This agent's scripts directory (UNDERSTUDY_SCRIPTS_DIR, made at start unless the test sets its own): fail-over
+    /// plans name their scripts relative to it.</summary>
+    public string ScriptsDir => Environment.TryGetValue("UNDERSTUDY_SCRIPTS_DIR", out var d) ? d : Path.Combine(Path.GetDirectoryName(DataDir)!, Name + "-scripts");
+
+    /// <summary>Writes an executable shell script (#!/bin/sh + <paramref name="body"/>) into <see cref="ScriptsDir"/>; returns the name a plan uses.</summary>
+    public string WriteScript(string name, string body)
+    {
+        Directory.CreateDirectory(ScriptsDir);
+        var path = Path.Combine(ScriptsDir, name);
+        File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return name;
+    }
+
+    /// <summary>
+    /// `failover JOB --approve` on this (target) agent, as its operator does before any fail-over can run (issue 19, item 2);
+    /// waits for the plan to arrive from the source first.
+    /// </summary>
+    public async Task ApproveFailoverAsync(string job, TimeSpan? timeout = null)
+    {
+        await Wait.UntilAsync(async () => (await CliAsync("failover", job, "--approve")).ExitCode == 0, timeout ?? TimeSpan.FromSeconds(60),
+            $"the fail-over plan of {job} to arrive and be approved");
+    }
+
     public string Log
     {
         get
@@ -59,6 +83,8 @@ public sealed class AgentProcess : IAsyncDisposable
             psi.ArgumentList.Add(a);
         foreach (var a in ExtraArgs)
             psi.ArgumentList.Add(a);
+        Directory.CreateDirectory(ScriptsDir);
+        psi.Environment["UNDERSTUDY_SCRIPTS_DIR"] = ScriptsDir;
         foreach (var (k, v) in Environment)
             psi.Environment[k] = v;
         var addrFile = Path.Combine(DataDir, "api-address");

@@ -17,6 +17,13 @@ internal sealed partial class ApiRoutes
             var e = failover.Get(name);
             return Results.Ok(new FailoverDetail(e.View(), Steps(e, FailoverEngine.Phase)));
         });
+        api.MapGet("/failover/{name}/plan", (string name) => Results.Ok(failover.Get(name).Show()));
+        api.MapPost("/failover/{name}/approve", (string name, ApproveRequest req) =>
+        {
+            var e = failover.Get(name);
+            e.Approve(req.Digest);
+            return Results.Ok(e.Show());
+        });
         api.MapPost("/failover/{name}", async (string name, FailoverRequest req, CancellationToken ct) =>
         {
             var e = failover.Get(name);

@@ -21,6 +21,8 @@ internal sealed partial class FailoverEngine
         Task<RunOutcome>? run;
         lock (_lock)
         {
+            if (command == OperatorCommand.FailOver && NotApprovedReason() is { } refused)
+                throw new JobRequestException($"job '{Job}': {refused}", 409);
             var (decision, refusal) = FailoverDecider.Command(State, command, Dismissed);
             if (decision is null)
                 throw new JobRequestException($"job '{Job}': {refusal}", 409);

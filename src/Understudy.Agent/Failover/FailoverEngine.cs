@@ -27,8 +27,10 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
     private Task _monitor = Task.CompletedTask;
     private Task<RunOutcome>? _takeover;
 
-    public FailoverEngine(FailoverServices services, string sourceId, string sourceName, JobSpec spec, FailoverState state, string? reason, bool dismissed)
+    public FailoverEngine(FailoverServices services, string sourceId, string sourceName, JobSpec spec, FailoverState state, string? reason, bool dismissed,
+        State.StoredApproval? approval = null)
     {
+        Approval = approval;
         _s = services;
         SourceId = sourceId;
         SourceName = sourceName;
@@ -147,6 +149,14 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
 
     private void Apply(Decision d, bool force)
     {
+        if (d.Action == FailoverAction.FailOver && NotApprovedReason() is { } refused)
+        {
+            // The monitor would take over by itself (trigger automatic), but nobody here approved what it would run.
+            _s.Events.Record(EventCode.FailoverNotApproved, Severity.Error, "failover", Job,
+                $"fail-over not started ({d.Reason}): {refused}; the job is fail-over-pending, and 'understudy failover {Job}' runs it once approved");
+            SetState(FailoverState.Pending, $"fail-over plan not approved; {d.Reason}", d.Dismissed);
+            return;
+        }
         switch (d.Action)
         {
             case FailoverAction.None:

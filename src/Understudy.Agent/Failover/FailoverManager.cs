@@ -39,7 +39,23 @@ internal sealed class FailoverManager(FailoverServices services) : ITargetFailov
             if (spec.Failover is null)
                 continue;
             var sourceName = hosted.FirstOrDefault(h => h.SourceId == row.SourceId && h.Job == row.Job)?.SourceName ?? row.SourceId[..Math.Min(12, row.SourceId.Length)];
-            var engine = new FailoverEngine(services, row.SourceId, sourceName, spec, FailoverStates.Parse(row.State), row.Reason, row.Dismissed)
+            var state = FailoverStates.Parse(row.State);
+            if (state.IsMonitored())
+            {
+                // A plan stored by an older agent was never held to today's rules (scripts directory, option allow-lists):
+                // it is not armed until the source sends one that is. One that holds the identity stays, for fail-back.
+                try
+                {
+                    spec.Validate();
+                }
+                catch (JobFileException e)
+                {
+                    services.Events.Record(EventCode.FailoverSettingsRejected, Severity.Error, "failover", row.Job,
+                        $"the stored fail-over plan is refused by this agent's rules and not monitored: {e.Message}; the source's next registration with a valid plan arms it");
+                    continue;
+                }
+            }
+            var engine = new FailoverEngine(services, row.SourceId, sourceName, spec, state, row.Reason, row.Dismissed, row.Approval)
             {
                 LastSourceReport = row.InFlight is null ? null : JsonSerializer.Deserialize<SourceQueueReport>(row.InFlight),
             };
@@ -92,7 +108,9 @@ internal sealed class FailoverManager(FailoverServices services) : ITargetFailov
             return;
         }
         services.Store.SaveFailoverSpec(sourceId, job, JobSpecJson.Serialize(spec), FailoverState.Protecting.Name());
-        var engine = new FailoverEngine(services, sourceId, sourceName, spec, old?.State ?? FailoverState.Protecting, old?.Reason, old?.Dismissed ?? false)
+        // The approval stays with the row: it still counts when the digest is the same (a change elsewhere in the job).
+        var approval = old?.Approval ?? services.Store.ListFailover().FirstOrDefault(r => r.SourceId == sourceId && r.Job == job)?.Approval;
+        var engine = new FailoverEngine(services, sourceId, sourceName, spec, old?.State ?? FailoverState.Protecting, old?.Reason, old?.Dismissed ?? false, approval)
         {
             LastSourceReport = old?.LastSourceReport,
         };
@@ -100,7 +118,9 @@ internal sealed class FailoverManager(FailoverServices services) : ITargetFailov
         var m = spec.Failover.Monitor;
         services.Events.Record(EventCode.MonitoringStarted, Severity.Info, "failover", job,
             $"{(old is null ? "monitoring" : "new fail-over settings; monitoring")} {string.Join(", ", m.Addresses.Select(a => a.Address))} of {sourceName} every "
-            + $"{m.Interval.TotalSeconds:0.###} s, {m.Misses} misses, policy {JobEnum<MonitorPolicy>.Name(m.Policy)}, trigger {JobEnum<FailoverTrigger>.Name(spec.Failover.Trigger)}");
+            + $"{m.Interval.TotalSeconds:0.###} s, {m.Misses} misses, policy {JobEnum<MonitorPolicy>.Name(m.Policy)}, trigger {JobEnum<FailoverTrigger>.Name(spec.Failover.Trigger)}"
+            + (engine.Approved ? "" : " (the plan awaits this target's approval: nothing runs until then)"));
+        engine.AnnounceIfUnapproved(changedSpec: old is null || old.PlanDigest != engine.PlanDigest);
         engine.Start();
     }
 

@@ -22,7 +22,8 @@ internal sealed record ScriptEnvironment(string Job, string Phase, IReadOnlyList
 }
 
 /// <summary>
-/// One pre/post script as a step: run without a shell, with a time limit, output into the event log.
+/// One pre/post script as a step: run without a shell, with a time limit, output into the event log. The plan names the
+/// script; it runs only from the target's own scripts directory (<see cref="ScriptPath"/>).
 /// A failing pre-script aborts when the job file says so (<c>abort_on_pre_failure</c>); a failing
 /// post-script is a warning (the identity has already moved). Scripts are not undone: revert does nothing.
 /// After a crash in the middle, the script runs again, so scripts should be idempotent (docs/job-file.md).
@@ -32,12 +33,15 @@ internal sealed class ScriptStep(ScriptSpec script, ScriptEnvironment env, bool 
     public string Name => $"{env.Phase} script #{ordinal + 1} {script.Run}";
 
     public IReadOnlyList<string> Describe() =>
-        [$"run {script.Run} (timeout {script.Timeout.TotalSeconds:0.###} s; {(abortOnFailure ? "failure aborts" : "failure is a warning")}) with "
+        [$"run {script.Run} from this agent's scripts directory (timeout {script.Timeout.TotalSeconds:0.###} s; {(abortOnFailure ? "failure aborts" : "failure is a warning")}) with "
             + string.Join(' ', env.ToVariables().Select(kv => $"{kv.Key}='{kv.Value}'"))];
 
     public async Task ApplyAsync(StepContext ctx, CancellationToken ct)
     {
-        var r = await ctx.Commands.RunAsync(script.Run, [], new CommandOptions(script.Timeout, env.ToVariables(), Script: true), ct);
+        var file = ScriptPath.Resolve(ctx.Options.ScriptsDir, script.Run, out var refused);
+        if (file is null)
+            throw new StepFailedException($"{env.Phase} script {script.Run} refused: {refused}", abortOnFailure, new { script = script.Run, phase = env.Phase, refused });
+        var r = await ctx.Commands.RunAsync(file, [], new CommandOptions(script.Timeout, env.ToVariables(), Script: true), ct);
         var data = new { script = script.Run, phase = env.Phase, exitCode = r.ExitCode, timedOut = r.TimedOut, output = r.Output };
         if (r.Ok)
         {

@@ -4,7 +4,8 @@ namespace Understudy.Agent.Identity;
 /// Where the target agent writes the identity it takes over, per agent (not per job). Read from the
 /// environment of `understudy agent` so a lab can run several agents, each with its own smbd, on one machine:
 /// <c>UNDERSTUDY_SMB_CONF</c>, <c>UNDERSTUDY_SMB_INCLUDE_DIR</c>, <c>UNDERSTUDY_NFS_CONF</c>,
-/// <c>UNDERSTUDY_NFS_INCLUDE_DIR</c>, <c>UNDERSTUDY_NFS_PID_FILE</c>, <c>UNDERSTUDY_SET_HOSTNAME</c> (0 = never change the host name).
+/// <c>UNDERSTUDY_NFS_INCLUDE_DIR</c>, <c>UNDERSTUDY_NFS_PID_FILE</c>, <c>UNDERSTUDY_SET_HOSTNAME</c> (0 = never change the host name),
+/// <c>UNDERSTUDY_SCRIPTS_DIR</c>.
 /// </summary>
 internal sealed record IdentityOptions
 {
@@ -26,6 +27,12 @@ internal sealed record IdentityOptions
     /// </summary>
     public bool SetHostname { get; init; } = true;
 
+    /// <summary>
+    /// The only place fail-over and fail-back scripts run from: a plan names a script relative to it, and the target's
+    /// operator decides what is in it (a source's plan cannot bring its own executable: issue 19, item 2).
+    /// </summary>
+    public string ScriptsDir { get; init; } = Core.Jobs.PlanPolicy.DefaultScriptsDir;
+
     public string Ip { get; init; } = "ip";
 
     public string Smbcontrol { get; init; } = "smbcontrol";
@@ -45,6 +52,7 @@ internal sealed record IdentityOptions
             GaneshaIncludeDir = env("UNDERSTUDY_NFS_INCLUDE_DIR") ?? o.GaneshaIncludeDir,
             GaneshaPidFile = env("UNDERSTUDY_NFS_PID_FILE") ?? o.GaneshaPidFile,
             SetHostname = env("UNDERSTUDY_SET_HOSTNAME") is not ("0" or "no" or "false"),
+            ScriptsDir = env("UNDERSTUDY_SCRIPTS_DIR") is { Length: > 0 } dir ? dir : o.ScriptsDir,
         };
     }
 }

@@ -106,7 +106,7 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
         var job = runner.Job;
         var spec = jobs.GetSpec(job.Name).Spec;
         var queued = QueuedSnapshot(runner)[root];
-        var policy = answer.Conflicts is { } c && JobEnum<ConflictPolicy>.TryParse(c, out var p) ? p : spec.Restore.Conflicts;
+        var policy = ConflictPolicyFor(job.Name, spec.Restore.Conflicts, answer.Conflicts);
         using var tree = FsTree.Open(job.Roots[root].Path, create: false);
         await conn.SendAsync(new JobOpened(job.Name, 0, FsTree.IsRoot), ct);
         var parker = new ConflictParker(tree, root, queued, policy, ctx.AgentName, ctx.Time, r =>
@@ -126,6 +126,24 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
         }).RunAsync(ct);
         if (resumed)
             ctx.Events.Record(EventCode.FailbackHandedBack, Severity.Info, "failback", job.Name, "the target handed the job back: this agent is the source again");
+    }
+
+    /// <summary>
+    /// The source's consent (issue 19, item 4): the source's own <c>restore.conflicts</c> decides what happens to its
+    /// diverged files, not the target's copy of the job. The one word the target may add is its operator's
+    /// `restore --force`, which turns this job's <c>manual</c> into <c>keep-target</c>: that parks the source's versions and
+    /// loses nothing. Anything else the target asks for (above all <c>discard-source</c>) is refused and logged here.
+    /// </summary>
+    private ConflictPolicy ConflictPolicyFor(string job, ConflictPolicy own, string? asked)
+    {
+        if (asked is null || !JobEnum<ConflictPolicy>.TryParse(asked, out var theirs) || theirs == own)
+            return own;
+        if (own == ConflictPolicy.Manual && theirs == ConflictPolicy.KeepTarget)
+            return theirs;
+        ctx.Events.Record(EventCode.RestorePolicyKept, Severity.Warning, "restore", job,
+            $"the target asked for restore.conflicts: {asked}; this job says {JobEnum<ConflictPolicy>.Name(own)}, which applies: diverged files here are handled as this agent's job says",
+            new { asked, applied = JobEnum<ConflictPolicy>.Name(own) });
+        return own;
     }
 
     private static async Task<ControlReply> ReclaimReplyAsync(SourceReclaim reclaim, JobSpec spec, CancellationToken ct)

@@ -1,7 +1,11 @@
 namespace Understudy.Agent.State;
 
 /// <summary>A hosted job's fail-over record on the target: the job spec the source sent, and where the state machine stands.</summary>
-internal sealed record StoredFailover(string SourceId, string Job, string SpecJson, string State, string? Reason, bool Dismissed, string? InFlight, string UpdatedAt);
+internal sealed record StoredFailover(string SourceId, string Job, string SpecJson, string State, string? Reason, bool Dismissed, string? InFlight, string UpdatedAt,
+    StoredApproval? Approval = null);
+
+/// <summary>The plan this target's operator approved: its digest, the spec it was computed from (to show what changed), and when.</summary>
+internal sealed record StoredApproval(string Digest, string SpecJson, string At);
 
 /// <summary>One step of a fail-over (or fail-back) run, recorded before it is taken.</summary>
 internal sealed record StoredStep(int Index, string Name, string Status, string? Data, string? Detail);
@@ -15,6 +19,18 @@ internal sealed partial class StateStore
             name TEXT NOT NULL, status TEXT NOT NULL, data TEXT, detail TEXT, updated_at TEXT NOT NULL,
             PRIMARY KEY (source_id, job, phase, idx));
         """);
+
+    /// <summary>A failover table from before plan approval gains its columns; its plans read as not approved (issue 19, item 2).</summary>
+    private void AddApprovalColumns()
+    {
+        var columns = Query("SELECT name FROM pragma_table_info('failover')", r => r.GetString(0));
+        if (!columns.Contains("approved_digest"))
+            Exec("ALTER TABLE failover ADD COLUMN approved_digest TEXT; ALTER TABLE failover ADD COLUMN approved_spec TEXT; ALTER TABLE failover ADD COLUMN approved_at TEXT");
+    }
+
+    public void ApproveFailover(string sourceId, string job, StoredApproval approval) =>
+        ExecDurable("UPDATE failover SET approved_digest = $d, approved_spec = $spec, approved_at = $at WHERE source_id = $s AND job = $j",
+            ("$s", sourceId), ("$j", job), ("$d", approval.Digest), ("$spec", approval.SpecJson), ("$at", approval.At));
 
     public void SaveFailoverSpec(string sourceId, string job, string specJson, string initialState) =>
         ExecDurable("""
@@ -36,9 +52,10 @@ internal sealed partial class StateStore
     }
 
     public IReadOnlyList<StoredFailover> ListFailover() =>
-        Query("SELECT source_id, job, spec, state, reason, dismissed, in_flight, updated_at FROM failover ORDER BY job",
+        Query("SELECT source_id, job, spec, state, reason, dismissed, in_flight, updated_at, approved_digest, approved_spec, approved_at FROM failover ORDER BY job",
             r => new StoredFailover(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4),
-                r.GetInt64(5) != 0, r.IsDBNull(6) ? null : r.GetString(6), r.GetString(7)));
+                r.GetInt64(5) != 0, r.IsDBNull(6) ? null : r.GetString(6), r.GetString(7),
+                r.IsDBNull(8) ? null : new StoredApproval(r.GetString(8), r.GetString(9), r.GetString(10))));
 
     public IReadOnlyList<StoredStep> ListSteps(string sourceId, string job, string phase) =>
         Query("SELECT idx, name, status, data, detail FROM failover_steps WHERE source_id = $s AND job = $j AND phase = $p ORDER BY idx",

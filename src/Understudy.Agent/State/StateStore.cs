@@ -38,6 +38,7 @@ internal sealed partial class StateStore : IDisposable
             """);
         AddEventCodeColumn();
         CreateFailoverTables();
+        AddApprovalColumns();
     }
 
     private void Exec(string sql, params (string Name, object? Value)[] args)

@@ -7,13 +7,29 @@ namespace Understudy.Cli.Commands;
 /// <summary>The demo's later acts: live replication of a burst of changes, then a fail-over.</summary>
 internal static partial class DemoCommand
 {
-    /// <summary>A post-fail-over script, to show that scripts run and their output lands in the event log.</summary>
-    private static string PostFailoverScript(string dir)
+    /// <summary>A post-fail-over script in the target's scripts directory (the only place a plan's scripts run from), to show
+    /// that scripts run and their output lands in the event log; returns the name the plan uses.</summary>
+    private static string PostFailoverScript(string targetDataDir)
     {
-        var path = Path.Combine(dir, "post-failover.sh");
+        var scripts = DemoAgent.ScriptsDir(targetDataDir);
+        Directory.CreateDirectory(scripts);
+        var path = Path.Combine(scripts, "post-failover.sh");
         File.WriteAllText(path, "#!/bin/sh\necho \"$UNDERSTUDY_JOB: $UNDERSTUDY_PHASE done; clients would now be served by the target\"\n");
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        return path;
+        return "post-failover.sh";
+    }
+
+    /// <summary>What the target's operator does before any fail-over can run: look at the plan the source sent
+    /// (`understudy failover demo --show`), then approve it (`--approve`).</summary>
+    private static async Task ApprovePlanAsync(ApiClient tc, CancellationToken ct)
+    {
+        var plan = await tc.GetAsync("api/v1/failover/demo/plan", ApiJson.Default.FailoverPlanView, ct);
+        Console.WriteLine();
+        Console.WriteLine($"the target's operator reviews the fail-over plan the source sent (understudy failover demo --show), digest {plan.Digest[..12]}:");
+        foreach (var line in plan.Plan)
+            Console.WriteLine("  " + Safe(line));
+        await tc.PostAsync("api/v1/failover/demo/approve", new ApproveRequest(plan.Digest), ApiJson.Default.ApproveRequest, ApiJson.Default.FailoverPlanView, ct);
+        Console.WriteLine("and approves it (understudy failover demo --approve): until then nothing would fail over");
     }
 
     /// <summary>Creates, rewrites, renames and deletes files, then waits until the target has all of it durably.</summary>

@@ -79,7 +79,7 @@ internal static partial class DemoCommand
               trigger: automatic
               scripts:
                 post_failover:
-                  - run: {PostFailoverScript(dir)}
+                  - run: {PostFailoverScript(target.DataDir)}
                     timeout: 10s
             """;
         var jobFile = Path.Combine(dir, "demo-job.yaml");
@@ -96,6 +96,7 @@ internal static partial class DemoCommand
             : $"verify --checksum: {diffs} differences");
         if (diffs != 0)
             return ExitCodes.Failed;
+        await ApprovePlanAsync(tc, ct);
         if (!await ReplicateAsync(sc, data, ct))
             return ExitCodes.Failed;
         await source.DisposeAsync(); // the source server "dies"
@@ -166,6 +167,9 @@ internal sealed class DemoAgent : IAsyncDisposable
 
     public string PeerAddress => $"127.0.0.1:{PeerPort}";
 
+    /// <summary>The demo agent's scripts directory (UNDERSTUDY_SCRIPTS_DIR), beside its data directory.</summary>
+    public static string ScriptsDir(string dataDir) => dataDir + "-scripts";
+
     public static async Task<DemoAgent> StartAsync(string name, string dataDir, CancellationToken ct, int? samePeerPort = null, int? sameApiPort = null)
     {
         int peerPort = samePeerPort ?? FreePort();
@@ -176,6 +180,7 @@ internal sealed class DemoAgent : IAsyncDisposable
         // The demo's pace: a passive source asks its target every 0.5 s (not 3 s) whether a restore is wanted.
         psi.Environment["UNDERSTUDY_PASSIVE_POLL_MS"] = "500";
         psi.Environment["UNDERSTUDY_RESTORE_SYNC_MS"] = "500";
+        psi.Environment["UNDERSTUDY_SCRIPTS_DIR"] = ScriptsDir(dataDir);
         psi.RedirectStandardOutput = true;
         psi.RedirectStandardError = true;
         var addr = Path.Combine(dataDir, "api-address");

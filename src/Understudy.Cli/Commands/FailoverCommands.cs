@@ -5,7 +5,7 @@ using static Understudy.Cli.TerminalText;
 
 namespace Understudy.Cli.Commands;
 
-/// <summary>`understudy failover NAME [--dismiss] [--dry-run] [--force]`, run against the target agent.</summary>
+/// <summary>`understudy failover NAME [--dismiss] [--dry-run] [--force] [--show] [--approve [--digest D]]`, run against the target agent.</summary>
 internal static class FailoverCommands
 {
     public static Command Failover()
@@ -14,20 +14,30 @@ internal static class FailoverCommands
         var dismiss = new Option<bool>("--dismiss") { Description = "Stand down a pending fail-over: keep protecting, take nothing over" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the exact steps without doing them" };
         var force = new Option<bool>("--force") { Description = "Take the addresses even when they still answer (skip duplicate address detection)" };
+        var show = new Option<bool>("--show") { Description = "Print the fail-over plan the source sent (what it would do here, as root), its digest, whether it is approved, and what changed since the last approval" };
+        var approve = new Option<bool>("--approve") { Description = "Approve the plan: print it, then approve exactly what was printed (its digest); nothing fails over until a plan is approved, and a changed plan needs approval again" };
+        var digest = new Option<string?>("--digest") { Description = "With --approve: approve only the plan with this digest (as --show printed it), without printing it again" };
         var json = new Option<bool>("--json") { Description = "Print the agent's JSON answer" };
         var cmd = new Command("failover", "Fail a hosted job over to this target now (planned), confirm a pending fail-over, or dismiss it; returns when the take-over is done. "
-            + "Exit 0: done (or dismissed, or the dry run printed); 1: aborted and undone (the job is fail-over-pending); "
-            + "2: refused in this state (the message says why), no such job, or unreachable agent")
+            + "The plan must first be approved on this target (--show, then --approve). "
+            + "Exit 0: done (or dismissed, shown, approved, or the dry run printed); 1: aborted and undone (the job is fail-over-pending); "
+            + "2: refused in this state or plan not approved (the message says why), no such job, or unreachable agent")
         {
             Arguments = { name },
-            Options = { dismiss, dryRun, force, json },
+            Options = { dismiss, dryRun, force, show, approve, digest, json },
         };
         cmd.SetAction(GlobalOptions.Run(async (r, c, ct) =>
         {
             if (r.GetValue(dismiss) && (r.GetValue(dryRun) || r.GetValue(force)))
                 throw new CliException("--dismiss cannot be combined with --dry-run or --force");
+            if ((r.GetValue(show) || r.GetValue(approve)) && (r.GetValue(dismiss) || r.GetValue(dryRun) || r.GetValue(force)))
+                throw new CliException("--show and --approve cannot be combined with --dismiss, --dry-run or --force");
+            if (r.GetValue(digest) is not null && !r.GetValue(approve))
+                throw new CliException("--digest goes with --approve");
             var job = r.GetValue(name)!;
             var path = $"api/v1/failover/{Uri.EscapeDataString(job)}";
+            if (r.GetValue(show) || r.GetValue(approve))
+                return await PlanAsync(c, job, path, r.GetValue(approve), r.GetValue(digest), r.GetValue(json), ct);
             var request = new FailoverRequest(r.GetValue(dismiss), r.GetValue(dryRun), r.GetValue(force));
             if (r.GetValue(dryRun))
             {
@@ -66,6 +76,53 @@ internal static class FailoverCommands
         return cmd;
     }
 
+    /// <summary>`--show` prints the plan; `--approve` prints it and approves its digest (or approves <paramref name="digest"/> as given).</summary>
+    private static async Task<int> PlanAsync(ApiClient c, string job, string path, bool approve, string? digest, bool json, CancellationToken ct)
+    {
+        FailoverPlanView plan;
+        if (digest is null)
+        {
+            plan = await c.GetAsync(path + "/plan", ApiJson.Default.FailoverPlanView, ct);
+            if (!approve && json)
+            {
+                Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(plan, ApiJson.Default.FailoverPlanView));
+                return ExitCodes.Ok;
+            }
+            if (!json)
+                PrintPlan(plan);
+            digest = plan.Digest;
+        }
+        if (!approve)
+            return ExitCodes.Ok;
+        var reply = await c.PostReplyAsync(path + "/approve", new ApproveRequest(digest), ApiJson.Default.ApproveRequest, ApiJson.Default.FailoverPlanView, ct);
+        if (json)
+            Console.WriteLine(reply.Json);
+        else
+            Console.WriteLine(Safe($"{job}: fail-over plan {reply.Value.Digest[..12]} approved"));
+        return ExitCodes.Ok;
+    }
+
+    private static void PrintPlan(FailoverPlanView p)
+    {
+        // Every line is the source's words: escaped before it reaches the terminal.
+        Console.WriteLine(Safe($"fail-over plan of '{p.Name}' from {p.SourceName} ({p.SourceId}), now {p.State}"));
+        Console.WriteLine(Safe($"digest {p.Digest}: " + (p.Approved ? $"APPROVED at {p.ApprovedAt}"
+            : p.ApprovedDigest is null ? "NOT APPROVED: nothing fails over until 'understudy failover " + p.Name + " --approve'"
+            : $"CHANGED since the plan approved at {p.ApprovedAt}: approve it again")));
+        if (p.Changes.Count > 0)
+        {
+            Console.WriteLine("changed since the approved plan:");
+            foreach (var line in p.Changes)
+                Console.WriteLine("  " + Safe(line));
+        }
+        Console.WriteLine("the plan:");
+        foreach (var line in p.Plan)
+            Console.WriteLine("  " + Safe(line));
+        Console.WriteLine("the take-over's steps:");
+        foreach (var line in p.Steps)
+            Console.WriteLine("  " + Safe(line));
+    }
+
     /// <summary>Lines for `understudy status`: a hosted job's fail-over state and each watched address, each through
     /// <see cref="TerminalText.Safe"/> (the job's name and addresses are the source's).</summary>
     internal static IEnumerable<string> Describe(FailoverView f) => DescribeRaw(f).Select(Safe);
@@ -81,6 +138,8 @@ internal static class FailoverCommands
             head += $", acts in {left:0.#} s if nothing answers";
         if (f.Dismissed)
             head += ", dismissed";
+        if (f.Plan is { Approved: false })
+            head += $", plan NOT approved (understudy failover {f.Name} --show)";
         yield return head;
         if (f.Restore is { } restore)
         {

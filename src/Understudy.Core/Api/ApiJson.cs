@@ -40,6 +40,8 @@ namespace Understudy.Core.Api;
 [JsonSerializable(typeof(VerifyRequest))]
 [JsonSerializable(typeof(ReplicationSettingsRequest))]
 [JsonSerializable(typeof(FailoverRequest))]
+[JsonSerializable(typeof(FailoverPlanView))]
+[JsonSerializable(typeof(ApproveRequest))]
 [JsonSerializable(typeof(RestoreRequest))]
 [JsonSerializable(typeof(FailbackRequest))]
 [JsonSerializable(typeof(NotifyReply))]

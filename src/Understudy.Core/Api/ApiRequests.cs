@@ -21,6 +21,9 @@ internal sealed record ReplicationSettingsRequest(string? Bandwidth, string? Com
 /// <summary>POST /failover/{name}: fail over now (or confirm a pending one), dismiss, or only list the steps.</summary>
 internal sealed record FailoverRequest(bool Dismiss, bool DryRun, bool Force);
 
+/// <summary>POST /failover/{name}/approve: approves the plan with this digest (the one the operator was shown; refused with 409 if it changed since).</summary>
+internal sealed record ApproveRequest(string Digest);
+
 /// <summary>POST /failover/{name}/restore.</summary>
 internal sealed record RestoreRequest(
     [property: Description("Force: with restore.conflicts: manual, park the diverged files and go on (after you inspected them)")] bool Force = false);

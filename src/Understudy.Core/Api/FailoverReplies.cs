@@ -22,3 +22,12 @@ internal sealed record FailbackReply(string Name, string State, string? Reason, 
 /// <summary>GET /failover/{name}/failback and its dry run: the plan, the restore's progress, and why fail-back would be
 /// refused now (<see cref="Refused"/> null: it may start).</summary>
 internal sealed record FailbackPlanReply(string Name, string State, bool DryRun, RestoreView? Restore, IReadOnlyList<string> Steps, string? Refused);
+
+/// <summary>
+/// GET /failover/{name}/plan (`failover NAME --show`), and the answer of POST /failover/{name}/approve: the plan the
+/// source sent, in words (<see cref="Plan"/>) and as the take-over's steps (<see cref="Steps"/>), its
+/// <see cref="Digest"/>, whether this target approved it, and what changed since the plan last approved
+/// (<see cref="Changes"/>: "- " removed, "+ " added).
+/// </summary>
+internal sealed record FailoverPlanView(string Name, string SourceId, string SourceName, string State, string Digest, bool Approved,
+    string? ApprovedDigest, string? ApprovedAt, IReadOnlyList<string> Plan, IReadOnlyList<string> Changes, IReadOnlyList<string> Steps);

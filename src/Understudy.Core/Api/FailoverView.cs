@@ -8,7 +8,10 @@ internal sealed record AddressWatchView(string Address, string Method, int? Port
 internal sealed record FailoverView(
     string Name, string SourceId, string SourceName, string State, string? Reason, string Trigger, string Mode, string Policy,
     double IntervalSeconds, int Misses, bool Dismissed, double? TimeLeftSeconds, IReadOnlyList<AddressWatchView> Addresses, RestoreView? Restore = null,
-    SourceQueueReport? SourceQueue = null);
+    SourceQueueReport? SourceQueue = null, PlanApprovalView? Plan = null);
+
+/// <summary>The plan's approval on this target (issue 19, item 2): nothing takes over until <see cref="Approved"/>.</summary>
+internal sealed record PlanApprovalView(string Digest, bool Approved, string? ApprovedAt);
 
 /// <summary>
 /// What the source last said was queued and not yet acknowledged (ControlRequest "source-status", sent after each

@@ -162,23 +162,24 @@ internal static partial class JobFile
 
         ValueList<ScriptSpec> Scripts(string key)
         {
-            var items = r.Sequence(keys.GetValueOrDefault(key), $"{P}.{key}", "[{ run: /etc/understudy/pre.sh, timeout: 30s }]");
+            var items = r.Sequence(keys.GetValueOrDefault(key), $"{P}.{key}", "[{ run: stop-app.sh, timeout: 30s }]");
             var scripts = new List<ScriptSpec>();
             for (int i = 0; i < items.Count; i++)
             {
                 var path = $"{P}.{key}[{i}]";
-                // Shorthand: a bare path runs with the default timeout.
+                // Shorthand: a bare name runs with the default timeout. The name is checked by JobSpec.Validate (a script of
+                // the target's scripts directory), which reports an absolute path with the reason.
                 if (items[i] is YamlScalarNode)
                 {
-                    scripts.Add(new ScriptSpec { Run = r.AbsolutePath(items[i], path) ?? throw r.Error(items[i], path, "expected a script path, got an empty value") });
+                    scripts.Add(new ScriptSpec { Run = r.String(items[i], path) ?? throw r.Error(items[i], path, "expected a script name, got an empty value") });
                     continue;
                 }
-                var item = r.Mapping(items[i], path, "'{ run: /etc/understudy/pre.sh }'") ?? throw r.Error(items[i], path, "expected a script, got an empty value");
+                var item = r.Mapping(items[i], path, "'{ run: stop-app.sh }'") ?? throw r.Error(items[i], path, "expected a script, got an empty value");
                 var k = r.Keys(item, path, "run", "timeout");
-                r.RequiredString(k, item, path, "run", "the absolute path of the script to run");
+                r.RequiredString(k, item, path, "run", "the name of the script to run, in the target's scripts directory");
                 scripts.Add(new ScriptSpec
                 {
-                    Run = r.AbsolutePath(k["run"], path + ".run")!,
+                    Run = r.String(k["run"], path + ".run")!,
                     Timeout = r.Duration(k.GetValueOrDefault("timeout"), path + ".timeout") ?? ScriptSpec.DefaultTimeout,
                 });
             }

@@ -73,17 +73,17 @@ internal sealed partial record JobSpec
         {
             var s = shares[i];
             var key = $"{k}.shares[{i}]";
-            if (string.IsNullOrWhiteSpace(s.Name) || s.Name.Length > 80 || s.Name.IndexOfAny(['[', ']', '/', '\\', '\n', '\r', '=']) >= 0)
-                Fail(key + ".name", $"expected a share name (no brackets, slashes, '=' or line breaks), got '{s.Name}'");
+            if (string.IsNullOrWhiteSpace(s.Name) || s.Name.Length > 80 || s.Name.IndexOfAny(['[', ']', '/', '\\', '=']) >= 0 || s.Name.Any(char.IsControl))
+                Fail(key + ".name", $"expected a share name (no brackets, slashes, '=', line breaks or control characters), got '{s.Name}'");
             if (!shareNames.Add(s.Name))
                 Fail(key + ".name", $"share '{s.Name}' is listed twice (share names are case-insensitive)");
             CheckUnderSource(s.Path, key + ".path");
+            if (PlanPolicy.ServedPathProblem(s.Path) is { } bad)
+                Fail(key + ".path", bad);
             foreach (var o in s.Options ?? ValueList<ShareOption>.Empty)
             {
-                if (string.IsNullOrWhiteSpace(o.Name) || o.Name.IndexOfAny(['\n', '\r', '=', '[', ']']) >= 0 || o.Value.IndexOfAny(['\n', '\r']) >= 0)
-                    Fail(key + ".options", $"'{o.Name}' is not a valid smb.conf parameter");
-                if (string.Equals(o.Name.Trim(), "path", StringComparison.OrdinalIgnoreCase))
-                    Fail(key + ".options", "do not set 'path' in options: Understudy points the share at the replica of 'path'");
+                if (PlanPolicy.ShareOptionProblem(o.Name, o.Value) is { } problem)
+                    Fail(key + ".options", problem);
             }
         }
         var exports = id.NfsExports ?? ValueList<NfsExportSpec>.Empty;
@@ -92,11 +92,16 @@ internal sealed partial record JobSpec
             var e = exports[i];
             var key = $"{k}.nfs_exports[{i}]";
             CheckUnderSource(e.Path, key + ".path");
-            if (string.IsNullOrWhiteSpace(e.Clients) || e.Clients.Any(char.IsWhiteSpace))
-                Fail(key + ".clients", $"expected a client specification like '*' or 192.0.2.0/24 (no spaces), got '{e.Clients}'");
-            if (e.Options.Any(char.IsWhiteSpace))
-                Fail(key + ".options", $"expected comma-separated export options like 'rw,sync', got '{e.Options}'");
+            if (PlanPolicy.ServedPathProblem(e.Path) is { } bad)
+                Fail(key + ".path", bad);
+            if (PlanPolicy.NfsClientsProblem(e.Clients) is { } clients)
+                Fail(key + ".clients", clients);
+            if (PlanPolicy.NfsOptionsProblem(e.Options) is { } options)
+                Fail(key + ".options", options);
         }
+        // The replica's paths (target.path and below) are what the share and export files name.
+        if ((shares.Count > 0 || exports.Count > 0) && PlanPolicy.ServedPathProblem(Target.Path) is { } target)
+            Fail("target.path", target + " (the fail-over serves it through Samba or NFS)");
     }
 
     private void ValidateScripts(ScriptsSpec s)
@@ -112,7 +117,8 @@ internal sealed partial record JobSpec
             for (int i = 0; i < scripts.Count; i++)
             {
                 var key = $"failover.scripts.{name}[{i}]";
-                CheckNormalizedPath(scripts[i].Run, key + ".run");
+                if (PlanPolicy.ScriptProblem(scripts[i].Run) is { } problem)
+                    Fail(key + ".run", problem);
                 CheckRange(scripts[i].Timeout, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), key + ".timeout");
             }
         }

@@ -62,6 +62,7 @@ public sealed class FailbackAgentTests
         await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["replication"]?["opsPending"]?.GetValue<long>() > 0,
             TimeSpan.FromSeconds(30), "the change to be queued");
 
+        await pair.Target.ApproveFailoverAsync("job1");
         (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
         Assert.Equal("failed-over", await StateAsync(pair.Target));
         (await pair.Source.CliAsync("resume", "job1")).EnsureOk();

@@ -9,9 +9,10 @@ namespace Understudy.Agent.Tests.Failback;
 public sealed class FailbackRecoveryTests
 {
     /// <summary>Replicated, then failed over and passive, with a queued source change to b.txt and the target's own change to it.</summary>
-    private static async Task<AgentPair> DivergedAsync(string failoverExtra = "", string jobExtra = "")
+    private static async Task<AgentPair> DivergedAsync(string failoverExtra = "", string jobExtra = "", Action<AgentPair>? prepare = null)
     {
         var pair = await StartPairAsync();
+        prepare?.Invoke(pair);
         File.WriteAllText(Path.Combine(pair.SourceData, "b.txt"), "two");
         await pair.ApplyAsync(pair.JobYaml(extra: FailoverYaml(pair, failoverExtra) + "\n" + jobExtra));
         await pair.WaitMirroredAsync();
@@ -20,6 +21,7 @@ public sealed class FailbackRecoveryTests
         File.WriteAllText(Path.Combine(pair.SourceData, "b.txt"), "source change that never reached the target");
         await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["replication"]?["opsPending"]?.GetValue<long>() > 0,
             TimeSpan.FromSeconds(30), "the change to be queued");
+        await pair.Target.ApproveFailoverAsync("job1");
         (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
         (await pair.Source.CliAsync("resume", "job1")).EnsureOk();
         await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() == "failed-over (passive)",
@@ -40,6 +42,7 @@ public sealed class FailbackRecoveryTests
         await Wait.UntilAsync(async () => await StateAsync(pair.Target) == "protecting", TimeSpan.FromSeconds(30), "monitoring");
         (await pair.Source.CliAsync("pause", "job1")).EnsureOk();
 
+        await pair.Target.ApproveFailoverAsync("job1");
         (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
         await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() == "failed-over (passive)",
             TimeSpan.FromSeconds(30), "the paused source to turn passive");
@@ -78,13 +81,11 @@ public sealed class FailbackRecoveryTests
     public async Task Failback_TargetKilledInPreScript_FinishesAfterRestart()
     {
         var marker = Path.Combine(Path.GetTempPath(), "ustd-killed-" + Guid.NewGuid().ToString("N"));
-        var script = Path.Combine(Path.GetTempPath(), "ustd-kill-" + Guid.NewGuid().ToString("N") + ".sh");
-        // Kills its agent (the parent) once, in the middle of the fail-back; idempotent on the re-run after the restart.
-        File.WriteAllText(script, $"#!/bin/sh\nif [ ! -f {marker} ]; then touch {marker}; kill -9 $PPID; fi\nexit 0\n");
-        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
-            await using var pair = await DivergedAsync(failoverExtra: $"  scripts:\n    pre_failback: [ {{ run: {script} }} ]");
+            // Kills its agent (the parent) once, in the middle of the fail-back; idempotent on the re-run after the restart.
+            await using var pair = await DivergedAsync(failoverExtra: "  scripts:\n    pre_failback: [ { run: kill.sh } ]",
+                prepare: p => p.Target.WriteScript("kill.sh", $"if [ ! -f {marker} ]; then touch {marker}; kill -9 $PPID; fi\nexit 0"));
             (await pair.Target.CliAsync("restore", "job1", "--wait", "--timeout", "120")).EnsureOk();
             var killed = await pair.Target.CliAsync("failback", "job1");
             Assert.NotEqual(0, killed.ExitCode);
@@ -101,7 +102,6 @@ public sealed class FailbackRecoveryTests
         }
         finally
         {
-            File.Delete(script);
             File.Delete(marker);
         }
     }

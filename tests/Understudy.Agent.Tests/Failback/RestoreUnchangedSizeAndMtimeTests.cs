@@ -27,6 +27,7 @@ public sealed class RestoreUnchangedSizeAndMtimeTests
         await pair.WaitMirroredAsync();
         await Wait.UntilAsync(async () => await StateAsync(pair.Target) == "protecting", TimeSpan.FromSeconds(30), "monitoring");
 
+        await pair.Target.ApproveFailoverAsync("job1");
         (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
         await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() == "failed-over (passive)",
             TimeSpan.FromSeconds(30), "the source to turn passive");

@@ -25,9 +25,7 @@ public sealed class FailoverAgentTests
         await pair.StartAsync();
         File.WriteAllText(Path.Combine(pair.SourceData, "a.txt"), "hello");
         var envFile = pair.Dir.Sub("post-env.txt");
-        var script = pair.Dir.Sub("post.sh");
-        File.WriteAllText(script, $"#!/bin/sh\necho \"$UNDERSTUDY_JOB $UNDERSTUDY_PHASE\" > {envFile}\n");
-        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var script = pair.Target.WriteScript("post.sh", $"echo \"$UNDERSTUDY_JOB $UNDERSTUDY_PHASE\" > {envFile}");
         await pair.ApplyAsync(pair.JobYaml(extra: $$"""
             failover:
               monitor:
@@ -48,6 +46,7 @@ public sealed class FailoverAgentTests
         pair.Source.Kill();
         await Wait.UntilAsync(async () => await FailoverStateAsync(pair.Target, "job1") == "fail-over-pending", TimeSpan.FromSeconds(30), "fail-over pending");
 
+        await pair.Target.ApproveFailoverAsync("job1");
         var dry = await pair.Target.CliAsync("failover", "job1", "--dry-run");
         Assert.Equal(0, dry.ExitCode);
         Assert.Contains("stop replication", dry.Stdout, StringComparison.Ordinal);
@@ -103,6 +102,7 @@ public sealed class FailoverAgentTests
 
         pair.Source.Kill();
         await Wait.UntilAsync(async () => await FailoverStateAsync(pair.Target, "job1") == "fail-over-pending", TimeSpan.FromSeconds(30), "fail-over pending");
+        await pair.Target.ApproveFailoverAsync("job1");
         (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
 
         var events = await pair.Target.EventsAsync("job1");
@@ -132,6 +132,7 @@ public sealed class FailoverAgentTests
         await pair.WaitMirroredAsync();
         await Wait.UntilAsync(async () => await FailoverStateAsync(pair.Target, "job1") == "protecting", TimeSpan.FromSeconds(30), "monitoring");
 
+        await pair.Target.ApproveFailoverAsync("job1");
         var run = await pair.Target.CliAsync("failover", "job1", "--json");
         Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
         Assert.Equal("failed-over", await FailoverStateAsync(pair.Target, "job1"));

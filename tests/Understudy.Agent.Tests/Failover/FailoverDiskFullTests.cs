@@ -35,6 +35,7 @@ public sealed class FailoverDiskFullTests
             await pair.WaitMirroredAsync();
             await Wait.UntilAsync(async () => (await FailoverOfAsync(pair.Target, "job1"))?["addresses"]?[0]?["state"]?.GetValue<string>() == "up",
                 TimeSpan.FromSeconds(30), "the target to see the source's peer port answer");
+            await pair.Target.ApproveFailoverAsync("job1");
 
             var filler = Path.Combine(mount, "filler");
             Fill(filler);

@@ -96,7 +96,10 @@ public sealed class FailoverEngineTests
     {
         var spec = JobFile.Parse(yaml, "web.yaml");
         await rig.Manager.OnRegisteredAsync(SourceId, "src1", "web", JobSpecJson.Serialize(spec));
-        return rig.Manager.Get("web");
+        // As the target's operator does before anything can fail over (issue 19, item 2).
+        var engine = rig.Manager.Get("web");
+        engine.Approve(engine.PlanDigest);
+        return engine;
     }
 
     /// <summary>Two trusted sources with the same job name (issue 19, item 6): the bare name is ambiguous and says how to
@@ -176,11 +179,13 @@ public sealed class FailoverEngineTests
     public async Task FailingPreScript_AbortsAndUndoes_JobWaitsForAnOperator()
     {
         await using var rig = new Rig();
-        rig.Commands.Respond = (f, _) => f == "/etc/understudy/pre.sh" ? new CommandResult(1, "app refuses to stop", false) : new CommandResult(0, "", false);
+        File.WriteAllText(Path.Combine(rig.H.Options.ScriptsDir, "pre.sh"), "#!/bin/sh\n");
+        File.SetUnixFileMode(Path.Combine(rig.H.Options.ScriptsDir, "pre.sh"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        rig.Commands.Respond = (f, _) => f.EndsWith("/pre.sh", StringComparison.Ordinal) ? new CommandResult(1, "app refuses to stop", false) : new CommandResult(0, "", false);
         var yaml = Yaml() + """
 
               scripts:
-                pre_failover: [ { run: /etc/understudy/pre.sh } ]
+                pre_failover: [ { run: pre.sh } ]
                 abort_on_pre_failure: true
             """;
         var engine = await RegisterAsync(rig, yaml);

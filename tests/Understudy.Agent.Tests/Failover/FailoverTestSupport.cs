@@ -42,6 +42,7 @@ internal sealed class StoreHarness : IDisposable
     public StoreHarness()
     {
         Directory.CreateDirectory(_dir.Sub("data"));
+        Directory.CreateDirectory(_dir.Sub("scripts"));
         Reopen();
     }
 
@@ -59,6 +60,7 @@ internal sealed class StoreHarness : IDisposable
         GaneshaIncludeDir = _dir.Sub("ganesha.d"),
         GaneshaPidFile = _dir.Sub("ganesha.pid"),
         SetHostname = false,
+        ScriptsDir = _dir.Sub("scripts"),
     };
 
     /// <summary>Closes and reopens the store: what a killed agent finds on its next start.</summary>

@@ -106,6 +106,7 @@ internal sealed class DatabaseCrashRig : IAsyncDisposable
     /// <summary>Fails the job over on the target; returns the fail-over's events (they state the RPO).</summary>
     public async Task<string> FailoverAsync()
     {
+        await _pair.Target.ApproveFailoverAsync("job1");
         (await _pair.Target.CliAsync("failover", "job1")).EnsureOk();
         var events = (await _pair.Target.CliAsync("events", "--job", "job1", "--limit", "500")).Stdout;
         return string.Join('\n', events.Split('\n').Where(l => l.Contains("consistent as of", StringComparison.Ordinal) || l.Contains("no point", StringComparison.Ordinal)));

@@ -96,6 +96,7 @@ public sealed class WriteOrderAgentTests
             await writer;
         }
 
+        await pair.Target.ApproveFailoverAsync("job1");
         (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
         long final = (await PointAsync(pair.Target, "hosted"))!.Value;
         AssertReplicaIsPoint(fs.Vol, final, pair.TargetData);

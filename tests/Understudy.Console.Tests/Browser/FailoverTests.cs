@@ -28,6 +28,8 @@ public sealed class FailoverTests
         await Expect(address).ToContainTextAsync($"127.0.0.1:{pair.Source.PeerPort} (tcp): up");
         await Expect(fo.Locator(".fo-left")).ToContainTextAsync("before an operator is asked to fail over");
         await Expect(fo.GetByRole(AriaRole.Button, new() { Name = "Dismiss…" })).ToBeHiddenAsync();
+        // The target's operator approved the plan (`failover job1 --approve`): nothing fails over before (issue 19, item 2).
+        await pair.Target.ApproveFailoverAsync("job1");
 
         pair.Source.Kill();
         await Expect(fo.Locator(".fo-state")).ToHaveTextAsync("fail-over-pending", new() { Timeout = 30_000 });

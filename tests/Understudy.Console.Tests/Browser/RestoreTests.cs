@@ -118,6 +118,7 @@ public sealed class RestoreTests
             await File.WriteAllTextAsync(Path.Combine(pair.SourceData, "b.txt"), "source change that never reached the target");
             await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["replication"]?["opsPending"]?.GetValue<long>() > 0,
                 TimeSpan.FromSeconds(30), "the change to be queued");
+            await pair.Target.ApproveFailoverAsync("job1");
             (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
             (await pair.Source.CliAsync("resume", "job1")).EnsureOk();
             await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() == "failed-over (passive)",

@@ -44,8 +44,8 @@ public class JobFileParseTests
         Assert.Equal("/srv/shares/finance", share.Path);
         Assert.Equal(ValueList.Of(new ShareOption("read only", "no"), new ShareOption("browseable", "yes")), share.Options);
         Assert.Equal(ValueList.Of(new NfsExportSpec { Path = "/srv/www", Clients = "*", Options = "rw,sync" }), f.Identity.NfsExports);
-        Assert.Equal(ValueList.Of(new ScriptSpec { Run = "/etc/understudy/pre.sh", Timeout = TimeSpan.FromSeconds(45) }), f.Scripts.PreFailover);
-        Assert.Equal(ValueList.Of(new ScriptSpec { Run = "/etc/understudy/post.sh", Timeout = TimeSpan.FromSeconds(30) }), f.Scripts.PostFailover);
+        Assert.Equal(ValueList.Of(new ScriptSpec { Run = "pre.sh", Timeout = TimeSpan.FromSeconds(45) }), f.Scripts.PreFailover);
+        Assert.Equal(ValueList.Of(new ScriptSpec { Run = "post.sh", Timeout = TimeSpan.FromSeconds(30) }), f.Scripts.PostFailover);
         Assert.Empty(f.Scripts.PreFailback);
         Assert.False(f.Scripts.AbortOnPreFailure);
         Assert.Equal(new ArpSpec { Count = 3, Interval = TimeSpan.FromMilliseconds(100) }, f.Arp);

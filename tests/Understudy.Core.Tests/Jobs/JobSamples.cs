@@ -45,8 +45,8 @@ internal static class JobSamples
             nfs_exports:
               - { path: /srv/www, clients: "*", options: "rw,sync" }
           scripts:
-            pre_failover:  [ { run: /etc/understudy/pre.sh, timeout: 45s } ]
-            post_failover: [ /etc/understudy/post.sh ]
+            pre_failover:  [ { run: pre.sh, timeout: 45s } ]
+            post_failover: [ post.sh ]
             pre_failback: []
             post_failback: []
             abort_on_pre_failure: false

@@ -63,6 +63,7 @@ public sealed class FailbackLabTests
         await source.CliOkAsync("job", "apply", yaml);
         await source.CliOkAsync("wait", "lab5", "--until", "mirrored", "--timeout", "120");
         await Wait.UntilAsync(async () => await FailoverStateAsync(target) == "protecting", TimeSpan.FromSeconds(30), "monitoring");
+        await Wait.UntilAsync(async () => (await target.CliAsync("failover", "lab5", "--approve")).ExitCode == 0, TimeSpan.FromSeconds(30), "the plan's approval");
         var unc = SmbClient.Unc(svc, "data");
         Assert.Equal("old, from the source\n", Encoding.UTF8.GetString(await SmbClient.ReadFileAsync(lab.Client, unc, "docs/old.txt")));
 
@@ -153,6 +154,7 @@ public sealed class FailbackLabTests
         await source.CliOkAsync("job", "apply", yaml);
         await source.CliOkAsync("wait", "lab5", "--until", "mirrored", "--timeout", "120");
         await Wait.UntilAsync(async () => await FailoverStateAsync(target) == "protecting", TimeSpan.FromSeconds(30), "monitoring");
+        await Wait.UntilAsync(async () => (await target.CliAsync("failover", "lab5", "--approve")).ExitCode == 0, TimeSpan.FromSeconds(30), "the plan's approval");
 
         // A planned fail-over: the source host gives the address up first, as an operator would.
         await lab.RemoveAddressAsync(lab.Source, svc);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Understudy.Testing;
 using Understudy.Testing.Lab;
 
 namespace Understudy.LabTests.Failover;
@@ -128,6 +129,7 @@ internal sealed class FailoverLab : IAsyncDisposable
         ["UNDERSTUDY_NFS_PID_FILE"] = ganesha?.PidFile ?? host.Sub("ganesha.pid"),
         ["UNDERSTUDY_PASSIVE_POLL_MS"] = "500",
         ["UNDERSTUDY_RESTORE_SYNC_MS"] = "500",
+        ["UNDERSTUDY_SCRIPTS_DIR"] = host.Sub("scripts"),
     };
 
     /// <summary>
@@ -181,15 +183,19 @@ internal sealed class FailoverLab : IAsyncDisposable
         await Source.ApplyJobAsync(LabAgent.JobYaml(Job, SourceData, Target, Replica, failoverYaml), ct);
         await Source.WaitMirroredAsync(Job, ct: ct);
         await FailoverProbe.WaitAsync(Target, Job, v => v.IsProtectingAndUp, "the target to protect the job with every watched address up", TimeSpan.FromSeconds(30), ct);
+        // The target's operator approves the plan the source sent; nothing fails over before (issue 19, item 2).
+        await Wait.UntilAsync(async () => (await Target.CliAsync(["failover", Job, "--approve"], ct)).ExitCode == 0, TimeSpan.FromSeconds(30),
+            "the target to approve the fail-over plan");
     }
 
-    /// <summary>A shell script in the target host (scripts run without a shell, so it has its own #!).</summary>
+    /// <summary>A shell script in the target host's scripts directory (scripts run without a shell, so it has its own #!); returns the name a plan uses.</summary>
     public string Script(string name, string body)
     {
-        var path = Lab.Target.Sub(name);
+        Directory.CreateDirectory(Lab.Target.Sub("scripts"));
+        var path = Path.Combine(Lab.Target.Sub("scripts"), name);
         File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        return path;
+        return name;
     }
 
     /// <summary>How many times the target's eth0 carries <paramref name="address"/> (`ip -o addr show`).</summary>

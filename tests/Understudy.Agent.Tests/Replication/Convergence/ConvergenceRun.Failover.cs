@@ -24,6 +24,7 @@ internal static partial class ConvergenceRun
         var agents = rig.Agents;
         // The target learns the job's fail-over settings from the source's OpenJob; only then does `failover` know it.
         await rig.WaitTargetStateAsync(job, FailoverTimeout, "protecting");
+        await agents.Target.ApproveFailoverAsync(job, FailoverTimeout);
         await agents.Source.StopAsync();
         var failover = await agents.Target.CliAsync("failover", job);
         if (failover.ExitCode != 0)
