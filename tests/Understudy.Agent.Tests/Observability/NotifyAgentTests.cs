@@ -48,8 +48,10 @@ public sealed class NotifyAgentTests
                 misses: 3
             """));
         await pair.WaitMirroredAsync();
-        await Wait.UntilAsync(async () => (await pair.Target.EventsAsync("job1")).Codes().Contains(EventCode.MonitorAddressUp),
+        // Status, not an event: a first probe that answers records none (MonitorAddressUp is an address answering again).
+        await Wait.UntilAsync(async () => (await Failback.FailbackAgentTests.FailoverOfAsync(pair.Target, "job1"))?["addresses"]?[0]?["state"]?.GetValue<string>() == "up",
             TimeSpan.FromSeconds(30), "the target to monitor the source");
+        await pair.Target.ApproveFailoverAsync("job1");
 
         pair.Source.Kill();
         await Wait.UntilAsync(() => hook.Of("event", "FailoverPending").Any(), TimeSpan.FromSeconds(60), "the pending fail-over's notification");
