@@ -14,7 +14,7 @@ namespace Understudy.Agent.Tests.Observability;
 /// </summary>
 internal sealed class WebhookReceiver : IAsyncDisposable
 {
-    private readonly HttpListener _listener = new();
+    private readonly HttpListener _listener;
     private readonly byte[] _secret;
     private readonly Task _loop;
     private int _failLeft;
@@ -23,9 +23,23 @@ internal sealed class WebhookReceiver : IAsyncDisposable
     {
         _secret = Encoding.UTF8.GetBytes(secret);
         _failLeft = failFirst;
-        Port = Ports.Free();
-        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        _listener.Start();
+        // A free port can be taken by another process before HttpListener binds it (it failed so once, "Address
+        // already in use", with other test runs beside it): another port then.
+        for (int attempt = 1; ; attempt++)
+        {
+            Port = Ports.Free();
+            _listener = new HttpListener();
+            _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
+            try
+            {
+                _listener.Start();
+                break;
+            }
+            catch (HttpListenerException) when (attempt < 10)
+            {
+                _listener.Close();
+            }
+        }
         _loop = LoopAsync();
     }
 
