@@ -20,7 +20,7 @@ public sealed class FailoverDiskFullTests
         await using var pair = new AgentPair();
         var mount = pair.Target.DataDir;
         Directory.CreateDirectory(mount);
-        await RunAsync("mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "understudy-test", mount);
+        await Tmpfs.RunAsync("mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "understudy-test", mount);
         try
         {
             await pair.StartAsync();
@@ -38,7 +38,7 @@ public sealed class FailoverDiskFullTests
             await pair.Target.ApproveFailoverAsync("job1");
 
             var filler = Path.Combine(mount, "filler");
-            Fill(filler);
+            Tmpfs.Fill(filler);
             // The event log is full for real: a write of a page more than the WAL holds fails (checked through the agent below).
             pair.Source.Kill();
 
@@ -72,7 +72,7 @@ public sealed class FailoverDiskFullTests
         finally
         {
             pair.Target.Kill();
-            await RunAsync("umount", "-l", mount);
+            await Tmpfs.RunAsync("umount", "-l", mount);
         }
     }
 
@@ -90,29 +90,6 @@ public sealed class FailoverDiskFullTests
     }
 
     /// <summary>Writes zeros until the file system refuses another byte.</summary>
-    private static void Fill(string path)
-    {
-        using var fs = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1);
-        var block = new byte[64 * 1024];
-        try
-        {
-            while (true)
-                fs.Write(block);
-        }
-        catch (IOException)
-        {
-        }
-        // What a short write left over, byte by byte: a tmpfs page is 4 KiB.
-        var one = new byte[512];
-        try
-        {
-            while (true)
-                fs.Write(one);
-        }
-        catch (IOException)
-        {
-        }
-    }
 
     private static async Task<JsonNode?> FailoverOfAsync(AgentProcess target, string job)
     {
@@ -122,16 +99,4 @@ public sealed class FailoverDiskFullTests
 
     private static async Task<string?> FailoverStateAsync(AgentProcess target, string job) =>
         (await FailoverOfAsync(target, job))?["state"]?.GetValue<string>();
-
-    private static async Task RunAsync(string tool, params string[] args)
-    {
-        var psi = new ProcessStartInfo(tool) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        if (p.ExitCode != 0)
-            throw new InvalidOperationException($"{tool} {string.Join(' ', args)}: exit {p.ExitCode}: {await err}");
-    }
 }

@@ -20,7 +20,7 @@ public sealed class SourceDiskFullTests
         await using var pair = new AgentPair();
         var mount = pair.Source.DataDir;
         Directory.CreateDirectory(mount);
-        await RunAsync("mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "understudy-test", mount);
+        await Tmpfs.RunAsync("mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "understudy-test", mount);
         try
         {
             await pair.StartAsync();
@@ -32,7 +32,7 @@ public sealed class SourceDiskFullTests
             Assert.Equal("replicated", File.ReadAllText(Path.Combine(pair.TargetData, "b.txt")));
 
             var filler = Path.Combine(mount, "filler");
-            Fill(filler);
+            Tmpfs.Fill(filler);
             // Written while nothing more fits in the queue: each a change that must reach the target in the end. More
             // records than the queue's last page holds, so capture cannot queue them (not only the ack file fails).
             for (int i = 0; i < Written; i++)
@@ -69,7 +69,7 @@ public sealed class SourceDiskFullTests
         finally
         {
             pair.Source.Kill();
-            await RunAsync("umount", "-l", mount);
+            await Tmpfs.RunAsync("umount", "-l", mount);
         }
     }
 
@@ -91,38 +91,4 @@ public sealed class SourceDiskFullTests
     }
 
     /// <summary>Writes zeros until the file system refuses another byte.</summary>
-    internal static void Fill(string path)
-    {
-        using var fs = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1);
-        var block = new byte[64 * 1024];
-        try
-        {
-            while (true)
-                fs.Write(block);
-        }
-        catch (IOException)
-        {
-        }
-        var one = new byte[512];
-        try
-        {
-            while (true)
-                fs.Write(one);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private static async Task RunAsync(string tool, params string[] args)
-    {
-        var psi = new ProcessStartInfo(tool) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        if (p.ExitCode != 0)
-            throw new InvalidOperationException($"{tool} {string.Join(' ', args)}: exit {p.ExitCode}: {await err}");
-    }
 }
