@@ -1,3 +1,4 @@
+using Understudy.Core.Manifest;
 using Understudy.Core.Paths;
 
 namespace Understudy.Agent.Replication;
@@ -66,13 +67,16 @@ internal sealed partial class ReplicationSender
         // adds what it lacks but removes nothing, so each such tree is brought to the source's state by a difference
         // mirror of it, which also removes what the source no longer has there (inotify pass of
         // ReplicationShapeTests.TreeMovedIn_TargetHasOnlyItsDirectories_…: a stale subdirectory stayed for good).
-        var trees = moved.Where(g => (g.Value & Gone.UpsertTree) != 0).Select(g => g.Key.Path.Rebase(from, to)).ToList();
+        // Only a tree the source has under its new name now: one renamed again since is gone here too, and a difference
+        // mirror of it would remove the target's copy that the later rename is to carry; it is sent (as gone) as before.
+        var trees = moved.Where(g => (g.Value & Gone.UpsertTree) != 0).Select(g => g.Key.Path.Rebase(from, to))
+            .Where(t => Tree(root)?.Lstat(t) is { Kind: EntryKind.Directory }).ToList();
         var scopes = trees.Where(t => !trees.Any(o => o != t && t.IsUnder(o))).Distinct().Select(t => (root, t)).ToList();
         foreach (var (k, what) in moved)
         {
             var now = k.Path.Rebase(from, to);
             if ((what & (Gone.Upsert | Gone.UpsertTree)) != 0 && !scopes.Any(s => now.IsUnder(s.t)))
-                await UpsertAsync(root, now, recursive: false, allowLink: true, ct);
+                await UpsertAsync(root, now, recursive: (what & Gone.UpsertTree) != 0, allowLink: true, ct);
         }
         if (scopes.Count > 0)
         {

@@ -205,6 +205,8 @@ internal sealed partial class ReplicationSender : IDisposable
         var engine = new MirrorEngine(_job with { DeleteOrphans = true }, _session, _events, new MirrorProgress(MirrorMode.Different, _time));
         await engine.ResyncAsync(scopes, ct);
         NoteVanished(engine.Vanished);
+        foreach (var (root, path, inode) in engine.LinkedBeyondScope)
+            _linkNames.Suspect(inode, root, path);
         foreach (var (root, path) in scopes)
             Touch(root, path);
         await FlushDirMetasAsync(ct);

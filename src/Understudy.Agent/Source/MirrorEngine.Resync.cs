@@ -15,6 +15,13 @@ internal sealed partial class MirrorEngine
     /// </summary>
     public List<RelPath> Vanished { get; } = [];
 
+    /// <summary>
+    /// Multiply linked files this resync sent (content or a link) that have more names than it looked at: the other
+    /// names lie outside its scopes, so it could not link them, and replication's recheck must (convergence seed 301:
+    /// a hard link moved in, its directory renamed before it was sent, went again as a file of its own).
+    /// </summary>
+    public List<(int Root, RelPath Path, (ulong Dev, ulong Ino) Inode)> LinkedBeyondScope { get; } = [];
+
     /// <summary>During a resync, an entry that vanishes while it is read is no skip worth an event: the change that
     /// removed it has its own record. A mirror reports every skip.</summary>
     private void ReportVanishedOrSkip(RelPath path, PosixException ex)
@@ -50,6 +57,7 @@ internal sealed partial class MirrorEngine
                     walked[r].Add(e);
             }
             var plan = BuildPlan(target, walked, hashes: false, session.Opened.PreservesOwnership, scoped: true);
+            NoteLinkedBeyondScope(plan, walked);
             await ConfirmMovesAsync(plan, ct);
             foreach (var item in plan)
             {
@@ -63,6 +71,18 @@ internal sealed partial class MirrorEngine
             foreach (var t in _trees)
                 t?.Dispose();
             Array.Clear(_trees);
+        }
+    }
+
+    private void NoteLinkedBeyondScope(IEnumerable<PlanItem> plan, List<FileEntry>[] walked)
+    {
+        var names = walked.SelectMany(w => w).Where(e => e.Kind == EntryKind.File && e.LinkCount > 1)
+            .GroupBy(e => (e.Device, e.Inode)).ToDictionary(g => g.Key, g => g.Count());
+        foreach (var item in plan)
+        {
+            if (item.Kind is PlanKind.SendFile or PlanKind.DeltaFile or PlanKind.HardLink && item.Source is { LinkCount: > 1 } e
+                && names.GetValueOrDefault((e.Device, e.Inode)) < e.LinkCount)
+                LinkedBeyondScope.Add((item.Root, e.Path, (e.Device, e.Inode)));
         }
     }
 }

@@ -273,4 +273,60 @@ public sealed class ReplicationShapeTests
         Assert.Equal("top", File.ReadAllText(Path.Combine(pair.TargetData, "moved/top")));
         await ReplicationTests.AssertVerifiedAsync(pair);
     }
+
+    /// <summary>
+    /// A hard link moved into the tree, its directory renamed before the file was sent: the file goes again under the
+    /// new name by a difference mirror of it, which saw one name of a group whose other names lie outside what it
+    /// looked at, and sent it as a file of its own (convergence seed 301: the moved-in name left separate for good).
+    /// </summary>
+    [Fact]
+    public async Task HardLinkMovedIn_ThenItsDirectoryRenamedBeforeItWasSent_EndsLinkedWithItsOtherName()
+    {
+        await using var pair = await ReplicationTests.StartMirroredAsync();
+        string S(string p) => Path.Combine(pair.SourceData, p);
+        var outside = Path.Combine(pair.Dir.Path, "outside-" + Guid.NewGuid().ToString("N")[..6]);
+        Directory.CreateDirectory(outside);
+        Directory.CreateDirectory(S("d"));
+        File.WriteAllText(S("r"), "linked content");
+        await ReplicationTests.WaitIdleAsync(pair);
+
+        Capture.TestLibc.Link(S("r"), Path.Combine(outside, "o"));
+        (await pair.Source.CliAsync("pause", "job1")).EnsureOk();
+        Capture.TestLibc.Rename(Path.Combine(outside, "o"), S("d/in"));  // moved in: a new name of r's inode
+        Capture.TestLibc.Rename(S("d"), S("e"));                         // before the move-in was sent
+        (await pair.Source.CliAsync("resume", "job1")).EnsureOk();
+        await ReplicationTests.WaitIdleAsync(pair);
+
+        using var t = FsTree.Open(pair.TargetData, create: false);
+        Assert.Equal(t.Lstat(RelPath.Parse("r"))!.Value.Inode, t.Lstat(RelPath.Parse("e/in"))!.Value.Inode);
+        await ReplicationTests.AssertVerifiedAsync(pair);
+    }
+
+    /// <summary>
+    /// A tree moved in, then its directory renamed twice before it was sent: at the first rename the tree is not
+    /// under the new name either (the second moved it on), so it must still be owed when the second rename is sent
+    /// (convergence seed 706: a moved-in file missing for good, the difference mirror of a name the source no longer
+    /// had sent nothing and forgot it).
+    /// </summary>
+    [Fact]
+    public async Task TreeMovedIn_ThenItsDirectoryRenamedTwiceBeforeItWasSent_EveryFileArrives()
+    {
+        await using var pair = await ReplicationTests.StartMirroredAsync();
+        string S(string p) => Path.Combine(pair.SourceData, p);
+        var outside = Path.Combine(pair.Dir.Path, "outside-" + Guid.NewGuid().ToString("N")[..6]);
+        Directory.CreateDirectory(Path.Combine(outside, "o"));
+        File.WriteAllText(Path.Combine(outside, "o/f"), "moved in");
+        Directory.CreateDirectory(S("a"));
+        await ReplicationTests.WaitIdleAsync(pair);
+
+        (await pair.Source.CliAsync("pause", "job1")).EnsureOk();
+        Capture.TestLibc.Rename(Path.Combine(outside, "o"), S("a/in"));
+        Capture.TestLibc.Rename(S("a"), S("b"));
+        Capture.TestLibc.Rename(S("b"), S("c"));
+        (await pair.Source.CliAsync("resume", "job1")).EnsureOk();
+        await ReplicationTests.WaitIdleAsync(pair);
+
+        Assert.Equal("moved in", File.ReadAllText(Path.Combine(pair.TargetData, "c/in/f")));
+        await ReplicationTests.AssertVerifiedAsync(pair);
+    }
 }
