@@ -57,7 +57,7 @@ internal sealed partial class MirrorEngine
                 await session.SendAsync(new SymlinkOp(item.TargetPath, e!.LinkTarget!, EntryMeta.From(e)), ct);
                 break;
             case PlanKind.HardLink:
-                await session.SendAsync(new HardLinkOp(item.TargetPath, item.LinkTo), ct);
+                await LinkAsync(tree, e!, item.TargetPath, item.LinkTo, ct);
                 break;
             case PlanKind.SetMetadata:
                 await session.SendAsync(new SetMetadataOp(item.TargetPath, EntryMeta.From(e!),
@@ -144,7 +144,7 @@ internal sealed partial class MirrorEngine
         catch (PosixException ex)
         {
             if (ex.IsNotFound)
-                Vanished.Add(tp);
+                NoteVanished(tp);
             ReportVanishedOrSkip(e.Path, ex);
             return;
         }
@@ -248,7 +248,7 @@ internal sealed partial class MirrorEngine
         catch (PosixException ex)
         {
             if (ex.IsNotFound)
-                Vanished.Add(tp);
+                NoteVanished(tp);
             ReportVanishedOrSkip(e.Path, ex);
             return;
         }
