@@ -61,10 +61,11 @@ internal static partial class JobFile
             }
             throw new JobFileException($"invalid YAML: {reason}", "", fileName, line, column);
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
-            // YamlDotNet 16.3's scanner throws this, without a position, on some unterminated flow
-            // collections ("[a, b" followed by more lines): place it after the last good token.
+            // YamlDotNet 16.3's scanner throws these, without a position, on some unterminated flow
+            // collections ("[a, b" followed by more lines), and its loader on an empty key before a nested
+            // one (found by fuzzing): place it after the last good token.
             throw new JobFileException("invalid YAML: an unterminated '[...]' or '{...}', or a stray character, after this point", "", fileName, (int)parser.LastGood.Line, (int)parser.LastGood.Column);
         }
         if (stream.Documents.Count == 0 || YamlReader.IsNull(stream.Documents[0].RootNode))

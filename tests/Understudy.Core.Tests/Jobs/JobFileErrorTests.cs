@@ -265,4 +265,15 @@ public class JobFileErrorTests
         Assert.IsType<System.Text.Json.JsonException>(e);
         Assert.Contains("null", e.Message, StringComparison.Ordinal);
     }
+
+    /// <summary>Found by afl-fuzz on the jobfile harness (bench/fuzz.sh): an empty key followed by a nested key
+    /// made YamlDotNet 16.3's loader throw ArgumentException ("the current event is of an unsupported type").</summary>
+    [Fact]
+    public void EmptyKeyBeforeANestedKey_IsAnError_NotAnArgumentException()
+    {
+        var e = ParseError("source:\n  a: b\n  :\n  c:\n    d:\n");
+
+        Assert.StartsWith("invalid YAML", e.Reason, StringComparison.Ordinal);
+        Assert.True(e.Line > 0);
+    }
 }
