@@ -51,6 +51,8 @@ DLL=$OUT/bin/Understudy.Fuzz.dll
 # so no core is pinned; a core pattern that pipes to a crash handler only slows the reports, it loses nothing here.
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 export DOTNET_GCHeapHardLimit=$HEAP_LIMIT DOTNET_TieredPGO=0
+# The segment harness writes and syncs a queue directory per input: on tmpfs that costs no disk.
+[[ -d /dev/shm && -w /dev/shm ]] && export TMPDIR=${TMPDIR:-/dev/shm}
 
 run_one() {
     local h=$1
