@@ -306,7 +306,7 @@ internal sealed class PeerConnection : IAsyncDisposable
     /// (<see cref="Core.Posix.TempFile"/>), without copying it into its aligned buffer first.</summary>
     private const int FileDataHeader = 12;
 
-    private static PooledBuffer Own(MessageType type, ReadOnlySequence<byte> body, byte flags)
+    internal static PooledBuffer Own(MessageType type, ReadOnlySequence<byte> body, byte flags)
     {
         if (flags == 0)
         {

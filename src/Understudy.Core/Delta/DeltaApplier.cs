@@ -43,6 +43,7 @@ internal sealed class DeltaApplier : IDeltaSink
         EnsureOpen();
         if (blockIndex < 0 || blockCount < 1 || blockIndex >= _blockCount || blockCount > _blockCount - blockIndex)
             throw new InvalidDeltaException($"Copy of blocks {blockIndex}+{blockCount} is outside the basis ({_blockCount} blocks).");
+        EnsureRoom(Math.Min((blockIndex + blockCount) * _blockSize, _basisLength) - (blockIndex * _blockSize));
 
         int blocksPerChunk = Math.Max(1, (256 * 1024) / _blockSize);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(blocksPerChunk * _blockSize);
@@ -76,6 +77,7 @@ internal sealed class DeltaApplier : IDeltaSink
         EnsureOpen();
         if (data.IsEmpty || data.Length > DeltaInstruction.MaxLiteralLength)
             throw new InvalidDeltaException($"Literal of {data.Length} bytes; 1 to {DeltaInstruction.MaxLiteralLength} allowed.");
+        EnsureRoom(data.Length);
         _write(data, BytesWritten);
         BytesWritten += data.Length;
     }
@@ -105,6 +107,14 @@ internal sealed class DeltaApplier : IDeltaSink
             if (XxHash128.HashToUInt128(block, _signature!.Seed) != _signature.Strong(index))
                 throw new InvalidDeltaException($"Basis block {index} changed since its signature was taken.", basisChanged: true);
         }
+    }
+
+    /// <summary>Data must end at an offset a long can hold: after a hole up to the largest one, the caller's own
+    /// check of a write (offset + length against the file's size) would wrap round and pass.</summary>
+    private void EnsureRoom(long length)
+    {
+        if (length > long.MaxValue - BytesWritten)
+            throw new InvalidDeltaException($"{length} bytes at offset {BytesWritten} end past the largest file offset.");
     }
 
     private void EnsureOpen()

@@ -40,7 +40,7 @@ internal static partial class JobFile
     private static YamlNode LoadSingleDocument(string yamlText, string fileName)
     {
         var stream = new YamlStream();
-        var parser = new MarkTrackingParser(new Parser(new StringReader(yamlText)));
+        var parser = new MarkTrackingParser(new Parser(new StringReader(yamlText)), fileName);
         try
         {
             stream.Load(parser);
@@ -61,10 +61,11 @@ internal static partial class JobFile
             }
             throw new JobFileException($"invalid YAML: {reason}", "", fileName, line, column);
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
-            // YamlDotNet 16.3's scanner throws this, without a position, on some unterminated flow
-            // collections ("[a, b" followed by more lines): place it after the last good token.
+            // YamlDotNet 16.3's scanner throws these, without a position, on some unterminated flow
+            // collections ("[a, b" followed by more lines), and its loader on an empty key before a nested
+            // one (found by fuzzing): place it after the last good token.
             throw new JobFileException("invalid YAML: an unterminated '[...]' or '{...}', or a stray character, after this point", "", fileName, (int)parser.LastGood.Line, (int)parser.LastGood.Column);
         }
         if (stream.Documents.Count == 0 || YamlReader.IsNull(stream.Documents[0].RootNode))
@@ -199,9 +200,15 @@ internal static partial class JobFile
         return null;
     }
 
-    /// <summary>Remembers where the last successfully parsed event ended.</summary>
-    private sealed class MarkTrackingParser(IParser inner) : IParser
+    /// <summary>Deeper than any job needs (a job file nests five levels); the bound keeps YamlDotNet, which builds
+    /// its node tree recursively, from overflowing the stack on "[[[[…" (found by fuzzing the job-file parser).</summary>
+    private const int MaxDepth = 64;
+
+    /// <summary>Remembers where the last successfully parsed event ended, and refuses nesting deeper than <see cref="MaxDepth"/>.</summary>
+    private sealed class MarkTrackingParser(IParser inner, string fileName) : IParser
     {
+        private int _depth;
+
         public Mark LastGood { get; private set; } = Mark.Empty;
 
         public YamlDotNet.Core.Events.ParsingEvent? Current => inner.Current;
@@ -210,7 +217,12 @@ internal static partial class JobFile
         {
             bool more = inner.MoveNext();
             if (inner.Current is { } current)
+            {
                 LastGood = current.End;
+                _depth += current.NestingIncrease;
+                if (_depth > MaxDepth)
+                    throw new JobFileException($"values nested more than {MaxDepth} levels deep", "", fileName, (int)current.Start.Line, (int)current.Start.Column);
+            }
             return more;
         }
     }

@@ -74,7 +74,11 @@ internal sealed class ValueListJsonConverter<T> : JsonConverter<ValueList<T>>
         var items = new List<T>();
         var info = options.GetTypeInfo(typeof(T));
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-            items.Add((T)JsonSerializer.Deserialize(ref reader, info)!);
+        {
+            // Nullable annotations are not checked inside a custom converter: a null item would reach validation and
+            // everything after it as null (found by fuzzing the job JSON a source sends its target).
+            items.Add(JsonSerializer.Deserialize(ref reader, info) is T item ? item : throw new JsonException("Expected a list item, got null."));
+        }
         return new ValueList<T>(items);
     }
 

@@ -141,6 +141,22 @@ public class DeltaValidationTests
         Assert.Throws<InvalidDeltaException>(() => applier.Literal([1]));
     }
 
+    /// <summary>A hole can take the new file to the last offset a long can hold; data after it would end past that,
+    /// and the target's size check (offset + length) wrapped round to a negative number and let the write through.</summary>
+    [Fact]
+    public void Applier_refuses_data_after_a_hole_that_would_end_past_the_largest_offset()
+    {
+        var basis = Random(10_000, seed: 25);
+        var writes = new List<long>();
+        var applier = new DeltaApplier(Sign(basis, 1000), Reader(basis), (_, offset) => writes.Add(offset));
+
+        applier.Hole(long.MaxValue - 10);
+        Assert.Throws<InvalidDeltaException>(() => applier.Literal(new byte[100]));
+        Assert.Throws<InvalidDeltaException>(() => applier.Copy(0, 1));
+        Assert.Empty(writes);
+        Assert.Equal(long.MaxValue - 10, applier.BytesWritten);
+    }
+
     [Fact]
     public void Applier_detects_a_basis_changed_after_its_signature()
     {

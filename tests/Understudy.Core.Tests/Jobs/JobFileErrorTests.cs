@@ -236,4 +236,44 @@ public class JobFileErrorTests
         Assert.Equal(0, e.Line);
         Assert.Equal("key 'mirror.mode': expected one of full | different | checksum, got '42'", e.Message);
     }
+
+    /// <summary>Found by the jobfile fuzz harness's review: YamlDotNet builds its node tree recursively, so a value
+    /// nested a hundred thousand lists deep overflowed the stack and killed the process (the agent parses YAML sent to
+    /// its console API too).</summary>
+    [Fact]
+    public void DeeplyNestedValue_IsAnError_NotAStackOverflow()
+    {
+        var e = ParseError("name: " + new string('[', 100_000));
+
+        Assert.Contains("nested", e.Reason, StringComparison.Ordinal);
+        Assert.Equal(1, e.Line);
+    }
+
+    /// <summary>Found with the plan fuzz harness's review: a null item in a list of the job JSON a source sends its
+    /// target (a monitor address, a script) came through as a null element, and validation threw NullReferenceException.</summary>
+    [Theory]
+    [InlineData("\"exclude\":[\"*.tmp\"", "\"exclude\":[null")]
+    [InlineData("\"pre_failover\":[", "\"pre_failover\":[null,")]
+    [InlineData("\"addresses\":[", "\"addresses\":[null,")]
+    public void NullListItemInJobJson_IsAJsonError(string from, string to)
+    {
+        var json = JobSpecJson.Serialize(JobFile.Parse(JobSamples.Full, "job.yaml"));
+        Assert.Contains(from, json, StringComparison.Ordinal);
+
+        var e = Record.Exception(() => JobSpecJson.Deserialize(json.Replace(from, to, StringComparison.Ordinal)).Validate());
+
+        Assert.IsType<System.Text.Json.JsonException>(e);
+        Assert.Contains("null", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Found by afl-fuzz on the jobfile harness (bench/fuzz.sh): an empty key followed by a nested key
+    /// made YamlDotNet 16.3's loader throw ArgumentException ("the current event is of an unsupported type").</summary>
+    [Fact]
+    public void EmptyKeyBeforeANestedKey_IsAnError_NotAnArgumentException()
+    {
+        var e = ParseError("source:\n  a: b\n  :\n  c:\n    d:\n");
+
+        Assert.StartsWith("invalid YAML", e.Reason, StringComparison.Ordinal);
+        Assert.True(e.Line > 0);
+    }
 }
