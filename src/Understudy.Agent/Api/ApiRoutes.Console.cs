@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -13,9 +14,9 @@ internal sealed partial class ApiRoutes
     /// <summary>Routes the web console needs beyond the CLI's: dry-run validation and the API's own description.</summary>
     private void MapConsole(RouteGroupBuilder api)
     {
-        api.MapPost("/jobs/validate", (ApplyRequest req) => Results.Ok(Validate(req)))
+        api.MapPost("/jobs/validate", (ApplyRequest req) => Results.Ok(Validate(req))).Produces<ValidateResult>()
             .WithSummary("Check a job file without applying it: every error as file:line:key");
-        api.MapGet("/openapi.json", (EndpointDataSource endpoints) => Results.Json(OpenApiDocument.Build(endpoints.Endpoints, version)))
+        api.MapGet("/openapi.json", (EndpointDataSource endpoints) => Results.Json(OpenApiDocument.Build(endpoints.Endpoints, version))).Produces<JsonObject>()
             .WithSummary("This API described as OpenAPI 3.1");
         // Last in routing order: an unknown route or a wrong method is a problem document too, never an empty 404/405.
         api.MapFallback("{**path}", (HttpContext http, EndpointDataSource endpoints) => NoRoute(http, endpoints.Endpoints))

@@ -16,7 +16,7 @@ internal sealed partial class ApiRoutes
             var e = failover.Get(name);
             var view = e.StartRestore(req?.Force ?? false);
             return Results.Ok(new RestoreReply(name, e.State.Name(), e.Reason, view));
-        }).WithSummary("Send this target's copy back to the passive source and keep it in sync until fail-back");
+        }).Produces<RestoreReply>().WithSummary("Send this target's copy back to the passive source and keep it in sync until fail-back");
         api.MapPost("/failover/{name}/failback", async (string name, FailbackRequest? req, CancellationToken ct) =>
         {
             var e = failover.Get(name);
@@ -25,8 +25,8 @@ internal sealed partial class ApiRoutes
             var outcome = await e.FailbackAsync(ct);
             return Results.Ok(new FailbackReply(name, e.State.Name(), e.Reason, outcome.Completed, outcome.AbortReason, outcome.Warnings,
                 Steps(e, FailoverEngine.FailbackPhase)));
-        }).WithSummary("Give the job back to its source (dryRun: only the plan)");
-        api.MapGet("/failover/{name}/failback", (string name) => Results.Ok(Plan(failover.Get(name), dryRun: false)))
+        }).Produces<FailbackReply>().Produces<FailbackPlanReply>().WithSummary("Give the job back to its source (dryRun: only the plan)");
+        api.MapGet("/failover/{name}/failback", (string name) => Results.Ok(Plan(failover.Get(name), dryRun: false))).Produces<FailbackPlanReply>()
             .WithSummary("The fail-back plan and the restore's progress");
     }
 

@@ -11,19 +11,19 @@ internal sealed partial class ApiRoutes
     /// <summary>Fail-over of hosted jobs, on the target agent (docs/api.md).</summary>
     private void MapFailover(RouteGroupBuilder api)
     {
-        api.MapGet("/failover", () => Results.Ok(failover.Engines.Select(e => e.View()).ToArray()));
+        api.MapGet("/failover", () => Results.Ok(failover.Engines.Select(e => e.View()).ToArray())).Produces<FailoverView[]>();
         api.MapGet("/failover/{name}", (string name) =>
         {
             var e = failover.Get(name);
             return Results.Ok(new FailoverDetail(e.View(), Steps(e, FailoverEngine.Phase)));
-        });
-        api.MapGet("/failover/{name}/plan", (string name) => Results.Ok(failover.Get(name).Show()));
+        }).Produces<FailoverDetail>();
+        api.MapGet("/failover/{name}/plan", (string name) => Results.Ok(failover.Get(name).Show())).Produces<FailoverPlanView>();
         api.MapPost("/failover/{name}/approve", (string name, ApproveRequest req) =>
         {
             var e = failover.Get(name);
             e.Approve(req.Digest);
             return Results.Ok(e.Show());
-        });
+        }).Produces<FailoverPlanView>();
         api.MapPost("/failover/{name}", async (string name, FailoverRequest req, CancellationToken ct) =>
         {
             var e = failover.Get(name);
@@ -31,7 +31,7 @@ internal sealed partial class ApiRoutes
                 return Results.Ok(new FailoverPlanReply(name, e.State.Name(), DryRun: true, TakeoverPlan.Describe(e.BuildPlan(req.Force))));
             var outcome = await e.CommandAsync(req.Dismiss ? OperatorCommand.Dismiss : OperatorCommand.FailOver, req.Force, ct);
             return Results.Ok(new FailoverReply(name, e.State.Name(), e.Reason, outcome?.Completed ?? true, outcome?.AbortReason, outcome?.Warnings ?? 0));
-        });
+        }).Produces<FailoverReply>().Produces<FailoverPlanReply>();
     }
 
     /// <summary>The steps of the engine's last run of <paramref name="phase"/> (take-over or fail-back), as the journal kept them.</summary>

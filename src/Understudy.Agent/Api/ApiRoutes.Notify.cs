@@ -15,7 +15,7 @@ internal sealed partial class ApiRoutes
     /// <summary>Notifications (docs/monitoring.md): the rules in force, a reload of the notify file, a test message.</summary>
     private void MapNotify(RouteGroupBuilder api)
     {
-        api.MapGet("/notify", () => Results.Ok(NotifyView()));
+        api.MapGet("/notify", () => Results.Ok(NotifyView())).Produces<NotifyReply>();
         api.MapPost("/notify/reload", () =>
         {
             try
@@ -27,7 +27,7 @@ internal sealed partial class ApiRoutes
                 throw new JobRequestException($"the notify file was not loaded (the rules in force stay): {e.Message}");
             }
             return Results.Ok(NotifyView());
-        });
+        }).Produces<NotifyReply>();
         api.MapPost("/notify/test", async (NotifyTestRequest req, CancellationToken ct) =>
         {
             if (req.Destination is { } d && notifier.Settings.Destinations.All(x => x.Name != d))
@@ -35,7 +35,7 @@ internal sealed partial class ApiRoutes
             if (notifier.Settings.Destinations.Count == 0)
                 throw new JobRequestException($"no notification destinations: write {notifier.FilePath} (docs/monitoring.md), then 'understudy notify reload'", 409);
             return Results.Ok(new NotifyTestReply(await notifier.TestAsync(req.Destination, ct)));
-        });
+        }).Produces<NotifyTestReply>();
     }
 
     /// <summary><c>GET /metrics</c>, beside <c>/api</c> where scrapers look for it; its token rules are AgentHost's.</summary>

@@ -18,24 +18,24 @@ internal sealed partial class ApiRoutes
         {
             var r = await jobs.StopAsync(name);
             return Results.Ok(new JobControlReply(name, r.State, r.Reason));
-        }).WithSummary("Stop the job's mirror, replication and change capture; its queue and state are kept, also across restarts, until start");
+        }).Produces<JobControlReply>().WithSummary("Stop the job's mirror, replication and change capture; its queue and state are kept, also across restarts, until start");
         api.MapPost("/jobs/{name}/start", async (string name) =>
         {
             var r = await jobs.StartAsync(name);
             return Results.Ok(new JobControlReply(name, r.State, r.Reason));
-        }).WithSummary("Start a stopped job: a difference mirror catches up, then replication resumes");
+        }).Produces<JobControlReply>().WithSummary("Start a stopped job: a difference mirror catches up, then replication resumes");
         api.MapPost("/jobs/{name}/pause", (string name) =>
         {
             var r = Running(name, "pause");
             r.Pause();
             return Results.Ok(new JobControlReply(name, r.State, r.Reason));
-        }).WithSummary("Stop sending the job's changes; they keep being captured into the durable queue");
+        }).Produces<JobControlReply>().WithSummary("Stop sending the job's changes; they keep being captured into the durable queue");
         api.MapPost("/jobs/{name}/resume", (string name) =>
         {
             var r = Running(name, "resume");
             r.Resume();
             return Results.Ok(new JobControlReply(name, r.State, r.Reason));
-        }).WithSummary("Resume sending a paused job's changes");
+        }).Produces<JobControlReply>().WithSummary("Resume sending a paused job's changes");
         api.MapPost("/jobs/{name}/replication", (string name, ReplicationSettingsRequest req) =>
         {
             var r = Running(name, "change its settings");
@@ -61,7 +61,7 @@ internal sealed partial class ApiRoutes
             if (changes.Count > 0)
                 ctx.Events.Record(EventCode.ReplicationSettingsChanged, Severity.Info, "replication", name, $"settings changed: {string.Join(", ", changes)} (until the job is re-applied or the agent restarts)");
             return Results.Ok(new ReplicationSettingsReply(name, r.Limiter.BytesPerSecond, r.Compression.ToString().ToLowerInvariant()));
-        });
+        }).Produces<ReplicationSettingsReply>();
     }
 
     /// <summary>The job's runner, unless the job is stopped (409: a stopped job's runner is replaced when it starts).</summary>

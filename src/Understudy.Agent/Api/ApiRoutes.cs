@@ -28,10 +28,11 @@ internal sealed partial class ApiRoutes(AgentContext ctx, JobManager jobs, Targe
     public void Map(IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1");
-        api.MapGet("/health", Health);
-        api.MapGet("/agent", () => Results.Ok(new AgentInfo(ctx.Identity.Id, ctx.AgentName, version, peerEndPoint()?.ToString(), ctx.DataDir)));
+        api.MapGet("/health", Health).Produces<HealthReply>().Produces<HealthReply>(StatusCodes.Status503ServiceUnavailable);
+        api.MapGet("/agent", () => Results.Ok(new AgentInfo(ctx.Identity.Id, ctx.AgentName, version, peerEndPoint()?.ToString(), ctx.DataDir)))
+            .Produces<AgentInfo>();
 
-        api.MapGet("/trust", () => Results.Ok(ctx.Store.ListTrust().ToArray()));
+        api.MapGet("/trust", () => Results.Ok(ctx.Store.ListTrust().ToArray())).Produces<TrustedPeer[]>();
         api.MapPost("/trust", (TrustRequest req) =>
         {
             var id = NormalizeId(req.Id);
@@ -40,7 +41,7 @@ internal sealed partial class ApiRoutes(AgentContext ctx, JobManager jobs, Targe
             ctx.Store.AddTrust(id, string.IsNullOrWhiteSpace(req.Name) ? id[..12] : req.Name.Trim());
             ctx.Events.Record(EventCode.PeerTrusted, Severity.Security, "trust", null, $"trusted peer {id} ({req.Name ?? "unnamed"})");
             return Results.Ok(new TrustReply(id));
-        });
+        }).Produces<TrustReply>();
         api.MapDelete("/trust/{id}", async (string id, CancellationToken ct) =>
         {
             var n = NormalizeId(id);
@@ -51,41 +52,42 @@ internal sealed partial class ApiRoutes(AgentContext ctx, JobManager jobs, Targe
             ctx.Events.Record(EventCode.PeerTrustRemoved, Severity.Security, "trust", null,
                 $"removed trust of peer {n}{(disarmed.Count == 0 ? "" : "; " + string.Join("; ", disarmed))}");
             return Results.Ok(new TrustReply(n, [.. disarmed]));
-        });
+        }).Produces<TrustReply>();
 
-        api.MapGet("/jobs", () => Results.Ok(JobStatuses()));
+        api.MapGet("/jobs", () => Results.Ok(JobStatuses())).Produces<JobStatusView[]>();
         api.MapPost("/jobs", async (ApplyRequest req) =>
         {
             var spec = await jobs.ApplyAsync(req.Yaml, req.FileName ?? "job.yaml");
             return Results.Ok(new JobNameReply(spec.Name));
-        });
+        }).Produces<JobNameReply>();
         api.MapGet("/jobs/{name}", (string name) =>
         {
             var (spec, yaml) = jobs.GetSpec(name);
             // The spec always in the job file's own words (JobSpecJson), never the API's web defaults.
             return Results.Ok(new JobDetail(jobs.Status(jobs.Get(name)), yaml, JsonSerializer.SerializeToElement(spec, JobSpecJson.Options)));
-        });
+        }).Produces<JobDetail>();
         // A long poll: with `after`, answers once the job's change count differs from it (at most `wait` seconds, default 10).
         api.MapGet("/jobs/{name}/status", async (string name, long? after, double? wait, CancellationToken ct) =>
         {
             if (after is { } seen)
                 await jobs.Get(name).WaitForChangeAsync(seen, TimeSpan.FromSeconds(wait is { } w && double.IsFinite(w) ? Math.Clamp(w, 0, 60) : 10), ct);
             return Results.Ok(jobs.Status(jobs.Get(name)));
-        });
+        }).Produces<JobStatusView>();
         api.MapDelete("/jobs/{name}", async (string name) =>
         {
             await jobs.RemoveAsync(name);
             return Results.Ok(new JobNameReply(name));
-        });
+        }).Produces<JobNameReply>();
         api.MapPost("/jobs/{name}/mirror", (string name, MirrorRequest req) =>
         {
             var runner = jobs.Get(name);
             var mode = req.Mode is null ? runner.Job.MirrorMode : ParseMode(req.Mode);
             runner.RequestMirror(mode);
             return Results.Accepted(value: new MirrorStarted(name, mode.ToString().ToLowerInvariant(), runner.Changes));
-        });
+        }).Produces<MirrorStarted>(StatusCodes.Status202Accepted);
         api.MapPost("/jobs/{name}/verify", async (string name, VerifyRequest req, CancellationToken ct) =>
-            Results.Ok(await jobs.Get(name).VerifyAsync(req.Checksum, req.Repair).WaitAsync(ct)));
+            Results.Ok(await jobs.Get(name).VerifyAsync(req.Checksum, req.Repair).WaitAsync(ct)))
+            .Produces<VerifyReport>();
 
         MapReplication(api);
 
@@ -96,11 +98,14 @@ internal sealed partial class ApiRoutes(AgentContext ctx, JobManager jobs, Targe
                 ? new HostedView(h.Job, "target", h.SourceId, h.SourceName, h.TargetPath, h.LastSeq, target.IsActive(h.SourceId, h.Job),
                     "write-order", held.View(ctx.Time.GetUtcNow()))
                 : new HostedView(h.Job, "target", h.SourceId, h.SourceName, h.TargetPath, h.LastSeq, target.IsActive(h.SourceId, h.Job)))],
-            [.. failover.Engines.Select(e => e.View())])));
+            [.. failover.Engines.Select(e => e.View())])))
+            .Produces<StatusReply>();
 
         api.MapGet("/events", (string? job, long? after, int? limit) =>
-            Results.Ok(ctx.Events.List(job, after ?? 0, Math.Clamp(limit ?? 100, 1, 10_000)).Reverse().Select(e => e.ToApi()).ToArray()));
-        api.MapGet("/events/stream", StreamEventsAsync);
+            Results.Ok(ctx.Events.List(job, after ?? 0, Math.Clamp(limit ?? 100, 1, 10_000)).Reverse().Select(e => e.ToApi()).ToArray()))
+            .Produces<ApiEvent[]>();
+        // Each event's `data:` line is an ApiEvent, as GET /events lists them.
+        api.MapGet("/events/stream", StreamEventsAsync).Produces(StatusCodes.Status200OK, responseType: null, contentType: "text/event-stream");
         MapFailover(api);
         MapFailback(api);
         MapNotify(api);

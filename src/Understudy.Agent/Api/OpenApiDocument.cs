@@ -10,9 +10,10 @@ namespace Understudy.Agent.Api;
 
 /// <summary>
 /// Builds the OpenAPI 3.1 document from the live endpoint table, so it can never drift from the
-/// routes: every /api endpoint with its methods, path and query parameters, and a JSON schema of
-/// its request body made from the handler's parameter type. Response bodies are described in
-/// docs/api.md (their records are in Understudy.Core.Api; the handlers return IResult, which names none).
+/// routes: every /api endpoint with its methods, path and query parameters, a JSON schema of
+/// its request body made from the handler's parameter type, and one of each reply body made from the
+/// record the route declares with <c>Produces</c> (the handlers return IResult, which names none; the
+/// records are in Understudy.Core.Api). docs/api.md says what the fields mean.
 /// </summary>
 internal static class OpenApiDocument
 {
@@ -78,18 +79,49 @@ internal static class OpenApiDocument
         }
         if (parameters.Count > 0)
             op["parameters"] = parameters;
-        op["responses"] = new JsonObject
+        var responses = Replies(e, schemas);
+        responses["4XX"] = new JsonObject
         {
-            ["200"] = new JsonObject { ["description"] = "OK (JSON; text/event-stream for /events/stream)" },
-            ["4XX"] = new JsonObject
-            {
-                ["description"] = "The request was refused; nothing was changed",
-                ["content"] = new JsonObject { [ApiProblem.ContentType] = new JsonObject { ["schema"] = JsonSchema.For(typeof(ApiProblemBody)) } },
-            },
+            ["description"] = "The request was refused; nothing was changed",
+            ["content"] = new JsonObject { [ApiProblem.ContentType] = new JsonObject { ["schema"] = JsonSchema.For(typeof(ApiProblemBody)) } },
         };
+        op["responses"] = responses;
         if (e.RoutePattern.RawText == "/api/v1/health")
             op["security"] = new JsonArray();
         return op;
+    }
+
+    /// <summary>
+    /// The reply bodies the route declares, by status: one record's schema, or <c>oneOf</c> when the reply depends on the
+    /// request (a dry run answers with the plan). A declared body with no record (the event stream) is text.
+    /// </summary>
+    private static JsonObject Replies(RouteEndpoint e, JsonObject schemas)
+    {
+        var responses = new JsonObject();
+        foreach (var status in e.Metadata.OfType<IProducesResponseTypeMetadata>().GroupBy(m => m.StatusCode).OrderBy(g => g.Key))
+        {
+            var bodies = status.Select(m => m.Type).Where(t => t is not null && t != typeof(void)).Distinct().Select(t => JsonSchema.For(t!, schemas)).ToList();
+            var contentType = status.SelectMany(m => m.ContentTypes).FirstOrDefault() ?? "application/json";
+            JsonObject schema = bodies.Count switch
+            {
+                0 => new JsonObject { ["type"] = "string" },
+                1 => bodies[0],
+                _ => new JsonObject { ["oneOf"] = new JsonArray([.. bodies]) },
+            };
+            responses[status.Key.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new JsonObject
+            {
+                ["description"] = status.Key switch
+                {
+                    StatusCodes.Status202Accepted => "Accepted: started, not finished",
+                    StatusCodes.Status503ServiceUnavailable => "Served, but some part of the agent is down",
+                    _ => "OK",
+                },
+                ["content"] = new JsonObject { [contentType] = new JsonObject { ["schema"] = schema } },
+            };
+        }
+        if (responses.Count == 0)
+            responses["200"] = new JsonObject { ["description"] = "OK" };
+        return responses;
     }
 
     private static JsonObject Parameter(string name, string where, Type t, bool required) => new()

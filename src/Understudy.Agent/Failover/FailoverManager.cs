@@ -4,6 +4,7 @@ using Understudy.Agent.Events;
 using Understudy.Agent.Jobs;
 using Understudy.Agent.Target;
 using Understudy.Core.Jobs;
+using Understudy.Core.Protocol.Control;
 
 namespace Understudy.Agent.Failover;
 
@@ -155,22 +156,13 @@ internal sealed class FailoverManager(FailoverServices services) : ITargetFailov
     }
 
     /// <summary>The source's last word on what it has queued and not acknowledged (ControlRequest "source-status").</summary>
-    public void OnSourceStatus(string sourceId, string job, string json)
+    public void OnSourceStatus(string sourceId, string job, SourceStatusReport s)
     {
         if (!_engines.TryGetValue(Key(sourceId, job), out var e))
             return;
-        try
-        {
-            var r = JsonSerializer.Deserialize<SourceQueueReport>(json, JsonSerializerOptions.Web);
-            if (r is null)
-                return;
-            r = r with { ReportedAt = services.Time.GetUtcNow().ToString("O") };
-            e.LastSourceReport = r;
-            services.Store.SaveFailoverInFlight(sourceId, job, JsonSerializer.Serialize(r));
-        }
-        catch (JsonException)
-        {
-        }
+        var r = new SourceQueueReport(s.Ops, s.Bytes, s.OldestAgeSeconds, services.Time.GetUtcNow().ToString("O"), s.RemirrorRequired);
+        e.LastSourceReport = r;
+        services.Store.SaveFailoverInFlight(sourceId, job, JsonSerializer.Serialize(r));
     }
 
     /// <summary>

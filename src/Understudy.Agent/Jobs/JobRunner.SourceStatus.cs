@@ -1,8 +1,6 @@
-using System.Text.Json;
 using Understudy.Agent.Peer;
 using Understudy.Agent.Source;
-using Understudy.Agent.Target;
-using Understudy.Core.Protocol;
+using Understudy.Core.Protocol.Control;
 using Understudy.Core.Queue;
 
 namespace Understudy.Agent.Jobs;
@@ -23,9 +21,6 @@ internal sealed partial class JobRunner
 
     private CancellationTokenSource? _statusStop;
     private Task _statusLoop = Task.CompletedTask;
-
-    /// <summary>The wire form of a report (the target reads it with the web JSON defaults: camelCase).</summary>
-    internal sealed record SourceStatusReport(long Ops, long Bytes, double OldestAgeSeconds, bool RemirrorRequired);
 
     private void StartSourceStatus(SourceSession session)
     {
@@ -54,7 +49,7 @@ internal sealed partial class JobRunner
             {
                 var r = ReplicationStatus(_ctx.Time.GetUtcNow());
                 var report = new SourceStatusReport(r.OpsPending, r.BytesPending, r.OldestPendingAgeSeconds ?? 0, r.RemirrorRequired);
-                await session.Connection.SendAsync(new ControlRequest(TargetSession.SourceStatusVerb, JsonSerializer.Serialize(report, JsonSerializerOptions.Web)), ct);
+                await session.Connection.SendAsync(ControlVerbs.SourceStatus.Request(report), ct);
                 await Task.Delay(SourceStatusSpacing, _ctx.Time, ct);
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 await Task.WhenAny(log.WaitForAckAsync(r.AckedSeq + 1, wait.Token), Task.Delay(SourceStatusInterval - SourceStatusSpacing, _ctx.Time, wait.Token), session.Faulted);

@@ -2,6 +2,7 @@ using Understudy.Agent.Events;
 using Understudy.Agent.Failover;
 using Understudy.Agent.Identity;
 using Understudy.Core.Jobs;
+using Understudy.Core.Protocol.Control;
 
 namespace Understudy.Agent.Restore;
 

@@ -3,6 +3,7 @@ using Understudy.Agent.Events;
 using Understudy.Agent.Failover;
 using Understudy.Agent.Peer;
 using Understudy.Core.Protocol;
+using Understudy.Core.Protocol.Control;
 
 namespace Understudy.Agent.Restore;
 
@@ -16,14 +17,14 @@ internal sealed class PassivePollHandler(FailoverManager failover, EventLog even
 {
     public async Task HandleAsync(PeerConnection conn, ControlRequest poll, CancellationToken ct)
     {
-        PollRequest req;
+        PassivePollRequest req;
         try
         {
-            req = RestoreJson.Read<PollRequest>(poll.Json);
+            req = ControlVerbs.PassivePoll.Read(poll);
         }
         catch (JsonException e)
         {
-            throw new ProtocolException($"invalid {RestoreVerbs.Poll}: {e.Message}");
+            throw new ProtocolException($"invalid {ControlVerbs.PassivePoll}: {e.Message}");
         }
         // Only the job's own source may poll for it: the engine is keyed by the peer's pinned ID.
         var engine = failover.Engines.FirstOrDefault(e => e.SourceId == conn.PeerId && e.Job == req.Job);
@@ -31,17 +32,17 @@ internal sealed class PassivePollHandler(FailoverManager failover, EventLog even
         {
             if (engine is not null)
                 events.Record(EventCode.FailbackResumeTold, Severity.Info, "failback", req.Job, $"{req.SourceName} polled while passive; the job protects again here: told it to resume");
-            await ReplyAsync(conn, new PollReply(PollActions.Resume), ct);
+            await ReplyAsync(conn, new PassivePollReply(PassivePollReply.Resume), ct);
             return;
         }
         if (engine.RestoreRun is not { } run || req.Root < 0 || req.Root >= engine.Spec.Source.Paths.Count)
         {
-            await ReplyAsync(conn, new PollReply(PollActions.Wait, $"{engine.State.Name()}: no restore requested"), ct);
+            await ReplyAsync(conn, new PassivePollReply(PassivePollReply.Wait, $"{engine.State.Name()}: no restore requested"), ct);
             return;
         }
         await run.AcceptAsync(conn, req.Root, ct);
     }
 
-    private static ValueTask ReplyAsync(PeerConnection conn, PollReply reply, CancellationToken ct) =>
-        conn.SendAsync(new ControlReply(true, RestoreJson.Write(reply)), ct);
+    private static ValueTask ReplyAsync(PeerConnection conn, PassivePollReply reply, CancellationToken ct) =>
+        conn.SendAsync(ControlVerbs.PassivePoll.Reply(reply), ct);
 }

@@ -10,6 +10,7 @@ using Understudy.Core.Jobs;
 using Understudy.Core.Paths;
 using Understudy.Core.Posix;
 using Understudy.Core.Protocol;
+using Understudy.Core.Protocol.Control;
 
 namespace Understudy.Agent.Restore;
 
@@ -79,17 +80,17 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
             }
             await using (conn)
             {
-                await conn.SendAsync(new ControlRequest(RestoreVerbs.Poll, RestoreJson.Write(new PollRequest(job.Name, root, ctx.AgentName))), ct);
+                await conn.SendAsync(ControlVerbs.PassivePoll.Request(new PassivePollRequest(job.Name, root, ctx.AgentName)), ct);
                 using var frame = await conn.ReceiveAsync(ct);
                 if (frame?.Message is not ControlReply reply)
                     return;
-                var answer = RestoreJson.Read<PollReply>(reply.Json);
+                var answer = ControlVerbs.PassivePoll.ReadReply(reply);
                 switch (answer.Action)
                 {
-                    case PollActions.Resume:
+                    case PassivePollReply.Resume:
                         Resume(runner);
                         break;
-                    case PollActions.Restore:
+                    case PassivePollReply.Restore:
                         await RestoreAsync(conn, runner, root, answer, ct);
                         break;
                 }
@@ -101,7 +102,7 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
         }
     }
 
-    private async Task RestoreAsync(PeerConnection conn, JobRunner runner, int root, PollReply answer, CancellationToken ct)
+    private async Task RestoreAsync(PeerConnection conn, JobRunner runner, int root, PassivePollReply answer, CancellationToken ct)
     {
         var job = runner.Job;
         var spec = jobs.GetSpec(job.Name).Spec;
@@ -117,12 +118,12 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
                 new { path = r.Path, parkedAs = r.ParkedAs, root = r.Root });
         });
         var reclaim = new SourceReclaim(ctx, commands, options);
-        bool resumed = await new ReverseApplySession(conn, job.Name, tree, parker, ctx.Events, async (verb, json, token) => verb switch
+        bool resumed = await new ReverseApplySession(conn, job.Name, tree, parker, ctx.Events, async (request, token) => request switch
         {
-            RestoreVerbs.IdentityStatus => new ControlReply(true, RestoreJson.Write(new IdentityStatusReply(await reclaim.HeldAsync(spec, token)))),
-            RestoreVerbs.Reclaim => await ReclaimReplyAsync(reclaim, spec, token),
-            RestoreVerbs.Resume => ResumeReply(runner),
-            _ => new ControlReply(false, RestoreJson.Write(new { error = $"unknown request '{verb}'" })),
+            _ when ControlVerbs.IdentityStatus.Is(request) => ControlVerbs.IdentityStatus.Reply(new IdentityStatusReply(await reclaim.HeldAsync(spec, token))),
+            _ when ControlVerbs.Reclaim.Is(request) => await ReclaimReplyAsync(reclaim, spec, token),
+            _ when ControlVerbs.Resume.Is(request) => ResumeReply(runner),
+            _ => ControlVerbs.Unknown(request),
         }).RunAsync(ct);
         if (resumed)
             ctx.Events.Record(EventCode.FailbackHandedBack, Severity.Info, "failback", job.Name, "the target handed the job back: this agent is the source again");
@@ -149,13 +150,13 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
     private static async Task<ControlReply> ReclaimReplyAsync(SourceReclaim reclaim, JobSpec spec, CancellationToken ct)
     {
         var r = await reclaim.ReclaimAsync(spec, ct);
-        return new ControlReply(r.Ok, RestoreJson.Write(r));
+        return ControlVerbs.Reclaim.Reply(r, r.Ok);
     }
 
     private ControlReply ResumeReply(JobRunner runner)
     {
         Resume(runner);
-        return new ControlReply(true, "{}");
+        return ControlVerbs.Resume.Reply(new ResumeReply());
     }
 
     private void Resume(JobRunner runner)

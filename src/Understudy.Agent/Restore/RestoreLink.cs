@@ -3,6 +3,7 @@ using Understudy.Agent.Replication;
 using Understudy.Agent.Source;
 using Understudy.Core.Jobs;
 using Understudy.Core.Protocol;
+using Understudy.Core.Protocol.Control;
 
 namespace Understudy.Agent.Restore;
 
@@ -121,12 +122,14 @@ internal sealed class RestoreLink(int root, JobDefinition reverse, SourceSession
         return tcs.Task;
     }
 
-    public async Task<ControlReply> ControlAsync(string verb, string json, CancellationToken ct)
+    public async Task<TReply> ControlAsync<TRequest, TReply>(ControlVerb<TRequest, TReply> verb, TRequest request, CancellationToken ct)
+        where TRequest : class
+        where TReply : class
     {
         await _gate.WaitAsync(ct);
         try
         {
-            return await Session.ControlAsync(verb, json, ct);
+            return await Session.ControlAsync(verb, request, ct);
         }
         finally
         {

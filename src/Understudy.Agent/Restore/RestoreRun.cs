@@ -9,6 +9,7 @@ using Understudy.Core.Jobs;
 using Understudy.Core.Paths;
 using Understudy.Core.Posix;
 using Understudy.Core.Protocol;
+using Understudy.Core.Protocol.Control;
 
 namespace Understudy.Agent.Restore;
 
@@ -90,18 +91,18 @@ internal sealed class RestoreRun(JobSpec spec, string sourceId, StateStore store
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct, _stop.Token);
         if (StoppedReason is { } stopped)
         {
-            await conn.SendAsync(new ControlReply(true, RestoreJson.Write(new PollReply(PollActions.Wait, stopped))), cts.Token);
+            await conn.SendAsync(ControlVerbs.PassivePoll.Reply(new PassivePollReply(PassivePollReply.Wait, stopped)), cts.Token);
             return;
         }
-        await conn.SendAsync(new ControlReply(true, RestoreJson.Write(new PollReply(PollActions.Restore, null, JobEnum<ConflictPolicy>.Name(Policy)))), cts.Token);
+        await conn.SendAsync(ControlVerbs.PassivePoll.Reply(new PassivePollReply(PassivePollReply.Restore, null, JobEnum<ConflictPolicy>.Name(Policy))), cts.Token);
         using var first = await conn.ReceiveAsync(cts.Token);
         if (first?.Message is not JobOpened opened)
             return;
         var session = SourceSession.Attach(conn, opened, cts.Token);
         session.Control = c =>
         {
-            if (c.Verb == RestoreVerbs.Conflict)
-                AddConflict(RestoreJson.Read<ConflictReport>(c.Json));
+            if (ControlVerbs.RestoreConflict.Is(c))
+                AddConflict(ControlVerbs.RestoreConflict.Read(c));
         };
         var link = new RestoreLink(root, Reverse(root), session, events, time, ChangedSinceFailoverNs);
         RestoreLink? old;
@@ -144,14 +145,13 @@ internal sealed class RestoreRun(JobSpec spec, string sourceId, StateStore store
 
     public async Task<IReadOnlyList<string>> HeldBySourceAsync(CancellationToken ct)
     {
-        var reply = await Control.ControlAsync(RestoreVerbs.IdentityStatus, "{}", ct);
-        return RestoreJson.Read<IdentityStatusReply>(reply.Json).Held;
+        var reply = await Control.ControlAsync(ControlVerbs.IdentityStatus, new IdentityStatusRequest(), ct);
+        return reply.Held;
     }
 
     public async Task<ReclaimReply> ReclaimAsync(CancellationToken ct)
     {
-        var reply = await Control.ControlAsync(RestoreVerbs.Reclaim, "{}", ct);
-        return RestoreJson.Read<ReclaimReply>(reply.Json);
+        return await Control.ControlAsync(ControlVerbs.Reclaim, new ReclaimRequest(), ct);
     }
 
     /// <summary>Waits (up to <paramref name="linkWait"/>) for every root's link, then for a round on each that started after this call.</summary>
@@ -172,7 +172,7 @@ internal sealed class RestoreRun(JobSpec spec, string sourceId, StateStore store
     {
         try
         {
-            await Control.ControlAsync(RestoreVerbs.Resume, "{}", ct).WaitAsync(TimeSpan.FromSeconds(10), ct);
+            await Control.ControlAsync(ControlVerbs.Resume, new ResumeRequest(), ct).WaitAsync(TimeSpan.FromSeconds(10), ct);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {

@@ -4,6 +4,7 @@ using Understudy.Agent.Target;
 using Understudy.Core.Paths;
 using Understudy.Core.Posix;
 using Understudy.Core.Protocol;
+using Understudy.Core.Protocol.Control;
 
 namespace Understudy.Agent.Restore;
 
@@ -17,7 +18,7 @@ namespace Understudy.Agent.Restore;
 /// everything before them is durable.
 /// </summary>
 internal sealed class ReverseApplySession(PeerConnection conn, string job, FsTree tree, ConflictParker parker, EventLog events,
-    Func<string, string, CancellationToken, Task<ControlReply>> control) : IApplyHooks
+    Func<ControlRequest, CancellationToken, Task<ControlReply>> control) : IApplyHooks
 {
     /// <summary>Runs until the target closes the link; true when the target asked to resume (fail-back done).</summary>
     public Task<bool> RunAsync(CancellationToken ct) => new ApplyLoop(conn, tree, this, events, job).RunAsync(ct);
@@ -40,11 +41,11 @@ internal sealed class ReverseApplySession(PeerConnection conn, string job, FsTre
     public async ValueTask<ControlAnswer> ControlAsync(ControlRequest request, Func<Task> makeDurable, CancellationToken ct)
     {
         await makeDurable();
-        return new ControlAnswer(await control(request.Verb, request.Json, ct), EndsSession: request.Verb == RestoreVerbs.Resume);
+        return new ControlAnswer(await control(request, ct), EndsSession: ControlVerbs.Resume.Is(request));
     }
 
     public IReadOnlyList<Message> TakeOutgoing() =>
-        [.. parker.TakePending().Select(r => new ControlRequest(RestoreVerbs.Conflict, RestoreJson.Write(r)))];
+        [.. parker.TakePending().Select(ControlVerbs.RestoreConflict.Request)];
 
     public bool KeepReceivedOnStop() => false;
 }

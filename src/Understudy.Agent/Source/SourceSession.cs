@@ -3,6 +3,7 @@ using Understudy.Agent.Common;
 using Understudy.Agent.Peer;
 using Understudy.Core.Paths;
 using Understudy.Core.Protocol;
+using Understudy.Core.Protocol.Control;
 
 namespace Understudy.Agent.Source;
 
@@ -242,10 +243,14 @@ internal sealed class SourceSession : IAsyncDisposable
     }
 
     /// <summary>A request answered by one ControlReply; never while a manifest or signature is awaited.</summary>
-    public async Task<ControlReply> ControlAsync(string verb, string json, CancellationToken ct)
+    /// <exception cref="System.Text.Json.JsonException">The reply's body is not the verb's reply.</exception>
+    public async Task<TReply> ControlAsync<TRequest, TReply>(ControlVerb<TRequest, TReply> verb, TRequest request, CancellationToken ct)
+        where TRequest : class
+        where TReply : class
     {
-        await Connection.SendAsync(new ControlRequest(verb, json), ct);
-        return await NextReplyAsync(ct) as ControlReply ?? throw new ProtocolException($"unexpected reply to {verb}");
+        await Connection.SendAsync(verb.Request(request), ct);
+        var reply = await NextReplyAsync(ct) as ControlReply ?? throw new ProtocolException($"unexpected reply to {verb}");
+        return verb.ReadReply(reply);
     }
 
     /// <summary>Sends a barrier and returns when the target has made everything before it durable.</summary>

@@ -1,3 +1,5 @@
+using Understudy.Core.Protocol.Control;
+
 namespace Understudy.Agent.Target;
 
 /// <summary>
@@ -11,7 +13,7 @@ internal interface ITargetFailoverHooks
 
     Task OnRegisteredAsync(string sourceId, string sourceName, string job, string jobJson);
 
-    void OnSourceStatus(string sourceId, string job, string json);
+    void OnSourceStatus(string sourceId, string job, SourceStatusReport report);
 
     /// <summary>The source's trust was removed: disarm its fail-over plans, a line each in <paramref name="report"/>; returns the jobs kept (holding its identity).</summary>
     Task<IReadOnlySet<string>> DisarmAsync(string sourceId, List<string> report);

@@ -4,6 +4,7 @@ using Understudy.Agent.Peer;
 using Understudy.Agent.State;
 using Understudy.Core.Posix;
 using Understudy.Core.Protocol;
+using Understudy.Core.Protocol.Control;
 
 namespace Understudy.Agent.Target;
 
@@ -71,7 +72,7 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
         using var first = await conn.ReceiveAsync(ct);
         if (first is null)
             return;
-        if (first.Message is ControlRequest { Verb: Restore.RestoreVerbs.Poll } poll)
+        if (first.Message is ControlRequest poll && ControlVerbs.PassivePoll.Is(poll))
         {
             await passivePoll(conn, poll, ct);
             return;

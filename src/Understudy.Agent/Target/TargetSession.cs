@@ -1,8 +1,10 @@
+using System.Text.Json;
 using Understudy.Agent.Events;
 using Understudy.Agent.Peer;
 using Understudy.Core.Paths;
 using Understudy.Core.Posix;
 using Understudy.Core.Protocol;
+using Understudy.Core.Protocol.Control;
 
 namespace Understudy.Agent.Target;
 
@@ -14,10 +16,6 @@ namespace Understudy.Agent.Target;
 /// </summary>
 internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, TargetService service, EventLog events) : IApplyHooks
 {
-    /// <summary>ControlRequest verb, source → target, one-way: JSON <c>{"ops":N,"bytes":N,"oldestAgeSeconds":S,"remirrorRequired":B}</c>,
-    /// what the source has queued and not yet acknowledged (sent by JobRunner.SourceStatus.cs).</summary>
-    public const string SourceStatusVerb = "source-status";
-
     /// <summary>Set for a write-order job: takes its points.</summary>
     public PointReceiver? Points { get; init; }
 
@@ -43,9 +41,19 @@ internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, Targ
 
     public ValueTask<ControlAnswer> ControlAsync(ControlRequest request, Func<Task> makeDurable, CancellationToken ct)
     {
-        if (request.Verb != SourceStatusVerb)
+        // The one word a job session carries (sent by JobRunner.SourceStatus.cs).
+        if (!ControlVerbs.SourceStatus.Is(request))
             throw new ProtocolException($"unexpected control request '{request.Verb}' in a job session");
-        service.Failover.OnSourceStatus(job.SourceId, job.Job, request.Json);
+        SourceStatusReport report;
+        try
+        {
+            report = ControlVerbs.SourceStatus.Read(request);
+        }
+        catch (JsonException)
+        {
+            return ValueTask.FromResult(ControlAnswer.None); // a report only informs a fail-over: one that does not parse is passed over
+        }
+        service.Failover.OnSourceStatus(job.SourceId, job.Job, report);
         return ValueTask.FromResult(ControlAnswer.None);
     }
 
