@@ -24,7 +24,6 @@ internal enum EventCode
     PeerSessionFailed = 124,
     TrustPolicyMigrated = 130,
     PeerRefusalsSummarized = 131,
-    EventLogTrimmed = 132,
     JobOutsideRoots = 133,
     ApplyPrivilegesDropped = 134,
 
