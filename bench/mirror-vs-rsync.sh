@@ -130,7 +130,7 @@ us_full() { # fresh agents (left running for the delta case), full mirror, no-ch
     start_agent tgt "$run"; T_PID=$AG_PID; T_DIR=$AG_DIR; T_PEER=$AG_PEER
     S_ID=$(us "$S_DIR" id); T_ID=$(us "$T_DIR" id)
     us "$S_DIR" trust add "$T_ID" --name tgt >/dev/null
-    us "$T_DIR" trust add "$S_ID" --name src >/dev/null
+    us "$T_DIR" trust add "$S_ID" --name src --root "$WORK" >/dev/null
     DST=$WORK/us-dst
     fresh_fs "$DST"
     cat >"$WORK/bench.yaml" <<EOF

@@ -199,7 +199,7 @@ for run in $(seq "$RUNS"); do
     # The source agent's data dir (its durable queue) lives on the source filesystem.
     S_ID=$(us "$S_DIR" id); T_ID=$(us "$T_DIR" id)
     us "$S_DIR" trust add "$T_ID" --name tgt >/dev/null
-    us "$T_DIR" trust add "$S_ID" --name src >/dev/null
+    us "$T_DIR" trust add "$S_ID" --name src --root "$TGT" >/dev/null
     US_CHURN=$SRC_US/churn-$run
     mkdir -p "$US_CHURN"
     us "$S_DIR" job apply "$(job_yaml "churn-$run" "$US_CHURN" "$TGT/us/churn-$run")" >/dev/null

@@ -146,7 +146,7 @@ protect() {
     start_agent tgt "$T_DIR"; t_peer=$AG_PEER
     s_id=$(us "$S_DIR" id); t_id=$(us "$T_DIR" id)
     us "$S_DIR" trust add "$t_id" --name tgt >/dev/null
-    us "$T_DIR" trust add "$s_id" --name src >/dev/null
+    us "$T_DIR" trust add "$s_id" --name src --root "$TGT" >/dev/null
     {
         echo "name: bench"
         echo "source:"

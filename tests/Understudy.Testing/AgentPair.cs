@@ -15,6 +15,10 @@ public sealed class AgentPair : IAsyncDisposable
         Target = new AgentProcess(Dir.Sub("target-agent"), "tgt");
     }
 
+    /// <summary>Widenings of the target's trust entry for the source (e.g. <c>--allow-setuid</c>): by default the
+    /// target drops set-user/group-ID bits and security.*/trusted.* xattrs (docs/security.md).</summary>
+    public string[] TargetTrust { get; init; } = [];
+
     public string SourceData => Dir.Sub("data");
 
     public string TargetData => Dir.Sub("replica");
@@ -23,7 +27,7 @@ public sealed class AgentPair : IAsyncDisposable
     {
         await Task.WhenAll(Source.StartAsync(), Target.StartAsync());
         await Source.TrustAsync(Target);
-        await Target.TrustAsync(Source);
+        await Target.TrustAsync(Source, null, TargetTrust);
         Directory.CreateDirectory(SourceData);
     }
 

@@ -130,7 +130,23 @@ public sealed class AgentProcess : IAsyncDisposable
         return JsonNode.Parse(r.Stdout)!;
     }
 
-    public async Task TrustAsync(AgentProcess other) => (await CliAsync("trust", "add", other.Id, "--name", other.Name)).EnsureOk();
+    /// <summary>Trusts <paramref name="other"/>; as a source it may write under the temp directory, where every test's
+    /// replicas are (or under <paramref name="roots"/>), with the default privileges unless <paramref name="extra"/> widens them.</summary>
+    public async Task TrustAsync(AgentProcess other, string[]? roots = null, params string[] extra)
+    {
+        var args = new List<string> { "trust", "add", other.Id, "--name", other.Name };
+        // Set to run today's tests against an agent from before trust entries had roots (to see a new test fail first).
+        if (System.Environment.GetEnvironmentVariable("UNDERSTUDY_TEST_LEGACY_TRUST") != "1")
+        {
+            foreach (var r in roots ?? [TestRoot])
+                args.AddRange(["--root", r]);
+            args.AddRange(extra);
+        }
+        (await CliAsync([.. args])).EnsureOk();
+    }
+
+    /// <summary>The root test agents trust each other with: the real temp directory (TempDir puts everything there).</summary>
+    public static string TestRoot => new DirectoryInfo(Path.GetTempPath().TrimEnd('/')).ResolveLinkTarget(true)?.FullName ?? Path.GetTempPath().TrimEnd('/');
 
     public async ValueTask DisposeAsync()
     {

@@ -33,13 +33,27 @@ internal sealed partial class ApiRoutes(AgentContext ctx, JobManager jobs, Targe
             .Produces<AgentInfo>();
 
         api.MapGet("/trust", () => Results.Ok(ctx.Store.ListTrust().ToArray())).Produces<TrustedPeer[]>();
-        api.MapPost("/trust", (TrustRequest req) =>
+        api.MapPost("/trust", async (TrustRequest req) =>
         {
             var id = NormalizeId(req.Id);
             if (id is null)
                 return Problem(400, $"'{req.Id}' is not an agent ID: expected 64 hex characters (run 'understudy id' on that agent)");
-            ctx.Store.AddTrust(id, string.IsNullOrWhiteSpace(req.Name) ? id[..12] : req.Name.Trim());
-            ctx.Events.Record(EventCode.PeerTrusted, Severity.Security, "trust", null, $"trusted peer {id} ({req.Name ?? "unnamed"})");
+            var roots = new List<string>();
+            foreach (var given in req.Roots ?? [])
+            {
+                var (root, error) = TrustRoots.Normalize(given);
+                if (error is not null)
+                    return Problem(400, error);
+                roots.Add(root!);
+            }
+            var before = ctx.Store.GetTrust(id);
+            ctx.Store.AddTrust(id, string.IsNullOrWhiteSpace(req.Name) ? null : req.Name.Trim(), roots, req.AllowSetuid, req.AllowSecurityXattrs, req.Replace);
+            var entry = ctx.Store.GetTrust(id)!;
+            ctx.Events.Record(EventCode.PeerTrusted, Severity.Security, "trust", null, $"trusted peer {id} ({entry.Name}): {TrustRoots.Describe(entry)}");
+            // A session reads the policy when it starts: a changed entry ends the peer's live ones (it reconnects), so the
+            // change, narrowing above all, takes effect at once.
+            if (before is not null && !TrustRoots.SamePolicy(before, entry))
+                await target.RestartSessionsAsync(id);
             return Results.Ok(new TrustReply(id));
         }).Produces<TrustReply>();
         api.MapDelete("/trust/{id}", async (string id, CancellationToken ct) =>

@@ -24,6 +24,10 @@ internal enum EventCode
     PeerTlsFailed = 122,
     PeerProtocolViolation = 123,
     PeerSessionFailed = 124,
+    TrustPolicyMigrated = 130,
+    PeerRefusalsSummarized = 131,
+    JobOutsideRoots = 133,
+    ApplyPrivilegesDropped = 134,
 
     JobStoredInvalid = 200,
     JobApplied = 201,

@@ -36,6 +36,9 @@ internal sealed partial class EventLog(StateStore store, ILogger<EventLog> logge
     /// <summary>The operation trace (off unless asked for): here because every part that replicates has the event log.</summary>
     public OpTrace Trace { get; } = trace ?? OpTrace.None;
 
+    /// <summary>The clock events are stamped with (and the refusal throttle's windows counted by).</summary>
+    public TimeProvider Time => time;
+
     private readonly Lock _lock = new();
     private readonly List<Channel<AgentEvent>> _subscribers = [];
 
@@ -50,6 +53,7 @@ internal sealed partial class EventLog(StateStore store, ILogger<EventLog> logge
         Count(severity);
         var ev = Store(new AgentEvent(0, t, severity, category, job, message, json, code));
         Publish(ev);
+        TrimNowAndThen();
         return ev;
     }
 

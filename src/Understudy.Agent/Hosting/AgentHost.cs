@@ -106,7 +106,15 @@ internal sealed class AgentHost : IAsyncDisposable
         var web = builder.Build();
         var time = TimeProvider.System;
         var events = new EventLog(store, web.Services.GetRequiredService<ILogger<EventLog>>(), time,
-            new OpTrace(web.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Understudy.Trace")));
+            new OpTrace(web.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Understudy.Trace")))
+        {
+            Retention = options.Retention ?? new EventRetention(),
+        };
+        events.Trim();
+        if (store.TrustPolicyMigrated.Count > 0)
+            events.Record(EventCode.TrustPolicyMigrated, Severity.Security, "trust", null,
+                "trust entries now carry the roots their jobs may write under and their privileges (no setuid/setgid, no security.*/trusted.* xattrs unless allowed): "
+                + string.Join("; ", store.TrustPolicyMigrated));
         var loops = new LoopSupervisor(events, time);
         var ctx = new AgentContext(identity, name, options.DataDir, store, events, time, loops);
         var identityOptions = IdentityOptions.FromEnvironment();

@@ -85,6 +85,13 @@ internal static class PeerLink
             {
                 await ExchangeHelloAsync(conn, myName, timeout.Token);
             }
+            catch (Exception e) when (e is IOException or HelloMissingException)
+            {
+                // In TLS 1.3 the server checks this agent's certificate after the client's handshake is done: a target
+                // that does not trust it answers with an alert (or just closes) where its hello should be.
+                await conn.DisposeAsync();
+                throw new PeerException($"the target at {address} refused this agent's certificate; run there: understudy trust add {me.Id}", isTransient: true, e);
+            }
             catch
             {
                 await conn.DisposeAsync();
@@ -109,7 +116,7 @@ internal static class PeerLink
     {
         await conn.SendAsync(new Hello(Hello.CurrentVersion, Hello.CurrentVersion, myName), cancellationToken);
         using var frame = await conn.ReceiveAsync(cancellationToken)
-            ?? throw new ProtocolException("peer closed the connection before its hello");
+            ?? throw new HelloMissingException();
         if (frame.Message is ErrorMessage err)
             throw new PeerException($"peer refused: {err.Text}", isTransient: false);
         if (frame.Message is not Hello hello)
@@ -152,3 +159,6 @@ internal static class PeerLink
         return new IPEndPoint(ip, port);
     }
 }
+
+/// <summary>The peer closed the connection where its hello should have been (on a connecting source: the target refused its certificate).</summary>
+internal sealed class HelloMissingException() : ProtocolException("peer closed the connection before its hello");

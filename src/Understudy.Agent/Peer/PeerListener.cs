@@ -27,6 +27,7 @@ internal sealed partial class PeerListener(
     ILogger<PeerListener> logger) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
+    private readonly RefusalThrottle _refusals = new(events, events.Time);
     private readonly List<Task> _sessions = [];
     private readonly Lock _lock = new();
     private TcpListener? _listener;
@@ -109,12 +110,14 @@ internal sealed partial class PeerListener(
         }
         catch (AuthenticationException e)
         {
+            // Through the throttle: a client on the network decides how often this happens (RefusalThrottle.cs).
+            var address = (client.Client.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "?";
             if (peerId is null)
-                events.Record(EventCode.PeerNoCertificate, Severity.Security, "peer", null, $"refused a connection from {remote}: no client certificate ({e.Message})");
+                _refusals.Refused(EventCode.PeerNoCertificate, address, $"refused a connection from {remote}: no client certificate ({e.Message})");
             else if (!store.IsTrusted(peerId))
-                events.Record(EventCode.PeerUntrusted, Severity.Security, "peer", null, $"refused untrusted peer {peerId} from {remote}; to allow it: understudy trust add {peerId}");
+                _refusals.Refused(EventCode.PeerUntrusted, address, $"refused untrusted peer {peerId} from {remote}; to allow it: understudy trust add {peerId}");
             else
-                events.Record(EventCode.PeerTlsFailed, Severity.Security, "peer", null, $"TLS handshake with {remote} failed: {e.Message}");
+                _refusals.Refused(EventCode.PeerTlsFailed, address, $"TLS handshake with {remote} failed: {e.Message}");
         }
         catch (ProtocolException e)
         {
@@ -156,6 +159,7 @@ internal sealed partial class PeerListener(
         lock (_lock)
             sessions = [.. _sessions];
         await Task.WhenAll(sessions);
+        _refusals.Dispose();
         _stop.Dispose();
     }
 

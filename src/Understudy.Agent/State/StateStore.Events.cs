@@ -60,4 +60,18 @@ internal sealed partial class StateStore
             r => new Events.AgentEvent(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3),
                 r.IsDBNull(4) ? null : r.GetString(4), r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6), (Events.EventCode)r.GetInt32(7)),
             ("$after", afterId), ("$job", job), ("$limit", limit));
+
+    /// <summary>Deletes events older than <paramref name="before"/> (the store's time format, which sorts as text) and
+    /// all but the newest <paramref name="keep"/>; returns how many went.</summary>
+    public int TrimEvents(string before, int keep)
+    {
+        lock (_lock)
+        {
+            using var cmd = Command("""
+                DELETE FROM events WHERE time < $before;
+                DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET $keep);
+                """, [("$before", before), ("$keep", keep)]);
+            return cmd.ExecuteNonQuery();
+        }
+    }
 }

@@ -26,7 +26,8 @@ internal sealed partial class StateStore : IDisposable
         Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;");
         // hosted.runtime is never written or read; it stays in the schema so a data dir has the same tables whatever version made it.
         Exec("""
-            CREATE TABLE IF NOT EXISTS trust (id TEXT PRIMARY KEY, name TEXT NOT NULL, added_at TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS trust (id TEXT PRIMARY KEY, name TEXT NOT NULL, added_at TEXT NOT NULL,
+                allow_setuid INTEGER NOT NULL DEFAULT 0, allow_security_xattrs INTEGER NOT NULL DEFAULT 0);
             CREATE TABLE IF NOT EXISTS jobs (name TEXT PRIMARY KEY, yaml TEXT NOT NULL, applied_at TEXT NOT NULL, runtime TEXT);
             CREATE TABLE IF NOT EXISTS hosted (source_id TEXT NOT NULL, job TEXT NOT NULL, target_path TEXT NOT NULL,
                 source_name TEXT NOT NULL, registered_at TEXT NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0, runtime TEXT,
@@ -35,7 +36,9 @@ internal sealed partial class StateStore : IDisposable
                 category TEXT NOT NULL, job TEXT, message TEXT NOT NULL, data TEXT, code INTEGER NOT NULL DEFAULT 0);
             CREATE INDEX IF NOT EXISTS events_job ON events(job, id);
             CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS trust_roots (id TEXT NOT NULL, root TEXT NOT NULL, PRIMARY KEY (id, root));
             """);
+        TrustPolicyMigrated = MigrateTrustPolicy();
         AddEventCodeColumn();
         CreateFailoverTables();
         AddApprovalColumns();

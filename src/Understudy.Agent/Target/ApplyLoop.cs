@@ -71,7 +71,7 @@ internal sealed partial class ApplyLoop(PeerConnection conn, FsTree tree, IApply
                 bool keptAside = false;
                 try
                 {
-                    var m = frame.Message;
+                    var m = hooks.Policy.Narrow(frame.Message);
                     currentPath = PathOf(m) ?? currentPath;
                     if (events.Trace.On && Traced(m) is { } what)
                         events.Trace.Write(job, $"{hooks.Side} applies {what}");
@@ -118,6 +118,7 @@ internal sealed partial class ApplyLoop(PeerConnection conn, FsTree tree, IApply
                         case Core.Protocol.Barrier b:
                             applier.Barrier();
                             hooks.Durable(b.Seq);
+                            ReportDropped();
                             await conn.SendAsync(new Ack(b.Seq), ct);
                             break;
                         case Ping p:
@@ -169,8 +170,27 @@ internal sealed partial class ApplyLoop(PeerConnection conn, FsTree tree, IApply
             events.Record(eventCode, severity, hooks.Category, job, $"{what}: {e.Message}", new { path = currentPath, errno = e.Errno });
             await ReportAsync(new ApplyFailed(code, currentPath ?? "", $"{what}: {e.Message}"), ct);
         }
+        finally
+        {
+            ReportDropped();
+        }
         return false;
     }
+
+    /// <summary>Records what the privilege policy left out since the last report (at barriers and at the end): the replica
+    /// differs there from the source on purpose, and verify says so.</summary>
+    private void ReportDropped()
+    {
+        var p = hooks.Policy;
+        if (p.Dropped > _reportedDropped)
+        {
+            events.Record(EventCode.ApplyPrivilegesDropped, Severity.Warning, hooks.Category, job,
+                $"left out {p.Dropped - _reportedDropped} set-user-ID/set-group-ID bits and security.*/trusted.* attributes (first: {p.FirstDropped}): the trust entry of this source does not allow them (understudy trust add ID --allow-setuid / --allow-security-xattrs)");
+            _reportedDropped = p.Dropped;
+        }
+    }
+
+    private int _reportedDropped;
 
     /// <summary>What the hooks queued while the frame was applied (a restore's conflict reports).</summary>
     private async Task SendOutgoingAsync(CancellationToken ct)

@@ -46,6 +46,9 @@ internal interface IApplyHooks
     /// <summary>A write-order job's point receiver (target of a job session only); null elsewhere, where point frames are a protocol violation.</summary>
     PointReceiver? Points => null;
 
+    /// <summary>What the applied operations may carry (a target's trust entry for its source); unrestricted by default (a restore).</summary>
+    PrivilegePolicy Policy => PrivilegePolicy.Unrestricted;
+
     /// <summary>Asked when the session is cancelled: true to publish everything received completely first (a fail-over stopping replication).</summary>
     bool KeepReceivedOnStop();
 }

@@ -72,7 +72,7 @@ internal sealed class PointReceiver(TargetService service, HostedJobInfo job) : 
                     await _pipe!.Writer.CompleteAsync();
                     await _receive!;
                     Reset();
-                    using var applier = new PointApplier(job.TargetPath);
+                    using var applier = service.NewPointApplier(job.SourceId, job.TargetPath);
                     PointJournal.Open(Dir).ApplyPending(applier);
                 }
                 _current = null;

@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Core.Posix;
 
 namespace Understudy.Agent.Target;
@@ -42,6 +43,14 @@ internal sealed partial class TargetService
         }
     }
 
-    /// <summary>The refusal for the directory a session opened, checked on the open fd itself.</summary>
-    private string? OpenedTreeRefusal(HostedJobInfo job, FsTree tree) => DataDirRefusal(job.TargetPath, tree.RealRoot);
+    /// <summary>The refusal for the directory a session opened, checked on the open fd itself: the data directory, then the roots.</summary>
+    private Refusal? OpenedTreeRefusal(HostedJobInfo job, FsTree tree) =>
+        DataDirRefusal(job.TargetPath, tree.RealRoot) is { } inData ? new(inData)
+        : RootsRefusal(job, tree.RealRoot) is { } outside ? new(outside, EventCode.JobOutsideRoots)
+        : null;
+
+    /// <summary>Why the job's source may not write at its target path (really <paramref name="real"/>) under its trust
+    /// entry's roots (TrustRoots.cs), read from the store at every use: a narrowed entry applies to the next session.</summary>
+    private string? RootsRefusal(HostedJobInfo job, string real) =>
+        TrustRoots.Refusal(store.GetTrust(job.SourceId), job.SourceId, job.SourceName, job.TargetPath, real);
 }

@@ -72,7 +72,7 @@ internal sealed partial class TargetService
             return null;
         bool pending;
         PointState s;
-        using (var applier = new PointApplier(targetPath))
+        using (var applier = NewPointApplier(sourceId, targetPath))
         {
             var j = PointJournal.Open(dir);
             pending = j.State.Pending;
@@ -133,5 +133,16 @@ internal sealed partial class TargetService
             Directory.Delete(dir, recursive: true);
         _points.TryRemove(job.Key, out _);
         return null;
+    }
+
+    /// <summary>A point applier for a job of <paramref name="sourceId"/>, under its trust entry's privileges (PrivilegePolicy.cs).</summary>
+    internal PointApplier NewPointApplier(string sourceId, string targetPath)
+    {
+        var peer = store.GetTrust(sourceId);
+        return new PointApplier(targetPath)
+        {
+            ModeMask = peer?.AllowSetuid == true ? 0xFFFu : 0x3FFu,
+            SkipPrivilegedXattrs = peer?.AllowSecurityXattrs != true,
+        };
     }
 }

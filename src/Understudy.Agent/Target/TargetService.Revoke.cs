@@ -34,12 +34,10 @@ internal sealed partial class TargetService
         }
     }
 
-    /// <summary>Trust in <paramref name="sourceId"/> was removed: closes its connections, disarms its fail-over
-    /// plans and forgets its registrations (a job that holds its identity after a fail-over is kept, so it can be
-    /// failed back). Returns what it did, one line each, for the operator.</summary>
-    public async Task<IReadOnlyList<string>> RevokeAsync(string sourceId, CancellationToken ct)
+    /// <summary>The policy of <paramref name="sourceId"/>'s trust entry was replaced: its live connections end (it reconnects,
+    /// and its sessions start again under the new roots and privileges). Returns how many were closed.</summary>
+    public async Task<int> RestartSessionsAsync(string sourceId)
     {
-        var done = new List<string>();
         int closed = 0;
         foreach (var (cts, peer) in _connections)
         {
@@ -55,6 +53,16 @@ internal sealed partial class TargetService
                 // it ended on its own meanwhile
             }
         }
+        return closed;
+    }
+
+    /// <summary>Trust in <paramref name="sourceId"/> was removed: closes its connections, disarms its fail-over
+    /// plans and forgets its registrations (a job that holds its identity after a fail-over is kept, so it can be
+    /// failed back). Returns what it did, one line each, for the operator.</summary>
+    public async Task<IReadOnlyList<string>> RevokeAsync(string sourceId, CancellationToken ct)
+    {
+        var done = new List<string>();
+        int closed = await RestartSessionsAsync(sourceId);
         // Sessions end on their own once cancelled; wait for them so nothing of the source is applied after the reply.
         foreach (var (key, session) in _active)
         {

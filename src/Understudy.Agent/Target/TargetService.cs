@@ -87,11 +87,10 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
             await conn.SendAsync(new ErrorMessage(ErrorCode.Passive, passive), ct);
             return;
         }
-        var refusal = Register(job);
-        if (refusal is not null)
+        if (Register(job) is { } refusal)
         {
-            events.Record(EventCode.JobRefused, Severity.Warning, "job", open.JobName, $"refused job '{open.JobName}' from {open.SourceName} ({conn.PeerId[..12]}): {refusal}");
-            await conn.SendAsync(new ErrorMessage(ErrorCode.Conflict, refusal), ct);
+            RecordRefusal(job, conn.PeerId, refusal);
+            await conn.SendAsync(new ErrorMessage(ErrorCode.Conflict, refusal.Message), ct);
             return;
         }
         await failover.OnRegisteredAsync(job.SourceId, job.SourceName, job.Job, open.JobJson);
@@ -111,8 +110,8 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
         {
             if (OpenedTreeRefusal(job, tree) is { } late)
             {
-                events.Record(EventCode.JobRefused, Severity.Warning, "job", open.JobName, $"refused job '{open.JobName}' from {open.SourceName} ({conn.PeerId[..12]}): {late}");
-                await conn.SendAsync(new ErrorMessage(ErrorCode.Conflict, late), ct);
+                RecordRefusal(job, conn.PeerId, late);
+                await conn.SendAsync(new ErrorMessage(ErrorCode.Conflict, late.Message), ct);
                 return;
             }
             int stale = tree.RemoveStaleTemps();
@@ -138,8 +137,9 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
                 var held = OpenPoints(job, open.JobJson);
                 await conn.SendAsync(new JobOpened(job.Job, (ulong)lastSeq, FsTree.IsRoot, held?.Point ?? -1,
                     held is null ? 0 : (held.TakenAt - DateTimeOffset.UnixEpoch).Ticks * 100), cts.Token);
+                var policy = PrivilegePolicy.For(store.GetTrust(job.SourceId));
                 await using var points = held is not null || IsWriteOrder(open.JobJson) ? new PointReceiver(this, job) : null;
-                await new TargetSession(conn, job, this, events) { Points = points }.RunAsync(tree, cts.Token);
+                await new TargetSession(conn, job, this, events) { Points = points, Policy = policy }.RunAsync(tree, cts.Token);
             }
             catch (OperationCanceledException) when (cts.IsCancellationRequested && !ct.IsCancellationRequested)
             {
@@ -153,14 +153,21 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
         }
     }
 
+    /// <summary>Why a job was refused, and the event that records it (outside its source's roots: a security event).</summary>
+    private sealed record Refusal(string Message, EventCode Code = EventCode.JobRefused);
+
+    private void RecordRefusal(HostedJobInfo job, string peerId, Refusal r) =>
+        events.Record(r.Code, r.Code == EventCode.JobOutsideRoots ? Severity.Security : Severity.Warning, "job", job.Job,
+            $"refused job '{job.Job}' from {job.SourceName} ({peerId[..12]}): {r.Message}");
+
     /// <summary>Records the registration, or says why not.</summary>
-    private string? Register(HostedJobInfo job)
+    private Refusal? Register(HostedJobInfo job)
     {
         var path = job.TargetPath;
         if (!Path.IsPathRooted(path) || path != Path.GetFullPath(path) || path.Length > 1 && path.EndsWith('/'))
-            return $"target path '{path}' must be an absolute, normalized path";
+            return new($"target path '{path}' must be an absolute, normalized path");
         if (path == "/")
-            return "the target path cannot be '/'";
+            return new("the target path cannot be '/'");
         string real;
         try
         {
@@ -168,10 +175,12 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
         }
         catch (PosixException e)
         {
-            return $"cannot resolve target path {path}: {e.Message}";
+            return new($"cannot resolve target path {path}: {e.Message}");
         }
         if (DataDirRefusal(path, real) is { } refusal)
-            return refusal;
+            return new(refusal);
+        if (RootsRefusal(job, real) is { } outside)
+            return new(outside, EventCode.JobOutsideRoots);
         lock (_registerLock)
         {
             foreach (var h in store.ListHosted())
@@ -179,7 +188,7 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
                 if (h.SourceId == job.SourceId && h.Job == job.Job)
                     continue;
                 if (Overlaps(h.TargetPath, path) || Overlaps(RealOrAsWritten(h.TargetPath), real))
-                    return $"target path {path} overlaps {h.TargetPath}, used by job '{h.Job}' from {h.SourceName}; choose a separate target path for each job";
+                    return new($"target path {path} overlaps {h.TargetPath}, used by job '{h.Job}' from {h.SourceName}; choose a separate target path for each job");
             }
             var existing = store.ListHosted().FirstOrDefault(h => h.SourceId == job.SourceId && h.Job == job.Job);
             store.SaveHosted(job.SourceId, job.Job, path, job.SourceName);

@@ -19,6 +19,9 @@ internal sealed class TargetSession(PeerConnection conn, HostedJobInfo job, Targ
     /// <summary>Set for a write-order job: takes its points.</summary>
     public PointReceiver? Points { get; init; }
 
+    /// <summary>The source's trust entry's privileges, read when the session starts (a changed entry restarts it).</summary>
+    public PrivilegePolicy Policy { get; init; } = PrivilegePolicy.For(null);
+
     public Task RunAsync(FsTree tree, CancellationToken ct) => new ApplyLoop(conn, tree, this, events, job.Job).RunAsync(ct);
 
     public string Side => "target";

@@ -23,9 +23,19 @@ internal static class AgentCommands
         {
             Description = "Answer GET /metrics without a token when the request comes from loopback (a local scraper); otherwise it needs the metrics-token or api-token file's token",
         };
+        var keep = new Option<int>("--events-keep")
+        {
+            Description = "Keep at most this many events in the event log (the oldest go first)",
+            DefaultValueFactory = _ => Understudy.Agent.Events.EventRetention.DefaultMaxEvents,
+        };
+        var keepDays = new Option<int>("--events-keep-days")
+        {
+            Description = "Keep events for at most this many days",
+            DefaultValueFactory = _ => Understudy.Agent.Events.EventRetention.DefaultMaxAgeDays,
+        };
         var cmd = new Command("agent", "Run the Understudy agent daemon in the foreground until SIGINT/SIGTERM. Exit 0: stopped by a signal; 2: could not start (data dir, port, certificate)")
         {
-            Options = { listen, api, apiCert, apiKey, allowedHost, name, notify, metricsOpen },
+            Options = { listen, api, apiCert, apiKey, allowedHost, name, notify, metricsOpen, keep, keepDays },
         };
         cmd.SetAction(async (r, ct) =>
         {
@@ -34,7 +44,8 @@ internal static class AgentCommands
             var apiAddress = r.GetResult(api) is null or { Implicit: true } && r.GetValue(GlobalOptions.Api) is { } given ? ListenAddress(given) : r.GetValue(api)!;
             var opts = new AgentOptions(Path.GetFullPath(r.GetValue(GlobalOptions.DataDir)!), r.GetValue(listen)!, apiAddress, r.GetValue(name),
                 r.GetValue(apiCert) is { } ac ? Path.GetFullPath(ac) : null, r.GetValue(apiKey) is { } ak ? Path.GetFullPath(ak) : null,
-                r.GetValue(allowedHost) ?? [], r.GetValue(notify) is { } nf ? Path.GetFullPath(nf) : null, r.GetValue(metricsOpen));
+                r.GetValue(allowedHost) ?? [], r.GetValue(notify) is { } nf ? Path.GetFullPath(nf) : null, r.GetValue(metricsOpen),
+                new Understudy.Agent.Events.EventRetention(Math.Max(1, r.GetValue(keep)), Math.Max(1, r.GetValue(keepDays))));
             AgentHost host;
             try
             {

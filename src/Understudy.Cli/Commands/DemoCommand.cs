@@ -53,7 +53,7 @@ internal static partial class DemoCommand
         var sourceId = (await sc.GetAsync("api/v1/agent", ApiJson.Default.AgentInfo, ct)).Id;
         var targetId = (await tc.GetAsync("api/v1/agent", ApiJson.Default.AgentInfo, ct)).Id;
         await sc.PostAsync("api/v1/trust", new TrustRequest(targetId, "demo-target"), ApiJson.Default.TrustRequest, ApiJson.Default.TrustReply, ct);
-        await tc.PostAsync("api/v1/trust", new TrustRequest(sourceId, "demo-source"), ApiJson.Default.TrustRequest, ApiJson.Default.TrustReply, ct);
+        await tc.PostAsync("api/v1/trust", new TrustRequest(sourceId, "demo-source", [replica]), ApiJson.Default.TrustRequest, ApiJson.Default.TrustReply, ct);
         Console.WriteLine($"source agent {sourceId[..16]}… on {source.PeerAddress}; target agent {targetId[..16]}… on {target.PeerAddress}");
 
         var yaml = $"""

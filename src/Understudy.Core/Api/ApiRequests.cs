@@ -4,7 +4,17 @@ namespace Understudy.Core.Api;
 
 // Request bodies. The OpenAPI document describes them from these types (their [Description]s label the console's forms).
 
-internal sealed record TrustRequest(string Id, string? Name);
+/// <summary>
+/// POST /trust: trust a peer, or change its entry. Without <see cref="Replace"/> an existing entry gains the roots and
+/// privileges given (its name is changed when given); with it the entry's roots and privileges become exactly these.
+/// </summary>
+internal sealed record TrustRequest(
+    string Id,
+    string? Name,
+    [property: Description("Directories this peer's jobs may write under, as a source (absolute, without symlinks)")] string[]? Roots = null,
+    [property: Description("Apply set-user-ID and set-group-ID bits of this peer's files")] bool AllowSetuid = false,
+    [property: Description("Apply security.* and trusted.* extended attributes of this peer's files")] bool AllowSecurityXattrs = false,
+    [property: Description("Replace the entry's roots and privileges instead of adding to them")] bool Replace = false);
 
 internal sealed record ApplyRequest(string Yaml, string? FileName);
 

@@ -7,7 +7,7 @@ namespace Understudy.Core.Protocol;
 /// Never transient: the connection that produced it is closed, nothing from the offending
 /// frame is applied.
 /// </summary>
-internal sealed class ProtocolException(string reason) : Exception(reason)
+internal class ProtocolException(string reason) : Exception(reason)
 {
     [DoesNotReturn]
     public static void Throw(string reason) => throw new ProtocolException(reason);

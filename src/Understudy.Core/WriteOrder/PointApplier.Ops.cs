@@ -77,7 +77,7 @@ internal sealed unsafe partial class PointApplier
                 Clone(c);
                 break;
             case SendCommandKind.Chmod:
-                At(c, "chmod", (dir, z) => Libc.fchmodat(dir, z, (uint)c.U64(SendAttribute.Mode) & 0xFFF, 0));
+                At(c, "chmod", (dir, z) => Libc.fchmodat(dir, z, (uint)c.U64(SendAttribute.Mode) & 0xFFF & ModeMask, 0));
                 break;
             case SendCommandKind.Chown:
                 At(c, "chown", (dir, z) => Libc.fchownat(dir, z, (uint)c.U64(SendAttribute.Uid), (uint)c.U64(SendAttribute.Gid), Libc.AT_SYMLINK_NOFOLLOW));
@@ -278,6 +278,8 @@ internal sealed unsafe partial class PointApplier
     // a symlink's own attributes (security.*) need the path form anyway.
     private void SetXattr(SendCommand c)
     {
+        if (Skipped(c))
+            return;
         var name = Sys.Z(c.Bytes(SendAttribute.XattrName));
         var value = c.Bytes(SendAttribute.XattrData);
         fixed (byte* p = FullPathZ(c))
@@ -289,8 +291,13 @@ internal sealed unsafe partial class PointApplier
         }
     }
 
+    private bool Skipped(SendCommand c) =>
+        SkipPrivilegedXattrs && (c.Bytes(SendAttribute.XattrName).StartsWith("security."u8) || c.Bytes(SendAttribute.XattrName).StartsWith("trusted."u8));
+
     private void RemoveXattr(SendCommand c)
     {
+        if (Skipped(c))
+            return;
         var name = Sys.Z(c.Bytes(SendAttribute.XattrName));
         fixed (byte* p = FullPathZ(c))
         fixed (byte* n = name)

@@ -31,6 +31,12 @@ internal sealed partial class PointApplier : IDisposable
         _root = OpenRoot(_rootPath);
     }
 
+    /// <summary>The mode bits a chmod may set (the target's privilege policy: 0x3FF without setuid/setgid).</summary>
+    public uint ModeMask { get; init; } = 0xFFF;
+
+    /// <summary>Leave security.* and trusted.* attributes alone: neither set nor removed (the target's privilege policy).</summary>
+    public bool SkipPrivilegedXattrs { get; init; }
+
     /// <summary>Test hook: called with each command's index before it runs; throwing from it is a crash there.</summary>
     internal Action<int>? BeforeCommand { get; set; }
 

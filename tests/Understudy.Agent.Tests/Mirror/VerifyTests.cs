@@ -65,7 +65,7 @@ public sealed class VerifyTests
     [Fact]
     public async Task Verify_EachKindOfDifference_IsNamed_InJsonAndText_RepairFixesEach()
     {
-        await using var pair = new AgentPair();
+        await using var pair = new AgentPair { TargetTrust = ["--allow-setuid"] }; // the tree has a setuid file
         await pair.StartAsync();
         using (var s = FsTree.Open(pair.SourceData, create: false))
         {

@@ -72,6 +72,20 @@ public sealed class PeerSecurityTests
         public ValueTask DisposeAsync() => ssl.DisposeAsync();
     }
 
+    /// <summary>One connection attempt as <paramref name="me"/>, whatever its outcome (a refused TLS handshake throws).</summary>
+    internal static async Task TryConnectAsync(AgentProcess target, AgentIdentity me)
+    {
+        try
+        {
+            await using var p = await RawPeer.ConnectAsync(target, me);
+            await p.SendAsync(new Hello(Hello.CurrentVersion, Hello.CurrentVersion, "stranger"));
+            await p.ClosedByPeerAsync();
+        }
+        catch (Exception e) when (e is IOException or AuthenticationException or SocketException)
+        {
+        }
+    }
+
     private static byte[] PathBody(string path)
     {
         var w = new ArrayBufferWriter<byte>();
@@ -110,7 +124,7 @@ public sealed class PeerSecurityTests
         await using var pair = new AgentPair();
         await pair.StartAsync();
         using var hostile = AgentIdentity.LoadOrCreate(Directory.CreateDirectory(pair.Dir.Sub("hostile")).FullName);
-        (await pair.Target.CliAsync("trust", "add", hostile.Id, "--name", "hostile")).EnsureOk();
+        (await pair.Target.CliAsync("trust", "add", hostile.Id, "--name", "hostile", "--root", pair.Dir.Path)).EnsureOk();
         var replica = pair.Dir.Sub("hostile-replica");
         var outside = pair.Dir.Sub("outside");
         Directory.CreateDirectory(outside);

@@ -41,7 +41,7 @@ public sealed class FailbackLabTests
         }));
         await Task.WhenAll(source.StartAsync(), target.StartAsync());
         await source.CliOkAsync("trust", "add", target.Id, "--name", target.Name);
-        await target.CliOkAsync("trust", "add", source.Id, "--name", source.Name);
+        await target.CliOkAsync("trust", "add", source.Id, "--name", source.Name, "--root", lab.Target.Dir);
         var yaml = lab.Source.Sub("lab5.yaml");
         await File.WriteAllTextAsync(yaml, $$"""
             name: lab5
@@ -133,7 +133,7 @@ public sealed class FailbackLabTests
         }));
         await Task.WhenAll(source.StartAsync(), target.StartAsync());
         await source.CliOkAsync("trust", "add", target.Id, "--name", target.Name);
-        await target.CliOkAsync("trust", "add", source.Id, "--name", source.Name);
+        await target.CliOkAsync("trust", "add", source.Id, "--name", source.Name, "--root", lab.Target.Dir);
         var yaml = lab.Source.Sub("lab5.yaml");
         await File.WriteAllTextAsync(yaml, $$"""
             name: lab5

@@ -86,7 +86,8 @@ public sealed class LabAgent : IAsyncDisposable
         return r.ExitCode == 0 ? r : throw new LabException($"understudy {string.Join(' ', args)} in {Host} failed ({r.ExitCode}): {r.Stderr}{r.Stdout}");
     }
 
-    public Task TrustAsync(LabAgent other, CancellationToken ct = default) => CliOkAsync(["trust", "add", other.Id, "--name", other.Name], ct);
+    /// <summary>Trusts <paramref name="other"/>; as a source it may write under this host's directory (where the lab's replicas are).</summary>
+    public Task TrustAsync(LabAgent other, CancellationToken ct = default) => CliOkAsync(["trust", "add", other.Id, "--name", other.Name, "--root", Host.Dir], ct);
 
     public async Task<JsonNode> StatusAsync(string job, CancellationToken ct = default) =>
         JsonNode.Parse((await CliOkAsync(["status", job, "--json"], ct)).Stdout)!;
