@@ -200,8 +200,19 @@ internal sealed partial class ReplicationSender : IDisposable
         var scopes = paths.Where(p => Tree(p.Root) is not null && !Excluded(p.Root, p.Path, false)).ToList();
         if (scopes.Count == 0)
             return;
+        if (Trace.On)
+            Trace.Write(_job.Name, $"resyncs by a difference mirror: {string.Join(", ", scopes.Select(s => $"{s.Root}:{s.Path}"))}");
         foreach (var (root, path) in scopes)
             Forget(root, path, isDirectory: true);
+        // Sent as they are now, like a tree upserted whole: a subdirectory moved out before, by a rename still queued,
+        // is not in the send (convergence seed 5012: a tree moved in and renamed was resynced under its new name, and a
+        // subdirectory renamed out of it earlier was carried on as the stub a queued rename into it had made).
+        long began = NowNs();
+        foreach (var (root, path) in scopes)
+        {
+            if (!path.IsRoot && Tree(root)?.Lstat(path) is { Kind: EntryKind.Directory })
+                NoteTreeRead(root, path, began);
+        }
         var engine = new MirrorEngine(_job with { DeleteOrphans = true }, _session, _events, new MirrorProgress(MirrorMode.Different, _time));
         await engine.ResyncAsync(scopes, ct);
         NoteVanished(engine.Vanished);
