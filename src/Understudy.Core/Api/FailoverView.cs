@@ -8,7 +8,7 @@ internal sealed record AddressWatchView(string Address, string Method, int? Port
 internal sealed record FailoverView(
     string Name, string SourceId, string SourceName, string State, string? Reason, string Trigger, string Mode, string Policy,
     double IntervalSeconds, int Misses, bool Dismissed, double? TimeLeftSeconds, IReadOnlyList<AddressWatchView> Addresses, RestoreView? Restore = null,
-    SourceQueueReport? SourceQueue = null, PlanApprovalView? Plan = null);
+    SourceQueueReport? SourceQueue = null, PlanApprovalView? Plan = null, WitnessView? Witness = null);
 
 /// <summary>The plan's approval on this target (issue 19, item 2): nothing takes over until <see cref="Approved"/>.</summary>
 internal sealed record PlanApprovalView(string Digest, bool Approved, string? ApprovedAt);
@@ -26,3 +26,9 @@ internal sealed record SourceQueueReport(long Ops, long Bytes, double OldestAgeS
         + (RemirrorRequired ? ", and more not counted (the source had passed its queue limit: changes were no longer queued)" : "")
         + $" (as the source reported at {ReportedAt})";
 }
+
+/// <summary>
+/// A job's witness (failover.witness) in `understudy status`: on the source, whether it holds its lease (or is fenced);
+/// on the target, what the last claim found. <see cref="CheckedAt"/>: when it last changed or was asked.
+/// </summary>
+internal sealed record WitnessView(IReadOnlyList<string> Endpoints, string Key, double LeaseSeconds, double RenewSeconds, string State, string? Detail, string? CheckedAt);
