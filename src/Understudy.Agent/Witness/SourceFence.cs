@@ -55,7 +55,7 @@ internal sealed class SourceFence(AgentContext ctx, ICommandRunner commands, Ide
             $"fenced: {why}; dropped {(dropped.Count == 0 ? "nothing (no identity address was on this host)" : string.Join(", ", dropped))}. "
             + "The job's service stays off here until the witness key is this source's again (or, after a take-over, until fail-back)");
         if (failed.Count > 0)
-            ctx.Events.Record(EventCode.WitnessFenceFailed, Severity.Error, "witness", spec.Name, $"fencing failed in part: {string.Join("; ", failed)}: remove them by hand now");
+            ctx.Events.Record(EventCode.WitnessFenceFailed, Severity.Error, "witness", spec.Name, $"fencing failed in part: {string.Join("; ", failed)}: remove what is left of the identity by hand now (the target may take over once the lease expires)");
     }
 
     /// <summary>After the source took its key again: its identity back; false (still fenced) when the reclaim failed.</summary>
