@@ -1,3 +1,5 @@
+using System.ComponentModel;
+
 namespace Understudy.Core.Api;
 
 /// <summary>One watched address in `understudy status` (JSON: docs/api.md).</summary>
@@ -28,7 +30,16 @@ internal sealed record SourceQueueReport(long Ops, long Bytes, double OldestAgeS
 }
 
 /// <summary>
-/// A job's witness (failover.witness) in `understudy status`: on the source, whether it holds its lease (or is fenced);
-/// on the target, what the last claim found. <see cref="CheckedAt"/>: when it last changed or was asked.
+/// A job's witness (failover.witness) in `understudy status`, the status reply's job (source) and fail-over (target)
+/// entries: on the source, whether it holds its lease (or is fenced); on the target, what the last claim found.
+/// The descriptions are the OpenAPI schema's (docs/api.md, "Witness", lists the states).
 /// </summary>
-internal sealed record WitnessView(IReadOnlyList<string> Endpoints, string Key, double LeaseSeconds, double RenewSeconds, string State, string? Detail, string? CheckedAt);
+internal sealed record WitnessView(
+    [property: Description("The etcd client URLs of failover.witness.endpoints")] IReadOnlyList<string> Endpoints,
+    [property: Description("The job's key in the witness: PREFIX + source agent ID + '/' + job name")] string Key,
+    [property: Description("failover.witness.lease in seconds")] double LeaseSeconds,
+    [property: Description("failover.witness.renew in seconds")] double RenewSeconds,
+    [property: Description("Source: starting, held, renewal failing, unreachable, held by the target, passive, fenced (or 'fenced; …', 'held (fenced: reclaiming)'). "
+        + "Target: unknown (not asked yet), held by the source, held by this target, unreachable, released")] string State,
+    [property: Description("Why, in words (the holder, the etcd error); null when there is nothing to add")] string? Detail,
+    [property: Description("When the state last changed or the witness was last asked (ISO 8601), null before")] string? CheckedAt);
