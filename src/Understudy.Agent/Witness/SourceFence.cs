@@ -8,11 +8,11 @@ namespace Understudy.Agent.Witness;
 /// <summary>
 /// What a source that lost its witness lease gives up, at once: each of the job's identity addresses wherever this host
 /// holds it (`ip addr del`), then its shares (an Understudy share fragment that sets <c>available = no</c> on each, after
-/// the admin's own definitions, and a reload). Unfencing gives them back through <paramref name="reclaim"/> (the
+/// the admin's own definitions, and a reload), then its NFS exports (SourceFence.Nfs.cs). Unfencing gives them back through <paramref name="reclaim"/> (the
 /// fail-back's own reclaim: duplicate address detection first, then gratuitous ARP) and removes the fragment.
 /// The fenced mark is kept in the state store (<c>kv witness-fenced/JOB</c>), so a restart does not forget it.
 /// </summary>
-internal sealed class SourceFence(AgentContext ctx, ICommandRunner commands, IdentityOptions options, Func<JobSpec, CancellationToken, Task<string?>> reclaim)
+internal sealed partial class SourceFence(AgentContext ctx, ICommandRunner commands, IdentityOptions options, Func<JobSpec, CancellationToken, Task<string?>> reclaim)
 {
     private static string Key(string job) => "witness-fenced/" + job;
 
@@ -51,6 +51,7 @@ internal sealed class SourceFence(AgentContext ctx, ICommandRunner commands, Ide
             else
                 failed.Add($"smbd reload: {r.Output.Trim()}");
         }
+        await DropExportsAsync(spec, dropped, failed, ct);
         ctx.Events.Record(EventCode.WitnessFenced, Severity.Error, "witness", spec.Name,
             $"fenced: {why}; dropped {(dropped.Count == 0 ? "nothing (no identity address was on this host)" : string.Join(", ", dropped))}. "
             + "The job's service stays off here until the witness key is this source's again (or, after a take-over, until fail-back)");
@@ -73,9 +74,10 @@ internal sealed class SourceFence(AgentContext ctx, ICommandRunner commands, Ide
             samba.SetFragment(samba.SharesFile(spec.Name), null);
             await commands.RunAsync(options.Smbcontrol, samba.ReloadArgs, CommandOptions.Default, ct);
         }
+        await RestoreExportsAsync(spec, ct);
         ctx.Store.SetValue(Key(spec.Name), "null");
         ctx.Events.Record(EventCode.WitnessUnfenced, Severity.Info, "witness", spec.Name,
-            $"the witness key is this source's again: identity reclaimed ({string.Join(", ", id.Addresses.Select(a => a.Address))}{(id.Shares.Count > 0 ? ", shares available" : "")})");
+            $"the witness key is this source's again: identity reclaimed ({string.Join(", ", id.Addresses.Select(a => a.Address))}{(id.Shares.Count > 0 ? ", shares available" : "")}{(Exports(spec).Count > 0 ? ", NFS exports again (exportfs -r)" : "")})");
         return true;
     }
 
