@@ -17,16 +17,18 @@ internal static class OursRun
 {
     public const string Job = "fobench";
 
-    public static async Task<RunResult> RunAsync(int run, Settings s)
+    /// <summary>With <paramref name="witness"/>: the same job with an etcd witness on a fourth lab host (bench/witness.sh).</summary>
+    public static async Task<RunResult> RunAsync(int run, Settings s, WitnessSettings? witness = null)
     {
         await using var lab = await Lab.CreateAsync();
-        var (target, service, content) = await SetUpAsync(lab, run, s);
-        return await MeasureAsync(lab, target, run, service, content, s);
+        var (target, service, content) = await SetUpAsync(lab, run, s, witness);
+        return await MeasureAsync(lab, target, run, service, content, s, witness is null ? "understudy" : "witness");
     }
 
     /// <summary>Everything up to a protecting, monitoring job whose share the client has read through the source.</summary>
-    private static async Task<(LabAgent Target, IPAddress Service, byte[] Content)> SetUpAsync(Lab lab, int run, Settings s)
+    private static async Task<(LabAgent Target, IPAddress Service, byte[] Content)> SetUpAsync(Lab lab, int run, Settings s, WitnessSettings? witness)
     {
+        var etcd = witness is null ? null : await EtcdWitness.StartAsync(lab);
         var service = lab.NewServiceAddress();
         await lab.AddAddressAsync(lab.Source, service);
         var data = lab.Source.Sub("data");
@@ -63,9 +65,16 @@ internal static class OursRun
         await source.TrustAsync(target);
         await target.TrustAsync(source);
 
-        await source.ApplyJobAsync(LabAgent.JobYaml(Job, data, target, replica, FailoverSection(lab, service, data, s)));
+        var section = FailoverSection(lab, service, data, s);
+        if (etcd is not null && witness is not null)
+            section = section.TrimEnd() + "\n" + etcd.Section($"{witness.LeaseSeconds}s", $"{witness.RenewMs}ms");
+        await source.ApplyJobAsync(LabAgent.JobYaml(Job, data, target, replica, section));
         await source.WaitMirroredAsync(Job);
         await WaitMonitoringAsync(target);
+        // The target's operator approves the plan the source sent (issue 19, item 2); nothing fails over before.
+        await ApproveAsync(target);
+        if (etcd is not null)
+            await WaitHeldAsync(source);
         return (target, service, content);
     }
 
@@ -105,7 +114,7 @@ internal static class OursRun
         }
     }
 
-    private static async Task<RunResult> MeasureAsync(Lab lab, LabAgent target, int run, IPAddress service, byte[] content, Settings s)
+    private static async Task<RunResult> MeasureAsync(Lab lab, LabAgent target, int run, IPAddress service, byte[] content, Settings s, string subject)
     {
         // The client has used the address (its ARP cache points at the source), as a real client has.
         var baseline = await ClientProbe.BaselineReadAsync(lab.Client, service, "data", "docs/report.txt");
@@ -130,8 +139,31 @@ internal static class OursRun
         var done = events.FirstOrDefault(e => e!["message"]!.GetValue<string>().StartsWith("failed over", StringComparison.Ordinal));
         double? agentMs = done?["data"] is { } d && JsonNode.Parse(d.GetValue<string>())?["takeoverMs"] is { } ms ? ms.GetValue<double>() : null;
         var decision = DateTimeOffset.Parse(triggered["time"]!.GetValue<string>(), CultureInfo.InvariantCulture);
-        return new RunResult("understudy", run, true, null,
+        return new RunResult(subject, run, true, null,
             Seconds(decision - cut), onTarget is { } t ? Seconds(t - cut) : double.NaN, Seconds(read.At - cut), read.Attempts, agentMs / 1000, baseline);
+    }
+
+    private static async Task ApproveAsync(LabAgent target)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while ((await target.CliAsync(["failover", Job, "--approve"])).ExitCode != 0)
+        {
+            if (DateTime.UtcNow > until)
+                throw new LabException("the target could not approve the fail-over plan");
+            await Task.Delay(200); // pacing: the plan arrives with the source's next report
+        }
+    }
+
+    /// <summary>Until the source holds its witness key: a run measured before it would time a take-over of a key nobody held.</summary>
+    private static async Task WaitHeldAsync(LabAgent source)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!(await EventsAsync(source)).Any(e => e["message"]!.GetValue<string>().StartsWith("holds the witness key", StringComparison.Ordinal)))
+        {
+            if (DateTime.UtcNow > until)
+                throw new LabException("the source never took its witness key");
+            await Task.Delay(200); // pacing between CLI calls
+        }
     }
 
     /// <summary>The job's events on an agent (`events --json` prints one object per line).</summary>

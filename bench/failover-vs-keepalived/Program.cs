@@ -4,7 +4,8 @@ using Understudy.Testing.Lab;
 namespace Understudy.Bench.Failover;
 
 /// <summary>What one benchmark invocation does (command line: see <see cref="Program.Usage"/>).</summary>
-internal sealed record Settings(int Runs, int IntervalMs, int Misses, string Only, string? WriteDoc, string? Results, RpoSettings? Rpo, bool Verbose, int? ArpCount)
+internal sealed record Settings(int Runs, int IntervalMs, int Misses, string Only, string? WriteDoc, string? Results, RpoSettings? Rpo, bool Verbose, int? ArpCount,
+    WitnessSettings? Witness = null)
 {
     /// <summary>How long the client keeps trying after the cut before the run counts as failed.</summary>
     public TimeSpan Deadline => TimeSpan.FromMilliseconds(IntervalMs * Misses) + TimeSpan.FromSeconds(30);
@@ -16,6 +17,7 @@ internal static class Program
         failover-bench [--runs N] [--interval-ms MS] [--misses N] [--only understudy|keepalived]
                        [--results FILE.tsv] [--write-doc docs/performance.md] [--verbose] [--arp-count N]
         failover-bench --rpo [--rate FILES_PER_S] [--seconds S] [--runs N] [--write-doc docs/failover-planning.md]
+        failover-bench --witness [--lease S] [--renew-ms MS] [--runs N] [--interval-ms MS] [--misses N] [--write-doc docs/performance.md]
         Needs root and: iproute2 iputils-ping samba smbclient keepalived (see bench/failover-vs-keepalived.sh).
         """;
 
@@ -38,6 +40,8 @@ internal static class Program
         }
         if (s.Rpo is { } rpo)
             return await RpoBench.RunAsync(s, rpo);
+        if (s.Witness is { } witness)
+            return await WitnessBench.RunAsync(s, witness);
 
         var results = new List<RunResult>();
         for (var run = 1; run <= s.Runs; run++)
@@ -84,6 +88,7 @@ internal static class Program
         var verbose = false;
         int? arpCount = null;
         RpoSettings? rpo = null;
+        WitnessSettings? witness = null;
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -101,9 +106,12 @@ internal static class Program
                 case "--rpo": rpo ??= new RpoSettings(20, 10); break;
                 case "--rate": rpo = (rpo ?? new RpoSettings(20, 10)) with { FilesPerSecond = Int() }; break;
                 case "--seconds": rpo = (rpo ?? new RpoSettings(20, 10)) with { Seconds = Int() }; break;
+                case "--witness": witness ??= new WitnessSettings(3, 1000); break;
+                case "--lease": witness = (witness ?? new WitnessSettings(3, 1000)) with { LeaseSeconds = Int() }; break;
+                case "--renew-ms": witness = (witness ?? new WitnessSettings(3, 1000)) with { RenewMs = Int() }; break;
                 default: throw new ArgumentException($"unknown argument {args[i]}");
             }
         }
-        return new Settings(runs, interval, misses, only, doc, results, rpo, verbose, arpCount);
+        return new Settings(runs, interval, misses, only, doc, results, rpo, verbose, arpCount, witness);
     }
 }

@@ -13,7 +13,7 @@ public static class AgentLayers
         new("Api", "Understudy.Agent.Api", "Understudy.Agent.WebConsole", "Understudy.Agent.Metrics"),
         // Fail-over holds the monitor, decisions, the plans, every step type, the identity providers and restore.
         new("Jobs and Failover", "Understudy.Agent.Jobs", "Understudy.Agent.Failover", "Understudy.Agent.Restore", "Understudy.Agent.Identity",
-            "Understudy.Agent.Notify"),
+            "Understudy.Agent.Notify", "Understudy.Agent.Witness"),
         // Source/ holds the mirror engine today; Target/ the apply loop.
         new("Replication, Mirror, Apply, Transfer", "Understudy.Agent.Replication", "Understudy.Agent.Mirror", "Understudy.Agent.Source",
             "Understudy.Agent.Target", "Understudy.Agent.WriteOrder"),

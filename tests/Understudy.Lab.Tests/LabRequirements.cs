@@ -12,6 +12,7 @@ internal enum LabNeeds
     Arping = 2,
     Ganesha = 4,
     Agents = 8,
+    Etcd = 16,
 }
 
 /// <summary>Why the lab cannot run here (null when it can): not root, or a tool (Debian package) missing.</summary>
@@ -41,6 +42,8 @@ internal static class LabRequirements
             tools.Add(("arping", "iputils-arping"));
         if (needs.HasFlag(LabNeeds.Ganesha))
             tools.AddRange([("ganesha.nfsd", "nfs-ganesha + nfs-ganesha-vfs"), ("nfs-cat", "libnfs-utils"), ("nfs-ls", "libnfs-utils")]);
+        if (needs.HasFlag(LabNeeds.Etcd))
+            tools.AddRange([("etcd", "etcd-server"), ("curl", "curl")]);
         var missing = tools.Where(t => !OnPath(t.Tool)).Select(t => $"{t.Tool} (Debian {t.Package})").ToList();
         if (needs.HasFlag(LabNeeds.Ganesha) && !File.Exists("/usr/lib/x86_64-linux-gnu/ganesha/libfsalvfs.so") && Directory.Exists("/usr/lib/x86_64-linux-gnu"))
             missing.Add("the FSAL VFS plugin (Debian nfs-ganesha-vfs)");

@@ -149,7 +149,7 @@ internal sealed partial class FailoverEngine
 
     public IReadOnlyList<IFailoverStep> BuildFailbackPlan() =>
         FailbackPlan.Build(Spec, SourceName, _s.Options, () => RestoreRun, FailoverRunner, () => BuildPlan(force: false),
-            () => _held.WriteClearSteps(Phase, () => _s.Store.ClearSteps(SourceId, Job, Phase)));
+            () => _held.WriteClearSteps(Phase, () => _s.Store.ClearSteps(SourceId, Job, Phase)), WitnessReleaseStep());
 
     private StepRunner FailoverRunner() => new(_s.Store, _s.Events, SourceId, Job, Phase, _s.Commands, _s.Options, _held);
 
@@ -187,6 +187,7 @@ internal sealed partial class FailoverEngine
                 _held.WriteClearSteps(Phase, () => _s.Store.ClearSteps(SourceId, Job, Phase));
                 _s.Events.Record(EventCode.FailbackCompleted, Severity.Info, "failback", Job,
                     $"failed back: {SourceName} holds its identity again; forward replication resumes{(outcome.Warnings > 0 ? $" ({outcome.Warnings} warnings)" : "")}");
+                _claimWon = false; // the fail-back's own step gave the witness key back
                 SetState(FailoverState.Protecting, $"failed back at {_s.Time.GetUtcNow():O}", dismissed: false);
             }
             else

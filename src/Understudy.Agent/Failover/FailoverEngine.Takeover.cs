@@ -19,6 +19,17 @@ internal sealed partial class FailoverEngine
     public async Task<RunOutcome?> CommandAsync(OperatorCommand command, bool force, CancellationToken ct)
     {
         Task<RunOutcome>? run;
+        if (command == OperatorCommand.FailOver)
+        {
+            lock (_lock)
+            {
+                if (NotApprovedReason() is { } notApproved)
+                    throw new JobRequestException($"job '{Job}': {notApproved}", 409);
+                if (FailoverDecider.Command(State, command, Dismissed) is (null, { } no))
+                    throw new JobRequestException($"job '{Job}': {no}", 409);
+            }
+            await ClaimForOperatorAsync(force, ct);
+        }
         lock (_lock)
         {
             if (command == OperatorCommand.FailOver && NotApprovedReason() is { } refused)
@@ -86,6 +97,9 @@ internal sealed partial class FailoverEngine
                 SetState(FailoverState.Pending, $"fail-over aborted: {outcome.AbortReason}", dismissed: false);
             }
         }
+        // Undone: the source may take its key (and identity) back.
+        if (!outcome.Completed)
+            await ReleaseClaimAsync("the fail-over was aborted and undone", CancellationToken.None);
         return outcome;
     }
 

@@ -16,7 +16,7 @@ internal sealed partial class FailoverEngine
                     w.Address.Port ?? Core.Jobs.MonitorAddress.DefaultPort(w.Address.Method),
                     w.Up switch { true => "up", false => "missing", null => "unknown" }, w.Misses, w.LastReply?.ToString("O"), w.Address.Label, w.Address.Weight))],
                 State is FailoverState.Restoring or FailoverState.FailingBack ? _restoreRun?.View() : null,
-                LastSourceReport, new Core.Api.PlanApprovalView(PlanDigest, Approved, Approval?.At));
+                LastSourceReport, new Core.Api.PlanApprovalView(PlanDigest, Approved, Approval?.At), Claim?.View());
         }
     }
 }

@@ -8,7 +8,11 @@ namespace Understudy.Agent.Failover;
 /// <summary>What an engine needs from the agent; one instance shared by all engines.</summary>
 internal sealed record FailoverServices(StateStore Store, EventLog Events, TimeProvider Time, IdentityOptions Options,
     ICommandRunner Commands, IAddressProber Prober, IReplicationControl Replication, IDuplicateAddressProbe? DuplicateProbe = null,
-    Common.LoopSupervisor? Loops = null);
+    Common.LoopSupervisor? Loops = null)
+{
+    /// <summary>This agent's ID: the value a target writes into a witness key it takes.</summary>
+    public string SelfId { get; init; } = "";
+}
 
 /// <summary>
 /// One hosted job's fail-over on the target: the monitor loop (probe every interval, feed
@@ -110,6 +114,7 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
                         continue;
                     var results = await Task.WhenAll(_watches.Select(w => _s.Prober.ProbeAsync(w.Address, timeout, ct)));
                     Observe(results);
+                    await ClaimIfWantedAsync(ct);
                     lastFailure = null;
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
@@ -157,6 +162,8 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
             SetState(FailoverState.Pending, $"fail-over plan not approved; {d.Reason}", d.Dismissed);
             return;
         }
+        if (d.Action == FailoverAction.FailOver && NeedsClaim(force))
+            return; // the monitor loop asks the witness next (ClaimIfWantedAsync), outside the lock
         switch (d.Action)
         {
             case FailoverAction.None:

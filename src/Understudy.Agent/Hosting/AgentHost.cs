@@ -56,6 +56,9 @@ internal sealed class AgentHost : IAsyncDisposable
     /// <summary>The source side of restore and fail-back: polls the target for passive jobs.</summary>
     public Restore.PassivePoller Passive { get; }
 
+    /// <summary>The source's witness holds (jobs with failover.witness).</summary>
+    public Witness.SourceWitness? Witness { get; init; }
+
     /// <summary>Notifications: follows the event log from start to dispose (docs/monitoring.md).</summary>
     public Notify.Notifier Notifier { get; }
 
@@ -124,16 +127,23 @@ internal sealed class AgentHost : IAsyncDisposable
         // below, long before a take-over can run (TargetReplicationControl.cs).
         var replication = new TargetReplicationControl();
         var failover = new FailoverManager(new FailoverServices(store, events, time, identityOptions,
-            ProcessCommandRunner.Instance, new NetworkProber(), replication, Loops: loops));
+            ProcessCommandRunner.Instance, new NetworkProber(), replication, Loops: loops)
+        { SelfId = identity.Id });
         var target = new TargetService(store, events, options.DataDir, failover, new Restore.PassivePollHandler(failover, events).HandleAsync);
         replication.Bind(target);
-        var passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, identityOptions);
+        // The source's witness holds: a fence reclaims through the fail-back's own reclaim (the hold has the key then);
+        // fail-back's reclaim, through the passive poller, takes the key first.
+        var fence = new Witness.SourceFence(ctx, ProcessCommandRunner.Instance, identityOptions, async (spec, token) =>
+            await new Restore.SourceReclaim(ctx, ProcessCommandRunner.Instance, identityOptions).ReclaimAsync(spec, token) is { Ok: false } r ? r.Error ?? "reclaim failed" : null);
+        var witness = new Witness.SourceWitness(ctx, jobs, fence, job => PassiveGuard.ReasonFor(ctx, job) is not null);
+        jobs.WitnessStatus = witness.View;
+        var passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, identityOptions, witness.TakeForReclaimAsync);
         var peer = new PeerListener(PeerLink.ParseEndPoint(options.Listen, PeerLink.DefaultPort), identity, name, store, events,
             target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
         var notifier = new Notify.Notifier(events, time, new Core.Api.AgentName(identity.Id, name), AgentVersion.Current,
             options.NotifyFile ?? Path.Combine(options.DataDir, Notify.NotifyFile.DefaultName),
             () => [.. failover.Engines.Where(e => e.State == FailoverState.Pending).Select(e => new Notify.PendingFailover(e.Job, e.SourceName, e.Reason))]);
-        var agent = new AgentHost(ctx, web, peer, jobs, target, failover, passive, notifier, apiCertificate);
+        var agent = new AgentHost(ctx, web, peer, jobs, target, failover, passive, notifier, apiCertificate) { Witness = witness };
         var metrics = new Metrics.AgentMetrics(new Metrics.MetricsSources(ctx, AgentVersion.Current, time.GetUtcNow(), jobs, target, failover, passive,
             notifier, () => peer.OpenConnections));
 
@@ -250,6 +260,7 @@ internal sealed class AgentHost : IAsyncDisposable
             ? Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(_apiCertificate.RawData)) + "\n" : "";
         DataDir.WritePrivateFile(Path.Combine(Context.DataDir, DataDir.ApiAddressFile), System.Text.Encoding.UTF8.GetBytes(apiUrl + "\n" + pin));
         Jobs.LoadStored();
+        Witness?.Start();
         Passive.Start();
         Context.Events.Record(EventCode.AgentStarted, Severity.Info, "agent", null, $"agent {Context.AgentName} started: ID {Context.Identity.Id}, peer link {PeerEndPoint}, API {apiUrl}");
         // Only now: the API answers and the stored jobs run, so `systemctl start` returns to a working agent.
@@ -271,6 +282,8 @@ internal sealed class AgentHost : IAsyncDisposable
             await _watchdog.DisposeAsync();
         Context.Events.Record(EventCode.AgentStopping, Severity.Info, "agent", null, "agent stopping");
         await Passive.DisposeAsync();
+        if (Witness is not null)
+            await Witness.DisposeAsync();
         await Notifier.DisposeAsync();
         await Jobs.DisposeAsync();
         await Failover.DisposeAsync();

@@ -39,6 +39,9 @@ internal sealed record IdentityOptions
 
     public string Hostname { get; init; } = "hostname";
 
+    /// <summary>The kernel NFS server's export tool: a source fenced by its witness unexports the job's NFS exports with it.</summary>
+    public string Exportfs { get; init; } = "exportfs";
+
     public static IdentityOptions FromEnvironment() => FromEnvironment(Environment.GetEnvironmentVariable);
 
     public static IdentityOptions FromEnvironment(Func<string, string?> env)

@@ -229,6 +229,9 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             JobSpecJson.Serialize(spec));
     }
 
+    /// <summary>The job's witness hold for status (set by AgentHost; Jobs does not know the witness's types).</summary>
+    public Func<string, WitnessView?> WitnessStatus { get; set; } = _ => null;
+
     public JobStatusView Status(JobRunner r)
     {
         var (spec, _, _) = _jobs[r.Job.Name];
@@ -240,7 +243,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             p.StartedAt.ToString("O"), p.FinishedAt?.ToString("O"), p.Skipped, p.OrphansKept, p.OrphansDeleted);
         return new JobStatusView(r.Job.Name, "source", r.State, r.Reason, spec.Target.Address.ToString(), spec.Target.Path,
             spec.Source.Paths, pv, r.Mirrored, r.LastMirrorAt?.ToString("O"), r.LastVerify, r.ReplicationStatus(now), r.IsIdle, changes,
-            r.Job.Unprotected.View(20), JobEnum<Consistency>.Name(spec.Replication.Consistency), r.WriteOrderStatus(now));
+            r.Job.Unprotected.View(20), JobEnum<Consistency>.Name(spec.Replication.Consistency), r.WriteOrderStatus(now), WitnessStatus(r.Job.Name));
     }
 
     public async ValueTask DisposeAsync()

@@ -106,7 +106,7 @@ internal sealed class ReclaimStep(Func<RestoreRun?> run, IReadOnlyList<string> a
 internal static class FailbackPlan
 {
     public static IReadOnlyList<IFailoverStep> Build(JobSpec spec, string sourceName, IdentityOptions options, Func<RestoreRun?> run,
-        Func<StepRunner> failoverRunner, Func<IReadOnlyList<IFailoverStep>> failoverPlan, Action clearFailoverJournal)
+        Func<StepRunner> failoverRunner, Func<IReadOnlyList<IFailoverStep>> failoverPlan, Action clearFailoverJournal, IFailoverStep? releaseWitness = null)
     {
         var f = spec.Failover ?? throw new InvalidOperationException($"job '{spec.Name}' has no fail-over section");
         var scripts = f.Scripts ?? new ScriptsSpec();
@@ -128,6 +128,9 @@ internal static class FailbackPlan
         }
         steps.Add(new FinalSyncStep(run));
         steps.Add(new ReleaseIdentityStep(failoverRunner, failoverPlan, clearFailoverJournal));
+        // With a witness the key goes back after the identity and before the source reclaims: the source takes it first.
+        if (releaseWitness is not null)
+            steps.Add(releaseWitness);
         steps.Add(new ReclaimStep(run, addresses));
         n = 0;
         foreach (var s in scripts.PostFailback ?? ValueList<ScriptSpec>.Empty)

@@ -22,7 +22,8 @@ namespace Understudy.Agent.Restore;
 /// "restore", and then that connection turns round: the target sends, this agent applies
 /// (<see cref="ReverseApplySession"/>) until the target closes it or says "resume".
 /// </summary>
-internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandRunner commands, IdentityOptions options) : IAsyncDisposable
+internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandRunner commands, IdentityOptions options,
+    Func<Core.Jobs.JobSpec, CancellationToken, Task<string?>>? takeWitnessKey = null) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<(string Job, int Root), Task> _links = new();
@@ -117,7 +118,7 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
                 : $"conflict: {r.Path} changed here before the fail-over and on the target since; the target's version wins, this one is kept as {r.ParkedAs}",
                 new { path = r.Path, parkedAs = r.ParkedAs, root = r.Root });
         });
-        var reclaim = new SourceReclaim(ctx, commands, options);
+        var reclaim = new SourceReclaim(ctx, commands, options, takeWitnessKey);
         bool resumed = await new ReverseApplySession(conn, job.Name, tree, parker, ctx.Events, async (request, token) => request switch
         {
             _ when ControlVerbs.IdentityStatus.Is(request) => ControlVerbs.IdentityStatus.Reply(new IdentityStatusReply(await reclaim.HeldAsync(spec, token))),

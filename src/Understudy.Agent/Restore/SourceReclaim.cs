@@ -13,7 +13,9 @@ namespace Understudy.Agent.Restore;
 /// names, then announced with gratuitous ARP. Journaled like a fail-over (phase "reclaim"), so a
 /// failure undoes what was added.
 /// </summary>
-internal sealed class SourceReclaim(AgentContext ctx, ICommandRunner commands, IdentityOptions options)
+/// With a witness (<paramref name="takeKey"/>, the source's witness holds) the job's key is taken first: the identity is
+/// never served here without it.
+internal sealed class SourceReclaim(AgentContext ctx, ICommandRunner commands, IdentityOptions options, Func<JobSpec, CancellationToken, Task<string?>>? takeKey = null)
 {
     public const string Phase = "reclaim";
     private const string Self = "local";
@@ -36,6 +38,8 @@ internal sealed class SourceReclaim(AgentContext ctx, ICommandRunner commands, I
     {
         var addresses = Addresses(spec);
         var f = spec.Failover;
+        if (f is not null && takeKey is not null && await takeKey(spec, ct) is { } noKey)
+            return new ReclaimReply(false, $"the witness key is not this source's: {noKey}", []);
         if (addresses.Count == 0 || f is null)
             return new ReclaimReply(true, null, []);
         var steps = new List<IFailoverStep>();

@@ -127,6 +127,11 @@ internal static class FailoverCommands
     /// <see cref="TerminalText.Safe"/> (the job's name and addresses are the source's).</summary>
     internal static IEnumerable<string> Describe(FailoverView f) => DescribeRaw(f).Select(Safe);
 
+    /// <summary>One line for a job's witness (source or target side of `status`); the caller makes it terminal-safe.</summary>
+    internal static string DescribeWitness(WitnessView w) =>
+        $"witness {w.State}{(w.Detail is { } d ? $" ({d})" : "")}: key {w.Key} on {string.Join(", ", w.Endpoints)}, lease {w.LeaseSeconds.ToString(CultureInfo.InvariantCulture)} s, "
+        + $"renewed every {w.RenewSeconds.ToString(CultureInfo.InvariantCulture)} s";
+
     private static IEnumerable<string> DescribeRaw(FailoverView f)
     {
         var head = $"{f.Name,-20} fail-over {f.State}";
@@ -141,6 +146,8 @@ internal static class FailoverCommands
         if (f.Plan is { Approved: false })
             head += $", plan NOT approved (understudy failover {f.Name} --show)";
         yield return head;
+        if (f.Witness is { } w)
+            yield return "    " + DescribeWitness(w);
         if (f.Restore is { } restore)
         {
             yield return "    restore " + FailbackCommands.Describe(restore);

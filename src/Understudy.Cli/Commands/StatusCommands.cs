@@ -103,6 +103,8 @@ internal static class StatusCommands
             foreach (var e in np.Entries)
                 line += $"\n    {Safe(e.Path)}: {Safe(e.Reason)}";
         }
+        if (j.Witness is { } witness)
+            line += "\n  " + Safe(FailoverCommands.DescribeWitness(witness));
         return line;
     }
 

@@ -1,3 +1,5 @@
+using System.ComponentModel;
+
 namespace Understudy.Core.Api;
 
 /// <summary>One watched address in `understudy status` (JSON: docs/api.md).</summary>
@@ -8,7 +10,7 @@ internal sealed record AddressWatchView(string Address, string Method, int? Port
 internal sealed record FailoverView(
     string Name, string SourceId, string SourceName, string State, string? Reason, string Trigger, string Mode, string Policy,
     double IntervalSeconds, int Misses, bool Dismissed, double? TimeLeftSeconds, IReadOnlyList<AddressWatchView> Addresses, RestoreView? Restore = null,
-    SourceQueueReport? SourceQueue = null, PlanApprovalView? Plan = null);
+    SourceQueueReport? SourceQueue = null, PlanApprovalView? Plan = null, WitnessView? Witness = null);
 
 /// <summary>The plan's approval on this target (issue 19, item 2): nothing takes over until <see cref="Approved"/>.</summary>
 internal sealed record PlanApprovalView(string Digest, bool Approved, string? ApprovedAt);
@@ -26,3 +28,18 @@ internal sealed record SourceQueueReport(long Ops, long Bytes, double OldestAgeS
         + (RemirrorRequired ? ", and more not counted (the source had passed its queue limit: changes were no longer queued)" : "")
         + $" (as the source reported at {ReportedAt})";
 }
+
+/// <summary>
+/// A job's witness (failover.witness) in `understudy status`, the status reply's job (source) and fail-over (target)
+/// entries: on the source, whether it holds its lease (or is fenced); on the target, what the last claim found.
+/// The descriptions are the OpenAPI schema's (docs/api.md, "Witness", lists the states).
+/// </summary>
+internal sealed record WitnessView(
+    [property: Description("The etcd client URLs of failover.witness.endpoints")] IReadOnlyList<string> Endpoints,
+    [property: Description("The job's key in the witness: PREFIX + source agent ID + '/' + job name")] string Key,
+    [property: Description("failover.witness.lease in seconds")] double LeaseSeconds,
+    [property: Description("failover.witness.renew in seconds")] double RenewSeconds,
+    [property: Description("Source: starting, held, renewal failing, unreachable, held by the target, passive, fenced (or 'fenced; …', 'held (fenced: reclaiming)'). "
+        + "Target: unknown (not asked yet), held by the source, held by this target, unreachable, released")] string State,
+    [property: Description("Why, in words (the holder, the etcd error); null when there is nothing to add")] string? Detail,
+    [property: Description("When the state last changed or the witness was last asked (ISO 8601), null before")] string? CheckedAt);

@@ -11,7 +11,7 @@ internal sealed record JobStatusView(
     string Name, string Role, JobState State, string? Reason, string Target, string TargetPath,
     IReadOnlyList<string> SourcePaths, ProgressView? Mirror, bool Mirrored, string? LastMirrorAt,
     VerifyReport? LastVerify, ReplicationView Replication, bool Idle, long Changes, NotProtectedView NotProtected,
-    string Consistency = "file", WriteOrderView? WriteOrder = null);
+    string Consistency = "file", WriteOrderView? WriteOrder = null, WitnessView? Witness = null);
 
 /// <summary>Change-capture setup: directories watched (1 for a fanotify filesystem mark) of those found.</summary>
 internal sealed record WatchView(long DirectoriesWatched, long DirectoriesSeen, bool Ready, string? Error);

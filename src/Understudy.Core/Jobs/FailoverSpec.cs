@@ -5,8 +5,14 @@ internal sealed record FailoverSpec
 {
     public MonitorSpec Monitor { get; init; } = new();
 
-    /// <summary>Manual by default: with no witness, the target cannot tell a dead source from a cut link.</summary>
+    /// <summary>
+    /// Manual by default: with no witness, the target cannot tell a dead source from a cut link. With a
+    /// <see cref="Witness"/> the job file's default is automatic (<c>JobFile.ReadFailover</c>).
+    /// </summary>
     public FailoverTrigger Trigger { get; init; } = FailoverTrigger.Manual;
+
+    /// <summary>An etcd cluster whose lease decides who may hold the identity; null: none.</summary>
+    public WitnessSpec? Witness { get; init; }
 
     public FailoverMode Mode { get; init; } = FailoverMode.Add;
 

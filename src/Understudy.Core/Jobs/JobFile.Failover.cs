@@ -9,14 +9,17 @@ internal static partial class JobFile
         const string P = "failover";
         if (r.Mapping(node, P, "'{ monitor: { addresses: [...] } }'") is not { } map)
             return null;
-        var keys = r.Keys(map, P, "monitor", "trigger", "mode", "identity", "scripts", "arp");
+        var keys = r.Keys(map, P, "monitor", "trigger", "mode", "identity", "scripts", "arp", "witness");
         var d = new FailoverSpec();
         if (!keys.TryGetValue("monitor", out var monitorNode) || YamlReader.IsNull(monitorNode))
             throw r.Error(monitorNode ?? map, "failover.monitor", "required: which addresses of the source to watch, like 'monitor: { addresses: [192.0.2.10] }'");
+        var witness = ReadWitness(r, keys.GetValueOrDefault("witness"));
         return new FailoverSpec
         {
             Monitor = ReadMonitor(r, monitorNode),
-            Trigger = r.Enum<FailoverTrigger>(keys.GetValueOrDefault("trigger"), "failover.trigger") ?? d.Trigger,
+            // A witness is what makes an automatic take-over safe (it tells a dead source from a cut link), so it is the default then.
+            Trigger = r.Enum<FailoverTrigger>(keys.GetValueOrDefault("trigger"), "failover.trigger") ?? (witness is null ? d.Trigger : FailoverTrigger.Automatic),
+            Witness = witness,
             Mode = r.Enum<FailoverMode>(keys.GetValueOrDefault("mode"), "failover.mode") ?? d.Mode,
             Identity = ReadIdentity(r, keys.GetValueOrDefault("identity")),
             Scripts = ReadScripts(r, keys.GetValueOrDefault("scripts")),

@@ -67,6 +67,15 @@ internal static partial class JobFile
         w.Close();
         w.Raw("trigger", JobEnum<FailoverTrigger>.Name(f.Trigger));
         w.Raw("mode", JobEnum<FailoverMode>.Name(f.Mode));
+        if (f.Witness is { } witness)
+        {
+            w.Open("witness");
+            w.List("endpoints", witness.Endpoints);
+            w.Raw("lease", JobValues.FormatDuration(witness.Lease));
+            w.Raw("renew", JobValues.FormatDuration(witness.Renew));
+            w.Scalar("prefix", witness.Prefix);
+            w.Close();
+        }
         var id = f.Identity;
         w.Open("identity");
         w.Items("addresses", id.Addresses, a =>

@@ -40,6 +40,8 @@ internal sealed partial record JobSpec
         CheckEnum(f.Trigger, "failover.trigger");
         CheckEnum(f.Mode, "failover.mode");
         ValidateIdentity(f.Identity);
+        if (f.Witness is { } w)
+            ValidateWitness(w, m);
         ValidateScripts(f.Scripts);
         CheckRange(f.Arp.Count, 0, 100, "failover.arp.count");
         CheckRange(f.Arp.Interval, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(10), "failover.arp.interval");

@@ -96,8 +96,42 @@ public sealed class FailoverTests
         await Expect(page.Locator("#event-log li").Filter(new() { HasText = "fail-over dismissed by an operator" })).ToHaveCountAsync(1);
     }
 
+    /// <summary>
+    /// A witness (failover.witness) nobody answers at (a closed local port): the source card says its source fenced
+    /// itself, and once the source is gone the target's panel says why it does not take over by itself.
+    /// </summary>
+    [ChromiumFact]
+    public async Task WitnessUnreachable_SourceGone_PanelShowsTheWitnessAndNoTakeover()
+    {
+        // Port 1 on loopback: nothing listens, so each call to the witness fails at once (connection refused).
+        // No trigger named: with a witness it is automatic.
+        await using var pair = await StartWatchedPairAsync(witness: "  witness: { endpoints: [http://127.0.0.1:1], lease: 2s, renew: 500ms }\n", trigger: null);
+        await using var b = await BrowserSession.StartAsync();
+        var page = b.Page;
+        await OpenBothAgentsAsync(page, pair);
+
+        var source = page.Locator("article.job[data-job='job1'][data-role='source'] .witness");
+        await Expect(source.Locator(".witness-state")).ToContainTextAsync("fenced", new() { Timeout = 30_000 });
+        await Expect(source).ToHaveAttributeAsync("data-tone", "bad");
+        var fo = page.Locator("article.job[data-job='job1'][data-role='target']").GetByRole(AriaRole.Region, new() { Name = "Fail-over of job1" });
+        await Expect(fo.Locator(".fo-state")).ToHaveTextAsync("protecting", new() { Timeout = 30_000 });
+        await Expect(fo.Locator(".fo-settings")).ToContainTextAsync("Trigger automatic");
+        await Expect(fo.Locator(".witness")).ToContainTextAsync("http://127.0.0.1:1");
+        await Expect(fo.Locator(".witness")).ToContainTextAsync("lease 2 s, renewed every 500 ms");
+        await Expect(fo.Locator(".fo-left")).ToContainTextAsync("then only once the witness key is free");
+        await pair.Target.ApproveFailoverAsync("job1");
+
+        pair.Source.Kill();
+        await Expect(fo.Locator(".witness .witness-state")).ToHaveTextAsync("unreachable", new() { Timeout = 30_000 });
+        await Expect(fo.Locator(".witness")).ToHaveAttributeAsync("data-tone", "bad");
+        await Expect(fo.Locator(".fo-state")).ToHaveTextAsync("suspect");
+        await Expect(fo.Locator(".fo-reason")).ToContainTextAsync("the witness is unreachable");
+        await b.ScreenshotAsync("failover-witness-unreachable", fullPage: true);
+        Assert.Empty(await b.UnnamedControlsAsync());
+    }
+
     /// <summary>A job on two agents whose target watches the source agent's peer port, mirrored.</summary>
-    private static async Task<AgentPair> StartWatchedPairAsync()
+    private static async Task<AgentPair> StartWatchedPairAsync(string witness = "", string? trigger = "manual")
     {
         var pair = new AgentPair();
         try
@@ -106,11 +140,11 @@ public sealed class FailoverTests
             await File.WriteAllTextAsync(Path.Combine(pair.SourceData, "a.txt"), "hello");
             await pair.ApplyAsync(pair.JobYaml(extra: $$"""
                 failover:
-                  trigger: manual
-                  monitor:
+                {{(trigger is null ? "" : $"  trigger: {trigger}\n")}}  monitor:
                     addresses: [ { address: 127.0.0.1, method: tcp, port: {{pair.Source.PeerPort}} } ]
                     interval: 250ms
                     misses: 3
+                {{witness}}
                 """));
             await pair.WaitMirroredAsync();
             return pair;

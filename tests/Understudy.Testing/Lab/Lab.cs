@@ -50,7 +50,29 @@ public sealed partial class Lab : IAsyncDisposable
 
     public LabHost Client { get; }
 
-    public IReadOnlyList<LabHost> Hosts => [Source, Target, Client];
+    public IReadOnlyList<LabHost> Hosts
+    {
+        get
+        {
+            lock (_extra)
+                return [Source, Target, Client, .. _extra];
+        }
+    }
+
+    private readonly List<LabHost> _extra = [];
+
+    /// <summary>
+    /// One more host on the lab bridge (e.g. "wit" for an etcd witness), built as the others are; its namespace is
+    /// named like theirs, so the sweeper removes it with the lab.
+    /// </summary>
+    public async Task<LabHost> AddHostAsync(string role, int octet, CancellationToken ct = default)
+    {
+        var h = NewHost(role, octet);
+        lock (_extra)
+            _extra.Add(h);
+        await BuildHostAsync(h, ct);
+        return h;
+    }
 
     /// <summary>Scratch dir of the whole lab; each host has a sub dir.</summary>
     public string Dir { get; }
@@ -139,6 +161,11 @@ public sealed partial class Lab : IAsyncDisposable
         await Shell.RunOkAsync(["ip", "-n", Bridge, "link", "add", "br0", "type", "bridge"], ct);
         await Shell.RunOkAsync(["ip", "-n", Bridge, "link", "set", "br0", "up"], ct);
         foreach (var h in Hosts)
+            await BuildHostAsync(h, ct);
+    }
+
+    private async Task BuildHostAsync(LabHost h, CancellationToken ct)
+    {
         {
             Directory.CreateDirectory(h.Dir);
             await Shell.RunOkAsync(["ip", "netns", "add", h.Namespace], ct);

@@ -20,6 +20,22 @@ const TONE = {
 
 const MONITORED = new Set(['protecting', 'suspect', 'fail-over-pending']);
 
+// The witness's state (docs/api.md, Witness), on the target (its last claim) and on the source (its hold): amber
+// means a fail-over would be refused or the source is fenced, red that nothing can be decided without it.
+const WITNESS_TONE = {
+  'held by the source': 'ok',
+  held: 'ok',
+  'held by this target': 'busy',
+  'held by the target': 'warn',
+  passive: 'warn',
+  released: 'plain',
+  unknown: 'plain',
+  starting: 'plain',
+  'renewal failing': 'warn',
+  unreachable: 'bad',
+  fenced: 'bad',
+};
+
 // The restore's phase (docs/api.md, Restore): waiting is amber (the source agent must come back),
 // stopped is red (an operator must look at a conflict).
 const RESTORE_TONE = {
@@ -48,6 +64,7 @@ export class FailoverPanel {
     this.reason = h('span', { class: 'fo-reason' });
     this.settings = h('p', { class: 'fo-settings muted' });
     this.timeLeft = h('p', { class: 'fo-left' });
+    this.witness = new WitnessLine();
     this.pending = h('p', { class: 'pending', role: 'alert', hidden: true });
     this.addresses = h('ul', { class: 'addresses', 'aria-label': `Watched addresses of the source of ${jobName}` });
     this.steps = h('div', { class: 'fo-steps', hidden: true });
@@ -66,7 +83,7 @@ export class FailoverPanel {
     for (const a of EXTRA) add(a.id, a.label, () => this.run(a.id, () => this.extra(a)), !!a.danger);
     this.root = h('section', { class: 'failover', 'aria-label': `Fail-over of ${jobName}` },
       h('p', { class: 'fo-head', 'aria-live': 'polite' }, h('strong', {}, 'Fail-over: '), this.state, this.reason),
-      this.settings, this.pending, this.restore.root, this.addresses, this.timeLeft, this.steps, bar, this.message);
+      this.settings, this.witness.root, this.pending, this.restore.root, this.addresses, this.timeLeft, this.steps, bar, this.message);
   }
 
   base() {
@@ -89,6 +106,7 @@ export class FailoverPanel {
     setText(this.pending, pending
       ? `Fail-over pending: the source ${f.sourceName ?? ''} is not answering. Fail over, or dismiss if the source is fine (a network cut).`
       : '');
+    this.witness.update(f.witness ?? null);
     this.restore.update(f.restore ?? null);
     this.updateAddresses(f);
     setText(this.timeLeft, timeLeftText(f, state));
@@ -194,7 +212,9 @@ export class FailoverPanel {
       fields: [
         h('p', { class: 'steps-h' }, 'The steps, in order:'),
         h('ol', { class: 'steps' }, ...stepItems(steps)),
-        checkbox('force', 'Force: take the addresses even when they still answer (skip duplicate address detection)'),
+        checkbox('force', f.witness
+          ? 'Force: take over without winning the witness key, and take the addresses even when they still answer (skip duplicate address detection)'
+          : 'Force: take the addresses even when they still answer (skip duplicate address detection)'),
       ],
       confirmLabel: 'Fail over',
       danger: true,
@@ -239,6 +259,34 @@ export class FailoverPanel {
     const r = await this.ctx.client.post(`${this.base()}/${a.id}`, formBody(schema, v, ['dryRun']));
     if (r && r.completed === false) throw new Error(r.abortReason ?? `${a.title} was aborted`);
     return `${a.title} of ${this.name}: ${r?.state ?? 'requested'}`;
+  }
+}
+
+/**
+ * A job's witness (failover.witness; null without one): where it is, what the last answer was, the lease. On the
+ * target's fail-over panel it says whether a take-over could win the key; on the source's card, whether the source
+ * holds its lease or has fenced itself.
+ */
+export class WitnessLine {
+  constructor() {
+    this.state = h('span', { class: 'witness-state' });
+    this.detail = h('span', { class: 'witness-detail' });
+    this.root = h('p', { class: 'witness', hidden: true, 'aria-live': 'polite' }, 'Witness: ', this.state, this.detail);
+  }
+
+  update(w) {
+    this.root.hidden = !w;
+    if (!w) return;
+    const state = w.state ?? 'unknown';
+    setText(this.state, state);
+    // "fenced; renewal failing" and "held (fenced: reclaiming)" take the tone of their first words.
+    const tone = WITNESS_TONE[state] ?? WITNESS_TONE[state.split(/[;(]/)[0].trim()] ?? 'plain';
+    this.state.className = `witness-state tone-${tone}`;
+    this.root.dataset.state = state;
+    this.root.dataset.tone = tone;
+    const where = (w.endpoints ?? []).join(', ');
+    const lease = `lease ${w.leaseSeconds ?? '?'} s, renewed every ${fmtInterval(w.renewSeconds)}`;
+    setText(this.detail, `${w.detail ? ` — ${w.detail}` : ''} · ${w.key ?? ''} at ${where} · ${lease}${w.checkedAt ? ` · ${fmtTime(w.checkedAt)}` : ''}`);
   }
 }
 
@@ -334,5 +382,7 @@ function timeLeftText(f, state) {
   const left = f.timeLeftSeconds;
   if (left === null || left === undefined) return '';
   const what = f.trigger === 'automatic' ? 'before automatic fail-over' : 'before an operator is asked to fail over';
-  return `Time left ${what} if nothing answers: ${fmtInterval(left)}`;
+  // With a witness the monitor's verdict is not enough: the key must be free too (the source's lease expired).
+  const gate = f.trigger === 'automatic' && f.witness ? ', then only once the witness key is free (the source\'s lease expired)' : '';
+  return `Time left ${what} if nothing answers: ${fmtInterval(left)}${gate}`;
 }

@@ -4,10 +4,10 @@
 import { h, setText, fmtBytes, fmtSeconds, fmtTime, announce } from './dom.js';
 import { LineChart } from './chart.js';
 import { ACTIONS, actionPath, runAction } from './actions.js';
-import { FailoverPanel } from './failover.js';
+import { FailoverPanel, WitnessLine } from './failover.js';
 
 const KNOWN = new Set(['name', 'role', 'state', 'reason', 'target', 'targetPath', 'sourcePaths', 'mirror', 'mirrored',
-  'lastMirrorAt', 'lastVerify', 'replication', 'monitor', 'failover', 'actions', 'sourceId', 'sourceName', 'connected']);
+  'lastMirrorAt', 'lastVerify', 'replication', 'monitor', 'failover', 'actions', 'sourceId', 'sourceName', 'connected', 'witness']);
 
 let seq = 0;
 
@@ -28,6 +28,7 @@ export class JobCard {
     this.progress = h('div', { class: 'progress', hidden: true }, this.progressBar, this.progressText);
     this.chartBox = h('div', { class: 'charts', hidden: true });
     this.verify = h('div', { class: 'verify', hidden: true });
+    this.witness = new WitnessLine(); // the source's hold on its witness key (status `witness`)
     this.failover = null; // a FailoverPanel once the hosting agent reports a fail-over for this copy
     this.extra = h('dl', { class: 'extra' });
     this.extraBox = h('details', { hidden: true }, h('summary', {}, 'More status'), this.extra);
@@ -42,7 +43,7 @@ export class JobCard {
     this.root = h('article', { class: `job role-${role}`, 'aria-labelledby': id, 'data-job': name, 'data-role': role },
       h('h4', { id }, name, h('span', { class: 'role' }, role === 'source' ? ' (source)' : ' (target copy)')),
       h('p', { class: 'state-line', 'aria-live': 'polite' }, this.state, this.reason),
-      this.route, this.progress, this.chartBox, this.verify, this.extraBox, bar, this.message);
+      this.route, this.witness.root, this.progress, this.chartBox, this.verify, this.extraBox, bar, this.message);
     this.actionBar = bar;
   }
 
@@ -62,6 +63,7 @@ export class JobCard {
     this.updateProgress(s.mirror);
     this.updateCharts(s.replication);
     this.updateVerify(s.lastVerify);
+    this.witness.update(s.witness ?? null);
     this.updateFailover(failover);
     this.updateExtra(s);
     this.updateButtons(s, state);

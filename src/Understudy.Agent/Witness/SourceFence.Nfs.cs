@@ -1,0 +1,59 @@
+using Understudy.Agent.Identity;
+using Understudy.Core.Jobs;
+
+namespace Understudy.Agent.Witness;
+
+/// <summary>
+/// The fence's NFS part: the job's <c>identity.nfs_exports</c> leave the source's kernel NFS server, as fail-back
+/// releases the target's (there the job's Ganesha EXPORT blocks go). The source's exports are the admin's own
+/// (<c>/etc/exports</c>), so they are unexported in the kernel only (<c>exportfs -u CLIENT:PATH</c>, one per client of
+/// each entry), never edited, and unfencing puts back exactly what the admin declared (<c>exportfs -r</c>). Another
+/// NFS server on the source (NFS-Ganesha) is not touched: the fence says so, and its clients at the service address
+/// lose it with the address.
+/// </summary>
+internal sealed partial class SourceFence
+{
+    private static IReadOnlyList<NfsExportSpec> Exports(JobSpec spec) => spec.Failover!.Identity.NfsExports ?? ValueList<NfsExportSpec>.Empty;
+
+    private async Task DropExportsAsync(JobSpec spec, List<string> dropped, List<string> failed, CancellationToken ct)
+    {
+        var gone = new List<string>();
+        var absent = new List<string>();
+        foreach (var e in Exports(spec))
+        {
+            foreach (var client in e.Clients.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var which = $"{client}:{e.Path}";
+                var r = await commands.RunAsync(options.Exportfs, ["-u", which], CommandOptions.Default, ct);
+                if (r.Ok)
+                    gone.Add(which);
+                else if (r.ExitCode == 127)
+                {
+                    failed.Add($"NFS exports: {options.Exportfs} cannot run ({r.Output.Trim()}): no kernel NFS server here; "
+                        + $"stop the exports of {string.Join(", ", Exports(spec).Select(x => x.Path))} in the NFS server that serves them");
+                    return;
+                }
+                // exportfs says "Could not find 'CLIENT:PATH' to unexport" for an entry the kernel does not export: nothing to drop.
+                else if (r.Output.Contains("Could not find", StringComparison.Ordinal))
+                    absent.Add(which);
+                else
+                    failed.Add($"exportfs -u {which}: {r.Output.Trim()} ({r.Describe()})");
+            }
+        }
+        if (gone.Count > 0)
+            dropped.Add("NFS exports " + string.Join(", ", gone) + " (exportfs -u)");
+        if (absent.Count > 0)
+            dropped.Add("no NFS export " + string.Join(", ", absent) + " (not exported here)");
+    }
+
+    /// <summary>Unfencing: the kernel exports again what /etc/exports declares (a source without exportfs has nothing to restore).</summary>
+    private async Task RestoreExportsAsync(JobSpec spec, CancellationToken ct)
+    {
+        if (Exports(spec).Count == 0)
+            return;
+        var r = await commands.RunAsync(options.Exportfs, ["-r"], CommandOptions.Default, ct);
+        if (!r.Ok && r.ExitCode != 127)
+            ctx.Events.Record(Events.EventCode.WitnessFenceFailed, Events.Severity.Error, "witness", spec.Name,
+                $"could not export the NFS exports again (exportfs -r: {r.Output.Trim()}, {r.Describe()}): run 'exportfs -r' by hand");
+    }
+}
