@@ -28,7 +28,7 @@ public sealed class ApiJsonShapeTests
         Assert.Equal(["id", "name"], Keys(status["agent"]));
         var job = status["jobs"]![0]!;
         Assert.Equal(["name", "role", "state", "reason", "target", "targetPath", "sourcePaths", "mirror", "mirrored", "lastMirrorAt",
-            "lastVerify", "replication", "idle", "changes", "notProtected", "consistency", "writeOrder"], Keys(job));
+            "lastVerify", "replication", "idle", "changes", "notProtected", "consistency", "writeOrder", "witness"], Keys(job));
         Assert.Contains(job["state"]!.GetValue<string>(), new[] { "in-sync", "replicating" });
         Assert.Equal(["mode", "phase", "filesDone", "filesTotal", "bytesDone", "bytesTotal", "bytesSent", "rateBytesPerSecond", "etaSeconds",
             "startedAt", "finishedAt", "skipped", "orphansKept", "orphansDeleted"], Keys(job["mirror"]));
