@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Understudy.Agent.Events;
 using Understudy.Testing;
 using Understudy.Core.Posix;
@@ -25,7 +24,7 @@ public sealed class DiskFullTests
         await pair.StartAsync();
         var mount = pair.Dir.Sub("small-disk");
         Directory.CreateDirectory(mount);
-        await RunAsync("mount", "-t", "tmpfs", "-o", "size=8m,mode=0755", "understudy-test", mount);
+        await Tmpfs.RunAsync("mount", "-t", "tmpfs", "-o", "size=8m,mode=0755", "understudy-test", mount);
         try
         {
             var targetPath = Path.Combine(mount, "replica");
@@ -58,7 +57,7 @@ public sealed class DiskFullTests
             await Wait.UntilAsync(() => watch.Passes > passes + 2, TimeSpan.FromSeconds(60), "a scan of the full target");
             Assert.Empty(watch.Violations);
 
-            await RunAsync("mount", "-o", "remount,size=64m", mount);
+            await Tmpfs.RunAsync("mount", "-o", "remount,size=64m", mount);
             await pair.WaitMirroredAsync();
             passes = watch.Passes;
             await Wait.UntilAsync(() => watch.Passes > passes + 2, TimeSpan.FromSeconds(60), "a scan of the converged target");
@@ -70,19 +69,7 @@ public sealed class DiskFullTests
         finally
         {
             // Lazy: the target agent may still hold files open there; the mount must go either way.
-            await RunAsync("umount", "-l", mount);
+            await Tmpfs.RunAsync("umount", "-l", mount);
         }
-    }
-
-    private static async Task RunAsync(string tool, params string[] args)
-    {
-        var psi = new ProcessStartInfo(tool) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        if (p.ExitCode != 0)
-            throw new InvalidOperationException($"{tool} {string.Join(' ', args)}: exit {p.ExitCode}: {await err}");
     }
 }
