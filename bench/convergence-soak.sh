@@ -9,7 +9,7 @@
 #   bench/convergence-soak.sh                 # 30 minutes of seeds, scale 1 (the CI episode sizes)
 #   MINUTES=60 SCALE=5 bench/convergence-soak.sh   # longer, with 5x the operations per episode
 #   FROM=123 bench/convergence-soak.sh        # start at seed 123 (default: random, printed)
-#   LANES=1 bench/convergence-soak.sh         # one agent pair at a time (default 2, as in CI)
+#   LANES=1 bench/convergence-soak.sh         # one agent pair at a time (default 2; CI runs 3)
 #   CONFIG=Debug bench/convergence-soak.sh    # use the build `dotnet build Understudy.slnx` made (default Release)
 #   ... --write-doc                           # also record the result in docs/performance.md
 #

@@ -59,10 +59,12 @@ public sealed class ConvergenceTests(ITestOutputHelper output)
         Assert.True(failure is null, failure);
     }
 
-    /// <summary>The fresh seeds' time cap per run, in seconds: a run stops starting new seeds after it. CI's two passes
-    /// must stay within about 8 minutes together; 25 seeds take about 3 minutes in 3 lanes on a quiet 2-core machine
-    /// (docs/performance.md, "Convergence"), so the cap only bites on a machine much slower or busier than that.</summary>
-    private const int DefaultBudgetSeconds = 240;
+    /// <summary>The fresh seeds' time cap per run, in seconds: a run stops starting new seeds after it (the seeds under
+    /// way finish). CI's two passes must stay within about 8 minutes together. A seed took 8–10 s in one lane on a
+    /// moderately loaded machine, 25 seeds should then take 2–3 minutes in 3 lanes; on a machine as overloaded as the
+    /// shared development VM (a minute a seed) the cap plays fewer seeds rather than holding CI up
+    /// (docs/performance.md, "Convergence").</summary>
+    private const int DefaultBudgetSeconds = 200;
 
     /// <summary>Agent pairs playing seeds side by side: a seed spends most of its time waiting (for idle, for an agent
     /// to start), so more lanes than cores pays.</summary>
