@@ -5,10 +5,11 @@ namespace Understudy.Agent.Tests.Replication.Convergence;
 
 /// <summary>
 /// Which fresh seeds a run of <see cref="ConvergenceTests.RandomSeeds_AtEveryIdlePoint_TheTargetIsTheSource"/> plays,
-/// and how to replay one. By default the first seed comes from the commit the tests were built from: every commit CI
-/// runs on plays seeds no commit before it played, and running it again on the same commit plays the same seeds (a
-/// divergence seen once can be told from one that comes back). The inotify pass of <c>.ci/run</c> plays the range
-/// after the fanotify pass', so one CI run covers twice the seeds. Without a git checkout the first seed is random.
+/// and how to replay one. By default the first seed comes from the commit checked out (HEAD of the git checkout above
+/// the test assembly, at run time): every commit CI runs on plays seeds no commit before it played (almost surely: 25
+/// in 900 million), and running it again on the same commit plays the same seeds (a divergence seen once can be told
+/// from one that comes back). The inotify pass of <c>.ci/run</c> plays the range 1,000 after the fanotify pass', so one
+/// CI run covers twice the seeds. Without a git checkout the first seed is random.
 /// Whatever chose it, the first seed is printed, and a failure names each diverged seed with its replay command.
 /// </summary>
 internal static class ConvergenceSeeds
