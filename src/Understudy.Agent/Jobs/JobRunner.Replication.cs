@@ -213,6 +213,7 @@ internal sealed partial class JobRunner
         long acked = Math.Min(session.AckedSeq, log.Stats.LastSeq);
         if (acked > log.AckedSeq)
             QueueWrite(() => log.Acknowledge(acked));
+        _sender?.Acknowledged(acked); // durable on the target (the ack file's write is queued: AckedSeq lags)
     }
 
     private async Task ReplicateAsync(SourceSession session, CancellationToken ct)
@@ -276,7 +277,7 @@ internal sealed partial class JobRunner
             foreach (var rec in log.ReadFrom(_nextSeq))
             {
                 if (ReplicationRecord.TryDecode(rec.Payload.Span, out var r))
-                    await _sender.SendAsync(r, ct);
+                    await _sender.SendAsync(r, rec.Seq, ct);
                 else
                     OnCaptureLost(0, RelPath.Root, $"queue record {rec.Seq} is not readable");
                 _nextSeq = rec.Seq + 1;
