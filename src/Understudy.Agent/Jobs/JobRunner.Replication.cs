@@ -111,6 +111,7 @@ internal sealed partial class JobRunner
             Point = new CapturePoint(dir),
             Trace = _ctx.Events.Trace,
             QueueLimit = Replication.QueueLimit,
+            MaxHold = Replication.MaxHold,
             WatcherOptions = WatcherOptions.FromEnvironment(Environment.GetEnvironmentVariable),
             Appended = _wake.Pulse,
             Overflowed = OnCaptureLost,

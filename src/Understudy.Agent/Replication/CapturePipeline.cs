@@ -56,6 +56,13 @@ internal sealed class CapturePipeline : IAsyncDisposable
     /// <summary>How each root is watched (method, channel size).</summary>
     public WatcherOptions WatcherOptions { get; init; } = WatcherOptions.Default;
 
+    /// <summary>The longest a write to a file still open waits to settle (<c>replication.max_hold</c>).</summary>
+    public TimeSpan MaxHold
+    {
+        get => _coalescer.MaxHold;
+        init => _coalescer = new Coalescer { MaxHold = value };
+    }
+
     /// <summary>Bytes of pending records beyond which <see cref="QueueLimitExceeded"/> fires.</summary>
     public long QueueLimit { get; set; } = long.MaxValue;
 
