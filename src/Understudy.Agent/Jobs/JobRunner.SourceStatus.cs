@@ -25,7 +25,11 @@ internal sealed partial class JobRunner
     private Task _statusLoop = Task.CompletedTask;
 
     /// <summary>The wire form of a report (the target reads it with the web JSON defaults: camelCase).</summary>
-    internal sealed record SourceStatusReport(long Ops, long Bytes, double OldestAgeSeconds, bool RemirrorRequired);
+    /// <param name="MirrorPending">A mirror is under way or due (the first, or a catch-up after lost events): the replica
+    /// may lack changes of any age until it completes, which no queue age tells.</param>
+    internal sealed record SourceStatusReport(long Ops, long Bytes, double OldestAgeSeconds, bool RemirrorRequired, bool MirrorPending);
+
+    private bool MirrorPending => !Mirrored || Volatile.Read(ref _mirrorsQueued) > 0 || Volatile.Read(ref _mirrorTaken);
 
     private void StartSourceStatus(SourceSession session)
     {
@@ -53,7 +57,7 @@ internal sealed partial class JobRunner
             while (!session.Faulted.IsCompleted)
             {
                 var r = ReplicationStatus(_ctx.Time.GetUtcNow());
-                var report = new SourceStatusReport(r.OpsPending, r.BytesPending, r.OldestPendingAgeSeconds ?? 0, r.RemirrorRequired);
+                var report = new SourceStatusReport(r.OpsPending, r.BytesPending, r.OldestPendingAgeSeconds ?? 0, r.RemirrorRequired, MirrorPending);
                 await session.Connection.SendAsync(new ControlRequest(TargetSession.SourceStatusVerb, JsonSerializer.Serialize(report, JsonSerializerOptions.Web)), ct);
                 await Task.Delay(SourceStatusSpacing, _ctx.Time, ct);
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
