@@ -36,6 +36,7 @@ public sealed class FailoverRpoTests(ITestOutputHelper output)
                 misses: 3
             """));
         await pair.WaitMirroredAsync();
+        await pair.Target.ApproveFailoverAsync("job1");
         await Wait.UntilAsync(async () => (await FailoverOfAsync(pair.Target, "job1"))?["sourceQueue"]?["ops"]?.GetValue<long>() == 0,
             TimeSpan.FromSeconds(30), "the source to report an empty queue");
 
