@@ -27,7 +27,10 @@ internal sealed partial class JobRunner
     /// <summary>The wire form of a report (the target reads it with the web JSON defaults: camelCase).</summary>
     /// <param name="MirrorPending">A mirror is under way or due (the first, or a catch-up after lost events): the replica
     /// may lack changes of any age until it completes, which no queue age tells.</param>
-    internal sealed record SourceStatusReport(long Ops, long Bytes, double OldestAgeSeconds, bool RemirrorRequired, bool MirrorPending);
+    /// <param name="OldestPendingAt">The same oldest change (nothing pending: now), dated by this agent's clock: the target takes the earlier of it
+    /// and its arrival minus the age, since a report can wait behind data on a busy link (the age alone then starts the RPO
+    /// late by that wait) and the two clocks may differ.</param>
+    internal sealed record SourceStatusReport(long Ops, long Bytes, double OldestAgeSeconds, bool RemirrorRequired, bool MirrorPending, string? OldestPendingAt);
 
     private bool MirrorPending => !Mirrored || Volatile.Read(ref _mirrorsQueued) > 0 || Volatile.Read(ref _mirrorTaken);
 
@@ -56,8 +59,10 @@ internal sealed partial class JobRunner
         {
             while (!session.Faulted.IsCompleted)
             {
-                var r = ReplicationStatus(_ctx.Time.GetUtcNow());
-                var report = new SourceStatusReport(r.OpsPending, r.BytesPending, r.OldestPendingAgeSeconds ?? 0, r.RemirrorRequired, MirrorPending);
+                var now = _ctx.Time.GetUtcNow();
+                var r = ReplicationStatus(now);
+                var report = new SourceStatusReport(r.OpsPending, r.BytesPending, r.OldestPendingAgeSeconds ?? 0, r.RemirrorRequired, MirrorPending,
+                    (now - TimeSpan.FromSeconds(r.OldestPendingAgeSeconds ?? 0)).ToString("O"));
                 await session.Connection.SendAsync(new ControlRequest(TargetSession.SourceStatusVerb, JsonSerializer.Serialize(report, JsonSerializerOptions.Web)), ct);
                 await Task.Delay(SourceStatusSpacing, _ctx.Time, ct);
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);

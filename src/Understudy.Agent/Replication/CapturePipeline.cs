@@ -168,7 +168,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
                     _openMoves[(root, e.Cookie)] = 0;
                 else if (e.Kind == ChangeKind.MovedTo && e.Cookie != 0)
                     _openMoves.TryRemove((root, e.Cookie), out _);
-                _events.Writer.TryWrite(new RootedEvent(root, e));
+                _events.Writer.TryWrite(new RootedEvent(root, e, _time.GetUtcNow()));
                 if (e.Kind == ChangeKind.RootGone)
                 {
                     lost = "the source root was deleted, moved or unmounted";

@@ -4,7 +4,10 @@ using Understudy.Core.Paths;
 namespace Understudy.Agent.Replication;
 
 /// <summary>A change event from the watcher of one of the job's roots.</summary>
-internal readonly record struct RootedEvent(int Root, ChangeEvent Event);
+/// <remarks><see cref="At"/>: when the capture pipeline read the event from its watcher (default: unknown, the batch's own
+/// time is taken). A write is dated from it, not from when its batch is processed: the coalescing window and any
+/// backlog of the capture loop lie between, and the true RPO must not start that much late (issue 17).</remarks>
+internal readonly record struct RootedEvent(int Root, ChangeEvent Event, DateTimeOffset At = default);
 
 /// <summary>What one batch of events turned into. <see cref="HeldSince"/>: for a record that stands for writes held back
 /// (by its index in <see cref="Records"/>), when the first of them was made — older than the record itself by up to
@@ -164,7 +167,7 @@ internal sealed class Coalescer
         {
             if (consumed.Contains(i))
                 continue;
-            var (root, e) = events[i];
+            var (root, e, at) = events[i];
             switch (e.Kind)
             {
                 case ChangeKind.Created:
@@ -189,7 +192,8 @@ internal sealed class Coalescer
                     }
                     else
                     {
-                        var w = _written.GetValueOrDefault((root, e.Path), new Held(now, now, null));
+                        var known = at != default && at < now ? at : now;
+                        var w = _written.GetValueOrDefault((root, e.Path), new Held(now, known, null));
                         _written[(root, e.Path)] = new Held(now, w.First, e.Inode ?? w.Inode);
                     }
                     break;
@@ -279,7 +283,7 @@ internal sealed class Coalescer
     {
         for (int j = from + 1; j < events.Count; j++)
         {
-            var (r, e) = events[j];
+            var (r, e, _) = events[j];
             if (r == root && e.Kind == ChangeKind.MovedTo && e.Cookie == cookie)
                 return j;
         }

@@ -58,11 +58,20 @@ public sealed class FailoverRpoTests(ITestOutputHelper output)
                     await Task.Delay(50);
                 }
             }
-            await WriteForAsync(TimeSpan.FromSeconds(2));
+            // Until some lines are on the replica (not a fixed 2 s: on a loaded machine nothing might have got through
+            // by then, and the replica would have no busy.log at all), then paused.
+            var replica = Path.Combine(pair.TargetData, "busy.log");
+            var replicating = clock.Elapsed + TimeSpan.FromSeconds(60);
+            do
+                await WriteForAsync(TimeSpan.FromMilliseconds(200));
+            while (!(File.Exists(replica) && new FileInfo(replica).Length > 0) && clock.Elapsed < replicating);
+            Assert.True(File.Exists(replica), "nothing of busy.log reached the target in 60 s of writing");
             (await pair.Source.CliAsync("pause", "job1")).EnsureOk();
             await WriteForAsync(TimeSpan.FromSeconds(2.5));
-            // The capture side knows a write when its event is read (tens of ms later on a loaded machine, and the
-            // report reaches the target a little later still): the source dies a little after its last write.
+            // The capture side knows a write when its watcher's event is read, a few ms after it was made (the one lag the
+            // figure cannot see: the kernel dates no event); the source dies a little after its last write, as a source
+            // does that is lost while it writes. (The coalescing window, the capture loop's backlog and a report's wait
+            // behind data no longer start the figure late: the write is dated when read, the report by the source's clock.)
             await Task.Delay(300);
             pair.Source.Kill();
         }
@@ -83,6 +92,11 @@ public sealed class FailoverRpoTests(ITestOutputHelper output)
         var message = stopped.Message();
         var data = JsonNode.Parse(stopped["data"]!.GetValue<string>())!;
         output.WriteLine($"lines on the source {times.Count}, on the replica {have}; writes lost over {lostSpan:0.000} s; event: {message}");
+        // Where the bound's margin comes from: the start (complete as of vs the first write lost) and the end (the source
+        // lost vs its last write); a positive start is a bound too late by that much.
+        if (data["completeAsOf"]?.GetValue<string>() is { } asOf && data["sourceLostAt"]?.GetValue<string>() is { } lostAt)
+            output.WriteLine($"start: complete as of − first write lost = {(DateTimeOffset.Parse(asOf, CultureInfo.InvariantCulture) - firstLost).TotalSeconds:0.000} s; "
+                + $"end: source lost − last write = {(DateTimeOffset.Parse(lostAt, CultureInfo.InvariantCulture) - lastWrite).TotalSeconds:0.000} s; report arrived {data["reportedAt"]}");
         double? rpo = data["rpoSeconds"]?.GetValue<double>();
         Assert.True(rpo is not null, $"no rpoSeconds in the event (writes lost over {lostSpan:0.000} s; the source's last report said "
             + $"oldest {data["inFlightAgeSeconds"]} s): {message}");

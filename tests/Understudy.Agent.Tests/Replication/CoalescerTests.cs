@@ -130,6 +130,21 @@ public sealed class CoalescerTests
     }
 
     [Fact]
+    public void AHeldWrite_IsDatedWhenItsEventWasRead_NotWhenItsBatchIsProcessed()
+    {
+        // Issue 17: the batch is processed after the coalescing window, or later behind a backlog; dating the write then
+        // started the fail-over's RPO late (FailoverRpoTests: 4–8 ms after the first write lost, at load ~20).
+        var c = new Coalescer { WriteSettle = TimeSpan.FromSeconds(1), MaxHold = TimeSpan.FromSeconds(1) };
+        var read = T0 - TimeSpan.FromMilliseconds(700);
+        c.Process([E(ChangeKind.Written, "db") with { At = read }], T0);
+        Assert.Equal(read, c.OldestHeld);
+        // Held at most MaxHold from when the write was known, and the record says so.
+        var due = c.Process([], read + TimeSpan.FromSeconds(1));
+        Assert.Equal("Upsert db", due.Records[0].ToString());
+        Assert.Equal(read, due.HeldSince[0]);
+    }
+
+    [Fact]
     public void OldestHeld_IsWhenTheLongestWaitingWriteBeganToWait()
     {
         var c = new Coalescer { WriteSettle = TimeSpan.FromSeconds(1), MaxHold = TimeSpan.FromSeconds(5) };
