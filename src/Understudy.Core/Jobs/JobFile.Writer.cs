@@ -34,6 +34,7 @@ internal static partial class JobFile
         w.Raw("bandwidth", JobValues.FormatSize(rep.Bandwidth));
         w.Raw("compression", JobEnum<Compression>.Name(rep.Compression));
         w.Raw("coalesce", JobValues.FormatDuration(rep.Coalesce));
+        w.Raw("max_hold", JobValues.FormatDuration(rep.MaxHold));
         w.Raw("consistency", JobEnum<Consistency>.Name(rep.Consistency));
         w.Close();
         w.Open("verify");

@@ -48,7 +48,7 @@ public sealed class ControlVerbTests
     public void SourceStatus_OneWay_RoundTripsAsTheDocumentedJson()
     {
         var body = new SourceStatusReport(12, 3456, 1.5, RemirrorRequired: true);
-        var back = RequestRoundTrip(ControlVerbs.SourceStatus, body, """{"ops":12,"bytes":3456,"oldestAgeSeconds":1.5,"remirrorRequired":true}""");
+        var back = RequestRoundTrip(ControlVerbs.SourceStatus, body, """{"ops":12,"bytes":3456,"oldestAgeSeconds":1.5,"remirrorRequired":true,"mirrorPending":false,"oldestPendingAt":null}""");
         Assert.Equal(body, back);
         Assert.Equal("source-status", ControlVerbs.SourceStatus.Name);
     }
