@@ -113,7 +113,7 @@ internal sealed partial class JobRunner
             Point = new CapturePoint(dir),
             Trace = _ctx.Events.Trace,
             QueueLimit = Replication.QueueLimit,
-            WatcherOptions = WatcherOptions.FromEnvironment(Environment.GetEnvironmentVariable),
+            WatcherOptions = _watchers,
             Appended = _wake.Pulse,
             Overflowed = OnCaptureLost,
             QueueUnwritable = OnQueueUnwritable,
