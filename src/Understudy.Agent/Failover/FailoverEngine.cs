@@ -12,6 +12,9 @@ internal sealed record FailoverServices(StateStore Store, EventLog Events, TimeP
 {
     /// <summary>This agent's ID: the value a target writes into a witness key it takes.</summary>
     public string SelfId { get; init; } = "";
+
+    /// <summary>The environment's knobs, read once at start (the restore's round interval).</summary>
+    public Common.AgentSettings Settings { get; init; } = Common.AgentSettings.Default;
 }
 
 /// <summary>

@@ -119,16 +119,18 @@ internal sealed class AgentHost : IAsyncDisposable
                 "trust entries now carry the roots their jobs may write under and their privileges (no setuid/setgid, no security.*/trusted.* xattrs unless allowed): "
                 + string.Join("; ", store.TrustPolicyMigrated));
         var loops = new LoopSupervisor(events, time);
-        var ctx = new AgentContext(identity, name, options.DataDir, store, events, time, loops);
-        var identityOptions = IdentityOptions.FromEnvironment();
-        var jobs = new JobManager(ctx);
+        // The environment's knobs, read here once (docs/cli.md, "Agent environment") and handed down; no part reads them later.
+        Func<string, string?> env = Environment.GetEnvironmentVariable;
+        var ctx = new AgentContext(identity, name, options.DataDir, store, events, time, loops) { Settings = AgentSettings.FromEnvironment(env) };
+        var identityOptions = IdentityOptions.FromEnvironment(env);
+        var jobs = new JobManager(ctx, Replication.Capture.WatcherOptions.FromEnvironment(env));
         // The one cycle in the wiring: the target asks fail-over about every source that connects, and a take-over
         // stops the target's replication. Fail-over is built first; its control reaches the target once bound, just
         // below, long before a take-over can run (TargetReplicationControl.cs).
         var replication = new TargetReplicationControl();
         var failover = new FailoverManager(new FailoverServices(store, events, time, identityOptions,
             ProcessCommandRunner.Instance, new NetworkProber(), replication, Loops: loops)
-        { SelfId = identity.Id });
+        { SelfId = identity.Id, Settings = ctx.Settings });
         var target = new TargetService(store, events, options.DataDir, failover, new Restore.PassivePollHandler(failover, events).HandleAsync);
         replication.Bind(target);
         // The source's witness holds: a fence reclaims through the fail-back's own reclaim (the hold has the key then);

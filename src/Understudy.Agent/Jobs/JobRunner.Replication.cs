@@ -114,7 +114,7 @@ internal sealed partial class JobRunner
             Trace = _ctx.Events.Trace,
             QueueLimit = Replication.QueueLimit,
             MaxHold = Replication.MaxHold,
-            WatcherOptions = WatcherOptions.FromEnvironment(Environment.GetEnvironmentVariable),
+            WatcherOptions = _watchers,
             Appended = _wake.Pulse,
             Overflowed = OnCaptureLost,
             QueueUnwritable = OnQueueUnwritable,

@@ -17,7 +17,7 @@ namespace Understudy.Agent.Restore;
 /// <summary>
 /// The passive source's side of restore and fail-back (docs/architecture.md, "Restore and fail-back").
 /// The target may not know a usable address of the source, and the source must not take its
-/// identity back by itself, so the source calls: every <see cref="Interval"/> it polls the target
+/// identity back by itself, so the source calls: every <see cref="AgentSettings.PassivePoll"/> it polls the target
 /// for each passive job and source root. The answer is "wait", "resume" (fail-back is done), or
 /// "restore", and then that connection turns round: the target sends, this agent applies
 /// (<see cref="ReverseApplySession"/>) until the target closes it or says "resume".
@@ -29,10 +29,6 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
     private readonly ConcurrentDictionary<(string Job, int Root), Task> _links = new();
     private Task _loop = Task.CompletedTask;
 
-    /// <summary>Default 3 s; <c>UNDERSTUDY_PASSIVE_POLL_MS</c> overrides it (tests).</summary>
-    public static TimeSpan Interval { get; } =
-        int.TryParse(Environment.GetEnvironmentVariable("UNDERSTUDY_PASSIVE_POLL_MS"), out var ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : TimeSpan.FromSeconds(3);
-
     private static string QueuedKey(string job) => "restore-queued/" + job;
 
     public void Start() => _loop = ctx.Loops.Run("passive-poller", null, LoopAsync, _stop.Token);
@@ -42,7 +38,7 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
 
     private async Task LoopAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(Interval, ctx.Time);
+        using var timer = new PeriodicTimer(ctx.Settings.PassivePoll, ctx.Time);
         try
         {
             do

@@ -1,4 +1,6 @@
 using System.Text;
+using Understudy.Agent.Events;
+using Understudy.LabTests.Failover;
 using Understudy.Testing;
 using Understudy.Testing.Lab;
 using Xunit;
@@ -110,8 +112,8 @@ public sealed class FailbackLabTests
 
         await watch.StopAsync();
         watch.EnsureNeverHeldByBoth(ignoreCutHosts: true);
-        var events = (await target.CliOkAsync("events", "--job", "lab5")).Stdout;
-        Assert.Contains("failed back", events, StringComparison.Ordinal);
+        var events = FailoverProbe.Parse((await target.CliOkAsync("events", "--job", "lab5", "--json", "--limit", "5000")).Stdout);
+        FailoverProbe.Any(events, EventCode.FailbackCompleted);
     }
 
     [LabFact(Needs = LabNeeds.Samba | LabNeeds.Agents)]
