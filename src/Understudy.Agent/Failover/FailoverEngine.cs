@@ -115,7 +115,11 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
                     _held.Flush();
                     if (!State.IsMonitored())
                         continue;
-                    var results = await Task.WhenAll(_watches.Select(w => _s.Prober.ProbeAsync(w.Address, timeout, ct)));
+                    // A script probe runs as root here, so not before this target's operator approved the plan that names
+                    // it (any script of the scripts directory could be named, a take-over script too); until then it
+                    // counts as answering: it cannot raise a fail-over alone.
+                    var results = await Task.WhenAll(_watches.Select(w => w.Address.Method == MonitorMethod.Script && !Approved
+                        ? Task.FromResult(true) : _s.Prober.ProbeAsync(w.Address, timeout, ct)));
                     Observe(results);
                     await ClaimIfWantedAsync(ct);
                     lastFailure = null;

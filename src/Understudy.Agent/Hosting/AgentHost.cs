@@ -129,7 +129,7 @@ internal sealed class AgentHost : IAsyncDisposable
         // below, long before a take-over can run (TargetReplicationControl.cs).
         var replication = new TargetReplicationControl();
         var failover = new FailoverManager(new FailoverServices(store, events, time, identityOptions,
-            ProcessCommandRunner.Instance, new NetworkProber(), replication, Loops: loops)
+            ProcessCommandRunner.Instance, new NetworkProber(ProcessCommandRunner.Instance, identityOptions.ScriptsDir), replication, Loops: loops)
         { SelfId = identity.Id, Settings = ctx.Settings });
         var target = new TargetService(store, events, options.DataDir, failover, new Restore.PassivePollHandler(failover, events).HandleAsync);
         replication.Bind(target);

@@ -18,7 +18,7 @@ internal static class AgentCommands
             Description = "A further Host name the API and console answer to (repeatable); loopback, this machine's host name and addresses always are, any other gets 421 (DNS rebinding)",
         };
         var name = new Option<string?>("--name") { Description = "Name shown to peers and in the console (default: host name)" };
-        var notify = new Option<string?>("--notify") { Description = "Notification rules file (webhooks, programs; docs/monitoring.md); default DATA-DIR/notify.yaml, used when it exists" };
+        var notify = new Option<string?>("--notify") { Description = "Notification rules file (webhooks, e-mail, programs; docs/monitoring.md); default DATA-DIR/notify.yaml, used when it exists" };
         var metricsOpen = new Option<bool>("--metrics-anonymous-loopback")
         {
             Description = "Answer GET /metrics without a token when the request comes from loopback (a local scraper); otherwise it needs the metrics-token or api-token file's token",
