@@ -349,8 +349,16 @@ internal sealed class Applier(FsTree tree) : IDisposable
     private void SetMeta(RelPath path, EntryMeta meta, IReadOnlyList<Xattr>? xattrs) =>
         tree.SetMetadata(path, meta.Mode, meta.Uid, meta.Gid, meta.MtimeNs, xattrs);
 
+    /// <summary>
+    /// True after a <see cref="Rename"/> that removed what the target held at the new name (see there): that content may
+    /// have been sent there ahead of the queue (a mirror that walked the new name, a write sent early) with no record
+    /// left to send it again, so the caller asks the sender to resync the new name.
+    /// </summary>
+    public bool RenameClearedItsDestination { get; private set; }
+
     public void Rename(RenameOp m)
     {
+        RenameClearedItsDestination = false;
         FlushIfTouches(m.From);
         FlushIfTouches(m.To);
         try
@@ -367,6 +375,7 @@ internal sealed class Applier(FsTree tree) : IDisposable
             // rename, so it goes, and the rename is applied as it was made (test DirectoryRenamedOntoAnEmptyDirectory).
             tree.Remove(m.To);
             tree.Rename(m.From, m.To);
+            RenameClearedItsDestination = true;
         }
         // rename(2) does nothing when both names are links to one file; on the source the old name is gone.
         if (tree.Lstat(m.From) is { } left && tree.Lstat(m.To) is { } st && (left.Device, left.Inode) == (st.Device, st.Inode))
