@@ -20,11 +20,26 @@ internal static class PassiveGuard
 
     private static string Key(string job) => "passive/" + job;
 
-    private sealed record Mark(string Reason, string Since);
+    /// <summary><see cref="Reclaimed"/>: fail-back gave this source its identity back, and the target's "resume" is still to come.</summary>
+    private sealed record Mark(string Reason, string Since, bool Reclaimed = false);
+
+    private static Mark? Read(AgentContext ctx, string job) => ctx.Store.GetValue(Key(job)) is { } json ? JsonSerializer.Deserialize<Mark>(json) : null;
 
     /// <summary>Null, or why the job is passive.</summary>
-    public static string? ReasonFor(AgentContext ctx, string job) =>
-        ctx.Store.GetValue(Key(job)) is { } json ? JsonSerializer.Deserialize<Mark>(json)?.Reason : null;
+    public static string? ReasonFor(AgentContext ctx, string job) => Read(ctx, job)?.Reason;
+
+    /// <summary>
+    /// True while passive and the identity is not this source's: it must not serve it (Failover/SourceDemotion). False
+    /// once fail-back's reclaim gave it back (<see cref="MarkReclaimed"/>), though the job stays passive until "resume".
+    /// </summary>
+    public static bool MustStandDown(AgentContext ctx, string job) => Read(ctx, job) is { Reclaimed: false };
+
+    /// <summary>Fail-back's reclaim succeeded on this passive source: its identity is its own again (no-op when not passive).</summary>
+    public static void MarkReclaimed(AgentContext ctx, string job)
+    {
+        if (Read(ctx, job) is { Reclaimed: false } m)
+            ctx.Store.SetValue(Key(job), JsonSerializer.Serialize(m with { Reclaimed = true }));
+    }
 
     /// <exception cref="TargetException">Code Passive: the job is passive on this source.</exception>
     public static void ThrowIfPassive(AgentContext ctx, string job)

@@ -89,7 +89,7 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
                 switch (answer.Action)
                 {
                     case PassivePollReply.Resume:
-                        Resume(runner);
+                        await ResumeAsync(runner, ct);
                         break;
                     case PassivePollReply.Restore:
                         await RestoreAsync(conn, runner, root, answer, ct);
@@ -123,7 +123,7 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
         {
             _ when ControlVerbs.IdentityStatus.Is(request) => ControlVerbs.IdentityStatus.Reply(new IdentityStatusReply(await reclaim.HeldAsync(spec, token))),
             _ when ControlVerbs.Reclaim.Is(request) => await ReclaimReplyAsync(reclaim, spec, token),
-            _ when ControlVerbs.Resume.Is(request) => ResumeReply(runner),
+            _ when ControlVerbs.Resume.Is(request) => await ResumeReplyAsync(runner, token),
             _ => ControlVerbs.Unknown(request),
         }).RunAsync(ct);
         if (resumed)
@@ -154,20 +154,50 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
         return ControlVerbs.Reclaim.Reply(r, r.Ok);
     }
 
-    private ControlReply ResumeReply(JobRunner runner)
+    private async Task<ControlReply> ResumeReplyAsync(JobRunner runner, CancellationToken ct)
     {
-        Resume(runner);
+        await ResumeAsync(runner, ct);
         return ControlVerbs.Resume.Reply(new ResumeReply());
     }
 
-    private void Resume(JobRunner runner)
+    private async Task ResumeAsync(JobRunner runner, CancellationToken ct)
     {
         if (PassiveGuard.ReasonFor(ctx, runner.Job.Name) is null)
             return;
+        if (PassiveGuard.MustStandDown(ctx, runner.Job.Name))
+            await RetakeAsync(runner.Job.Name, ct);
         PassiveGuard.Clear(ctx, runner.Job.Name);
         ctx.Store.SetValue(QueuedKey(runner.Job.Name), "null");
         ctx.Events.Record(EventCode.FailbackSourceResumed, Severity.Info, "failback", runner.Job.Name, "fail-back complete: no longer passive; forward replication resumes");
         runner.ResumeAfterFailback();
+    }
+
+    /// <summary>
+    /// "Resume" without a fail-back's reclaim: the target does not hold the identity (a take-over that was undone, or a
+    /// plan it no longer has), and this source stood down from it (Failover/SourceDemotion). It takes it back, duplicate
+    /// address detection first, before it replicates again: otherwise nobody would serve it.
+    /// </summary>
+    private async Task RetakeAsync(string job, CancellationToken ct)
+    {
+        JobSpec spec;
+        try
+        {
+            spec = jobs.GetSpec(job).Spec;
+        }
+        catch (JobRequestException)
+        {
+            return; // removed meanwhile
+        }
+        if (spec.Failover is null)
+            return;
+        var r = await new SourceReclaim(ctx, commands, options, takeWitnessKey).ReclaimAsync(spec, ct);
+        if (r.Ok)
+            ctx.Events.Record(EventCode.SourceIdentityRetaken, Severity.Info, "failover", job,
+                $"the target does not hold this job's identity (it says resume without a fail-back): this source serves it again{(r.Added.Count > 0 ? $" ({string.Join(", ", r.Added)})" : "")}");
+        else
+            ctx.Events.Record(EventCode.SourceIdentityNotRetaken, Severity.Error, "failover", job,
+                $"the target does not hold this job's identity, but this source could not take it back: {r.Error}; replication resumes; find who holds the "
+                + "service address, and add it here by hand once it is free");
     }
 
     /// <summary>The queued paths as they were when the restore began (kept across restarts: the restore's own writes are queued too).</summary>
