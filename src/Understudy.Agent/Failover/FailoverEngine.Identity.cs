@@ -18,6 +18,19 @@ internal sealed partial class FailoverEngine
     private bool _keepAll;
     private string? _lastKeepFailure;
 
+    /// <summary>
+    /// The job holds the source's identity as its stored state says (failed-over, restoring, failing-back), also while
+    /// taking it again after a restart; not while a take-over runs (failing-over). A passive source stands down on this.
+    /// </summary>
+    public bool HoldsIdentityNow
+    {
+        get
+        {
+            lock (_lock)
+                return _reassertTo is not null || State is FailoverState.FailedOver or FailoverState.Restoring or FailoverState.FailingBack;
+        }
+    }
+
     /// <summary>At start: a job that held the identity when the agent stopped takes it again before it says so.</summary>
     private void BeginReassert()
     {

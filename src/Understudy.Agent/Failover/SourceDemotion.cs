@@ -12,14 +12,18 @@ namespace Understudy.Agent.Failover;
 /// target took it over) this host must not serve its identity, yet a host whose OS configures the service address, the
 /// share or the export brings them up at boot, before any agent runs. So the source takes them down
 /// (<see cref="SourceIdentity"/>): at agent start before anything else (<see cref="DemoteStoredAsync"/>, from the
-/// stored jobs, ahead of the peer link, the API and the jobs), at once when the target first says the job is passive
-/// (event 631 wakes the loop), and every <see cref="Restore.PassivePoller.Interval"/> after, should a network manager bring
-/// the address back. Only while passive and not yet given the identity back by fail-back's reclaim
-/// (<see cref="PassiveGuard.MustStandDown"/>): a source whose job is not failed over keeps everything it serves.
+/// stored jobs, ahead of the peer link, the API and the jobs), at once when the target first says it holds the identity
+/// (the passive poller's <see cref="Wake"/>), and every <see cref="Restore.PassivePoller.Interval"/> after, should a network
+/// manager bring the address back. Only while passive, the target holding the identity (not while it is still taking
+/// it: its duplicate address detection must be free to abort a take-over of a source that answers) and not yet given it
+/// back by fail-back's reclaim (<see cref="PassiveGuard.MustStandDown"/>): a source whose job is not failed over keeps
+/// everything it serves.
 /// </summary>
 internal sealed class SourceDemotion(AgentContext ctx, JobManager jobs, SourceIdentity identity) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly Lock _wakeLock = new();
     private readonly ConcurrentDictionary<string, string> _lastFailure = new(StringComparer.Ordinal);
     private Task _loop = Task.CompletedTask;
 
@@ -45,10 +49,20 @@ internal sealed class SourceDemotion(AgentContext ctx, JobManager jobs, SourceId
 
     public void Start() => _loop = ctx.Loops.Run("source-demotion", null, LoopAsync, _stop.Token);
 
+    /// <summary>The target said it holds a job's identity (PassivePoller): a pass now, not at the next interval.</summary>
+    public void Wake()
+    {
+        lock (_wakeLock)
+        {
+            if (_wake.CurrentCount == 0)
+                _wake.Release();
+        }
+    }
+
     private async Task LoopAsync(CancellationToken ct)
     {
-        using var feed = ctx.Events.Subscribe();
-        Task<bool>? woken = null;
+        // One wait on the signal at a time, kept across intervals: a second waiter would take a wake the first then missed.
+        Task? woken = null;
         try
         {
             while (true)
@@ -59,19 +73,9 @@ internal sealed class SourceDemotion(AgentContext ctx, JobManager jobs, SourceId
                     if (PassiveGuard.MustStandDown(ctx, runner.Job.Name) && Spec(runner.Job.Name) is { } spec)
                         await KeepOffAsync(spec, ct);
                 }
-                var tick = Task.Delay(Restore.PassivePoller.Interval, ctx.Time, ct);
-                while (!tick.IsCompleted)
-                {
-                    woken ??= feed.Reader.WaitToReadAsync(ct).AsTask();
-                    if (await Task.WhenAny(tick, woken) == tick)
-                        break;
+                woken ??= _wake.WaitAsync(ct);
+                if (await Task.WhenAny(woken, Task.Delay(Restore.PassivePoller.Interval, ctx.Time, ct)) == woken)
                     woken = null;
-                    bool passive = false;
-                    while (feed.Reader.TryRead(out var e))
-                        passive |= e.Code == EventCode.SourcePassive;
-                    if (passive)
-                        break;
-                }
                 ct.ThrowIfCancellationRequested();
             }
         }
@@ -98,9 +102,20 @@ internal sealed class SourceDemotion(AgentContext ctx, JobManager jobs, SourceId
         if (spec.Failover is null)
             return;
         var down = new StandDown();
-        await identity.DropAddressesAsync(spec, down, ct);
-        await identity.SharesOffAsync(spec, down, onlyIfChanged: true, ct);
-        await identity.UnexportAsync(spec, down, ct);
+        await identity.Gate.WaitAsync(ct);
+        try
+        {
+            // Asked again under the gate: a fail-back's reclaim may have given the identity back meanwhile.
+            if (!PassiveGuard.MustStandDown(ctx, spec.Name))
+                return;
+            await identity.DropAddressesAsync(spec, down, ct);
+            await identity.SharesOffAsync(spec, down, onlyIfChanged: true, ct);
+            await identity.UnexportAsync(spec, down, ct);
+        }
+        finally
+        {
+            identity.Gate.Release();
+        }
         if (down.Dropped.Count > 0)
             ctx.Events.Record(EventCode.SourceDemoted, Severity.Warning, "failover", spec.Name,
                 $"this job is failed over to the target, so this host must not serve its identity, but it did (its OS configuration brings it up): removed "

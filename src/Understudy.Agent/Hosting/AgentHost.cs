@@ -136,12 +136,15 @@ internal sealed class AgentHost : IAsyncDisposable
         replication.Bind(target);
         // The source's witness holds: a fence reclaims through the fail-back's own reclaim (the hold has the key then);
         // fail-back's reclaim, through the passive poller, takes the key first.
+        // One per host: its gate orders a reclaim (fail-back, unfence) against the stand-down of a returning source.
+        var sourceIdentity = new SourceIdentity(ProcessCommandRunner.Instance, identityOptions, name);
         var fence = new Witness.SourceFence(ctx, ProcessCommandRunner.Instance, identityOptions, async (spec, token) =>
-            await new Restore.SourceReclaim(ctx, ProcessCommandRunner.Instance, identityOptions).ReclaimAsync(spec, token) is { Ok: false } r ? r.Error ?? "reclaim failed" : null);
+            await new Restore.SourceReclaim(ctx, ProcessCommandRunner.Instance, identityOptions, identity: sourceIdentity).ReclaimAsync(spec, token) is { Ok: false } r
+                ? r.Error ?? "reclaim failed" : null);
         var witness = new Witness.SourceWitness(ctx, jobs, fence, job => PassiveGuard.ReasonFor(ctx, job) is not null);
         jobs.WitnessStatus = witness.View;
-        var passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, identityOptions, witness.TakeForReclaimAsync);
-        var demotion = new SourceDemotion(ctx, jobs, new SourceIdentity(ProcessCommandRunner.Instance, identityOptions, name));
+        var demotion = new SourceDemotion(ctx, jobs, sourceIdentity);
+        var passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, identityOptions, witness.TakeForReclaimAsync, sourceIdentity, demotion.Wake);
         var peer = new PeerListener(PeerLink.ParseEndPoint(options.Listen, PeerLink.DefaultPort), identity, name, store, events,
             target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
         var notifier = new Notify.Notifier(events, time, new Core.Api.AgentName(identity.Id, name), AgentVersion.Current,

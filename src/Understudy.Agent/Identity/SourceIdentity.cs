@@ -23,6 +23,9 @@ internal sealed class StandDown
 /// </summary>
 internal sealed partial class SourceIdentity(ICommandRunner commands, IdentityOptions options, string agentName)
 {
+    /// <summary>One stand-down or stand-up of this host's identity at a time (held by the caller around a whole pass).</summary>
+    public SemaphoreSlim Gate { get; } = new(1, 1);
+
     private static IdentitySpec Identity(JobSpec spec) => spec.Failover!.Identity;
 
     /// <summary>Removes each of the job's identity addresses wherever this host holds it.</summary>

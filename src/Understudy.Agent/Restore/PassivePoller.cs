@@ -22,8 +22,10 @@ namespace Understudy.Agent.Restore;
 /// "restore", and then that connection turns round: the target sends, this agent applies
 /// (<see cref="ReverseApplySession"/>) until the target closes it or says "resume".
 /// </summary>
+/// <paramref name="identity"/> is the host's one <see cref="SourceIdentity"/> (its gate orders a reclaim against the
+/// stand-down); <paramref name="held"/> is told when the target first says it holds a job's identity (Failover/SourceDemotion).
 internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandRunner commands, IdentityOptions options,
-    Func<Core.Jobs.JobSpec, CancellationToken, Task<string?>>? takeWitnessKey = null) : IAsyncDisposable
+    Func<Core.Jobs.JobSpec, CancellationToken, Task<string?>>? takeWitnessKey = null, SourceIdentity? identity = null, Action? held = null) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<(string Job, int Root), Task> _links = new();
@@ -86,6 +88,9 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
                 if (frame?.Message is not ControlReply reply)
                     return;
                 var answer = ControlVerbs.PassivePoll.ReadReply(reply);
+                // A restore, or a wait while the target holds the identity (not while it is still taking it): stand down.
+                if ((answer.Action == PassivePollReply.Restore || answer is { Action: PassivePollReply.Wait, Holds: true }) && PassiveGuard.MarkHeld(ctx, job.Name))
+                    held?.Invoke();
                 switch (answer.Action)
                 {
                     case PassivePollReply.Resume:
@@ -118,7 +123,7 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
                 : $"conflict: {r.Path} changed here before the fail-over and on the target since; the target's version wins, this one is kept as {r.ParkedAs}",
                 new { path = r.Path, parkedAs = r.ParkedAs, root = r.Root });
         });
-        var reclaim = new SourceReclaim(ctx, commands, options, takeWitnessKey);
+        var reclaim = new SourceReclaim(ctx, commands, options, takeWitnessKey, identity);
         bool resumed = await new ReverseApplySession(conn, job.Name, tree, parker, ctx.Events, async (request, token) => request switch
         {
             _ when ControlVerbs.IdentityStatus.Is(request) => ControlVerbs.IdentityStatus.Reply(new IdentityStatusReply(await reclaim.HeldAsync(spec, token))),
@@ -190,7 +195,7 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
         }
         if (spec.Failover is null)
             return;
-        var r = await new SourceReclaim(ctx, commands, options, takeWitnessKey).ReclaimAsync(spec, ct);
+        var r = await new SourceReclaim(ctx, commands, options, takeWitnessKey, identity).ReclaimAsync(spec, ct);
         if (r.Ok)
             ctx.Events.Record(EventCode.SourceIdentityRetaken, Severity.Info, "failover", job,
                 $"the target does not hold this job's identity (it says resume without a fail-back): this source serves it again{(r.Added.Count > 0 ? $" ({string.Join(", ", r.Added)})" : "")}");
