@@ -169,7 +169,16 @@ internal sealed partial class FailoverEngine
         RunOutcome outcome;
         try
         {
-            outcome = await new StepRunner(_s.Store, _s.Events, SourceId, Job, FailbackPhase, _s.Commands, _s.Options, _held).RunAsync(BuildFailbackPlan(), ct);
+            // The identity keeper's pass under way ends first; it skips every pass after (the state is failing-back).
+            await _identityGate.WaitAsync(ct);
+            try
+            {
+                outcome = await new StepRunner(_s.Store, _s.Events, SourceId, Job, FailbackPhase, _s.Commands, _s.Options, _held).RunAsync(BuildFailbackPlan(), ct);
+            }
+            finally
+            {
+                _identityGate.Release();
+            }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

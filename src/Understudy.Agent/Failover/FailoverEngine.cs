@@ -89,9 +89,11 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
     /// <summary>Starts monitoring; resumes a take-over that a restart interrupted.</summary>
     public void Start()
     {
+        // Before the monitor's first round, which is the keeper's first pass (FailoverEngine.Identity.cs).
+        BeginReassert();
         // Supervised (restarted after an exception that escapes a round, with an event); bare in unit tests.
         _monitor = _s.Loops?.Run("failover-monitor", Job, MonitorLoopAsync, _stop.Token) ?? MonitorLoopAsync(_stop.Token);
-        if (State == FailoverState.FailingOver)
+        if (State == FailoverState.FailingOver && _reassertTo is null)
         {
             lock (_lock)
                 _takeover = RunTakeoverAsync(force: false, _stop.Token);
@@ -113,6 +115,7 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
                 try
                 {
                     _held.Flush();
+                    await KeepIdentityAsync(ct);
                     if (!State.IsMonitored())
                         continue;
                     // A script probe runs as root here, so not before this target's operator approved the plan that names

@@ -41,8 +41,9 @@ public sealed class FailbackReplaceTests(ITestOutputHelper output)
         var written = "written by the client during the fail-over\n"u8.ToArray();
         await SmbClient.WriteFileAsync(f.Lab.Client, f.Unc, "client.txt", written);
 
-        // The repaired source comes back without the service address and stays passive; restore over the back-end.
-        await f.Lab.RemoveAddressAsync(f.Lab.Source, f.Vip);
+        // The source agent, which reaches the target over the back-end, stays passive and takes the service address down
+        // itself once the target holds it (issue 20, item 4); the repaired source comes back without it.
+        await Wait.UntilAsync(() => !f.Holders(f.Vip).Contains("src"), TimeSpan.FromSeconds(30), "the passive source to take the service address down");
         await f.Lab.RestoreLinkAsync(f.Lab.Source);
         await Wait.UntilAsync(async () => (await f.Source.StatusAsync(FailoverLab.Job))["state"]?.GetValue<string>() == "failed-over (passive)",
             TimeSpan.FromSeconds(60), "the source to stay passive");
