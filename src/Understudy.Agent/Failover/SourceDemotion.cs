@@ -13,7 +13,7 @@ namespace Understudy.Agent.Failover;
 /// share or the export brings them up at boot, before any agent runs. So the source takes them down
 /// (<see cref="SourceIdentity"/>): at agent start before anything else (<see cref="DemoteStoredAsync"/>, from the
 /// stored jobs, ahead of the peer link, the API and the jobs), at once when the target first says it holds the identity
-/// (the passive poller's <see cref="Wake"/>), and every <see cref="Restore.PassivePoller.Interval"/> after, should a network
+/// (the passive poller's <see cref="Wake"/>), and every passive-poll interval (<see cref="AgentSettings.PassivePoll"/>) after, should a network
 /// manager bring the address back. Only while passive, the target holding the identity (not while it is still taking
 /// it: its duplicate address detection must be free to abort a take-over of a source that answers) and not yet given it
 /// back by fail-back's reclaim (<see cref="PassiveGuard.MustStandDown"/>): a source whose job is not failed over keeps
@@ -74,7 +74,7 @@ internal sealed class SourceDemotion(AgentContext ctx, JobManager jobs, SourceId
                         await KeepOffAsync(spec, ct);
                 }
                 woken ??= _wake.WaitAsync(ct);
-                if (await Task.WhenAny(woken, Task.Delay(Restore.PassivePoller.Interval, ctx.Time, ct)) == woken)
+                if (await Task.WhenAny(woken, Task.Delay(ctx.Settings.PassivePoll, ctx.Time, ct)) == woken)
                     woken = null;
                 ct.ThrowIfCancellationRequested();
             }
