@@ -119,7 +119,7 @@ internal sealed class AgentHost : IAsyncDisposable
                 "trust entries now carry the roots their jobs may write under and their privileges (no setuid/setgid, no security.*/trusted.* xattrs unless allowed): "
                 + string.Join("; ", store.TrustPolicyMigrated));
         var loops = new LoopSupervisor(events, time);
-        var ctx = new AgentContext(identity, name, options.DataDir, store, events, time, loops);
+        var ctx = new AgentContext(identity, name, options.DataDir, store, events, time, loops) { PeerHeartbeat = options.PeerHeartbeat };
         var identityOptions = IdentityOptions.FromEnvironment();
         var jobs = new JobManager(ctx);
         // The one cycle in the wiring: the target asks fail-over about every source that connects, and a take-over
@@ -139,7 +139,7 @@ internal sealed class AgentHost : IAsyncDisposable
         jobs.WitnessStatus = witness.View;
         var passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, identityOptions, witness.TakeForReclaimAsync);
         var peer = new PeerListener(PeerLink.ParseEndPoint(options.Listen, PeerLink.DefaultPort), identity, name, store, events,
-            target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
+            PeerHeartbeat.For(ctx), target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
         var notifier = new Notify.Notifier(events, time, new Core.Api.AgentName(identity.Id, name), AgentVersion.Current,
             options.NotifyFile ?? Path.Combine(options.DataDir, Notify.NotifyFile.DefaultName),
             () => [.. failover.Engines.Where(e => e.State == FailoverState.Pending).Select(e => new Notify.PendingFailover(e.Job, e.SourceName, e.Reason))]);
