@@ -8,4 +8,7 @@ internal sealed record AgentContext(AgentIdentity Identity, string AgentName, st
 {
     /// <summary>The environment's knobs, read once at start (<see cref="AgentSettings"/>).</summary>
     public AgentSettings Settings { get; init; } = AgentSettings.Default;
+    /// <summary>The peer links' heartbeat interval (<c>understudy agent --peer-heartbeat</c>, read at start); null: the
+    /// default (Peer/PeerHeartbeat.cs).</summary>
+    public TimeSpan? PeerHeartbeat { get; init; }
 }

@@ -24,6 +24,9 @@ internal enum EventCode
     PeerTlsFailed = 122,
     PeerProtocolViolation = 123,
     PeerSessionFailed = 124,
+
+    /// <summary>A peer link carried nothing for 3 × the peer's heartbeat interval: closed, and made again (Peer/PeerConnection.Heartbeat.cs).</summary>
+    PeerLinkSilent = 160,
     TrustPolicyMigrated = 130,
     PeerRefusalsSummarized = 131,
     JobOutsideRoots = 133,

@@ -124,7 +124,7 @@ internal sealed class AgentHost : IAsyncDisposable
         var loops = new LoopSupervisor(events, time);
         // The environment's knobs, read here once (docs/cli.md, "Agent environment") and handed down; no part reads them later.
         Func<string, string?> env = Environment.GetEnvironmentVariable;
-        var ctx = new AgentContext(identity, name, options.DataDir, store, events, time, loops) { Settings = AgentSettings.FromEnvironment(env) };
+        var ctx = new AgentContext(identity, name, options.DataDir, store, events, time, loops) { Settings = AgentSettings.FromEnvironment(env), PeerHeartbeat = options.PeerHeartbeat };
         var identityOptions = IdentityOptions.FromEnvironment(env);
         var jobs = new JobManager(ctx, Replication.Capture.WatcherOptions.FromEnvironment(env));
         // The one cycle in the wiring: the target asks fail-over about every source that connects, and a take-over
@@ -148,7 +148,7 @@ internal sealed class AgentHost : IAsyncDisposable
         var demotion = new SourceDemotion(ctx, jobs, sourceIdentity);
         var passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, identityOptions, witness.TakeForReclaimAsync, sourceIdentity, demotion.Wake);
         var peer = new PeerListener(PeerLink.ParseEndPoint(options.Listen, PeerLink.DefaultPort), identity, name, store, events,
-            target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
+            PeerHeartbeat.For(ctx), target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
         var notifier = new Notify.Notifier(events, time, new Core.Api.AgentName(identity.Id, name), AgentVersion.Current,
             options.NotifyFile ?? Path.Combine(options.DataDir, Notify.NotifyFile.DefaultName),
             () => [.. failover.Engines.Where(e => e.State == FailoverState.Pending).Select(e => new Notify.PendingFailover(e.Job, e.SourceName, e.Reason))]);

@@ -289,7 +289,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
             return _session;
         await DropSessionAsync();
         PassiveGuard.ThrowIfPassive(_ctx, Job.Name);
-        _session = await SourceSession.OpenAsync(Job, _ctx.Identity, _ctx.AgentName, ct);
+        _session = await SourceSession.OpenAsync(Job, _ctx, ct);
         if (_linkLost)
         {
             _linkLost = false;

@@ -75,7 +75,8 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
             using (var connect = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
                 connect.CancelAfter(TimeSpan.FromSeconds(10));
-                conn = await PeerLink.ConnectAsync(job.TargetAddress, job.TargetId, ctx.Identity, ctx.AgentName, connect.Token);
+                conn = await PeerLink.ConnectAsync(job.TargetAddress, job.TargetId, ctx.Identity, ctx.AgentName, PeerHeartbeat.For(ctx), connect.Token);
+                conn.Job = job.Name;
             }
             await using (conn)
             {

@@ -88,6 +88,7 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
         if (first.Message is not OpenJob open)
             throw new ProtocolException($"expected OpenJob, got {first.Message.Type}");
         var job = new HostedJobInfo(conn.PeerId, open.JobName, open.TargetPath, open.SourceName);
+        conn.Job = open.JobName;
         if (failover.RefusalFor(job.SourceId, job.Job) is { } passive)
         {
             // Split-brain guard: the source learns here that its job was failed over and stays passive.

@@ -33,19 +33,30 @@ internal static class AgentCommands
             Description = "Keep events for at most this many days",
             DefaultValueFactory = _ => Understudy.Agent.Events.EventRetention.DefaultMaxAgeDays,
         };
+        var heartbeat = new Option<string>("--peer-heartbeat")
+        {
+            Description = "Heartbeat interval of every peer link (100ms to 10m): a link that carries nothing for 3 of the peer's intervals is closed and made again",
+            DefaultValueFactory = _ => "5s",
+        };
         var cmd = new Command("agent", "Run the Understudy agent daemon in the foreground until SIGINT/SIGTERM. Exit 0: stopped by a signal; 2: could not start (data dir, port, certificate)")
         {
-            Options = { listen, api, apiCert, apiKey, allowedHost, name, notify, metricsOpen, keep, keepDays },
+            Options = { listen, api, apiCert, apiKey, allowedHost, name, notify, metricsOpen, keep, keepDays, heartbeat },
         };
         cmd.SetAction(async (r, ct) =>
         {
             AgentRuntime.ReexecIfRequested();
+            if (!Understudy.Core.Jobs.JobValues.TryParseDuration(r.GetValue(heartbeat)!, out var beat)
+                || beat < Understudy.Agent.Peer.PeerHeartbeat.MinInterval || beat > Understudy.Agent.Peer.PeerHeartbeat.MaxInterval)
+            {
+                Console.Error.WriteLine($"understudy agent: --peer-heartbeat '{r.GetValue(heartbeat)}': expected a duration from 100ms to 10m, like 5s");
+                return ExitCodes.Error;
+            }
             // For the daemon, the global --api (elsewhere: which agent to talk to) names where to serve the API.
             var apiAddress = r.GetResult(api) is null or { Implicit: true } && r.GetValue(GlobalOptions.Api) is { } given ? ListenAddress(given) : r.GetValue(api)!;
             var opts = new AgentOptions(Path.GetFullPath(r.GetValue(GlobalOptions.DataDir)!), r.GetValue(listen)!, apiAddress, r.GetValue(name),
                 r.GetValue(apiCert) is { } ac ? Path.GetFullPath(ac) : null, r.GetValue(apiKey) is { } ak ? Path.GetFullPath(ak) : null,
                 r.GetValue(allowedHost) ?? [], r.GetValue(notify) is { } nf ? Path.GetFullPath(nf) : null, r.GetValue(metricsOpen),
-                new Understudy.Agent.Events.EventRetention(Math.Max(1, r.GetValue(keep)), Math.Max(1, r.GetValue(keepDays))));
+                new Understudy.Agent.Events.EventRetention(Math.Max(1, r.GetValue(keep)), Math.Max(1, r.GetValue(keepDays))), beat);
             AgentHost host;
             try
             {
