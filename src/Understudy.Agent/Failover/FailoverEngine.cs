@@ -88,6 +88,7 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
     {
         // Supervised (restarted after an exception that escapes a round, with an event); bare in unit tests.
         _monitor = _s.Loops?.Run("failover-monitor", Job, MonitorLoopAsync, _stop.Token) ?? MonitorLoopAsync(_stop.Token);
+        StartReleases();
         if (State == FailoverState.FailingOver)
         {
             lock (_lock)
