@@ -166,4 +166,8 @@ internal enum EventCode
     NotifyConfigLoaded = 803,
     NotifyConfigInvalid = 804,
     NotifyTest = 805,
+
+    WitnessReleaseRetrying = 810,
+    WitnessReleaseRecovered = 811,
+    WitnessRevokeFailed = 812,
 }

@@ -93,6 +93,7 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
         BeginReassert();
         // Supervised (restarted after an exception that escapes a round, with an event); bare in unit tests.
         _monitor = _s.Loops?.Run("failover-monitor", Job, MonitorLoopAsync, _stop.Token) ?? MonitorLoopAsync(_stop.Token);
+        StartReleases();
         if (State == FailoverState.FailingOver && _reassertTo is null)
         {
             lock (_lock)
