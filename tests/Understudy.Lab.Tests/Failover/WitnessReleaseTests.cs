@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using System.Text;
 using System.Text.Json.Nodes;
 using Understudy.Testing;
@@ -26,12 +27,12 @@ public sealed class WitnessReleaseTests(ITestOutputHelper output)
         // won and no way to give it back, until the test lifts the route.
         var script = f.Script("cut-witness.sh", $"/usr/sbin/ip route add blackhole {etcd.Address}/32\nexit 3");
         await f.ApplyAndProtectAsync(f.FailoverYaml(scripts: $"pre_failover: [ {{ run: {script}, timeout: 10s }} ]", abortOnPreFailure: true) + etcd.Yaml);
-        await FailoverProbe.WaitEventAsync(f.Source, FailoverLab.Job, "holds the witness key", Long);
+        await FailoverProbe.WaitEventAsync(f.Source, FailoverLab.Job, EventCode.WitnessAcquired, Long, "holds the witness key");
 
         await f.Lab.CutLinkAsync(f.Lab.Source);
-        await FailoverProbe.WaitEventAsync(f.Target, FailoverLab.Job, "took the witness key", Long);
-        await FailoverProbe.WaitEventAsync(f.Target, FailoverLab.Job, "fail-over aborted and undone", Long);
-        await FailoverProbe.WaitEventAsync(f.Target, FailoverLab.Job, "could not release the witness key", Long);
+        await FailoverProbe.WaitEventAsync(f.Target, FailoverLab.Job, EventCode.WitnessTaken, Long);
+        await FailoverProbe.WaitEventAsync(f.Target, FailoverLab.Job, EventCode.FailoverAborted, Long);
+        await FailoverProbe.WaitEventAsync(f.Target, FailoverLab.Job, EventCode.WitnessReleaseRetrying, Long);
         // What the target's witness view says while the release is owed (asserted at the end: the key comes first).
         var during = await Witness(f.Target);
         output.WriteLine($"during the cut: {during}");
@@ -40,10 +41,10 @@ public sealed class WitnessReleaseTests(ITestOutputHelper output)
         // The witness and the source come back: the release goes through, the source takes its key and its address again.
         await f.Lab.RestoreLinkAsync(f.Lab.Source);
         await f.Lab.ExecOkAsync(f.Lab.Target, ["ip", "route", "del", "blackhole", $"{etcd.Address}/32"]);
-        await FailoverProbe.WaitEventAsync(f.Source, FailoverLab.Job, "took the witness key again", Long);
+        await FailoverProbe.WaitEventAsync(f.Source, FailoverLab.Job, EventCode.WitnessAcquired, Long, "took the witness key again");
         await Wait.UntilAsync(() => f.Holders(f.Vip) is ["src"], Long, "the source to hold its service address again");
         Assert.StartsWith("source ", await KeyValueAsync(f.Lab, etcd, key), StringComparison.Ordinal);
-        await FailoverProbe.WaitEventAsync(f.Target, FailoverLab.Job, "failed tries: the source may take it again", Long);
+        await FailoverProbe.WaitEventAsync(f.Target, FailoverLab.Job, EventCode.WitnessReleaseRecovered, Long);
         Assert.Equal("release pending", during["state"]?.GetValue<string>());
         Assert.Equal("released", (await Witness(f.Target))?["state"]?.GetValue<string>());
         foreach (var e in (await FailoverProbe.EventsAsync(f.Target, FailoverLab.Job)).Concat(await FailoverProbe.EventsAsync(f.Source, FailoverLab.Job)).OrderBy(e => e.Time))
