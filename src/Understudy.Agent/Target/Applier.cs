@@ -349,11 +349,7 @@ internal sealed class Applier(FsTree tree) : IDisposable
     private void SetMeta(RelPath path, EntryMeta meta, IReadOnlyList<Xattr>? xattrs) =>
         tree.SetMetadata(path, meta.Mode, meta.Uid, meta.Gid, meta.MtimeNs, xattrs);
 
-    /// <summary>
-    /// True after a <see cref="Rename"/> that removed what the target held at the new name (see there): that content may
-    /// have been sent there ahead of the queue (a mirror that walked the new name, a write sent early) with no record
-    /// left to send it again, so the caller asks the sender to resync the new name.
-    /// </summary>
+    /// <summary>The last <see cref="Rename"/> removed what was at the new name (maybe sent ahead): the caller asks for a resync.</summary>
     public bool RenameClearedItsDestination { get; private set; }
 
     public void Rename(RenameOp m)
