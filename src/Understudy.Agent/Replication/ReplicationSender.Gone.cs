@@ -101,6 +101,15 @@ internal sealed partial class ReplicationSender
             if (Trace.On)
                 Trace.Write(_job.Name, $"resyncs {string.Join(", ", scopes.Select(s => s.t))}: trees skipped under their old names");
             await ResyncAsync(scopes, ct);
+            // The difference mirror compares size and mtime: a file rewritten at its size with its old mtime put back
+            // looks sent. A file whose own Upsert was skipped changed after the target's copy was made, so it goes
+            // whatever the comparison said (fresh convergence seed 593202836: the target kept the older content).
+            foreach (var (k, what) in moved)
+            {
+                var now = k.Path.Rebase(from, to);
+                if ((what & Gone.Upsert) != 0 && (what & Gone.UpsertTree) == 0 && scopes.Any(s => now.IsUnder(s.t)))
+                    await UpsertAsync(root, now, recursive: false, allowLink: true, ct);
+            }
         }
         foreach (var (k, _) in moved.Where(g => (g.Value & Gone.DirMeta) != 0).OrderByDescending(g => g.Key.Path.Length))
             await DirMetaAsync(root, k.Path.Rebase(from, to), ct);

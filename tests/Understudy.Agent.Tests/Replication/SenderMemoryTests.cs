@@ -2,12 +2,14 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Understudy.Agent.Events;
+using Understudy.Agent.Mirror;
 using Understudy.Agent.Peer;
 using Understudy.Agent.Replication;
 using Understudy.Agent.Source;
 using Understudy.Agent.State;
 using Understudy.Core.Jobs;
 using Understudy.Core.Paths;
+using Understudy.Core.Posix;
 using Understudy.Core.Protocol;
 using Understudy.Testing;
 using Xunit;
@@ -59,11 +61,18 @@ public sealed class SenderMemoryTests : IAsyncLifetime
         return (session, new PeerConnection(server.GetStream(), "source"));
     }
 
-    /// <summary>What the sender sent up to the barrier after it, as "file PATH" and "rename FROM -> TO".</summary>
-    private async Task<List<string>> SentAsync(SourceSession session, PeerConnection target, ulong barrier)
+    /// <summary>What the sender sent up to the barrier after it, as "file PATH" and "rename FROM -> TO". A listing the
+    /// sender asks for is answered from <paramref name="replica"/> (none: an empty one).</summary>
+    private async Task<List<string>> SentAsync(SourceSession session, PeerConnection target, ulong barrier, string? replica = null)
     {
         await session.SendBarrierAsync(barrier, _cts.Token);
         await session.FlushAsync(_cts.Token);
+        return await ReceivedAsync(target, barrier, replica);
+    }
+
+    /// <summary>What the target receives up to that barrier (started before a send that waits for a listing).</summary>
+    private async Task<List<string>> ReceivedAsync(PeerConnection target, ulong barrier, string? replica)
+    {
         var ops = new List<string>();
         while (await target.ReceiveAsync(_cts.Token) is { } frame)
         {
@@ -79,10 +88,65 @@ public sealed class SenderMemoryTests : IAsyncLifetime
                     case RenameOp r:
                         ops.Add($"rename {r.From} -> {r.To}");
                         break;
+                    case ManifestRequest m:
+                        await AnswerManifestAsync(target, m, replica);
+                        break;
                 }
             }
         }
         return ops;
+    }
+
+    private async Task AnswerManifestAsync(PeerConnection target, ManifestRequest m, string? replica)
+    {
+        var items = new List<ManifestItem>();
+        if (replica is not null)
+        {
+            using var tree = FsTree.Open(replica, create: false);
+            if (tree.Lstat(m.Subtree) is not null)
+                items.AddRange(ManifestScan.Scan(tree, m.Subtree, m.WithHashes, descend: _ => true, replica: true, withXattrs: m.WithXattrs));
+        }
+        if (items.Count > 0)
+            await target.SendAsync(new ManifestBatch(items), _cts.Token);
+        await target.SendAsync(new ManifestEnd(items.Count, null), _cts.Token);
+    }
+
+    [Fact]
+    public async Task AFileRewrittenKeepingSizeAndMtime_InATreeSkippedUnderItsOldName_IsSentAgainUnderTheNewOne()
+    {
+        // Fresh convergence seed 593202836 (fanotify): a file in a directory moved into the job was sent (content A),
+        // rewritten at the same size with its old mtime put back (content B), and the directory above renamed before the
+        // file's Upsert and the moved-in tree's UpsertTree went: both were skipped as gone. The rename then brought the
+        // tree to its new name by a difference mirror, which compares size and mtime only: the target kept content A.
+        // A file whose own change was skipped must be sent, whatever a size-and-mtime comparison says.
+        var src = _dir.Sub("src");
+        var replica = _dir.Sub("replica");
+        Directory.CreateDirectory(Path.Combine(src, "x", "t"));
+        Directory.CreateDirectory(Path.Combine(replica, "x", "t"));
+        var f = Path.Combine(src, "x", "t", "f");
+        var stale = Path.Combine(replica, "x", "t", "f");
+        File.WriteAllText(f, "content B");
+        File.WriteAllText(stale, "content A");
+        var mtime = new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(f, mtime);
+        File.SetLastWriteTimeUtc(stale, mtime);
+        var job = new JobDefinition("j", [new SourceRoot(src, RelPath.Root)], (_, _) => false, "", "", replica, MirrorMode.Different, false);
+        var events = new EventLog(_store!, NullLogger<EventLog>.Instance, TimeProvider.System);
+
+        var (s, t) = await SessionAsync();
+        await using (s)
+        await using (t)
+        {
+            using var sender = new ReplicationSender(job, s, events, TimeProvider.System);
+            await sender.SendAsync(new ReplicationRecord(RecordKind.Upsert, 0, RelPath.Parse("a/t/f")), 1, _cts.Token);
+            await sender.SendAsync(new ReplicationRecord(RecordKind.UpsertTree, 0, RelPath.Parse("a/t"), IsDirectory: true), 2, _cts.Token);
+            Assert.Empty(await SentAsync(s, t, 2, replica)); // both gone: a was renamed to x
+            var received = Task.Run(() => ReceivedAsync(t, 3, replica)); // the rename's resync asks for a listing
+            await sender.SendAsync(new ReplicationRecord(RecordKind.Rename, 0, RelPath.Parse("a"), IsDirectory: true, To: RelPath.Parse("x")), 3, _cts.Token);
+            await s.SendBarrierAsync(3, _cts.Token);
+            await s.FlushAsync(_cts.Token);
+            Assert.Contains("file x/t/f", await received);
+        }
     }
 
     [Fact]
