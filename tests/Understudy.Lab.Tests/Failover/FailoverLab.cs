@@ -26,6 +26,12 @@ internal sealed record FailoverLabOptions
     /// to the source's shares (a returning source standing down, a witness fence) reaches the smbd clients use.
     /// </summary>
     public bool SourceSamba { get; init; }
+
+    /// <summary>
+    /// Each agent's data directory on a tmpfs of this many MiB (0: none), so a test can fill it (<see cref="Tmpfs.Fill"/>)
+    /// and free it again: the chaos runner's full data directory.
+    /// </summary>
+    public int DataTmpfsMegabytes { get; init; }
 }
 
 /// <summary>
@@ -118,6 +124,12 @@ internal sealed class FailoverLab : IAsyncDisposable
         string? targetListen = null;
         if (Options.BackEnd)
             targetListen = $"{(await Lab.AddBackEndLinkAsync(ct)).Target}:{LabAgent.PeerPort}";
+        if (Options.DataTmpfsMegabytes > 0)
+        {
+            // Owned before the agents, so the lab unmounts them after it has stopped the agents.
+            foreach (var host in new[] { Lab.Source, Lab.Target })
+                Lab.Own(await Tmpfs.MountAsync(host.Sub("agent"), Options.DataTmpfsMegabytes));
+        }
         Source = Lab.Own(new LabAgent(Lab.Source) { Environment = IdentityEnvironment(Lab.Source, Options.SourceSamba ? SourceSmbd : null, null) });
         Target = Lab.Own(new LabAgent(Lab.Target, listen: targetListen) { Environment = IdentityEnvironment(Lab.Target, TargetSmbd, TargetGanesha) });
         await Task.WhenAll(Source.StartAsync(ct), Target.StartAsync(ct));

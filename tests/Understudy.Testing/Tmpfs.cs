@@ -1,9 +1,12 @@
 using System.Diagnostics;
 
-namespace Understudy.Agent.Tests.Mirror;
+namespace Understudy.Testing;
 
-/// <summary>What the disk-full tests share: a root tool run (mount, umount) and filling a size-limited tmpfs.</summary>
-internal static class Tmpfs
+/// <summary>
+/// What the disk-full tests and the chaos runner share: a root tool run (mount, umount), a size-limited tmpfs mounted
+/// for a test, and filling it.
+/// </summary>
+public static class Tmpfs
 {
     /// <summary>Writes <paramref name="path"/> until the file system is full.</summary>
     public static void Fill(string path)
@@ -30,6 +33,14 @@ internal static class Tmpfs
         }
     }
 
+    /// <summary>Mounts a tmpfs of <paramref name="megabytes"/> on <paramref name="path"/> (made if missing); disposing unmounts it (lazily: a process may still hold it).</summary>
+    public static async Task<IAsyncDisposable> MountAsync(string path, int megabytes)
+    {
+        Directory.CreateDirectory(path);
+        await RunAsync("mount", "-t", "tmpfs", "-o", $"size={megabytes}m,mode=0700", "understudy-test", path);
+        return new Mount(path);
+    }
+
     public static async Task RunAsync(string tool, params string[] args)
     {
         var psi = new ProcessStartInfo(tool) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
@@ -40,5 +51,10 @@ internal static class Tmpfs
         await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
         if (p.ExitCode != 0)
             throw new InvalidOperationException($"{tool} {string.Join(' ', args)}: exit {p.ExitCode}: {await err}");
+    }
+
+    private sealed class Mount(string path) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => new(RunAsync("umount", "-l", path));
     }
 }
