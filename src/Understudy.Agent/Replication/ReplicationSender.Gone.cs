@@ -22,6 +22,23 @@ internal sealed partial class ReplicationSender
     /// <summary>The queue sequence number of the record being sent (0: not a queue record).</summary>
     private long _recordSeq;
 
+    /// <summary>When the record being sent was queued (0: not known).</summary>
+    private long _recordQueuedNs;
+
+    /// <summary>
+    /// When the records behind the Upserts in <see cref="_gone"/> were queued (the earliest per path; none known: 0). The
+    /// change such a record stood for was made before that and at most a coalescer's hold and the capture's lag earlier.
+    /// A difference mirror compares size and mtime only, and a file rewritten at its size with its old mtime put back
+    /// looks sent: while such skipped changes wait for the rename that explains them, a resync sends every file in its
+    /// scope changed since then whatever the comparison says (<see cref="GoneChangesSinceNs"/>; convergence seed 513 on a
+    /// loaded machine: the rename that moved the file's directory had gone before its Upsert, which then waited in vain).
+    /// </summary>
+    private readonly Dictionary<(int Root, RelPath Path), long> _goneQueued = [];
+
+    /// <summary>The longest a change is taken to take from being made to being queued: the longest hold a job may set
+    /// (<c>replication.max_hold</c>, 60 s) and half a minute of capture lag under load.</summary>
+    private static readonly long GoneChangeLagNs = TimeSpan.FromSeconds(90).Ticks * 100;
+
     [Flags]
     internal enum Gone
     {
@@ -41,8 +58,27 @@ internal sealed partial class ReplicationSender
         if (path.IsRoot)
             return;
         if (_gone.Count >= MaxGone)
+        {
             _gone.Clear();
+            _goneQueued.Clear();
+        }
         _gone[(root, path)] = _gone.GetValueOrDefault((root, path)) | what;
+        // Only a queue record's skip stands for a change: a file a mirror listed and found gone has its own records.
+        if ((what & (Gone.Upsert | Gone.UpsertTree)) != 0 && _recordSeq > 0)
+            _goneQueued[(root, path)] = _goneQueued.TryGetValue((root, path), out long t) ? Math.Min(t, _recordQueuedNs) : _recordQueuedNs;
+    }
+
+    /// <summary>The resync's <see cref="MirrorEngine.ChangedSinceNs"/>: with file changes skipped as gone still waiting,
+    /// files changed since a little before the earliest was queued are sent whatever size and mtime say; null: none waits.</summary>
+    private long? GoneChangesSinceNs()
+    {
+        long? since = null;
+        foreach (var (k, t) in _goneQueued)
+        {
+            if (_gone.ContainsKey(k))
+                since = since is { } s ? Math.Min(s, t) : t;
+        }
+        return since is { } e ? Math.Max(0, e - GoneChangeLagNs) : null;
     }
 
     /// <summary>Files a mirror (or this sender's reads) found gone when it came to send them: as if their Upserts were skipped.</summary>
@@ -62,7 +98,10 @@ internal sealed partial class ReplicationSender
         if (_gone.Count == 0)
             return;
         foreach (var k in _gone.Keys.Where(k => k.Root == root && k.Path.IsUnder(path)).ToList())
+        {
             _gone.Remove(k);
+            _goneQueued.Remove(k);
+        }
     }
 
     /// <summary>After a rename from → to: re-sends, under their new names, the records skipped at or below <paramref name="from"/>.</summary>
@@ -74,6 +113,9 @@ internal sealed partial class ReplicationSender
         foreach (var (k, what) in moved)
         {
             _gone.Remove(k);
+            // Gone again under the new name, it keeps the time of the change it stands for, not the rename's.
+            if (_goneQueued.Remove(k, out long queued))
+                _goneQueued[(root, k.Path.Rebase(from, to))] = queued;
             if (_recordSeq > 0)
                 _goneResent.Enqueue((_recordSeq, k, what));
         }

@@ -79,6 +79,7 @@ internal sealed partial class ReplicationSender : IDisposable
     public async Task SendAsync(ReplicationRecord r, long seq, CancellationToken ct)
     {
         _recordSeq = seq;
+        _recordQueuedNs = r.QueuedAtNs ?? 0;
         await SendRecordAsync(r, ct);
         if (_engine.Vanished.Count > 0)
             NoteVanished(_engine.Vanished);
@@ -215,7 +216,10 @@ internal sealed partial class ReplicationSender : IDisposable
             if (!path.IsRoot && Tree(root)?.Lstat(path) is { Kind: EntryKind.Directory })
                 NoteTreeRead(root, path, began);
         }
-        var engine = new MirrorEngine(_job with { DeleteOrphans = true }, _session, _events, new MirrorProgress(MirrorMode.Different, _time));
+        var engine = new MirrorEngine(_job with { DeleteOrphans = true }, _session, _events, new MirrorProgress(MirrorMode.Different, _time))
+        {
+            ChangedSinceNs = GoneChangesSinceNs(),
+        };
         await engine.ResyncAsync(scopes, ct);
         NoteVanished(engine.Vanished);
         foreach (var (root, path, inode) in engine.LinkedBeyondScope)
@@ -313,6 +317,7 @@ internal sealed partial class ReplicationSender : IDisposable
         if (now is not { Kind: not null } st || Excluded(root, path, st.Kind == EntryKind.Directory))
             return;
         _gone.Remove((root, path));
+        _goneQueued.Remove((root, path));
         if (st.Kind != EntryKind.Directory)
         {
             await SendEntryAsync(tree, root, Entry(path, st), allowLink, ct);

@@ -150,6 +150,43 @@ public sealed class SenderMemoryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AFileChangeSkippedAsGone_StillUnexplained_IsSentByAResyncOfWhereTheFileIsNow()
+    {
+        // Convergence seed 513 on a loaded machine: the Upsert of a file rewritten at its size with its old mtime put back
+        // found its name gone (a directory above it renamed) after the rename that moved it had been sent, so no rename was
+        // left to explain it; a resync of the tree the file is in now (the target could not apply something there)
+        // compared size and mtime and sent nothing: the target kept the older content.
+        var src = _dir.Sub("src");
+        var replica = _dir.Sub("replica");
+        Directory.CreateDirectory(Path.Combine(src, "x", "t"));
+        Directory.CreateDirectory(Path.Combine(replica, "x", "t"));
+        var f = Path.Combine(src, "x", "t", "f");
+        var stale = Path.Combine(replica, "x", "t", "f");
+        File.WriteAllText(f, "content B");
+        File.WriteAllText(stale, "content A");
+        var mtime = new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(f, mtime);
+        File.SetLastWriteTimeUtc(stale, mtime);
+        var job = new JobDefinition("j", [new SourceRoot(src, RelPath.Root)], (_, _) => false, "", "", replica, MirrorMode.Different, false);
+        var events = new EventLog(_store!, NullLogger<EventLog>.Instance, TimeProvider.System);
+        long queued = (DateTimeOffset.UtcNow.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
+
+        var (s, t) = await SessionAsync();
+        await using (s)
+        await using (t)
+        {
+            using var sender = new ReplicationSender(job, s, events, TimeProvider.System);
+            await sender.SendAsync(new ReplicationRecord(RecordKind.Upsert, 0, RelPath.Parse("a/t/f"), QueuedAtNs: queued), 1, _cts.Token);
+            Assert.Empty(await SentAsync(s, t, 1, replica)); // gone: a was renamed to x, by a rename sent before
+            var received = Task.Run(() => ReceivedAsync(t, 2, replica));
+            await sender.ResyncAsync([(0, RelPath.Parse("x"))], _cts.Token);
+            await s.SendBarrierAsync(2, _cts.Token);
+            await s.FlushAsync(_cts.Token);
+            Assert.Contains("file x/t/f", await received);
+        }
+    }
+
+    [Fact]
     public async Task ARenameReplayedAfterTheTargetDied_SendsAgainTheFileItCarriedToItsNewName()
     {
         // Convergence seed 3092: a file made in a directory that was renamed before the file's Upsert was sent. The Upsert
