@@ -216,10 +216,7 @@ internal sealed partial class ReplicationSender : IDisposable
             if (!path.IsRoot && Tree(root)?.Lstat(path) is { Kind: EntryKind.Directory })
                 NoteTreeRead(root, path, began);
         }
-        var engine = new MirrorEngine(_job with { DeleteOrphans = true }, _session, _events, new MirrorProgress(MirrorMode.Different, _time))
-        {
-            ChangedSinceNs = GoneChangesSinceNs(),
-        };
+        var engine = new MirrorEngine(_job with { DeleteOrphans = true }, _session, _events, new MirrorProgress(MirrorMode.Different, _time)) { ChangedSinceNs = GoneChangesSinceNs() };
         await engine.ResyncAsync(scopes, ct);
         NoteVanished(engine.Vanished);
         foreach (var (root, path, inode) in engine.LinkedBeyondScope)
