@@ -9,7 +9,8 @@
 #   bench/convergence-soak.sh                 # 30 minutes of seeds, scale 1 (the CI episode sizes)
 #   MINUTES=60 SCALE=5 bench/convergence-soak.sh   # longer, with 5x the operations per episode
 #   FROM=123 bench/convergence-soak.sh        # start at seed 123 (default: random, printed)
-#   LANES=1 bench/convergence-soak.sh         # one agent pair at a time (default 2, as in CI)
+#   LANES=1 bench/convergence-soak.sh         # one agent pair at a time (default 2; CI runs 3)
+#   CONFIG=Debug bench/convergence-soak.sh    # use the build `dotnet build Understudy.slnx` made (default Release)
 #   ... --write-doc                           # also record the result in docs/performance.md
 #
 # Prints one line per seed (ok / FAIL, the plan, seconds) and a summary; a failing seed's details
@@ -22,16 +23,17 @@ SCALE=${SCALE:-1}
 LANES=${LANES:-2}
 FROM=${FROM:-$(( (RANDOM << 15 | RANDOM) % 900000000 + 1000 ))}
 OUT=${OUT:-/tmp/understudy-soak}
+CONFIG=${CONFIG:-Release}
 write_doc=0
 [[ ${1:-} == --write-doc ]] && write_doc=1
 
 mkdir -p "$OUT"
-dotnet build tests/Understudy.Agent.Tests -c Release -v q -nologo >/dev/null
+dotnet build tests/Understudy.Agent.Tests -c "$CONFIG" -v q -nologo >/dev/null
 started=$(date +%s)
 set +e
 UNDERSTUDY_CONVERGENCE_SEEDS=100000 UNDERSTUDY_CONVERGENCE_FROM=$FROM UNDERSTUDY_CONVERGENCE_SCALE=$SCALE UNDERSTUDY_CONVERGENCE_LANES=$LANES \
 UNDERSTUDY_CONVERGENCE_BUDGET_S=$(( MINUTES * 60 )) \
-  dotnet test tests/Understudy.Agent.Tests -c Release --no-build \
+  dotnet test tests/Understudy.Agent.Tests -c "$CONFIG" --no-build \
     --filter "FullyQualifiedName~ConvergenceTests.RandomSeeds" \
     --logger "console;verbosity=detailed" --logger "trx;LogFileName=soak.trx" --results-directory "$OUT" \
     >"$OUT/soak.log" 2>&1

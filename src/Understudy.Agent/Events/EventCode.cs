@@ -24,6 +24,9 @@ internal enum EventCode
     PeerTlsFailed = 122,
     PeerProtocolViolation = 123,
     PeerSessionFailed = 124,
+
+    /// <summary>A peer link carried nothing for 3 × the peer's heartbeat interval: closed, and made again (Peer/PeerConnection.Heartbeat.cs).</summary>
+    PeerLinkSilent = 160,
     TrustPolicyMigrated = 130,
     PeerRefusalsSummarized = 131,
     JobOutsideRoots = 133,
@@ -147,6 +150,15 @@ internal enum EventCode
     FailbackFinalSync = 720,
     FailbackSourceReady = 721,
     FailbackIdentityNotRetaken = 722,
+    IdentityReasserting = 740,
+    IdentityReasserted = 741,
+    IdentityNotHeld = 742,
+    IdentityDrifted = 743,
+    IdentityRepaired = 744,
+    SourceDemoted = 750,
+    SourceDemoteFailed = 751,
+    SourceIdentityRetaken = 752,
+    SourceIdentityNotRetaken = 753,
 
     NotifyDelivered = 800,
     NotifyFailed = 801,
@@ -154,4 +166,8 @@ internal enum EventCode
     NotifyConfigLoaded = 803,
     NotifyConfigInvalid = 804,
     NotifyTest = 805,
+
+    WitnessReleaseRetrying = 810,
+    WitnessReleaseRecovered = 811,
+    WitnessRevokeFailed = 812,
 }

@@ -14,10 +14,10 @@ internal interface IAddressProber
 /// <summary>
 /// ICMP echo (System.Net.NetworkInformation.Ping; a raw socket as root), a TCP connect to the
 /// port (the agent's peer port 7420 by default), or a probe of a service (<see cref="ServiceProbes"/>:
-/// HTTP(S), SMB, NFS). A refused connection is a miss: TCP watches the service, and the source agent
-/// not listening means it is not protecting anything.
+/// HTTP(S), SMB, NFS, an operator's script from <paramref name="scriptsDir"/>). A refused connection is a miss: TCP
+/// watches the service, and the source agent not listening means it is not protecting anything.
 /// </summary>
-internal sealed class NetworkProber(ICommandRunner? commands = null) : IAddressProber
+internal sealed class NetworkProber(ICommandRunner? commands = null, string scriptsDir = PlanPolicy.DefaultScriptsDir) : IAddressProber
 {
     private readonly ICommandRunner _commands = commands ?? ProcessCommandRunner.Instance;
 
@@ -33,6 +33,8 @@ internal sealed class NetworkProber(ICommandRunner? commands = null) : IAddressP
             }
             if (address.Method == MonitorMethod.Smb)
                 return await ServiceProbes.SmbAsync(_commands, address, timeout, ct); // smbclient is ended at the timeout
+            if (address.Method == MonitorMethod.Script)
+                return await ServiceProbes.ScriptAsync(_commands, scriptsDir, address, timeout, ct); // its process group is ended at the timeout
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             cts.CancelAfter(timeout);
             switch (address.Method)

@@ -23,7 +23,7 @@ internal sealed partial class FailoverEngine
             lock (_lock)
             {
                 if (_restoreRun is null && State is FailoverState.Restoring or FailoverState.FailingBack)
-                    _restoreRun = new RestoreRun(Spec, SourceId, _s.Store, _s.Events, _s.Time);
+                    _restoreRun = new RestoreRun(Spec, SourceId, _s.Store, _s.Events, _s.Time, _s.Settings.RestoreSync);
                 return _restoreRun;
             }
         }
@@ -49,7 +49,7 @@ internal sealed partial class FailoverEngine
             switch (State)
             {
                 case FailoverState.FailedOver:
-                    _restoreRun = new RestoreRun(Spec, SourceId, _s.Store, _s.Events, _s.Time) { Force = force };
+                    _restoreRun = new RestoreRun(Spec, SourceId, _s.Store, _s.Events, _s.Time, _s.Settings.RestoreSync) { Force = force };
                     _restoreRun.ResetConflicts();
                     _s.Events.Record(EventCode.RestoreRequested, Severity.Info, "restore", Job,
                         $"restore requested: this target's copy goes back to {SourceName} ({JobEnumName(Spec.Restore.Mode)} mode, conflicts {Core.Jobs.JobEnum<Core.Jobs.ConflictPolicy>.Name(_restoreRun.Policy)}); "
@@ -58,7 +58,7 @@ internal sealed partial class FailoverEngine
                     break;
                 case FailoverState.Restoring:
                     if (force)
-                        (_restoreRun ??= new RestoreRun(Spec, SourceId, _s.Store, _s.Events, _s.Time)).Force = true;
+                        (_restoreRun ??= new RestoreRun(Spec, SourceId, _s.Store, _s.Events, _s.Time, _s.Settings.RestoreSync)).Force = true;
                     break;
                 case FailoverState.FailingBack:
                     throw new JobRequestException($"job '{Job}' is failing back already; wait for it ('understudy status {Job}')", 409);
@@ -66,7 +66,7 @@ internal sealed partial class FailoverEngine
                     throw new JobRequestException($"job '{Job}' is {State.Name()}: there is nothing to restore (a restore follows a fail-over: "
                         + $"'understudy failover {Job}' first)", 409);
             }
-            run = _restoreRun ??= new RestoreRun(Spec, SourceId, _s.Store, _s.Events, _s.Time);
+            run = _restoreRun ??= new RestoreRun(Spec, SourceId, _s.Store, _s.Events, _s.Time, _s.Settings.RestoreSync);
         }
         return run.View();
     }
@@ -169,7 +169,16 @@ internal sealed partial class FailoverEngine
         RunOutcome outcome;
         try
         {
-            outcome = await new StepRunner(_s.Store, _s.Events, SourceId, Job, FailbackPhase, _s.Commands, _s.Options, _held).RunAsync(BuildFailbackPlan(), ct);
+            // The identity keeper's pass under way ends first; it skips every pass after (the state is failing-back).
+            await _identityGate.WaitAsync(ct);
+            try
+            {
+                outcome = await new StepRunner(_s.Store, _s.Events, SourceId, Job, FailbackPhase, _s.Commands, _s.Options, _held).RunAsync(BuildFailbackPlan(), ct);
+            }
+            finally
+            {
+                _identityGate.Release();
+            }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

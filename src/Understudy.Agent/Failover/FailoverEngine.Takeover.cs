@@ -99,7 +99,7 @@ internal sealed partial class FailoverEngine
         }
         // Undone: the source may take its key (and identity) back.
         if (!outcome.Completed)
-            await ReleaseClaimAsync("the fail-over was aborted and undone", CancellationToken.None);
+            ReleaseClaim("the fail-over was aborted and undone");
         return outcome;
     }
 
@@ -107,6 +107,7 @@ internal sealed partial class FailoverEngine
     {
         await _stop.CancelAsync();
         await _monitor;
+        await _releases;
         Task<RunOutcome>? t;
         lock (_lock)
             t = _takeover;

@@ -23,7 +23,25 @@ internal sealed partial class FailoverEngine
     /// <summary>The last refusal said (event 684/685 once per outage, not every interval).</summary>
     private ClaimOutcome? _lastRefusal;
 
-    private TargetClaim? Claim => Settings.Witness is null ? null : _claim ??= new TargetClaim(new WitnessKey(Settings.Witness, SourceId, Job), _s.SelfId, _s.Time);
+    /// <summary>The background release's loop (<see cref="TargetClaim.RunReleasesAsync"/>); completed without a witness.</summary>
+    private Task _releases = Task.CompletedTask;
+
+    private TargetClaim? Claim => Settings.Witness is null ? null : _claim ??= new TargetClaim(new WitnessKey(Settings.Witness, SourceId, Job), _s.SelfId, _s.Time,
+        new ClaimReport((code, severity, message) => _s.Events.Record(code, severity, "failover", Job, message),
+            why => _held.Write(OwedReleaseKey, () => _s.Store.SetValue(OwedReleaseKey, why ?? ""))));
+
+    /// <summary>A release still owed when the agent stopped (the state store's value; empty: none), owed again at the next start.</summary>
+    private string OwedReleaseKey => $"witness-release/{SourceId}/{Job}";
+
+    /// <summary>At start, with a witness: the release loop (supervised like the monitor), and a release the last run still owed.</summary>
+    private void StartReleases()
+    {
+        if (Claim is not { } claim)
+            return;
+        _releases = _s.Loops?.Run("witness-release", Job, claim.RunReleasesAsync, _stop.Token) ?? claim.RunReleasesAsync(_stop.Token);
+        if (_s.Store.GetValue(OwedReleaseKey) is { Length: > 0 } why)
+            claim.RequestRelease(why);
+    }
 
     /// <summary>True when a take-over must first win the witness key (called under the lock by <see cref="Apply"/>).</summary>
     private bool NeedsClaim(bool force)
@@ -77,7 +95,7 @@ internal sealed partial class FailoverEngine
             }
         }
         if (release)
-            await ReleaseClaimAsync("the source answers again", ct);
+            ReleaseClaim("the source answers again");
     }
 
     /// <summary>An operator's fail-over with a witness: the key first, refused (409) when the source holds it or the witness is silent, unless forced.</summary>
@@ -98,24 +116,19 @@ internal sealed partial class FailoverEngine
             : $"job '{Job}': {r.Detail}; the source may still hold its lease: 'understudy failover {Job} --force' takes over without the witness", 409);
     }
 
-    /// <summary>An aborted take-over (or a won key no longer needed) gives the key back, so the source can take it and unfence.</summary>
-    private async Task ReleaseClaimAsync(string why, CancellationToken ct)
+    /// <summary>
+    /// An aborted take-over (or a won key no longer needed) gives the key back, so the source can take it and unfence:
+    /// owed to the release loop, which tries at once and again until it works (events 810, 811), not only once.
+    /// </summary>
+    private void ReleaseClaim(string why)
     {
         if (Claim is null)
             return;
         lock (_lock)
             _claimWon = false;
-        try
-        {
-            await Claim.ReleaseAsync(ct);
-            _s.Events.Record(EventCode.WitnessReleased, Severity.Info, "failover", Job, $"released the witness key {Claim.Key.Key} ({why})");
-        }
-        catch (WitnessUnreachableException e)
-        {
-            _s.Events.Record(EventCode.WitnessUnreachable, Severity.Error, "failover", Job, $"could not release the witness key {Claim.Key.Key} ({why}): {e.Message}; the source stays fenced until it is deleted");
-        }
+        Claim.RequestRelease(why);
     }
 
     /// <summary>For fail-back: the step that gives the key up after the identity is released; null without a witness.</summary>
-    private Identity.IFailoverStep? WitnessReleaseStep() => Claim is { } c ? new WitnessReleaseStep(c) : null;
+    private Identity.IFailoverStep? WitnessReleaseStep() => Claim is { } c ? new WitnessReleaseStep(c, _s.Time) : null;
 }

@@ -12,6 +12,9 @@ internal sealed record FailoverServices(StateStore Store, EventLog Events, TimeP
 {
     /// <summary>This agent's ID: the value a target writes into a witness key it takes.</summary>
     public string SelfId { get; init; } = "";
+
+    /// <summary>The environment's knobs, read once at start (the restore's round interval).</summary>
+    public Common.AgentSettings Settings { get; init; } = Common.AgentSettings.Default;
 }
 
 /// <summary>
@@ -86,9 +89,12 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
     /// <summary>Starts monitoring; resumes a take-over that a restart interrupted.</summary>
     public void Start()
     {
+        // Before the monitor's first round, which is the keeper's first pass (FailoverEngine.Identity.cs).
+        BeginReassert();
         // Supervised (restarted after an exception that escapes a round, with an event); bare in unit tests.
         _monitor = _s.Loops?.Run("failover-monitor", Job, MonitorLoopAsync, _stop.Token) ?? MonitorLoopAsync(_stop.Token);
-        if (State == FailoverState.FailingOver)
+        StartReleases();
+        if (State == FailoverState.FailingOver && _reassertTo is null)
         {
             lock (_lock)
                 _takeover = RunTakeoverAsync(force: false, _stop.Token);
@@ -110,9 +116,14 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
                 try
                 {
                     _held.Flush();
+                    await KeepIdentityAsync(ct);
                     if (!State.IsMonitored())
                         continue;
-                    var results = await Task.WhenAll(_watches.Select(w => _s.Prober.ProbeAsync(w.Address, timeout, ct)));
+                    // A script probe runs as root here, so not before this target's operator approved the plan that names
+                    // it (any script of the scripts directory could be named, a take-over script too); until then it
+                    // counts as answering: it cannot raise a fail-over alone.
+                    var results = await Task.WhenAll(_watches.Select(w => w.Address.Method == MonitorMethod.Script && !Approved
+                        ? Task.FromResult(true) : _s.Prober.ProbeAsync(w.Address, timeout, ct)));
                     Observe(results);
                     await ClaimIfWantedAsync(ct);
                     lastFailure = null;

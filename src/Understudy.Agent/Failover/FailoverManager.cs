@@ -160,7 +160,8 @@ internal sealed class FailoverManager(FailoverServices services) : ITargetFailov
     {
         if (!_engines.TryGetValue(Key(sourceId, job), out var e))
             return;
-        var r = new SourceQueueReport(s.Ops, s.Bytes, s.OldestAgeSeconds, services.Time.GetUtcNow().ToString("O"), s.RemirrorRequired);
+        var r = new SourceQueueReport(s.Ops, s.Bytes, s.OldestAgeSeconds, services.Time.GetUtcNow().ToString("O"), s.RemirrorRequired,
+            s.MirrorPending, s.OldestPendingAt);
         e.LastSourceReport = r;
         services.Store.SaveFailoverInFlight(sourceId, job, JsonSerializer.Serialize(r));
     }

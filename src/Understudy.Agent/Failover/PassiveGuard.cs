@@ -20,11 +20,40 @@ internal static class PassiveGuard
 
     private static string Key(string job) => "passive/" + job;
 
-    private sealed record Mark(string Reason, string Since);
+    /// <summary>
+    /// <see cref="Held"/>: the target said it holds the identity (not only that it is taking it: a take-over may still be
+    /// aborted by its duplicate address detection). <see cref="Reclaimed"/>: fail-back gave this source its identity
+    /// back, and the target's "resume" is still to come.
+    /// </summary>
+    private sealed record Mark(string Reason, string Since, bool Reclaimed = false, bool Held = false);
+
+    private static Mark? Read(AgentContext ctx, string job) => ctx.Store.GetValue(Key(job)) is { } json ? JsonSerializer.Deserialize<Mark>(json) : null;
 
     /// <summary>Null, or why the job is passive.</summary>
-    public static string? ReasonFor(AgentContext ctx, string job) =>
-        ctx.Store.GetValue(Key(job)) is { } json ? JsonSerializer.Deserialize<Mark>(json)?.Reason : null;
+    public static string? ReasonFor(AgentContext ctx, string job) => Read(ctx, job)?.Reason;
+
+    /// <summary>
+    /// True while passive, the target holds the identity (<see cref="MarkHeld"/>) and it is not this source's again: it
+    /// must not serve it (Failover/SourceDemotion). False once fail-back's reclaim gave it back (<see cref="MarkReclaimed"/>),
+    /// though the job stays passive until "resume".
+    /// </summary>
+    public static bool MustStandDown(AgentContext ctx, string job) => Read(ctx, job) is { Held: true, Reclaimed: false };
+
+    /// <summary>The target holds the identity (its passive-poll answer): true the first time, when the source must now stand down.</summary>
+    public static bool MarkHeld(AgentContext ctx, string job)
+    {
+        if (Read(ctx, job) is not { Held: false } m)
+            return false;
+        ctx.Store.SetValue(Key(job), JsonSerializer.Serialize(m with { Held = true }));
+        return true;
+    }
+
+    /// <summary>Fail-back's reclaim succeeded on this passive source: its identity is its own again (no-op when not passive).</summary>
+    public static void MarkReclaimed(AgentContext ctx, string job)
+    {
+        if (Read(ctx, job) is { Reclaimed: false } m)
+            ctx.Store.SetValue(Key(job), JsonSerializer.Serialize(m with { Reclaimed = true }));
+    }
 
     /// <exception cref="TargetException">Code Passive: the job is passive on this source.</exception>
     public static void ThrowIfPassive(AgentContext ctx, string job)

@@ -32,8 +32,14 @@ internal static class PlanReview
         var m = f.Monitor;
         lines.Add($"trigger: {JobEnum<FailoverTrigger>.Name(f.Trigger)}" + (f.Trigger == FailoverTrigger.Automatic
             ? " (TAKES OVER BY ITSELF when the monitor decides the source is gone)" : " (only on 'understudy failover')"));
-        lines.Add($"monitor: {string.Join(", ", m.Addresses.Select(a => a.Method == MonitorMethod.Tcp ? $"tcp {a.Address}:{a.Port ?? JobSpec.DefaultPeerPort}" : $"icmp {a.Address}"))}"
+        lines.Add($"monitor: {string.Join(", ", m.Addresses.Select(a => a.Method switch { MonitorMethod.Tcp => $"tcp {a.Address}:{a.Port ?? JobSpec.DefaultPeerPort}", MonitorMethod.Icmp => $"icmp {a.Address}", _ => a.Label }))}"
             + $", every {JobValues.FormatDuration(m.Interval)} × {m.Misses} misses, policy {JobEnum<MonitorPolicy>.Name(m.Policy)}");
+        foreach (var a in m.Addresses.Where(a => a.Method == MonitorMethod.Script))
+        {
+            var found = ScriptPath.Resolve(options.ScriptsDir, a.Run ?? "", out var refused);
+            lines.Add($"monitor script {a.Run} for {a.Address} (runs as root every {JobValues.FormatDuration(m.Interval)} once approved: "
+                + $"{found ?? Path.Combine(options.ScriptsDir, a.Run ?? "")}, timeout {JobValues.FormatDuration(m.EffectiveTimeout)}){(found is null ? $" — NOT RUNNABLE: {refused}" : "")}");
+        }
         var interfaces = string.Join(", ", f.Identity.Addresses.Select(a => a.Interface).Distinct());
         lines.Add(f.Mode == FailoverMode.Replace
             ? $"mode: replace (REMOVES this target's own addresses on {(interfaces.Length > 0 ? interfaces : "no interface")}; its netbios name"

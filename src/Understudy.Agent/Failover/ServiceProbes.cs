@@ -89,6 +89,22 @@ internal static class ServiceProbes
     }
 
     /// <summary>
+    /// The operator's script from this target's scripts directory (<see cref="ScriptPath"/>: inside it, not writable by
+    /// group or others), run as a fail-over script is (<see cref="ScriptProcess"/>: its own session and process group,
+    /// a minimal environment, the whole group ended at the timeout), with the probed address in
+    /// <c>UNDERSTUDY_PROBE_ADDRESS</c>. Exit 0 within the timeout is up; any other exit, the timeout, or a script that is
+    /// missing or refused is a miss (the plan review says NOT RUNNABLE before the operator approves it).
+    /// </summary>
+    public static async Task<bool> ScriptAsync(ICommandRunner runner, string scriptsDir, MonitorAddress a, TimeSpan timeout, CancellationToken ct)
+    {
+        if (ScriptPath.Resolve(scriptsDir, a.Run ?? "", out _) is not { } file)
+            return false;
+        var env = new Dictionary<string, string>(StringComparer.Ordinal) { ["UNDERSTUDY_PROBE_ADDRESS"] = a.Address };
+        var r = await runner.RunAsync(file, [], new CommandOptions(timeout, env, Script: true), ct);
+        return r.Ok;
+    }
+
+    /// <summary>
     /// An ONC RPC NULL call (RFC 5531) to the NFS program, version 4, over TCP: any reply to it comes from the NFS
     /// server itself (a port that only accepts connections is not enough). A server without version 4 answers
     /// PROG_MISMATCH, which still proves it serves.

@@ -31,7 +31,7 @@ internal static class StepStatus
 /// With <paramref name="held"/>, a journal write the store refuses (a full data directory) is held in memory and
 /// stored later (<see cref="HeldWrites"/>) instead of stopping the run: the steps go on.
 /// </summary>
-internal sealed class StepRunner(StateStore store, EventLog events, string sourceId, string job, string phase, ICommandRunner commands, IdentityOptions options,
+internal sealed partial class StepRunner(StateStore store, EventLog events, string sourceId, string job, string phase, ICommandRunner commands, IdentityOptions options,
     HeldWrites? held = null)
 {
     public async Task<RunOutcome> RunAsync(IReadOnlyList<IFailoverStep> plan, CancellationToken ct)

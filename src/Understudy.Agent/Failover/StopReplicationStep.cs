@@ -15,6 +15,10 @@ internal interface IReplicationControl
 
     /// <summary>A write-order job: the point the replica is (recovered by <see cref="StopAsync"/>); null for a file-mode job.</summary>
     Target.PointHeld? Held(string sourceId, string job) => null;
+
+    /// <summary>When the job's session last ended (the source lost, as the target saw it); null while one is open or
+    /// when none ended since the agent started.</summary>
+    DateTimeOffset? LinkEndedAt(string sourceId, string job) => null;
 }
 
 /// <summary>First step of every fail-over: stop applying replication and finish what was received.</summary>
@@ -47,8 +51,30 @@ internal sealed class StopReplicationStep(string sourceId, string job, IReplicat
         var lost = r is null
             ? "unknown: the source never reported its queue"
             : r.Describe();
-        ctx.Info(EventCode.ReplicationStopped, $"replication stopped; applied up to sequence {seq}; in flight and lost with the source: {lost}",
-            new { appliedSeq = seq, inFlightOps = r?.Ops, inFlightBytes = r?.Bytes, inFlightAgeSeconds = r?.OldestAgeSeconds, inFlightUncounted = r?.RemirrorRequired, reportedAt = r?.ReportedAt });
+        // File mode's RPO, the same measure as write-order's: from the moment before which the replica held every change
+        // (the source's last report) to the moment the source was lost. The report's own "oldest" is as of when it was
+        // sent, up to a second before: what the source wrote after it is lost too (issue 17).
+        var sourceLost = control.LinkEndedAt(sourceId, job) ?? DateTimeOffset.UtcNow;
+        var complete = r?.CompleteAsOf();
+        double? rpoSeconds = complete is { } c ? Math.Round(Math.Max(0, (sourceLost - c).TotalSeconds), 3) : null;
+        var bound = complete is { } asOf
+            ? $"the replica has every change the source made before {asOf.UtcDateTime:HH:mm:ss.fff}Z and lacks at most the last {rpoSeconds:0.0} s before the source was lost (at {sourceLost.UtcDateTime:HH:mm:ss.fff}Z); "
+            : r is null ? "" : "what the replica lacks is not bounded (a mirror was under way or due, or the source had passed its queue limit); ";
+        ctx.Info(EventCode.ReplicationStopped, $"replication stopped; applied up to sequence {seq}; {bound}in flight and lost with the source: {lost}",
+            new
+            {
+                consistency = "file",
+                appliedSeq = seq,
+                completeAsOf = complete?.ToString("O"),
+                sourceLostAt = sourceLost.ToString("O"),
+                rpoSeconds,
+                inFlightOps = r?.Ops,
+                inFlightBytes = r?.Bytes,
+                inFlightAgeSeconds = r?.OldestAgeSeconds,
+                inFlightUncounted = r?.RemirrorRequired,
+                mirrorPending = r?.MirrorPending,
+                reportedAt = r?.ReportedAt,
+            });
     }
 
     // Replication resumes when the fail-over state allows the source again; nothing to undo here.

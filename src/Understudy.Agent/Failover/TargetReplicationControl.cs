@@ -25,4 +25,6 @@ internal sealed class TargetReplicationControl : IReplicationControl
     public Task<long> StopAsync(string sourceId, string job, CancellationToken ct) => Target.StopForFailoverAsync(sourceId, job, ct);
 
     public PointHeld? Held(string sourceId, string job) => Target.Held(sourceId, job);
+
+    public DateTimeOffset? LinkEndedAt(string sourceId, string job) => Target.LinkEndedAt(sourceId, job);
 }

@@ -59,6 +59,9 @@ internal sealed class AgentHost : IAsyncDisposable
     /// <summary>The source's witness holds (jobs with failover.witness).</summary>
     public Witness.SourceWitness? Witness { get; init; }
 
+    /// <summary>A returning source's stand-down from the identity of its failed-over jobs.</summary>
+    public SourceDemotion? Demotion { get; init; }
+
     /// <summary>Notifications: follows the event log from start to dispose (docs/monitoring.md).</summary>
     public Notify.Notifier Notifier { get; }
 
@@ -119,31 +122,37 @@ internal sealed class AgentHost : IAsyncDisposable
                 "trust entries now carry the roots their jobs may write under and their privileges (no setuid/setgid, no security.*/trusted.* xattrs unless allowed): "
                 + string.Join("; ", store.TrustPolicyMigrated));
         var loops = new LoopSupervisor(events, time);
-        var ctx = new AgentContext(identity, name, options.DataDir, store, events, time, loops);
-        var identityOptions = IdentityOptions.FromEnvironment();
-        var jobs = new JobManager(ctx);
+        // The environment's knobs, read here once (docs/cli.md, "Agent environment") and handed down; no part reads them later.
+        Func<string, string?> env = Environment.GetEnvironmentVariable;
+        var ctx = new AgentContext(identity, name, options.DataDir, store, events, time, loops) { Settings = AgentSettings.FromEnvironment(env), PeerHeartbeat = options.PeerHeartbeat };
+        var identityOptions = IdentityOptions.FromEnvironment(env);
+        var jobs = new JobManager(ctx, Replication.Capture.WatcherOptions.FromEnvironment(env));
         // The one cycle in the wiring: the target asks fail-over about every source that connects, and a take-over
         // stops the target's replication. Fail-over is built first; its control reaches the target once bound, just
         // below, long before a take-over can run (TargetReplicationControl.cs).
         var replication = new TargetReplicationControl();
         var failover = new FailoverManager(new FailoverServices(store, events, time, identityOptions,
-            ProcessCommandRunner.Instance, new NetworkProber(), replication, Loops: loops)
-        { SelfId = identity.Id });
+            ProcessCommandRunner.Instance, new NetworkProber(ProcessCommandRunner.Instance, identityOptions.ScriptsDir), replication, Loops: loops)
+        { SelfId = identity.Id, Settings = ctx.Settings });
         var target = new TargetService(store, events, options.DataDir, failover, new Restore.PassivePollHandler(failover, events).HandleAsync);
         replication.Bind(target);
         // The source's witness holds: a fence reclaims through the fail-back's own reclaim (the hold has the key then);
         // fail-back's reclaim, through the passive poller, takes the key first.
+        // One per host: its gate orders a reclaim (fail-back, unfence) against the stand-down of a returning source.
+        var sourceIdentity = new SourceIdentity(ProcessCommandRunner.Instance, identityOptions, name);
         var fence = new Witness.SourceFence(ctx, ProcessCommandRunner.Instance, identityOptions, async (spec, token) =>
-            await new Restore.SourceReclaim(ctx, ProcessCommandRunner.Instance, identityOptions).ReclaimAsync(spec, token) is { Ok: false } r ? r.Error ?? "reclaim failed" : null);
+            await new Restore.SourceReclaim(ctx, ProcessCommandRunner.Instance, identityOptions, identity: sourceIdentity).ReclaimAsync(spec, token) is { Ok: false } r
+                ? r.Error ?? "reclaim failed" : null);
         var witness = new Witness.SourceWitness(ctx, jobs, fence, job => PassiveGuard.ReasonFor(ctx, job) is not null);
         jobs.WitnessStatus = witness.View;
-        var passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, identityOptions, witness.TakeForReclaimAsync);
+        var demotion = new SourceDemotion(ctx, jobs, sourceIdentity);
+        var passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, identityOptions, witness.TakeForReclaimAsync, sourceIdentity, demotion.Wake);
         var peer = new PeerListener(PeerLink.ParseEndPoint(options.Listen, PeerLink.DefaultPort), identity, name, store, events,
-            target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
+            PeerHeartbeat.For(ctx), target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
         var notifier = new Notify.Notifier(events, time, new Core.Api.AgentName(identity.Id, name), AgentVersion.Current,
             options.NotifyFile ?? Path.Combine(options.DataDir, Notify.NotifyFile.DefaultName),
             () => [.. failover.Engines.Where(e => e.State == FailoverState.Pending).Select(e => new Notify.PendingFailover(e.Job, e.SourceName, e.Reason))]);
-        var agent = new AgentHost(ctx, web, peer, jobs, target, failover, passive, notifier, apiCertificate) { Witness = witness };
+        var agent = new AgentHost(ctx, web, peer, jobs, target, failover, passive, notifier, apiCertificate) { Witness = witness, Demotion = demotion };
         var metrics = new Metrics.AgentMetrics(new Metrics.MetricsSources(ctx, AgentVersion.Current, time.GetUtcNow(), jobs, target, failover, passive,
             notifier, () => peer.OpenConnections));
 
@@ -248,6 +257,10 @@ internal sealed class AgentHost : IAsyncDisposable
     {
         // First: the events of everything that starts below can be notified.
         Notifier.Start();
+        // Before anything serves or connects: a job failed over to its target takes down what this host's OS brought up
+        // of its identity at boot (an address, a share, an export), so it is never on two hosts (issue 20, item 4).
+        if (Demotion is not null)
+            await Demotion.DemoteStoredAsync(ct);
         // Before the peer link and the fail-over engines: a write-order replica is its last complete point first.
         Target.RecoverAllPoints();
         // Before the peer link: a source registering must find the stored engines, not race them.
@@ -261,6 +274,7 @@ internal sealed class AgentHost : IAsyncDisposable
         DataDir.WritePrivateFile(Path.Combine(Context.DataDir, DataDir.ApiAddressFile), System.Text.Encoding.UTF8.GetBytes(apiUrl + "\n" + pin));
         Jobs.LoadStored();
         Witness?.Start();
+        Demotion?.Start();
         Passive.Start();
         Context.Events.Record(EventCode.AgentStarted, Severity.Info, "agent", null, $"agent {Context.AgentName} started: ID {Context.Identity.Id}, peer link {PeerEndPoint}, API {apiUrl}");
         // Only now: the API answers and the stored jobs run, so `systemctl start` returns to a working agent.
@@ -282,6 +296,8 @@ internal sealed class AgentHost : IAsyncDisposable
             await _watchdog.DisposeAsync();
         Context.Events.Record(EventCode.AgentStopping, Severity.Info, "agent", null, "agent stopping");
         await Passive.DisposeAsync();
+        if (Demotion is not null)
+            await Demotion.DisposeAsync();
         if (Witness is not null)
             await Witness.DisposeAsync();
         await Notifier.DisposeAsync();

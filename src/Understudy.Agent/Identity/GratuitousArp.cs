@@ -96,6 +96,8 @@ internal sealed class GarpStep(InterfaceAddress address, int count, TimeSpan int
 {
     public string Name => $"gratuitous ARP for {address.Address} on {address.Interface}";
 
+    public InterfaceAddress Address => address;
+
     public IReadOnlyList<string> Describe() =>
         [$"send {count} gratuitous ARP announcements of {address.Address} on {address.Interface}, {interval.TotalMilliseconds:0} ms apart (AF_PACKET)"];
 

@@ -3,7 +3,7 @@ using Understudy.Agent.Events;
 namespace Understudy.Agent.Identity;
 
 /// <summary>Mode replace: the host name becomes the source's; the old one is written down first for fail-back.</summary>
-internal sealed class HostnameStep(string name) : IFailoverStep
+internal sealed class HostnameStep(string name) : IHeldStep
 {
     public string Name => $"host name {name}";
 
@@ -23,6 +23,14 @@ internal sealed class HostnameStep(string name) : IFailoverStep
         }
         await ctx.RunAsync(ctx.Options.Hostname, [name], ct, abortOnFailure: false);
         ctx.Info(EventCode.HostnameSet, $"host name set to {name} (was {ctx.Data})");
+    }
+
+    public async Task<string?> DriftAsync(StepContext ctx, CancellationToken ct)
+    {
+        if (!ctx.Options.SetHostname)
+            return null;
+        var now = (await ctx.RunAsync(ctx.Options.Hostname, [], ct)).Output.Trim();
+        return now == name ? null : $"the host name is {now}, not {name}";
     }
 
     public async Task RevertAsync(StepContext ctx, CancellationToken ct)

@@ -55,7 +55,7 @@ internal static class IpAddr
 /// Puts one of the source's addresses on the target: duplicate address detection first (refused if
 /// the address still answers, unless forced), then `ip addr add`. Idempotent: an address already there is left alone.
 /// </summary>
-internal sealed class AddressStep(InterfaceAddress address, bool force, IDuplicateAddressProbe? probe = null) : IFailoverStep
+internal sealed class AddressStep(InterfaceAddress address, bool force, IDuplicateAddressProbe? probe = null) : IHeldStep
 {
     private readonly IDuplicateAddressProbe _probe = probe ?? new ArpProbe();
 
@@ -89,6 +89,9 @@ internal sealed class AddressStep(InterfaceAddress address, bool force, IDuplica
             throw new StepFailedException($"cannot add {address.Cidr} to {address.Interface}: {r.Output}", abort: true);
         ctx.Info(EventCode.AddressAdded, $"added {address.Cidr} to {address.Interface}");
     }
+
+    public async Task<string?> DriftAsync(StepContext ctx, CancellationToken ct) =>
+        (await IpAddr.ListAsync(ctx, address.Interface, ct)).Any(c => IpAddr.SameAddress(c, address.Cidr)) ? null : $"{address.Cidr} is not on {address.Interface}";
 
     private async Task DetectDuplicateAsync(StepContext ctx, CancellationToken ct)
     {
@@ -130,7 +133,7 @@ internal sealed class AddressStep(InterfaceAddress address, bool force, IDuplica
 /// Mode replace: the target gives up its own global addresses on the interfaces that receive the
 /// source's, writing them down first (step data) so fail-back puts them back.
 /// </summary>
-internal sealed class RemoveOwnAddressesStep(IReadOnlyList<string> interfaces, IReadOnlyList<string> keep) : IFailoverStep
+internal sealed class RemoveOwnAddressesStep(IReadOnlyList<string> interfaces, IReadOnlyList<string> keep) : IHeldStep
 {
     public string Name => $"remove own addresses on {string.Join(", ", interfaces)}";
 
@@ -160,6 +163,18 @@ internal sealed class RemoveOwnAddressesStep(IReadOnlyList<string> interfaces, I
         }
         ctx.Info(EventCode.OwnAddressesReleased, recorded.Count == 0 ? "the target had no own addresses to give up"
             : $"gave up the target's own addresses: {string.Join(", ", recorded.Select(a => $"{a.Cidr} on {a.Interface}"))}");
+    }
+
+    /// <summary>An own address recorded at the take-over is back (a reboot's network configuration brought it up).</summary>
+    public async Task<string?> DriftAsync(StepContext ctx, CancellationToken ct)
+    {
+        var back = new List<string>();
+        foreach (var dev in Decode(ctx.Data).Select(a => a.Interface).Distinct())
+        {
+            var present = await IpAddr.ListAsync(ctx, dev, ct);
+            back.AddRange(Decode(ctx.Data).Where(a => a.Interface == dev && present.Any(p => IpAddr.SameAddress(p, a.Cidr))).Select(a => $"{a.Cidr} on {a.Interface}"));
+        }
+        return back.Count == 0 ? null : $"the target's own address {string.Join(", ", back)} is back (mode replace gives it up)";
     }
 
     public async Task RevertAsync(StepContext ctx, CancellationToken ct)

@@ -15,7 +15,7 @@ internal sealed record NfsExport(string TargetPath, string SourcePath, string Cl
 /// must remount; a fresh mount walks from the pseudo path (docs/failover-planning.md §3).
 /// Proven in the lab (NfsTakeoverTests): a client reads the replica over NFSv4 at the moved address.
 /// </summary>
-internal sealed partial class NfsExportsStep(string job, IReadOnlyList<NfsExport> exports, IdentityOptions options) : IFailoverStep
+internal sealed partial class NfsExportsStep(string job, IReadOnlyList<NfsExport> exports, IdentityOptions options) : IHeldStep
 {
     public string Name => $"nfs exports {string.Join(", ", exports.Select(e => e.SourcePath))}";
 
@@ -82,14 +82,30 @@ internal sealed partial class NfsExportsStep(string job, IReadOnlyList<NfsExport
             File.Delete(JobFile);
         else
             SambaConfig.WriteAtomically(JobFile, content);
+        SambaConfig.WriteAtomically(Merged, MergedContent());
+        var conf = File.Exists(options.GaneshaConf) ? File.ReadAllText(options.GaneshaConf) : "";
+        if (!conf.Split('\n').Any(l => l.Trim() == Include))
+            SambaConfig.WriteAtomically(options.GaneshaConf, conf + (conf.Length == 0 || conf.EndsWith('\n') ? "" : "\n") + Include + "\n");
+    }
+
+    private string Include => $"%include \"{Merged}\"";
+
+    private string MergedContent()
+    {
         var merged = new StringBuilder("# Written by Understudy: NFS exports of failed-over jobs. Do not edit.\n");
         foreach (var f in Directory.EnumerateFiles(JobsDir, "*.conf").Order(StringComparer.Ordinal))
             merged.Append(File.ReadAllText(f));
-        SambaConfig.WriteAtomically(Merged, merged.ToString());
-        var include = $"%include \"{Merged}\"";
-        var conf = File.Exists(options.GaneshaConf) ? File.ReadAllText(options.GaneshaConf) : "";
-        if (!conf.Split('\n').Any(l => l.Trim() == include))
-            SambaConfig.WriteAtomically(options.GaneshaConf, conf + (conf.Length == 0 || conf.EndsWith('\n') ? "" : "\n") + include + "\n");
+        return merged.ToString();
+    }
+
+    /// <summary>The job's EXPORT blocks are in its file, in the merged file, and ganesha.conf includes that (files only: no process).</summary>
+    public Task<string?> DriftAsync(StepContext ctx, CancellationToken ct)
+    {
+        string? why = !File.Exists(JobFile) || File.ReadAllText(JobFile) != Render() ? $"{JobFile} is missing or changed"
+            : !File.Exists(Merged) || File.ReadAllText(Merged) != MergedContent() ? $"{Merged} is missing or changed"
+            : !File.Exists(options.GaneshaConf) || !File.ReadAllText(options.GaneshaConf).Split('\n').Any(l => l.Trim() == Include) ? $"{options.GaneshaConf} no longer includes {Merged}"
+            : null;
+        return Task.FromResult(why is null ? null : $"NFS exports {string.Join(", ", exports.Select(e => e.SourcePath))}: {why}");
     }
 
     private void Reload(StepContext ctx)

@@ -43,20 +43,43 @@ internal sealed class SambaConfig(IdentityOptions options)
 
     private void Regenerate()
     {
+        foreach (var (path, content) in Merged())
+            WriteAtomically(path, content);
+        EnsureIncluded();
+    }
+
+    /// <summary>The three merged files as the job fragments make them now.</summary>
+    private IEnumerable<(string Path, string Content)> Merged()
+    {
         var aliases = Directory.EnumerateFiles(JobsDir, "*.aliases").Order(StringComparer.Ordinal)
             .SelectMany(f => File.ReadAllLines(f)).Select(l => l.Trim()).Where(l => l.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-        WriteAtomically(GlobalInclude, "# Written by Understudy: names this server answers to for failed-over jobs. Do not edit.\n"
+        yield return (GlobalInclude, "# Written by Understudy: names this server answers to for failed-over jobs. Do not edit.\n"
             + (aliases.Count > 0 ? $"netbios aliases = {string.Join(' ', aliases)}\n" : ""));
         var shares = new StringBuilder("# Written by Understudy: shares of failed-over jobs. Do not edit.\n");
         foreach (var f in Directory.EnumerateFiles(JobsDir, "*.shares.conf").Order(StringComparer.Ordinal))
             shares.Append(File.ReadAllText(f));
-        WriteAtomically(SharesInclude, shares.ToString());
+        yield return (SharesInclude, shares.ToString());
         // One server has one name: with several jobs in mode replace (a mistake), the first by job name wins.
         var name = Directory.EnumerateFiles(JobsDir, "*.name").Order(StringComparer.Ordinal)
             .SelectMany(f => File.ReadAllLines(f)).Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0);
-        WriteAtomically(NameInclude, "# Written by Understudy: the server name of a job failed over in mode replace. Do not edit.\n"
+        yield return (NameInclude, "# Written by Understudy: the server name of a job failed over in mode replace. Do not edit.\n"
             + (name is null ? "" : $"[global]\n   netbios name = {name}\n"));
-        EnsureIncluded();
+    }
+
+    /// <summary>
+    /// Null while <paramref name="fragment"/> holds <paramref name="content"/> and reaches smbd (its merged file
+    /// <paramref name="include"/> is what the fragments make, smb.conf includes the three); otherwise the first thing that differs. Reads files only: no process, so the
+    /// identity watch may ask every monitor interval.
+    /// </summary>
+    public string? Drift(string fragment, string content, string include)
+    {
+        if (!File.Exists(fragment) || File.ReadAllText(fragment) != content)
+            return $"{fragment} is missing or changed";
+        var merged = Merged().First(m => m.Path == include).Content;
+        if (!File.Exists(include) || File.ReadAllText(include) != merged)
+            return $"{include} is missing or changed";
+        var text = File.Exists(options.SmbConf) ? File.ReadAllText(options.SmbConf) : "";
+        return AddIncludes(text, GlobalInclude, SharesInclude, NameInclude) == text ? null : $"{options.SmbConf} no longer includes Understudy's files";
     }
 
     /// <summary>Adds the two include lines to smb.conf once; idempotent.</summary>

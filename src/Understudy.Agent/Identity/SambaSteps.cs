@@ -18,7 +18,7 @@ internal static class SambaReload
 /// name. Mode replace (<paramref name="replace"/>): Samba's <c>netbios name</c> becomes the source's (the target gives
 /// its own up, as it does its addresses); revert gives the admin's own <c>netbios name</c> back.
 /// </summary>
-internal sealed class ServerNameStep(string job, string name, IdentityOptions options, bool replace = false) : IFailoverStep
+internal sealed class ServerNameStep(string job, string name, IdentityOptions options, bool replace = false) : IHeldStep
 {
     private readonly SambaConfig _samba = new(options);
 
@@ -40,6 +40,9 @@ internal sealed class ServerNameStep(string job, string name, IdentityOptions op
         ctx.Info(EventCode.ServerNameSet, replace ? $"this server's name is now {name} (netbios name)" : $"answering to the server name {name} (netbios aliases)");
     }
 
+    public Task<string?> DriftAsync(StepContext ctx, CancellationToken ct) =>
+        Task.FromResult(_samba.Drift(Fragment, name + "\n", replace ? _samba.NameInclude : _samba.GlobalInclude) is { } why ? $"server name {name}: {why}" : null);
+
     public async Task RevertAsync(StepContext ctx, CancellationToken ct)
     {
         _samba.SetFragment(Fragment, null);
@@ -48,7 +51,7 @@ internal sealed class ServerNameStep(string job, string name, IdentityOptions op
 }
 
 /// <summary>The source's Samba shares, re-created over the replica, through the include file and a reload.</summary>
-internal sealed class SharesStep(string job, string sourceName, IReadOnlyList<(string Name, string Path, IReadOnlyList<(string Key, string Value)> Options)> shares, IdentityOptions options) : IFailoverStep
+internal sealed class SharesStep(string job, string sourceName, IReadOnlyList<(string Name, string Path, IReadOnlyList<(string Key, string Value)> Options)> shares, IdentityOptions options) : IHeldStep
 {
     private readonly SambaConfig _samba = new(options);
 
@@ -75,6 +78,9 @@ internal sealed class SharesStep(string job, string sourceName, IReadOnlyList<(s
         await SambaReload.RunAsync(ctx, _samba, ct);
         ctx.Info(EventCode.SharesServed, $"serving shares {string.Join(", ", shares.Select(s => $"[{s.Name}] → {s.Path}"))}");
     }
+
+    public Task<string?> DriftAsync(StepContext ctx, CancellationToken ct) =>
+        Task.FromResult(_samba.Drift(_samba.SharesFile(job), Render(), _samba.SharesInclude) is { } why ? $"share {string.Join(", ", shares.Select(s => s.Name))}: {why}" : null);
 
     public async Task RevertAsync(StepContext ctx, CancellationToken ct)
     {

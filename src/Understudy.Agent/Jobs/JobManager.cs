@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Understudy.Agent.Common;
 using Understudy.Agent.Events;
+using Understudy.Agent.Replication.Capture;
 using Understudy.Agent.Source;
 using Understudy.Core.Jobs;
 using Understudy.Core.Paths;
@@ -16,7 +17,8 @@ internal sealed class JobRequestException(string message, int status = 400, obje
 }
 
 /// <summary>The jobs this agent is source of: applying, removing and running them.</summary>
-internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
+/// <param name="watchers">How every job's capture watches its roots (the agent's, read once at start); null: the defaults.</param>
+internal sealed class JobManager(AgentContext ctx, WatcherOptions? watchers = null) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, (JobSpec Spec, string Yaml, JobRunner Runner)> _jobs = new();
 
@@ -54,7 +56,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
     private JobRunner Launch(JobSpec spec, bool mirrored, bool paused, DateTimeOffset? stoppedSince,
         string why = "startup difference scan (changes made while the agent was not running)")
     {
-        var runner = new JobRunner(ToDefinition(spec), spec.Replication, ctx, mirrored, paused, stoppedSince, spec.Verify.Schedule);
+        var runner = new JobRunner(ToDefinition(spec), spec.Replication, ctx, mirrored, paused, stoppedSince, spec.Verify.Schedule, watchers);
         if (stoppedSince is not null)
             return runner;
         if (!mirrored)
@@ -126,7 +128,7 @@ internal sealed class JobManager(AgentContext ctx) : IAsyncDisposable
             else
             {
                 ctx.Events.Record(old.Runner is null ? EventCode.JobApplied : EventCode.JobReappliedChanged, Severity.Info, "job", spec.Name, old.Runner is null ? "job applied" : "job re-applied with changes");
-                runner = new JobRunner(def, spec.Replication, ctx, mirrored: false, verifySchedule: spec.Verify.Schedule);
+                runner = new JobRunner(def, spec.Replication, ctx, mirrored: false, verifySchedule: spec.Verify.Schedule, watchers: watchers);
                 runner.RequestMirror(spec.Mirror.Mode);
             }
             _jobs[spec.Name] = (spec, yaml, runner);

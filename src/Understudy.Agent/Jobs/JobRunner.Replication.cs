@@ -113,7 +113,8 @@ internal sealed partial class JobRunner
             Point = new CapturePoint(dir),
             Trace = _ctx.Events.Trace,
             QueueLimit = Replication.QueueLimit,
-            WatcherOptions = WatcherOptions.FromEnvironment(Environment.GetEnvironmentVariable),
+            MaxHold = Replication.MaxHold,
+            WatcherOptions = _watchers,
             Appended = _wake.Pulse,
             Overflowed = OnCaptureLost,
             QueueUnwritable = OnQueueUnwritable,
@@ -213,6 +214,7 @@ internal sealed partial class JobRunner
         long acked = Math.Min(session.AckedSeq, log.Stats.LastSeq);
         if (acked > log.AckedSeq)
             QueueWrite(() => log.Acknowledge(acked));
+        _sender?.Acknowledged(acked); // durable on the target (the ack file's write is queued: AckedSeq lags)
     }
 
     private async Task ReplicateAsync(SourceSession session, CancellationToken ct)
@@ -276,7 +278,7 @@ internal sealed partial class JobRunner
             foreach (var rec in log.ReadFrom(_nextSeq))
             {
                 if (ReplicationRecord.TryDecode(rec.Payload.Span, out var r))
-                    await _sender.SendAsync(r, ct);
+                    await _sender.SendAsync(r, rec.Seq, ct);
                 else
                     OnCaptureLost(0, RelPath.Root, $"queue record {rec.Seq} is not readable");
                 _nextSeq = rec.Seq + 1;
@@ -459,8 +461,11 @@ internal sealed partial class JobRunner
         var progress = _pipeline.Progress;
         var watch = new WatchView(progress.Sum(p => p.DirectoriesWatched), progress.Sum(p => p.DirectoriesSeen),
             progress.Count > 0 && progress.All(p => p.IsReady), _pipeline.Error ?? progress.Select(p => p.LastError).FirstOrDefault(e => e is not null));
-        // The oldest change not on the target: queued and unacknowledged, or still held back as a file being written.
+        // The oldest change not on the target, from the capture side: queued and unacknowledged (a record that stands for
+        // writes held back counts from the first of them), or still held back as a file being written (issue 17).
         var oldest = st.OldestPendingTimestamp;
+        if (_pipeline.OldestHeldQueued(st) is { } queued && (oldest is null || queued < oldest))
+            oldest = queued;
         if (_pipeline.OldestHeld is { } held && (oldest is null || held < oldest))
             oldest = held;
         double? age = oldest is { } t ? Math.Round(Math.Max(0, (now - t).TotalSeconds), 3) : null;

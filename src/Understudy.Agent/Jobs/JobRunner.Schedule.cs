@@ -23,12 +23,9 @@ internal sealed partial class JobRunner
 
     private Task _verifySchedule = Task.CompletedTask;
 
-    /// <summary>The period of <c>verify.schedule</c>; the agent's <c>UNDERSTUDY_VERIFY_SCHEDULE_MS</c> replaces it (a
+    /// <summary>The period of <c>verify.schedule</c>; the agent's <see cref="AgentSettings.VerifySchedule"/> replaces it (a
     /// test knob: the job file's minimum is one minute).</summary>
-    private static TimeSpan? SchedulePeriod(TimeSpan? schedule) =>
-        schedule is null ? null
-        : int.TryParse(Environment.GetEnvironmentVariable("UNDERSTUDY_VERIFY_SCHEDULE_MS"), out var ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms)
-        : schedule;
+    private TimeSpan? SchedulePeriod(TimeSpan? schedule) => schedule is null ? null : _ctx.Settings.VerifySchedule ?? schedule;
 
     /// <summary>The state store's key for when the job's last verify ended (removed with the job).</summary>
     internal static string VerifyAtKey(string job) => "verify-at/" + job;

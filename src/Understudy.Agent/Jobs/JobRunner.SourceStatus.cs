@@ -22,6 +22,8 @@ internal sealed partial class JobRunner
     private CancellationTokenSource? _statusStop;
     private Task _statusLoop = Task.CompletedTask;
 
+    private bool MirrorPending => !Mirrored || Volatile.Read(ref _mirrorsQueued) > 0 || Volatile.Read(ref _mirrorTaken);
+
     private void StartSourceStatus(SourceSession session)
     {
         if (_pipeline is null)
@@ -47,8 +49,10 @@ internal sealed partial class JobRunner
         {
             while (!session.Faulted.IsCompleted)
             {
-                var r = ReplicationStatus(_ctx.Time.GetUtcNow());
-                var report = new SourceStatusReport(r.OpsPending, r.BytesPending, r.OldestPendingAgeSeconds ?? 0, r.RemirrorRequired);
+                var now = _ctx.Time.GetUtcNow();
+                var r = ReplicationStatus(now);
+                var report = new SourceStatusReport(r.OpsPending, r.BytesPending, r.OldestPendingAgeSeconds ?? 0, r.RemirrorRequired, MirrorPending,
+                    (now - TimeSpan.FromSeconds(r.OldestPendingAgeSeconds ?? 0)).ToString("O"));
                 await session.Connection.SendAsync(ControlVerbs.SourceStatus.Request(report), ct);
                 await Task.Delay(SourceStatusSpacing, _ctx.Time, ct);
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);

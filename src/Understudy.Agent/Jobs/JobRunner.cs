@@ -4,6 +4,7 @@ using Understudy.Agent.Events;
 using Understudy.Agent.Failover;
 using Understudy.Agent.Peer;
 using Understudy.Agent.Replication;
+using Understudy.Agent.Replication.Capture;
 using Understudy.Agent.Source;
 using Understudy.Core.Jobs;
 using Understudy.Core.Protocol;
@@ -21,6 +22,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
     private readonly Channel<Command> _commands = Channel.CreateUnbounded<Command>();
     private readonly CancellationTokenSource _stop = new();
     private readonly AgentContext _ctx;
+    private readonly WatcherOptions _watchers;
     private readonly Signal _wake = new();
     private readonly Task _loop;
 
@@ -46,9 +48,11 @@ internal sealed partial class JobRunner : IAsyncDisposable
     /// <param name="stoppedSince">Set: the job is stopped (JobManager.StopAsync): nothing runs — no loop, no
     /// capture, no connection — but the queue is opened, so its status shows what stays queued.</param>
     /// <param name="verifySchedule">verify.schedule: the period of a scheduled verify, null for none.</param>
+    /// <param name="watchers">How the capture watches the job's roots (the agent's, read once at start); null: the defaults.</param>
     public JobRunner(JobDefinition job, ReplicationSpec replication, AgentContext ctx, bool mirrored, bool paused = false, DateTimeOffset? stoppedSince = null,
-        TimeSpan? verifySchedule = null)
+        TimeSpan? verifySchedule = null, WatcherOptions? watchers = null)
     {
+        _watchers = watchers ?? WatcherOptions.Default;
         Job = job;
         Replication = replication;
         _ctx = ctx;
@@ -285,7 +289,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
             return _session;
         await DropSessionAsync();
         PassiveGuard.ThrowIfPassive(_ctx, Job.Name);
-        _session = await SourceSession.OpenAsync(Job, _ctx.Identity, _ctx.AgentName, ct);
+        _session = await SourceSession.OpenAsync(Job, _ctx, ct);
         if (_linkLost)
         {
             _linkLost = false;

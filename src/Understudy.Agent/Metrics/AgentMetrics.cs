@@ -65,15 +65,12 @@ internal sealed partial class AgentMetrics(MetricsSources s)
     {
         var stats = s.Notifier.Stats();
         m.Gauge("understudy_notify_destinations", "Notification destinations configured (docs/monitoring.md).").Sample(stats.Count);
-        m.Counter("understudy_notify_deliveries_total", "Notifications delivered since the agent started, per destination.");
-        foreach (var d in stats)
-            m.Sample(d.Delivered, ("destination", d.Name));
-        m.Counter("understudy_notify_failures_total", "Notifications given up after every attempt failed (or dropped from a full queue), per destination.");
-        foreach (var d in stats)
-            m.Sample(d.Failed, ("destination", d.Name));
-        m.Gauge("understudy_notify_queued", "Notifications waiting for delivery (including those waiting to be retried), per destination.");
-        foreach (var d in stats)
-            m.Sample(d.Queued, ("destination", d.Name));
+        m.Counter("understudy_notify_deliveries_total", "Notifications delivered since the agent started, per destination.")
+            .Each(stats, d => d.Delivered, d => [("destination", d.Name)]);
+        m.Counter("understudy_notify_failures_total", "Notifications given up after every attempt failed (or dropped from a full queue), per destination.")
+            .Each(stats, d => d.Failed, d => [("destination", d.Name)]);
+        m.Gauge("understudy_notify_queued", "Notifications waiting for delivery (including those waiting to be retried), per destination.")
+            .Each(stats, d => d.Queued, d => [("destination", d.Name)]);
     }
 
     private static double Seconds(DateTimeOffset t) => t.ToUnixTimeMilliseconds() / 1000.0;

@@ -59,6 +59,22 @@ internal sealed class PrometheusText
         return this;
     }
 
+    /// <summary>One sample of the current family per item, labelled by <paramref name="labels"/>: the shape of most
+    /// families. An item whose <paramref name="value"/> is null has none (unknown, or it does not apply).</summary>
+    public PrometheusText Each<T>(IEnumerable<T> items, Func<T, double?> value, Func<T, (string Name, string Value)[]> labels)
+    {
+        foreach (var item in items)
+        {
+            if (value(item) is { } v)
+                Sample(v, labels(item));
+        }
+        return this;
+    }
+
+    /// <summary>The same for a flag: 1 or 0.</summary>
+    public PrometheusText Each<T>(IEnumerable<T> items, Func<T, bool> value, Func<T, (string Name, string Value)[]> labels) =>
+        Each(items, i => value(i) ? 1 : 0, labels);
+
     public override string ToString() => _sb.ToString();
 
     private static string Format(double v) =>

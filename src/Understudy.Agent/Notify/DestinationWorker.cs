@@ -90,7 +90,9 @@ internal sealed class DestinationWorker : IAsyncDisposable
             var body = JsonSerializer.SerializeToUtf8Bytes(msg, EventJson.Options);
             try
             {
-                result = d.Webhook is not null ? await _core.Webhooks.SendAsync(d, msg, body, ct) : await ExecSender.SendAsync(d, msg, body, ct);
+                result = d.Webhook is not null ? await _core.Webhooks.SendAsync(d, msg, body, ct)
+                    : d.Mail is not null ? await MailSender.SendAsync(d, msg, body, ct)
+                    : await ExecSender.SendAsync(d, msg, body, ct);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -9,7 +9,7 @@ namespace Understudy.Agent.Notify;
 /// Reads the notify file (docs/monitoring.md has its keys). Errors are <see cref="JobFileException"/>s, as for job files:
 /// <c>FILE:LINE:COL: key 'a.b': what was expected</c>, unknown keys with a "did you mean".
 /// </summary>
-internal static class NotifyFile
+internal static partial class NotifyFile
 {
     public const string DefaultName = "notify.yaml";
 
@@ -65,7 +65,7 @@ internal static class NotifyFile
     private static Destination ParseDestination(YamlReader y, YamlNode node, string path)
     {
         var map = y.Mapping(node, path, "{ name: ops, webhook: { url: https://… } }") ?? throw y.Error(node, path, "expected a destination");
-        var keys = y.Keys(map, path, "name", "webhook", "exec", "timeout", "retries", "backoff");
+        var keys = y.Keys(map, path, "name", "webhook", "exec", "email", "timeout", "retries", "backoff");
         var name = y.RequiredString(keys, map, path, "name", "a name the rules use in 'to'");
         WebhookTarget? webhook = null;
         ExecTarget? exec = null;
@@ -104,8 +104,9 @@ internal static class NotifyFile
             var args = y.Sequence(ek.GetValueOrDefault("args"), ep + ".args", "[--urgent]").Select((a, i) => y.String(a, $"{ep}.args[{i}]") ?? "").ToList();
             exec = new ExecTarget(run, args);
         }
-        if ((webhook is null) == (exec is null))
-            throw y.Error(map, path, "a destination has exactly one of webhook or exec");
+        var mail = ParseMail(y, keys.GetValueOrDefault("email"), path + ".email");
+        if ((webhook is null ? 0 : 1) + (exec is null ? 0 : 1) + (mail is null ? 0 : 1) != 1)
+            throw y.Error(map, path, "a destination has exactly one of webhook, exec or email");
         var timeout = y.Duration(keys.GetValueOrDefault("timeout"), path + ".timeout") ?? TimeSpan.FromSeconds(webhook is not null ? 10 : 30);
         var retries = y.Int(keys.GetValueOrDefault("retries"), path + ".retries") ?? 5;
         if (retries is < 0 or > 20)
@@ -113,7 +114,7 @@ internal static class NotifyFile
         var backoff = y.Duration(keys.GetValueOrDefault("backoff"), path + ".backoff") ?? TimeSpan.FromSeconds(2);
         if (timeout <= TimeSpan.Zero || backoff <= TimeSpan.Zero)
             throw y.Error(map, path, "timeout and backoff must be more than 0");
-        return new Destination(name, webhook, exec, timeout, retries, backoff);
+        return new Destination(name, webhook, exec, timeout, retries, backoff, mail);
     }
 
     private static NotifyRule ParseRule(YamlReader y, YamlNode node, string path, List<Destination> destinations)

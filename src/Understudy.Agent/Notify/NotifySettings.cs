@@ -18,16 +18,19 @@ internal sealed record NotifySettings(IReadOnlyList<Destination> Destinations, I
     }
 }
 
-/// <summary>One destination: a webhook or a program. <paramref name="Retries"/> attempts follow a failed first one,
-/// <paramref name="Backoff"/> apart, doubling each time up to <see cref="MaxBackoff"/>.</summary>
-internal sealed record Destination(string Name, WebhookTarget? Webhook, ExecTarget? Exec, TimeSpan Timeout, int Retries, TimeSpan Backoff)
+/// <summary>One destination: a webhook, a program or an SMTP server (exactly one of the three is set).
+/// <paramref name="Retries"/> attempts follow a failed first one, <paramref name="Backoff"/> apart, doubling each time up
+/// to <see cref="MaxBackoff"/>.</summary>
+internal sealed record Destination(string Name, WebhookTarget? Webhook, ExecTarget? Exec, TimeSpan Timeout, int Retries, TimeSpan Backoff,
+    MailTarget? Mail = null)
 {
     public static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(5);
 
-    public string Kind => Webhook is not null ? "webhook" : "exec";
+    public string Kind => Webhook is not null ? "webhook" : Mail is not null ? "email" : "exec";
 
-    /// <summary>Where it goes, for status and events (the URL or the program; never the secret).</summary>
-    public string Describe => Webhook?.Url.ToString() ?? Exec!.Run;
+    /// <summary>Where it goes, for status and events (the URL, the program, or the server and recipients; never a
+    /// secret or password).</summary>
+    public string Describe => Webhook?.Url.ToString() ?? Mail?.Describe ?? Exec!.Run;
 
     public TimeSpan DelayBefore(int retry) =>
         TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, Backoff.Ticks * (1L << Math.Min(retry - 1, 20))));
@@ -35,6 +38,26 @@ internal sealed record Destination(string Name, WebhookTarget? Webhook, ExecTarg
 
 /// <summary>A JSON POST, signed with HMAC-SHA256 of the body when a secret is given.</summary>
 internal sealed record WebhookTarget(Uri Url, byte[]? Secret);
+
+/// <summary>How an e-mail destination protects the SMTP session: <c>required</c> (STARTTLS or no message, the
+/// default), <c>optional</c> (STARTTLS when the server offers it, else plain), <c>none</c> (plain, for a relay on the
+/// same host or network).</summary>
+internal enum MailTls
+{
+    Required,
+    Optional,
+    None,
+}
+
+/// <summary>An SMTP server that relays the message to <paramref name="To"/>. <paramref name="Password"/> was read from
+/// the file the notify file names (never inline); <paramref name="TrustFile"/>: PEM certificates trusted as roots for
+/// this server besides the system's (a private CA, or a self-signed server's own certificate).</summary>
+internal sealed record MailTarget(string Host, int Port, string From, IReadOnlyList<string> To, MailTls Tls, string? User, string? Password,
+    string? TrustFile)
+{
+    public string Describe =>
+        $"smtp://{(Host.Contains(':') ? $"[{Host}]" : Host)}:{Port} (starttls {Tls.ToString().ToLowerInvariant()}) to {string.Join(", ", To)}";
+}
 
 /// <summary>A program run without a shell, the notification's JSON on its standard input.</summary>
 internal sealed record ExecTarget(string Run, IReadOnlyList<string> Args);

@@ -17,7 +17,7 @@ namespace Understudy.Agent.Peer;
 /// split the same way: frames go into a pipe (<see cref="SendPause"/> bytes at most) and a sender
 /// task encrypts and writes them, so the source reads its next file while the last one is on the wire.
 /// </summary>
-internal sealed class PeerConnection : IAsyncDisposable
+internal sealed partial class PeerConnection : IAsyncDisposable
 {
     private readonly Stream _stream;
     private readonly PipeReader _reader;
@@ -66,7 +66,11 @@ internal sealed class PeerConnection : IAsyncDisposable
                 var buffer = result.Buffer;
                 foreach (var segment in buffer)
                     await _stream.WriteAsync(segment);
-                if (!buffer.IsEmpty)
+                // What a read returns ends at a frame boundary (frames are flushed whole): a heartbeat fits in here.
+                bool beat = BeatDue;
+                if (beat)
+                    await _stream.WriteAsync(_beatFrame);
+                if (!buffer.IsEmpty || beat)
                     await _stream.FlushAsync();
                 reader.AdvanceTo(buffer.End);
                 if (result.IsCompleted)
@@ -76,7 +80,7 @@ internal sealed class PeerConnection : IAsyncDisposable
         }
         catch (Exception e)
         {
-            await reader.CompleteAsync(e is IOException or ObjectDisposedException ? e : new IOException("send failed: " + e.Message, e));
+            await reader.CompleteAsync(_silent ?? (e is IOException or ObjectDisposedException ? e : new IOException("send failed: " + e.Message, e)));
         }
     }
 
@@ -250,8 +254,11 @@ internal sealed class PeerConnection : IAsyncDisposable
         {
             while (await ReadFrameAsync(ct) is { } frame)
             {
+                if (TakeHeartbeat(frame))
+                    continue;
                 try
                 {
+                    _handing = true; // waiting for this side's consumer is no silence of the peer
                     await _incoming.Writer.WriteAsync(frame, ct);
                 }
                 catch
@@ -259,12 +266,17 @@ internal sealed class PeerConnection : IAsyncDisposable
                     frame.Dispose();
                     throw;
                 }
+                finally
+                {
+                    _handing = false;
+                    NoteHeard();
+                }
             }
             _incoming.Writer.TryComplete();
         }
         catch (Exception e)
         {
-            _incoming.Writer.TryComplete(e is OperationCanceledException ? new IOException("connection closed", e) : e);
+            _incoming.Writer.TryComplete(_silent ?? (e is OperationCanceledException ? new IOException("connection closed", e) : e));
         }
     }
 
@@ -273,6 +285,7 @@ internal sealed class PeerConnection : IAsyncDisposable
         while (true)
         {
             var result = await _reader.ReadAsync(cancellationToken);
+            NoteHeard();
             var buffer = result.Buffer;
             var parse = Frame.TryParse(ref buffer, out var type, out byte flags, out var body);
             if (parse == Frame.ParseResult.Complete)
@@ -352,6 +365,7 @@ internal sealed class PeerConnection : IAsyncDisposable
             await _stream.DisposeAsync(); // unblocks a pump waiting in a socket read, a sender in a write
             await _pump;
             await _sender;
+            await _watch;
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
         {

@@ -33,7 +33,7 @@ internal static class PeerLink
     ]);
 
     /// <summary>Connects to <paramref name="address"/> and accepts only a peer whose certificate fingerprint is <paramref name="expectedId"/>.</summary>
-    public static async Task<PeerConnection> ConnectAsync(string address, string expectedId, AgentIdentity me, string myName, CancellationToken cancellationToken)
+    public static async Task<PeerConnection> ConnectAsync(string address, string expectedId, AgentIdentity me, string myName, PeerHeartbeat? heartbeat, CancellationToken cancellationToken)
     {
         var (host, port) = ParseAddress(address, DefaultPort);
         var tcp = new TcpClient { NoDelay = true };
@@ -83,7 +83,7 @@ internal static class PeerLink
             var conn = new PeerConnection(ssl, expectedId.ToLowerInvariant());
             try
             {
-                await ExchangeHelloAsync(conn, myName, timeout.Token);
+                await ExchangeHelloAsync(conn, myName, heartbeat, timeout.Token);
             }
             catch (Exception e) when (e is IOException or HelloMissingException)
             {
@@ -111,10 +111,11 @@ internal static class PeerLink
         }
     }
 
-    /// <summary>Both sides send Hello, then read the other's; the highest common version wins.</summary>
-    public static async Task<ushort> ExchangeHelloAsync(PeerConnection conn, string myName, CancellationToken cancellationToken)
+    /// <summary>Both sides send Hello, then read the other's; the highest common version wins. From version 4 on, the
+    /// link's heartbeat starts (<paramref name="heartbeat"/> null: none, e.g. in tests).</summary>
+    public static async Task<ushort> ExchangeHelloAsync(PeerConnection conn, string myName, PeerHeartbeat? heartbeat, CancellationToken cancellationToken)
     {
-        await conn.SendAsync(new Hello(Hello.CurrentVersion, Hello.CurrentVersion, myName), cancellationToken);
+        await conn.SendAsync(new Hello(Hello.OldestVersion, Hello.CurrentVersion, myName), cancellationToken);
         using var frame = await conn.ReceiveAsync(cancellationToken)
             ?? throw new HelloMissingException();
         if (frame.Message is ErrorMessage err)
@@ -122,12 +123,16 @@ internal static class PeerLink
         if (frame.Message is not Hello hello)
             throw new ProtocolException($"expected hello, got {frame.Message.Type}");
         ushort version = Math.Min(hello.MaxVersion, Hello.CurrentVersion);
-        if (version < Math.Max(hello.MinVersion, Hello.CurrentVersion))
+        if (version < Math.Max(hello.MinVersion, Hello.OldestVersion))
         {
-            await conn.SendAsync(new ErrorMessage(ErrorCode.Version, $"no common protocol version (ours {Hello.CurrentVersion}, theirs {hello.MinVersion}-{hello.MaxVersion})"), cancellationToken);
+            await conn.SendAsync(new ErrorMessage(ErrorCode.Version, $"no common protocol version (ours {Hello.OldestVersion}-{Hello.CurrentVersion}, theirs {hello.MinVersion}-{hello.MaxVersion})"), cancellationToken);
             throw new ProtocolException("no common protocol version");
         }
         conn.PeerName = hello.AgentName;
+        conn.Version = version;
+        // A version 3 peer would end the link on a frame type it does not know, and sends no heartbeat to watch for.
+        if (version >= Hello.HeartbeatVersion && heartbeat is not null)
+            conn.StartHeartbeat(heartbeat);
         return version;
     }
 

@@ -23,6 +23,7 @@ internal sealed partial class PeerListener(
     string agentName,
     StateStore store,
     EventLog events,
+    PeerHeartbeat? heartbeat,
     Func<PeerConnection, CancellationToken, Task> onSession,
     ILogger<PeerListener> logger) : IAsyncDisposable
 {
@@ -104,7 +105,7 @@ internal sealed partial class PeerListener(
                     },
                 }, hs.Token);
                 conn = new PeerConnection(ssl, peerId!);
-                await PeerLink.ExchangeHelloAsync(conn, agentName, hs.Token);
+                await PeerLink.ExchangeHelloAsync(conn, agentName, heartbeat, hs.Token);
             }
             await onSession(conn, ct);
         }

@@ -35,6 +35,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
     private readonly ConcurrentBag<Task> _pumps = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Coalescer _coalescer = new();
+    private readonly HeldRecords _heldQueued = new(new Coalescer().MaxHold);
     private Task _loop = Task.CompletedTask;
     private int _inFlight;
 
@@ -55,6 +56,17 @@ internal sealed class CapturePipeline : IAsyncDisposable
 
     /// <summary>How each root is watched (method, channel size).</summary>
     public WatcherOptions WatcherOptions { get; init; } = WatcherOptions.Default;
+
+    /// <summary>The longest a write to a file still open waits to settle (<c>replication.max_hold</c>).</summary>
+    public TimeSpan MaxHold
+    {
+        get => _coalescer.MaxHold;
+        init
+        {
+            _coalescer = new Coalescer { MaxHold = value };
+            _heldQueued = new HeldRecords(value);
+        }
+    }
 
     /// <summary>Bytes of pending records beyond which <see cref="QueueLimitExceeded"/> fires.</summary>
     public long QueueLimit { get; set; } = long.MaxValue;
@@ -90,6 +102,9 @@ internal sealed class CapturePipeline : IAsyncDisposable
 
     /// <summary>When the oldest write still held back in the coalescer (an open file waiting to settle) was captured.</summary>
     public DateTimeOffset? OldestHeld => Volatile.Read(ref _oldestHeldTicks) is > 0 and var t ? new DateTimeOffset(t, TimeSpan.Zero) : null;
+
+    /// <summary>When the first write held back for a record still unacknowledged was made (null: none such).</summary>
+    public DateTimeOffset? OldestHeldQueued(QueueStats stats) => _heldQueued.OldestUnacknowledged(stats);
 
     public long PendingEvents => Volatile.Read(ref _inFlight) + (_processing ? 1 : 0) + _coalescer.PendingWrites;
 
@@ -153,7 +168,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
                     _openMoves[(root, e.Cookie)] = 0;
                 else if (e.Kind == ChangeKind.MovedTo && e.Cookie != 0)
                     _openMoves.TryRemove((root, e.Cookie), out _);
-                _events.Writer.TryWrite(new RootedEvent(root, e));
+                _events.Writer.TryWrite(new RootedEvent(root, e, _time.GetUtcNow()));
                 if (e.Kind == ChangeKind.RootGone)
                 {
                     lost = "the source root was deleted, moved or unmounted";
@@ -334,10 +349,12 @@ internal sealed class CapturePipeline : IAsyncDisposable
             Lost(root, path, reason ?? $"change events were lost (overflow) below {path}");
         if (result.Records.Count > 0 && !Suspended)
         {
-            long queuedAt = (_time.GetUtcNow().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
+            var now = _time.GetUtcNow();
+            long queuedAt = (now.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
+            long last;
             try
             {
-                Log.AppendBatch(result.Records.Select(r => (ReadOnlyMemory<byte>)Traced(WithInode(r) with { QueuedAtNs = queuedAt }).Encode()));
+                last = Log.AppendBatch(result.Records.Select(r => (ReadOnlyMemory<byte>)Traced(WithInode(r) with { QueuedAtNs = queuedAt }).Encode()));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -350,6 +367,8 @@ internal sealed class CapturePipeline : IAsyncDisposable
                 QueueUnwritable?.Invoke(e);
                 return;
             }
+            foreach (var (index, since) in result.HeldSince.OrderBy(h => h.Key))
+                _heldQueued.Add(last - result.Records.Count + 1 + index, since, now);
             var pending = Log.Stats.PendingBytes;
             if (pending > QueueLimit)
             {

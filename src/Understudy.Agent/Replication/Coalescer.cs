@@ -4,13 +4,19 @@ using Understudy.Core.Paths;
 namespace Understudy.Agent.Replication;
 
 /// <summary>A change event from the watcher of one of the job's roots.</summary>
-internal readonly record struct RootedEvent(int Root, ChangeEvent Event);
+/// <remarks><see cref="At"/>: when the capture pipeline read the event from its watcher (default: unknown, the batch's own
+/// time is taken). A write is dated from it, not from when its batch is processed: the coalescing window and any
+/// backlog of the capture loop lie between, and the true RPO must not start that much late (issue 17).</remarks>
+internal readonly record struct RootedEvent(int Root, ChangeEvent Event, DateTimeOffset At = default);
 
-/// <summary>What one batch of events turned into.</summary>
+/// <summary>What one batch of events turned into. <see cref="HeldSince"/>: for a record that stands for writes held back
+/// (by its index in <see cref="Records"/>), when the first of them was made — older than the record itself by up to
+/// MaxHold, which the true RPO must count (issue 17).</summary>
 internal sealed record CoalescedBatch(
     IReadOnlyList<ReplicationRecord> Records,
     IReadOnlyList<(int Root, RelPath Path, string? Reason)> Overflows,
-    IReadOnlyList<int> RootsGone);
+    IReadOnlyList<int> RootsGone,
+    IReadOnlyDictionary<int, DateTimeOffset> HeldSince);
 
 /// <summary>
 /// Turns a window of change events into queue records, in order, merging what can be merged:
@@ -87,13 +93,26 @@ internal sealed class Coalescer
         var overflows = new List<(int, RelPath, string?)>();
         var gone = new List<int>();
         var consumed = new HashSet<int>();
+        var since = new Dictionary<int, DateTimeOffset>();
+
+        void Since(int at, DateTimeOffset first)
+        {
+            if (!since.TryGetValue(at, out var t) || first < t)
+                since[at] = first;
+        }
 
         void Upsert(int root, RelPath path, bool dir, RecordKind kind = RecordKind.Upsert, (ulong, ulong)? inode = null)
         {
+            DateTimeOffset? heldSince = null;
             if (_written.Remove((root, path), out var held))
+            {
                 inode ??= held.Inode;
+                heldSince = held.First;
+            }
             if (upserts.TryGetValue((root, path), out int at))
             {
+                if (heldSince is { } hs)
+                    Since(at, hs);
                 if (kind == RecordKind.UpsertTree && output[at].Kind == RecordKind.Upsert)
                     output[at] = output[at] with { Kind = RecordKind.UpsertTree };
                 if (inode is not null && output[at].Inode is null)
@@ -101,6 +120,8 @@ internal sealed class Coalescer
                 return;
             }
             upserts[(root, path)] = output.Count;
+            if (heldSince is { } first)
+                Since(output.Count, first);
             output.Add(new ReplicationRecord(kind, root, path, dir, Inode: inode));
         }
 
@@ -125,7 +146,10 @@ internal sealed class Coalescer
             {
                 _written.Remove(k);
                 if (held.Inode is not null)
+                {
+                    Since(output.Count, held.First);
                     output.Add(new ReplicationRecord(RecordKind.Upsert, root, k.Item2, Inode: held.Inode));
+                }
             }
         }
 
@@ -143,7 +167,7 @@ internal sealed class Coalescer
         {
             if (consumed.Contains(i))
                 continue;
-            var (root, e) = events[i];
+            var (root, e, at) = events[i];
             switch (e.Kind)
             {
                 case ChangeKind.Created:
@@ -168,7 +192,8 @@ internal sealed class Coalescer
                     }
                     else
                     {
-                        var w = _written.GetValueOrDefault((root, e.Path), new Held(now, now, null));
+                        var known = at != default && at < now ? at : now;
+                        var w = _written.GetValueOrDefault((root, e.Path), new Held(now, known, null));
                         _written[(root, e.Path)] = new Held(now, w.First, e.Inode ?? w.Inode);
                     }
                     break;
@@ -220,11 +245,13 @@ internal sealed class Coalescer
             _written.Remove(key);
             if (upserts.TryGetValue(key, out int at))
             {
+                Since(at, waiting.First);
                 if (waiting.Inode is not null && output[at].Inode is null)
                     output[at] = output[at] with { Inode = waiting.Inode };
             }
             else
             {
+                Since(output.Count, waiting.First);
                 upserts[key] = output.Count;
                 output.Add(new ReplicationRecord(RecordKind.Upsert, key.Item1, key.Item2, Inode: waiting.Inode));
                 AddParent(parents, key.Item1, key.Item2);
@@ -233,7 +260,7 @@ internal sealed class Coalescer
 
         foreach (var p in parents.OrderByDescending(p => p.Path.Length).ThenBy(p => p.Root))
             output.Add(new ReplicationRecord(RecordKind.DirMeta, p.Root, p.Path, true));
-        return new CoalescedBatch(output, overflows, gone);
+        return new CoalescedBatch(output, overflows, gone, since);
     }
 
     /// <summary>The DirMetas come after the whole batch, so a directory renamed in it is named as it is then.</summary>
@@ -256,7 +283,7 @@ internal sealed class Coalescer
     {
         for (int j = from + 1; j < events.Count; j++)
         {
-            var (r, e) = events[j];
+            var (r, e, _) = events[j];
             if (r == root && e.Kind == ChangeKind.MovedTo && e.Cookie == cookie)
                 return j;
         }

@@ -10,6 +10,18 @@ internal sealed partial class ReplicationSender
     /// <summary>Records skipped because their path was gone when they were sent, until a later record explains where it went.</summary>
     private readonly Dictionary<(int Root, RelPath Path), Gone> _gone = [];
 
+    /// <summary>
+    /// Entries <see cref="ResendGoneAsync"/> took off <see cref="_gone"/>, with the queue record whose rename did. Until
+    /// the target acknowledges that record the next session may replay it, and the replay must send them again: they go
+    /// back into <see cref="Remembered"/> (convergence seed 3092: a file made in a directory renamed before the file's
+    /// Upsert was sent; the target died after making the Upsert durable and before the rename, and the replayed rename
+    /// no longer knew the file had been skipped — it was missing for good). Oldest first.
+    /// </summary>
+    private readonly Queue<(long Seq, (int Root, RelPath Path) Key, Gone What)> _goneResent = new();
+
+    /// <summary>The queue sequence number of the record being sent (0: not a queue record).</summary>
+    private long _recordSeq;
+
     [Flags]
     internal enum Gone
     {
@@ -59,8 +71,14 @@ internal sealed partial class ReplicationSender
         if (_gone.Count == 0)
             return;
         var moved = _gone.Where(g => g.Key.Root == root && g.Key.Path.IsUnder(from)).ToList();
-        foreach (var (k, _) in moved)
+        foreach (var (k, what) in moved)
+        {
             _gone.Remove(k);
+            if (_recordSeq > 0)
+                _goneResent.Enqueue((_recordSeq, k, what));
+        }
+        while (_goneResent.Count > MaxGone)
+            _goneResent.Dequeue();
         // A tree skipped whole: what the rename carried to the new name is whatever the target held at the old one, which
         // may be a stale or partial copy (a target killed while it received the tree keeps its directories; with inotify
         // a subdirectory moved out of the tree before its watch was placed is never reported). Sending the tree again
@@ -86,5 +104,22 @@ internal sealed partial class ReplicationSender
         }
         foreach (var (k, _) in moved.Where(g => (g.Value & Gone.DirMeta) != 0).OrderByDescending(g => g.Key.Path.Length))
             await DirMetaAsync(root, k.Path.Rebase(from, to), ct);
+    }
+
+    /// <summary>The target has made every queue record up to <paramref name="seq"/> durable: what their renames re-sent
+    /// stays sent.</summary>
+    public void Acknowledged(long seq)
+    {
+        while (_goneResent.TryPeek(out var e) && e.Seq <= seq)
+            _goneResent.Dequeue();
+    }
+
+    /// <summary>What is skipped as gone, with what renames not yet acknowledged re-sent (<see cref="_goneResent"/>).</summary>
+    private Dictionary<(int Root, RelPath Path), Gone> GoneToRemember()
+    {
+        var gone = new Dictionary<(int Root, RelPath Path), Gone>(_gone);
+        foreach (var (_, k, what) in _goneResent)
+            gone[k] = gone.GetValueOrDefault(k) | what;
+        return gone;
     }
 }

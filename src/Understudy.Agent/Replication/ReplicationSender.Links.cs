@@ -24,7 +24,7 @@ internal sealed partial class ReplicationSender
         Dictionary<(int Root, RelPath Path), (ulong Dev, ulong Ino)> Pushed,
         List<((ulong Dev, ulong Ino) Key, int Root, RelPath Path)> LinkDoubts);
 
-    public Memory Remembered() => new(new(_sent), new(_gone), new(_pushed), _linkNames.Doubts());
+    public Memory Remembered() => new(new(_sent), GoneToRemember(), new(_pushed), _linkNames.Doubts());
 
     public void Inherit(Memory m)
     {

@@ -75,8 +75,10 @@ internal sealed partial class ReplicationSender : IDisposable
         return false;
     }
 
-    public async Task SendAsync(ReplicationRecord r, CancellationToken ct)
+    /// <param name="seq">The record's queue sequence number (<see cref="Acknowledged"/> is told when the target has it).</param>
+    public async Task SendAsync(ReplicationRecord r, long seq, CancellationToken ct)
     {
+        _recordSeq = seq;
         await SendRecordAsync(r, ct);
         if (_engine.Vanished.Count > 0)
             NoteVanished(_engine.Vanished);

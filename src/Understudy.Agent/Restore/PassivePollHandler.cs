@@ -37,7 +37,7 @@ internal sealed class PassivePollHandler(FailoverManager failover, EventLog even
         }
         if (engine.RestoreRun is not { } run || req.Root < 0 || req.Root >= engine.Spec.Source.Paths.Count)
         {
-            await ReplyAsync(conn, new PassivePollReply(PassivePollReply.Wait, $"{engine.State.Name()}: no restore requested"), ct);
+            await ReplyAsync(conn, new PassivePollReply(PassivePollReply.Wait, $"{engine.State.Name()}: no restore requested", Holds: engine.HoldsIdentityNow), ct);
             return;
         }
         await run.AcceptAsync(conn, req.Root, ct);

@@ -17,21 +17,19 @@ namespace Understudy.Agent.Restore;
 /// <summary>
 /// The passive source's side of restore and fail-back (docs/architecture.md, "Restore and fail-back").
 /// The target may not know a usable address of the source, and the source must not take its
-/// identity back by itself, so the source calls: every <see cref="Interval"/> it polls the target
+/// identity back by itself, so the source calls: every <see cref="AgentSettings.PassivePoll"/> it polls the target
 /// for each passive job and source root. The answer is "wait", "resume" (fail-back is done), or
 /// "restore", and then that connection turns round: the target sends, this agent applies
 /// (<see cref="ReverseApplySession"/>) until the target closes it or says "resume".
 /// </summary>
+/// <paramref name="identity"/> is the host's one <see cref="SourceIdentity"/> (its gate orders a reclaim against the
+/// stand-down); <paramref name="held"/> is told when the target first says it holds a job's identity (Failover/SourceDemotion).
 internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandRunner commands, IdentityOptions options,
-    Func<Core.Jobs.JobSpec, CancellationToken, Task<string?>>? takeWitnessKey = null) : IAsyncDisposable
+    Func<Core.Jobs.JobSpec, CancellationToken, Task<string?>>? takeWitnessKey = null, SourceIdentity? identity = null, Action? held = null) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<(string Job, int Root), Task> _links = new();
     private Task _loop = Task.CompletedTask;
-
-    /// <summary>Default 3 s; <c>UNDERSTUDY_PASSIVE_POLL_MS</c> overrides it (tests).</summary>
-    public static TimeSpan Interval { get; } =
-        int.TryParse(Environment.GetEnvironmentVariable("UNDERSTUDY_PASSIVE_POLL_MS"), out var ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : TimeSpan.FromSeconds(3);
 
     private static string QueuedKey(string job) => "restore-queued/" + job;
 
@@ -42,7 +40,7 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
 
     private async Task LoopAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(Interval, ctx.Time);
+        using var timer = new PeriodicTimer(ctx.Settings.PassivePoll, ctx.Time);
         try
         {
             do
@@ -77,7 +75,8 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
             using (var connect = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
                 connect.CancelAfter(TimeSpan.FromSeconds(10));
-                conn = await PeerLink.ConnectAsync(job.TargetAddress, job.TargetId, ctx.Identity, ctx.AgentName, connect.Token);
+                conn = await PeerLink.ConnectAsync(job.TargetAddress, job.TargetId, ctx.Identity, ctx.AgentName, PeerHeartbeat.For(ctx), connect.Token);
+                conn.Job = job.Name;
             }
             await using (conn)
             {
@@ -86,10 +85,13 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
                 if (frame?.Message is not ControlReply reply)
                     return;
                 var answer = ControlVerbs.PassivePoll.ReadReply(reply);
+                // A restore, or a wait while the target holds the identity (not while it is still taking it): stand down.
+                if ((answer.Action == PassivePollReply.Restore || answer is { Action: PassivePollReply.Wait, Holds: true }) && PassiveGuard.MarkHeld(ctx, job.Name))
+                    held?.Invoke();
                 switch (answer.Action)
                 {
                     case PassivePollReply.Resume:
-                        Resume(runner);
+                        await ResumeAsync(runner, ct);
                         break;
                     case PassivePollReply.Restore:
                         await RestoreAsync(conn, runner, root, answer, ct);
@@ -118,12 +120,12 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
                 : $"conflict: {r.Path} changed here before the fail-over and on the target since; the target's version wins, this one is kept as {r.ParkedAs}",
                 new { path = r.Path, parkedAs = r.ParkedAs, root = r.Root });
         });
-        var reclaim = new SourceReclaim(ctx, commands, options, takeWitnessKey);
+        var reclaim = new SourceReclaim(ctx, commands, options, takeWitnessKey, identity);
         bool resumed = await new ReverseApplySession(conn, job.Name, tree, parker, ctx.Events, async (request, token) => request switch
         {
             _ when ControlVerbs.IdentityStatus.Is(request) => ControlVerbs.IdentityStatus.Reply(new IdentityStatusReply(await reclaim.HeldAsync(spec, token))),
             _ when ControlVerbs.Reclaim.Is(request) => await ReclaimReplyAsync(reclaim, spec, token),
-            _ when ControlVerbs.Resume.Is(request) => ResumeReply(runner),
+            _ when ControlVerbs.Resume.Is(request) => await ResumeReplyAsync(runner, token),
             _ => ControlVerbs.Unknown(request),
         }).RunAsync(ct);
         if (resumed)
@@ -154,20 +156,50 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
         return ControlVerbs.Reclaim.Reply(r, r.Ok);
     }
 
-    private ControlReply ResumeReply(JobRunner runner)
+    private async Task<ControlReply> ResumeReplyAsync(JobRunner runner, CancellationToken ct)
     {
-        Resume(runner);
+        await ResumeAsync(runner, ct);
         return ControlVerbs.Resume.Reply(new ResumeReply());
     }
 
-    private void Resume(JobRunner runner)
+    private async Task ResumeAsync(JobRunner runner, CancellationToken ct)
     {
         if (PassiveGuard.ReasonFor(ctx, runner.Job.Name) is null)
             return;
+        if (PassiveGuard.MustStandDown(ctx, runner.Job.Name))
+            await RetakeAsync(runner.Job.Name, ct);
         PassiveGuard.Clear(ctx, runner.Job.Name);
         ctx.Store.SetValue(QueuedKey(runner.Job.Name), "null");
         ctx.Events.Record(EventCode.FailbackSourceResumed, Severity.Info, "failback", runner.Job.Name, "fail-back complete: no longer passive; forward replication resumes");
         runner.ResumeAfterFailback();
+    }
+
+    /// <summary>
+    /// "Resume" without a fail-back's reclaim: the target does not hold the identity (a take-over that was undone, or a
+    /// plan it no longer has), and this source stood down from it (Failover/SourceDemotion). It takes it back, duplicate
+    /// address detection first, before it replicates again: otherwise nobody would serve it.
+    /// </summary>
+    private async Task RetakeAsync(string job, CancellationToken ct)
+    {
+        JobSpec spec;
+        try
+        {
+            spec = jobs.GetSpec(job).Spec;
+        }
+        catch (JobRequestException)
+        {
+            return; // removed meanwhile
+        }
+        if (spec.Failover is null)
+            return;
+        var r = await new SourceReclaim(ctx, commands, options, takeWitnessKey, identity).ReclaimAsync(spec, ct);
+        if (r.Ok)
+            ctx.Events.Record(EventCode.SourceIdentityRetaken, Severity.Info, "failover", job,
+                $"the target does not hold this job's identity (it says resume without a fail-back): this source serves it again{(r.Added.Count > 0 ? $" ({string.Join(", ", r.Added)})" : "")}");
+        else
+            ctx.Events.Record(EventCode.SourceIdentityNotRetaken, Severity.Error, "failover", job,
+                $"the target does not hold this job's identity, but this source could not take it back: {r.Error}; replication resumes; find who holds the "
+                + "service address, and add it here by hand once it is free");
     }
 
     /// <summary>The queued paths as they were when the restore began (kept across restarts: the restore's own writes are queued too).</summary>

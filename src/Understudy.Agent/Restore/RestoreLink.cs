@@ -12,7 +12,7 @@ namespace Understudy.Agent.Restore;
 /// rounds of a difference (or checksum) mirror of this target's replica back to the source's path
 /// with the ordinary <see cref="MirrorEngine"/> — the first brings the source up to date, each later
 /// one carries what clients changed here since — until fail-back closes it. A round starts when
-/// asked (<see cref="RequestRoundAsync"/>) or every <see cref="RestoreRun.SyncInterval"/>.
+/// asked (<see cref="RequestRoundAsync"/>) or every <see cref="Common.AgentSettings.RestoreSync"/>.
 /// Control requests share the link with rounds, never at the same time (<see cref="_gate"/>).
 /// Size and mtime alone do not show every change clients make (an xattr set, a rewrite that puts the old mtime
 /// back), so each round also takes every entry whose ctime is at or after <paramref name="changedSinceNs"/> (the

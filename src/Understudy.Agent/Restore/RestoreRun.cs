@@ -18,16 +18,13 @@ namespace Understudy.Agent.Restore;
 /// passive source's polls (this target may not know an address of the source), and the conflicts the
 /// source reported. Lives from `understudy restore` until fail-back completes.
 /// </summary>
-internal sealed class RestoreRun(JobSpec spec, string sourceId, StateStore store, EventLog events, TimeProvider time) : IAsyncDisposable
+/// <param name="syncInterval">Between rounds of the restore mirror (<see cref="Common.AgentSettings.RestoreSync"/>).</param>
+internal sealed class RestoreRun(JobSpec spec, string sourceId, StateStore store, EventLog events, TimeProvider time, TimeSpan syncInterval) : IAsyncDisposable
 {
     private readonly Lock _lock = new();
     private readonly RestoreLink?[] _links = new RestoreLink?[spec.Source.Paths.Count];
     private readonly List<Task> _running = [];
     private readonly CancellationTokenSource _stop = new();
-
-    /// <summary>Between rounds of the restore mirror; default 2 s, <c>UNDERSTUDY_RESTORE_SYNC_MS</c> overrides it.</summary>
-    public static TimeSpan SyncInterval { get; } =
-        int.TryParse(Environment.GetEnvironmentVariable("UNDERSTUDY_RESTORE_SYNC_MS"), out var ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : TimeSpan.FromSeconds(2);
 
     private string ConflictsKey => $"restore-conflicts/{sourceId}/{spec.Name}";
 
@@ -111,7 +108,7 @@ internal sealed class RestoreRun(JobSpec spec, string sourceId, StateStore store
         {
             old = _links[root];
             _links[root] = link;
-            run = link.RunAsync(SyncInterval, cts.Token);
+            run = link.RunAsync(syncInterval, cts.Token);
             _running.Add(run);
         }
         if (old is not null)

@@ -59,12 +59,13 @@ internal sealed class SourceSession : IAsyncDisposable
     /// <summary>Set before use: receives one-way ControlRequests from the peer (restore conflict reports).</summary>
     public Action<ControlRequest>? Control { get; set; }
 
-    public static async Task<SourceSession> OpenAsync(JobDefinition job, AgentIdentity me, string myName, CancellationToken ct)
+    public static async Task<SourceSession> OpenAsync(JobDefinition job, AgentContext ctx, CancellationToken ct)
     {
-        var conn = await PeerLink.ConnectAsync(job.TargetAddress, job.TargetId, me, myName, ct);
+        var conn = await PeerLink.ConnectAsync(job.TargetAddress, job.TargetId, ctx.Identity, ctx.AgentName, PeerHeartbeat.For(ctx), ct);
+        conn.Job = job.Name;
         try
         {
-            await conn.SendAsync(new OpenJob(job.Name, job.TargetPath, myName, job.JobJson), ct);
+            await conn.SendAsync(new OpenJob(job.Name, job.TargetPath, ctx.AgentName, job.JobJson), ct);
             using var reply = await conn.ReceiveAsync(ct) ?? throw new PeerException("target closed the connection", isTransient: true);
             return reply.Message switch
             {

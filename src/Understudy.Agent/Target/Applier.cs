@@ -349,8 +349,12 @@ internal sealed class Applier(FsTree tree) : IDisposable
     private void SetMeta(RelPath path, EntryMeta meta, IReadOnlyList<Xattr>? xattrs) =>
         tree.SetMetadata(path, meta.Mode, meta.Uid, meta.Gid, meta.MtimeNs, xattrs);
 
+    /// <summary>The last <see cref="Rename"/> removed what was at the new name (maybe sent ahead): the caller asks for a resync.</summary>
+    public bool RenameClearedItsDestination { get; private set; }
+
     public void Rename(RenameOp m)
     {
+        RenameClearedItsDestination = false;
         FlushIfTouches(m.From);
         FlushIfTouches(m.To);
         try
@@ -367,6 +371,7 @@ internal sealed class Applier(FsTree tree) : IDisposable
             // rename, so it goes, and the rename is applied as it was made (test DirectoryRenamedOntoAnEmptyDirectory).
             tree.Remove(m.To);
             tree.Rename(m.From, m.To);
+            RenameClearedItsDestination = true;
         }
         // rename(2) does nothing when both names are links to one file; on the source the old name is gone.
         if (tree.Lstat(m.From) is { } left && tree.Lstat(m.To) is { } st && (left.Device, left.Inode) == (st.Device, st.Inode))

@@ -114,7 +114,16 @@ internal sealed partial class ApplyLoop(PeerConnection conn, FsTree tree, IApply
                         case DeleteOp op: await TryAsync(Changing(op.Path, true, () => applier.Delete(op)), ct, op.Path); break;
                         case SetMetadataOp op: await TryAsync(() => applier.SetMetadata(op), ct, op.Path); break;
                         // The entry keeps its content under the new name: only the name it replaces is changed.
-                        case RenameOp op: await TryAsync(Changing(op.To, false, () => applier.Rename(op)), ct, op.From, op.To); break;
+                        case RenameOp op:
+                            if (await TryAsync(Changing(op.To, false, () => applier.Rename(op)), ct, op.From, op.To) && applier.RenameClearedItsDestination && hooks.Replica)
+                            {
+                                // What it replaced may have been content sent ahead of this record (a first mirror that
+                                // walked the new name while the rename waited in the queue): the sender resyncs the new
+                                // name, as for a change that found the tree in another shape (convergence seed 513). Only
+                                // forward: a restore's sender is a mirror, whose moves never land on a name in use.
+                                await conn.SendAsync(new ApplyFailed(ErrorCode.NotFound, op.To.ToString(), "replaced what the target held at the new name"), ct);
+                            }
+                            break;
                         case Core.Protocol.Barrier b:
                             applier.Barrier();
                             hooks.Durable(b.Seq);

@@ -59,6 +59,7 @@ internal sealed partial class TargetService
 
     private void NoteLinkEnded(HostedJobInfo job)
     {
+        _linkEnded[job.Key] = DateTimeOffset.UtcNow;
         if (_points.TryGetValue(job.Key, out var h))
             _points[job.Key] = h with { LinkEndedAt = DateTimeOffset.UtcNow };
     }

@@ -34,6 +34,14 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
 
     public bool IsActive(string sourceId, string job) => _active.ContainsKey(sourceId + "/" + job);
 
+    /// <summary>When each job's session last ended (removed while one is open): the moment the source was lost, as
+    /// this agent saw it, from which a fail-over counts what the replica lacks (issue 17).</summary>
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _linkEnded = new();
+
+    /// <summary>When the job's session last ended; null while one is open, or when none ended since this agent started.</summary>
+    public DateTimeOffset? LinkEndedAt(string sourceId, string job) =>
+        !IsActive(sourceId, job) && _linkEnded.TryGetValue(sourceId + "/" + job, out var at) ? at : null;
+
     public ITargetFailoverHooks Failover => failover;
 
     private readonly ConcurrentDictionary<string, bool> _stopping = new();
@@ -80,6 +88,7 @@ internal sealed partial class TargetService(StateStore store, EventLog events, s
         if (first.Message is not OpenJob open)
             throw new ProtocolException($"expected OpenJob, got {first.Message.Type}");
         var job = new HostedJobInfo(conn.PeerId, open.JobName, open.TargetPath, open.SourceName);
+        conn.Job = open.JobName;
         if (failover.RefusalFor(job.SourceId, job.Job) is { } passive)
         {
             // Split-brain guard: the source learns here that its job was failed over and stays passive.

@@ -200,8 +200,11 @@ internal sealed class SourceHold(AgentContext ctx, JobSpec spec, SourceFence fen
             {
                 await _etcd.RevokeAsync(id, ct);
             }
-            catch (WitnessUnreachableException)
+            catch (WitnessUnreachableException e)
             {
+                // Not retried: the lease runs out by itself, and the key with it (a new hold for a changed spec re-binds it).
+                ctx.Events.Record(EventCode.WitnessRevokeFailed, Severity.Info, "witness", spec.Name,
+                    $"could not revoke the witness lease of {_key.Key}: {e.Message}; the key goes when the lease expires (within {W.Lease.TotalSeconds:0} s)");
             }
         }
     }

@@ -11,7 +11,7 @@ internal static partial class AgentCommands
 {
     internal sealed record AgentFlags(
         Option<string> Listen, Option<string> Api, Option<string?> ApiCert, Option<string?> ApiKey, Option<string[]> AllowedHost,
-        Option<string?> Name, Option<string?> Notify, Option<bool> MetricsOpen, Option<int> Keep, Option<int> KeepDays);
+        Option<string?> Name, Option<string?> Notify, Option<bool> MetricsOpen, Option<int> Keep, Option<int> KeepDays, Option<string> Heartbeat);
 
     public static Command Agent()
     {
@@ -25,7 +25,7 @@ internal static partial class AgentCommands
                 Description = "A further Host name the API and console answer to (repeatable); loopback, this machine's host name and addresses always are, any other gets 421 (DNS rebinding)",
             },
             new Option<string?>("--name") { Description = "Name shown to peers and in the console (default: host name)" },
-            new Option<string?>("--notify") { Description = "Notification rules file (webhooks, programs; docs/monitoring.md); default DATA-DIR/notify.yaml, used when it exists" },
+            new Option<string?>("--notify") { Description = "Notification rules file (webhooks, e-mail, programs; docs/monitoring.md); default DATA-DIR/notify.yaml, used when it exists" },
             new Option<bool>("--metrics-anonymous-loopback")
             {
                 Description = "Answer GET /metrics without a token when the request comes from loopback (a local scraper); otherwise it needs the metrics-token or api-token file's token",
@@ -39,10 +39,15 @@ internal static partial class AgentCommands
             {
                 Description = "Keep events for at most this many days",
                 DefaultValueFactory = _ => EventRetentionDefaults.MaxAgeDays,
+            },
+            new Option<string>("--peer-heartbeat")
+            {
+                Description = "Heartbeat interval of every peer link (100ms to 10m): a link that carries nothing for 3 of the peer's intervals is closed and made again",
+                DefaultValueFactory = _ => "5s",
             });
         var cmd = new Command("agent", "Run the Understudy agent daemon in the foreground until SIGINT/SIGTERM. Exit 0: stopped by a signal; 2: could not start (data dir, port, certificate)")
         {
-            Options = { f.Listen, f.Api, f.ApiCert, f.ApiKey, f.AllowedHost, f.Name, f.Notify, f.MetricsOpen, f.Keep, f.KeepDays },
+            Options = { f.Listen, f.Api, f.ApiCert, f.ApiKey, f.AllowedHost, f.Name, f.Notify, f.MetricsOpen, f.Keep, f.KeepDays, f.Heartbeat },
         };
         cmd.SetAction(RunAgent(f));
         return cmd;

@@ -42,7 +42,7 @@ internal static class NotifyCommands
             Print(res);
             return ExitCodes.Ok;
         }));
-        return new Command("notify", "Notifications: webhooks and programs told of events, and of a pending fail-over until it is answered")
+        return new Command("notify", "Notifications: webhooks, e-mail (SMTP) and programs told of events, and of a pending fail-over until it is answered")
         {
             Subcommands = { show, test, reload },
         };

@@ -11,12 +11,18 @@ internal static partial class AgentCommands
     private static partial Func<ParseResult, CancellationToken, Task<int>> RunAgent(AgentFlags f) => async (r, ct) =>
     {
         AgentRuntime.ReexecIfRequested();
+        if (!Understudy.Core.Jobs.JobValues.TryParseDuration(r.GetValue(f.Heartbeat)!, out var beat)
+            || beat < Understudy.Agent.Peer.PeerHeartbeat.MinInterval || beat > Understudy.Agent.Peer.PeerHeartbeat.MaxInterval)
+        {
+            Console.Error.WriteLine($"understudy agent: --peer-heartbeat '{r.GetValue(f.Heartbeat)}': expected a duration from 100ms to 10m, like 5s");
+            return ExitCodes.Error;
+        }
         // For the daemon, the global --api (elsewhere: which agent to talk to) names where to serve the API.
         var apiAddress = r.GetResult(f.Api) is null or { Implicit: true } && r.GetValue(GlobalOptions.Api) is { } given ? ListenAddress(given) : r.GetValue(f.Api)!;
         var opts = new AgentOptions(Path.GetFullPath(r.GetValue(GlobalOptions.DataDir)!), r.GetValue(f.Listen)!, apiAddress, r.GetValue(f.Name),
             r.GetValue(f.ApiCert) is { } ac ? Path.GetFullPath(ac) : null, r.GetValue(f.ApiKey) is { } ak ? Path.GetFullPath(ak) : null,
             r.GetValue(f.AllowedHost) ?? [], r.GetValue(f.Notify) is { } nf ? Path.GetFullPath(nf) : null, r.GetValue(f.MetricsOpen),
-            new Understudy.Agent.Events.EventRetention(Math.Max(1, r.GetValue(f.Keep)), Math.Max(1, r.GetValue(f.KeepDays))));
+            new Understudy.Agent.Events.EventRetention(Math.Max(1, r.GetValue(f.Keep)), Math.Max(1, r.GetValue(f.KeepDays))), beat);
         AgentHost host;
         try
         {

@@ -42,7 +42,8 @@ internal sealed record ApiProblemBody(string Type, string Title, int Status, str
 internal sealed record NotifyReply(string File, bool FileExists, string? Error, IReadOnlyList<NotifyDestinationView> Destinations,
     IReadOnlyList<NotifyRuleView> Rules, double PendingRepeatSeconds);
 
-/// <summary>A destination: <see cref="Target"/> is its URL or program (never its secret); the counters are since the agent started.</summary>
+/// <summary>A destination: <see cref="Kind"/> webhook, exec or email; <see cref="Target"/> is its URL, program, or SMTP server and
+/// recipients (never a secret or password); the counters are since the agent started.</summary>
 internal sealed record NotifyDestinationView(string Name, string Kind, string Target, bool Signed, int Retries, double BackoffSeconds, double TimeoutSeconds,
     long Delivered, long Failed, int Queued);
 

@@ -88,6 +88,10 @@ internal sealed record MonitorAddress
     /// <summary>SMB: an smbclient authentication file on the target (<c>smbclient -A</c>); null: as a guest.</summary>
     public string? Credentials { get; init; }
 
+    /// <summary>Script: its name in the target's scripts directory (as a fail-over script's); it gets the address in
+    /// <c>UNDERSTUDY_PROBE_ADDRESS</c>, and exit 0 within the monitor's timeout means up.</summary>
+    public string? Run { get; init; }
+
     /// <summary>What this address counts for under <see cref="MonitorPolicy.Weight"/>; 1 by default.</summary>
     public int Weight { get; init; } = 1;
 
@@ -109,6 +113,7 @@ internal sealed record MonitorAddress
         MonitorMethod.Tcp => $"{Address} (tcp port {Port ?? JobSpec.DefaultPeerPort})",
         MonitorMethod.Http or MonitorMethod.Https => $"{Address} ({Method.ToString().ToLowerInvariant()} port {Port ?? DefaultPort(Method)}{Path ?? "/"})",
         MonitorMethod.Smb => $"{Address} (smb share {Share}{(File is null ? "" : "/" + File)})",
+        MonitorMethod.Script => $"{Address} (script {Run})",
         _ => $"{Address} (nfs port {Port ?? 2049})",
     };
 }

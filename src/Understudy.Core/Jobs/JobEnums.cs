@@ -54,6 +54,8 @@ internal enum MonitorMethod
     [JsonStringEnumMemberName("smb")] Smb,
     /// <summary>An ONC RPC NULL call to the NFS program (version 4): the NFS server itself answers.</summary>
     [JsonStringEnumMemberName("nfs")] Nfs,
+    /// <summary>An operator's script in the target's scripts directory; up when it exits 0 within the timeout.</summary>
+    [JsonStringEnumMemberName("script")] Script,
 }
 
 /// <summary><c>failover.monitor.policy</c>: which lost addresses mean the source is gone.</summary>

@@ -45,7 +45,7 @@ internal static partial class JobFile
                 continue;
             }
             var item = r.Mapping(items[i], path, "'{ address: 192.0.2.10, method: icmp }'") ?? throw r.Error(items[i], path, "expected an address, got an empty value");
-            var k = r.Keys(item, path, "address", "method", "port", "path", "status", "body", "share", "file", "credentials", "weight");
+            var k = r.Keys(item, path, "address", "method", "port", "path", "status", "body", "share", "file", "credentials", "run", "weight");
             var method = r.Enum<MonitorMethod>(k.GetValueOrDefault("method"), path + ".method") ?? MonitorMethod.Icmp;
             addresses.Add(new MonitorAddress
             {
@@ -58,6 +58,7 @@ internal static partial class JobFile
                 Share = r.String(k.GetValueOrDefault("share"), path + ".share"),
                 File = r.String(k.GetValueOrDefault("file"), path + ".file"),
                 Credentials = r.String(k.GetValueOrDefault("credentials"), path + ".credentials"),
+                Run = r.String(k.GetValueOrDefault("run"), path + ".run"),
                 Weight = r.Int(k.GetValueOrDefault("weight"), path + ".weight") ?? 1,
             });
         }

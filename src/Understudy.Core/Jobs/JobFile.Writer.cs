@@ -34,6 +34,7 @@ internal static partial class JobFile
         w.Raw("bandwidth", JobValues.FormatSize(rep.Bandwidth));
         w.Raw("compression", JobEnum<Compression>.Name(rep.Compression));
         w.Raw("coalesce", JobValues.FormatDuration(rep.Coalesce));
+        w.Raw("max_hold", JobValues.FormatDuration(rep.MaxHold));
         w.Raw("consistency", JobEnum<Consistency>.Name(rep.Consistency));
         w.Close();
         w.Open("verify");
@@ -57,6 +58,14 @@ internal static partial class JobFile
             var parts = new List<string> { $"address: {YamlWriter.Quote(a.Address)}", $"method: {JobEnum<MonitorMethod>.Name(a.Method)}" };
             if (a.Port is { } port)
                 parts.Add($"port: {port.ToString(CultureInfo.InvariantCulture)}");
+            foreach (var (k, v) in new[] { ("path", a.Path), ("status", a.Status), ("body", a.Body), ("share", a.Share), ("file", a.File),
+                ("credentials", a.Credentials), ("run", a.Run) })
+            {
+                if (v is not null)
+                    parts.Add($"{k}: {YamlWriter.Quote(v)}");
+            }
+            if (a.Weight != 1)
+                parts.Add($"weight: {a.Weight.ToString(CultureInfo.InvariantCulture)}");
             return parts;
         });
         w.Raw("interval", JobValues.FormatDuration(f.Monitor.Interval));
@@ -64,6 +73,8 @@ internal static partial class JobFile
             w.Raw("timeout", JobValues.FormatDuration(timeout));
         w.Raw("misses", f.Monitor.Misses.ToString(CultureInfo.InvariantCulture));
         w.Raw("policy", JobEnum<MonitorPolicy>.Name(f.Monitor.Policy));
+        if (f.Monitor.Threshold is { } threshold)
+            w.Raw("threshold", threshold.ToString(CultureInfo.InvariantCulture));
         w.Close();
         w.Raw("trigger", JobEnum<FailoverTrigger>.Name(f.Trigger));
         w.Raw("mode", JobEnum<FailoverMode>.Name(f.Mode));

@@ -149,7 +149,7 @@ internal static partial class JobFile
         var d = new ReplicationSpec();
         if (r.Mapping(node, P, "'{ enabled: true, queue_limit: 1GiB }'") is not { } map)
             return d;
-        var keys = r.Keys(map, P, "enabled", "queue_limit", "bandwidth", "compression", "coalesce", "consistency");
+        var keys = r.Keys(map, P, "enabled", "queue_limit", "bandwidth", "compression", "coalesce", "max_hold", "consistency");
         return new ReplicationSpec
         {
             Enabled = r.Bool(keys.GetValueOrDefault("enabled"), "replication.enabled") ?? d.Enabled,
@@ -157,6 +157,7 @@ internal static partial class JobFile
             Bandwidth = r.Size(keys.GetValueOrDefault("bandwidth"), "replication.bandwidth", "expected bytes per second like 10MiB, or 0 for unlimited") ?? d.Bandwidth,
             Compression = r.Enum<Compression>(keys.GetValueOrDefault("compression"), "replication.compression") ?? d.Compression,
             Coalesce = r.Duration(keys.GetValueOrDefault("coalesce"), "replication.coalesce") ?? d.Coalesce,
+            MaxHold = r.Duration(keys.GetValueOrDefault("max_hold"), "replication.max_hold") ?? d.MaxHold,
             Consistency = r.Enum<Consistency>(keys.GetValueOrDefault("consistency"), "replication.consistency") ?? d.Consistency,
         };
     }

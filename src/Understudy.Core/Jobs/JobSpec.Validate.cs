@@ -13,6 +13,9 @@ internal sealed partial record JobSpec
 
     public static readonly TimeSpan MaxCoalesce = TimeSpan.FromSeconds(10);
 
+    /// <summary>A longer hold would make a busy open file's replica as stale as the rule it bounds did (issue 17).</summary>
+    public static readonly TimeSpan MaxMaxHold = TimeSpan.FromSeconds(60);
+
     public const long MinQueueLimit = 1L << 20;
 
     /// <summary>Throws <see cref="JobFileException"/> (no file, no line) at the first rule broken.</summary>
@@ -91,6 +94,8 @@ internal sealed partial record JobSpec
         CheckEnum(Replication.Compression, "replication.compression");
         if (Replication.Coalesce < TimeSpan.Zero || Replication.Coalesce > MaxCoalesce)
             Fail("replication.coalesce", $"expected a duration from 0 to {JobValues.FormatDuration(MaxCoalesce)}, got '{JobValues.FormatDuration(Replication.Coalesce)}'");
+        if (Replication.MaxHold < TimeSpan.Zero || Replication.MaxHold > MaxMaxHold)
+            Fail("replication.max_hold", $"expected a duration from 0 to {JobValues.FormatDuration(MaxMaxHold)}, got '{JobValues.FormatDuration(Replication.MaxHold)}'");
         CheckEnum(Replication.Consistency, "replication.consistency");
         if (Replication.Consistency == Consistency.WriteOrder)
         {

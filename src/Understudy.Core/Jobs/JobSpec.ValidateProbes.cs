@@ -12,7 +12,7 @@ internal sealed partial record JobSpec
     private static void ValidateProbe(MonitorAddress a, string key)
     {
         bool http = a.Method is MonitorMethod.Http or MonitorMethod.Https;
-        if (a.Method == MonitorMethod.Icmp && a.Port is not null)
+        if (a.Method is MonitorMethod.Icmp or MonitorMethod.Script && a.Port is not null)
             Fail(key + ".port", "a port only applies to methods tcp, http, https, smb and nfs");
         if (a.Port is { } port && port is not (>= 1 and <= 65535))
             Fail(key + ".port", $"expected a TCP port from 1 to 65535, got '{port}'");
@@ -24,6 +24,10 @@ internal sealed partial record JobSpec
         OnlyFor(a.Share is not null && a.Method != MonitorMethod.Smb, key + ".share", "smb");
         OnlyFor(a.File is not null && a.Method != MonitorMethod.Smb, key + ".file", "smb");
         OnlyFor(a.Credentials is not null && a.Method != MonitorMethod.Smb, key + ".credentials", "smb");
+        OnlyFor(a.Run is not null && a.Method != MonitorMethod.Script, key + ".run", "script");
+        // Named as a fail-over script is: inside the target's scripts directory, which its operator fills.
+        if (a.Method == MonitorMethod.Script && PlanPolicy.ScriptProblem(a.Run ?? "") is { } script)
+            Fail(key + ".run", a.Run is null ? "required with method script: the name of the script in the target's scripts directory, like check-db.sh" : script);
         if (http)
         {
             if (a.Path is not { } path || !UrlPath().IsMatch(path))

@@ -68,6 +68,8 @@ internal sealed record ReplicationSpec
 
     public static readonly TimeSpan DefaultCoalesce = TimeSpan.FromMilliseconds(20);
 
+    public static readonly TimeSpan DefaultMaxHold = TimeSpan.FromSeconds(1);
+
     /// <summary>False: the job only mirrors (on apply and on demand).</summary>
     public bool Enabled { get; init; } = true;
 
@@ -82,8 +84,12 @@ internal sealed record ReplicationSpec
     /// <summary>How long rapid changes to one file are held to be merged into one operation.</summary>
     public TimeSpan Coalesce { get; init; } = DefaultCoalesce;
 
+    /// <summary>The longest a write to a file still open is held back, waiting for the file to be quiet for 1 s (or
+    /// closed), before it is queued all the same: the bound on a busy open file's lag (issue 17).</summary>
+    public TimeSpan MaxHold { get; init; } = DefaultMaxHold;
+
     /// <summary><c>write-order</c>: consistency points of a btrfs subvolume instead of the file-change queue
-    /// (docs/adr/0001-write-order-mode.md); <c>coalesce</c> and <c>queue_limit</c> do not apply then.</summary>
+    /// (docs/adr/0001-write-order-mode.md); <c>coalesce</c>, <c>max_hold</c> and <c>queue_limit</c> do not apply then.</summary>
     public Consistency Consistency { get; init; } = Consistency.File;
 }
 

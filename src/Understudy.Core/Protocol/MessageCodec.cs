@@ -41,6 +41,7 @@ internal static class MessageCodec
             MessageType.PointEnd => PointEnd.Read(ref r),
             MessageType.PointApplied => new PointApplied(r.I64()),
             MessageType.PointCurrent => PointCurrent.Read(ref r),
+            MessageType.Heartbeat => new Heartbeat(r.U32()),
             _ => throw new ProtocolException($"unexpected frame type {type}"),
         };
         r.End();

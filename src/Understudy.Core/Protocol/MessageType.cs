@@ -37,4 +37,5 @@ internal enum MessageType : byte
     PointEnd = 32,
     PointApplied = 33,
     PointCurrent = 34,
+    Heartbeat = 35,
 }

@@ -8,8 +8,16 @@ internal sealed record Hello(ushort MinVersion, ushort MaxVersion, string AgentN
     /// byte. An agent of version 1 cannot read them: the two refuse each other at Hello instead of misreading a
     /// manifest. Also the Hole delta instruction (a source hole left unwritten on the target).
     /// 3: write-order mode (issue 17): the Point* frames, JobOpened's point fields, the job spec's
-    /// <c>replication.consistency</c>.</summary>
-    public const ushort CurrentVersion = 3;
+    /// <c>replication.consistency</c>.
+    /// 4: <see cref="Heartbeat"/> on every link, both ways (issue 20). A version 3 agent still talks to this one (as
+    /// version 3, without heartbeats): it would end the link on a frame type it does not know.</summary>
+    public const ushort CurrentVersion = 4;
+
+    /// <summary>The oldest version this agent speaks (sent as the Hello's minimum).</summary>
+    public const ushort OldestVersion = 3;
+
+    /// <summary>From this version on, both sides send <see cref="Heartbeat"/> frames.</summary>
+    public const ushort HeartbeatVersion = 4;
 
     public override MessageType Type => MessageType.Hello;
 
@@ -144,6 +152,18 @@ internal sealed record Pong(ulong Nonce) : Message
     public override MessageType Type => MessageType.Pong;
 
     public override void Write(WireWriter w) => w.U64(Nonce);
+}
+
+/// <summary>
+/// "I am alive", sent by each side of a version 4 link every <see cref="IntervalMs"/> whatever else it sends, and read
+/// by the receiving connection itself (never handed to a session). The receiver takes the link for dead once nothing
+/// at all has arrived for 3 × the sender's interval (docs/protocol.md, "Heartbeat").
+/// </summary>
+internal sealed record Heartbeat(uint IntervalMs) : Message
+{
+    public override MessageType Type => MessageType.Heartbeat;
+
+    public override void Write(WireWriter w) => w.U32(IntervalMs);
 }
 
 /// <summary>Target → source: one operation could not be applied. The target stops applying until the job is reopened.</summary>

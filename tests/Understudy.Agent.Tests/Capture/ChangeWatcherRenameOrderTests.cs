@@ -45,6 +45,37 @@ public sealed class ChangeWatcherRenameOrderTests
     }
 
     /// <summary>
+    /// A directory renamed into a directory made just before (not watched yet, so no IN_MOVED_TO is queued), then
+    /// changed at its new place before the watcher reads: the events of the moved tree's own watches must not come out
+    /// under its old name after the unpaired IN_MOVED_FROM said it was gone (convergence seed 507199827, inotify: a
+    /// rename into the moved tree came out under the old name, and the target made the old name's directories again).
+    /// </summary>
+    [Theory, InotifyData, FanotifyData]
+    public async Task DirectoryRenamedIntoANewDirectory_ThenChangedInside_ReadLater_NothingUnderTheOldName(string method)
+    {
+        var gate = new TaskCompletionSource();
+        await using var h = WatchHarness.Start(method, options: new WatcherOptions { ReadGate = gate.Task }, prepare: r =>
+        {
+            Directory.CreateDirectory(Path.Combine(r, "d/sub"));
+            File.WriteAllText(Path.Combine(r, "d/sub/old"), "x");
+            Directory.CreateDirectory(Path.Combine(r, "other/moving"));
+        });
+        await h.Watcher.Ready;
+        var model = new TreeModel(h.Root);
+
+        Directory.CreateDirectory(h.P("n"));
+        Rename(h.P("d"), h.P("n/d2"));
+        await File.WriteAllTextAsync(h.P("n/d2/sub/f"), "new");
+        Rename(h.P("other/moving"), h.P("n/d2/sub/moved"));
+        Directory.CreateDirectory(h.P("n/d2/sub/made"));
+        gate.SetResult();
+        await h.BarrierAsync();
+
+        model.Apply(h.Snapshot());
+        Assert.Equal(TreeModel.List(h.Root), model.Paths.Where(p => p != ".").Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>
     /// Renames back and forth before the watcher reads them: fanotify merges a rename into an identical one
     /// still unread (the third "mv A B" into the first), so its events may say A where the disk says B. That must
     /// not pass silently: either the events replay to the tree as it is, or an overflow asks for a rescan.

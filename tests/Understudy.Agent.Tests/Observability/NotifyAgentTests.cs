@@ -6,7 +6,7 @@ using Xunit;
 namespace Understudy.Agent.Tests.Observability;
 
 /// <summary>Notifications from real agents (docs/monitoring.md) to a webhook receiver in the test process, which checks
-/// every signature, and to a program.</summary>
+/// every signature, to an SMTP server in the test process (STARTTLS and a log-on), and to a program.</summary>
 public sealed class NotifyAgentTests
 {
     private const string Secret = "a-shared-secret";
@@ -24,6 +24,7 @@ public sealed class NotifyAgentTests
     {
         await using var hook = new WebhookReceiver(Secret);
         await using var pair = new AgentPair();
+        await using var smtp = new SmtpSink(pair.Dir.Sub("smtp.pem"), login: ("agent", "mail-password"));
         var execOut = pair.Dir.Sub("exec-out.txt");
         Directory.CreateDirectory(pair.Target.DataDir);
         File.WriteAllText(Path.Combine(pair.Target.DataDir, "notify.yaml"), $"""
@@ -33,9 +34,10 @@ public sealed class NotifyAgentTests
                 backoff: 100ms
               - name: program
                 exec: {"{"} run: {ExecScript(pair.Dir.Path, execOut)} {"}"}
+            {MailDestination("mail", smtp, pair.Dir)}
             rules:
               - code: [FailoverPending, FailoverCompleted]
-                to: [hook, program]
+                to: [hook, program, mail]
             pending_repeat: 1s
             """);
         await pair.StartAsync();
@@ -80,66 +82,48 @@ public sealed class NotifyAgentTests
         Assert.Contains("reminder 612 job1", lines);
         Assert.Contains(lines, l => l.StartsWith('{') && JsonNode.Parse(l)!["event"]!["codeName"]!.GetValue<string>() == "FailoverCompleted");
 
+        // And the mail server got them by e-mail, under TLS and after the log-on, to both recipients.
+        await Wait.UntilAsync(() => smtp.Of("event", "FailoverCompleted").Any(), TimeSpan.FromSeconds(30), "the completed fail-over's e-mail");
+        Assert.NotEmpty(smtp.Of("event", "FailoverPending"));
+        Assert.NotEmpty(smtp.Of("reminder", "FailoverPending"));
+        Assert.All(smtp.Received, r => Assert.Equal((true, "agent", "understudy@example.org"), (r.Tls, r.User, r.From)));
+        Assert.All(smtp.Received, r => Assert.Equal(["ops@example.org", "oncall@example.org"], r.To));
+        var pendingMail = smtp.Received.First(r => (r.Message.Subject ?? "").Contains("FailoverPending", StringComparison.Ordinal)).Message;
+        Assert.StartsWith("[understudy tgt] error FailoverPending job1: ", pendingMail.Subject, StringComparison.Ordinal);
+        Assert.Contains("understudy failover job1", pendingMail.TextBody, StringComparison.Ordinal);
+        Assert.Empty(smtp.Refusals);
+
         // Deliveries are events themselves.
         var events = await pair.Target.EventsAsync("job1");
         Assert.Contains(events, e => e.Code() == EventCode.NotifyDelivered && e.Data()!["destination"]!.GetValue<string>() == "hook"
             && e.Data()!["eventCode"]!.GetValue<int>() == 612);
         Assert.Contains(events, e => e.Code() == EventCode.NotifyDelivered && e.Data()!["destination"]!.GetValue<string>() == "program");
+        Assert.Contains(events, e => e.Code() == EventCode.NotifyDelivered && e.Data()!["destination"]!.GetValue<string>() == "mail"
+            && e.Data()!["eventCode"]!.GetValue<int>() == 614);
     }
 
-    [Fact]
-    public async Task Delivery_IsRetriedWithBackoff_Signed_AndAFailureIsAnEvent_NotifyTestReportsEach()
+    /// <summary>A notify-file destination for <paramref name="smtp"/>: STARTTLS as asked (required by default), the
+    /// sink's certificate trusted, the sink's user with <paramref name="password"/> from a file (null: no log-on).</summary>
+    internal static string MailDestination(string name, SmtpSink smtp, TempDir dir, string extra = "", string starttls = "required",
+        string? password = "mail-password")
     {
-        await using var hook = new WebhookReceiver(Secret, failFirst: 2);
-        using var dir = new TempDir();
-        await using var agent = new AgentProcess(dir.Sub("agent"), "solo");
-        Directory.CreateDirectory(agent.DataDir);
-        int deadPort = Ports.Free();
-        File.WriteAllText(Path.Combine(agent.DataDir, "notify.yaml"), $"""
-            destinations:
-              - name: hook
-                webhook: {"{"} url: "{hook.Url}", secret: {Secret} {"}"}
-                retries: 3
-                backoff: 100ms
-              - name: dead
-                webhook: {"{"} url: "http://127.0.0.1:{deadPort}/", secret: x {"}"}
-                retries: 1
-                backoff: 100ms
-            """);
-        await agent.StartAsync();
-
-        // No rules: errors and security events go to every destination. Trusting a peer is a security event.
-        var peer = new string('a', 64);
-        (await agent.CliAsync("trust", "add", peer, "--name", "p")).EnsureOk();
-        await Wait.UntilAsync(() => hook.Of("event", "PeerTrusted").Any(), TimeSpan.FromSeconds(30), "the security event at the webhook");
-        Assert.Equal(3, hook.Attempts.Count); // two 503s, then delivered
-        Assert.Single(hook.Attempts.Distinct()); // one delivery id across its retries
-        Assert.Equal(3, hook.Of("event", "PeerTrusted").Single()["attempt"]!.GetValue<int>());
-        await Wait.UntilAsync(async () => (await agent.EventsAsync()).Any(e => e.Code() == EventCode.NotifyFailed), TimeSpan.FromSeconds(30), "the dead destination's failure");
-        var events = await agent.EventsAsync();
-        var failed = events.Single(e => e.Code() == EventCode.NotifyFailed);
-        Assert.Equal(("dead", 2), (failed.Data()!["destination"]!.GetValue<string>(), failed.Data()!["attempts"]!.GetValue<int>()));
-        var delivered = events.Single(e => e.Code() == EventCode.NotifyDelivered);
-        Assert.Equal(("hook", 3), (delivered.Data()!["destination"]!.GetValue<string>(), delivered.Data()!["attempts"]!.GetValue<int>()));
-
-        var test = await agent.CliAsync("notify", "test");
-        Assert.Equal(1, test.ExitCode); // one destination failed
-        Assert.Contains("hook: delivered", test.Stdout, StringComparison.Ordinal);
-        Assert.Contains("dead: FAILED", test.Stdout, StringComparison.Ordinal);
-        Assert.Single(hook.Of("test", "NotifyTest"));
-        (await agent.CliAsync("notify", "test", "--destination", "hook")).EnsureOk();
-        Assert.Equal(2, hook.Of("test", "NotifyTest").Count());
-        Assert.Empty(hook.Refused);
-
-        var show = (await agent.CliAsync("notify", "show")).EnsureOk().Stdout;
-        Assert.Contains($"destination hook: webhook {hook.Url} (signed), 3 retries; delivered 3, failed 0", show, StringComparison.Ordinal);
-        Assert.Contains("rule 1: severity error,security -> hook, dead", show, StringComparison.Ordinal);
-
-        // A broken file is refused with where and why; the rules in force stay.
-        File.WriteAllText(Path.Combine(agent.DataDir, "notify.yaml"), "destinations: [ { name: x, webhok: {} } ]\n");
-        var reload = await agent.CliAsync("notify", "reload");
-        Assert.NotEqual(0, reload.ExitCode);
-        Assert.Contains("did you mean 'webhook'", reload.Stderr, StringComparison.Ordinal);
-        Assert.Contains("destination hook:", (await agent.CliAsync("notify", "show")).EnsureOk().Stdout, StringComparison.Ordinal);
+        var login = "";
+        if (password is not null)
+        {
+            var passwordFile = dir.Sub($"{name}-password");
+            File.WriteAllText(passwordFile, password + "\n");
+            login = $"\n      user: agent\n      password_file: {passwordFile}";
+        }
+        return $"""
+              - name: {name}
+                email:
+                  host: 127.0.0.1
+                  port: {smtp.Port}
+                  from: understudy@example.org
+                  to: [ops@example.org, oncall@example.org]
+                  starttls: {starttls}
+                  trust_file: {smtp.CertificateFile}{login}
+                backoff: 100ms{extra}
+            """;
     }
 }

@@ -3,6 +3,7 @@ using Understudy.Agent.Metrics;
 using Understudy.Agent.Notify;
 using Understudy.Core.Api;
 using Understudy.Core.Jobs;
+using Understudy.Testing;
 using Xunit;
 
 namespace Understudy.Agent.Tests.Observability;
@@ -54,7 +55,18 @@ public sealed class NotifyFileTests
     [Theory]
     [InlineData("destinations: [ { name: a, webhok: { url: http://x } } ]", "destinations[0].webhok", "did you mean 'webhook'")]
     [InlineData("destinations: [ { name: a, webhook: { url: ftp://x } } ]", "destinations[0].webhook.url", "http:// or https://")]
-    [InlineData("destinations: [ { name: a } ]", "destinations[0]", "exactly one of webhook or exec")]
+    [InlineData("destinations: [ { name: a } ]", "destinations[0]", "exactly one of webhook, exec or email")]
+    [InlineData("destinations: [ { name: a, email: { host: m, from: u@example.org, to: [o@example.org], password: x } } ]", "destinations[0].email.password",
+        "read from a file only")]
+    [InlineData("destinations: [ { name: a, email: { host: m, from: u@example.org, to: [o@example.org], user: u } } ]", "destinations[0].email",
+        "user and password_file together")]
+    [InlineData("destinations: [ { name: a, email: { host: m, from: u@example.org, to: [o@example.org], starttls: always } } ]",
+        "destinations[0].email.starttls", "required, optional, none")]
+    [InlineData("destinations: [ { name: a, email: { host: m, from: u@example.org, to: ['Ops <o@example.org>'] } } ]", "destinations[0].email.to[0]",
+        "expected an e-mail address")]
+    [InlineData("destinations: [ { name: a, email: { host: m, from: u@example.org, to: [] } } ]", "destinations[0].email.to", "required: the recipients")]
+    [InlineData("destinations: [ { name: a, email: { host: m, from: u@example.org, to: [o@example.org], user: u, password_file: /nonexistent/pw } } ]",
+        "destinations[0].email.password_file", "cannot read it")]
     [InlineData("destinations: [ { name: a, exec: { run: /bin/true } } ]\nrules: [ { code: [9999], to: [a] } ]", "rules[0].code[0]", "no event code")]
     [InlineData("destinations: [ { name: a, exec: { run: /bin/true } } ]\nrules: [ { to: [b] } ]", "rules[0].to[0]", "no destination named 'b'")]
     [InlineData("destinations: [ { name: a, exec: { run: /bin/true } } ]\nrules: [ { severity: [fatal], to: [a] } ]", "rules[0].severity[0]", "expected one of")]
@@ -64,6 +76,27 @@ public sealed class NotifyFileTests
         Assert.Equal(key, e.KeyPath);
         Assert.Contains(reason, e.Message, StringComparison.Ordinal);
         Assert.StartsWith("notify.yaml:", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Email_Defaults_StarttlsRequiredOnPort587_PasswordReadFromItsFile_NeverShown()
+    {
+        using var dir = new TempDir();
+        var pw = dir.Sub("pw");
+        File.WriteAllText(pw, "s3cret\n");
+        var s = NotifyFile.Parse($"destinations: [ {{ name: m, email: {{ host: mail.example.org, from: u@example.org, to: [a@example.org, b@example.org], user: u, password_file: {pw} }} }} ]",
+            "n.yaml");
+        var d = s.Destinations.Single();
+        Assert.Equal(("email", TimeSpan.FromSeconds(30)), (d.Kind, d.Timeout));
+        Assert.Equal(new MailTarget("mail.example.org", 587, "u@example.org", d.Mail!.To, MailTls.Required, "u", "s3cret", null), d.Mail);
+        Assert.Equal(["a@example.org", "b@example.org"], d.Mail.To);
+        Assert.Equal("smtp://mail.example.org:587 (starttls required) to a@example.org, b@example.org", d.Describe);
+        var plain = NotifyFile.Parse("destinations: [ { name: m, email: { host: relay, from: u@example.org, to: [a@example.org], starttls: none } } ]", "n.yaml");
+        Assert.Equal((25, MailTls.None), (plain.Destinations[0].Mail!.Port, plain.Destinations[0].Mail!.Tls));
+        // A password is never sent in the clear.
+        var e = Assert.Throws<JobFileException>(() => NotifyFile.Parse(
+            $"destinations: [ {{ name: m, email: {{ host: relay, from: u@example.org, to: [a@example.org], starttls: none, user: u, password_file: {pw} }} }} ]", "n.yaml"));
+        Assert.Contains("not sent without TLS", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -111,6 +111,40 @@ public sealed class CoalescerTests
     }
 
     [Fact]
+    public void ARecordOfHeldWrites_SaysWhenTheFirstOfThemWasMade()
+    {
+        // Issue 17: the queue dates a record when it is queued, up to MaxHold after the write it carries.
+        var c = new Coalescer { WriteSettle = TimeSpan.FromSeconds(1), MaxHold = TimeSpan.FromSeconds(1) };
+        c.Process([E(ChangeKind.Written, "db")], T0);
+        c.Process([E(ChangeKind.Written, "db")], T0 + TimeSpan.FromMilliseconds(500));
+        var due = c.Process([E(ChangeKind.Written, "db")], T0 + TimeSpan.FromSeconds(1));
+        Assert.Equal("Upsert db", due.Records[0].ToString());
+        Assert.Equal(T0, due.HeldSince[0]);
+
+        // Closed: the Modified's Upsert takes the held write in, and its time.
+        c.Process([E(ChangeKind.Written, "log")], T0 + TimeSpan.FromSeconds(2));
+        var closed = c.Process([E(ChangeKind.Created, "new"), E(ChangeKind.Modified, "log")], T0 + TimeSpan.FromSeconds(2.5));
+        Assert.Equal(["Upsert new", "Upsert log", "DirMeta ."], closed.Records.Select(r => r.ToString()));
+        Assert.Equal(T0 + TimeSpan.FromSeconds(2), Assert.Single(closed.HeldSince, h => h.Key == 1).Value);
+        Assert.False(closed.HeldSince.ContainsKey(0));
+    }
+
+    [Fact]
+    public void AHeldWrite_IsDatedWhenItsEventWasRead_NotWhenItsBatchIsProcessed()
+    {
+        // Issue 17: the batch is processed after the coalescing window, or later behind a backlog; dating the write then
+        // started the fail-over's RPO late (FailoverRpoTests: 4–8 ms after the first write lost, at load ~20).
+        var c = new Coalescer { WriteSettle = TimeSpan.FromSeconds(1), MaxHold = TimeSpan.FromSeconds(1) };
+        var read = T0 - TimeSpan.FromMilliseconds(700);
+        c.Process([E(ChangeKind.Written, "db") with { At = read }], T0);
+        Assert.Equal(read, c.OldestHeld);
+        // Held at most MaxHold from when the write was known, and the record says so.
+        var due = c.Process([], read + TimeSpan.FromSeconds(1));
+        Assert.Equal("Upsert db", due.Records[0].ToString());
+        Assert.Equal(read, due.HeldSince[0]);
+    }
+
+    [Fact]
     public void OldestHeld_IsWhenTheLongestWaitingWriteBeganToWait()
     {
         var c = new Coalescer { WriteSettle = TimeSpan.FromSeconds(1), MaxHold = TimeSpan.FromSeconds(5) };

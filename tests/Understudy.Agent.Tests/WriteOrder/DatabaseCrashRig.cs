@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Understudy.Agent.Events;
 using Understudy.Testing;
 using Xunit;
 using static Understudy.Agent.Tests.Failback.FailbackAgentTests;
@@ -108,8 +109,8 @@ internal sealed class DatabaseCrashRig : IAsyncDisposable
     {
         await _pair.Target.ApproveFailoverAsync("job1");
         (await _pair.Target.CliAsync("failover", "job1")).EnsureOk();
-        var events = (await _pair.Target.CliAsync("events", "--job", "job1", "--limit", "500")).Stdout;
-        return string.Join('\n', events.Split('\n').Where(l => l.Contains("consistent as of", StringComparison.Ordinal) || l.Contains("no point", StringComparison.Ordinal)));
+        var events = await _pair.Target.EventsAsync("job1", 500);
+        return string.Join('\n', events.Where(e => e.Code() is EventCode.ReplicationStopped or EventCode.ReplicaIncomplete).Select(e => e.Message()));
     }
 
     public async ValueTask DisposeAsync()

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Understudy.Agent.Events;
 using Understudy.Agent.Tests.Replication.Convergence;
 using Understudy.Testing;
 using Xunit;
@@ -100,9 +101,11 @@ public sealed class WriteOrderAgentTests
         (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
         long final = (await PointAsync(pair.Target, "hosted"))!.Value;
         AssertReplicaIsPoint(fs.Vol, final, pair.TargetData);
-        var events = (await pair.Target.CliAsync("events", "--job", "job1", "--limit", "500")).Stdout;
-        Assert.Contains($"the replica is point {final}, consistent as of", events, StringComparison.Ordinal);
-        Assert.Contains("s before the source was lost", events, StringComparison.Ordinal);
+        var stopped = Assert.Single(await pair.Target.EventsAsync("job1", 500), e => e.Code() == EventCode.ReplicationStopped);
+        // The replica is one whole point, and the event says how much before the source's loss it stands for.
+        var data = stopped.Data()!;
+        Assert.Equal(("write-order", final), (data["consistency"]!.GetValue<string>(), data["point"]!.GetValue<long>()));
+        Assert.True(data["rpoSeconds"]!.GetValue<double>() >= 0, stopped.Message());
     }
 
     /// <summary>Appends a line to one of three files and fsyncs it, without pause: a database's log, roughly.</summary>

@@ -172,6 +172,16 @@ public class JobFileErrorTests
         Assert.Contains(reason, e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("2m", "expected a duration from 0 to 1m, got '2m'")]
+    [InlineData("90s", "expected a duration from 0 to 1m, got '1m30s'")]
+    public void MaxHold_OutOfRange_NamesKeyAndReason(string hold, string reason)
+    {
+        var e = ParseError(JobSamples.Minimal + $"replication:\n  max_hold: {hold}\n");
+        Assert.Equal("replication.max_hold", e.KeyPath);
+        Assert.Contains(reason, e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ValidationError_FromNestedList_IsPlacedOnItsLine()
     {

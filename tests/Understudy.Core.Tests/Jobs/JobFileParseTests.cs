@@ -18,7 +18,7 @@ public class JobFileParseTests
         Assert.Equal("/srv/replica/web", spec.Target.Path);
         Assert.Equal(new MirrorSpec { Mode = MirrorMode.Checksum, Orphans = OrphanPolicy.Delete }, spec.Mirror);
         Assert.Equal(
-            new ReplicationSpec { Enabled = true, QueueLimit = 2L << 30, Bandwidth = 10L << 20, Compression = Compression.Zstd, Coalesce = TimeSpan.FromMilliseconds(100) },
+            new ReplicationSpec { Enabled = true, QueueLimit = 2L << 30, Bandwidth = 10L << 20, Compression = Compression.Zstd, Coalesce = TimeSpan.FromMilliseconds(100), MaxHold = TimeSpan.FromSeconds(2) },
             spec.Replication);
         Assert.Equal(TimeSpan.FromHours(24), spec.Verify.Schedule);
         Assert.Equal(new RestoreSpec { Mode = RestoreMode.Checksum, Conflicts = ConflictPolicy.Manual }, spec.Restore);
@@ -65,6 +65,7 @@ public class JobFileParseTests
         Assert.Equal(0, spec.Replication.Bandwidth);
         Assert.Equal(Compression.Lz4, spec.Replication.Compression);
         Assert.Equal(TimeSpan.FromMilliseconds(20), spec.Replication.Coalesce);
+        Assert.Equal(TimeSpan.FromSeconds(1), spec.Replication.MaxHold);
         Assert.Null(spec.Verify.Schedule);
         Assert.Null(spec.Failover);
         Assert.Equal(RestoreMode.Different, spec.Restore.Mode);

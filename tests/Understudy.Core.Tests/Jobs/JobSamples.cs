@@ -23,6 +23,7 @@ internal static class JobSamples
           bandwidth: 10MiB
           compression: zstd
           coalesce: 100ms
+          max_hold: 2s
         verify:
           schedule: 24h
         failover:

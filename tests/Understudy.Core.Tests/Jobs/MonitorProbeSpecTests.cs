@@ -19,6 +19,7 @@ public class MonitorProbeSpecTests
                   - { address: 192.0.2.10, method: https }
                   - { address: 192.0.2.10, method: smb, share: data, file: probe/canary.txt, credentials: /etc/understudy/smb.auth, weight: 3 }
                   - { address: 192.0.2.10, method: nfs }
+                  - { address: 192.0.2.10, method: script, run: checks/db-alive.sh, weight: 4 }
             """, "    policy: weight\n    threshold: 3\n"), "job.yaml");
 
         var m = spec.Failover!.Monitor;
@@ -30,6 +31,10 @@ public class MonitorProbeSpecTests
         Assert.Equal(new MonitorAddress { Address = "192.0.2.10", Method = MonitorMethod.Nfs, Port = 2049 }, m.Addresses[3]);
         Assert.Equal("192.0.2.10 (http port 80/health)", m.Addresses[0].Label);
         Assert.Equal("192.0.2.10 (smb share data/probe/canary.txt)", m.Addresses[2].Label);
+        Assert.Equal(new MonitorAddress { Address = "192.0.2.10", Method = MonitorMethod.Script, Run = "checks/db-alive.sh", Weight = 4 }, m.Addresses[4]);
+        Assert.Equal("192.0.2.10 (script checks/db-alive.sh)", m.Addresses[4].Label);
+        // Written back (job show, the stored copy) with every probe key, and read again the same.
+        Assert.Equal(spec, JobFile.Parse(JobFile.ToYaml(spec), "job.yaml"));
     }
 
     [Theory]
@@ -45,6 +50,11 @@ public class MonitorProbeSpecTests
     [InlineData("  - { address: 192.0.2.10, method: tcp, share: data }", "failover.monitor.addresses[0].share")]
     [InlineData("  - { address: 192.0.2.10, method: icmp, path: / }", "failover.monitor.addresses[0].path")]
     [InlineData("  - { address: 192.0.2.10, weight: 2 }", "failover.monitor.addresses[0].weight")]
+    [InlineData("  - { address: 192.0.2.10, method: script }", "failover.monitor.addresses[0].run")]
+    [InlineData("  - { address: 192.0.2.10, method: script, run: /usr/local/bin/check }", "failover.monitor.addresses[0].run")]
+    [InlineData("  - { address: 192.0.2.10, method: script, run: ../check }", "failover.monitor.addresses[0].run")]
+    [InlineData("  - { address: 192.0.2.10, method: script, run: check, port: 80 }", "failover.monitor.addresses[0].port")]
+    [InlineData("  - { address: 192.0.2.10, method: http, run: check }", "failover.monitor.addresses[0].run")]
     public void BadProbeValues_AreRefused_NamingTheKey(string address, string key)
     {
         var e = Error(Monitor("    " + address + "\n"));

@@ -48,7 +48,7 @@ public sealed class ControlVerbTests
     public void SourceStatus_OneWay_RoundTripsAsTheDocumentedJson()
     {
         var body = new SourceStatusReport(12, 3456, 1.5, RemirrorRequired: true);
-        var back = RequestRoundTrip(ControlVerbs.SourceStatus, body, """{"ops":12,"bytes":3456,"oldestAgeSeconds":1.5,"remirrorRequired":true}""");
+        var back = RequestRoundTrip(ControlVerbs.SourceStatus, body, """{"ops":12,"bytes":3456,"oldestAgeSeconds":1.5,"remirrorRequired":true,"mirrorPending":false,"oldestPendingAt":null}""");
         Assert.Equal(body, back);
         Assert.Equal("source-status", ControlVerbs.SourceStatus.Name);
     }
@@ -60,12 +60,15 @@ public sealed class ControlVerbTests
         Assert.Equal(poll, RequestRoundTrip(ControlVerbs.PassivePoll, poll, """{"job":"web","root":1,"sourceName":"alpha"}"""));
         Assert.Equal("passive-poll", ControlVerbs.PassivePoll.Name);
 
-        var wait = new PassivePollReply(PassivePollReply.Wait, "failed-over: no restore requested");
-        Assert.Equal(wait, ReplyRoundTrip(ControlVerbs.PassivePoll, wait, """{"action":"wait","reason":"failed-over: no restore requested","conflicts":null}"""));
+        var wait = new PassivePollReply(PassivePollReply.Wait, "failed-over: no restore requested", Holds: true);
+        Assert.Equal(wait, ReplyRoundTrip(ControlVerbs.PassivePoll, wait, """{"action":"wait","reason":"failed-over: no restore requested","conflicts":null,"holds":true}"""));
         var restore = new PassivePollReply(PassivePollReply.Restore, null, "keep-target");
-        Assert.Equal(restore, ReplyRoundTrip(ControlVerbs.PassivePoll, restore, """{"action":"restore","reason":null,"conflicts":"keep-target"}"""));
+        Assert.Equal(restore, ReplyRoundTrip(ControlVerbs.PassivePoll, restore, """{"action":"restore","reason":null,"conflicts":"keep-target","holds":null}"""));
         var resume = new PassivePollReply(PassivePollReply.Resume);
-        Assert.Equal(resume, ReplyRoundTrip(ControlVerbs.PassivePoll, resume, """{"action":"resume","reason":null,"conflicts":null}"""));
+        Assert.Equal(resume, ReplyRoundTrip(ControlVerbs.PassivePoll, resume, """{"action":"resume","reason":null,"conflicts":null,"holds":null}"""));
+        // An older target sends no "holds": its wait does not say the identity is held (the source does not stand down on it).
+        var old = ControlVerbs.PassivePoll.ReadReply(new ControlReply(true, """{"action":"wait","reason":"failed-over: no restore requested","conflicts":null}"""));
+        Assert.Null(old.Holds);
     }
 
     [Fact]

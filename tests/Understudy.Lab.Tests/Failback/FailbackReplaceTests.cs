@@ -1,4 +1,5 @@
 using System.Text;
+using Understudy.Agent.Events;
 using Understudy.Testing;
 using Understudy.LabTests.Failover;
 using Understudy.Testing.Lab;
@@ -40,8 +41,9 @@ public sealed class FailbackReplaceTests(ITestOutputHelper output)
         var written = "written by the client during the fail-over\n"u8.ToArray();
         await SmbClient.WriteFileAsync(f.Lab.Client, f.Unc, "client.txt", written);
 
-        // The repaired source comes back without the service address and stays passive; restore over the back-end.
-        await f.Lab.RemoveAddressAsync(f.Lab.Source, f.Vip);
+        // The source agent, which reaches the target over the back-end, stays passive and takes the service address down
+        // itself once the target holds it (issue 20, item 4); the repaired source comes back without it.
+        await Wait.UntilAsync(() => !f.Holders(f.Vip).Contains("src"), TimeSpan.FromSeconds(30), "the passive source to take the service address down");
         await f.Lab.RestoreLinkAsync(f.Lab.Source);
         await Wait.UntilAsync(async () => (await f.Source.StatusAsync(FailoverLab.Job))["state"]?.GetValue<string>() == "failed-over (passive)",
             TimeSpan.FromSeconds(60), "the source to stay passive");
@@ -55,7 +57,7 @@ public sealed class FailbackReplaceTests(ITestOutputHelper output)
         {
             await Wait.UntilAsync(() => IsStopped(sourcePid) && File.ReadAllText(sharesConf).Contains("read only = yes", StringComparison.Ordinal),
                 TimeSpan.FromSeconds(60), "the source frozen by the pre-fail-back script and the shares read only");
-            await FailoverProbe.WaitEventAsync(f.Target, FailoverLab.Job, "final restore sync", TimeSpan.FromSeconds(30));
+            await FailoverProbe.WaitEventAsync(f.Target, FailoverLab.Job, EventCode.StepStarted, TimeSpan.FromSeconds(30), "final restore sync");
             Assert.False(failback.IsCompleted, "the fail-back finished while the source could not answer its final sync");
 
             // Writes are refused through the share, reads still work: nothing a client writes now can miss the final sync.
@@ -91,11 +93,11 @@ public sealed class FailbackReplaceTests(ITestOutputHelper output)
         var (read, _) = await SmbClient.PollReadAsync(f.Lab.Client, f.Unc, "client.txt", TimeSpan.FromSeconds(30), r => r.Content.AsSpan().SequenceEqual(written));
         Assert.Equal(Encoding.UTF8.GetString(written), read.Text);
 
-        var log = events.Select(e => e.Message).ToList();
+        var log = events.Where(e => e.Is(EventCode.StepStarted)).Select(e => e.Message).ToList();
         int stopWrites = log.FindIndex(m => m.StartsWith("failback step", StringComparison.Ordinal) && m.EndsWith("stop writes on the shares", StringComparison.Ordinal));
         int finalSync = log.FindIndex(m => m.StartsWith("failback step", StringComparison.Ordinal) && m.EndsWith("final restore sync", StringComparison.Ordinal));
         Assert.True(stopWrites >= 0 && finalSync > stopWrites, "stop writes runs before the final sync");
-        Assert.True(FailoverProbe.One(events, "final sync done").Time >= continuedAt, "the final sync ended before the frozen source could answer");
+        Assert.True(FailoverProbe.One(events, EventCode.FailbackFinalSync).Time >= continuedAt, "the final sync ended before the frozen source could answer");
         await watch.StopAsync();
         watch.EnsureNeverHeldByBoth(ignoreCutHosts: true);
     }

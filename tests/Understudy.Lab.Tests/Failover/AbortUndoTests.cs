@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Testing.Lab;
 using Xunit;
 using Xunit.Abstractions;
@@ -33,10 +34,10 @@ public sealed class AbortUndoTests(ITestOutputHelper output)
         var events = await FailoverProbe.EventsAsync(f.Target, FailoverLab.Job);
         foreach (var e in events)
             output.WriteLine(e.ToString());
-        FailoverProbe.One(events, $"failover aborted at step 'address {f.Vip}/24 on eth0': refused to add {f.Vip}/24");
-        FailoverProbe.One(events, "undid step 'shares data'");
-        FailoverProbe.One(events, "undid step 'server name LABSOURCE'");
-        FailoverProbe.One(events, "fail-over aborted and undone");
+        FailoverProbe.One(events, EventCode.StepAborted, $"'address {f.Vip}/24 on eth0': refused to add {f.Vip}/24");
+        FailoverProbe.One(events, EventCode.StepUndone, "'shares data'");
+        FailoverProbe.One(events, EventCode.StepUndone, "'server name LABSOURCE'");
+        FailoverProbe.One(events, EventCode.FailoverAborted);
         await FailoverProbe.WaitAsync(f.Target, FailoverLab.Job, s => s.IsProtectingAndUp, "protecting again after the abort", TimeSpan.FromSeconds(20));
     }
 }

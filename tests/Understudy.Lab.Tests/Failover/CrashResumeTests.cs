@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Testing;
 using Understudy.Testing.Lab;
 using Xunit;
@@ -51,12 +52,14 @@ public sealed class CrashResumeTests(ITestOutputHelper output)
         foreach (var e in events)
             output.WriteLine(e.ToString());
         output.WriteLine($"address copies on the target when it was killed: {before}");
-        FailoverProbe.One(events, $"resuming an interrupted failover: {stepsDoneBefore} of 6 steps were done");
-        FailoverProbe.One(events, "fail-over triggered");
-        FailoverProbe.One(events, "failed over: this agent now holds the identity");
+        FailoverProbe.One(events, EventCode.StepsResumed, $"{stepsDoneBefore} of 6 steps were done");
+        FailoverProbe.One(events, EventCode.FailoverTriggered);
+        FailoverProbe.One(events, EventCode.FailoverCompleted);
         var dashed = phase.Replace('_', '-');
-        FailoverProbe.One(events, $"{dashed} script {script} succeeded: {dashed} done");
+        var succeeded = FailoverProbe.One(events, EventCode.ScriptSucceeded);
+        Assert.Equal((script, dashed), (succeeded.Data!["script"]!.GetValue<string>(), succeeded.Data!["phase"]!.GetValue<string>()));
+        Assert.StartsWith($"{dashed} done", succeeded.Data!["output"]!.GetValue<string>(), StringComparison.Ordinal);
         // Every step shows once before the kill (up to the script) and the rest once after.
-        Assert.Equal(7, events.Count(e => e.Message.StartsWith("failover step ", StringComparison.Ordinal)));
+        Assert.Equal(7, events.Count(e => e.Is(EventCode.StepStarted)));
     }
 }

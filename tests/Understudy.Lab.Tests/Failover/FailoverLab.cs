@@ -20,6 +20,12 @@ internal sealed record FailoverLabOptions
     /// the target's back-end address, which mode replace leaves alone, so restore and fail-back work.
     /// </summary>
     public bool BackEnd { get; init; }
+
+    /// <summary>
+    /// The source agent's Samba paths point at the source's own smbd (as on a real source host), so what the agent does
+    /// to the source's shares (a returning source standing down, a witness fence) reaches the smbd clients use.
+    /// </summary>
+    public bool SourceSamba { get; init; }
 }
 
 /// <summary>
@@ -112,7 +118,7 @@ internal sealed class FailoverLab : IAsyncDisposable
         string? targetListen = null;
         if (Options.BackEnd)
             targetListen = $"{(await Lab.AddBackEndLinkAsync(ct)).Target}:{LabAgent.PeerPort}";
-        Source = Lab.Own(new LabAgent(Lab.Source) { Environment = IdentityEnvironment(Lab.Source, null, null) });
+        Source = Lab.Own(new LabAgent(Lab.Source) { Environment = IdentityEnvironment(Lab.Source, Options.SourceSamba ? SourceSmbd : null, null) });
         Target = Lab.Own(new LabAgent(Lab.Target, listen: targetListen) { Environment = IdentityEnvironment(Lab.Target, TargetSmbd, TargetGanesha) });
         await Task.WhenAll(Source.StartAsync(ct), Target.StartAsync(ct));
         await Source.TrustAsync(Target, ct);

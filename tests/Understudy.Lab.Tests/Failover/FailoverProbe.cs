@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Understudy.Agent.Events;
 using Understudy.Testing.Lab;
 
 namespace Understudy.LabTests.Failover;
@@ -32,10 +33,21 @@ internal sealed record FailoverStatus(JsonNode Json)
     public override string ToString() => Json.ToJsonString();
 }
 
-/// <summary>One event of `understudy events --json`.</summary>
-internal sealed record LabEvent(DateTimeOffset Time, string Severity, string Category, string Message, JsonNode? Data)
+/// <summary>One event of `understudy events --json`. Tests find an event by its <see cref="Code"/> (docs/events.md), not
+/// by the English of its message; the message is read only for a detail nothing else carries (which step, which probe).</summary>
+internal sealed record LabEvent(DateTimeOffset Time, string Severity, string Category, EventCode Code, string Message, JsonNode? Data)
 {
-    public override string ToString() => $"{Time:HH:mm:ss.fff} {Severity,-7} {Category,-8} {Message}";
+    /// <summary>An event of <paramref name="code"/> and, when given, with <paramref name="detail"/> in its message.</summary>
+    public bool Is(EventCode code, string? detail = null) => Code == code && (detail is null || Message.Contains(detail, StringComparison.Ordinal));
+
+    /// <summary>The monitor's event for a watch that missed <paramref name="misses"/> probes in a row (any count when
+    /// null): 1 is its first miss, the job's threshold its loss. The watch is named by its probe label (e.g.
+    /// "10.0.0.2 (icmp)"), which only the message carries: two probes of one address share the data's address.</summary>
+    public bool IsMiss(string label, int? misses = null) =>
+        Code == EventCode.MonitorAddressMissing && Message.StartsWith(label + " ", StringComparison.Ordinal)
+            && (misses is null || Data?["misses"]?.GetValue<int>() == misses);
+
+    public override string ToString() => $"{Time:HH:mm:ss.fff} {Severity,-7} {Category,-8} {(int)Code} {Message}";
 }
 
 /// <summary>Reads fail-over status and the event log through the CLI, inside the agent's namespace.</summary>
@@ -62,43 +74,53 @@ internal static class FailoverProbe
     public static Task<FailoverStatus> WaitStateAsync(LabAgent target, string job, string state, TimeSpan timeout, CancellationToken ct = default) =>
         WaitAsync(target, job, s => s.State == state, $"fail-over state {state}", timeout, ct);
 
-    public static async Task<IReadOnlyList<LabEvent>> EventsAsync(LabAgent agent, string job, CancellationToken ct = default)
-    {
-        var r = await agent.CliOkAsync(["events", "--job", job, "--json", "--limit", "5000"], ct);
-        return [.. r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(line =>
+    public static async Task<IReadOnlyList<LabEvent>> EventsAsync(LabAgent agent, string job, CancellationToken ct = default) =>
+        Parse((await agent.CliOkAsync(["events", "--job", job, "--json", "--limit", "5000"], ct)).Stdout);
+
+    /// <summary>The events of `understudy events --json` (one JSON object a line).</summary>
+    public static IReadOnlyList<LabEvent> Parse(string stdout) =>
+        [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(line =>
         {
             var e = JsonNode.Parse(line)!;
             var data = e["data"]?.GetValue<string>();
             return new LabEvent(DateTimeOffset.Parse(e["time"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture),
-                e["severity"]!.GetValue<string>(), e["category"]!.GetValue<string>(), e["message"]!.GetValue<string>(),
+                e["severity"]!.GetValue<string>(), e["category"]!.GetValue<string>(), (EventCode)e["code"]!.GetValue<int>(), e["message"]!.GetValue<string>(),
                 data is null ? null : JsonNode.Parse(data));
         })];
-    }
 
-    /// <summary>Waits until an event whose message contains <paramref name="text"/> is in the log.</summary>
-    public static async Task<LabEvent> WaitEventAsync(LabAgent agent, string job, string text, TimeSpan timeout, CancellationToken ct = default)
+    /// <summary>Waits until an event of <paramref name="code"/> (with <paramref name="detail"/> in its message, when given) is in the log.</summary>
+    public static async Task<LabEvent> WaitEventAsync(LabAgent agent, string job, EventCode code, TimeSpan timeout, string? detail = null, CancellationToken ct = default)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
             var events = await EventsAsync(agent, job, ct);
-            if (events.FirstOrDefault(e => e.Message.Contains(text, StringComparison.Ordinal)) is { } hit)
+            if (events.FirstOrDefault(e => e.Is(code, detail)) is { } hit)
                 return hit;
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"no event containing \"{text}\" within {timeout.TotalSeconds} s; events:\n{string.Join('\n', events)}");
+                throw new TimeoutException($"no event {What(code, detail)} within {timeout.TotalSeconds} s; events:\n{string.Join('\n', events)}");
             await Task.Delay(100, ct);
         }
     }
 
-    /// <summary>The single event containing <paramref name="text"/>; fails with the whole log otherwise.</summary>
-    public static LabEvent One(IReadOnlyList<LabEvent> events, string text)
+    /// <summary>The single event of <paramref name="code"/> (with <paramref name="detail"/>, when given); fails with the whole log otherwise.</summary>
+    public static LabEvent One(IReadOnlyList<LabEvent> events, EventCode code, string? detail = null)
     {
-        var hits = events.Where(e => e.Message.Contains(text, StringComparison.Ordinal)).ToList();
+        var hits = events.Where(e => e.Is(code, detail)).ToList();
         return hits.Count == 1 ? hits[0]
-            : throw new LabException($"expected one event containing \"{text}\", found {hits.Count}; events:\n{string.Join('\n', events)}");
+            : throw new LabException($"expected one event {What(code, detail)}, found {hits.Count}; events:\n{string.Join('\n', events)}");
     }
 
-    public static LabEvent Any(IReadOnlyList<LabEvent> events, string text) =>
-        events.FirstOrDefault(e => e.Message.Contains(text, StringComparison.Ordinal))
-            ?? throw new LabException($"no event containing \"{text}\"; events:\n{string.Join('\n', events)}");
+    /// <summary>The first event of <paramref name="code"/> (with <paramref name="detail"/>, when given).</summary>
+    public static LabEvent Any(IReadOnlyList<LabEvent> events, EventCode code, string? detail = null) =>
+        events.FirstOrDefault(e => e.Is(code, detail))
+            ?? throw new LabException($"no event {What(code, detail)}; events:\n{string.Join('\n', events)}");
+
+    /// <summary>The first of the monitor's events for the watch <paramref name="label"/> at <paramref name="misses"/> missed probes (<see cref="LabEvent.IsMiss"/>).</summary>
+    public static LabEvent Missed(IReadOnlyList<LabEvent> events, string label, int misses) =>
+        events.FirstOrDefault(e => e.IsMiss(label, misses))
+            ?? throw new LabException($"no event {EventCode.MonitorAddressMissing} for {label} at {misses} missed probes; events:\n{string.Join('\n', events)}");
+
+    private static string What(EventCode code, string? detail) =>
+        detail is null ? $"{code} ({(int)code})" : $"{code} ({(int)code}) containing \"{detail}\"";
 }

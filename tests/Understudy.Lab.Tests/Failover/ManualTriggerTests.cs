@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Testing.Lab;
 using Xunit;
 using Xunit.Abstractions;
@@ -20,7 +21,7 @@ public sealed class ManualTriggerTests(ITestOutputHelper output)
 
         await f.Lab.CutLinkAsync(f.Lab.Source);
         var pending = await FailoverProbe.WaitStateAsync(f.Target, FailoverLab.Job, "fail-over-pending", Deadline);
-        await FailoverProbe.WaitEventAsync(f.Target, FailoverLab.Job, "fail-over pending: source src is gone", Deadline);
+        await FailoverProbe.WaitEventAsync(f.Target, FailoverLab.Job, EventCode.FailoverPending, Deadline);
         // Nothing changes while it waits: three more probe rounds, and the address is still only on the (cut) source.
         var later = await FailoverProbe.WaitAsync(f.Target, FailoverLab.Job, s => s.MissesOf(peer) >= pending.MissesOf(peer) + 3, "three more probes while pending", Deadline);
         Assert.Equal("fail-over-pending", later.State);
@@ -56,9 +57,9 @@ public sealed class ManualTriggerTests(ITestOutputHelper output)
         var events = await FailoverProbe.EventsAsync(f.Target, FailoverLab.Job);
         foreach (var e in events)
             output.WriteLine(e.ToString());
-        Assert.Equal(2, events.Count(e => e.Message.StartsWith("fail-over pending: source src is gone", StringComparison.Ordinal)));
-        FailoverProbe.One(events, "back to protecting: fail-over dismissed by an operator");
-        FailoverProbe.One(events, "fail-over triggered: fail-over confirmed by an operator");
-        FailoverProbe.One(events, "failed over: this agent now holds the identity");
+        Assert.Equal(2, events.Count(e => e.Is(EventCode.FailoverPending)));
+        FailoverProbe.One(events, EventCode.SourceRecovered, "fail-over dismissed by an operator");
+        FailoverProbe.One(events, EventCode.FailoverTriggered, "fail-over confirmed by an operator");
+        FailoverProbe.One(events, EventCode.FailoverCompleted);
     }
 }

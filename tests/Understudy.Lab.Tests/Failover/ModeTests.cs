@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Testing.Lab;
 using Xunit;
 using Xunit.Abstractions;
@@ -34,9 +35,9 @@ public sealed class ModeTests(ITestOutputHelper output)
         var events = await FailoverProbe.EventsAsync(f.Target, FailoverLab.Job);
         foreach (var e in events)
             output.WriteLine(e.ToString());
-        FailoverProbe.One(events, $"gave up the target's own addresses: {f.Lab.Target.Address}/24 on eth0");
-        FailoverProbe.One(events, "this server's name is now LABSOURCE (netbios name)");
-        FailoverProbe.One(events, $"host name set to LABSOURCE (was {f.Lab.Target.Hostname})");
+        FailoverProbe.One(events, EventCode.OwnAddressesReleased, $"{f.Lab.Target.Address}/24 on eth0");
+        FailoverProbe.One(events, EventCode.ServerNameSet, "LABSOURCE (netbios name)");
+        FailoverProbe.One(events, EventCode.HostnameSet, $"LABSOURCE (was {f.Lab.Target.Hostname})");
     }
 
     [LabFact(Needs = LabNeeds.Samba | LabNeeds.Agents)]
@@ -55,9 +56,10 @@ public sealed class ModeTests(ITestOutputHelper output)
         Assert.Equal(f.Lab.Target.Hostname, await f.Lab.Target.HostnameNowAsync());
 
         var events = await FailoverProbe.EventsAsync(f.Target, FailoverLab.Job);
-        Assert.DoesNotContain(events, e => e.Message.Contains("own addresses", StringComparison.Ordinal));
-        FailoverProbe.One(events, "answering to the server name LABSOURCE (netbios aliases)");
-        Assert.DoesNotContain(events, e => e.Message.Contains("host name", StringComparison.Ordinal));
+        // No step gives up the target's own addresses or sets the host name in mode add.
+        Assert.DoesNotContain(events, e => e.Is(EventCode.OwnAddressesReleased) || e.Is(EventCode.StepStarted, "own addresses"));
+        FailoverProbe.One(events, EventCode.ServerNameSet, "LABSOURCE (netbios aliases)");
+        Assert.DoesNotContain(events, e => e.Code is EventCode.HostnameSet or EventCode.HostnameSkipped || e.Is(EventCode.StepStarted, "host name"));
     }
 
     private static async Task<FailoverLab> FailAsync(string mode)

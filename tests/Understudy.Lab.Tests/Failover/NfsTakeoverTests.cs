@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Testing.Lab;
 using Xunit;
 using Xunit.Abstractions;
@@ -37,7 +38,7 @@ public sealed class NfsTakeoverTests(ITestOutputHelper output)
         var events = await FailoverProbe.EventsAsync(f.Target, FailoverLab.Job);
         foreach (var e in events)
             output.WriteLine(e.ToString());
-        FailoverProbe.One(events, $"exporting over NFS: {f.SourceData} → {f.Replica}");
-        Assert.DoesNotContain(events, e => e.Message.Contains("NFS-Ganesha is not running", StringComparison.Ordinal));
+        FailoverProbe.One(events, EventCode.NfsExported, $"{f.SourceData} → {f.Replica}");
+        Assert.DoesNotContain(events, e => e.Is(EventCode.GaneshaNotRunning));
     }
 }

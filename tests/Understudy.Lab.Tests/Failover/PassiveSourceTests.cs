@@ -1,4 +1,5 @@
 using System.Text;
+using Understudy.Agent.Events;
 using Understudy.Testing.Lab;
 using Xunit;
 using Xunit.Abstractions;
@@ -33,7 +34,7 @@ public sealed class PassiveSourceTests(ITestOutputHelper output)
         var sourceEvents = await FailoverProbe.EventsAsync(f.Source, FailoverLab.Job);
         foreach (var e in sourceEvents)
             output.WriteLine("source: " + e);
-        Assert.Equal("error", FailoverProbe.One(sourceEvents, "staying passive (no replication) until fail-back").Severity);
+        Assert.Equal("error", FailoverProbe.One(sourceEvents, EventCode.SourcePassive).Severity);
 
         // Restarted again while the target agent is down: it stays passive from its own state.
         await f.Target.StopAsync();
@@ -49,7 +50,7 @@ public sealed class PassiveSourceTests(ITestOutputHelper output)
         await watch.StopAsync();
         watch.EnsureNeverHeldByBoth(ignoreCutHosts: true);
         var targetEvents = await FailoverProbe.EventsAsync(f.Target, FailoverLab.Job);
-        Assert.DoesNotContain(targetEvents, e => e.Message.Contains("resuming", StringComparison.Ordinal));
+        Assert.DoesNotContain(targetEvents, e => e.Code is EventCode.StepsResumed or EventCode.StepUndoResumed);
     }
 
     private static async Task WaitPassiveAsync(LabAgent source)

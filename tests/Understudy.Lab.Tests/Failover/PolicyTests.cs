@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Testing.Lab;
 using Xunit;
 using Xunit.Abstractions;
@@ -27,16 +28,16 @@ public sealed class PolicyTests(ITestOutputHelper output)
         Assert.Equal("suspect", s.State);
         Assert.Equal("up", s.StateOf(peer));
         var events = await FailoverProbe.EventsAsync(f.Target, FailoverLab.Job);
-        FailoverProbe.Any(events, $"{vip} (icmp) lost: 3 consecutive probes missed");
-        Assert.DoesNotContain(events, e => e.Message.Contains("fail-over triggered", StringComparison.Ordinal));
+        FailoverProbe.Missed(events, $"{vip} (icmp)", 3);
+        Assert.DoesNotContain(events, e => e.Is(EventCode.FailoverTriggered));
 
         await f.Lab.CutLinkAsync(f.Lab.Source);
         await FailoverProbe.WaitStateAsync(f.Target, FailoverLab.Job, "failed-over", Deadline);
         events = await FailoverProbe.EventsAsync(f.Target, FailoverLab.Job);
         foreach (var e in events)
             output.WriteLine(e.ToString());
-        FailoverProbe.Any(events, $"{peer} (tcp port 7420) lost: 3 consecutive probes missed");
-        FailoverProbe.One(events, "fail-over triggered: all 2 watched addresses lost (3 consecutive misses; policy all)");
+        FailoverProbe.Missed(events, $"{peer} (tcp port 7420)", 3);
+        FailoverProbe.One(events, EventCode.FailoverTriggered, "all 2 watched addresses lost (3 consecutive misses; policy all)");
     }
 
     [LabFact(Needs = LabNeeds.Samba | LabNeeds.Agents)]
@@ -51,7 +52,7 @@ public sealed class PolicyTests(ITestOutputHelper output)
         var events = await FailoverProbe.EventsAsync(f.Target, FailoverLab.Job);
         foreach (var e in events)
             output.WriteLine(e.ToString());
-        FailoverProbe.One(events, "fail-over triggered: 1 of 2 watched addresses lost (3 consecutive misses; policy any)");
-        Assert.DoesNotContain(events, e => e.Message.Contains($"{f.Lab.Source.Address} (tcp port 7420) did not answer", StringComparison.Ordinal));
+        FailoverProbe.One(events, EventCode.FailoverTriggered, "1 of 2 watched addresses lost (3 consecutive misses; policy any)");
+        Assert.DoesNotContain(events, e => e.IsMiss($"{f.Lab.Source.Address} (tcp port 7420)"));
     }
 }

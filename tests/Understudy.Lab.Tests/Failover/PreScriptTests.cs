@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Testing;
 using Understudy.Testing.Lab;
 using Xunit;
@@ -35,12 +36,13 @@ public sealed class PreScriptTests(ITestOutputHelper output)
         var events = await FailoverProbe.EventsAsync(f.Target, FailoverLab.Job);
         foreach (var e in events)
             output.WriteLine(e.ToString());
-        var failed = FailoverProbe.One(events, $"failover aborted at step 'pre-failover script #1 {script}': pre-failover script {script} failed with exit code 3: pre-check refuses: files pre-failover {f.Vip}/24 data");
+        var failed = FailoverProbe.One(events, EventCode.StepAborted, $"'pre-failover script #1 {script}'");
         Assert.Equal(3, failed.Data!["exitCode"]!.GetValue<int>());
-        Assert.Contains("pre-check refuses", failed.Data!["output"]!.GetValue<string>(), StringComparison.Ordinal);
-        FailoverProbe.One(events, "fail-over aborted and undone");
-        FailoverProbe.One(events, "back to protecting: every watched address answers");
-        Assert.DoesNotContain(events, e => e.Message.StartsWith("failover step 3/", StringComparison.Ordinal));
+        // The script saw the job, its phase, the addresses and the shares in its environment.
+        Assert.StartsWith($"pre-check refuses: files pre-failover {f.Vip}/24 data", failed.Data!["output"]!.GetValue<string>(), StringComparison.Ordinal);
+        FailoverProbe.One(events, EventCode.FailoverAborted);
+        FailoverProbe.One(events, EventCode.SourceRecovered, "every watched address answers");
+        Assert.DoesNotContain(events, e => e.Is(EventCode.StepStarted, "step 3/"));
 
         // The take-over stopped replication first; after the abort the source replicates again.
         await File.WriteAllTextAsync(Path.Combine(f.SourceData, "after-abort.txt"), "still replicated");
@@ -61,9 +63,10 @@ public sealed class PreScriptTests(ITestOutputHelper output)
         var events = await FailoverProbe.EventsAsync(f.Target, FailoverLab.Job);
         foreach (var e in events)
             output.WriteLine(e.ToString());
-        var warning = FailoverProbe.One(events, $"failover step 'pre-failover script #1 {script}': pre-failover script {script} failed with exit code 3: pre-check refuses: files pre-failover");
+        var warning = FailoverProbe.One(events, EventCode.StepWarning, $"'pre-failover script #1 {script}'");
+        Assert.Equal(3, warning.Data!["exitCode"]!.GetValue<int>());
         Assert.Equal("warning", warning.Severity);
         Assert.Contains("pre-check refuses", warning.Data!["output"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Contains("1 warnings", FailoverProbe.One(events, "failed over: this agent now holds the identity").Message, StringComparison.Ordinal);
+        Assert.Equal(1, FailoverProbe.One(events, EventCode.FailoverCompleted).Data!["warnings"]!.GetValue<int>());
     }
 }

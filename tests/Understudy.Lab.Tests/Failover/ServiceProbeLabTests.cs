@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Testing.Lab;
 using Xunit;
 using Xunit.Abstractions;
@@ -41,7 +42,7 @@ public sealed class ServiceProbeLabTests(ITestOutputHelper output)
         var events = await FailoverProbe.EventsAsync(f.Target, FailoverLab.Job);
         foreach (var e in events)
             output.WriteLine(e.ToString());
-        FailoverProbe.Any(events, $"{source} (smb share {FailoverLab.Share}/{FailoverLab.FileName}) lost: 3 consecutive probes missed");
-        FailoverProbe.One(events, "fail-over triggered: 2 of 3 watched addresses lost, weight 3 of threshold 2 (3 consecutive misses; policy weight)");
+        FailoverProbe.Missed(events, $"{source} (smb share {FailoverLab.Share}/{FailoverLab.FileName})", 3);
+        FailoverProbe.One(events, EventCode.FailoverTriggered, "2 of 3 watched addresses lost, weight 3 of threshold 2 (3 consecutive misses; policy weight)");
     }
 }

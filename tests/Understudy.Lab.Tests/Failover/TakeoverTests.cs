@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Understudy.Agent.Events;
 using Understudy.Testing.Lab;
 using Xunit;
 using Xunit.Abstractions;
@@ -36,10 +37,10 @@ public sealed class TakeoverTests(ITestOutputHelper output)
         foreach (var e in events)
             output.WriteLine(e.ToString());
         // Monitoring changes: both watched addresses stopped answering, then counted as lost.
-        FailoverProbe.Any(events, $"{f.Lab.Source.Address} (tcp port 7420) did not answer");
-        FailoverProbe.Any(events, $"{f.Vip} (icmp) lost: 3 consecutive probes missed");
-        var trigger = FailoverProbe.One(events, "fail-over triggered: all 2 watched addresses lost");
-        var steps = events.Where(e => e.Message.StartsWith("failover step ", StringComparison.Ordinal)).Select(e => e.Message).ToList();
+        FailoverProbe.Missed(events, $"{f.Lab.Source.Address} (tcp port 7420)", 1);
+        FailoverProbe.Missed(events, $"{f.Vip} (icmp)", 3);
+        var trigger = FailoverProbe.One(events, EventCode.FailoverTriggered, "all 2 watched addresses lost");
+        var steps = events.Where(e => e.Is(EventCode.StepStarted)).Select(e => e.Message).ToList();
         Assert.Equal(
         [
             "failover step 1/5: stop replication",
@@ -48,10 +49,10 @@ public sealed class TakeoverTests(ITestOutputHelper output)
             $"failover step 4/5: address {f.Vip}/24 on eth0",
             $"failover step 5/5: gratuitous ARP for {f.Vip} on eth0",
         ], steps);
-        FailoverProbe.Any(events, "replication stopped; applied up to sequence");
-        var added = FailoverProbe.One(events, $"added {f.Vip}/24 to eth0");
-        FailoverProbe.Any(events, "serving shares [data]");
-        var done = FailoverProbe.One(events, "failed over: this agent now holds the identity");
+        FailoverProbe.Any(events, EventCode.ReplicationStopped);
+        var added = FailoverProbe.One(events, EventCode.AddressAdded, $"{f.Vip}/24 to eth0");
+        FailoverProbe.Any(events, EventCode.SharesServed, "[data]");
+        var done = FailoverProbe.One(events, EventCode.FailoverCompleted);
         var takeoverMs = done.Data!["takeoverMs"]!.GetValue<double>();
 
         // The event log agrees with the client's view: the trigger came after the cut, the address moved before the first good read.

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Understudy.Agent.Events;
 using Understudy.Testing.Lab;
 using Xunit;
 using Xunit.Abstractions;
@@ -89,7 +90,7 @@ public sealed class WitnessPartitionTests(ITestOutputHelper output)
         {
             var etcd = await EtcdWitness.StartAsync(f.Lab);
             await f.ApplyAndProtectAsync(f.FailoverYaml() + etcd.Yaml);
-            await FailoverProbe.WaitEventAsync(f.Source, FailoverLab.Job, "holds the witness key", Settle);
+            await FailoverProbe.WaitEventAsync(f.Source, FailoverLab.Job, EventCode.WitnessAcquired, Settle);
             return (f, etcd);
         }
         catch

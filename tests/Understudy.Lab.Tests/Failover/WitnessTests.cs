@@ -1,3 +1,4 @@
+using Understudy.Agent.Events;
 using Understudy.Testing;
 using Understudy.Testing.Lab;
 using Xunit;
@@ -22,7 +23,7 @@ public sealed class WitnessTests(ITestOutputHelper output)
             var etcd = await EtcdWitness.StartAsync(f.Lab);
             // No trigger named: with a witness it is automatic.
             await f.ApplyAndProtectAsync(f.FailoverYaml().Replace("  trigger: automatic\n", "", StringComparison.Ordinal) + etcd.Yaml);
-            await FailoverProbe.WaitEventAsync(f.Source, FailoverLab.Job, "holds the witness key", Long);
+            await FailoverProbe.WaitEventAsync(f.Source, FailoverLab.Job, EventCode.WitnessAcquired, Long);
             return (f, etcd);
         }
         catch
@@ -45,7 +46,7 @@ public sealed class WitnessTests(ITestOutputHelper output)
         await f.Lab.ExecOkAsync(f.Lab.Target, ["ip", "route", "add", "blackhole", $"{f.Vip}/32"]);
         await f.Lab.ExecOkAsync(f.Lab.Source, ["ip", "route", "add", "blackhole", $"{f.Lab.Target.Address}/32"]);
 
-        var refused = await FailoverProbe.WaitEventAsync(f.Target, FailoverLab.Job, "no take-over (asked again every interval)", Long);
+        var refused = await FailoverProbe.WaitEventAsync(f.Target, FailoverLab.Job, EventCode.WitnessRefusedTakeover, Long);
         Assert.Contains("held by the source", refused.Message, StringComparison.Ordinal);
         // Three more leases' time: the source renews throughout, the target keeps asking and keeps being refused.
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(9);
@@ -56,7 +57,7 @@ public sealed class WitnessTests(ITestOutputHelper output)
         Assert.Equal("suspect", status.State);
         Assert.All(watch.Changes, c => Assert.Equal(["src"], c.Holders));
         var sourceEvents = await FailoverProbe.EventsAsync(f.Source, FailoverLab.Job);
-        Assert.DoesNotContain(sourceEvents, e => e.Message.Contains("fenced", StringComparison.Ordinal));
+        Assert.DoesNotContain(sourceEvents, e => e.Code is EventCode.WitnessFenced or EventCode.WitnessFenceFailed);
         output.WriteLine($"{watch.Samples} samples; target: {status.Json["failover"]?["witness"] ?? status.Json}");
         GC.KeepAlive(etcd);
     }
@@ -85,8 +86,8 @@ public sealed class WitnessTests(ITestOutputHelper output)
         var target = await FailoverProbe.EventsAsync(f.Target, FailoverLab.Job);
         foreach (var e in source.Concat(target).OrderBy(e => e.Time))
             output.WriteLine(e.ToString());
-        var fenced = FailoverProbe.One(source, "fenced: the witness lease could not be renewed");
-        var taken = FailoverProbe.One(target, "took the witness key");
+        var fenced = FailoverProbe.One(source, EventCode.WitnessFenced, "the witness lease could not be renewed");
+        var taken = FailoverProbe.One(target, EventCode.WitnessTaken);
         Assert.True(fenced.Time < taken.Time, $"fenced at {fenced.Time:O}, key taken at {taken.Time:O}");
         output.WriteLine($"cut -> fenced {(fenced.Time - cutAt).TotalMilliseconds:0} ms; cut -> key taken {(taken.Time - cutAt).TotalMilliseconds:0} ms");
     }
@@ -101,7 +102,7 @@ public sealed class WitnessTests(ITestOutputHelper output)
         await etcd.Process.StopAsync();
         await f.Lab.CutLinkAsync(f.Lab.Source);
 
-        var unreachable = await FailoverProbe.WaitEventAsync(f.Target, FailoverLab.Job, "no automatic take-over without the witness", Long);
+        var unreachable = await FailoverProbe.WaitEventAsync(f.Target, FailoverLab.Job, EventCode.WitnessUnreachable, Long, "no automatic take-over");
         output.WriteLine(unreachable.ToString());
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(6);
         await Wait.UntilAsync(() => Task.FromResult(DateTime.UtcNow > until), TimeSpan.FromSeconds(20), "two leases to pass");
@@ -112,8 +113,8 @@ public sealed class WitnessTests(ITestOutputHelper output)
         // The source, cut from etcd too, gave its address up when it could no longer renew.
         Assert.Empty(f.Holders(f.Vip));
         var source = await FailoverProbe.EventsAsync(f.Source, FailoverLab.Job);
-        FailoverProbe.Any(source, "could not renew the witness lease");
-        FailoverProbe.Any(source, "fenced: ");
+        FailoverProbe.Any(source, EventCode.WitnessRenewFailed);
+        FailoverProbe.Any(source, EventCode.WitnessFenced);
     }
 
     private static byte[] SmbContent() => FailoverLab.Content;

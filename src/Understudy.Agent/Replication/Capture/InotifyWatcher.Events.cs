@@ -28,10 +28,17 @@ internal sealed partial class InotifyWatcher
             int nul = name.IndexOf((byte)0);
             if (nul >= 0)
                 name = name[..nul];
+            // rename(2) queues its IN_MOVED_FROM and IN_MOVED_TO back to back: any other event after a directory's
+            // IN_MOVED_FROM says it went where no watch reports it (out of the root, or into a directory not watched
+            // yet, whose listing will report it there). Its watches are dropped now: left in place they would report
+            // the moved tree's changes under the old name the unpaired IN_MOVED_FROM already called gone.
+            if (_pendingMoves.Count > 0 && !((mask & IN_MOVED_TO) != 0 && _pendingMoves.ContainsKey(cookie)))
+                FinishPendingMoves(all: true);
             Dispatch(wd, mask, cookie, name);
             data = data[(EventHeaderSize + len)..];
         }
-        // A pair is queued back to back; one that survived a whole later batch is a move out of the root.
+        // A pair is queued back to back; one whose IN_MOVED_FROM ended the read waits for the next read's first event
+        // (or for the queue seen empty: OnIdle).
         FinishPendingMoves(all: false);
     }
 

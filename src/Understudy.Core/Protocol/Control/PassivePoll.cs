@@ -6,9 +6,12 @@ internal sealed record PassivePollRequest(string Job, int Root, string SourceNam
 /// <summary>
 /// The target's answer to a poll: <see cref="Action"/> is one of the words below (a string, not an enum, so a word a
 /// later version adds is passed over, not a broken reply). <see cref="Conflicts"/>: the job's <c>restore.conflicts</c>
-/// word, decided by the target (an operator's `restore --force` turns `manual` into `keep-target`).
+/// word, decided by the target (an operator's `restore --force` turns `manual` into `keep-target`). <see cref="Holds"/>
+/// (with "wait"): true when the target holds the source's identity (failed over, restoring, failing back, or taking it
+/// again after a restart), false while it is still taking it (failing-over: its duplicate address detection may yet
+/// abort); null from an older target. The source stands down from its identity only once the target holds it.
 /// </summary>
-internal sealed record PassivePollReply(string Action, string? Reason = null, string? Conflicts = null)
+internal sealed record PassivePollReply(string Action, string? Reason = null, string? Conflicts = null, bool? Holds = null)
 {
     /// <summary>Close, poll again later.</summary>
     public const string Wait = "wait";

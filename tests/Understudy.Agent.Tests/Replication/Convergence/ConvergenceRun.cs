@@ -20,9 +20,18 @@ internal static partial class ConvergenceRun
     private static readonly string[] Ignored =
         (Environment.GetEnvironmentVariable("UNDERSTUDY_CONVERGENCE_IGNORE") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    /// <summary>Null when every idle point had identical trees, else what differed, where, and the episode's log.</summary>
-    public static async Task<string?> PlayAsync(ConvergenceRig rig, ConvergenceEpisode episode, ITestOutputHelper output)
+    /// <summary>Null when every idle point had identical trees, else what differed, where, and the episode's log.
+    /// <paramref name="phases"/>, when given, gets the seconds each phase took (where a seed's time goes: the CI
+    /// budget of the fresh seeds is set from it).</summary>
+    public static async Task<string?> PlayAsync(ConvergenceRig rig, ConvergenceEpisode episode, ITestOutputHelper output, List<string>? phases = null)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Phase(string name)
+        {
+            phases?.Add($"{name} {ConvergenceRig.Seconds(clock.Elapsed)}");
+            clock.Restart();
+        }
+
         var job = $"s{episode.Seed.ToString(CultureInfo.InvariantCulture)}";
         var (source, target, outside) = rig.Dirs(job);
         Directory.CreateDirectory(source);
@@ -38,6 +47,7 @@ internal static partial class ConvergenceRun
         {
             churn.Run(episode.InitialOps);
             await rig.ApplyJobAsync(job, episode.HasFailover);
+            Phase("apply");
             using (var mirrored = new CancellationTokenSource())
             {
                 var during = episode.ChurnDuringMirror ? churn.RunUntilCancelledAsync(mirrored.Token) : Task.FromResult(0);
@@ -46,11 +56,15 @@ internal static partial class ConvergenceRun
                 await during;
                 failure = ok ? null : $"the first mirror did not complete; state {ConvergenceRig.State(last)}: {last?.ToJsonString()}";
             }
+            Phase("mirror");
             failure ??= await CheckAsync(rig, job, source, target, "after the first mirror");
+            Phase("idle");
             for (int i = 0; failure is null && i < episode.Steps.Count; i++)
             {
                 await StepAsync(rig, job, churn, clients, episode.Steps[i]);
+                Phase(episode.Steps[i].Fault.ToString());
                 failure = await CheckAsync(rig, job, source, target, $"after step {(i + 1).ToString(CultureInfo.InvariantCulture)} ({episode.Steps[i]})");
+                Phase("idle");
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -81,6 +95,7 @@ internal static partial class ConvergenceRun
             return text;
         }
         await rig.RemoveJobAsync(job);
+        Phase("remove");
         return null;
     }
 
@@ -170,9 +185,9 @@ internal static partial class ConvergenceRun
                 rig.Proxy.Restore();
                 break;
             case Fault.Pause:
-                (await rig.CliAsync("pause", job)).EnsureOk();
+                await rig.ApiAsync(HttpMethod.Post, $"jobs/{job}/pause");
                 churn.Run(step.Ops);
-                (await rig.CliAsync("resume", job)).EnsureOk();
+                await rig.ApiAsync(HttpMethod.Post, $"jobs/{job}/resume");
                 break;
             case Fault.StopSource:
                 await agents.Source.StopAsync();
@@ -213,7 +228,7 @@ internal static partial class ConvergenceRun
     private const string WorkDirectory = ".understudy-tmp";
 
     /// <summary>The agents capture with inotify: forced (UNDERSTUDY_CAPTURE, which they inherit), or not root.</summary>
-    private static bool Inotify =>
+    internal static bool Inotify =>
         Environment.GetEnvironmentVariable("UNDERSTUDY_CAPTURE") == "inotify" || !ChurnLibc.IsRoot;
 
     private static List<string> Diff(string source, string target) =>

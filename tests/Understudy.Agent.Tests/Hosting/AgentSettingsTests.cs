@@ -1,0 +1,36 @@
+using Understudy.Agent.Common;
+using Xunit;
+
+namespace Understudy.Agent.Tests.Hosting;
+
+/// <summary>The agent's timing knobs, read once at start (docs/cli.md, "Agent environment").</summary>
+public sealed class AgentSettingsTests
+{
+    [Fact]
+    public void FromEnvironment_Knobs_SetTheirSettings()
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["UNDERSTUDY_PASSIVE_POLL_MS"] = "500",
+            ["UNDERSTUDY_RESTORE_SYNC_MS"] = "250",
+            ["UNDERSTUDY_VERIFY_SCHEDULE_MS"] = "1500",
+        };
+        var s = AgentSettings.FromEnvironment(k => env.GetValueOrDefault(k));
+        Assert.Equal(TimeSpan.FromMilliseconds(500), s.PassivePoll);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), s.RestoreSync);
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), s.VerifySchedule);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("0")]
+    [InlineData("-5")]
+    [InlineData("soon")]
+    public void FromEnvironment_UnsetOrInvalid_KeepsDefaults(string? value)
+    {
+        var s = AgentSettings.FromEnvironment(_ => value);
+        Assert.Equal(AgentSettings.Default, s);
+        Assert.Equal((TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(2), (TimeSpan?)null), (s.PassivePoll, s.RestoreSync, s.VerifySchedule));
+    }
+}
