@@ -5,6 +5,8 @@
 #   bench/cli-latency.sh                       # publishes both CLIs into the work dir, 10 runs per verb
 #   APP=DIR bench/cli-latency.sh               # an existing `dotnet publish` of src/Understudy.Cli (DIR/understudy.dll)
 #   NATIVE=FILE bench/cli-latency.sh           # an existing Native AOT client (src/Understudy.Cli.Native); NATIVE=none: managed only
+#   ALSO="pie=FILE other=FILE" bench/cli-latency.sh   # further clients in the same run (e.g. builds of the native
+#                                              # client with other link options), interleaved with the others
 #   RUNS=20 FILES=200 bench/cli-latency.sh
 #
 # Two agents on loopback (source and target, from APP), trusted both ways, one job over FILES small files, mirrored
@@ -80,6 +82,7 @@ us "$S" wait bench --until idle --timeout 120
 echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 CLIENTS="managed=$APP/understudy"
 [[ $NATIVE == none ]] || CLIENTS="$CLIENTS native=$NATIVE"
+[[ -z ${ALSO:-} ]] || CLIENTS="$CLIENTS $ALSO"
 python3 - "$RUNS" "$S" "$CLIENTS" <<'PY'
 import os, statistics, subprocess, sys, time
 runs, data_dir, clients = int(sys.argv[1]), sys.argv[2], [c.split("=", 1) for c in sys.argv[3].split()]
