@@ -8,7 +8,8 @@
 #
 # Needs: rsync, python3, jq and the .NET SDK. The agents and the CLI run from `dotnet publish`
 # (ReadyToRun, tiered compilation off: how the agent is installed), made here into the work dir;
-# APP=DIR runs an existing publish output instead.
+# APP=DIR runs an existing publish output instead. The CLI calls use the native client (APP/bin/understudy,
+# published here too) as an installed CLI does; NATIVE=0 uses the managed program for them.
 # Each run starts from empty targets and fresh agents (so VmHWM is per run):
 #   rsync:      rsync daemon on 127.0.0.1; `rsync -a SRC/ rsync://…/mod/ && sync` (full), the same
 #               again (no change), then after a 1 % change of one large file
@@ -63,15 +64,24 @@ if [[ -z ${APP:-} ]]; then
     echo "== dotnet publish (ReadyToRun) into $APP"
     dotnet publish "$REPO/src/Understudy.Cli" -c Release -o "$APP" >"$WORK/publish.log" 2>&1 \
         || { cat "$WORK/publish.log"; exit 2; }
+    if [[ ${NATIVE:-1} == 1 ]]; then
+        echo "== dotnet publish src/Understudy.Cli.Native (Native AOT) into $APP/bin"
+        dotnet publish "$REPO/src/Understudy.Cli.Native" -c Release -o "$APP/bin" >"$WORK/publish-native.log" 2>&1 \
+            || { cat "$WORK/publish-native.log"; exit 2; }
+    fi
 fi
 DLL=$APP/understudy.dll
 [[ -f $DLL ]] || { echo "no $DLL" >&2; exit 2; }
+# The CLI calls go through the native client when the publish output has one (APP/bin/understudy, as installed:
+# docs/cli.md, "Installing"); NATIVE=0 times the managed program's calls instead.
+if [[ ${NATIVE:-1} == 1 && -x $APP/bin/understudy ]]; then CLI=("$APP/bin/understudy"); else CLI=(dotnet "$DLL"); fi
+echo "== CLI: ${CLI[*]}"
 
 now() { date +%s.%N; }
 since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$(now)"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RESULTS"; echo "  run $1: $2 = $3"; }
-us() { local dir=$1; shift; dotnet "$DLL" "$@" --data-dir "$dir"; }
+us() { local dir=$1; shift; "${CLI[@]}" "$@" --data-dir "$dir"; }
 
 echo "== data: $FILES files of 1-64 KiB + $BIG_FILES x $BIG_MIB MiB in $WORK (seed $SEED)"
 t=$(now)

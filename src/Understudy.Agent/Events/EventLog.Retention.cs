@@ -3,8 +3,8 @@ namespace Understudy.Agent.Events;
 /// <summary>How much of the event log the agent keeps (<c>understudy agent --events-keep N --events-keep-days D</c>).</summary>
 internal sealed record EventRetention(int MaxEvents = EventRetention.DefaultMaxEvents, int MaxAgeDays = EventRetention.DefaultMaxAgeDays)
 {
-    public const int DefaultMaxEvents = 100_000;
-    public const int DefaultMaxAgeDays = 90;
+    public const int DefaultMaxEvents = Understudy.Core.Api.EventRetentionDefaults.MaxEvents;
+    public const int DefaultMaxAgeDays = Understudy.Core.Api.EventRetentionDefaults.MaxAgeDays;
 }
 
 /// <summary>

@@ -80,6 +80,9 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
     /// <summary>False once the monitor loop has ended while the engine lives (/metrics shows it).</summary>
     public bool MonitorRunning => !_monitor.IsCompleted;
 
+    /// <summary>With a witness, false once its release loop has ended while the engine lives; null without one (no loop).</summary>
+    public bool? WitnessReleaseRunning => Settings.Witness is null ? null : !_releases.IsCompleted;
+
     /// <summary>Raised after every state change (tests and status wait on it instead of sleeping).</summary>
     public event Action<FailoverEngine>? Changed;
 

@@ -42,7 +42,11 @@ internal sealed partial class AgentMetrics(MetricsSources s)
                 m.Sample(r.LoopRunning, ("loop", "job"), ("job", r.Job.Name));
         }
         foreach (var e in s.Failover.Engines)
+        {
             m.Sample(e.MonitorRunning, ("loop", "failover-monitor"), ("job", e.Job));
+            if (e.WitnessReleaseRunning is { } releases)
+                m.Sample(releases, ("loop", "witness-release"), ("job", e.Job));
+        }
         m.Sample(s.Notifier.Running, ("loop", "notifier"), ("job", ""));
 
         m.Gauge("understudy_peer_connections", "Peer connections this agent accepted and still has open (sources replicating to it, restore polls).")

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Understudy.Core.Jobs;
 
 namespace Understudy.Cli.Commands;
 
@@ -7,7 +6,7 @@ namespace Understudy.Cli.Commands;
 /// `understudy job check FILE…`: the agent's own parser and checks, run locally, so a job file can be
 /// linted before it is applied (in an editor hook or CI). Needs no agent.
 /// </summary>
-internal static class JobCheckCommand
+internal static partial class JobCheckCommand
 {
     public static void AddTo(RootCommand root) =>
         root.Subcommands.First(c => c.Name == "job").Subcommands.Add(Create());
@@ -21,30 +20,11 @@ internal static class JobCheckCommand
             Arguments = { files },
             Options = { quiet },
         };
-        cmd.SetAction(async (r, ct) =>
-        {
-            int status = ExitCodes.Ok;
-            foreach (var path in r.GetValue(files)!)
-            {
-                try
-                {
-                    var spec = JobFile.Parse(await File.ReadAllTextAsync(path, ct), path);
-                    if (!r.GetValue(quiet))
-                        Console.WriteLine($"{path}: job '{spec.Name}' is valid ({spec.Source.Paths.Count} source path{(spec.Source.Paths.Count == 1 ? "" : "s")} → {spec.Target.Path} on {spec.Target.Address}{(spec.Failover is null ? "" : ", with fail-over")})");
-                }
-                catch (JobFileException e)
-                {
-                    Console.Error.WriteLine(e.Message);
-                    status = ExitCodes.Error;
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    Console.Error.WriteLine($"{path}: cannot read: {e.Message}");
-                    status = ExitCodes.Error;
-                }
-            }
-            return status;
-        });
+        cmd.SetAction(Run(files, quiet));
         return cmd;
     }
+
+    /// <summary>The verb's action: the managed program runs the agent's parser (JobFile); the native client hands the command
+    /// line to the managed program.</summary>
+    private static partial Func<ParseResult, CancellationToken, Task<int>> Run(Argument<string[]> files, Option<bool> quiet);
 }

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using Spectre.Console;
-using Understudy.Core.Jobs;
 
 namespace Understudy.Cli.Commands;
 
@@ -9,9 +7,9 @@ namespace Understudy.Cli.Commands;
 /// at the terminal, checks it with the same parser the agent uses, and writes the canonical file
 /// (every key with its value, docs/job-file.md) to a file or stdout. Needs no agent.
 /// </summary>
-internal static class JobNewCommand
+internal static partial class JobNewCommand
 {
-    private sealed record Flags(
+    internal sealed record Flags(
         Option<string?> Name, Option<string[]> Source, Option<string[]> Exclude, Option<string?> TargetAddress, Option<string?> TargetId,
         Option<string?> TargetPath, Option<string?> Mode, Option<string?> Orphans, Option<string[]> Monitor, Option<string?> Trigger,
         Option<string?> FailoverMode, Option<string?> Output, Option<bool> NoPrompt);
@@ -44,68 +42,11 @@ internal static class JobNewCommand
         {
             Options = { f.Name, f.Source, f.Exclude, f.TargetAddress, f.TargetId, f.TargetPath, f.Mode, f.Orphans, f.Monitor, f.Trigger, f.FailoverMode, f.Output, f.NoPrompt },
         };
-        cmd.SetAction(async (r, ct) =>
-        {
-            try
-            {
-                return await RunAsync(r, f, ct);
-            }
-            catch (CliException e)
-            {
-                Console.Error.WriteLine($"understudy: {e.Message}");
-                return e.ExitCode;
-            }
-        });
+        cmd.SetAction(Run(f));
         return cmd;
     }
 
-    private static async Task<int> RunAsync(ParseResult r, Flags f, CancellationToken ct)
-    {
-        var output = r.GetValue(f.Output);
-        // Prompts go to the terminal; with stdout as the file, only an interactive stdin can answer them.
-        bool ask = !r.GetValue(f.NoPrompt) && !Console.IsInputRedirected && (output is not null || !Console.IsOutputRedirected);
-        var prompt = new JobPrompter(ask);
-        var draft = new JobDraft
-        {
-            Name = prompt.Text("Job name", r.GetValue(f.Name), "--name", v => JobDraft.NameOk(v) ? null : "lowercase letters, digits, '.', '_', '-'"),
-            Sources = prompt.List("Source directory", r.GetValue(f.Source), "--source", required: true),
-            Excludes = prompt.List("Exclude pattern", r.GetValue(f.Exclude), null, required: false, onlyIfAsked: r.GetValue(f.Source)?.Length > 0),
-            TargetAddress = prompt.Text("Target agent peer address (host[:port])", r.GetValue(f.TargetAddress), "--target-address", _ => null),
-            TargetId = prompt.Text("Target agent ID ('understudy id' on the target)", r.GetValue(f.TargetId), "--target-id", v => JobDraft.IdOk(v) ? null : "64 hex digits"),
-            TargetPath = prompt.Text("Target directory", r.GetValue(f.TargetPath), "--target-path", v => v.StartsWith('/') ? null : "an absolute path"),
-            Mode = prompt.Choice("Mirror mode", r.GetValue(f.Mode), ["different", "checksum", "full"]),
-            Orphans = prompt.Choice("Files only on the target", r.GetValue(f.Orphans), ["keep", "delete"]),
-        };
-        var monitor = r.GetValue(f.Monitor) ?? [];
-        if (monitor.Length == 0 && ask && prompt.Confirm("Set up fail-over (the target watches the source)?"))
-            monitor = prompt.List("Source address to watch", null, null, required: true);
-        if (monitor.Length > 0)
-        {
-            draft = draft with
-            {
-                Monitor = monitor,
-                Trigger = prompt.Choice("Fail-over trigger", r.GetValue(f.Trigger), ["manual", "automatic"]),
-                FailoverMode = prompt.Choice("Identity mode", r.GetValue(f.FailoverMode), ["add", "replace"]),
-            };
-        }
-        prompt.ThrowIfMissing();
-        JobSpec spec;
-        try
-        {
-            spec = JobFile.Parse(draft.ToYaml(), "job new");
-        }
-        catch (JobFileException e)
-        {
-            throw new CliException(e.Message);
-        }
-        var yaml = JobFile.ToYaml(spec);
-        if (output is null)
-        {
-            Console.Out.Write(yaml);
-            return ExitCodes.Ok;
-        }
-        await File.WriteAllTextAsync(output, yaml, ct);
-        Console.Error.WriteLine($"wrote {output}; apply it on the source agent with: understudy job apply {output}");
-        return ExitCodes.Ok;
-    }
+    /// <summary>The verb's action: the managed program builds the file (JobFile's parser, Spectre.Console's prompts); the native
+    /// client hands the command line to the managed program.</summary>
+    private static partial Func<ParseResult, CancellationToken, Task<int>> Run(Flags f);
 }

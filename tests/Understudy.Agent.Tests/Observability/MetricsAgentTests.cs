@@ -8,7 +8,7 @@ namespace Understudy.Agent.Tests.Observability;
 /// scraped as Prometheus does, the values checked against what the agents do, and the text against promtool.</summary>
 public sealed class MetricsAgentTests
 {
-    private static async Task<AgentPair> StartPairAsync(bool targetAnonymousLoopback = false)
+    private static async Task<AgentPair> StartPairAsync(bool targetAnonymousLoopback = false, string? witness = null)
     {
         var pair = new AgentPair();
         if (targetAnonymousLoopback)
@@ -21,6 +21,7 @@ public sealed class MetricsAgentTests
                 addresses: [ { address: 127.0.0.1, method: tcp, port: {{pair.Source.PeerPort}} } ]
                 interval: 200ms
                 misses: 3
+            {{(witness is null ? "" : $"  witness: {{ endpoints: [{witness}], lease: 2s, renew: 500ms, prefix: /metrics-test/ }}")}}
             """));
         await pair.WaitMirroredAsync();
         return pair;
@@ -89,6 +90,7 @@ public sealed class MetricsAgentTests
         Assert.Equal(1, MetricsScrape.Value(text, "understudy_failover_state{job=\"job1\",source=\"src\",state=\"protecting\"}"));
         Assert.Equal(1, MetricsScrape.Value(text, $"understudy_hosted_job_connected{{job=\"job1\",source=\"src\",source_id=\"{src.Id}\"}}"));
         Assert.Equal(1, MetricsScrape.Value(text, "understudy_loop_up{loop=\"failover-monitor\",job=\"job1\"}"));
+        Assert.Null(MetricsScrape.Value(text, "understudy_loop_up{loop=\"witness-release\",job=\"job1\"}")); // no witness, no loop
         Assert.True(MetricsScrape.Value(text, "understudy_peer_connections") >= 1, text);
 
         pair.Source.Kill();
@@ -98,6 +100,21 @@ public sealed class MetricsAgentTests
         Assert.Equal(0, MetricsScrape.Value(text, "understudy_failover_state{job=\"job1\",source=\"src\",state=\"protecting\"}"));
         Assert.True(MetricsScrape.Value(text, "understudy_failover_monitor_misses{job=\"job1\",source=\"src\",address=\"127.0.0.1\",method=\"tcp\"}") >= 3, text);
         Assert.Equal(0, MetricsScrape.Value(text, $"understudy_hosted_job_connected{{job=\"job1\",source=\"src\",source_id=\"{src.Id}\"}}"));
+    }
+
+    /// <summary>With a witness, the target's engine also runs the supervised loop that gives the key back when owed.</summary>
+    [Fact]
+    public async Task Metrics_WithAWitness_ShowTheTargetsWitnessReleaseLoop()
+    {
+        using var etcd = new LoopbackEtcd();
+        await etcd.StartAsync();
+        await using var pair = await StartPairAsync(witness: etcd.Endpoint);
+        var text = "";
+        await Wait.UntilAsync(async () => MetricsScrape.Value(text = await pair.Target.ScrapeAsync(), "understudy_loop_up{loop=\"failover-monitor\",job=\"job1\"}") == 1,
+            TimeSpan.FromSeconds(30), "the hosted job's engine in /metrics");
+        Assert.True(MetricsScrape.Value(text, "understudy_loop_up{loop=\"witness-release\",job=\"job1\"}") == 1, text);
+        if (Promtool.Path is not null)
+            Assert.Null(await MetricsScrape.PromtoolCheckAsync(text));
     }
 
     [PromtoolFact]

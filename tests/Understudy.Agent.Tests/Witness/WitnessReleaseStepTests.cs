@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Understudy.Agent.Events;
 using Understudy.Agent.Identity;
 using Understudy.Agent.Witness;
@@ -17,13 +14,10 @@ namespace Understudy.Agent.Tests.Witness;
 /// </summary>
 public sealed class WitnessReleaseStepTests : IAsyncDisposable
 {
-    private readonly TempDir _dir = new();
-    private readonly int _port = FreePort();
-    private readonly int _peerPort = FreePort();
+    private readonly LoopbackEtcd _etcd = new();
     private readonly List<(EventCode Code, string Severity, string Message)> _events = [];
-    private Process? _etcd;
 
-    private string Endpoint => $"http://127.0.0.1:{_port}";
+    private string Endpoint => _etcd.Endpoint;
 
     private TargetClaim NewClaim() => new(new WitnessKey(new WitnessSpec { Endpoints = ValueList.Of(Endpoint), Renew = TimeSpan.FromSeconds(1) }, "src-id", "web"),
         "tgt-id", TimeProvider.System, new ClaimReport((c, s, m) =>
@@ -76,52 +70,13 @@ public sealed class WitnessReleaseStepTests : IAsyncDisposable
             return _events.Any(e => e.Code == code);
     }
 
-    private async Task StartEtcdAsync()
-    {
-        var psi = new ProcessStartInfo("etcd") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "--name", "t", "--data-dir", _dir.Sub("etcd"), "--listen-client-urls", Endpoint, "--advertise-client-urls", Endpoint,
-            "--listen-peer-urls", $"http://127.0.0.1:{_peerPort}", "--initial-advertise-peer-urls", $"http://127.0.0.1:{_peerPort}", "--initial-cluster", $"t=http://127.0.0.1:{_peerPort}" })
-            psi.ArgumentList.Add(a);
-        _etcd = Process.Start(psi)!;
-        _etcd.OutputDataReceived += (_, _) => { };
-        _etcd.ErrorDataReceived += (_, _) => { };
-        _etcd.BeginOutputReadLine();
-        _etcd.BeginErrorReadLine();
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
-        await Wait.UntilAsync(async () =>
-        {
-            try
-            {
-                return (await http.GetStringAsync(Endpoint + "/health")).Contains("true", StringComparison.Ordinal);
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(30), "etcd to answer /health");
-    }
+    private Task StartEtcdAsync() => _etcd.StartAsync();
 
-    private void StopEtcd()
-    {
-        if (_etcd is null)
-            return;
-        _etcd.Kill(entireProcessTree: true);
-        _etcd.WaitForExit();
-        _etcd.Dispose();
-        _etcd = null;
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
+    private void StopEtcd() => _etcd.Stop();
 
     public ValueTask DisposeAsync()
     {
-        StopEtcd();
-        _dir.Dispose();
+        _etcd.Dispose();
         return ValueTask.CompletedTask;
     }
 }
