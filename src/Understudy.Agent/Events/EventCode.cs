@@ -170,4 +170,6 @@ internal enum EventCode
     WitnessReleaseRetrying = 810,
     WitnessReleaseRecovered = 811,
     WitnessRevokeFailed = 812,
+
+    RestoreKept = 860,
 }

@@ -48,20 +48,26 @@ internal sealed class ConflictParker(FsTree tree, int root, IReadOnlySet<RelPath
     /// <summary><c>NAME.understudy-conflict-SOURCE-20261125T105500Z</c>, beside the original.</summary>
     public static RelPath ConflictName(RelPath p, string sourceName, DateTimeOffset at, int attempt)
     {
-        var safe = new string([.. sourceName.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_')]);
-        var suffix = $"{Marker}{safe}-{at.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}{(attempt > 0 ? "-" + attempt : "")}";
+        var suffix = $"{Marker}{SafeName(sourceName)}-{at.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}{(attempt > 0 ? "-" + attempt : "")}";
         return p.Parent.Append([.. p.Name, .. Encoding.UTF8.GetBytes(suffix)]);
     }
 
-    /// <summary>Called before an operation replaces (<paramref name="removes"/> false) or removes <paramref name="path"/>.</summary>
+    /// <summary>A source agent's name as part of a file name: letters, digits, '-', '_' and '.'; anything else becomes '_'.</summary>
+    public static string SafeName(string sourceName) =>
+        new([.. sourceName.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_')]);
+
+    /// <summary>Called before an operation replaces (<paramref name="removes"/> false) or removes <paramref name="path"/>;
+    /// true when the path is a conflict (handled now or before, by the policy), false for any other path.</summary>
     /// <exception cref="RestoreStoppedException">Policy manual and the path diverged.</exception>
-    public void BeforeChange(RelPath path, bool removes)
+    public bool BeforeChange(RelPath path, bool removes)
     {
-        if (queued.Count == 0 || path.IsRoot || _done.Contains(path))
-            return;
+        if (queued.Count == 0 || path.IsRoot)
+            return false;
+        if (_done.Contains(path))
+            return true;
         bool hit = queued.Contains(path) || (removes && queued.Any(q => q.IsUnder(path)));
         if (!hit || tree.Lstat(path) is not { } st)
-            return;
+            return false;
         _done.Add(path);
         switch (policy)
         {
@@ -70,7 +76,7 @@ internal sealed class ConflictParker(FsTree tree, int root, IReadOnlySet<RelPath
                     + "and the restore would replace it; inspect both sides, then run 'understudy restore NAME --force' on the target to keep the target's version and park the source's");
             case ConflictPolicy.DiscardSource:
                 Report(new ConflictReport(root, path.ToString(), null, time.GetUtcNow().ToString("O")));
-                return;
+                return true;
         }
         var now = time.GetUtcNow();
         RelPath parked = default;
@@ -87,5 +93,6 @@ internal sealed class ConflictParker(FsTree tree, int root, IReadOnlySet<RelPath
         else
             tree.HardLink(path, parked);
         Report(new ConflictReport(root, path.ToString(), parked.ToString(), now.ToString("O")));
+        return true;
     }
 }

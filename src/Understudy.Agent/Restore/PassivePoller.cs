@@ -33,6 +33,9 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
 
     private static string QueuedKey(string job) => "restore-queued/" + job;
 
+    /// <summary>The restore's directory under .understudy-restore (RestoreKeeper), one per restore: kept across reconnects and restarts until fail-back.</summary>
+    private static string KeptDirKey(string job) => "restore-kept-dir/" + job;
+
     public void Start() => _loop = ctx.Loops.Run("passive-poller", null, LoopAsync, _stop.Token);
 
     /// <summary>False before <see cref="Start"/> and once the poll loop has ended (/metrics shows it).</summary>
@@ -121,13 +124,24 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
                 new { path = r.Path, parkedAs = r.ParkedAs, root = r.Root });
         });
         var reclaim = new SourceReclaim(ctx, commands, options, takeWitnessKey, identity);
-        bool resumed = await new ReverseApplySession(conn, job.Name, tree, parker, ctx.Events, async (request, token) => request switch
+        // The source's own restore.replaced decides (like its conflict policy): the target's copy of the job has no say.
+        var keeper = spec.Restore.Replaced == ReplacedPolicy.Keep ? new RestoreKeeper(tree, KeptDir(job.Name)) : null;
+        bool resumed;
+        try
         {
-            _ when ControlVerbs.IdentityStatus.Is(request) => ControlVerbs.IdentityStatus.Reply(new IdentityStatusReply(await reclaim.HeldAsync(spec, token))),
-            _ when ControlVerbs.Reclaim.Is(request) => await ReclaimReplyAsync(reclaim, spec, token),
-            _ when ControlVerbs.Resume.Is(request) => await ResumeReplyAsync(runner, token),
-            _ => ControlVerbs.Unknown(request),
-        }).RunAsync(ct);
+            resumed = await new ReverseApplySession(conn, job.Name, tree, parker, keeper, ctx.Events, async (request, token) => request switch
+            {
+                _ when ControlVerbs.IdentityStatus.Is(request) => ControlVerbs.IdentityStatus.Reply(new IdentityStatusReply(await reclaim.HeldAsync(spec, token))),
+                _ when ControlVerbs.Reclaim.Is(request) => await ReclaimReplyAsync(reclaim, spec, token),
+                _ when ControlVerbs.Resume.Is(request) => await ResumeReplyAsync(runner, token),
+                _ => ControlVerbs.Unknown(request),
+            }).RunAsync(ct);
+        }
+        finally
+        {
+            if (keeper is not null)
+                RecordKept(job.Name, job.Roots[root].Path, keeper);
+        }
         if (resumed)
             ctx.Events.Record(EventCode.FailbackHandedBack, Severity.Info, "failback", job.Name, "the target handed the job back: this agent is the source again");
     }
@@ -150,6 +164,30 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
         return own;
     }
 
+    private string KeptDir(string job)
+    {
+        lock (_links)
+        {
+            if (ctx.Store.GetValue(KeptDirKey(job)) is { Length: > 0 } stored)
+                return stored;
+            var name = RestoreKeeper.DirName(ctx.AgentName, ctx.Time.GetUtcNow());
+            ctx.Store.SetValue(KeptDirKey(job), name);
+            return name;
+        }
+    }
+
+    /// <summary>One event per restore session on this source that kept anything (not one per file).</summary>
+    private void RecordKept(string job, string rootPath, RestoreKeeper k)
+    {
+        if (k.Replaced + k.Removed + k.NotKept == 0)
+            return;
+        var where = Path.Combine(rootPath, k.Dir);
+        var message = $"restore kept {k.Replaced} replaced and {k.Removed} removed entries under {where} (restore.replaced: keep; delete it once you no longer need them)"
+            + (k.NotKept > 0 ? $"; {k.NotKept} could not be kept and are gone (first: {k.FirstNotKept})" : "");
+        ctx.Events.Record(EventCode.RestoreKept, k.NotKept > 0 ? Severity.Warning : Severity.Info, "restore", job, message,
+            new { replaced = k.Replaced, removed = k.Removed, notKept = k.NotKept, dir = where });
+    }
+
     private static async Task<ControlReply> ReclaimReplyAsync(SourceReclaim reclaim, JobSpec spec, CancellationToken ct)
     {
         var r = await reclaim.ReclaimAsync(spec, ct);
@@ -170,6 +208,7 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
             await RetakeAsync(runner.Job.Name, ct);
         PassiveGuard.Clear(ctx, runner.Job.Name);
         ctx.Store.SetValue(QueuedKey(runner.Job.Name), "null");
+        ctx.Store.SetValue(KeptDirKey(runner.Job.Name), ""); // the next restore keeps under a directory of its own
         ctx.Events.Record(EventCode.FailbackSourceResumed, Severity.Info, "failback", runner.Job.Name, "fail-back complete: no longer passive; forward replication resumes");
         runner.ResumeAfterFailback();
     }

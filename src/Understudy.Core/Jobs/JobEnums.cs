@@ -104,6 +104,15 @@ internal enum ConflictPolicy
     [JsonStringEnumMemberName("manual")] Manual,
 }
 
+/// <summary><c>restore.replaced</c>: what a restore does on the source with an entry it replaces or removes that is not a conflict.</summary>
+internal enum ReplacedPolicy
+{
+    /// <summary>Kept under <c>.understudy-restore/SOURCE-TIME/</c> at the top of the source's tree (hidden from the restore and from replication).</summary>
+    [JsonStringEnumMemberName("keep")] Keep,
+    /// <summary>Replaced or removed like any mirror does.</summary>
+    [JsonStringEnumMemberName("discard")] Discard,
+}
+
 /// <summary>The file/API spelling of an enum's members.</summary>
 internal static class JobEnum<T>
     where T : struct, Enum

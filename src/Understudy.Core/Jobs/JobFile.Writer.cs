@@ -45,6 +45,7 @@ internal static partial class JobFile
         w.Open("restore");
         w.Raw("mode", JobEnum<RestoreMode>.Name(spec.Restore.Mode));
         w.Raw("conflicts", JobEnum<ConflictPolicy>.Name(spec.Restore.Conflicts));
+        w.Raw("replaced", JobEnum<ReplacedPolicy>.Name(spec.Restore.Replaced));
         w.Close();
         return w.ToString();
     }

@@ -179,13 +179,14 @@ internal static partial class JobFile
     private static RestoreSpec ReadRestore(YamlReader r, YamlNode? node)
     {
         var d = new RestoreSpec();
-        if (r.Mapping(node, "restore", "'{ mode: different, conflicts: keep-target }'") is not { } map)
+        if (r.Mapping(node, "restore", "'{ mode: different, conflicts: keep-target, replaced: keep }'") is not { } map)
             return d;
-        var keys = r.Keys(map, "restore", "mode", "conflicts");
+        var keys = r.Keys(map, "restore", "mode", "conflicts", "replaced");
         return new RestoreSpec
         {
             Mode = r.Enum<RestoreMode>(keys.GetValueOrDefault("mode"), "restore.mode") ?? d.Mode,
             Conflicts = r.Enum<ConflictPolicy>(keys.GetValueOrDefault("conflicts"), "restore.conflicts") ?? d.Conflicts,
+            Replaced = r.Enum<ReplacedPolicy>(keys.GetValueOrDefault("replaced"), "restore.replaced") ?? d.Replaced,
         };
     }
 

@@ -36,6 +36,7 @@ internal sealed partial record JobSpec
             ValidateFailover(Failover);
         CheckEnum(Restore.Mode, "restore.mode");
         CheckEnum(Restore.Conflicts, "restore.conflicts");
+        CheckEnum(Restore.Replaced, "restore.replaced");
     }
 
     private void ValidateSource()

@@ -106,4 +106,7 @@ internal sealed record RestoreSpec
     public RestoreMode Mode { get; init; } = RestoreMode.Different;
 
     public ConflictPolicy Conflicts { get; init; } = ConflictPolicy.KeepTarget;
+
+    /// <summary>The source's own setting applies (its job, not the target's copy): what the restore replaces or removes there.</summary>
+    public ReplacedPolicy Replaced { get; init; } = ReplacedPolicy.Keep;
 }

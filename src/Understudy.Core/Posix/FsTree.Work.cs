@@ -14,22 +14,19 @@ namespace Understudy.Core.Posix;
 /// </summary>
 internal sealed partial class FsTree
 {
-    /// <summary>The work directory's name at the tree root; reserved: a source entry of that name at the top of
-    /// the tree is not replicated (its sender reports it as not protected).</summary>
+    /// <summary>The work directory's name at the tree root; reserved (<see cref="IsReserved"/>): a source entry of that
+    /// name at the top of the tree is not replicated.</summary>
     public static ReadOnlySpan<byte> WorkDirName => ".understudy-tmp"u8;
 
-    /// <summary>True for the work directory and everything in it (a path relative to a tree root).</summary>
-    public static bool IsReserved(RelPath path)
-    {
-        var b = path.Bytes;
-        return b.StartsWith(WorkDirName) && (b.Length == WorkDirName.Length || b[WorkDirName.Length] == (byte)'/');
-    }
+    /// <summary>True for the work directory, the restore directory (<see cref="RestoreDirName"/>, FsTree.Keep.cs) and
+    /// everything in them (a path relative to a tree root).</summary>
+    public static bool IsReserved(RelPath path) => IsUnderTop(path.Bytes, WorkDirName) || IsUnderTop(path.Bytes, RestoreDirName);
 
-    /// <summary>The path guard's part: nothing a peer sends may change the work directory (EPERM).</summary>
+    /// <summary>The path guard's part: nothing a peer sends may change the work or restore directory (EPERM).</summary>
     private void RefuseReserved(RelPath path)
     {
         if (IsReserved(path))
-            throw new PosixException(Libc.EPERM, "reserved for temporary files", Show(path));
+            throw new PosixException(Libc.EPERM, "reserved for Understudy's own files", Show(path));
     }
 
     private readonly Lock _workLock = new();

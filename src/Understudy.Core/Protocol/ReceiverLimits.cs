@@ -19,7 +19,7 @@ internal static class ReceiverLimits
         if (targetPath.Length > RelPath.MaxLength)
             return $"its path on the target is {targetPath.Length} bytes long, more than the {RelPath.MaxLength} a path may have (PATH_MAX)";
         if (FsTree.IsReserved(targetPath))
-            return $"its name is reserved on the target for Understudy's temporary files ({RelPath.Display(FsTree.WorkDirName)} at the top of the target path)";
+            return $"its name is reserved on the target for Understudy's own files ({RelPath.Display(FsTree.WorkDirName)} and {RelPath.Display(FsTree.RestoreDirName)} at the top of the target path)";
         return null;
     }
 

@@ -53,6 +53,13 @@ public class JobFileErrorTests
     }
 
     [Fact]
+    public void RestoreReplaced_BadValue_NamesLineAndAllowedValues()
+    {
+        var e = ParseError(JobSamples.Minimal + "restore:\n  replaced: delete\n");
+        Assert.Equal("job.yaml:9:13: key 'restore.replaced': expected one of keep | discard, got 'delete'", e.Message);
+    }
+
+    [Fact]
     public void InvalidEnum_ListsAllowedValues()
     {
         var e = ParseError(JobSamples.Minimal + "mirror:\n  mode: quick\n");

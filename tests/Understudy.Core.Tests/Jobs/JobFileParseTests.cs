@@ -21,7 +21,7 @@ public class JobFileParseTests
             new ReplicationSpec { Enabled = true, QueueLimit = 2L << 30, Bandwidth = 10L << 20, Compression = Compression.Zstd, Coalesce = TimeSpan.FromMilliseconds(100), MaxHold = TimeSpan.FromSeconds(2) },
             spec.Replication);
         Assert.Equal(TimeSpan.FromHours(24), spec.Verify.Schedule);
-        Assert.Equal(new RestoreSpec { Mode = RestoreMode.Checksum, Conflicts = ConflictPolicy.Manual }, spec.Restore);
+        Assert.Equal(new RestoreSpec { Mode = RestoreMode.Checksum, Conflicts = ConflictPolicy.Manual, Replaced = ReplacedPolicy.Discard }, spec.Restore);
 
         var f = Assert.IsType<FailoverSpec>(spec.Failover);
         Assert.Equal(
@@ -70,6 +70,7 @@ public class JobFileParseTests
         Assert.Null(spec.Failover);
         Assert.Equal(RestoreMode.Different, spec.Restore.Mode);
         Assert.Equal(ConflictPolicy.KeepTarget, spec.Restore.Conflicts);
+        Assert.Equal(ReplacedPolicy.Keep, spec.Restore.Replaced);
         Assert.Equal(new JobSpec { Name = spec.Name, Source = spec.Source, Target = spec.Target }, spec);
     }
 

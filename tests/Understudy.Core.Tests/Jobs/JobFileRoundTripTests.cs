@@ -75,6 +75,21 @@ public class JobFileRoundTripTests
     }
 
     [Fact]
+    public void RestoreReplaced_DefaultKeep_DiscardParsedAndWritten()
+    {
+        var byDefault = JobFile.Parse(JobSamples.Minimal, "in.yaml");
+        Assert.Equal(ReplacedPolicy.Keep, byDefault.Restore.Replaced);
+        Assert.Contains("  replaced: keep\n", JobFile.ToYaml(byDefault), StringComparison.Ordinal);
+
+        var discard = JobFile.Parse(JobSamples.Minimal + "restore:\n  replaced: discard\n", "in.yaml");
+        Assert.Equal(ReplacedPolicy.Discard, discard.Restore.Replaced);
+        var text = JobFile.ToYaml(discard);
+        Assert.Contains("  replaced: discard\n", text, StringComparison.Ordinal);
+        Assert.Equal(discard, JobFile.Parse(text, "out.yaml"));
+        Assert.Contains("\"replaced\":\"discard\"", JobSpecJson.Serialize(discard), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Json_EnumWithDash_UsesFileSpelling()
     {
         var json = JobSpecJson.Serialize(JobFile.Parse(JobSamples.Minimal, "in.yaml"));

@@ -55,6 +55,7 @@ internal static class JobSamples
         restore:
           mode: checksum
           conflicts: manual
+          replaced: discard
         """;
 
     public const string Minimal = $"""

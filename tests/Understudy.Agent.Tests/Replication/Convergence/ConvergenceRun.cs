@@ -37,10 +37,10 @@ internal static partial class ConvergenceRun
         Directory.CreateDirectory(source);
         // The work directory a restore makes in the source's path is the agent's, not the users' (nothing else changes
         // for a plan without a fail-over: the source has none then).
-        var churn = new ChurnGenerator(source, outside, episode.ChurnSeed) { Untouched = [WorkDirectory], TransientLinks = !Inotify };
+        var churn = new ChurnGenerator(source, outside, episode.ChurnSeed) { Untouched = [WorkDirectory, RestoreDirectory], TransientLinks = !Inotify };
         // The clients who write on the target while it holds the job: names of their own, the agent's work directory left alone.
         var clients = episode.HasFailover
-            ? new ChurnGenerator(target, rig.ClientsOutside(job), episode.ClientChurnSeed) { NameTag = "t-", Untouched = [WorkDirectory], TransientLinks = !Inotify }
+            ? new ChurnGenerator(target, rig.ClientsOutside(job), episode.ClientChurnSeed) { NameTag = "t-", Untouched = [WorkDirectory, RestoreDirectory], TransientLinks = !Inotify }
             : null;
         string? failure;
         try
@@ -227,11 +227,17 @@ internal static partial class ConvergenceRun
     /// top of a tree (walks never list it, the sender leaves it out), and no churn makes it.</summary>
     private const string WorkDirectory = ".understudy-tmp";
 
+    /// <summary>Where a restore keeps on the source what it replaced or removed (restore.replaced: keep), reserved the
+    /// same way: on the source only, never replicated (docs/job-file.md, restore).</summary>
+    private const string RestoreDirectory = ".understudy-restore";
+
+    private static bool Ours(string rel) => rel is WorkDirectory or RestoreDirectory;
+
     /// <summary>The agents capture with inotify: forced (UNDERSTUDY_CAPTURE, which they inherit), or not root.</summary>
     internal static bool Inotify =>
         Environment.GetEnvironmentVariable("UNDERSTUDY_CAPTURE") == "inotify" || !ChurnLibc.IsRoot;
 
     private static List<string> Diff(string source, string target) =>
-        [.. TreeSnapshot.Compare(TreeSnapshot.Take(source, p => p == WorkDirectory), TreeSnapshot.Take(target, p => p == WorkDirectory))
+        [.. TreeSnapshot.Compare(TreeSnapshot.Take(source, Ours), TreeSnapshot.Take(target, Ours))
             .Where(d => !Ignored.Any(k => d.StartsWith(k + " ", StringComparison.Ordinal)))];
 }
