@@ -170,4 +170,8 @@ internal enum EventCode
     WitnessReleaseRetrying = 810,
     WitnessReleaseRecovered = 811,
     WitnessRevokeFailed = 812,
+
+    CaptureUnwatched = 820,
+    CaptureWatchedAgain = 821,
+    CaptureSubtreeResync = 822,
 }

@@ -16,7 +16,7 @@ namespace Understudy.Agent.Replication;
 /// turns them into a difference mirror. While <see cref="Suspended"/> (queue limit exceeded,
 /// a mirror will follow) records are dropped: the coming mirror reads the tree afresh.
 /// </summary>
-internal sealed class CapturePipeline : IAsyncDisposable
+internal sealed partial class CapturePipeline : IAsyncDisposable
 {
     private const int MaxBatch = 8192;
 
@@ -56,6 +56,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
         _time = time;
         _watchers = new IChangeWatcher?[job.Roots.Count];
         _trees = new FsTree?[job.Roots.Count];
+        _unwatchedSeen = new IReadOnlyList<RelPath>?[job.Roots.Count];
     }
 
     public SegmentLog Log { get; }
@@ -150,6 +151,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
             if (!StartWatcher(r))
                 _pumps.Add(WatchAgainAsync(r, _stop.Token));
         }
+        _pumps.Add(RescanUnwatchedAsync(_stop.Token));
         _loop = Loops is { } loops ? loops.Run("capture", _job.Name, RunAsync, _stop.Token, CaptureFailed) : RunAsync(_stop.Token);
         if (Point is { } point && _watchers.All(w => w is not null))
         {
@@ -186,6 +188,11 @@ internal sealed class CapturePipeline : IAsyncDisposable
         {
             await foreach (var e in w.Events.ReadAllAsync(ct))
             {
+                if (e.Kind == ChangeKind.Resync)
+                {
+                    ResyncRequested?.Invoke(root, e.Path, e.Reason ?? $"'{e.Path}' is watched again");
+                    continue; // nothing to coalesce: the owner mirrors the subtree as it is now
+                }
                 Interlocked.Increment(ref _inFlight);
                 if (e.Kind == ChangeKind.MovedFrom && e.Cookie != 0)
                     _openMoves[(root, e.Cookie)] = 0;
