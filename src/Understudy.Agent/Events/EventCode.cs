@@ -171,5 +171,9 @@ internal enum EventCode
     WitnessReleaseRecovered = 811,
     WitnessRevokeFailed = 812,
 
+    CaptureUnwatched = 820,
+    CaptureWatchedAgain = 821,
+    CaptureSubtreeResync = 822,
+
     RestoreKept = 860,
 }

@@ -117,6 +117,8 @@ internal sealed partial class JobRunner
             WatcherOptions = _watchers,
             Appended = _wake.Pulse,
             Overflowed = OnCaptureLost,
+            ResyncRequested = OnSubtreeResync,
+            UnwatchedChanged = OnUnwatchedChanged,
             QueueUnwritable = OnQueueUnwritable,
             Loops = _ctx.Loops,
             LoopFailed = OnLoopFailed,
@@ -129,6 +131,31 @@ internal sealed partial class JobRunner
         _ctx.Events.Record(EventCode.CaptureLost, Severity.Warning, "capture", Job.Name, $"{text}; running a difference mirror of {Job.Roots[root].Path}",
             new { root = Job.Roots[root].Path, path = path.ToString() });
         RequestCatchUp($"catch-up after lost change events ({Job.Roots[root].Path})");
+    }
+
+    /// <summary>A subtree that was not watched is read afresh: a difference mirror of it (as for a path the target
+    /// could not apply, <see cref="ResyncMissingAsync"/>), not of the whole job.</summary>
+    private void OnSubtreeResync(int root, RelPath path, string why)
+    {
+        var targetPath = path.Rebase(RelPath.Root, Job.Roots[root].TargetPrefix);
+        _ctx.Events.Record(EventCode.CaptureSubtreeResync, Severity.Info, "capture", Job.Name, why,
+            new { root = Job.Roots[root].Path, path = path.ToString() });
+        OnMissing(targetPath.ToString());
+    }
+
+    private void OnUnwatchedChanged(int root, IReadOnlyList<RelPath> unwatched)
+    {
+        if (unwatched.Count == 0)
+        {
+            _ctx.Events.Record(EventCode.CaptureWatchedAgain, Severity.Info, "capture", Job.Name,
+                $"every directory under {Job.Roots[root].Path} is watched again", new { root = Job.Roots[root].Path });
+            return;
+        }
+        var named = string.Join(", ", unwatched.Take(10).Select(p => p.IsRoot ? "/" : p.ToString()));
+        _ctx.Events.Record(EventCode.CaptureUnwatched, Severity.Warning, "capture", Job.Name,
+            $"{unwatched.Count} director{(unwatched.Count == 1 ? "y" : "ies")} under {Job.Roots[root].Path} not watched (the inotify watch limit), "
+            + $"each with its subtree: {named}{(unwatched.Count > 10 ? ", …" : "")}; scanned for changes and retried every {_watchers.WatchRetry.TotalSeconds:0.###} s",
+            new { root = Job.Roots[root].Path, count = unwatched.Count, paths = unwatched.Take(10).Select(p => p.ToString()).ToArray() });
     }
 
     private void OnQueueLimit(long pending)
@@ -459,8 +486,10 @@ internal sealed partial class JobRunner
             return new ReplicationView(false, null, null, 0, 0, null, 0, 0, 0, Limiter.BytesPerSecond, Compression.ToString().ToLowerInvariant(), _paused, false, 0, BytesSent);
         var st = _pipeline.Log.Stats;
         var progress = _pipeline.Progress;
+        var unwatched = _pipeline.Unwatched.Select(u => Path.Join(Job.Roots[u.Root].Path, u.Path.ToString())).ToList();
         var watch = new WatchView(progress.Sum(p => p.DirectoriesWatched), progress.Sum(p => p.DirectoriesSeen),
-            progress.Count > 0 && progress.All(p => p.IsReady), _pipeline.Error ?? progress.Select(p => p.LastError).FirstOrDefault(e => e is not null));
+            progress.Count > 0 && progress.All(p => p.IsReady), _pipeline.Error ?? progress.Select(p => p.LastError).FirstOrDefault(e => e is not null),
+            unwatched.Count, unwatched.Count == 0 ? null : [.. unwatched.Take(20)]);
         // The oldest change not on the target, from the capture side: queued and unacknowledged (a record that stands for
         // writes held back counts from the first of them), or still held back as a file being written (issue 17).
         var oldest = st.OldestPendingTimestamp;

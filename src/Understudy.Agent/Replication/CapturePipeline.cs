@@ -16,7 +16,7 @@ namespace Understudy.Agent.Replication;
 /// turns them into a difference mirror. While <see cref="Suspended"/> (queue limit exceeded,
 /// a mirror will follow) records are dropped: the coming mirror reads the tree afresh.
 /// </summary>
-internal sealed class CapturePipeline : IAsyncDisposable
+internal sealed partial class CapturePipeline : IAsyncDisposable
 {
     private const int MaxBatch = 8192;
 
@@ -29,7 +29,13 @@ internal sealed class CapturePipeline : IAsyncDisposable
     public Events.OpTrace Trace { get; init; } = Events.OpTrace.None;
     private readonly TimeProvider _time;
     private readonly TimeSpan _window;
-    private readonly Channel<RootedEvent> _events = Channel.CreateUnbounded<RootedEvent>(new UnboundedChannelOptions { SingleReader = true });
+    /// <summary>
+    /// Watchers → batching loop, bounded (<see cref="WatcherOptions.ChannelCapacity"/> events for all roots; made in
+    /// <see cref="Start"/>): when the loop cannot keep up (a slow queue disk, sustained churn), a full channel makes the
+    /// pumps wait, so each watcher's own channel fills and the watcher drops what does not fit with an overflow that
+    /// stands for it (a catch-up mirror). Unbounded, it grew with the churn, memory without limit.
+    /// </summary>
+    private Channel<RootedEvent> _events = Channel.CreateBounded<RootedEvent>(1);
     private readonly IChangeWatcher?[] _watchers;
     private readonly FsTree?[] _trees;
     private readonly ConcurrentBag<Task> _pumps = [];
@@ -50,6 +56,7 @@ internal sealed class CapturePipeline : IAsyncDisposable
         _time = time;
         _watchers = new IChangeWatcher?[job.Roots.Count];
         _trees = new FsTree?[job.Roots.Count];
+        _unwatchedSeen = new IReadOnlyList<RelPath>?[job.Roots.Count];
     }
 
     public SegmentLog Log { get; }
@@ -89,6 +96,18 @@ internal sealed class CapturePipeline : IAsyncDisposable
     /// <summary>Told the reason when the batching loop failed (the job shows it until the catch-up mirror).</summary>
     public Action<string>? LoopFailed { get; init; }
 
+    /// <summary>Test seam: the batching loop takes no event until this completes, so a test can make the pipeline's
+    /// channel fill up. Null in production.</summary>
+    internal Task? BatchGate { get; init; }
+
+    /// <summary>Events waiting between the watchers and the batching loop.</summary>
+    internal int Backlog => _events.Reader.CanCount ? _events.Reader.Count : Volatile.Read(ref _inFlight);
+
+    /// <summary>How often a watcher's pump found the pipeline's channel full and waited.</summary>
+    internal long BackPressured => Interlocked.Read(ref _backPressured);
+
+    private long _backPressured;
+
     /// <summary>Raised after each batch is durable (the sender may have work).</summary>
     public Action? Appended { get; set; }
 
@@ -122,11 +141,17 @@ internal sealed class CapturePipeline : IAsyncDisposable
     /// <summary>Starts every root's watcher (so the caller may mirror right after) and the batching loop.</summary>
     public void Start()
     {
+        _events = Channel.CreateBounded<RootedEvent>(new BoundedChannelOptions(Math.Max(2, WatcherOptions.ChannelCapacity))
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
         for (int r = 0; r < _watchers.Length; r++)
         {
             if (!StartWatcher(r))
                 _pumps.Add(WatchAgainAsync(r, _stop.Token));
         }
+        _pumps.Add(RescanUnwatchedAsync(_stop.Token));
         _loop = Loops is { } loops ? loops.Run("capture", _job.Name, RunAsync, _stop.Token, CaptureFailed) : RunAsync(_stop.Token);
         if (Point is { } point && _watchers.All(w => w is not null))
         {
@@ -163,12 +188,22 @@ internal sealed class CapturePipeline : IAsyncDisposable
         {
             await foreach (var e in w.Events.ReadAllAsync(ct))
             {
+                if (e.Kind == ChangeKind.Resync)
+                {
+                    ResyncRequested?.Invoke(root, e.Path, e.Reason ?? $"'{e.Path}' is watched again");
+                    continue; // nothing to coalesce: the owner mirrors the subtree as it is now
+                }
                 Interlocked.Increment(ref _inFlight);
                 if (e.Kind == ChangeKind.MovedFrom && e.Cookie != 0)
                     _openMoves[(root, e.Cookie)] = 0;
                 else if (e.Kind == ChangeKind.MovedTo && e.Cookie != 0)
                     _openMoves.TryRemove((root, e.Cookie), out _);
-                _events.Writer.TryWrite(new RootedEvent(root, e, _time.GetUtcNow()));
+                var rooted = new RootedEvent(root, e, _time.GetUtcNow());
+                if (!_events.Writer.TryWrite(rooted))
+                {
+                    Interlocked.Increment(ref _backPressured);
+                    await _events.Writer.WriteAsync(rooted, ct); // back-pressure: the watcher's channel takes the excess
+                }
                 if (e.Kind == ChangeKind.RootGone)
                 {
                     lost = "the source root was deleted, moved or unmounted";
@@ -224,6 +259,8 @@ internal sealed class CapturePipeline : IAsyncDisposable
         {
             while (!ct.IsCancellationRequested)
             {
+                if (BatchGate is { IsCompleted: false } gate)
+                    await gate.WaitAsync(ct);
                 var settle = _coalescer.NextSettle;
                 if (!_events.Reader.TryPeek(out _))
                 {

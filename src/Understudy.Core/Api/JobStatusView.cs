@@ -13,8 +13,10 @@ internal sealed record JobStatusView(
     VerifyReport? LastVerify, ReplicationView Replication, bool Idle, long Changes, NotProtectedView NotProtected,
     string Consistency = "file", WriteOrderView? WriteOrder = null, WitnessView? Witness = null);
 
-/// <summary>Change-capture setup: directories watched (1 for a fanotify filesystem mark) of those found.</summary>
-internal sealed record WatchView(long DirectoriesWatched, long DirectoriesSeen, bool Ready, string? Error);
+/// <summary>Change-capture setup: directories watched (1 for a fanotify filesystem mark) of those found; directories the
+/// inotify watch limit left unwatched, each with its subtree (<see cref="Unwatched"/>: the first 20, absolute).</summary>
+internal sealed record WatchView(long DirectoriesWatched, long DirectoriesSeen, bool Ready, string? Error, int UnwatchedCount = 0,
+    IReadOnlyList<string>? Unwatched = null);
 
 /// <summary>Replication lag and settings of a source job (docs/cli.md, "status --json").</summary>
 internal sealed record ReplicationView(

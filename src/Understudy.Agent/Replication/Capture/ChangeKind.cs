@@ -28,4 +28,11 @@ internal enum ChangeKind
     /// open for a long time (logs) never produce a close-write.
     /// </summary>
     Written,
+
+    /// <summary>
+    /// A subtree the watcher could not watch has a watch again (inotify: the watch limit allowed it): nothing was lost
+    /// in the event stream, but what changed there meanwhile was never reported, so the subtree is read afresh. The
+    /// capture pipeline hands it to its owner (a difference mirror of the path) instead of queuing it.
+    /// </summary>
+    Resync,
 }

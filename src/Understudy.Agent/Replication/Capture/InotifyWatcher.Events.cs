@@ -156,6 +156,7 @@ internal sealed partial class InotifyWatcher
         bool known = _table.Rebase(from, to) > 0;
         _fresh = RebaseQueue(_fresh, from, to);
         _initial = RebaseQueue(_initial, from, to);
+        RebaseUnwatched(from, to);
         var vanished = _vanished;
         _vanished = [];
         foreach (var item in vanished)
@@ -195,5 +196,6 @@ internal sealed partial class InotifyWatcher
         _fresh = RebaseQueue(_fresh, path, null);
         _initial = RebaseQueue(_initial, path, null);
         _vanished.RemoveAll(i => i.Path.IsUnder(path));
+        ForgetUnwatched(path);
     }
 }

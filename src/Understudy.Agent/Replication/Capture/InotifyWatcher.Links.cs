@@ -45,7 +45,7 @@ internal sealed partial class InotifyWatcher
         if (wd < 0)
         {
             if (errno == Interop.ENOSPC)
-                OnWatchFailed(new SetupItem(path, false), errno);
+                OnWatchFailed(new SetupItem(path, false), errno, directory: false);
             return; // gone or replaced: its parent's events tell the story
         }
         if (_table.TryGetPath(wd, out _) || LinkedFile(abs) != before)

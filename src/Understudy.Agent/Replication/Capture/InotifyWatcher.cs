@@ -36,8 +36,9 @@ internal sealed partial class InotifyWatcher : KernelWatcher
     private readonly List<DirectoryReader.Entry> _entries = [];
     private bool _limitReported;
 
-    /// <summary>A directory still to be watched; <paramref name="Report"/>: its entries are new and must be reported.</summary>
-    private readonly record struct SetupItem(RelPath Path, bool Report);
+    /// <summary>A directory still to be watched; <paramref name="Report"/>: its entries are new and must be reported;
+    /// <paramref name="Retry"/>: below a directory the watch limit refused before (InotifyWatcher.Unwatched.cs).</summary>
+    private readonly record struct SetupItem(RelPath Path, bool Report, bool Retry = false);
 
     private InotifyWatcher(RootPath root, Func<RelPath, bool>? excluded, WatcherOptions options, ILogger? logger)
         : base(root, excluded, options, logger)
@@ -68,9 +69,9 @@ internal sealed partial class InotifyWatcher : KernelWatcher
 
     protected override int KernelFd => _fd;
 
-    protected override bool HasWork => _fresh.Count > 0 || _initial.Count > 0;
+    protected override bool HasWork => _fresh.Count > 0 || _initial.Count > 0 || RetryDue;
 
-    protected override int IdleTimeoutMs => _pendingMoves.Count > 0 ? 5 : _vanished.Count > 0 ? 50 : -1;
+    protected override int IdleTimeoutMs => _pendingMoves.Count > 0 ? 5 : _vanished.Count > 0 ? 50 : RetryTimeoutMs;
 
     public static InotifyWatcher Start(string rootPath, Func<RelPath, bool>? excluded, WatcherOptions options, ILogger? logger)
     {
@@ -90,6 +91,8 @@ internal sealed partial class InotifyWatcher : KernelWatcher
 
     protected override void DoWork()
     {
+        if (RetryDue)
+            RetryUnwatched();
         for (int i = 0; i < Options.SetupBatchSize; i++)
         {
             if (_fresh.TryDequeue(out var item) || _initial.TryDequeue(out item))
@@ -97,6 +100,8 @@ internal sealed partial class InotifyWatcher : KernelWatcher
             else
                 break;
         }
+        if (_rewatching.Count > 0)
+            FinishRewatching();
         if (_fresh.Count == 0 && _initial.Count == 0 && !Progress.IsReady)
         {
             MarkReady();
@@ -133,7 +138,7 @@ internal sealed partial class InotifyWatcher : KernelWatcher
             if (e.IsDirectory)
             {
                 Progress.AddSeen(1);
-                (item.Report ? _fresh : _initial).Enqueue(new SetupItem(child, item.Report));
+                (item.Report || item.Retry ? _fresh : _initial).Enqueue(item with { Path = child });
             }
             else
             {
@@ -142,7 +147,7 @@ internal sealed partial class InotifyWatcher : KernelWatcher
         }
     }
 
-    private void OnWatchFailed(SetupItem item, int errno)
+    private void OnWatchFailed(SetupItem item, int errno, bool directory = true)
     {
         switch (errno)
         {
@@ -150,9 +155,11 @@ internal sealed partial class InotifyWatcher : KernelWatcher
                 _vanished.Add(item);
                 break;
             case Interop.ENOSPC:
+                if (directory && !KeepUnwatched(item.Path, item.Retry))
+                    break; // refused again, or below a directory refused before: kept, and reported already
                 long limit = ReadSysctl("max_user_watches");
                 string text = $"inotify watch limit reached (fs.inotify.max_user_watches = {limit}, {_table.Count} used by this job); "
-                    + $"'{item.Path}' and below are not watched. Raise it: sysctl fs.inotify.max_user_watches={Suggest(limit, 524288)}";
+                    + $"'{item.Path}' and below are not watched (scanned for changes and retried every {Options.WatchRetry.TotalSeconds:0.###} s). Raise it: sysctl fs.inotify.max_user_watches={Suggest(limit, 524288)}";
                 Progress.SetError(text);
                 if (!_limitReported)
                     Logger?.LogWarning("{Text}", text);

@@ -1,3 +1,5 @@
+using Understudy.Core.Paths;
+
 namespace Understudy.Agent.Replication.Capture;
 
 /// <summary>
@@ -10,6 +12,7 @@ internal sealed class WatchProgress
     private long _seen;
     private volatile bool _ready;
     private volatile string? _lastError;
+    private volatile RelPath[] _unwatched = [];
 
     /// <summary>Directories with an active watch (inotify) or 1 for a filesystem mark (fanotify).</summary>
     public long DirectoriesWatched => Volatile.Read(ref _watched);
@@ -22,6 +25,14 @@ internal sealed class WatchProgress
     /// <summary>The latest problem worth showing to a user, e.g. the watch limit and the sysctl that raises it.</summary>
     public string? LastError => _lastError;
 
+    /// <summary>
+    /// Directories left without a watch (inotify: the watch limit), each standing for its whole subtree: retried every
+    /// <see cref="WatcherOptions.WatchRetry"/>, and scanned for changes meanwhile (<see cref="CapturePipeline"/>).
+    /// </summary>
+    public IReadOnlyList<RelPath> Unwatched => _unwatched;
+
+    internal void SetUnwatched(RelPath[] paths) => _unwatched = paths;
+
     internal void AddWatched(long n) => Interlocked.Add(ref _watched, n);
 
     internal void AddSeen(long n) => Interlocked.Add(ref _seen, n);
@@ -29,6 +40,8 @@ internal sealed class WatchProgress
     internal void SetReady() => _ready = true;
 
     internal void SetError(string text) => _lastError = text;
+
+    internal void ClearError() => _lastError = null;
 
     public override string ToString() =>
         $"{DirectoriesWatched}/{DirectoriesSeen} directories watched{(IsReady ? ", ready" : "")}{(LastError is null ? "" : $", {LastError}")}";
