@@ -7,7 +7,8 @@ namespace Understudy.Agent.Source;
 
 internal sealed partial class MirrorEngine
 {
-    /// <summary>Target paths of files this mirror meant to send but found gone (also in <see cref="Vanished"/>).</summary>
+    /// <summary>Target paths of files this mirror meant to send but found gone (also in <see cref="Vanished"/>), or found
+    /// holding another file than the one walked (not in it: that name's content went).</summary>
     private readonly HashSet<RelPath> _vanishedSends = [];
 
     /// <summary>A hard-link group whose first name vanished before its content went: the name that carries it instead.</summary>
@@ -25,7 +26,7 @@ internal sealed partial class MirrorEngine
     /// carries the content instead and the group's later names are linked to it (convergence seeds 300 with inotify and
     /// 578924569: a name linked to a first name skipped as vanished was missing on the target for good).
     /// </summary>
-    private async Task LinkAsync(FsTree tree, FileEntry e, RelPath tp, RelPath leader, CancellationToken ct)
+    internal async Task LinkAsync(FsTree tree, FileEntry e, RelPath tp, RelPath leader, CancellationToken ct)
     {
         if (_leaderNow.TryGetValue(leader, out var now))
             leader = now;

@@ -150,6 +150,11 @@ internal sealed partial class MirrorEngine
         }
         using (reader)
         {
+            // Another file renamed onto the name since the walk: its content goes (the name holds it now), but the walked
+            // file's other names must not be linked to it (convergence seed 600300002: a hard link's second name was
+            // linked on the target to the content of the file renamed over the first).
+            if (e.Inode != 0 && reader.Stat.Inode != e.Inode)
+                _vanishedSends.Add(tp);
             var meta = EntryMeta.From(e) with { MtimeNs = reader.Stat.MtimeNs, Mode = reader.Stat.Mode };
             long size = reader.Stat.Size;
             var xattrs = ReadXattrs(reader, tp);

@@ -8,6 +8,7 @@ using Understudy.Agent.Replication;
 using Understudy.Agent.Source;
 using Understudy.Agent.State;
 using Understudy.Core.Jobs;
+using Understudy.Core.Manifest;
 using Understudy.Core.Paths;
 using Understudy.Core.Posix;
 using Understudy.Core.Protocol;
@@ -87,6 +88,9 @@ public sealed class SenderMemoryTests : IAsyncLifetime
                         break;
                     case RenameOp r:
                         ops.Add($"rename {r.From} -> {r.To}");
+                        break;
+                    case HardLinkOp l:
+                        ops.Add($"link {l.Path} = {l.Existing}");
                         break;
                     case ManifestRequest m:
                         await AnswerManifestAsync(target, m, replica);
@@ -183,6 +187,40 @@ public sealed class SenderMemoryTests : IAsyncLifetime
             await s.SendBarrierAsync(2, _cts.Token);
             await s.FlushAsync(_cts.Token);
             Assert.Contains("file x/t/f", await received);
+        }
+    }
+
+    [Fact]
+    public async Task AMirror_FirstNameOfAHardLinkReplacedByARename_LinksNoOtherNameToWhatIsThereNow()
+    {
+        // Convergence seed 600300002 (inotify): a mirror walked two names of one file, then another file was renamed over
+        // the first name; the mirror sent that name's content as it is now (the other file) and linked the second name to
+        // it: the target's second name held the other file's content, and only a rename of it followed.
+        var src = _dir.Sub("src");
+        Directory.CreateDirectory(src);
+        File.WriteAllText(Path.Combine(src, "h"), "the linked file");
+        File.WriteAllText(Path.Combine(src, "other"), "another file, renamed over h");
+        var job = new JobDefinition("j", [new SourceRoot(src, RelPath.Root)], (_, _) => false, "", "", _dir.Sub("replica"), MirrorMode.Different, false);
+        var events = new EventLog(_store!, NullLogger<EventLog>.Instance, TimeProvider.System);
+        using var tree = FsTree.Open(src, create: false);
+        tree.HardLink(RelPath.Parse("h"), RelPath.Parse("f"));
+        FileEntry Walked(string name)
+        {
+            var st = tree.Lstat(RelPath.Parse(name))!.Value;
+            return new FileEntry(RelPath.Parse(name), EntryKind.File, st.Mode, st.Uid, st.Gid, st.Size, st.MtimeNs, null, st.Inode, st.Device, st.LinkCount);
+        }
+        var h = Walked("h");
+        var f = Walked("f");
+        File.Move(Path.Combine(src, "other"), Path.Combine(src, "h"), overwrite: true); // after the walk
+
+        var (s, t) = await SessionAsync();
+        await using (s)
+        await using (t)
+        {
+            var engine = new MirrorEngine(job, s, events, new MirrorProgress(MirrorMode.Different, TimeProvider.System));
+            await engine.SendFileAsync(tree, h, RelPath.Parse("h"), _cts.Token);
+            await engine.LinkAsync(tree, f, RelPath.Parse("f"), RelPath.Parse("h"), _cts.Token);
+            Assert.Equal(["file h", "file f"], await SentAsync(s, t, 1));
         }
     }
 
