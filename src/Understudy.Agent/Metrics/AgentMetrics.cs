@@ -48,6 +48,11 @@ internal sealed partial class AgentMetrics(MetricsSources s)
                 m.Sample(releases, ("loop", "witness-release"), ("job", e.Job));
         }
         m.Sample(s.Notifier.Running, ("loop", "notifier"), ("job", ""));
+        // Every other supervised loop (a job's replication and scheduled verify, the source's witness and demotion loops,
+        // a restore run…): 0 while it waits to run again after a failure.
+        string[] listed = ["passive-poller", "failover-monitor", "witness-release", "notifier"];
+        foreach (var l in ctx.Loops.Loops.Where(l => !listed.Contains(l.Name)).DistinctBy(l => (l.Name, l.Job)))
+            m.Sample(l.Failure is null ? 1 : 0, ("loop", l.Name), ("job", l.Job ?? ""));
 
         m.Gauge("understudy_peer_connections", "Peer connections this agent accepted and still has open (sources replicating to it, restore polls).")
             .Sample(s.PeerConnections());

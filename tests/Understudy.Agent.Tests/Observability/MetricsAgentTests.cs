@@ -58,6 +58,7 @@ public sealed class MetricsAgentTests
         Assert.Equal(0, MetricsScrape.Value(text, "understudy_verify_last_differences{job=\"job1\"}"));
         Assert.Equal(1, MetricsScrape.Value(text, "understudy_loop_up{loop=\"job\",job=\"job1\"}"));
         Assert.Equal(1, MetricsScrape.Value(text, "understudy_loop_up{loop=\"notifier\",job=\"\"}"));
+        Assert.Equal(1, MetricsScrape.Value(text, "understudy_loop_up{loop=\"replication\",job=\"job1\"}")); // the supervisor's
         Assert.True(MetricsScrape.Value(text, "understudy_job_sent_bytes_total{job=\"job1\"}") > 0, text);
         Assert.True(MetricsScrape.Value(text, "understudy_event_log_events") > 0, text);
         Assert.Equal(1, MetricsScrape.Samples(text).Where(kv => kv.Key.StartsWith("understudy_job_state{job=\"job1\"", StringComparison.Ordinal)).Sum(kv => kv.Value));
