@@ -11,7 +11,8 @@
 #   full       `job apply` (mirror.mode full) until `wait --until mirrored`
 #   nochange   `mirror --mode different --wait` on the unchanged tree
 #   verify     `verify --checksum` (content hashed on both sides)
-# Prints one line per phase: seconds, source MB, target MB. Needs root (clear_refs), python3, jq, .NET SDK.
+# Prints one line per phase: seconds, then the peak of each agent and (in brackets) its RSS when the phase began: a
+# phase cannot show less than what the previous one left resident. Needs root (clear_refs), python3, jq, .NET SDK.
 # Not yet here (issue 21): rsync side by side, fresh file systems per run, replication catch-up.
 set -euo pipefail
 
@@ -93,9 +94,10 @@ EOF
 phase() { # name command...
     local name=$1; shift
     reset_hwm "$S_PID"; reset_hwm "$T_PID"
+    local s0 t0; s0=$(hwm_mb "$S_PID"); t0=$(hwm_mb "$T_PID")
     t=$(now)
     "$@" >/dev/null
-    printf '%-9s %7s s  source %5s MB  target %5s MB\n' "$name" "$(since "$t")" "$(hwm_mb "$S_PID")" "$(hwm_mb "$T_PID")"
+    printf '%-9s %7s s  source %5s MB (from %s)  target %5s MB (from %s)\n' "$name" "$(since "$t")" "$(hwm_mb "$S_PID")" "$s0" "$(hwm_mb "$T_PID")" "$t0"
 }
 full() { us "$S_DIR" job apply "$WORK/scale.yaml" && us "$S_DIR" wait scale --until mirrored; }
 echo "== $FILES files: phase, wall, peak RSS of each agent in the phase"
