@@ -22,7 +22,6 @@ internal sealed partial class MirrorEngine
     private long _earlyCheckAt;
     private Dictionary<RelPath, int>? _planIndex;
     private bool[]? _done;
-    private Dictionary<RelPath, ManifestItem>? _targetItems;
     private Task? _earlyBarrier;
 
     /// <summary>
@@ -38,7 +37,7 @@ internal sealed partial class MirrorEngine
 
     private bool Done(int i) => _done is { } d && d[i];
 
-    private async Task ServeEarlyAsync(List<PlanItem> plan, Dictionary<RelPath, ManifestItem> target, int position, CancellationToken ct)
+    private async Task ServeEarlyAsync(List<PlanItem> plan, int position, CancellationToken ct)
     {
         if (Early is null)
             return;
@@ -51,7 +50,6 @@ internal sealed partial class MirrorEngine
             return;
         if (_planIndex is null)
         {
-            _targetItems = target;
             _done ??= new bool[plan.Count];
             _planIndex = new Dictionary<RelPath, int>();
             for (int i = position; i < plan.Count; i++)
@@ -110,7 +108,7 @@ internal sealed partial class MirrorEngine
                 await ExecuteAsync(plan[i], ct);
                 _done![i] = true;
             }
-            else if (!(_targetItems!.TryGetValue(a, out var have) && have.Entry.Kind == EntryKind.Directory))
+            else if (!_targetDirs!.Contains(a))
             {
                 return false;
             }

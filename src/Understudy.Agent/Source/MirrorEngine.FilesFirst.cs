@@ -20,7 +20,7 @@ internal sealed partial class MirrorEngine
     /// whose name or a directory above them the target has as something else (the plan deletes that first), and
     /// everything that is not a file.
     /// </remarks>
-    private async Task SendFilesFirstAsync(List<PlanItem> changes, Dictionary<RelPath, ManifestItem> target, CancellationToken ct)
+    private async Task SendFilesFirstAsync(List<PlanItem> changes, CancellationToken ct)
     {
         _done ??= new bool[changes.Count];
         var open = new List<(int Index, bool Replaces)>(); // directory steps above the step at hand, outermost first
@@ -39,7 +39,7 @@ internal sealed partial class MirrorEngine
             CloseBelow(changes, open, item.TargetPath);
             if (Replaces(changes, i) || (open.Count > 0 && open[^1].Replaces))
                 continue;
-            await ServeEarlyAsync(changes, target, 0, ct);
+            await ServeEarlyAsync(changes, 0, ct);
             foreach (var (d, _) in open)
             {
                 if (!Done(d))

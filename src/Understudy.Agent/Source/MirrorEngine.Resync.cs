@@ -43,21 +43,20 @@ internal sealed partial class MirrorEngine
         try
         {
             _resync = true;
-            var target = new Dictionary<RelPath, ManifestItem>();
-            var walked = new List<FileEntry>[_trees.Length];
-            for (int i = 0; i < walked.Length; i++)
-                walked[i] = [];
+            bool ownership = session.Opened.PreservesOwnership;
+            var c = NewComparison(scoped: true);
             foreach (var (r, path) in scopes)
             {
                 _trees[r] ??= FsTree.Open(job.Roots[r].Path, create: false);
-                await foreach (var item in session.GetManifestAsync(path.Rebase(RelPath.Root, job.Roots[r].TargetPrefix), false, ct))
-                    target[item.Entry.Path] = item;
+                var prefix = job.Roots[r].TargetPrefix;
                 // A scope gone from the source leaves only orphans: what the target has there is removed (or moved).
-                foreach (var e in JobWalk.Included(job, _trees[r], path, job.Roots[r].TargetPrefix, ReportVanishedOrSkip, (p, why) => ReportSkip(p, why), NoteUnprotected))
-                    walked[r].Add(e);
+                var walked = JobWalk.Included(job, _trees[r], path, prefix, ReportVanishedOrSkip, (p, why) => ReportSkip(p, why), NoteUnprotected)
+                    .Select(e => new Walked(r, e, e.Path.Rebase(RelPath.Root, prefix)));
+                await CompareAsync(c, SortedJoin.InLine(walked), session.GetManifestAsync(path.Rebase(RelPath.Root, prefix), false, ct),
+                    hashes: false, ownership, ct);
             }
-            var plan = BuildPlan(target, walked, hashes: false, session.Opened.PreservesOwnership, scoped: true);
-            NoteLinkedBeyondScope(plan, walked);
+            var plan = FinishPlan(c, hashes: false, ownership);
+            NoteLinkedBeyondScope(plan, c.LinkNames!);
             await ConfirmMovesAsync(plan, ct);
             foreach (var item in plan)
             {
@@ -74,10 +73,8 @@ internal sealed partial class MirrorEngine
         }
     }
 
-    private void NoteLinkedBeyondScope(IEnumerable<PlanItem> plan, List<FileEntry>[] walked)
+    private void NoteLinkedBeyondScope(IEnumerable<PlanItem> plan, Dictionary<(ulong Dev, ulong Ino), int> names)
     {
-        var names = walked.SelectMany(w => w).Where(e => e.Kind == EntryKind.File && e.LinkCount > 1)
-            .GroupBy(e => (e.Device, e.Inode)).ToDictionary(g => g.Key, g => g.Count());
         foreach (var item in plan)
         {
             if (item.Kind is PlanKind.SendFile or PlanKind.DeltaFile or PlanKind.HardLink && item.Source is { LinkCount: > 1 } e

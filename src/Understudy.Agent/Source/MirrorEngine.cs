@@ -7,7 +7,7 @@ using Understudy.Core.Protocol;
 
 namespace Understudy.Agent.Source;
 
-internal enum PlanKind
+internal enum PlanKind : byte
 {
     Delete,
     MakeDirectory,
@@ -25,8 +25,10 @@ internal enum PlanKind
 }
 
 /// <summary>One step of a mirror: what to do to which target path, from which source entry. A struct: a plan holds
-/// one per new entry (100,000 for a new tree of 100,000 directories).</summary>
-internal readonly record struct PlanItem(PlanKind Kind, int Root, FileEntry? Source, RelPath TargetPath, RelPath LinkTo = default);
+/// one per new entry (100,000 for a new tree of 100,000 directories). <see cref="New"/>: the target had nothing at
+/// the path when compared (a send there may be a rename on the target instead, <see cref="MirrorEngine.FindMoves"/>);
+/// with a one-byte <see cref="Kind"/> it takes no room of its own.</summary>
+internal readonly record struct PlanItem(PlanKind Kind, int Root, FileEntry? Source, RelPath TargetPath, RelPath LinkTo = default, bool New = false);
 
 /// <summary>
 /// Brings a target up to date: lists the target (with content hashes in checksum mode), walks
@@ -39,20 +41,22 @@ internal sealed partial class MirrorEngine(JobDefinition job, SourceSession sess
 
     public async Task RunAsync(CancellationToken ct)
     {
-        Task<List<FileEntry>[]>? walk = null;
+        Task? walk = null;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         try
         {
             for (int i = 0; i < _trees.Length; i++)
                 _trees[i] = FsTree.Open(job.Roots[i].Path, create: false);
             progress.Phase = "comparing";
             bool hashes = progress.Mode == MirrorMode.Checksum;
-            // The source walk runs while the target lists its tree: the two scans overlap.
-            walk = Task.Run(WalkSources, ct);
-            var target = new Dictionary<RelPath, ManifestItem>();
-            await foreach (var item in session.GetManifestAsync(RelPath.Root, hashes, withXattrs: Thorough, ct))
-                target[item.Entry.Path] = item;
-            var walked = await walk;
-            var plan = BuildPlan(target, walked, hashes, session.Opened.PreservesOwnership);
+            bool ownership = session.Opened.PreservesOwnership;
+            // The source walk runs on a thread of its own, ahead of the comparison, while the target lists its tree:
+            // the two scans overlap, and neither listing is held (issue 21).
+            (var walked, walk) = SortedJoin.Ahead(WalkSources(), WalkAhead, stop.Token);
+            var c = NewComparison(scoped: false);
+            await CompareAsync(c, walked, session.GetManifestAsync(RelPath.Root, hashes, withXattrs: Thorough, ct), hashes, ownership, ct);
+            await walk;
+            var plan = FinishPlan(c, hashes, ownership);
             await ConfirmMovesAsync(plan, ct);
             (progress.FilesTotal, progress.BytesTotal) = plan.ContentTotals();
             progress.Phase = "transferring";
@@ -62,16 +66,16 @@ internal sealed partial class MirrorEngine(JobDefinition job, SourceSession sess
             // Files first, with only the directories above them; files written meanwhile are sent ahead while the plan's
             // content goes (and the directories above them taken from it); what went ahead is not sent again at its place.
             var changes = plan.Changes;
-            await SendFilesFirstAsync(changes, target, ct);
+            await SendFilesFirstAsync(changes, ct);
             for (int i = 0; i < changes.Count; i++)
             {
-                await ServeEarlyAsync(changes, target, i, ct);
+                await ServeEarlyAsync(changes, i, ct);
                 if (!Done(i))
                     await StepAsync(changes[i], ct);
             }
             foreach (var item in plan.AfterChanges())
             {
-                await ServeEarlyAsync(changes, target, changes.Count, ct);
+                await ServeEarlyAsync(changes, changes.Count, ct);
                 await StepAsync(item, ct);
             }
             progress.Phase = "finishing";
@@ -83,11 +87,17 @@ internal sealed partial class MirrorEngine(JobDefinition job, SourceSession sess
         finally
         {
             if (walk is not null)
+            {
+                stop.Cancel(); // a comparison that failed leaves the walk waiting for room
                 await Task.WhenAny(walk); // it reads through _trees: let it end before they close
+            }
             foreach (var t in _trees)
                 t?.Dispose();
         }
     }
+
+    /// <summary>Entries the walk may be ahead of the comparison: enough to keep both scans busy, a few MB at most.</summary>
+    private const int WalkAhead = 4096;
 
     private long _sentBefore;
 
@@ -100,25 +110,9 @@ internal sealed partial class MirrorEngine(JobDefinition job, SourceSession sess
         progress.SetBytesSent(session.Connection.BytesSent - _sentBefore);
     }
 
-    private List<FileEntry>[] WalkSources()
-    {
-        var walked = new List<FileEntry>[_trees.Length];
-        for (int r = 0; r < _trees.Length; r++)
-        {
-            walked[r] = [];
-            var prefix = job.Roots[r].TargetPrefix;
-            foreach (var e in JobWalk.Included(job, _trees[r], prefix, (p, ex) => OnWalkError(p.Rebase(RelPath.Root, prefix), p, ex), (p, why) => ReportSkip(p, why), NoteUnprotected))
-            {
-                walked[r].Add(e);
-                progress.FilesScanned++;
-            }
-        }
-        return walked;
-    }
-
     /// <summary>
     /// Target paths (and below) the walk found gone when it came to read them: renamed or removed while it ran. Their
-    /// copies on the target are no orphans this time (<see cref="BuildPlan"/> keeps them): the change that moved them
+    /// copies on the target are no orphans this time (<see cref="FinishPlan"/> keeps them): the change that moved them
     /// was captured, and the replay after the mirror renames them there instead of this mirror deleting them and the
     /// rename then sending their content again.
     /// </summary>
