@@ -150,6 +150,7 @@ internal enum EventCode
     FailbackFinalSync = 720,
     FailbackSourceReady = 721,
     FailbackIdentityNotRetaken = 722,
+    FailbackLastSync = 723,
     IdentityReasserting = 740,
     IdentityReasserted = 741,
     IdentityNotHeld = 742,

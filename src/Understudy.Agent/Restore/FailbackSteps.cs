@@ -22,15 +22,25 @@ internal sealed class StopWritesStep(SharesStep readOnly, SharesStep writable) :
     public Task RevertAsync(StepContext ctx, CancellationToken ct) => writable.ApplyAsync(ctx, ct);
 }
 
-/// <summary>The last round of the restore, after writes stopped: the source then holds everything clients wrote here.</summary>
-internal sealed class FinalSyncStep(Func<RestoreRun?> run) : IFailoverStep
+/// <summary>
+/// A round of the restore after writes stopped: the source then holds everything clients wrote here. The fail-back runs
+/// it twice: once while the shares are read only and the address still answers (clients keep reading; the round carries
+/// nearly everything), and once more after the identity is released (<paramref name="afterRelease"/>), for what was in
+/// flight when writes stopped: smbd applies <c>read only = yes</c> and its reload asynchronously, so a client connected
+/// before could still finish a write after the first round, and an NFS export has no read-only stage at all (chaos
+/// seeds 20021 and 20022: a write acknowledged 10–40 ms after the first round was on neither host after the fail-back).
+/// With the identity released no client reaches these shares or exports, so nothing can follow the second round.
+/// </summary>
+internal sealed class FinalSyncStep(Func<RestoreRun?> run, bool afterRelease = false) : IFailoverStep
 {
     /// <summary>How long the step waits for the polling source to (re)connect, e.g. after a restart of either agent.</summary>
     public static readonly TimeSpan LinkWait = TimeSpan.FromSeconds(60);
 
-    public string Name => "final restore sync";
+    public string Name => afterRelease ? "last restore sync after the identity is released" : "final restore sync";
 
-    public IReadOnlyList<string> Describe() => ["run a last difference mirror of this target's copy to the source and wait until it is durable there"];
+    public IReadOnlyList<string> Describe() => [afterRelease
+        ? "run one more difference mirror to the source, now that no client reaches this target's shares and exports, for writes that were in flight when writes stopped"
+        : "run a last difference mirror of this target's copy to the source and wait until it is durable there"];
 
     public async Task ApplyAsync(StepContext ctx, CancellationToken ct)
     {
@@ -44,7 +54,10 @@ internal sealed class FinalSyncStep(Func<RestoreRun?> run) : IFailoverStep
             throw new StepFailedException($"the final sync to the source failed: {e.Message}", abort: true);
         }
         var v = r.View();
-        ctx.Info(EventCode.FailbackFinalSync, $"the source holds this target's data: final sync done ({v.FilesDone} files, {v.BytesDone} bytes in the last round)");
+        if (afterRelease)
+            ctx.Info(EventCode.FailbackLastSync, $"last sync after the identity was released done ({v.FilesDone} files, {v.BytesDone} bytes in that round)");
+        else
+            ctx.Info(EventCode.FailbackFinalSync, $"the source holds this target's data: final sync done ({v.FilesDone} files, {v.BytesDone} bytes in the last round)");
     }
 
     public Task RevertAsync(StepContext ctx, CancellationToken ct) => Task.CompletedTask;
@@ -128,6 +141,7 @@ internal static class FailbackPlan
         }
         steps.Add(new FinalSyncStep(run));
         steps.Add(new ReleaseIdentityStep(failoverRunner, failoverPlan, clearFailoverJournal));
+        steps.Add(new FinalSyncStep(run, afterRelease: true));
         // With a witness the key goes back after the identity and before the source reclaims: the source takes it first.
         if (releaseWitness is not null)
             steps.Add(releaseWitness);

@@ -21,7 +21,7 @@ internal sealed record ChaosRunResult(int Seed, double Seconds, int Episodes, in
 /// <summary>
 /// The chaos runner's settling and its three checkers: (1) the service address never on two live hosts at once (a host
 /// whose link is cut is not live; a returning host's boot window is counted apart); (2) every acknowledged write on the
-/// host that holds the identity at the end, with its content, or parked as a conflict by the restore; (3) every
+/// host that holds the identity at the end, with its content, or parked as a conflict or kept (.understudy-restore) by the restore; (3) every
 /// supervised loop of both agents alive, or its job in <c>error</c> with a reason (GET /api/v1/health, then status).
 /// </summary>
 internal static class ChaosChecks
@@ -86,7 +86,7 @@ internal static class ChaosChecks
         }
     }
 
-    /// <summary>Checker (2): the acknowledged writes against the tree of the host holding the identity (and the parked copies); the number parked.</summary>
+    /// <summary>Checker (2): the acknowledged writes against the tree of the host holding the identity (and the parked or kept copies); the number parked or kept.</summary>
     public static int NoAcknowledgedWriteLost(ChaosRig rig, IReadOnlyList<ChaosWrite> writes, string? end)
     {
         var f = rig.F;
@@ -105,7 +105,12 @@ internal static class ChaosChecks
             var name = Path.GetFileName(w.Path);
             var copies = new[] { f.SourceData, f.Replica }.Select(root => Path.Combine(root, ChaosClient.Dir)).Where(Directory.Exists)
                 .SelectMany(d => Directory.GetFiles(d, name + ".understudy-conflict-*"));
-            if (copies.Any(c => Same(c, w.Content)))
+            // What a restore replaced or removed on the source that is not a conflict is kept under
+            // .understudy-restore/SOURCE-TIME/PATH (restore.replaced: keep, RestoreKeeper): e.g. a write the source's smbd
+            // acknowledged while its agent was down, never replicated before the fail-over, which the restore removes.
+            var keep = Path.Combine(f.SourceData, ".understudy-restore");
+            var kept = Directory.Exists(keep) ? Directory.GetDirectories(keep).Select(d => Path.Combine(d, w.Path)) : [];
+            if (copies.Concat(kept).Any(c => Same(c, w.Content)))
             {
                 parked++;
                 continue;
