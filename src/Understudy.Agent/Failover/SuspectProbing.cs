@@ -25,6 +25,7 @@ internal sealed class SuspectProbing(IDuplicateAddressProbe probe, TimeProvider 
     private CancellationTokenSource? _cts;
     private Task _loops = Task.CompletedTask;
     private Dictionary<string, DadEvidence> _evidence = [];
+    private bool _disposed;
 
     /// <summary>True while the loops run (tests wait on it).</summary>
     public bool Probing
@@ -41,7 +42,8 @@ internal sealed class SuspectProbing(IDuplicateAddressProbe probe, TimeProvider 
     {
         lock (_lock)
         {
-            if (_cts is not null || addresses.Count == 0)
+            // After dispose nothing starts: a loop begun then would be awaited by nobody.
+            if (_cts is not null || addresses.Count == 0 || _disposed)
                 return;
             _cts = new CancellationTokenSource();
             _evidence = addresses.DistinctBy(a => a.Cidr).ToDictionary(a => a.Cidr, _ => new DadEvidence());
@@ -130,7 +132,10 @@ internal sealed class SuspectProbing(IDuplicateAddressProbe probe, TimeProvider 
         End();
         Task loops;
         lock (_lock)
+        {
+            _disposed = true;
             loops = _loops;
+        }
         await loops;
         lock (_lock)
         {

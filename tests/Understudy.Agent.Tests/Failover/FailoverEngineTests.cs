@@ -209,6 +209,27 @@ public sealed class FailoverEngineTests
         Assert.False(engine.EarlyDad.Probing);
     }
 
+    /// <summary>Issue 21: probing runs while suspect (manual trigger too), not while pending (an operator may take hours), and again once suspect.</summary>
+    [Fact]
+    public async Task Manual_ProbesWhileSuspect_NotWhilePending()
+    {
+        await using var rig = new Rig(new ScriptedDadProbe(() => false), new Microsoft.Extensions.Time.Testing.FakeTimeProvider());
+        var engine = await RegisterAsync(rig, Yaml());
+        Assert.False(engine.EarlyDad.Probing);
+        engine.Observe([false, false]);
+        Assert.True(engine.EarlyDad.Probing);
+        for (int i = 0; i < 2; i++)
+            engine.Observe([false, false]);
+        Assert.Equal(FailoverState.Pending, engine.State);
+        Assert.False(engine.EarlyDad.Probing);
+        engine.Observe([true, false]);
+        Assert.Equal(FailoverState.Suspect, engine.State);
+        Assert.True(engine.EarlyDad.Probing);
+        engine.Observe([true, true]);
+        Assert.Equal(FailoverState.Protecting, engine.State);
+        Assert.False(engine.EarlyDad.Probing);
+    }
+
     /// <summary>Issue 21's guard: an address that answers while the source is suspect is not taken on early evidence; the
     /// take-over's own detection finds it answering and refuses it.</summary>
     [Fact]
