@@ -177,4 +177,9 @@ internal enum EventCode
     CaptureSubtreeResync = 822,
 
     RestoreKept = 860,
+
+    AddressKnownFree = 880,
+    EarlyDadAnswered = 881,
+    EarlyDadFailed = 882,
+    EarlyDadNotUsed = 883,
 }

@@ -9,7 +9,7 @@ namespace Understudy.Agent.Failover;
 internal sealed partial class FailoverEngine
 {
     public IReadOnlyList<IFailoverStep> BuildPlan(bool force) =>
-        TakeoverPlan.Build(Spec, SourceId, SourceName, _s.Options, _s.Replication, () => LastSourceReport, _s.Time, force, _s.DuplicateProbe);
+        TakeoverPlan.Build(Spec, SourceId, SourceName, _s.Options, _s.Replication, () => LastSourceReport, _s.Time, force, _s.DuplicateProbe, _early);
 
     /// <summary>
     /// An operator's `understudy failover NAME [--dismiss] [--force]`. A fail-over runs to its end
@@ -107,6 +107,7 @@ internal sealed partial class FailoverEngine
     {
         await _stop.CancelAsync();
         await _monitor;
+        await _early.DisposeAsync();
         await _releases;
         Task<RunOutcome>? t;
         lock (_lock)

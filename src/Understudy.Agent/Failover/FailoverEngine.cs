@@ -47,6 +47,9 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
         _reason = reason;
         Dismissed = dismissed;
         _watches = [.. Settings.Monitor.Addresses.Select(a => new AddressWatch(a))];
+        _early = new SuspectProbing(services.DuplicateProbe ?? new ArpProbe(), services.Time,
+            [.. Settings.Identity.Addresses.Where(a => !a.Force).Select(a => new InterfaceAddress(a.Address, a.Interface)).Where(a => !a.IsIPv6)],
+            (code, severity, message, data) => _s.Events.Record(code, severity, "failover", Job, message, data));
         _held = new HeldWrites
         {
             Holding = e => _s.Events.Record(EventCode.FailoverStateHeld, Severity.Warning, "failover", Job,
@@ -57,6 +60,12 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
     }
 
     private readonly HeldWrites _held;
+
+    /// <summary>Duplicate address detection while the source is suspect; the take-over's address steps read its verdict.</summary>
+    private readonly SuspectProbing _early;
+
+    /// <summary>The suspect phase's duplicate address detection (tests wait on its verdict).</summary>
+    internal SuspectProbing EarlyDad => _early;
 
     public string SourceId { get; }
 
@@ -97,6 +106,8 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
         // Supervised (restarted after an exception that escapes a round, with an event); bare in unit tests.
         _monitor = _s.Loops?.Run("failover-monitor", Job, MonitorLoopAsync, _stop.Token) ?? MonitorLoopAsync(_stop.Token);
         StartReleases();
+        if (State == FailoverState.Suspect)
+            _early.Begin();
         if (State == FailoverState.FailingOver && _reassertTo is null)
         {
             lock (_lock)
@@ -213,6 +224,11 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
         State = state;
         _reason = reason;
         Dismissed = dismissed;
+        // From the first miss to the take-over's end: not while pending (an operator may take hours), nor after.
+        if (state is FailoverState.Suspect or FailoverState.FailingOver)
+            _early.Begin();
+        else
+            _early.End();
         _held.Write("state", () => _s.Store.SaveFailoverState(SourceId, Job, state.Name(), reason, dismissed));
         Changed?.Invoke(this);
     }

@@ -7,15 +7,17 @@ namespace Understudy.Agent.Failover;
 /// Builds the ordered steps of a fail-over from the job spec. Deterministic: after a restart the
 /// same spec yields the same steps, which is how the journal matches what was done.
 /// Order: stop replication → pre-scripts → server name (→ replace: host name) → Samba shares →
-/// NFS exports → (replace: give up own addresses) → addresses → gratuitous ARP → post-scripts.
+/// NFS exports → (replace: give up own addresses) → each address, then its gratuitous ARP → post-scripts.
 /// The addresses move last, as Pacemaker orders an IP after its service: the first client that
 /// reaches the target at the source's address finds the shares already there, never a server
-/// that answers "no such share" (a reconnecting SMB client gives up on that).
+/// that answers "no such share" (a reconnecting SMB client gives up on that). Duplicate address
+/// detection may already have been done while the source was suspect (the `early` argument, <see cref="SuspectProbing"/>).
 /// </summary>
 internal static class TakeoverPlan
 {
     public static IReadOnlyList<IFailoverStep> Build(JobSpec spec, string sourceId, string sourceName, IdentityOptions options,
-        IReplicationControl control, Func<SourceQueueReport?> lastReport, TimeProvider time, bool force, IDuplicateAddressProbe? probe = null)
+        IReplicationControl control, Func<SourceQueueReport?> lastReport, TimeProvider time, bool force, IDuplicateAddressProbe? probe = null,
+        IEarlyDad? early = null)
     {
         var f = spec.Failover ?? throw new InvalidOperationException($"job '{spec.Name}' has no fail-over section");
         var id = f.Identity;
@@ -45,9 +47,9 @@ internal static class TakeoverPlan
         if (f.Mode == FailoverMode.Replace && addresses.Count > 0)
             steps.Add(new RemoveOwnAddressesStep([.. addresses.Select(a => a.Address.Interface).Distinct()], [.. addresses.Select(a => a.Address.Cidr)]));
         foreach (var (a, forced) in addresses)
-            steps.Add(new AddressStep(a, forced || force, probe));
-        foreach (var (a, _) in addresses)
         {
+            // Each address announced as soon as it is added, not after the next one's duplicate address detection.
+            steps.Add(new AddressStep(a, forced || force, probe, early));
             if (!a.IsIPv6)
                 steps.Add(new GarpStep(a, f.Arp.Count, f.Arp.Interval, time));
         }

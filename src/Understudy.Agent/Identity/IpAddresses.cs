@@ -54,8 +54,10 @@ internal static class IpAddr
 /// <summary>
 /// Puts one of the source's addresses on the target: duplicate address detection first (refused if
 /// the address still answers, unless forced), then `ip addr add`. Idempotent: an address already there is left alone.
+/// With <paramref name="early"/>, detection done while the source was suspect counts when it is recent and drew no
+/// answer (<see cref="DadEvidence"/>): the address is then added at once; otherwise the step probes as before.
 /// </summary>
-internal sealed class AddressStep(InterfaceAddress address, bool force, IDuplicateAddressProbe? probe = null) : IHeldStep
+internal sealed class AddressStep(InterfaceAddress address, bool force, IDuplicateAddressProbe? probe = null, IEarlyDad? early = null) : IHeldStep
 {
     private readonly IDuplicateAddressProbe _probe = probe ?? new ArpProbe();
 
@@ -68,7 +70,8 @@ internal sealed class AddressStep(InterfaceAddress address, bool force, IDuplica
         force ? "skip duplicate address detection (force)"
             : address.IsIPv6 ? "duplicate address detection: " + string.Join(' ', PingCommand)
             : "duplicate address detection: " + (_probe is ArpProbe arp ? arp.Describe(address.Interface, IPAddress.Parse(address.Address))
-                : $"ARP probe for {address.Address} on {address.Interface}"),
+                : $"ARP probe for {address.Address} on {address.Interface}")
+                + (early is null ? "" : $"; none here if the probes sent while the source was suspect drew no answer, the last round ending at most {DadEvidence.Freshness.TotalMilliseconds:0} ms before"),
         "ip " + string.Join(' ', IpAddr.Add(address)),
     ];
 
@@ -76,6 +79,15 @@ internal sealed class AddressStep(InterfaceAddress address, bool force, IDuplica
 
     public async Task ApplyAsync(StepContext ctx, CancellationToken ct)
     {
+        var verdict = force || address.IsIPv6 ? null : early?.Verdict(address);
+        if (verdict is { KnownFree: true })
+        {
+            // Known free: no listing first either (one process less); an address already here is "File exists".
+            ctx.Info(EventCode.AddressKnownFree, $"duplicate address detection for {address.Address} on {address.Interface} was done while the source was suspect: {verdict.Detail}; "
+                + "no new wait", new { address = address.Cidr, rounds = verdict.Rounds, windowMs = verdict.WindowMs, ageMs = verdict.AgeMs });
+            await AddAsync(ctx, ct);
+            return;
+        }
         var present = await IpAddr.ListAsync(ctx, address.Interface, ct);
         if (present.Any(c => IpAddr.SameAddress(c, address.Cidr)))
         {
@@ -83,11 +95,23 @@ internal sealed class AddressStep(InterfaceAddress address, bool force, IDuplica
             return;
         }
         if (!force)
+        {
+            if (verdict is not null)
+                ctx.Info(EventCode.EarlyDadNotUsed, $"duplicate address detection for {address.Address} runs now: {verdict.Detail}", new { address = address.Cidr });
             await DetectDuplicateAsync(ctx, ct);
+        }
+        await AddAsync(ctx, ct);
+    }
+
+    private async Task AddAsync(StepContext ctx, CancellationToken ct)
+    {
         var r = await ctx.Commands.RunAsync(ctx.Options.Ip, IpAddr.Add(address), CommandOptions.Default, ct);
-        if (!r.Ok && !r.Output.Contains("File exists", StringComparison.Ordinal))
+        if (r.Ok)
+            ctx.Info(EventCode.AddressAdded, $"added {address.Cidr} to {address.Interface}");
+        else if (r.Output.Contains("File exists", StringComparison.Ordinal))
+            ctx.Info(EventCode.AddressPresent, $"{address.Cidr} is already on {address.Interface}");
+        else
             throw new StepFailedException($"cannot add {address.Cidr} to {address.Interface}: {r.Output}", abort: true);
-        ctx.Info(EventCode.AddressAdded, $"added {address.Cidr} to {address.Interface}");
     }
 
     public async Task<string?> DriftAsync(StepContext ctx, CancellationToken ct) =>

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Runtime.InteropServices;
+using Understudy.Agent.Events;
+using Understudy.Agent.Failover;
 using Understudy.Agent.Identity;
+using Understudy.Testing;
 using Xunit;
 
 namespace Understudy.Agent.Tests.Failover;
@@ -124,6 +127,42 @@ public sealed class AddressNetnsTests
 
         await new AddressStep(new InterfaceAddress("198.18.7.20/24", "d0"), force: true).ApplyAsync(Ctx(ns.Name, events), CancellationToken.None);
         Assert.Contains("198.18.7.20/24", await ns.AddressesAsync("d0"));
+    }
+
+    /// <summary>
+    /// Issue 21, with real ARP probes: while the source is suspect, an address another interface holds answers (and is
+    /// then refused by the step's own detection), a free one is found free; the step adds the free one.
+    /// </summary>
+    [NetnsFact]
+    public async Task SuspectProbing_RealNamespace_HeldAddressAnswersAndIsRefused_FreeAddressIsAdded()
+    {
+        await using var ns = await TestNetns.CreateAsync();
+        var peer = await ProcessCommandRunner.Instance.RunAsync("ip", ["-n", ns.Name, "link", "show", "d1"], CommandOptions.Default, CancellationToken.None);
+        Assert.True(peer.Ok, "this kernel has dummy interfaces: no peer to hold the address; the veth variant covers this test");
+        await ns.IpAsync("-n", ns.Name, "addr", "add", "198.18.7.30/24", "dev", "d1");
+        var held = new InterfaceAddress("198.18.7.30/24", "d0");
+        var free = new InterfaceAddress("198.18.7.31/24", "d0");
+        var reports = new List<(EventCode Code, string Message)>();
+        await using var early = new SuspectProbing(new NetnsArpProbe(ns.Name), TimeProvider.System, [held, free],
+            (c, _, m, _) => { lock (reports) reports.Add((c, m)); });
+        early.Begin();
+        await Wait.UntilAsync(() =>
+        {
+            lock (reports)
+                return reports.Any(r => r.Code == EventCode.EarlyDadAnswered);
+        }, TimeSpan.FromSeconds(60), "the held address's answer");
+        await Wait.UntilAsync(() => early.Verdict(free)?.KnownFree == true, TimeSpan.FromSeconds(60), "a quiet round for the free address");
+        lock (reports)
+            Assert.Contains(reports, r => r.Code == EventCode.EarlyDadAnswered && r.Message.StartsWith("198.18.7.30 answered", StringComparison.Ordinal));
+        Assert.False(early.Verdict(held)!.KnownFree);
+
+        var events = new List<string>();
+        var e = await Assert.ThrowsAsync<StepFailedException>(() =>
+            new AddressStep(held, force: false, new NetnsArpProbe(ns.Name), early).ApplyAsync(Ctx(ns.Name, events), CancellationToken.None));
+        Assert.Contains("still answers", e.Message, StringComparison.Ordinal);
+        // Known free, or (on a machine too loaded for the rounds to stay recent) probed again: added either way.
+        await new AddressStep(free, force: false, new NetnsArpProbe(ns.Name), early).ApplyAsync(Ctx(ns.Name, events), CancellationToken.None);
+        Assert.Equal(["198.18.7.31/24"], await ns.AddressesAsync("d0"));
     }
 
     [NetnsFact]

@@ -4,6 +4,7 @@ using Understudy.Agent.Failover;
 using Understudy.Agent.Identity;
 using Understudy.Core.Jobs;
 using Understudy.Core.Protocol;
+using Understudy.Testing;
 using Xunit;
 
 namespace Understudy.Agent.Tests.Failover;
@@ -72,10 +73,18 @@ public sealed class FailoverEngineTests
 
         public FailoverManager Manager { get; private set; } = null!;
 
-        public Rig() => NewManager();
+        private readonly IDuplicateAddressProbe _probe;
+        private readonly TimeProvider _time;
+
+        public Rig(IDuplicateAddressProbe? probe = null, TimeProvider? time = null)
+        {
+            _probe = probe ?? new NobodyProbe();
+            _time = time ?? TimeProvider.System;
+            NewManager();
+        }
 
         public void NewManager() =>
-            Manager = new FailoverManager(new FailoverServices(H.Store, H.Events, TimeProvider.System, H.Options, Commands, new SilentProber(), Replication, new NobodyProbe()));
+            Manager = new FailoverManager(new FailoverServices(H.Store, H.Events, _time, H.Options, Commands, new SilentProber(), Replication, _probe));
 
         public async Task RestartAsync()
         {
@@ -173,6 +182,75 @@ public sealed class FailoverEngineTests
         var outcome = await engine.Takeover!.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(outcome.Completed);
         Assert.Equal(FailoverState.FailedOver, engine.State);
+    }
+
+    /// <summary>Issue 21: the address is probed while misses accumulate; the take-over finds it known free and adds it
+    /// without probing again (the fake clock stands still, so the suspect phase's one round stays recent).</summary>
+    [Fact]
+    public async Task Automatic_SuspectPhaseFindsTheAddressFree_TakeoverAddsItWithoutANewWait()
+    {
+        var probe = new ScriptedDadProbe(() => false);
+        await using var rig = new Rig(probe, new Microsoft.Extensions.Time.Testing.FakeTimeProvider());
+        var engine = await RegisterAsync(rig, Yaml(trigger: "automatic"));
+        var vip = new InterfaceAddress("192.0.2.10/24", "eth0");
+        Assert.Null(engine.EarlyDad.Verdict(vip));
+
+        engine.Observe([false, false]);
+        Assert.Equal(FailoverState.Suspect, engine.State);
+        await Wait.UntilAsync(() => engine.EarlyDad.Verdict(vip)?.KnownFree == true, TimeSpan.FromSeconds(30), "a round of probes without an answer");
+        for (int i = 0; i < 2; i++)
+            engine.Observe([false, false]);
+        var outcome = await engine.Takeover!.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(outcome.Completed, outcome.AbortReason);
+        Assert.Equal(1, probe.Calls);
+        Assert.Contains("ip addr add 192.0.2.10/24 dev eth0", rig.Commands.Lines);
+        Assert.Contains(rig.H.EventsOf("web"), e => e.Code == EventCode.AddressKnownFree);
+        Assert.False(engine.EarlyDad.Probing);
+    }
+
+    /// <summary>Issue 21: probing runs while suspect (manual trigger too), not while pending (an operator may take hours), and again once suspect.</summary>
+    [Fact]
+    public async Task Manual_ProbesWhileSuspect_NotWhilePending()
+    {
+        await using var rig = new Rig(new ScriptedDadProbe(() => false), new Microsoft.Extensions.Time.Testing.FakeTimeProvider());
+        var engine = await RegisterAsync(rig, Yaml());
+        Assert.False(engine.EarlyDad.Probing);
+        engine.Observe([false, false]);
+        Assert.True(engine.EarlyDad.Probing);
+        for (int i = 0; i < 2; i++)
+            engine.Observe([false, false]);
+        Assert.Equal(FailoverState.Pending, engine.State);
+        Assert.False(engine.EarlyDad.Probing);
+        engine.Observe([true, false]);
+        Assert.Equal(FailoverState.Suspect, engine.State);
+        Assert.True(engine.EarlyDad.Probing);
+        engine.Observe([true, true]);
+        Assert.Equal(FailoverState.Protecting, engine.State);
+        Assert.False(engine.EarlyDad.Probing);
+    }
+
+    /// <summary>Issue 21's guard: an address that answers while the source is suspect is not taken on early evidence; the
+    /// take-over's own detection finds it answering and refuses it.</summary>
+    [Fact]
+    public async Task Automatic_AddressAnswersDuringTheSuspectPhase_IsNotTaken()
+    {
+        var probe = new ScriptedDadProbe(() => true);
+        await using var rig = new Rig(probe, new Microsoft.Extensions.Time.Testing.FakeTimeProvider());
+        var engine = await RegisterAsync(rig, Yaml(trigger: "automatic"));
+        engine.Observe([false, false]);
+        await Wait.UntilAsync(() => rig.H.EventsOf("web").Any(e => e.Code == EventCode.EarlyDadAnswered), TimeSpan.FromSeconds(30), "the answer reported");
+        for (int i = 0; i < 2; i++)
+            engine.Observe([false, false]);
+        var outcome = await engine.Takeover!.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.False(outcome.Completed);
+        Assert.Contains("still answers", outcome.AbortReason, StringComparison.Ordinal);
+        Assert.Equal(2, probe.Calls); // the suspect phase's round, then the take-over's own
+        Assert.DoesNotContain(rig.Commands.Lines, l => l.StartsWith("ip addr add", StringComparison.Ordinal));
+        Assert.Contains(rig.H.EventsOf("web"), e => e.Code == EventCode.EarlyDadNotUsed);
+        Assert.DoesNotContain(rig.H.EventsOf("web"), e => e.Code == EventCode.AddressKnownFree);
+        Assert.Equal(FailoverState.Pending, engine.State);
     }
 
     [Fact]
