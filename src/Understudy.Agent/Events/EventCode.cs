@@ -176,4 +176,8 @@ internal enum EventCode
     CaptureSubtreeResync = 822,
 
     RestoreKept = 860,
+
+    FaultFileSystemOn = 870,
+    TargetStorageFault = 871,
+    TargetStorageHealed = 872,
 }
