@@ -22,6 +22,11 @@ internal sealed record AgentSettings
     /// knob: the job file's minimum is one minute); null: each job's own. A job without a schedule gets none.</summary>
     public TimeSpan? VerifySchedule { get; init; }
 
+    /// <summary>Test only (<c>UNDERSTUDY_FAULT_FS</c>): the control file of the fault-injecting file system
+    /// (<see cref="Core.Posix.FaultingFileSystem"/>), which then stands below every tree the agent opens; null (always in
+    /// production): the real one.</summary>
+    public string? FaultFileSystem { get; init; }
+
     /// <summary>The settings <paramref name="env"/> gives; a value that does not parse as a positive number of
     /// milliseconds leaves the default, as it always did.</summary>
     public static AgentSettings FromEnvironment(Func<string, string?> env)
@@ -33,6 +38,7 @@ internal sealed record AgentSettings
             PassivePoll = Milliseconds(env("UNDERSTUDY_PASSIVE_POLL_MS")) ?? d.PassivePoll,
             RestoreSync = Milliseconds(env("UNDERSTUDY_RESTORE_SYNC_MS")) ?? d.RestoreSync,
             VerifySchedule = Milliseconds(env("UNDERSTUDY_VERIFY_SCHEDULE_MS")),
+            FaultFileSystem = env("UNDERSTUDY_FAULT_FS") is { Length: > 0 } f ? f : null,
         };
     }
 

@@ -178,6 +178,9 @@ internal enum EventCode
 
     RestoreKept = 860,
 
+    FaultFileSystemOn = 870,
+    TargetStorageFault = 871,
+    TargetStorageHealed = 872,
     AddressKnownFree = 880,
     EarlyDadAnswered = 881,
     EarlyDadFailed = 882,

@@ -125,6 +125,13 @@ internal sealed class AgentHost : IAsyncDisposable
         // The environment's knobs, read here once (docs/cli.md, "Agent environment") and handed down; no part reads them later.
         Func<string, string?> env = Environment.GetEnvironmentVariable;
         var ctx = new AgentContext(identity, name, options.DataDir, store, events, time, loops) { Settings = AgentSettings.FromEnvironment(env), PeerHeartbeat = options.PeerHeartbeat };
+        if (ctx.Settings.FaultFileSystem is { } faults)
+        {
+            // Before any tree is opened: every call below the apply and walk code goes through it from now on.
+            Core.Posix.FileSystem.Use(new Core.Posix.FaultingFileSystem(faults));
+            events.Record(EventCode.FaultFileSystemOn, Severity.Warning, "agent", null,
+                $"file-system fault injection is on (UNDERSTUDY_FAULT_FS={faults}): a test setting, never for production");
+        }
         var identityOptions = IdentityOptions.FromEnvironment(env);
         var jobs = new JobManager(ctx, Replication.Capture.WatcherOptions.FromEnvironment(env));
         // The one cycle in the wiring: the target asks fail-over about every source that connects, and a take-over

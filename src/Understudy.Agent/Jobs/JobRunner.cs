@@ -63,6 +63,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         Compression = replication.Compression;
         State = stoppedSince is not null ? JobState.Stopped : paused ? JobState.Paused : JobState.Connecting;
         Reason = stoppedSince is { } since ? StoppedReason(job.Name, since) : paused ? PausedReason : null;
+        _wanted = (State, Reason);
         _writeOrder = replication.Consistency == Consistency.WriteOrder;
         if (replication.Enabled && !_writeOrder)
             _pipeline = CreatePipeline();
@@ -138,6 +139,15 @@ internal sealed partial class JobRunner : IAsyncDisposable
 
     private void SetState(JobState state, string? reason)
     {
+        _wanted = (state, reason);
+        Publish(state, reason);
+    }
+
+    /// <summary>Shows a state; while the target cannot write, its reason instead of any state that claims data moves (JobRunner.TargetStorage.cs).</summary>
+    private void Publish(JobState state, string? reason)
+    {
+        if (_targetFault is { } fault && IsWorking(state))
+            (state, reason) = (JobState.Error, fault);
         State = state;
         Reason = reason;
         Interlocked.Increment(ref _changes);
@@ -247,6 +257,10 @@ internal sealed partial class JobRunner : IAsyncDisposable
                 {
                     OnStorageFault(storage.Message);
                 }
+                else if (e is TargetException { Code: ErrorCode.Io })
+                {
+                    OnTargetStorageFault(e.Message);
+                }
                 else if (e is TargetException { Code: ErrorCode.NoSpace })
                 {
                     if (State != JobState.Paused)
@@ -299,6 +313,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         _session.Connection.Compression = Compression;
         _session.Connection.Throttle = Limiter.WaitAsync;
         _session.Missing = OnMissing;
+        _session.Acked = OnTargetAcked;
         StartSourceStatus(_session);
         return _session;
     }

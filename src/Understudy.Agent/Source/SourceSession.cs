@@ -52,6 +52,9 @@ internal sealed class SourceSession : IAsyncDisposable
     /// <summary>Set by replication before sending: receives the path of an operation the target found nothing to apply to.</summary>
     public Action<string>? Missing { get; set; }
 
+    /// <summary>Set before use: told of every acknowledgement, i.e. the target made something durable (on the receive loop).</summary>
+    public Action? Acked { get; set; }
+
     /// <summary>Runs the source side over a connection opened the other way round (a restore: the target
     /// of the job sends, the passive source applies; docs/architecture.md, "Restore and fail-back").</summary>
     public static SourceSession Attach(PeerConnection conn, JobOpened opened, CancellationToken ct) => new(conn, opened, ct);
@@ -151,6 +154,7 @@ internal sealed class SourceSession : IAsyncDisposable
                 return true;
             });
         }
+        Acked?.Invoke();
     }
 
     private void OnPointApplied(long point)

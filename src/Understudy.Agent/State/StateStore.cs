@@ -16,12 +16,29 @@ internal sealed partial class StateStore : IDisposable
 
     public StateStore(string dataDir)
     {
+        var path = Path.Combine(dataDir, FileName);
         _db = new SqliteConnection(new SqliteConnectionStringBuilder
         {
-            DataSource = Path.Combine(dataDir, FileName),
+            DataSource = path,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
         }.ToString());
+        try
+        {
+            OpenSchema();
+        }
+        catch (SqliteException e)
+        {
+            // Not guessed around: starting empty would forget trust, jobs and a fail-over (the target would serve as if
+            // it never took over). The agent does not start; the file stays for the operator (docs/cli.md, exit codes).
+            _db.Dispose();
+            throw new IOException($"the state database {path} is damaged or unreadable ({e.Message}): restore it from a backup, "
+                + "or move it aside to start without its trust entries, jobs and fail-over state", e);
+        }
+    }
+
+    private void OpenSchema()
+    {
         _db.Open();
         Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;");
         // hosted.runtime is never written or read; it stays in the schema so a data dir has the same tables whatever version made it.

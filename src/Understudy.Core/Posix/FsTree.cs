@@ -76,7 +76,7 @@ internal sealed partial class FsTree : IDisposable
     /// durability point after many renames (cheaper than fsync per file plus per directory).</summary>
     public void SyncFs()
     {
-        if (Libc.syncfs(_root) != 0)
+        if (FileSystem.Current.SyncFs(_root) != 0)
             throw PosixException.FromLastError("syncfs", RootDisplay);
     }
 

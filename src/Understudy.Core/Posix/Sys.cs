@@ -56,7 +56,7 @@ internal static unsafe partial class Sys
         {
             while (true)
             {
-                int r = Libc.openat(dir, p, flags, mode);
+                int r = FileSystem.Current.OpenAt(dir, p, flags, mode);
                 if (r >= 0)
                 {
                     fd = new SafeFd(r);
@@ -80,27 +80,27 @@ internal static unsafe partial class Sys
     public static int TryUnlinkAt(SafeFd dir, byte[] zname, int flags)
     {
         fixed (byte* p = zname)
-            return Libc.unlinkat(dir, p, flags) == 0 ? 0 : Errno;
+            return FileSystem.Current.UnlinkAt(dir, p, flags) == 0 ? 0 : Errno;
     }
 
     public static int TryMkdirAt(SafeFd dir, byte[] zname, uint mode)
     {
         fixed (byte* p = zname)
-            return Libc.mkdirat(dir, p, mode) == 0 ? 0 : Errno;
+            return FileSystem.Current.MkdirAt(dir, p, mode) == 0 ? 0 : Errno;
     }
 
     public static int TryRenameAt(SafeFd fromDir, byte[] zfrom, SafeFd toDir, byte[] zto)
     {
         fixed (byte* a = zfrom)
         fixed (byte* b = zto)
-            return Libc.renameat(fromDir, a, toDir, b) == 0 ? 0 : Errno;
+            return FileSystem.Current.RenameAt(fromDir, a, toDir, b) == 0 ? 0 : Errno;
     }
 
     public static int TrySymlinkAt(byte[] ztarget, SafeFd dir, byte[] zname)
     {
         fixed (byte* t = ztarget)
         fixed (byte* n = zname)
-            return Libc.symlinkat(t, dir, n) == 0 ? 0 : Errno;
+            return FileSystem.Current.SymlinkAt(t, dir, n) == 0 ? 0 : Errno;
     }
 
     /// <summary>Gives the open file <paramref name="fd"/> (an O_TMPFILE one) the name <paramref name="zto"/>:
@@ -114,7 +114,7 @@ internal static unsafe partial class Sys
             fixed (byte* b = zto)
             {
                 byte empty = 0;
-                if (Libc.linkat(fd, &empty, toDir, b, Libc.AT_EMPTY_PATH) == 0)
+                if (FileSystem.Current.LinkAt(fd, &empty, toDir, b, Libc.AT_EMPTY_PATH) == 0)
                     return 0;
             }
             int e = Errno;
@@ -125,7 +125,7 @@ internal static unsafe partial class Sys
         fixed (byte* a = zproc)
         fixed (byte* b = zto)
         {
-            if (Libc.linkat(toDir, a, toDir, b, Libc.AT_SYMLINK_FOLLOW) != 0)
+            if (FileSystem.Current.LinkAt(toDir, a, toDir, b, Libc.AT_SYMLINK_FOLLOW) != 0)
                 return Errno;
         }
         s_linkEmptyPath = false; // /proc linked what AT_EMPTY_PATH would not: no capability, use /proc from now on
@@ -145,7 +145,7 @@ internal static unsafe partial class Sys
     {
         fixed (byte* a = zfrom)
         fixed (byte* b = zto)
-            return Libc.linkat(fromDir, a, toDir, b, 0) == 0 ? 0 : Errno;
+            return FileSystem.Current.LinkAt(fromDir, a, toDir, b, 0) == 0 ? 0 : Errno;
     }
 
     public static byte[] ReadLinkAt(SafeFd dir, byte[] zname, string display)
@@ -190,7 +190,7 @@ internal static unsafe partial class Sys
         {
             while (true)
             {
-                nint n = Libc.getdents64(dir, b, (nuint)buf.Length);
+                nint n = FileSystem.Current.Getdents64(dir, b, (nuint)buf.Length);
                 if (n < 0)
                 {
                     int e = Errno;

@@ -49,7 +49,7 @@ internal sealed class TempFile : IDisposable
             int done = 0;
             while (done < data.Length)
             {
-                nint n = Libc.pwrite(_fd, p + done, (nuint)(data.Length - done), offset + done);
+                nint n = FileSystem.Current.Pwrite(_fd, p + done, (nuint)(data.Length - done), offset + done);
                 if (n < 0)
                 {
                     int e = Sys.Errno;
@@ -158,7 +158,7 @@ internal sealed class TempFile : IDisposable
         if (written > _directFill)
         {
             // Padding went past the end of the file: cut it back to its size.
-            if (Libc.ftruncate(_fd, _directSize) != 0)
+            if (FileSystem.Current.Ftruncate(_fd, _directSize) != 0)
                 throw PosixException.FromLastError("truncate", _display);
             written = _directFill;
         }
@@ -180,7 +180,7 @@ internal sealed class TempFile : IDisposable
         int done = 0;
         while (done < length)
         {
-            nint n = Libc.pwrite(_fd, p + done, (nuint)(length - done), offset + done);
+            nint n = FileSystem.Current.Pwrite(_fd, p + done, (nuint)(length - done), offset + done);
             if (n < 0)
             {
                 int e = Sys.Errno;
@@ -222,7 +222,7 @@ internal sealed class TempFile : IDisposable
     public void SetLength(long length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        if (Libc.ftruncate(_fd, length) != 0)
+        if (FileSystem.Current.Ftruncate(_fd, length) != 0)
             throw PosixException.FromLastError("truncate", _display);
     }
 
@@ -240,7 +240,7 @@ internal sealed class TempFile : IDisposable
 
     public void Fsync()
     {
-        if (Libc.fsync(_fd) != 0)
+        if (FileSystem.Current.Fsync(_fd) != 0)
             throw PosixException.FromLastError("fsync", _display);
     }
 

@@ -45,7 +45,7 @@ internal static unsafe class Xattrs
             fixed (byte* n = Sys.Z(x.Name))
             fixed (byte* v = x.Value)
             {
-                if (Libc.fsetxattr(fd, n, v, (nuint)x.Value.Length, 0) != 0)
+                if (FileSystem.Current.Fsetxattr(fd, n, v, (nuint)x.Value.Length, 0) != 0)
                     throw PosixException.FromLastError($"setxattr {Paths.RelPath.Display(x.Name)}", display);
             }
         }

@@ -70,7 +70,7 @@ internal sealed unsafe partial class PointApplier
                 break;
             case SendCommandKind.Truncate:
                 var f = File(c, SendAttribute.Path);
-                if (Libc.ftruncate(f, c.Offset64(SendAttribute.Size)) != 0)
+                if (FileSystem.Current.Ftruncate(f, c.Offset64(SendAttribute.Size)) != 0)
                     throw PosixException.FromLastError("ftruncate", Show(c, SendAttribute.Path));
                 break;
             case SendCommandKind.Clone:
@@ -143,7 +143,7 @@ internal sealed unsafe partial class PointApplier
         {
             fixed (byte* from = Sys.Z(existing))
             fixed (byte* to = z)
-                return Libc.linkat(_root, from, dir, to, 0) == 0 ? 0 : Sys.Errno;
+                return FileSystem.Current.LinkAt(_root, from, dir, to, 0) == 0 ? 0 : Sys.Errno;
         });
         if (e != 0 && e != Libc.EEXIST)
             throw new PosixException(e, "link", Show(c, SendAttribute.Path));
@@ -207,7 +207,7 @@ internal sealed unsafe partial class PointApplier
             int done = 0;
             while (done < data.Length)
             {
-                nint n = Libc.pwrite(fd, b + done, (nuint)(data.Length - done), offset + done);
+                nint n = FileSystem.Current.Pwrite(fd, b + done, (nuint)(data.Length - done), offset + done);
                 if (n < 0)
                 {
                     if (Sys.Errno == Libc.EINTR)
@@ -247,7 +247,7 @@ internal sealed unsafe partial class PointApplier
                     break; // past the source's end: a clone of a range ending at EOF rounded up to a block
                 for (nint done = 0; done < n;)
                 {
-                    nint w = Libc.pwrite(dst, b + done, (nuint)(n - done), dstOff + done);
+                    nint w = FileSystem.Current.Pwrite(dst, b + done, (nuint)(n - done), dstOff + done);
                     if (w < 0 && Sys.Errno == Libc.EINTR)
                         continue;
                     if (w < 0)

@@ -94,7 +94,7 @@ internal sealed partial class PointApplier : IDisposable
     public void SyncFs()
     {
         CloseFiles();
-        if (Libc.syncfs(_root) != 0)
+        if (FileSystem.Current.SyncFs(_root) != 0)
             throw PosixException.FromLastError("syncfs", _rootPath);
     }
 

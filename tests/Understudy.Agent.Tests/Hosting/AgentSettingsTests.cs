@@ -29,8 +29,16 @@ public sealed class AgentSettingsTests
     [InlineData("soon")]
     public void FromEnvironment_UnsetOrInvalid_KeepsDefaults(string? value)
     {
-        var s = AgentSettings.FromEnvironment(_ => value);
+        var s = AgentSettings.FromEnvironment(k => k.EndsWith("_MS", StringComparison.Ordinal) ? value : null);
         Assert.Equal(AgentSettings.Default, s);
         Assert.Equal((TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(2), (TimeSpan?)null), (s.PassivePoll, s.RestoreSync, s.VerifySchedule));
+    }
+
+    [Fact]
+    public void FromEnvironment_FaultFileSystem_OnlyWhenSet()
+    {
+        Assert.Null(AgentSettings.FromEnvironment(_ => null).FaultFileSystem);
+        Assert.Null(AgentSettings.FromEnvironment(k => k == "UNDERSTUDY_FAULT_FS" ? "" : null).FaultFileSystem);
+        Assert.Equal("/tmp/faults", AgentSettings.FromEnvironment(k => k == "UNDERSTUDY_FAULT_FS" ? "/tmp/faults" : null).FaultFileSystem);
     }
 }
