@@ -40,6 +40,7 @@ internal sealed partial class InotifyWatcher
         // A pair is queued back to back; one whose IN_MOVED_FROM ended the read waits for the next read's first event
         // (or for the queue seen empty: OnIdle).
         FinishPendingMoves(all: false);
+        NoteSetup();
     }
 
     private void Dispatch(int wd, uint mask, uint cookie, ReadOnlySpan<byte> name)
