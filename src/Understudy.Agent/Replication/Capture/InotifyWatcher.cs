@@ -149,16 +149,13 @@ internal sealed partial class InotifyWatcher : KernelWatcher
             var child = item.Path.Append(e.Name);
             if (Excluded(child))
                 continue;
+            var inode = e.IsDirectory ? null : WatchIfLinked(child);
             if (item.Report)
-                Sink.Publish(new ChangeEvent(ChangeKind.Created, child, e.IsDirectory));
+                Sink.Publish(new ChangeEvent(ChangeKind.Created, child, e.IsDirectory, Inode: inode));
             if (e.IsDirectory)
             {
                 Progress.AddSeen(1);
                 (item.Report || item.Retry ? _fresh : _initial).Enqueue(item with { Path = child });
-            }
-            else
-            {
-                WatchIfLinked(child);
             }
         }
     }
