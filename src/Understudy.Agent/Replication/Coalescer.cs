@@ -171,7 +171,8 @@ internal sealed class Coalescer
             switch (e.Kind)
             {
                 case ChangeKind.Created:
-                    Upsert(root, e.Path, e.IsDirectory);
+                    // A new name of a multiply linked file (inotify says which file when it read the name).
+                    Upsert(root, e.Path, e.IsDirectory, inode: e.Inode);
                     AddParent(parents, root, e.Path);
                     break;
                 case ChangeKind.Modified:

@@ -65,6 +65,27 @@ public sealed class ChangeWatcherHardLinkTests
             "Written other with the inode of keep");
     }
 
+    /// <summary>
+    /// A link made and written through before the watcher reads its creation: the write came before inotify's watch on
+    /// the file, so only the name's creation can say which file it is (read while the name holds it). The pipeline's own
+    /// lookup comes a batch later, when the name may be gone (CaptureHardLinkTests).
+    /// </summary>
+    [Theory, InotifyData, FanotifyData]
+    public async Task LinkMadeAndWrittenThrough_BeforeTheWatcherReads_AnEventOfTheNewNameCarriesTheInode(string method)
+    {
+        var gate = new TaskCompletionSource();
+        await using var h = WatchHarness.Start(method, options: new WatcherOptions { ReadGate = gate.Task },
+            prepare: r => File.WriteAllText(Path.Combine(r, "keep"), "old"));
+        await h.Watcher.Ready;
+        var inode = InodeOf(h.Root, "keep");
+        TestLibc.Link(h.P("keep"), h.P("other"));
+        File.WriteAllText(h.P("other"), "new content");
+        gate.SetResult();
+        await h.BarrierAsync();
+        var named = h.Snapshot().Where(e => e.Path == RelPath.Parse("other")).ToList();
+        Assert.True(named.Exists(e => e.Inode == inode), $"no event of 'other' carries the inode of keep: {string.Join(", ", named)}");
+    }
+
     private static (ulong, ulong) InodeOf(string root, string name)
     {
         using var t = FsTree.Open(root, create: false);

@@ -71,8 +71,11 @@ public sealed class ChangeWatcherRenameOrderTests
         gate.SetResult();
         await h.BarrierAsync();
 
-        model.Apply(h.Snapshot());
-        Assert.Equal(TreeModel.List(h.Root), model.Paths.Where(p => p != ".").Order(StringComparer.Ordinal));
+        var events = h.Snapshot();
+        model.Apply(events);
+        var replayed = model.Paths.Where(p => p != ".").Order(StringComparer.Ordinal).ToList();
+        Assert.True(TreeModel.List(h.Root).SequenceEqual(replayed),
+            $"the events replay to: {string.Join(", ", replayed)}\nevents:\n{string.Join("\n", events)}");
     }
 
     /// <summary>

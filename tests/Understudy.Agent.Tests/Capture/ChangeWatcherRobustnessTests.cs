@@ -132,6 +132,42 @@ public sealed class ChangeWatcherRobustnessTests
         await h.WaitForAsync(ChangeKind.Modified, "d29/e/f/deep");
     }
 
+    /// <summary>
+    /// inotify lists a directory new to it after the read that reported it, a setup step at a time, and what the listing
+    /// finds is published then: until it is, the watcher is neither settled nor quiet (`idle` and the capture point
+    /// rely on that, and so do the tests' barriers).
+    /// </summary>
+    [Fact]
+    public async Task Inotify_TreeMovedIn_NotQuietUntilWhatItHoldsIsReported()
+    {
+        await using var h = WatchHarness.StartUnread(nameof(WatcherMethod.Inotify), new WatcherOptions { SetupBatchSize = 1 });
+        await h.Watcher.Ready;
+        const int dirs = 300;
+        var tree = Path.Combine(h.Outside, "tree");
+        for (int i = 0; i < dirs; i++)
+        {
+            Directory.CreateDirectory(Path.Combine(tree, $"d{i}"));
+            await File.WriteAllTextAsync(Path.Combine(tree, $"d{i}/f"), "x");
+        }
+        Directory.Move(tree, h.P("tree"));
+
+        var files = new HashSet<RelPath>();
+        void Drain() => files.UnionWith(h.DrainNow().Where(e => e.Kind == ChangeKind.Created && !e.IsDirectory).Select(e => e.Path));
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            // Read as a consumer does: whenever the watcher says nothing is on its way, everything must have arrived.
+            Drain();
+            bool quiet = h.Watcher.Quiet;
+            Drain();
+            if (quiet && files.Count > 0)
+                break;
+            Assert.True(sw.Elapsed < WatchHarness.Deadline, $"{files.Count} of {dirs} files reported, and never quiet");
+            await Task.Yield();
+        }
+        Assert.True(files.Count == dirs, $"quiet with {files.Count} of the {dirs} files in the moved-in tree reported");
+    }
+
     [Theory, InotifyData, FanotifyData]
     public async Task ConsumerLag_FullChannel_ReportsOverflowInsteadOfBlocking(string method)
     {

@@ -125,19 +125,34 @@ internal sealed class WatchHarness : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes a marker file and waits for it: every event caused before it has been read by then.</summary>
+    /// <summary>
+    /// Writes a marker file and waits for it, then for the watcher to be settled with everything it published seen:
+    /// every event caused before the marker has been read by then. (The marker alone is not enough: inotify lists a new
+    /// directory after the read that reported it, so what it holds can come after events read with it, the marker's too.)
+    /// </summary>
     public async Task BarrierAsync(string name = "zz-barrier")
     {
         await File.WriteAllTextAsync(P(name), "x");
         await WaitForAsync(ChangeKind.Modified, name);
+        await PollAsync(() =>
+        {
+            // Under the reader's lock: an event is either still in the channel or in _seen. Settled first: what the
+            // watcher publishes before it says so is in the channel by then.
+            lock (_seen)
+                return Watcher.Settled && Watcher.Events.Count == 0;
+        }, "the watcher to settle after the barrier");
     }
 
     private async Task ReadAllAsync()
     {
-        await foreach (var e in Watcher.Events.ReadAllAsync())
+        var events = Watcher.Events;
+        while (await events.WaitToReadAsync())
         {
             lock (_seen)
-                _seen.Add(e);
+            {
+                while (events.TryRead(out var e))
+                    _seen.Add(e);
+            }
         }
     }
 

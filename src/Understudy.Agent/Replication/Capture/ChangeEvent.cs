@@ -15,8 +15,10 @@ namespace Understudy.Agent.Replication.Capture;
 /// that happened before it was read and may not have been reported.
 /// </remarks>
 /// <remarks>
-/// <see cref="Inode"/> (fanotify, content and metadata changes of files): the file changed, when it has other names
-/// or the name it was changed through no longer holds it; the change belongs to the file's other names then.
+/// <see cref="Inode"/> (content and metadata changes of files; with inotify, of multiply linked files, and the Created
+/// event of such a file's name, which is all that tells a change made through a new link before its watch was placed):
+/// the file changed, when it has other names or the name it was changed through no longer holds it; the change belongs
+/// to the file's other names then.
 /// </remarks>
 /// <remarks><see cref="Reason"/>: for an Overflow the watcher can explain (a watch it could not place, e.g. the inotify
 /// limit with the sysctl that raises it), what users are told instead of "events were lost".</remarks>

@@ -40,6 +40,7 @@ internal sealed partial class InotifyWatcher
         // A pair is queued back to back; one whose IN_MOVED_FROM ended the read waits for the next read's first event
         // (or for the queue seen empty: OnIdle).
         FinishPendingMoves(all: false);
+        NoteSetup();
     }
 
     private void Dispatch(int wd, uint mask, uint cookie, ReadOnlySpan<byte> name)
@@ -92,9 +93,10 @@ internal sealed partial class InotifyWatcher
             _lastNamed = (path, mask);
         if ((mask & IN_CREATE) != 0)
         {
-            if (!isDir)
-                WatchIfLinked(path); // link(2) made a new name: the file has two now
-            Sink.Publish(new ChangeEvent(ChangeKind.Created, path, isDir));
+            // link(2) made a new name: the file has two now, and a change made through it before its watch was placed
+            // is known by this event only.
+            var inode = isDir ? null : WatchIfLinked(path);
+            Sink.Publish(new ChangeEvent(ChangeKind.Created, path, isDir, Inode: inode));
             if (isDir)
             {
                 Progress.AddSeen(1);

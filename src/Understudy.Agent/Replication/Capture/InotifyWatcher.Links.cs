@@ -17,7 +17,9 @@ namespace Understudy.Agent.Replication.Capture;
 /// the name and the inode together; the name may be gone by the time anyone looks.</para>
 /// <para>Race-free as new directories are: a change made before the file's watch was placed is covered by the
 /// Created (or moved-in) record of the name that gave the file its second link, which is sent as the file is then,
-/// or, for files that existed before, by the comparison after <see cref="IChangeWatcher.Ready"/>. A file watch costs
+/// or, for files that existed before, by the comparison after <see cref="IChangeWatcher.Ready"/>. That Created event
+/// carries the inode the name held when it was read: the name may be gone by the time its record is queued (the
+/// pipeline's own lookup comes a batch later), and the change then belongs to the file's other names. A file watch costs
 /// one inotify watch per multiply linked inode (not per name) and is dropped by the kernel with the inode.</para>
 /// <para>A file watch's IN_ATTRIB without a named event just before it is a link count change (a link or unlink:
 /// the kernel reports that to the inode only), not a change of the file, and is ignored.</para>
@@ -35,22 +37,23 @@ internal sealed partial class InotifyWatcher
     /// <summary>
     /// Gives <paramref name="path"/> a watch of its own when it is a file with more than one link. Stat, watch, stat
     /// again: the watch is recorded only when both stats saw the same file (a name replaced meanwhile is left out).
+    /// Returns the inode the first stat saw (null: not a multiply linked file, or gone), for the name's Created event.
     /// </summary>
-    private void WatchIfLinked(RelPath path)
+    private (ulong Dev, ulong Ino)? WatchIfLinked(RelPath path)
     {
         var abs = Root.Absolute(path);
         if (LinkedFile(abs) is not { } before)
-            return;
+            return null;
         int wd = AddFileWatch(abs, out int errno);
         if (wd < 0)
         {
             if (errno == Interop.ENOSPC)
                 OnWatchFailed(new SetupItem(path, false), errno, directory: false);
-            return; // gone or replaced: its parent's events tell the story
+            return before; // gone or replaced since: its parent's events tell the story
         }
-        if (_table.TryGetPath(wd, out _) || LinkedFile(abs) != before)
-            return; // a directory (or another file) took the name between the calls
-        _files[wd] = before;
+        if (!_table.TryGetPath(wd, out _) && LinkedFile(abs) == before)
+            _files[wd] = before; // else a directory (or another file) took the name between the calls
+        return before;
     }
 
     /// <summary>Dispatches an event of a file watch: true when <paramref name="wd"/> is one.</summary>

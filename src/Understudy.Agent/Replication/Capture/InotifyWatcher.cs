@@ -36,6 +36,9 @@ internal sealed partial class InotifyWatcher : KernelWatcher
     private readonly List<DirectoryReader.Entry> _entries = [];
     private bool _limitReported;
 
+    /// <summary>Directories wait to be set up (<see cref="Settled"/>); written on the watcher thread, read on any.</summary>
+    private volatile bool _settingUp = true;
+
     /// <summary>A directory still to be watched; <paramref name="Report"/>: its entries are new and must be reported;
     /// <paramref name="Retry"/>: below a directory the watch limit refused before (InotifyWatcher.Unwatched.cs).</summary>
     private readonly record struct SetupItem(RelPath Path, bool Report, bool Retry = false);
@@ -73,6 +76,13 @@ internal sealed partial class InotifyWatcher : KernelWatcher
 
     protected override int IdleTimeoutMs => _pendingMoves.Count > 0 ? 5 : _vanished.Count > 0 ? 50 : RetryTimeoutMs;
 
+    /// <summary>
+    /// False while directories wait to be watched and listed: a new directory is listed after the read that reported
+    /// it, a setup step at a time, so what it holds is published then, after events read with it or later. Until
+    /// that is done a change is still on its way (<see cref="IChangeWatcher.Quiet"/>: `idle`, the capture point).
+    /// </summary>
+    public override bool Settled => !_settingUp;
+
     public static InotifyWatcher Start(string rootPath, Func<RelPath, bool>? excluded, WatcherOptions options, ILogger? logger)
     {
         var w = new InotifyWatcher(new RootPath(rootPath), excluded, options, logger);
@@ -87,7 +97,12 @@ internal sealed partial class InotifyWatcher : KernelWatcher
         // Nothing unread in the kernel queue: every rename that happened before now has been seen.
         FinishPendingMoves(all: true);
         _vanished.Clear();
+        NoteSetup();
     }
+
+    /// <summary>Called at the end of every step that may queue or finish setup work: before a read is done
+    /// (KernelWatcher's reading flag), and after what a setup step found is published.</summary>
+    private void NoteSetup() => _settingUp = _fresh.Count > 0 || _initial.Count > 0;
 
     protected override void DoWork()
     {
@@ -102,6 +117,7 @@ internal sealed partial class InotifyWatcher : KernelWatcher
         }
         if (_rewatching.Count > 0)
             FinishRewatching();
+        NoteSetup();
         if (_fresh.Count == 0 && _initial.Count == 0 && !Progress.IsReady)
         {
             MarkReady();
@@ -133,16 +149,13 @@ internal sealed partial class InotifyWatcher : KernelWatcher
             var child = item.Path.Append(e.Name);
             if (Excluded(child))
                 continue;
+            var inode = e.IsDirectory ? null : WatchIfLinked(child);
             if (item.Report)
-                Sink.Publish(new ChangeEvent(ChangeKind.Created, child, e.IsDirectory));
+                Sink.Publish(new ChangeEvent(ChangeKind.Created, child, e.IsDirectory, Inode: inode));
             if (e.IsDirectory)
             {
                 Progress.AddSeen(1);
                 (item.Report || item.Retry ? _fresh : _initial).Enqueue(item with { Path = child });
-            }
-            else
-            {
-                WatchIfLinked(child);
             }
         }
     }
