@@ -82,7 +82,10 @@ internal static class PassiveGuard
     }
 
     /// <summary>True while the job is passive by this source's own fence at start, not by the target's word.</summary>
-    public static bool IsFence(AgentContext ctx, string job) => Read(ctx, job) is { Fenced: true };
+    public static bool IsFence(AgentContext ctx, string job) => IsFence(ctx.Store, job);
+
+    /// <inheritdoc cref="IsFence(AgentContext, string)"/>
+    public static bool IsFence(State.StateStore store, string job) => Read(store, job) is { Fenced: true };
 
     /// <exception cref="TargetException">Code Passive: the job is passive on this source.</exception>
     public static void ThrowIfPassive(AgentContext ctx, string job)
