@@ -60,7 +60,7 @@ internal sealed partial class ChaosRig
 
     /// <summary>
     /// How long a returning source's agent may take, from its process's start, to take down the identity its OS brought
-    /// up (the fence or the stand-down at start, issue 20, item 4). Measured (docs/chaos.md): 1.2-1.7 s in the lab's
+    /// up (the fence or the stand-down at start, issue 20, item 4). Measured (docs/chaos.md): 1.2-3.9 s in the lab's
     /// debug build, 2.2-4.1 s for a release build on the shared 2-core machine at a load average of 50-60. Overlaps
     /// inside this boot window are reported apart; any later one is a violation.
     /// </summary>
