@@ -31,6 +31,6 @@ public sealed class SettingsTests
             .Where(f => !Allowed.ContainsKey(f))
             .Order(StringComparer.Ordinal)
             .ToList();
-        Assert.True(readers.Count == 0, "read the environment below the host (read it in AgentHost.Create into an options object instead): " + string.Join(", ", readers));
+        Assert.True(readers.Count == 0, "read the environment below the host (read it in AgentHost.CreateAsync into an options object instead): " + string.Join(", ", readers));
     }
 }

@@ -4,7 +4,7 @@ namespace Understudy.Agent.Common;
 
 /// <summary>
 /// The agent's timing knobs from its environment (docs/cli.md, "Agent environment"), read once as the agent starts
-/// (<c>AgentHost.Create</c>, with the capture's <c>WatcherOptions</c> and the take-over's <c>IdentityOptions</c>) and
+/// (<c>AgentHost.CreateAsync</c>, with the capture's <c>WatcherOptions</c> and the take-over's <c>IdentityOptions</c>) and
 /// handed down in <see cref="AgentContext.Settings"/>: no part below the host reads an environment variable, so what a
 /// part does cannot change under it while it runs, and a test gives a part its settings directly.
 /// </summary>

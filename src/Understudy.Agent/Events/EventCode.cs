@@ -160,6 +160,9 @@ internal enum EventCode
     SourceDemoteFailed = 751,
     SourceIdentityRetaken = 752,
     SourceIdentityNotRetaken = 753,
+    SourceFenced = 830,
+    SourceFenceLifted = 831,
+    SourceFenceConfirmed = 832,
 
     NotifyDelivered = 800,
     NotifyFailed = 801,

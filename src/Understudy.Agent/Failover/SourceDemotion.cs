@@ -11,7 +11,7 @@ namespace Understudy.Agent.Failover;
 /// A returning source stands down (issue 20, item 4): while a job is passive here (<see cref="PassiveGuard"/>: the
 /// target took it over) this host must not serve its identity, yet a host whose OS configures the service address, the
 /// share or the export brings them up at boot, before any agent runs. So the source takes them down
-/// (<see cref="SourceIdentity"/>): at agent start before anything else (<see cref="DemoteStoredAsync"/>, from the
+/// (<see cref="SourceIdentity"/>): at agent start before anything else (<see cref="StandDownStoredAsync"/>, from the
 /// stored jobs, ahead of the peer link, the API and the jobs), at once when the target first says it holds the identity
 /// (the passive poller's <see cref="Wake"/>), and every passive-poll interval (<see cref="AgentSettings.PassivePoll"/>) after, should a network
 /// manager bring the address back. Only while passive, the target holding the identity (not while it is still taking
@@ -19,33 +19,13 @@ namespace Understudy.Agent.Failover;
 /// back by fail-back's reclaim (<see cref="PassiveGuard.MustStandDown"/>): a source whose job is not failed over keeps
 /// everything it serves.
 /// </summary>
-internal sealed class SourceDemotion(AgentContext ctx, JobManager jobs, SourceIdentity identity) : IAsyncDisposable
+internal sealed partial class SourceDemotion(AgentContext ctx, JobManager jobs, SourceIdentity identity) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly Lock _wakeLock = new();
     private readonly ConcurrentDictionary<string, string> _lastFailure = new(StringComparer.Ordinal);
     private Task _loop = Task.CompletedTask;
-
-    /// <summary>At agent start, first: every stored job that is passive here, as its stored YAML says.</summary>
-    public async Task DemoteStoredAsync(CancellationToken ct)
-    {
-        foreach (var stored in ctx.Store.ListJobs())
-        {
-            if (!PassiveGuard.MustStandDown(ctx, stored.Name))
-                continue;
-            JobSpec spec;
-            try
-            {
-                spec = JobFile.Parse(stored.Yaml, $"job {stored.Name}");
-            }
-            catch (JobFileException)
-            {
-                continue; // JobManager.LoadStored says so (event 200)
-            }
-            await KeepOffAsync(spec, ct);
-        }
-    }
 
     public void Start() => _loop = ctx.Loops.Run("source-demotion", null, LoopAsync, _stop.Token);
 
@@ -97,17 +77,20 @@ internal sealed class SourceDemotion(AgentContext ctx, JobManager jobs, SourceId
     }
 
     /// <summary>Takes down what this host serves of the job's identity; an event when something was up, another when something could not be taken down.</summary>
-    public async Task KeepOffAsync(JobSpec spec, CancellationToken ct)
+    public async Task KeepOffAsync(JobSpec spec, CancellationToken ct) => Record(spec, await TakeDownAsync(spec, ct));
+
+    /// <summary>What was taken down of the job's identity; null when the job need not stand down (not, or no longer).</summary>
+    private async Task<StandDown?> TakeDownAsync(JobSpec spec, CancellationToken ct)
     {
         if (spec.Failover is null)
-            return;
+            return null;
         var down = new StandDown();
         await identity.Gate.WaitAsync(ct);
         try
         {
             // Asked again under the gate: a fail-back's reclaim may have given the identity back meanwhile.
             if (!PassiveGuard.MustStandDown(ctx, spec.Name))
-                return;
+                return null;
             await identity.DropAddressesAsync(spec, down, ct);
             await identity.SharesOffAsync(spec, down, onlyIfChanged: true, ct);
             await identity.UnexportAsync(spec, down, ct);
@@ -116,7 +99,14 @@ internal sealed class SourceDemotion(AgentContext ctx, JobManager jobs, SourceId
         {
             identity.Gate.Release();
         }
-        if (down.Dropped.Count > 0)
+        return down;
+    }
+
+    private void Record(JobSpec spec, StandDown? down, bool announced = false)
+    {
+        if (down is null)
+            return;
+        if (down.Dropped.Count > 0 && !announced)
             ctx.Events.Record(EventCode.SourceDemoted, Severity.Warning, "failover", spec.Name,
                 $"this job is failed over to the target, so this host must not serve its identity, but it did (its OS configuration brings it up): removed "
                 + $"{string.Join(", ", down.Dropped)}; it stays off until fail-back", new { dropped = down.Dropped });

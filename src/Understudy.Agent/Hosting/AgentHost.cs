@@ -62,19 +62,36 @@ internal sealed class AgentHost : IAsyncDisposable
     /// <summary>A returning source's stand-down from the identity of its failed-over jobs.</summary>
     public SourceDemotion? Demotion { get; init; }
 
+    /// <summary>When each job last heard from its target, kept for the fence of a returning source (<see cref="SourceDemotion"/>).</summary>
+    public TargetContact? Contact { get; init; }
+
+    /// <summary>What the stand-down at start did (before the event log existed): recorded first thing in <see cref="StartAsync"/>.</summary>
+    public IReadOnlyList<EarlyStandDown> EarlyStandDowns { get; init; } = [];
+
     /// <summary>Notifications: follows the event log from start to dispose (docs/monitoring.md).</summary>
     public Notify.Notifier Notifier { get; }
 
     public IPEndPoint? PeerEndPoint => _peer.LocalEndPoint;
 
-    public static AgentHost Create(AgentOptions options)
+    public static async Task<AgentHost> CreateAsync(AgentOptions options, CancellationToken ct)
     {
         DataDir.Ensure(options.DataDir);
+        var store = new StateStore(options.DataDir);
+        var name = options.Name ?? Environment.MachineName;
+        // The environment's knobs, read here once (docs/cli.md, "Agent environment") and handed down; no part reads them later.
+        Func<string, string?> env = Environment.GetEnvironmentVariable;
+        var identityOptions = IdentityOptions.FromEnvironment(env);
+        // One per host: its gate orders a reclaim (fail-back, unfence) against the stand-down of a returning source.
+        var sourceIdentity = new SourceIdentity(ProcessCommandRunner.Instance, identityOptions, name);
+        var time = TimeProvider.System;
+        // First, as soon as the state can be read and before anything slow: a job failed over to its target, or that the
+        // target may have taken over while this agent was away (the fence, SourceDemotion.Fence.cs), takes down what this
+        // host's OS brought up of its identity at boot (an address, a share, an export): it is never on two hosts (issue 20,
+        // item 4). Its events are recorded once the event log exists (StartAsync).
+        var early = await SourceDemotion.StandDownStoredAsync(store, time, sourceIdentity, ct);
         var identity = AgentIdentity.LoadOrCreate(options.DataDir);
         var token = DataDir.LoadOrCreateToken(options.DataDir);
         var metricsToken = DataDir.LoadOrCreateToken(options.DataDir, DataDir.MetricsTokenFile);
-        var store = new StateStore(options.DataDir);
-        var name = options.Name ?? Environment.MachineName;
 
         // Content root = data dir and no config reload: the default (cwd, reloadOnChange) puts a
         // recursive inotify watch on the working directory — `/` under systemd — so every write the
@@ -110,7 +127,6 @@ internal sealed class AgentHost : IAsyncDisposable
         // A body that does not bind (bad JSON, wrong type) throws, so the API middleware answers it as problem+json.
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         var web = builder.Build();
-        var time = TimeProvider.System;
         var events = new EventLog(store, web.Services.GetRequiredService<ILogger<EventLog>>(), time,
             new OpTrace(web.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Understudy.Trace")))
         {
@@ -122,8 +138,6 @@ internal sealed class AgentHost : IAsyncDisposable
                 "trust entries now carry the roots their jobs may write under and their privileges (no setuid/setgid, no security.*/trusted.* xattrs unless allowed): "
                 + string.Join("; ", store.TrustPolicyMigrated));
         var loops = new LoopSupervisor(events, time);
-        // The environment's knobs, read here once (docs/cli.md, "Agent environment") and handed down; no part reads them later.
-        Func<string, string?> env = Environment.GetEnvironmentVariable;
         var ctx = new AgentContext(identity, name, options.DataDir, store, events, time, loops) { Settings = AgentSettings.FromEnvironment(env), PeerHeartbeat = options.PeerHeartbeat };
         if (ctx.Settings.FaultFileSystem is { } faults)
         {
@@ -132,7 +146,6 @@ internal sealed class AgentHost : IAsyncDisposable
             events.Record(EventCode.FaultFileSystemOn, Severity.Warning, "agent", null,
                 $"file-system fault injection is on (UNDERSTUDY_FAULT_FS={faults}): a test setting, never for production");
         }
-        var identityOptions = IdentityOptions.FromEnvironment(env);
         var jobs = new JobManager(ctx, Replication.Capture.WatcherOptions.FromEnvironment(env));
         // The one cycle in the wiring: the target asks fail-over about every source that connects, and a take-over
         // stops the target's replication. Fail-over is built first; its control reaches the target once bound, just
@@ -145,8 +158,6 @@ internal sealed class AgentHost : IAsyncDisposable
         replication.Bind(target);
         // The source's witness holds: a fence reclaims through the fail-back's own reclaim (the hold has the key then);
         // fail-back's reclaim, through the passive poller, takes the key first.
-        // One per host: its gate orders a reclaim (fail-back, unfence) against the stand-down of a returning source.
-        var sourceIdentity = new SourceIdentity(ProcessCommandRunner.Instance, identityOptions, name);
         var fence = new Witness.SourceFence(ctx, ProcessCommandRunner.Instance, identityOptions, async (spec, token) =>
             await new Restore.SourceReclaim(ctx, ProcessCommandRunner.Instance, identityOptions, identity: sourceIdentity).ReclaimAsync(spec, token) is { Ok: false } r
                 ? r.Error ?? "reclaim failed" : null);
@@ -159,7 +170,7 @@ internal sealed class AgentHost : IAsyncDisposable
         var notifier = new Notify.Notifier(events, time, new Core.Api.AgentName(identity.Id, name), AgentVersion.Current,
             options.NotifyFile ?? Path.Combine(options.DataDir, Notify.NotifyFile.DefaultName),
             () => [.. failover.Engines.Where(e => e.State == FailoverState.Pending).Select(e => new Notify.PendingFailover(e.Job, e.SourceName, e.Reason))]);
-        var agent = new AgentHost(ctx, web, peer, jobs, target, failover, passive, notifier, apiCertificate) { Witness = witness, Demotion = demotion };
+        var agent = new AgentHost(ctx, web, peer, jobs, target, failover, passive, notifier, apiCertificate) { Witness = witness, Demotion = demotion, Contact = new TargetContact(ctx, jobs), EarlyStandDowns = early };
         var metrics = new Metrics.AgentMetrics(new Metrics.MetricsSources(ctx, AgentVersion.Current, time.GetUtcNow(), jobs, target, failover, passive,
             notifier, () => peer.OpenConnections));
 
@@ -264,10 +275,8 @@ internal sealed class AgentHost : IAsyncDisposable
     {
         // First: the events of everything that starts below can be notified.
         Notifier.Start();
-        // Before anything serves or connects: a job failed over to its target takes down what this host's OS brought up
-        // of its identity at boot (an address, a share, an export), so it is never on two hosts (issue 20, item 4).
-        if (Demotion is not null)
-            await Demotion.DemoteStoredAsync(ct);
+        // Before anything serves or connects: what the stand-down of a returning source did, first thing in CreateAsync.
+        Demotion?.RecordEarly(EarlyStandDowns);
         // Before the peer link and the fail-over engines: a write-order replica is its last complete point first.
         Target.RecoverAllPoints();
         // Before the peer link: a source registering must find the stored engines, not race them.
@@ -282,6 +291,7 @@ internal sealed class AgentHost : IAsyncDisposable
         Jobs.LoadStored();
         Witness?.Start();
         Demotion?.Start();
+        Contact?.Start();
         Passive.Start();
         Context.Events.Record(EventCode.AgentStarted, Severity.Info, "agent", null, $"agent {Context.AgentName} started: ID {Context.Identity.Id}, peer link {PeerEndPoint}, API {apiUrl}");
         // Only now: the API answers and the stored jobs run, so `systemctl start` returns to a working agent.
@@ -308,6 +318,9 @@ internal sealed class AgentHost : IAsyncDisposable
         if (Witness is not null)
             await Witness.DisposeAsync();
         await Notifier.DisposeAsync();
+        // Before the jobs close their sessions: the last contact with each target is written as it stands.
+        if (Contact is not null)
+            await Contact.DisposeAsync();
         await Jobs.DisposeAsync();
         await Failover.DisposeAsync();
         await _peer.DisposeAsync();

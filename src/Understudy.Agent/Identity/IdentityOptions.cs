@@ -42,7 +42,7 @@ internal sealed record IdentityOptions
     /// <summary>The kernel NFS server's export tool: a source fenced by its witness unexports the job's NFS exports with it.</summary>
     public string Exportfs { get; init; } = "exportfs";
 
-    /// <summary>The defaults changed by <paramref name="env"/>: read once, as the agent starts (AgentHost.Create).</summary>
+    /// <summary>The defaults changed by <paramref name="env"/>: read once, as the agent starts (AgentHost.CreateAsync).</summary>
     public static IdentityOptions FromEnvironment(Func<string, string?> env)
     {
         var o = new IdentityOptions();

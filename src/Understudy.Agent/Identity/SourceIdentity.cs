@@ -69,6 +69,9 @@ internal sealed partial class SourceIdentity(ICommandRunner commands, IdentityOp
         var r = await commands.RunAsync(options.Smbcontrol, samba.ReloadArgs, CommandOptions.Default, ct);
         if (r.Ok)
             into.Dropped.Add("shares " + string.Join(", ", id.Shares.Select(s => s.Name)) + " (available = no)");
+        // smbd is not running: nothing is served, and the fragment is read when it starts.
+        else if (r.Output.Contains("Can't find pid", StringComparison.Ordinal))
+            into.Dropped.Add("shares " + string.Join(", ", id.Shares.Select(s => s.Name)) + " (available = no, for when smbd starts: it is not running)");
         else
             into.Failed.Add($"smbd reload: {r.Output.Trim()}");
     }

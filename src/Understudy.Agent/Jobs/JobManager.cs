@@ -214,6 +214,7 @@ internal sealed class JobManager(AgentContext ctx, WatcherOptions? watchers = nu
         ctx.Store.RemoveJob(name);
         ctx.Store.SetValue(StoppedKey(name), "null");
         ctx.Store.SetValue(JobRunner.VerifyAtKey(name), "null");
+        Failover.TargetContact.Forget(ctx, name);
         var queue = Path.Combine(ctx.DataDir, "queues", name);
         if (Directory.Exists(queue))
             Directory.Delete(queue, recursive: true);

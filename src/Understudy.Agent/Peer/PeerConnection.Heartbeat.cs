@@ -45,6 +45,13 @@ internal sealed partial class PeerConnection
         _watch = WatchAsync(heartbeat, _pumpStop.Token);
     }
 
+    /// <summary>
+    /// The peer's heartbeat is on schedule: its last frame came within two of its heartbeat intervals (false on a link
+    /// without a heartbeat). What a source stopping cleanly may take for contact with its target now (Failover/TargetContact).
+    /// </summary>
+    public bool HeartbeatOnSchedule =>
+        _heartbeat is { } hb && Volatile.Read(ref _peerIntervalMs) is > 0 and var ms && SinceLastFrame <= 2 * TimeSpan.FromMilliseconds(ms) && !_pumpStop.IsCancellationRequested;
+
     /// <summary>Bytes arrived (or the pump got past a full channel): the silence clock starts again.</summary>
     private void NoteHeard()
     {

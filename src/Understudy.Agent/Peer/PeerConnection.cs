@@ -34,6 +34,7 @@ internal sealed partial class PeerConnection : IAsyncDisposable
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private long _bytesSent;
     private long _bytesReceived;
+    private long _frameAt = System.Diagnostics.Stopwatch.GetTimestamp();
     private const int MaxCompressionSkip = 16;
     private int _skipStep; // under _sendLock, like the writer
     private int _skipLeft;
@@ -98,6 +99,12 @@ internal sealed partial class PeerConnection : IAsyncDisposable
     internal long CompressionTries { get; private set; }
 
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+
+    /// <summary>
+    /// Since the peer's last whole frame arrived (a heartbeat too), or since the connection was made: what a returning
+    /// source knows of its target (Failover/TargetContact). Only frames count, never this side's own stalls.
+    /// </summary>
+    public TimeSpan SinceLastFrame => System.Diagnostics.Stopwatch.GetElapsedTime(Volatile.Read(ref _frameAt));
 
     /// <summary>Throttle hook: awaited with the size of each frame before it is written (bandwidth limit).</summary>
     public Func<int, CancellationToken, ValueTask>? Throttle { get; set; }
@@ -292,6 +299,7 @@ internal sealed partial class PeerConnection : IAsyncDisposable
             {
                 var owned = Own(type, body, flags);
                 Interlocked.Add(ref _bytesReceived, Frame.HeaderSize + body.Length);
+                Volatile.Write(ref _frameAt, System.Diagnostics.Stopwatch.GetTimestamp());
                 _reader.AdvanceTo(buffer.Start);
                 try
                 {

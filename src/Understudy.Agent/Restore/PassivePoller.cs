@@ -89,8 +89,14 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
                     return;
                 var answer = ControlVerbs.PassivePoll.ReadReply(reply);
                 // A restore, or a wait while the target holds the identity (not while it is still taking it): stand down.
+                bool fence = PassiveGuard.IsFence(ctx, job.Name);
                 if ((answer.Action == PassivePollReply.Restore || answer is { Action: PassivePollReply.Wait, Holds: true }) && PassiveGuard.MarkHeld(ctx, job.Name))
+                {
                     held?.Invoke();
+                    if (fence)
+                        ctx.Events.Record(EventCode.SourceFenceConfirmed, Severity.Warning, "failover", job.Name,
+                            "the target says it holds this job's identity: it was failed over while this agent was away; this source stays stood down and passive until fail-back");
+                }
                 switch (answer.Action)
                 {
                     case PassivePollReply.Resume:
@@ -204,12 +210,17 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
     {
         if (PassiveGuard.ReasonFor(ctx, runner.Job.Name) is null)
             return;
+        bool fence = PassiveGuard.IsFence(ctx, runner.Job.Name);
         if (PassiveGuard.MustStandDown(ctx, runner.Job.Name))
             await RetakeAsync(runner.Job.Name, ct);
         PassiveGuard.Clear(ctx, runner.Job.Name);
         ctx.Store.SetValue(QueuedKey(runner.Job.Name), "null");
         ctx.Store.SetValue(KeptDirKey(runner.Job.Name), ""); // the next restore keeps under a directory of its own
-        ctx.Events.Record(EventCode.FailbackSourceResumed, Severity.Info, "failback", runner.Job.Name, "fail-back complete: no longer passive; forward replication resumes");
+        if (fence)
+            ctx.Events.Record(EventCode.SourceFenceLifted, Severity.Info, "failover", runner.Job.Name,
+                "the target does not hold this job's identity and did not fail it over: the fence this agent put up at start is lifted; it protects the job again");
+        else
+            ctx.Events.Record(EventCode.FailbackSourceResumed, Severity.Info, "failback", runner.Job.Name, "fail-back complete: no longer passive; forward replication resumes");
         runner.ResumeAfterFailback();
     }
 

@@ -26,7 +26,7 @@ internal static partial class AgentCommands
         AgentHost host;
         try
         {
-            host = AgentHost.Create(opts);
+            host = await AgentHost.CreateAsync(opts, ct);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {

@@ -20,7 +20,7 @@ internal sealed record ChaosRunResult(int Seed, double Seconds, int Episodes, in
 
 /// <summary>
 /// The chaos runner's settling and its three checkers: (1) the service address never on two live hosts at once (a host
-/// whose link is cut is not live; a returning host's boot window is counted apart); (2) every acknowledged write on the
+/// whose link is cut is not live; a returning host's boot window, up to ChaosRig.DemoteBudget after its agent's start, is counted apart); (2) every acknowledged write on the
 /// host that holds the identity at the end, with its content, or parked as a conflict or kept (.understudy-restore) by the restore; (3) every
 /// supervised loop of both agents alive, or its job in <c>error</c> with a reason (GET /api/v1/health, then status).
 /// </summary>

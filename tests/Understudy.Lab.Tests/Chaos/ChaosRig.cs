@@ -52,8 +52,8 @@ internal sealed partial class ChaosRig : IAsyncDisposable
 
     /// <summary>
     /// While a returning host boots, its OS brings the static service address up before its agent runs (the unit
-    /// starts after network-online.target): an overlap then is the scenario, not a fault of the agent. From the address
-    /// added to the agent's API answering.
+    /// starts after network-online.target): an overlap then is the scenario, not a fault of the agent, for as long as
+    /// the agent may take to take it down. From the address added to <see cref="DemoteBudget"/> after the agent's start.
     /// </summary>
     public IReadOnlyList<(DateTime From, DateTime To)> BootWindows => [.. _boots];
 

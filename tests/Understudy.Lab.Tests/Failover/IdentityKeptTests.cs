@@ -23,6 +23,8 @@ public sealed class IdentityKeptTests(ITestOutputHelper output)
     private const int IdentityDrifted = 743;
     private const int IdentityRepaired = 744;
     private const int SourceDemoted = 750;
+    private const int SourceFenced = 830;
+    private const int SourceFenceConfirmed = 832;
 
     [LabFact(Needs = LabNeeds.Samba | LabNeeds.Agents)]
     public async Task TargetRestartedWhileFailedOver_ReassertsAddressAndShare_BeforeReportingFailedOver()
@@ -95,13 +97,15 @@ public sealed class IdentityKeptTests(ITestOutputHelper output)
         await FailoverProbe.WaitStateAsync(f.Target, FailoverLab.Job, "failed-over", Deadline);
 
         // The source host died before it heard of the fail-over, and comes back as its OS configures it: the service
-        // address on eth0 and the share in smb.conf. It learns of the fail-over from the target, and stands down.
+        // address on eth0 and the share in smb.conf. Away longer than the target needs to take over, it fences itself
+        // at start (ReturningSourceFenceTests); the target then confirms the fail-over.
         f.Source.Kill();
         await f.Lab.RestoreLinkAsync(f.Lab.Source);
         Assert.Equal(["src", "tgt"], f.Holders(f.Vip));
         await f.Source.StartAsync();
         await Wait.UntilAsync(() => f.Holders(f.Vip).SequenceEqual(["tgt"]), Deadline, "the source to remove the service address");
-        var first = await WaitCodeAsync(f.Source, FailoverLab.Job, SourceDemoted, 1);
+        var first = await WaitCodeAsync(f.Source, FailoverLab.Job, SourceFenced, 1);
+        await WaitCodeAsync(f.Source, FailoverLab.Job, SourceFenceConfirmed, 1);
         Assert.Contains(f.Vip.ToString(), first.Message, StringComparison.Ordinal);
         // The share the source's own smbd defines is off too: clients reach the job's data only at the target.
         var atSource = await SmbClient.TryReadFileAsync(f.Lab.Client, SmbClient.Unc(f.Lab.Source.Address, FailoverLab.Share), FailoverLab.FileName, TimeSpan.FromSeconds(5));
@@ -116,7 +120,7 @@ public sealed class IdentityKeptTests(ITestOutputHelper output)
         var all = await CodedEventsAsync(f.Source, null);
         foreach (var e in all)
             output.WriteLine("source: " + e);
-        var second = all.Where(e => e.Code == SourceDemoted).ElementAt(1);
+        var second = all.Last(e => e.Code == SourceDemoted);
         var started = all.Last(e => e.Code == AgentStarted);
         Assert.True(second.Id < started.Id, "the source demoted itself after it started");
 
@@ -129,7 +133,9 @@ public sealed class IdentityKeptTests(ITestOutputHelper output)
     public async Task SourceRestartedWhileProtecting_KeepsItsServiceAddressAndShare()
     {
         await using var f = await FailoverLab.CreateAsync(new FailoverLabOptions { SourceSamba = true });
-        await f.ApplyAndProtectAsync(f.FailoverYaml());
+        // 10 s × 3 misses: the restart is well within the 20 s the target needs at the least to take over, so the source
+        // does not fence itself at start (a restart longer than that would: ReturningSourceFenceTests).
+        await f.ApplyAndProtectAsync(f.FailoverYaml(interval: "10s"));
 
         // Not failed over: a restarted source is entitled to everything it serves.
         await f.Source.StopAsync();
