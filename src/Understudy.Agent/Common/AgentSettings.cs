@@ -22,6 +22,10 @@ internal sealed record AgentSettings
     /// knob: the job file's minimum is one minute); null: each job's own. A job without a schedule gets none.</summary>
     public TimeSpan? VerifySchedule { get; init; }
 
+    /// <summary>The window over which refused connections from one address are counted into one event
+    /// (<c>UNDERSTUDY_REFUSAL_WINDOW_MS</c>, a test knob; Events/RefusalThrottle.cs).</summary>
+    public TimeSpan RefusalWindow { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>The settings <paramref name="env"/> gives; a value that does not parse as a positive number of
     /// milliseconds leaves the default, as it always did.</summary>
     public static AgentSettings FromEnvironment(Func<string, string?> env)
@@ -33,6 +37,7 @@ internal sealed record AgentSettings
             PassivePoll = Milliseconds(env("UNDERSTUDY_PASSIVE_POLL_MS")) ?? d.PassivePoll,
             RestoreSync = Milliseconds(env("UNDERSTUDY_RESTORE_SYNC_MS")) ?? d.RestoreSync,
             VerifySchedule = Milliseconds(env("UNDERSTUDY_VERIFY_SCHEDULE_MS")),
+            RefusalWindow = Milliseconds(env("UNDERSTUDY_REFUSAL_WINDOW_MS")) ?? d.RefusalWindow,
         };
     }
 
