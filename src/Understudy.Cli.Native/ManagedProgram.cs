@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using Understudy.Core.Posix;
 
 namespace Understudy.Cli;
@@ -12,7 +11,7 @@ namespace Understudy.Cli;
 /// from this client's own file (the installed layout: OUT/understudy beside OUT/bin/understudy, docs/cli.md);
 /// symbolic links to the client are followed first, so /usr/local/bin/understudy can point at OUT/bin/understudy.
 /// </summary>
-internal static unsafe class ManagedProgram
+internal static class ManagedProgram
 {
     /// <summary>The action of every verb the managed program runs. Returns only when the exec failed.</summary>
     public static Func<ParseResult, CancellationToken, Task<int>> Action { get; } = (r, _) => Task.FromResult(Exec(r.CommandResult.Command.Name));
@@ -40,54 +39,9 @@ internal static unsafe class ManagedProgram
         var args = Environment.GetCommandLineArgs();
         var argv = new List<byte[]> { System.Text.Encoding.UTF8.GetBytes(path) };
         argv.AddRange(args.Skip(1).Select(System.Text.Encoding.UTF8.GetBytes));
-        var env = SplitNul(File.ReadAllBytes("/proc/self/environ"));
-        var blocks = new List<nint>();
-        try
-        {
-            Libc.execve(Terminated(argv[0], blocks), Vector(argv, blocks), Vector(env, blocks));
-        }
-        finally
-        {
-            foreach (var b in blocks)
-                NativeMemory.Free((void*)b);
-        }
-        Console.Error.WriteLine($"understudy: cannot run {path}: {Marshal.GetLastPInvokeErrorMessage()}");
+        var env = Sys.SplitNul(File.ReadAllBytes("/proc/self/environ"));
+        int errno = Sys.Exec(argv[0], argv, env);
+        Console.Error.WriteLine($"understudy: cannot run {path}: {Sys.ErrorText(errno)}");
         return ExitCodes.Error;
-    }
-
-    /// <summary>/proc/self/environ's NUL-separated strings, without the NULs.</summary>
-    private static List<byte[]> SplitNul(byte[] raw)
-    {
-        var list = new List<byte[]>();
-        int start = 0;
-        for (int i = 0; i < raw.Length; i++)
-        {
-            if (raw[i] != 0)
-                continue;
-            list.Add(raw[start..i]);
-            start = i + 1;
-        }
-        if (start < raw.Length)
-            list.Add(raw[start..]);
-        return list;
-    }
-
-    private static byte** Vector(List<byte[]> items, List<nint> blocks)
-    {
-        var v = (byte**)NativeMemory.Alloc((nuint)(items.Count + 1), (nuint)sizeof(byte*));
-        blocks.Add((nint)v);
-        for (int i = 0; i < items.Count; i++)
-            v[i] = Terminated(items[i], blocks);
-        v[items.Count] = null;
-        return v;
-    }
-
-    private static byte* Terminated(byte[] s, List<nint> blocks)
-    {
-        var b = (byte*)NativeMemory.Alloc((nuint)s.Length + 1);
-        blocks.Add((nint)b);
-        s.CopyTo(new Span<byte>(b, s.Length));
-        b[s.Length] = 0;
-        return b;
     }
 }

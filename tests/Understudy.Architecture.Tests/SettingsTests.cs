@@ -8,13 +8,7 @@ namespace Understudy.Architecture.Tests;
 public sealed class SettingsTests
 {
     /// <summary>Files below the host that still read the environment, each with its reason; none should be added.</summary>
-    private static readonly Dictionary<string, string> Allowed = new(StringComparer.Ordinal)
-    {
-        // A Debug-only fault-injection seam (UNDERSTUDY_FAULT_LOOPS), read once into a static table.
-        ["Common/FaultInjection.cs"] = "debug seam",
-        // Its one user builds it in Peer/PeerListener.cs, which the peer-link work was changing at the time; to move next.
-        ["Events/RefusalThrottle.cs"] = "to move",
-    };
+    private static readonly Dictionary<string, string> Allowed = new(StringComparer.Ordinal);
 
     [Fact]
     public void OnlyTheHost_ReadsTheEnvironment()

@@ -27,6 +27,10 @@ internal sealed record AgentSettings
     /// production): the real one.</summary>
     public string? FaultFileSystem { get; init; }
 
+    /// <summary>The window over which refused connections from one address are counted into one event
+    /// (<c>UNDERSTUDY_REFUSAL_WINDOW_MS</c>, a test knob; Events/RefusalThrottle.cs).</summary>
+    public TimeSpan RefusalWindow { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>The settings <paramref name="env"/> gives; a value that does not parse as a positive number of
     /// milliseconds leaves the default, as it always did.</summary>
     public static AgentSettings FromEnvironment(Func<string, string?> env)
@@ -39,6 +43,7 @@ internal sealed record AgentSettings
             RestoreSync = Milliseconds(env("UNDERSTUDY_RESTORE_SYNC_MS")) ?? d.RestoreSync,
             VerifySchedule = Milliseconds(env("UNDERSTUDY_VERIFY_SCHEDULE_MS")),
             FaultFileSystem = env("UNDERSTUDY_FAULT_FS") is { Length: > 0 } f ? f : null,
+            RefusalWindow = Milliseconds(env("UNDERSTUDY_REFUSAL_WINDOW_MS")) ?? d.RefusalWindow,
         };
     }
 

@@ -1,18 +1,35 @@
+using System.Collections.Concurrent;
+
 namespace Understudy.Agent.Common;
 
 /// <summary>
-/// A test seam compiled into Debug builds only (as Garnet's fault-injection points): <c>UNDERSTUDY_FAULT_LOOPS</c> =
-/// <c>NAME[:N][,NAME[:N]…]</c> makes each named supervised loop (<see cref="LoopSupervisor"/>) throw at its first N
-/// starts (1 when N is left out), so tests see a loop fail and come back without a real bug to set it off.
+/// A test seam that acts in Debug builds only (as Garnet's fault-injection points): <c>UNDERSTUDY_FAULT_LOOPS</c> =
+/// <c>NAME[:N][,NAME[:N]…]</c>, read once by the host, makes each named supervised loop (<see cref="LoopSupervisor"/>)
+/// throw at its first N starts (1 when N is left out), so tests see a loop fail and come back without a real bug to
+/// set it off. A Release build ignores the variable.
 /// </summary>
-internal static class FaultInjection
+internal sealed class FaultInjection
 {
-#if DEBUG
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> Pending = Parse(Environment.GetEnvironmentVariable("UNDERSTUDY_FAULT_LOOPS"));
+    private readonly ConcurrentDictionary<string, int> _pending;
 
-    private static System.Collections.Concurrent.ConcurrentDictionary<string, int> Parse(string? value)
+    private FaultInjection(ConcurrentDictionary<string, int> pending) => _pending = pending;
+
+    /// <summary>The loops <c>UNDERSTUDY_FAULT_LOOPS</c> in <paramref name="env"/> names; null when it names none, and
+    /// always in a Release build.</summary>
+    public static FaultInjection? FromEnvironment(Func<string, string?> env)
     {
-        var d = new System.Collections.Concurrent.ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        ArgumentNullException.ThrowIfNull(env);
+#if DEBUG
+        var pending = Parse(env("UNDERSTUDY_FAULT_LOOPS"));
+        return pending.IsEmpty ? null : new FaultInjection(pending);
+#else
+        return null;
+#endif
+    }
+
+    private static ConcurrentDictionary<string, int> Parse(string? value)
+    {
+        var d = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         foreach (var item in (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var parts = item.Split(':');
@@ -21,17 +38,13 @@ internal static class FaultInjection
         return d;
     }
 
-    public static void Throw(string loop)
+    /// <summary>Throws when <paramref name="loop"/> has injected failures left.</summary>
+    public void Throw(string loop)
     {
-        while (Pending.TryGetValue(loop, out var left) && left > 0)
+        while (_pending.TryGetValue(loop, out var left) && left > 0)
         {
-            if (Pending.TryUpdate(loop, left - 1, left))
+            if (_pending.TryUpdate(loop, left - 1, left))
                 throw new InvalidOperationException($"fault injected into the {loop} loop (UNDERSTUDY_FAULT_LOOPS)");
         }
     }
-#else
-    public static void Throw(string loop)
-    {
-    }
-#endif
 }

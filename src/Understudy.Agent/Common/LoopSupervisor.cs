@@ -11,7 +11,8 @@ namespace Understudy.Agent.Common;
 /// the status it fed froze. A loop that returns while not asked to stop is run again too (a loop ends only on stop).
 /// <see cref="Down"/> is what `GET /api/v1/health` and the systemd watchdog read (Hosting/AgentWatchdog.cs).
 /// </summary>
-internal sealed class LoopSupervisor(EventLog events, TimeProvider time)
+/// <param name="faults">The Debug builds' fault-injection seam (read by the host); null: none.</param>
+internal sealed class LoopSupervisor(EventLog events, TimeProvider time, FaultInjection? faults = null)
 {
     public static readonly TimeSpan FirstBackoff = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
@@ -59,7 +60,7 @@ internal sealed class LoopSupervisor(EventLog events, TimeProvider time)
                 string reason;
                 try
                 {
-                    FaultInjection.Throw(loop.Name);
+                    faults?.Throw(loop.Name);
                     await body(ct);
                     if (ct.IsCancellationRequested)
                         return;

@@ -10,10 +10,6 @@ namespace Understudy.Agent.Events;
 /// </summary>
 internal sealed class RefusalThrottle : IDisposable
 {
-    /// <summary>A minute; <c>UNDERSTUDY_REFUSAL_WINDOW_MS</c> shortens it (tests).</summary>
-    public static TimeSpan DefaultWindow =>
-        int.TryParse(Environment.GetEnvironmentVariable("UNDERSTUDY_REFUSAL_WINDOW_MS"), out var ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : TimeSpan.FromMinutes(1);
-
     private readonly TimeSpan _window;
 
     private const int MaxAddresses = 256;
@@ -32,11 +28,13 @@ internal sealed class RefusalThrottle : IDisposable
         public string? Last { get; set; }
     }
 
-    public RefusalThrottle(EventLog events, TimeProvider time, TimeSpan? window = null)
+    /// <param name="window">A minute (<c>AgentSettings.RefusalWindow</c>; tests shorten it).</param>
+    public RefusalThrottle(EventLog events, TimeProvider time, TimeSpan window)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(window, TimeSpan.Zero);
         _events = events;
         _time = time;
-        _window = window ?? DefaultWindow;
+        _window = window;
         var tick = _window / 12;
         _timer = time.CreateTimer(_ => Flush(), null, tick, tick);
     }

@@ -137,7 +137,7 @@ internal sealed class AgentHost : IAsyncDisposable
             events.Record(EventCode.TrustPolicyMigrated, Severity.Security, "trust", null,
                 "trust entries now carry the roots their jobs may write under and their privileges (no setuid/setgid, no security.*/trusted.* xattrs unless allowed): "
                 + string.Join("; ", store.TrustPolicyMigrated));
-        var loops = new LoopSupervisor(events, time);
+        var loops = new LoopSupervisor(events, time, FaultInjection.FromEnvironment(env));
         var ctx = new AgentContext(identity, name, options.DataDir, store, events, time, loops) { Settings = AgentSettings.FromEnvironment(env), PeerHeartbeat = options.PeerHeartbeat };
         if (ctx.Settings.FaultFileSystem is { } faults)
         {
@@ -166,7 +166,7 @@ internal sealed class AgentHost : IAsyncDisposable
         var demotion = new SourceDemotion(ctx, jobs, sourceIdentity);
         var passive = new Restore.PassivePoller(ctx, jobs, ProcessCommandRunner.Instance, identityOptions, witness.TakeForReclaimAsync, sourceIdentity, demotion.Wake);
         var peer = new PeerListener(PeerLink.ParseEndPoint(options.Listen, PeerLink.DefaultPort), identity, name, store, events,
-            PeerHeartbeat.For(ctx), target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
+            PeerHeartbeat.For(ctx), ctx.Settings.RefusalWindow, target.HandleConnectionAsync, web.Services.GetRequiredService<ILogger<PeerListener>>());
         var notifier = new Notify.Notifier(events, time, new Core.Api.AgentName(identity.Id, name), AgentVersion.Current,
             options.NotifyFile ?? Path.Combine(options.DataDir, Notify.NotifyFile.DefaultName),
             () => [.. failover.Engines.Where(e => e.State == FailoverState.Pending).Select(e => new Notify.PendingFailover(e.Job, e.SourceName, e.Reason))]);

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Understudy.Core.Posix;
 
 namespace Understudy.Agent.Hosting;
@@ -14,7 +13,7 @@ namespace Understudy.Agent.Hosting;
 /// same command line and environment plus <c>DOTNET_TieredCompilation=0</c> (execve of its own executable: the PID stays,
 /// so systemd, signals and /proc/PID/status follow it).
 /// </summary>
-internal static unsafe class AgentRuntime
+internal static class AgentRuntime
 {
     /// <summary>runtimeconfig property (set on `dotnet publish`, src/Understudy.Cli/Understudy.Cli.csproj).</summary>
     public const string Switch = "Understudy.Agent.TieredCompilation";
@@ -40,7 +39,10 @@ internal static unsafe class AgentRuntime
         // The executable by its own path, not /proc/self/exe: the kernel names the new image's process after the
         // file it ran (`ps`, `top` and the journal would show "exe").
         if (WithTieringOff(SplitNul(environ)) is { } env)
-            Exec(Environment.ProcessPath ?? "/proc/self/exe", SplitNul(argv), env);
+        {
+            // Returns only on failure: the agent then runs as it is, with tiering on.
+            _ = Sys.Exec(System.Text.Encoding.UTF8.GetBytes(Environment.ProcessPath ?? "/proc/self/exe"), SplitNul(argv), env);
+        }
     }
 
     /// <summary>The environment with <c>DOTNET_TieredCompilation=0</c> added; null when it (or its COMPlus_ alias) is set already,
@@ -57,52 +59,5 @@ internal static unsafe class AgentRuntime
     }
 
     /// <summary>Splits a /proc NUL-separated list (cmdline, environ) into its strings, without the NULs.</summary>
-    internal static List<byte[]> SplitNul(ReadOnlySpan<byte> raw)
-    {
-        var list = new List<byte[]>();
-        while (!raw.IsEmpty)
-        {
-            int i = raw.IndexOf((byte)0);
-            var item = i < 0 ? raw : raw[..i];
-            list.Add(item.ToArray());
-            raw = i < 0 ? [] : raw[(i + 1)..];
-        }
-        return list;
-    }
-
-    private static void Exec(string path, List<byte[]> argv, List<byte[]> envp)
-    {
-        var blocks = new List<nint>();
-        try
-        {
-            byte* p = Terminated(System.Text.Encoding.UTF8.GetBytes(path), blocks);
-            byte** a = Vector(argv, blocks);
-            byte** e = Vector(envp, blocks);
-            Libc.execve(p, a, e); // returns only on failure: the agent then runs as it is, with tiering on
-        }
-        finally
-        {
-            foreach (var b in blocks)
-                NativeMemory.Free((void*)b);
-        }
-    }
-
-    private static byte** Vector(List<byte[]> items, List<nint> blocks)
-    {
-        var v = (byte**)NativeMemory.Alloc((nuint)(items.Count + 1), (nuint)sizeof(byte*));
-        blocks.Add((nint)v);
-        for (int i = 0; i < items.Count; i++)
-            v[i] = Terminated(items[i], blocks);
-        v[items.Count] = null;
-        return v;
-    }
-
-    private static byte* Terminated(byte[] s, List<nint> blocks)
-    {
-        var b = (byte*)NativeMemory.Alloc((nuint)s.Length + 1);
-        blocks.Add((nint)b);
-        s.CopyTo(new Span<byte>(b, s.Length));
-        b[s.Length] = 0;
-        return b;
-    }
+    internal static List<byte[]> SplitNul(ReadOnlySpan<byte> raw) => Sys.SplitNul(raw);
 }

@@ -14,7 +14,7 @@ namespace Understudy.Agent.Jobs;
 /// <summary>
 /// Runs one source job: a single owned loop that executes commands (mirror, verify) one at a
 /// time over the job's session and, between commands, replicates the change queue
-/// (JobRunner.Replication.cs); it reconnects with back-off while the target is unreachable and
+/// (Replication/ReplicationLoop.cs, JobRunner.Replication.cs); it reconnects with back-off while the target is unreachable and
 /// pauses (then resumes by itself) while the target's disk is full.
 /// </summary>
 internal sealed partial class JobRunner : IAsyncDisposable
@@ -66,7 +66,10 @@ internal sealed partial class JobRunner : IAsyncDisposable
         _wanted = (State, Reason);
         _writeOrder = replication.Consistency == Consistency.WriteOrder;
         if (replication.Enabled && !_writeOrder)
+        {
             _pipeline = CreatePipeline();
+            _replication = CreateReplicationLoop(_pipeline);
+        }
         _loop = stoppedSince is null ? ctx.Loops.Run("replication", job.Name, RunAsync, _stop.Token, OnLoopFailed) : Task.CompletedTask;
         if (stoppedSince is null && SchedulePeriod(verifySchedule) is { } period)
             _verifySchedule = ctx.Loops.Run("verify-schedule", job.Name, c => ScheduleVerifiesAsync(period, c), _stop.Token);
@@ -320,7 +323,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
 
     private async Task DropSessionAsync()
     {
-        DisposeSender();
+        _replication?.SessionEnded();
         await StopSourceStatusAsync();
         if (_session is not null)
         {
@@ -344,7 +347,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
                 await ShipPointsAsync(session, ct);
                 break;
             case ReplicateCommand:
-                await ReplicateAsync(session, ct);
+                await _replication!.RunAsync(session, ct);
                 break;
             case VerifyCommand v:
                 SetState(JobState.Verifying, v.Scheduled ? "scheduled verify (verify.schedule)" : null);
@@ -419,8 +422,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         // (source VmHWM 144 MB after a full mirror of the benchmark's 50,000 files, 172 MB after the checksum
         // mirror that followed). Mirrors are rare; one full compacting collection that returns the memory is cheap.
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        if (_pipeline is not null)
-            _mirrorVanished.AddRange(engine.Vanished);
+        _replication?.MirrorVanished(engine.Vanished);
         await EndMirrorAsync(session, startSeq, ct);
         _pipeline?.MirrorCovered(covering);
         progress.FinishedAt = _ctx.Time.GetUtcNow();
@@ -461,6 +463,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
             await _pipeline.DisposeAsync();
             _pipeline.Log.Dispose();
         }
+        _replication?.Dispose();
         _points?.Dispose();
         _stop.Dispose();
     }

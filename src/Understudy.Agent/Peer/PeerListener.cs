@@ -24,11 +24,12 @@ internal sealed partial class PeerListener(
     StateStore store,
     EventLog events,
     PeerHeartbeat? heartbeat,
+    TimeSpan refusalWindow,
     Func<PeerConnection, CancellationToken, Task> onSession,
     ILogger<PeerListener> logger) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
-    private readonly RefusalThrottle _refusals = new(events, events.Time);
+    private readonly RefusalThrottle _refusals = new(events, events.Time, refusalWindow);
     private readonly List<Task> _sessions = [];
     private readonly Lock _lock = new();
     private TcpListener? _listener;

@@ -46,3 +46,12 @@ internal struct StatxBuf
     [FieldOffset(140)] public uint DevMinor;
     [FieldOffset(144)] public ulong MntId;
 }
+
+/// <summary>struct pollfd.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct PollFd
+{
+    public int Fd;
+    public short Events;
+    public short REvents;
+}

@@ -18,6 +18,18 @@ internal static unsafe partial class Sys
 
     public static int Errno => Marshal.GetLastPInvokeError();
 
+    /// <summary>How many bytes wait to be read on <paramref name="fd"/> (FIONREAD: an inotify or fanotify descriptor); an errno, 0 on success.</summary>
+    public static int TryBytesReadable(int fd, out int bytes)
+    {
+        int n = 0;
+        int r = Libc.ioctl(fd, Libc.FIONREAD, &n);
+        bytes = n;
+        return r == 0 ? 0 : Errno;
+    }
+
+    /// <summary>The C library's text for <paramref name="errno"/> (strerror).</summary>
+    public static string ErrorText(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+
     public static int TryStatx(SafeFd dir, byte[] zpath, int flags, out StatxBuf buf)
     {
         fixed (byte* p = zpath)

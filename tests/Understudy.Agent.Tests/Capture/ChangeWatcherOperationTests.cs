@@ -1,5 +1,6 @@
 using Understudy.Agent.Replication.Capture;
 using Understudy.Core.Paths;
+using Understudy.Core.Posix;
 using Xunit;
 
 namespace Understudy.Agent.Tests.Capture;
@@ -149,9 +150,9 @@ public sealed class ChangeWatcherOperationTests
         var p = path.ToArray();
         fixed (byte* pp = p)
         {
-            int fd = Interop.Open(pp, 0x41 /* O_WRONLY|O_CREAT */ | Interop.O_CLOEXEC);
+            int fd = Libc.open(pp, 0x41 /* O_WRONLY|O_CREAT */ | Libc.O_CLOEXEC, 0x1A4 /* 0644 */);
             Assert.True(fd >= 0);
-            Interop.Close(fd);
+            Libc.close(fd);
         }
     }
 }

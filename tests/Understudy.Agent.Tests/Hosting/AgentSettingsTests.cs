@@ -41,4 +41,28 @@ public sealed class AgentSettingsTests
         Assert.Null(AgentSettings.FromEnvironment(k => k == "UNDERSTUDY_FAULT_FS" ? "" : null).FaultFileSystem);
         Assert.Equal("/tmp/faults", AgentSettings.FromEnvironment(k => k == "UNDERSTUDY_FAULT_FS" ? "/tmp/faults" : null).FaultFileSystem);
     }
+
+    [Fact]
+    public void FromEnvironment_RefusalWindow_SetsTheThrottlesWindow()
+    {
+        Assert.Equal(TimeSpan.FromMinutes(1), AgentSettings.Default.RefusalWindow);
+        var s = AgentSettings.FromEnvironment(k => k == "UNDERSTUDY_REFUSAL_WINDOW_MS" ? "3000" : null);
+        Assert.Equal(TimeSpan.FromSeconds(3), s.RefusalWindow);
+    }
+
+#if DEBUG
+    [Fact]
+    public void FaultInjection_FromEnvironment_ThrowsAtTheFirstStartsOfTheNamedLoops()
+    {
+        Assert.Null(FaultInjection.FromEnvironment(_ => null));
+        var faults = FaultInjection.FromEnvironment(k => k == "UNDERSTUDY_FAULT_LOOPS" ? "capture:2, replication" : null);
+        Assert.NotNull(faults);
+        Assert.Throws<InvalidOperationException>(() => faults.Throw("capture"));
+        Assert.Throws<InvalidOperationException>(() => faults.Throw("capture"));
+        faults.Throw("capture");
+        Assert.Throws<InvalidOperationException>(() => faults.Throw("replication"));
+        faults.Throw("replication");
+        faults.Throw("passive-poller");
+    }
+#endif
 }

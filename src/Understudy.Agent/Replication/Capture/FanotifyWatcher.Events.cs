@@ -36,7 +36,7 @@ internal sealed partial class FanotifyWatcher
         while (FanotifyRecord.TryRead(ref data, out var r))
         {
             if (r.Fd >= 0)
-                Interop.Close(r.Fd); // fid mode reports FAN_NOFD; close anything else so it cannot leak
+                Libc.close(r.Fd); // fid mode reports FAN_NOFD; close anything else so it cannot leak
             if ((r.Mask & FAN_Q_OVERFLOW) != 0)
             {
                 Hold(new ChangeEvent(ChangeKind.Overflow, RelPath.Root, true), null);
@@ -111,8 +111,8 @@ internal sealed partial class FanotifyWatcher
 
     private unsafe bool QueueEmpty()
     {
-        var pfd = new Interop.PollFd { Fd = _fd, Events = Interop.POLLIN };
-        return Interop.Poll(&pfd, 1, 0) == 0;
+        var pfd = new PollFd { Fd = _fd, Events = Libc.POLLIN };
+        return Libc.poll(&pfd, 1, 0) == 0;
     }
 
     /// <summary>The file handle of what is at <paramref name="name"/> in the directory <paramref name="dirHandle"/> now, or null.</summary>
@@ -131,7 +131,7 @@ internal sealed partial class FanotifyWatcher
         {
             *(uint*)b = MaxHandleSize;
             int mountId;
-            if (NameToHandleAt(Interop.AT_FDCWD, p, b, &mountId, 0) < 0)
+            if (NameToHandleAt(Libc.AT_FDCWD, p, b, &mountId, 0) < 0)
                 return null;
             return buf.AsSpan(0, 8 + (int)*(uint*)b).ToArray();
         }
@@ -148,7 +148,7 @@ internal sealed partial class FanotifyWatcher
             return null;
         int fd;
         fixed (byte* h = r.ObjectHandle)
-            fd = OpenByHandleAt(_mountFd, h, Interop.O_PATH | Interop.O_CLOEXEC);
+            fd = OpenByHandleAt(_mountFd, h, Libc.O_PATH | Libc.O_CLOEXEC);
         if (fd < 0)
             return null;
         StatInfo st;
@@ -328,10 +328,10 @@ internal sealed partial class FanotifyWatcher
         var abs = Root.Absolute(path);
         int fd;
         fixed (byte* p = abs)
-            fd = Interop.Open(p, Interop.O_PATH | Interop.O_NOFOLLOW | Interop.O_CLOEXEC);
+            fd = Libc.open(p, Libc.O_PATH | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0);
         if (fd < 0)
             return false;
-        Interop.Close(fd);
+        Libc.close(fd);
         return true;
     }
 

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Understudy.Core.Paths;
+using Understudy.Core.Posix;
 using static Understudy.Agent.Replication.Capture.Interop.Fanotify;
 
 namespace Understudy.Agent.Replication.Capture;
@@ -39,14 +40,14 @@ internal sealed partial class FanotifyWatcher : KernelWatcher
     {
         uint flags = FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | (options.FanotifyUnlimitedQueue ? FAN_UNLIMITED_QUEUE : 0);
         // The moved object's handle lets FanotifyMergeCheck tell which file a name holds; older kernels lack it.
-        _fd = Init(flags | FAN_REPORT_DFID_NAME_TARGET, (uint)(Interop.O_RDONLY | Interop.O_CLOEXEC));
+        _fd = Init(flags | FAN_REPORT_DFID_NAME_TARGET, (uint)(Libc.O_RDONLY | Libc.O_CLOEXEC));
         if (_fd < 0)
-            _fd = Init(flags | FAN_REPORT_DFID_NAME, (uint)(Interop.O_RDONLY | Interop.O_CLOEXEC));
+            _fd = Init(flags | FAN_REPORT_DFID_NAME, (uint)(Libc.O_RDONLY | Libc.O_CLOEXEC));
         if (_fd < 0)
-            throw new WatcherException($"fanotify_init failed: {Interop.ErrorText(Marshal.GetLastPInvokeError())}");
+            throw new WatcherException($"fanotify_init failed: {Sys.ErrorText(Marshal.GetLastPInvokeError())}");
         try
         {
-            var rootC = Interop.CString(root.Bytes);
+            var rootC = Sys.Z(root.Bytes);
             _mountFd = OpenDirectory(rootC);
             _ = HandleOf(rootC); // fails fast on a filesystem that cannot encode file handles
             _paths = new HandlePathCache(_mountFd);
@@ -54,13 +55,13 @@ internal sealed partial class FanotifyWatcher : KernelWatcher
                 | (options.ReportWrites ? FAN_MODIFY : 0);
             _renameEvents = TryMark(rootC, mask | FAN_RENAME, out _);
             if (!_renameEvents && !TryMark(rootC, mask | FAN_MOVED_FROM | FAN_MOVED_TO, out int errno))
-                throw new WatcherException($"fanotify_mark of the filesystem of '{root}' failed: {Interop.ErrorText(errno)}");
+                throw new WatcherException($"fanotify_mark of the filesystem of '{root}' failed: {Sys.ErrorText(errno)}");
         }
         catch
         {
             if (_mountFd > 0)
-                Interop.Close(_mountFd);
-            Interop.Close(_fd);
+                Libc.close(_mountFd);
+            Libc.close(_fd);
             throw;
         }
         Progress.AddWatched(1);
@@ -88,26 +89,26 @@ internal sealed partial class FanotifyWatcher : KernelWatcher
     /// <summary>True when fanotify can be used here: effective root and a kernel that accepts FAN_REPORT_DFID_NAME.</summary>
     public static bool IsAvailable()
     {
-        if (Interop.GetEuid() != 0)
+        if (Libc.geteuid() != 0)
             return false;
-        int fd = Init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME, (uint)Interop.O_RDONLY);
+        int fd = Init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME, (uint)Libc.O_RDONLY);
         if (fd < 0)
             return false;
-        Interop.Close(fd);
+        Libc.close(fd);
         return true;
     }
 
     protected override void CloseKernel()
     {
-        Interop.Close(_fd);
-        Interop.Close(_mountFd);
+        Libc.close(_fd);
+        Libc.close(_mountFd);
     }
 
     private unsafe bool TryMark(byte[] rootC, ulong mask, out int errno)
     {
         int rc;
         fixed (byte* p = rootC)
-            rc = Mark(_fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, Interop.AT_FDCWD, p);
+            rc = Mark(_fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, Libc.AT_FDCWD, p);
         errno = rc < 0 ? Marshal.GetLastPInvokeError() : 0;
         return rc == 0;
     }
@@ -116,9 +117,9 @@ internal sealed partial class FanotifyWatcher : KernelWatcher
     {
         int fd;
         fixed (byte* p = pathC)
-            fd = Interop.Open(p, Interop.O_RDONLY | Interop.O_DIRECTORY | Interop.O_CLOEXEC);
+            fd = Libc.open(p, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
         if (fd < 0)
-            throw new WatcherException($"Cannot open the watched root: {Interop.ErrorText(Marshal.GetLastPInvokeError())}");
+            throw new WatcherException($"Cannot open the watched root: {Sys.ErrorText(Marshal.GetLastPInvokeError())}");
         return fd;
     }
 
@@ -132,8 +133,8 @@ internal sealed partial class FanotifyWatcher : KernelWatcher
         {
             *(uint*)b = MaxHandleSize;
             int mountId;
-            if (NameToHandleAt(Interop.AT_FDCWD, p, b, &mountId, 0) < 0)
-                throw new WatcherException($"name_to_handle_at failed: {Interop.ErrorText(Marshal.GetLastPInvokeError())}");
+            if (NameToHandleAt(Libc.AT_FDCWD, p, b, &mountId, 0) < 0)
+                throw new WatcherException($"name_to_handle_at failed: {Sys.ErrorText(Marshal.GetLastPInvokeError())}");
             return buf.AsSpan(0, 8 + (int)*(uint*)b).ToArray();
         }
     }

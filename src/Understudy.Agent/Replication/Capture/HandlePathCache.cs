@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Understudy.Core.Posix;
 
 namespace Understudy.Agent.Replication.Capture;
 
@@ -55,7 +56,7 @@ internal sealed unsafe class HandlePathCache
         Resolutions++;
         int fd;
         fixed (byte* h = handle)
-            fd = Interop.Fanotify.OpenByHandleAt(_mountFd, h, Interop.O_PATH | Interop.O_CLOEXEC);
+            fd = Interop.Fanotify.OpenByHandleAt(_mountFd, h, Libc.O_PATH | Libc.O_CLOEXEC);
         if (fd < 0)
             return false;
         try
@@ -64,7 +65,7 @@ internal sealed unsafe class HandlePathCache
             nint n;
             fixed (byte* l = link)
             fixed (byte* b = _linkBuffer)
-                n = Interop.ReadLink(l, b, _linkBuffer.Length);
+                n = Libc.readlink(l, b, (nuint)_linkBuffer.Length);
             if (n <= 0 || n >= _linkBuffer.Length)
                 return false;
             var path = _linkBuffer.AsSpan(0, (int)n);
@@ -75,7 +76,7 @@ internal sealed unsafe class HandlePathCache
         }
         finally
         {
-            Interop.Close(fd);
+            Libc.close(fd);
         }
     }
 

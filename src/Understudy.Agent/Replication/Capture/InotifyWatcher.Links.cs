@@ -47,7 +47,7 @@ internal sealed partial class InotifyWatcher
         int wd = AddFileWatch(abs, out int errno);
         if (wd < 0)
         {
-            if (errno == Interop.ENOSPC)
+            if (errno == Libc.ENOSPC)
                 OnWatchFailed(new SetupItem(path, false), errno, directory: false);
             return before; // gone or replaced since: its parent's events tell the story
         }
@@ -82,7 +82,7 @@ internal sealed partial class InotifyWatcher
         StatxBuf buf;
         int rc;
         fixed (byte* p = abs)
-            rc = Interop.Statx(Interop.AT_FDCWD, p, Interop.AT_SYMLINK_NOFOLLOW, Interop.STATX_BASIC_STATS, &buf);
+            rc = Libc.statx(Libc.AT_FDCWD, p, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, &buf);
         if (rc != 0)
             return null;
         var st = StatInfo.From(buf);

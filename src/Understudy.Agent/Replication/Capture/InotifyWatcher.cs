@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Understudy.Core.Paths;
+using Understudy.Core.Posix;
 using static Understudy.Agent.Replication.Capture.Interop.Inotify;
 
 namespace Understudy.Agent.Replication.Capture;
@@ -51,16 +52,16 @@ internal sealed partial class InotifyWatcher : KernelWatcher
         if (_fd < 0)
         {
             int errno = Marshal.GetLastPInvokeError();
-            throw new WatcherException(errno == Interop.EMFILE
+            throw new WatcherException(errno == Libc.EMFILE
                 ? $"inotify instance limit reached (fs.inotify.max_user_instances = {ReadSysctl("max_user_instances")}). Raise it: sysctl fs.inotify.max_user_instances={Suggest(ReadSysctl("max_user_instances"), 1024)}"
-                : $"inotify_init1 failed: {Interop.ErrorText(errno)}");
+                : $"inotify_init1 failed: {Sys.ErrorText(errno)}");
         }
         // The root is watched before the constructor returns, so a change made right after Start is seen.
         _rootWd = AddWatch(RelPath.Root, out int rootErr);
         if (_rootWd < 0)
         {
-            Interop.Close(_fd);
-            throw new WatcherException($"Cannot watch '{root}': {Interop.ErrorText(rootErr)}");
+            Libc.close(_fd);
+            throw new WatcherException($"Cannot watch '{root}': {Sys.ErrorText(rootErr)}");
         }
         _table.Set(_rootWd, RelPath.Root);
         Progress.AddWatched(1);
@@ -90,7 +91,7 @@ internal sealed partial class InotifyWatcher : KernelWatcher
         return w;
     }
 
-    protected override void CloseKernel() => Interop.Close(_fd);
+    protected override void CloseKernel() => Libc.close(_fd);
 
     protected override void OnIdle()
     {
@@ -164,10 +165,10 @@ internal sealed partial class InotifyWatcher : KernelWatcher
     {
         switch (errno)
         {
-            case Interop.ENOENT or Interop.ENOTDIR or Interop.ELOOP:
+            case Libc.ENOENT or Libc.ENOTDIR or Libc.ELOOP:
                 _vanished.Add(item);
                 break;
-            case Interop.ENOSPC:
+            case Libc.ENOSPC:
                 if (directory && !KeepUnwatched(item.Path, item.Retry))
                     break; // refused again, or below a directory refused before: kept, and reported already
                 long limit = ReadSysctl("max_user_watches");
@@ -180,7 +181,7 @@ internal sealed partial class InotifyWatcher : KernelWatcher
                 Sink.Publish(new ChangeEvent(ChangeKind.Overflow, item.Path, true, Reason: text));
                 break;
             default:
-                string why = $"Cannot watch '{item.Path}': {Interop.ErrorText(errno)}";
+                string why = $"Cannot watch '{item.Path}': {Sys.ErrorText(errno)}";
                 Progress.SetError(why);
                 Sink.Publish(new ChangeEvent(ChangeKind.Overflow, item.Path, true, Reason: why));
                 break;

@@ -47,16 +47,16 @@ internal static unsafe partial class Interop
         public const int MetadataSize = 24;
         public const byte MetadataVersion = 3;
 
-        [LibraryImport(Libc, EntryPoint = "fanotify_init", SetLastError = true)]
+        [LibraryImport(Lib, EntryPoint = "fanotify_init", SetLastError = true)]
         public static partial int Init(uint flags, uint eventFlags);
 
-        [LibraryImport(Libc, EntryPoint = "fanotify_mark", SetLastError = true)]
+        [LibraryImport(Lib, EntryPoint = "fanotify_mark", SetLastError = true)]
         public static partial int Mark(int fd, uint flags, ulong mask, int dirfd, byte* path);
 
-        [LibraryImport(Libc, EntryPoint = "open_by_handle_at", SetLastError = true)]
+        [LibraryImport(Lib, EntryPoint = "open_by_handle_at", SetLastError = true)]
         public static partial int OpenByHandleAt(int mountFd, byte* handle, int flags);
 
-        [LibraryImport(Libc, EntryPoint = "name_to_handle_at", SetLastError = true)]
+        [LibraryImport(Lib, EntryPoint = "name_to_handle_at", SetLastError = true)]
         public static partial int NameToHandleAt(int dirfd, byte* path, byte* handle, int* mountId, int flags);
     }
 }

@@ -31,13 +31,13 @@ internal static unsafe partial class Interop
         /// <summary>struct inotify_event without its name: wd, mask, cookie, len.</summary>
         public const int EventHeaderSize = 16;
 
-        [LibraryImport(Libc, EntryPoint = "inotify_init1", SetLastError = true)]
+        [LibraryImport(Lib, EntryPoint = "inotify_init1", SetLastError = true)]
         public static partial int Init1(int flags);
 
-        [LibraryImport(Libc, EntryPoint = "inotify_add_watch", SetLastError = true)]
+        [LibraryImport(Lib, EntryPoint = "inotify_add_watch", SetLastError = true)]
         public static partial int AddWatch(int fd, byte* path, uint mask);
 
-        [LibraryImport(Libc, EntryPoint = "inotify_rm_watch", SetLastError = true)]
+        [LibraryImport(Lib, EntryPoint = "inotify_rm_watch", SetLastError = true)]
         public static partial int RmWatch(int fd, int wd);
     }
 }

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Understudy.Core.Paths;
+using Understudy.Core.Posix;
 
 namespace Understudy.Agent.Replication.Capture;
 
@@ -32,9 +33,9 @@ internal abstract class KernelWatcher : IChangeWatcher
         Sink = new EventSink(options.ChannelCapacity);
         _readGate = options.ReadGate;
         _bufferSize = Math.Max(4096, options.ReadBufferSize);
-        _wakeFd = Interop.EventFd(0, Interop.O_CLOEXEC | 0x800 /* EFD_NONBLOCK */);
+        _wakeFd = Libc.eventfd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
         if (_wakeFd < 0)
-            throw new WatcherException($"eventfd failed: {Interop.ErrorText(Marshal.GetLastPInvokeError())}");
+            throw new WatcherException($"eventfd failed: {Sys.ErrorText(Marshal.GetLastPInvokeError())}");
         _thread = new Thread(Run) { IsBackground = true, Name = $"understudy-{GetType().Name}" };
     }
 
@@ -57,7 +58,7 @@ internal abstract class KernelWatcher : IChangeWatcher
             // In the order events travel, so that one moving on while this looks is seen where it arrives: the kernel's
             // queue, a read being parsed, events held back, the sink. (The caller looks at the later stages after this.)
             int fd = KernelFd;
-            if (fd >= 0 && Interop.IoctlInt(fd, Interop.FIONREAD, out int bytes) == 0 && bytes > 0)
+            if (fd >= 0 && Sys.TryBytesReadable(fd, out int bytes) == 0 && bytes > 0)
                 return false;
             return !_reading && Settled && Sink.Reader.Count == 0 && !Sink.HasPending;
         }
@@ -116,24 +117,24 @@ internal abstract class KernelWatcher : IChangeWatcher
         try
         {
             var buffer = GC.AllocateUninitializedArray<byte>(_bufferSize, pinned: true);
-            var fds = stackalloc Interop.PollFd[2];
+            var fds = stackalloc PollFd[2];
             while (!_stopping)
             {
                 bool gated = _readGate is { IsCompleted: false };
-                fds[0] = new Interop.PollFd { Fd = _wakeFd, Events = Interop.POLLIN };
-                fds[1] = new Interop.PollFd { Fd = gated ? -1 : KernelFd, Events = Interop.POLLIN };
+                fds[0] = new PollFd { Fd = _wakeFd, Events = Libc.POLLIN };
+                fds[1] = new PollFd { Fd = gated ? -1 : KernelFd, Events = Libc.POLLIN };
                 int timeout = HasWork ? 0 : Sink.HasPending || gated ? FlushRetryMs : IdleTimeoutMs;
-                int n = Interop.Poll(fds, 2, timeout);
+                int n = Libc.poll(fds, 2, timeout);
                 if (n < 0)
                 {
                     int errno = Marshal.GetLastPInvokeError();
-                    if (errno == Interop.EINTR)
+                    if (errno == Libc.EINTR)
                         continue;
-                    throw new WatcherException($"poll failed: {Interop.ErrorText(errno)}");
+                    throw new WatcherException($"poll failed: {Sys.ErrorText(errno)}");
                 }
-                if ((fds[0].REvents & Interop.POLLIN) != 0 || _stopping)
+                if ((fds[0].REvents & Libc.POLLIN) != 0 || _stopping)
                     break;
-                if (!gated && (fds[1].REvents & Interop.POLLIN) != 0)
+                if (!gated && (fds[1].REvents & Libc.POLLIN) != 0)
                     ReadOnce(buffer);
                 else if (n == 0 && !HasWork && !gated)
                     OnIdle();
@@ -176,13 +177,13 @@ internal abstract class KernelWatcher : IChangeWatcher
     {
         nint got;
         fixed (byte* p = buffer)
-            got = Interop.Read(KernelFd, p, buffer.Length);
+            got = Libc.read(KernelFd, p, (nuint)buffer.Length);
         if (got < 0)
         {
             int errno = Marshal.GetLastPInvokeError();
-            if (errno is Interop.EAGAIN or Interop.EINTR)
+            if (errno is Libc.EAGAIN or Libc.EINTR)
                 return;
-            throw new WatcherException($"{Method} read failed: {Interop.ErrorText(errno)}");
+            throw new WatcherException($"{Method} read failed: {Sys.ErrorText(errno)}");
         }
         OnKernelData(buffer.AsSpan(0, (int)got));
     }
@@ -207,7 +208,7 @@ internal abstract class KernelWatcher : IChangeWatcher
             _stopped.TrySetResult();
         }
         CloseKernel();
-        Interop.Close(_wakeFd);
+        Libc.close(_wakeFd);
         _ = _ready.Task.Exception; // observed: a disposed watcher's Ready is not an error anyone waits for
         GC.SuppressFinalize(this);
     }
@@ -215,6 +216,6 @@ internal abstract class KernelWatcher : IChangeWatcher
     private unsafe void WakeThread()
     {
         ulong one = 1;
-        Interop.Write(_wakeFd, (byte*)&one, sizeof(ulong));
+        Libc.write(_wakeFd, (byte*)&one, sizeof(ulong));
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Understudy.Core.Paths;
+using Understudy.Core.Posix;
 
 namespace Understudy.Agent.Replication.Capture;
 
@@ -24,7 +25,7 @@ internal sealed class RootPath
     public byte[] Absolute(RelPath rel)
     {
         if (rel.IsRoot)
-            return Interop.CString(Bytes);
+            return Sys.Z(Bytes);
         bool slashRoot = Bytes.Length == 1;
         var b = new byte[Bytes.Length + (slashRoot ? 0 : 1) + rel.Length + 1];
         Bytes.CopyTo(b, 0);
