@@ -284,11 +284,12 @@ internal sealed partial class JobRunner
                 else
                     OnCaptureLost(0, RelPath.Root, $"queue record {rec.Seq} is not readable");
                 _nextSeq = rec.Seq + 1;
-                if (++n % BarrierEvery == 0)
+                if (++n % BarrierEvery == 0 || BarrierOverdue(session))
                 {
                     await _sender.FlushDirMetasAsync(ct);
                     await session.SendBarrierAsync((ulong)rec.Seq, ct);
                     _lastBarrier = _barrierInFlight = rec.Seq;
+                    _barrierSentAt = _ctx.Time.GetUtcNow();
                     ApplyAcks(session, log);
                     if (_commands.Reader.Count > 0 || !ShouldReplicate || session.Faulted.IsCompleted)
                         break;
@@ -305,6 +306,7 @@ internal sealed partial class JobRunner
                     await _sender.FlushDirMetasAsync(ct);
                     await session.SendBarrierAsync((ulong)(_nextSeq - 1), ct);
                     _lastBarrier = _barrierInFlight = _nextSeq - 1;
+                    _barrierSentAt = _ctx.Time.GetUtcNow();
                 }
                 else
                 {
