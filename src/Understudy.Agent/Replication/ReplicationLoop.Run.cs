@@ -48,11 +48,12 @@ internal sealed partial class ReplicationLoop
                 else
                     CaptureLost(0, RelPath.Root, $"queue record {rec.Seq} is not readable");
                 _nextSeq = rec.Seq + 1;
-                if (++n % BarrierEvery == 0)
+                if (++n % BarrierEvery == 0 || BarrierOverdue(session))
                 {
                     await sender.FlushDirMetasAsync(ct);
                     await session.SendBarrierAsync((ulong)rec.Seq, ct);
                     _lastBarrier = _barrierInFlight = rec.Seq;
+                    _barrierSentAt = time.GetUtcNow();
                     ApplyAcks(session);
                     if (Interrupted() || session.Faulted.IsCompleted)
                         break;
@@ -69,6 +70,7 @@ internal sealed partial class ReplicationLoop
                     await sender.FlushDirMetasAsync(ct);
                     await session.SendBarrierAsync((ulong)(_nextSeq - 1), ct);
                     _lastBarrier = _barrierInFlight = _nextSeq - 1;
+                    _barrierSentAt = time.GetUtcNow();
                 }
                 else
                 {
