@@ -111,10 +111,14 @@ internal sealed unsafe class FaultingFileSystem : IFileSystem, IDisposable
             (DateTime, long)? now = info.Exists ? (info.LastWriteTimeUtc, info.Length) : null;
             if (now == _seen)
                 return;
-            var rules = now is null ? [] : Parse(File.ReadAllText(_control));
+            var text = now is null ? "" : File.ReadAllText(_control);
+            var rules = Parse(text);
             _seen = now;
             _rules = rules;
             _ops = rules.Aggregate(Op.None, (all, r) => all | r.Ops);
+            // What is in force now, for the test to wait on before it acts (FILE.applied): the rules apply from the
+            // next call, not from an unknown moment within ReloadEvery.
+            File.WriteAllText(_control + ".applied", text);
         }
         catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
         {

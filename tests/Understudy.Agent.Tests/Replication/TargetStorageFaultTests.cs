@@ -20,7 +20,7 @@ public sealed class TargetStorageFaultTests
     public async Task Replication_TargetWritesFailWithEio_JobInErrorWithReason_WaitFailsFast_HealsWhenCleared()
     {
         await using var f = await FaultedPairAsync();
-        f.Fault("create,write,truncate EIO");
+        await f.FaultAsync("create,write,truncate EIO");
         WriteFiles(f.Pair, "written-while-the-replica-failed");
 
         var wait = await f.Pair.Source.CliAsync("wait", "job1", "--until", "idle", "--timeout", "90");
@@ -41,7 +41,7 @@ public sealed class TargetStorageFaultTests
     {
         await using var f = await FaultedPairAsync();
         long ackedBefore = Acked(await f.Pair.Source.StatusAsync("job1"));
-        f.Fault("syncfs,fsync EIO");
+        await f.FaultAsync("syncfs,fsync EIO");
         WriteFiles(f.Pair, "written-while-syncfs-failed");
 
         var wait = await f.Pair.Source.CliAsync("wait", "job1", "--until", "idle", "--timeout", "90");
@@ -102,7 +102,15 @@ public sealed class TargetStorageFaultTests
         /// <summary>The replica as the target's descriptors show it (/proc/self/fd): every symlink of the temp path resolved.</summary>
         private string Replica => Path.Combine(AgentProcess.TestRoot, Path.GetFileName(Pair.Dir.Path), "replica");
 
-        public void Fault(string opsAndErrno) => File.WriteAllText(control, $"{opsAndErrno} {Replica}\n");
+        /// <summary>Sets the fault and returns once the target's fault file system has it in force (it writes FILE.applied).</summary>
+        public Task FaultAsync(string opsAndErrno) => SetAsync($"{opsAndErrno} {Replica}\n");
+
+        private async Task SetAsync(string rules)
+        {
+            File.WriteAllText(control, rules);
+            await Wait.UntilAsync(() => File.Exists(control + ".applied") && File.ReadAllText(control + ".applied") == rules,
+                TimeSpan.FromSeconds(30), "the target's fault file system to read its control file");
+        }
 
         public async Task<string> DescribeAsync() =>
             $"status {(await Pair.Source.StatusAsync("job1")).ToJsonString()}; source events:\n{(await Pair.Source.EventsAsync("job1")).Describe()}\ntarget events:\n{(await Pair.Target.EventsAsync()).Describe()}";
@@ -110,7 +118,7 @@ public sealed class TargetStorageFaultTests
         /// <summary>Clears the fault; the job heals by itself and the replica equals the source.</summary>
         public async Task ClearAndConvergeAsync()
         {
-            File.WriteAllText(control, "");
+            await SetAsync("");
             try
             {
                 await Wait.UntilAsync(async () =>
