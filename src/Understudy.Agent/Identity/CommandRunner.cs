@@ -9,6 +9,24 @@ internal sealed record CommandResult(int ExitCode, string Output, bool TimedOut)
     public bool Ok => ExitCode == 0 && !TimedOut;
 
     public string Describe() => TimedOut ? "timed out" : $"exit {ExitCode}";
+
+    /// <summary>Starts <paramref name="psi"/>; a program that cannot be run gives the shell's exit 127 with the reason
+    /// (<paramref name="cannotRun"/>) instead of an exception. Both runners (commands, operators' scripts) start this way.</summary>
+    public static bool TryStart(ProcessStartInfo psi, string file, out Process process, out CommandResult cannotRun)
+    {
+        cannotRun = null!;
+        try
+        {
+            process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
+            return true;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            process = null!;
+            cannotRun = new CommandResult(127, $"cannot run {file}: {e.Message}", false);
+            return false;
+        }
+    }
 }
 
 /// <summary>How to run a command: time limit and extra environment. <paramref name="Script"/>: an operator's script, run
@@ -63,15 +81,8 @@ internal sealed class ProcessCommandRunner : ICommandRunner
                     output.AppendLine(line);
             }
         }
-        Process process;
-        try
-        {
-            process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            return new CommandResult(127, $"cannot run {file}: {e.Message}", false);
-        }
+        if (!CommandResult.TryStart(psi, file, out var process, out var cannotRun))
+            return cannotRun;
         using (process)
         {
             process.OutputDataReceived += (_, e) => Append(e.Data);

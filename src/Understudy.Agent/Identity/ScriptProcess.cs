@@ -63,15 +63,8 @@ internal static partial class ScriptProcess
             foreach (var (k, v) in env)
                 psi.Environment[k] = v;
         }
-        Process process;
-        try
-        {
-            process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            return new CommandResult(127, $"cannot run {file}: {e.Message}", false);
-        }
+        if (!CommandResult.TryStart(psi, file, out var process, out var cannotRun))
+            return cannotRun;
         using (process)
         {
             int group = process.Id;
