@@ -28,6 +28,15 @@ internal sealed class SourceSession : IAsyncDisposable
     private readonly TaskCompletionSource _faulted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _acked;
     private readonly List<(ulong Seq, TaskCompletionSource Tcs)> _ackWaiters = [];
+
+    // The target answers every barrier with one Ack, in the order it got them: a barrier waited for is done at the ack
+    // with its own number in that order, not at any ack of its seq or later. Barriers with no record since the last
+    // (a resync's, a hard-link recheck's) repeat its seq, so the ack of an earlier one matched them while what they
+    // publish was still on its way (issue 16, seed 612000008: idle reported before a recheck's links were applied).
+    private readonly SemaphoreSlim _barrierOrder = new(1, 1);
+    private long _barriersSent; // under _barrierOrder
+    private long _barriersAcked; // under _lock
+    private readonly List<(long Ordinal, TaskCompletionSource Tcs)> _barrierWaiters = [];
     private readonly List<(long Point, TaskCompletionSource Tcs)> _pointWaiters = [];
     private long _pointApplied = -1;
     private readonly Lock _lock = new();
@@ -133,6 +142,9 @@ internal sealed class SourceSession : IAsyncDisposable
                 foreach (var (_, tcs) in _ackWaiters)
                     tcs.TrySetException(e);
                 _ackWaiters.Clear();
+                foreach (var (_, tcs) in _barrierWaiters)
+                    tcs.TrySetException(e);
+                _barrierWaiters.Clear();
                 foreach (var (_, tcs) in _pointWaiters)
                     tcs.TrySetException(e);
                 _pointWaiters.Clear();
@@ -149,6 +161,14 @@ internal sealed class SourceSession : IAsyncDisposable
             _ackWaiters.RemoveAll(w =>
             {
                 if (w.Seq > seq)
+                    return false;
+                w.Tcs.TrySetResult();
+                return true;
+            });
+            long acked = ++_barriersAcked;
+            _barrierWaiters.RemoveAll(w =>
+            {
+                if (w.Ordinal > acked)
                     return false;
                 w.Tcs.TrySetResult();
                 return true;
@@ -258,13 +278,12 @@ internal sealed class SourceSession : IAsyncDisposable
         return verb.ReadReply(reply);
     }
 
-    /// <summary>Sends a barrier and returns when the target has made everything before it durable.</summary>
+    /// <summary>Sends a barrier and returns when the target has acknowledged it (made everything before it durable): its
+    /// own ack, not that of an earlier barrier with the same <paramref name="seq"/>.</summary>
     public async Task BarrierAsync(ulong seq, CancellationToken ct)
     {
         var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        lock (_lock)
-            _ackWaiters.Add((seq, tcs));
-        await Connection.SendAsync(new Core.Protocol.Barrier(seq), ct);
+        await SendBarrierAsync(seq, tcs, ct);
         await tcs.Task.WaitAsync(ct);
     }
 
@@ -284,7 +303,31 @@ internal sealed class SourceSession : IAsyncDisposable
     }
 
     /// <summary>Sends a barrier without waiting; the ack advances <see cref="AckedSeq"/> later.</summary>
-    public ValueTask SendBarrierAsync(ulong seq, CancellationToken ct) => Connection.SendAsync(new Core.Protocol.Barrier(seq), ct);
+    public Task SendBarrierAsync(ulong seq, CancellationToken ct) => SendBarrierAsync(seq, null, ct);
+
+    private async Task SendBarrierAsync(ulong seq, TaskCompletionSource? waiter, CancellationToken ct)
+    {
+        await _barrierOrder.WaitAsync(ct);
+        try
+        {
+            long ordinal = ++_barriersSent;
+            if (waiter is not null)
+            {
+                lock (_lock)
+                {
+                    if (_faulted.Task.IsCompleted)
+                        waiter.TrySetException(_faulted.Task.Exception?.InnerException ?? new PeerException("session closed", isTransient: true));
+                    else
+                        _barrierWaiters.Add((ordinal, waiter));
+                }
+            }
+            await Connection.SendAsync(new Core.Protocol.Barrier(seq), ct);
+        }
+        finally
+        {
+            _barrierOrder.Release();
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
