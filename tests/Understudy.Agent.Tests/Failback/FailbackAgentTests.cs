@@ -20,7 +20,8 @@ public sealed class FailbackAgentTests
 
     internal static async Task<string?> StateAsync(AgentProcess target) => (await FailoverOfAsync(target, "job1"))?["state"]?.GetValue<string>();
 
-    internal static async Task<AgentPair> StartPairAsync()
+    /// <summary>A pair not started yet, polling and restoring every 300 ms (a test may add to its environment).</summary>
+    internal static AgentPair NewPair()
     {
         var pair = new AgentPair();
         foreach (var a in new[] { pair.Source, pair.Target })
@@ -28,6 +29,12 @@ public sealed class FailbackAgentTests
             a.Environment["UNDERSTUDY_PASSIVE_POLL_MS"] = "300";
             a.Environment["UNDERSTUDY_RESTORE_SYNC_MS"] = "300";
         }
+        return pair;
+    }
+
+    internal static async Task<AgentPair> StartPairAsync()
+    {
+        var pair = NewPair();
         await pair.StartAsync();
         return pair;
     }

@@ -15,10 +15,12 @@ namespace Understudy.Agent.Tests.Failback;
 /// </summary>
 public sealed class FailbackLastSyncTests
 {
+    private const UnixFileMode Executable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
     [Fact]
     public async Task AWriteCompletedAsTheShareIsReleased_ReachesTheSource()
     {
-        await using var pair = new AgentPair();
+        await using var pair = NewPair();
         var root = Path.GetDirectoryName(pair.TargetData)!;
         var bin = Directory.CreateDirectory(Path.Combine(root, "fake-bin")).FullName;
         var include = Directory.CreateDirectory(Path.Combine(root, "samba-include")).FullName;
@@ -38,12 +40,7 @@ public sealed class FailbackLastSyncTests
             exit 0
 
             """);
-        File.SetUnixFileMode(smbcontrol, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        foreach (var a in new[] { pair.Source, pair.Target })
-        {
-            a.Environment["UNDERSTUDY_PASSIVE_POLL_MS"] = "300";
-            a.Environment["UNDERSTUDY_RESTORE_SYNC_MS"] = "300";
-        }
+        File.SetUnixFileMode(smbcontrol, Executable);
         // No periodic restore rounds after the first (the default is a few seconds; one could carry the write by chance
         // before the fail-back ends): only the fail-back's own rounds may.
         pair.Target.Environment["UNDERSTUDY_RESTORE_SYNC_MS"] = "600000";
@@ -54,7 +51,7 @@ public sealed class FailbackLastSyncTests
         // The source's side of the shares (made unavailable while failed over) goes to files of its own and a no-op smbcontrol.
         var sourceBin = Directory.CreateDirectory(Path.Combine(root, "fake-bin-source")).FullName;
         File.WriteAllText(Path.Combine(sourceBin, "smbcontrol"), "#!/bin/sh\nexit 0\n");
-        File.SetUnixFileMode(Path.Combine(sourceBin, "smbcontrol"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.SetUnixFileMode(Path.Combine(sourceBin, "smbcontrol"), Executable);
         File.WriteAllText(Path.Combine(root, "smb-source.conf"), "[global]\n   workgroup = TEST\n");
         pair.Source.Environment["PATH"] = sourceBin + ":" + Environment.GetEnvironmentVariable("PATH");
         pair.Source.Environment["UNDERSTUDY_SMB_CONF"] = Path.Combine(root, "smb-source.conf");
