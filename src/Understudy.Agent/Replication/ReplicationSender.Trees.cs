@@ -45,9 +45,14 @@ internal sealed partial class ReplicationSender
     /// </summary>
     private async Task ResendMovedOutAsync(ReplicationRecord r, CancellationToken ct)
     {
-        if (_treesRead.Count == 0)
+        // Moved out of a tree whose UpsertTree was skipped as gone: that tree was never sent, and what the rename carried
+        // is whatever the target held at the old name, a stub at best (a rename into the tree made the directory there
+        // without its files). The resync that follows the tree to its new name no longer finds the subdirectory in it
+        // (ChurnTests seed 3001: a directory of a tree moved in from outside and renamed at once, then moved out of it,
+        // kept only the subdirectory a rename had put in it: its own files were missing for good).
+        bool movedOut = _gone.Any(g => g.Key.Root == r.Root && (g.Value & Gone.UpsertTree) != 0 && r.Path != g.Key.Path && r.Path.IsUnder(g.Key.Path));
+        if (_treesRead.Count == 0 && !movedOut)
             return;
-        bool movedOut = false;
         foreach (var ((root, tree), began) in _treesRead.ToList())
         {
             if (root != r.Root)
@@ -63,7 +68,7 @@ internal sealed partial class ReplicationSender
         if (movedOut)
         {
             if (Trace.On)
-                Trace.Write(_job.Name, $"sends {r.To} again: moved out of a tree sent as it is now, from {r.Path}");
+                Trace.Write(_job.Name, $"sends {r.To} again: moved out of a tree sent as it is now or skipped as gone, from {r.Path}");
             await UpsertAsync(r.Root, r.To, recursive: true, allowLink: false, ct);
         }
     }

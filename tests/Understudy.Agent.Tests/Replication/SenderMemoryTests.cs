@@ -292,4 +292,44 @@ public sealed class SenderMemoryTests : IAsyncLifetime
         }
         Assert.Empty(memory.Gone);
     }
+
+    [Fact]
+    public async Task ASubdirectoryMovedOutOfATreeSkippedAsGone_IsSentAsItIsUnderItsNewName()
+    {
+        // ChurnTests seed 3001: a tree moved in from outside was renamed before its UpsertTree went (skipped as gone, owed
+        // under the new name); a queued rename into it made a stub of one of its subdirectories on the target (the
+        // target makes missing parents), and that subdirectory was moved out of the tree before the tree's last rename:
+        // the rename carried the stub, and the tree's resync under its final name no longer held the subdirectory.
+        // Its own files were missing for good while wait said idle.
+        var src = _dir.Sub("src");
+        var replica = _dir.Sub("replica");
+        foreach (var d in new[] { "away/x", "t3" })
+            Directory.CreateDirectory(Path.Combine(src, d));
+        File.WriteAllText(Path.Combine(src, "away/f1"), "one");
+        File.WriteAllText(Path.Combine(src, "away/x/kept"), "kept");
+        File.WriteAllText(Path.Combine(src, "t3/top"), "top");
+        Directory.CreateDirectory(Path.Combine(replica, "x"));
+        File.WriteAllText(Path.Combine(replica, "x/kept"), "kept");
+        var job = new JobDefinition("j", [new SourceRoot(src, RelPath.Root)], (_, _) => false, "", "", replica, MirrorMode.Different, false);
+        var events = new EventLog(_store!, NullLogger<EventLog>.Instance, TimeProvider.System);
+        ReplicationRecord Rename(string from, string to) => new(RecordKind.Rename, 0, RelPath.Parse(from), IsDirectory: true, To: RelPath.Parse(to));
+
+        var (s, t) = await SessionAsync();
+        await using (s)
+        await using (t)
+        {
+            using var sender = new ReplicationSender(job, s, events, TimeProvider.System);
+            var received = Task.Run(() => ReceivedAsync(t, 9, replica)); // the tree's resync under t3 asks for a listing
+            await sender.SendAsync(new ReplicationRecord(RecordKind.UpsertTree, 0, RelPath.Parse("in"), IsDirectory: true), 1, _cts.Token);
+            await sender.SendAsync(Rename("x", "in/sub/x"), 2, _cts.Token);
+            await sender.SendAsync(Rename("in", "t2"), 3, _cts.Token);
+            await sender.SendAsync(Rename("t2/sub", "away"), 4, _cts.Token);
+            await sender.SendAsync(Rename("t2", "t3"), 5, _cts.Token);
+            await s.SendBarrierAsync(9, _cts.Token);
+            await s.FlushAsync(_cts.Token);
+            var ops = await received;
+            Assert.Contains("file away/f1", ops);
+            Assert.Contains("file t3/top", ops);
+        }
+    }
 }
