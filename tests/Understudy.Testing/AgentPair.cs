@@ -45,6 +45,17 @@ public sealed class AgentPair : IAsyncDisposable
         {extra ?? ""}
         """;
 
+    /// <summary>A job's <c>failover:</c> section whose plan watches the source agent's peer port (tcp, every 200 ms, 3
+    /// misses); <paramref name="extra"/> adds keys to it (indented by two spaces) or sections after it.</summary>
+    public string FailoverYaml(string extra = "") => $$"""
+        failover:
+          monitor:
+            addresses: [ { address: 127.0.0.1, method: tcp, port: {{Source.PeerPort}} } ]
+            interval: 200ms
+            misses: 3
+        {{extra}}
+        """;
+
     public async Task ApplyAsync(string yaml)
     {
         var f = Dir.Sub($"job-{Guid.NewGuid():N}.yaml");

@@ -130,6 +130,16 @@ public sealed class AgentProcess : IAsyncDisposable
         return JsonNode.Parse(r.Stdout)!;
     }
 
+    /// <summary>The job's entry in this agent's fail-over plans (<c>status --json</c>), or null when it has none here.</summary>
+    public async Task<JsonNode?> FailoverAsync(string job)
+    {
+        var r = await CliAsync("status", "--json");
+        return JsonNode.Parse(r.Stdout)!["failover"]!.AsArray().FirstOrDefault(f => f!["name"]!.GetValue<string>() == job);
+    }
+
+    /// <summary>The job's fail-over state here ("protecting", "failed-over", ...), or null when it has no plan here.</summary>
+    public async Task<string?> FailoverStateAsync(string job) => (await FailoverAsync(job))?["state"]?.GetValue<string>();
+
     /// <summary>Trusts <paramref name="other"/>; as a source it may write under the temp directory, where every test's
     /// replicas are (or under <paramref name="roots"/>), with the default privileges unless <paramref name="extra"/> widens them.</summary>
     public async Task TrustAsync(AgentProcess other, string[]? roots = null, params string[] extra)

@@ -10,10 +10,13 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 /// <summary>Runs `understudy …` (the CLI beside the test assembly) against an agent's data dir.</summary>
 public static class Cli
 {
-    public static async Task<CliResult> RunAsync(string dataDir, params string[] args)
+    public static Task<CliResult> RunAsync(string dataDir, params string[] args) => RunProgramAsync("dotnet", [AgentProcess.CliDll, .. args], dataDir);
+
+    /// <summary>Runs <paramref name="program"/> (another build of the CLI, such as the native client) with
+    /// <paramref name="args"/> and <c>--data-dir</c>, and reads its output whole.</summary>
+    public static async Task<CliResult> RunProgramAsync(string program, IEnumerable<string> args, string dataDir)
     {
-        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(AgentProcess.CliDll);
+        var psi = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args)
             psi.ArgumentList.Add(a);
         psi.ArgumentList.Add("--data-dir");

@@ -50,7 +50,7 @@ internal sealed partial class SourceDemotion(AgentContext ctx, JobManager jobs, 
                 foreach (var runner in jobs.Runners)
                 {
                     // A stopped job too: stopping replication does not make the identity this host's.
-                    if (PassiveGuard.MustStandDown(ctx, runner.Job.Name) && Spec(runner.Job.Name) is { } spec)
+                    if (PassiveGuard.MustStandDown(ctx, runner.Job.Name) && jobs.FindSpec(runner.Job.Name) is { } spec)
                         await KeepOffAsync(spec, ct);
                 }
                 woken ??= _wake.WaitAsync(ct);
@@ -61,18 +61,6 @@ internal sealed partial class SourceDemotion(AgentContext ctx, JobManager jobs, 
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-        }
-    }
-
-    private JobSpec? Spec(string name)
-    {
-        try
-        {
-            return jobs.GetSpec(name).Spec;
-        }
-        catch (JobRequestException)
-        {
-            return null; // removed meanwhile
         }
     }
 

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text;
-
 namespace Understudy.Agent.Identity;
 
 /// <summary>The outcome of one external command. <see cref="Output"/> holds stdout and stderr interleaved, capped.</summary>
@@ -9,24 +6,6 @@ internal sealed record CommandResult(int ExitCode, string Output, bool TimedOut)
     public bool Ok => ExitCode == 0 && !TimedOut;
 
     public string Describe() => TimedOut ? "timed out" : $"exit {ExitCode}";
-
-    /// <summary>Starts <paramref name="psi"/>; a program that cannot be run gives the shell's exit 127 with the reason
-    /// (<paramref name="cannotRun"/>) instead of an exception. Both runners (commands, operators' scripts) start this way.</summary>
-    public static bool TryStart(ProcessStartInfo psi, string file, out Process process, out CommandResult cannotRun)
-    {
-        cannotRun = null!;
-        try
-        {
-            process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
-            return true;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            process = null!;
-            cannotRun = new CommandResult(127, $"cannot run {file}: {e.Message}", false);
-            return false;
-        }
-    }
 }
 
 /// <summary>How to run a command: time limit and extra environment. <paramref name="Script"/>: an operator's script, run
@@ -48,56 +27,26 @@ internal interface ICommandRunner
 
 internal sealed class ProcessCommandRunner : ICommandRunner
 {
-    public const int MaxOutput = 64 * 1024;
-
     public static readonly ProcessCommandRunner Instance = new();
 
     public async Task<CommandResult> RunAsync(string file, IReadOnlyList<string> args, CommandOptions options, CancellationToken ct)
     {
         if (options.Script)
             return await ScriptProcess.RunAsync(file, args, options, ct);
-        var psi = new ProcessStartInfo(file)
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        if (options.Environment is { } env)
-        {
-            foreach (var (k, v) in env)
-                psi.Environment[k] = v;
-        }
-        var output = new StringBuilder();
-        void Append(string? line)
-        {
-            if (line is null)
-                return;
-            lock (output)
-            {
-                if (output.Length < MaxOutput)
-                    output.AppendLine(line);
-            }
-        }
-        if (!CommandResult.TryStart(psi, file, out var process, out var cannotRun))
+        var psi = ChildProcess.StartInfo(file, args);
+        ChildProcess.AddEnvironment(psi, options.Environment);
+        var output = new CapturedOutput();
+        if (!ChildProcess.TryStart(psi, file, out var process, out var cannotRun))
             return cannotRun;
         using (process)
         {
-            process.OutputDataReceived += (_, e) => Append(e.Data);
-            process.ErrorDataReceived += (_, e) => Append(e.Data);
+            process.OutputDataReceived += (_, e) => output.Append(e.Data);
+            process.ErrorDataReceived += (_, e) => output.Append(e.Data);
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             process.StandardInput.Close();
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(options.Timeout);
             bool timedOut = false;
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
+            if (!await ChildProcess.ExitedWithinAsync(process, options.Timeout, ct))
             {
                 // The process tree goes either way: on our timeout and on shutdown.
                 try
@@ -112,10 +61,7 @@ internal sealed class ProcessCommandRunner : ICommandRunner
                 timedOut = true;
             }
             // WaitForExitAsync returns after the redirected streams reached EOF, so the output is complete.
-            string text;
-            lock (output)
-                text = output.ToString().TrimEnd();
-            return new CommandResult(timedOut ? -1 : process.ExitCode, text, timedOut);
+            return new CommandResult(timedOut ? -1 : process.ExitCode, output.Text(), timedOut);
         }
     }
 }

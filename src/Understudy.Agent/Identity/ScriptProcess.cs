@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace Understudy.Agent.Identity;
 
@@ -46,44 +45,21 @@ internal static partial class ScriptProcess
         var setsid = SetsidPaths.FirstOrDefault(File.Exists);
         if (setsid is null)
             return new CommandResult(127, $"cannot run {file}: setsid(1) (util-linux) is not installed", false);
-        var psi = new ProcessStartInfo(setsid)
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        psi.ArgumentList.Add(file);
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
+        var psi = ChildProcess.StartInfo(setsid, [file, .. args]);
         psi.Environment.Clear();
         psi.Environment["PATH"] = SearchPath;
-        if (options.Environment is { } env)
-        {
-            foreach (var (k, v) in env)
-                psi.Environment[k] = v;
-        }
-        if (!CommandResult.TryStart(psi, file, out var process, out var cannotRun))
+        ChildProcess.AddEnvironment(psi, options.Environment);
+        if (!ChildProcess.TryStart(psi, file, out var process, out var cannotRun))
             return cannotRun;
         using (process)
         {
             int group = process.Id;
             process.StandardInput.Close();
-            var output = new StringBuilder();
+            var output = new CapturedOutput();
             using var drain = new CancellationTokenSource();
             // Read by hand, not BeginOutputReadLine: with those, WaitForExitAsync also waits for the end of output.
             var readers = Task.WhenAll(ReadAsync(process.StandardOutput, output, drain.Token), ReadAsync(process.StandardError, output, drain.Token));
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(options.Timeout);
-            bool timedOut = false;
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                timedOut = !ct.IsCancellationRequested;
-            }
+            bool timedOut = !await ChildProcess.ExitedWithinAsync(process, options.Timeout, ct) && !ct.IsCancellationRequested;
             // On the timeout and on shutdown the group goes; after a normal exit it is left as it is (above).
             if (timedOut || ct.IsCancellationRequested || !process.HasExited)
                 await EndGroupAsync(process, group);
@@ -104,23 +80,14 @@ internal static partial class ScriptProcess
                 }
             }
             ct.ThrowIfCancellationRequested();
-            string text;
-            lock (output)
-                text = output.ToString().TrimEnd();
-            return new CommandResult(timedOut ? -1 : process.ExitCode, text, timedOut);
+            return new CommandResult(timedOut ? -1 : process.ExitCode, output.Text(), timedOut);
         }
     }
 
-    private static async Task ReadAsync(StreamReader reader, StringBuilder output, CancellationToken ct)
+    private static async Task ReadAsync(StreamReader reader, CapturedOutput output, CancellationToken ct)
     {
         while (await reader.ReadLineAsync(ct) is { } line)
-        {
-            lock (output)
-            {
-                if (output.Length < ProcessCommandRunner.MaxOutput)
-                    output.AppendLine(line);
-            }
-        }
+            output.Append(line);
     }
 
     /// <summary>SIGTERM to the process group, SIGKILL to what is left of it after <see cref="KillGrace"/>; returns once the

@@ -69,11 +69,21 @@ internal sealed class JobManager(AgentContext ctx, WatcherOptions? watchers = nu
 
     public IReadOnlyCollection<JobRunner> Runners => [.. _jobs.Values.Select(j => j.Runner)];
 
-    public JobRunner Get(string name) =>
-        _jobs.TryGetValue(name, out var j) ? j.Runner : throw new JobRequestException($"no job named '{name}' on this agent", 404);
+    public JobRunner Get(string name) => Entry(name).Runner;
 
-    public (JobSpec Spec, string Yaml) GetSpec(string name) =>
-        _jobs.TryGetValue(name, out var j) ? (j.Spec, j.Yaml) : throw new JobRequestException($"no job named '{name}' on this agent", 404);
+    public (JobSpec Spec, string Yaml) GetSpec(string name)
+    {
+        var j = Entry(name);
+        return (j.Spec, j.Yaml);
+    }
+
+    /// <summary>The job's spec, or null when there is no such job (a loop over <see cref="Runners"/> whose job was removed meanwhile).</summary>
+    public JobSpec? FindSpec(string name) => _jobs.TryGetValue(name, out var j) ? j.Spec : null;
+
+    private (JobSpec Spec, string Yaml, JobRunner Runner) Entry(string name) =>
+        _jobs.TryGetValue(name, out var j) ? j : throw NoSuchJob(name);
+
+    private static JobRequestException NoSuchJob(string name) => new($"no job named '{name}' on this agent", 404);
 
     /// <summary>Parses, checks and stores a job, then starts its initial mirror.</summary>
     public async Task<JobSpec> ApplyAsync(string yaml, string fileName)
@@ -149,7 +159,7 @@ internal sealed class JobManager(AgentContext ctx, WatcherOptions? watchers = nu
         await _gate.WaitAsync();
         try
         {
-            var (spec, yaml, old) = _jobs.TryGetValue(name, out var j) ? j : throw new JobRequestException($"no job named '{name}' on this agent", 404);
+            var (spec, yaml, old) = Entry(name);
             if (old.Stopped)
                 return old;
             await old.DisposeAsync();
@@ -177,7 +187,7 @@ internal sealed class JobManager(AgentContext ctx, WatcherOptions? watchers = nu
         await _gate.WaitAsync();
         try
         {
-            var (spec, yaml, old) = _jobs.TryGetValue(name, out var j) ? j : throw new JobRequestException($"no job named '{name}' on this agent", 404);
+            var (spec, yaml, old) = Entry(name);
             if (!old.Stopped)
                 return old;
             await old.DisposeAsync();
@@ -204,7 +214,7 @@ internal sealed class JobManager(AgentContext ctx, WatcherOptions? watchers = nu
         try
         {
             if (!_jobs.TryRemove(name, out j))
-                throw new JobRequestException($"no job named '{name}' on this agent", 404);
+                throw NoSuchJob(name);
             await j.Runner.DisposeAsync();
         }
         finally

@@ -106,28 +106,21 @@ internal sealed partial class PeerConnection : IAsyncDisposable
     /// </summary>
     public TimeSpan SinceLastFrame => System.Diagnostics.Stopwatch.GetElapsedTime(Volatile.Read(ref _frameAt));
 
+    /// <summary>Frames buffered by <see cref="WriteAsync"/> are flushed once this many bytes wait.</summary>
+    private const int BatchFlush = 512 * 1024;
+
     /// <summary>Throttle hook: awaited with the size of each frame before it is written (bandwidth limit).</summary>
     public Func<int, CancellationToken, ValueTask>? Throttle { get; set; }
 
-    public async ValueTask SendAsync(Message message, CancellationToken cancellationToken)
-    {
-        await _sendLock.WaitAsync(cancellationToken);
-        try
-        {
-            int n = WriteFrame(message);
-            if (Throttle is { } t)
-                await t(n, cancellationToken);
-            await _writer.FlushAsync(cancellationToken);
-        }
-        finally
-        {
-            _sendLock.Release();
-        }
-    }
+    public ValueTask SendAsync(Message message, CancellationToken cancellationToken) => PutAsync(message, flush: true, cancellationToken);
 
     /// <summary>Buffers a frame without flushing; the next <see cref="SendAsync"/> or <see cref="FlushAsync"/> sends it.
     /// Lets a sender batch many small frames into few TLS records.</summary>
-    public async ValueTask WriteAsync(Message message, CancellationToken cancellationToken)
+    public ValueTask WriteAsync(Message message, CancellationToken cancellationToken) => PutAsync(message, flush: false, cancellationToken);
+
+    /// <summary>Frames <paramref name="message"/> under the send lock, throttled; flushed when asked, or when
+    /// <see cref="BatchFlush"/> bytes wait unflushed.</summary>
+    private async ValueTask PutAsync(Message message, bool flush, CancellationToken cancellationToken)
     {
         await _sendLock.WaitAsync(cancellationToken);
         try
@@ -135,7 +128,7 @@ internal sealed partial class PeerConnection : IAsyncDisposable
             int n = WriteFrame(message);
             if (Throttle is { } t)
                 await t(n, cancellationToken);
-            if (_writer.UnflushedBytes >= 512 * 1024)
+            if (flush || _writer.UnflushedBytes >= BatchFlush)
                 await _writer.FlushAsync(cancellationToken);
         }
         finally

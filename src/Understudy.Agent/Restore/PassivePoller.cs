@@ -231,17 +231,8 @@ internal sealed class PassivePoller(AgentContext ctx, JobManager jobs, ICommandR
     /// </summary>
     private async Task RetakeAsync(string job, CancellationToken ct)
     {
-        JobSpec spec;
-        try
-        {
-            spec = jobs.GetSpec(job).Spec;
-        }
-        catch (JobRequestException)
-        {
-            return; // removed meanwhile
-        }
-        if (spec.Failover is null)
-            return;
+        if (jobs.FindSpec(job) is not { Failover: not null } spec)
+            return; // removed meanwhile, or no fail-over
         var r = await new SourceReclaim(ctx, commands, options, takeWitnessKey, identity).ReclaimAsync(spec, ct);
         if (r.Ok)
             ctx.Events.Record(EventCode.SourceIdentityRetaken, Severity.Info, "failover", job,

@@ -136,18 +136,8 @@ internal sealed partial class MirrorEngine
 
     internal async Task SendFileAsync(FsTree tree, FileEntry e, RelPath tp, CancellationToken ct)
     {
-        FileReader reader;
-        try
-        {
-            reader = tree.OpenRead(e.Path);
-        }
-        catch (PosixException ex)
-        {
-            if (ex.IsNotFound)
-                NoteVanished(tp);
-            ReportVanishedOrSkip(e.Path, ex);
+        if (OpenOrReport(tree, e, tp) is not { } reader)
             return;
-        }
         using (reader)
         {
             // Another file renamed onto the name since the walk: its content goes (the name holds it now), but the walked
@@ -155,7 +145,7 @@ internal sealed partial class MirrorEngine
             // linked on the target to the content of the file renamed over the first).
             if (e.Inode != 0 && reader.Stat.Inode != e.Inode)
                 _vanishedSends.Add(tp);
-            var meta = EntryMeta.From(e) with { MtimeNs = reader.Stat.MtimeNs, Mode = reader.Stat.Mode };
+            var meta = MetaAsOpened(e, reader);
             long size = reader.Stat.Size;
             var xattrs = ReadXattrs(reader, tp);
             if (size <= InlineLimit)
@@ -208,6 +198,27 @@ internal sealed partial class MirrorEngine
         }
     }
 
+    /// <summary>The walked file opened for its content; null, reported, when it cannot be: gone since the walk (noted as
+    /// vanished, <see cref="NoteVanished"/>) or unreadable. Whole sends and deltas open it alike.</summary>
+    private FileReader? OpenOrReport(FsTree tree, FileEntry e, RelPath tp)
+    {
+        try
+        {
+            return tree.OpenRead(e.Path);
+        }
+        catch (PosixException ex)
+        {
+            if (ex.IsNotFound)
+                NoteVanished(tp);
+            ReportVanishedOrSkip(e.Path, ex);
+            return null;
+        }
+    }
+
+    /// <summary>The walk's metadata with the mtime and mode of the file as it was opened (the content sent is that file's).</summary>
+    private static EntryMeta MetaAsOpened(FileEntry e, FileReader reader) =>
+        EntryMeta.From(e) with { MtimeNs = reader.Stat.MtimeNs, Mode = reader.Stat.Mode };
+
     /// <summary>Sends a frame whose data is read from the file as it is framed (<see cref="FileContent"/>).
     /// False when the file turned out shorter: nothing was sent, and the caller sends what is there.</summary>
     private async ValueTask<bool> TrySendContentAsync(Message m, CancellationToken ct)
@@ -245,22 +256,12 @@ internal sealed partial class MirrorEngine
             await SendFileAsync(tree, e, tp, ct);
             return;
         }
-        FileReader reader;
-        try
-        {
-            reader = tree.OpenRead(e.Path);
-        }
-        catch (PosixException ex)
-        {
-            if (ex.IsNotFound)
-                NoteVanished(tp);
-            ReportVanishedOrSkip(e.Path, ex);
+        if (OpenOrReport(tree, e, tp) is not { } reader)
             return;
-        }
         using (reader)
         {
             long size = reader.Stat.Size;
-            var meta = EntryMeta.From(e) with { MtimeNs = reader.Stat.MtimeNs, Mode = reader.Stat.Mode };
+            var meta = MetaAsOpened(e, reader);
             await session.SendAsync(new DeltaBegin(tp, size, meta, ReadXattrs(reader, tp)), ct);
             var chunks = Channel.CreateBounded<byte[]>(4);
             var producer = Task.Factory.StartNew(() =>

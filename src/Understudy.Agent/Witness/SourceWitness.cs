@@ -30,7 +30,7 @@ internal sealed class SourceWitness(AgentContext ctx, JobManager jobs, SourceFen
                 var live = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var runner in jobs.Runners)
                 {
-                    if (runner.Stopped || Spec(runner.Job.Name) is not { Failover.Witness: not null } spec)
+                    if (runner.Stopped || jobs.FindSpec(runner.Job.Name) is not { Failover.Witness: not null } spec)
                         continue;
                     live.Add(spec.Name);
                     if (!_holds.TryGetValue(spec.Name, out var hold) || JobSpecJson.Serialize(hold.Spec) != JobSpecJson.Serialize(spec))
@@ -51,18 +51,6 @@ internal sealed class SourceWitness(AgentContext ctx, JobManager jobs, SourceFen
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-        }
-    }
-
-    private JobSpec? Spec(string name)
-    {
-        try
-        {
-            return jobs.GetSpec(name).Spec;
-        }
-        catch (JobRequestException)
-        {
-            return null; // removed meanwhile
         }
     }
 

@@ -127,10 +127,7 @@ internal sealed partial class FsTree
     /// whatever is at <paramref name="path"/> atomically.</summary>
     public void HardLink(RelPath existing, RelPath path)
     {
-        RequireNotRoot(existing, nameof(existing));
-        RequireNotRoot(path, nameof(path));
-        RefuseReserved(existing);
-        RefuseReserved(path);
+        RequireBothChangeable(existing, nameof(existing), path, nameof(path));
         using var from = ResolveDir(existing.Parent, create: false);
         using var parent = ResolveDir(path.Parent, create: true);
         var zexisting = Sys.Z(existing.Name);
@@ -141,15 +138,22 @@ internal sealed partial class FsTree
     /// Whatever is at <paramref name="to"/> is replaced as rename(2) allows.</summary>
     public void Rename(RelPath from, RelPath to)
     {
-        RequireNotRoot(from, nameof(from));
-        RequireNotRoot(to, nameof(to));
-        RefuseReserved(from);
-        RefuseReserved(to);
+        RequireBothChangeable(from, nameof(from), to, nameof(to));
         using var fromDir = ResolveDir(from.Parent, create: false);
         using var toDir = ResolveDir(to.Parent, create: true);
         int e = Sys.TryRenameAt(fromDir, Sys.Z(from.Name), toDir, Sys.Z(to.Name));
         if (e != 0)
             throw new PosixException(e, "rename", $"{Show(from)} -> {to}");
+    }
+
+    /// <summary>The two names of a link or rename: both below the root (an ArgumentException first, for either), then
+    /// neither reserved (the path guard's EPERM).</summary>
+    private void RequireBothChangeable(RelPath from, string fromName, RelPath to, string toName)
+    {
+        RequireNotRoot(from, fromName);
+        RequireNotRoot(to, toName);
+        RefuseReserved(from);
+        RefuseReserved(to);
     }
 
     /// <summary>Removes a file, symlink or whole directory tree, never following a symlink.

@@ -12,14 +12,6 @@ namespace Understudy.Agent.Tests.Failback;
 /// </summary>
 public sealed class FailbackAgentTests
 {
-    internal static async Task<JsonNode?> FailoverOfAsync(AgentProcess target, string job)
-    {
-        var r = await target.CliAsync("status", "--json");
-        return JsonNode.Parse(r.Stdout)!["failover"]!.AsArray().FirstOrDefault(f => f!["name"]!.GetValue<string>() == job);
-    }
-
-    internal static async Task<string?> StateAsync(AgentProcess target) => (await FailoverOfAsync(target, "job1"))?["state"]?.GetValue<string>();
-
     /// <summary>A pair not started yet, polling and restoring every 300 ms (a test may add to its environment).</summary>
     internal static AgentPair NewPair()
     {
@@ -39,15 +31,6 @@ public sealed class FailbackAgentTests
         return pair;
     }
 
-    internal static string FailoverYaml(AgentPair pair, string extra = "") => $$"""
-        failover:
-          monitor:
-            addresses: [ { address: 127.0.0.1, method: tcp, port: {{pair.Source.PeerPort}} } ]
-            interval: 200ms
-            misses: 3
-        {{extra}}
-        """;
-
     [Fact]
     public async Task Failback_WholeCycle_ConflictParked_RefusedUntilSafe_ForwardReplicationResumes()
     {
@@ -59,9 +42,9 @@ public sealed class FailbackAgentTests
         File.WriteAllText(Path.Combine(src, "keep.txt"), "deleted on the target during the fail-over");
         Directory.CreateDirectory(Path.Combine(src, "sub"));
         File.WriteAllText(Path.Combine(src, "sub", "c.txt"), "three");
-        await pair.ApplyAsync(pair.JobYaml(extra: FailoverYaml(pair)));
+        await pair.ApplyAsync(pair.JobYaml(extra: pair.FailoverYaml()));
         await pair.WaitMirroredAsync();
-        await Wait.UntilAsync(async () => await StateAsync(pair.Target) == "protecting", TimeSpan.FromSeconds(30), "monitoring");
+        await Wait.UntilAsync(async () => await pair.Target.FailoverStateAsync("job1") == "protecting", TimeSpan.FromSeconds(30), "monitoring");
 
         // A change the source queues but never sends: it diverges once the target changes the same file.
         (await pair.Source.CliAsync("pause", "job1")).EnsureOk();
@@ -71,7 +54,7 @@ public sealed class FailbackAgentTests
 
         await pair.Target.ApproveFailoverAsync("job1");
         (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
-        Assert.Equal("failed-over", await StateAsync(pair.Target));
+        Assert.Equal("failed-over", await pair.Target.FailoverStateAsync("job1"));
         (await pair.Source.CliAsync("resume", "job1")).EnsureOk();
         await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() == "failed-over (passive)",
             TimeSpan.FromSeconds(30), "the source to turn passive");
@@ -90,7 +73,7 @@ public sealed class FailbackAgentTests
         pair.Source.Kill();
         var started = await pair.Target.CliAsync("restore", "job1", "--json");
         Assert.True(started.ExitCode == 0, started.Stdout + started.Stderr);
-        Assert.Equal("restoring", await StateAsync(pair.Target));
+        Assert.Equal("restoring", await pair.Target.FailoverStateAsync("job1"));
         var unreachable = await pair.Target.CliAsync("failback", "job1");
         Assert.Equal(2, unreachable.ExitCode);
         Assert.Contains("not connected", unreachable.Stderr, StringComparison.Ordinal);
@@ -105,7 +88,7 @@ public sealed class FailbackAgentTests
         var parked = Directory.GetFiles(src, "b.txt.understudy-conflict-src-*");
         Assert.Single(parked);
         Assert.Equal("source change that never reached the target", File.ReadAllText(parked[0]));
-        var failover = (await FailoverOfAsync(pair.Target, "job1"))!;
+        var failover = (await pair.Target.FailoverAsync("job1"))!;
         var restore = failover["restore"]!;
         Assert.Equal("b.txt", restore["conflicts"]![0]!["path"]!.GetValue<string>());
         // The reason says where the restore is now, not what it waited for when it was asked for.
@@ -116,7 +99,7 @@ public sealed class FailbackAgentTests
         File.WriteAllText(Path.Combine(dst, "later.txt"), "written during the restore");
         var fb = await pair.Target.CliAsync("failback", "job1", "--json");
         Assert.True(fb.ExitCode == 0, fb.Stdout + fb.Stderr);
-        Assert.Equal("protecting", await StateAsync(pair.Target));
+        Assert.Equal("protecting", await pair.Target.FailoverStateAsync("job1"));
         Assert.Equal("written during the restore", File.ReadAllText(Path.Combine(src, "later.txt")));
 
         // Forward replication resumes without a full re-mirror: the difference mirror after fail-back sends only

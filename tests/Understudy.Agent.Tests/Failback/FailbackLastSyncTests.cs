@@ -60,12 +60,12 @@ public sealed class FailbackLastSyncTests
         await pair.StartAsync();
 
         File.WriteAllText(Path.Combine(pair.SourceData, "a.txt"), "before the fail-over");
-        await pair.ApplyAsync(pair.JobYaml(extra: FailoverYaml(pair, $$"""
+        await pair.ApplyAsync(pair.JobYaml(extra: pair.FailoverYaml($$"""
               identity:
                 shares: [ { name: data, path: {{pair.SourceData}} } ]
             """)));
         await pair.WaitMirroredAsync();
-        await Wait.UntilAsync(async () => await StateAsync(pair.Target) == "protecting", TimeSpan.FromSeconds(30), "monitoring");
+        await Wait.UntilAsync(async () => await pair.Target.FailoverStateAsync("job1") == "protecting", TimeSpan.FromSeconds(30), "monitoring");
         await pair.Target.ApproveFailoverAsync("job1");
         (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
         await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() == "failed-over (passive)",

@@ -14,9 +14,9 @@ public sealed class FailbackRecoveryTests
         var pair = await StartPairAsync();
         prepare?.Invoke(pair);
         File.WriteAllText(Path.Combine(pair.SourceData, "b.txt"), "two");
-        await pair.ApplyAsync(pair.JobYaml(extra: FailoverYaml(pair, failoverExtra) + "\n" + jobExtra));
+        await pair.ApplyAsync(pair.JobYaml(extra: pair.FailoverYaml(failoverExtra) + "\n" + jobExtra));
         await pair.WaitMirroredAsync();
-        await Wait.UntilAsync(async () => await StateAsync(pair.Target) == "protecting", TimeSpan.FromSeconds(30), "monitoring");
+        await Wait.UntilAsync(async () => await pair.Target.FailoverStateAsync("job1") == "protecting", TimeSpan.FromSeconds(30), "monitoring");
         (await pair.Source.CliAsync("pause", "job1")).EnsureOk();
         File.WriteAllText(Path.Combine(pair.SourceData, "b.txt"), "source change that never reached the target");
         await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["replication"]?["opsPending"]?.GetValue<long>() > 0,
@@ -37,9 +37,9 @@ public sealed class FailbackRecoveryTests
     {
         await using var pair = await StartPairAsync();
         File.WriteAllText(Path.Combine(pair.SourceData, "a.txt"), "one");
-        await pair.ApplyAsync(pair.JobYaml(extra: FailoverYaml(pair)));
+        await pair.ApplyAsync(pair.JobYaml(extra: pair.FailoverYaml()));
         await pair.WaitMirroredAsync();
-        await Wait.UntilAsync(async () => await StateAsync(pair.Target) == "protecting", TimeSpan.FromSeconds(30), "monitoring");
+        await Wait.UntilAsync(async () => await pair.Target.FailoverStateAsync("job1") == "protecting", TimeSpan.FromSeconds(30), "monitoring");
         (await pair.Source.CliAsync("pause", "job1")).EnsureOk();
 
         await pair.Target.ApproveFailoverAsync("job1");
@@ -51,7 +51,7 @@ public sealed class FailbackRecoveryTests
         (await pair.Target.CliAsync("restore", "job1", "--wait", "--timeout", "60")).EnsureOk();
         Assert.Equal("changed on the target", File.ReadAllText(Path.Combine(pair.SourceData, "a.txt")));
         (await pair.Target.CliAsync("failback", "job1")).EnsureOk();
-        Assert.Equal("protecting", await StateAsync(pair.Target));
+        Assert.Equal("protecting", await pair.Target.FailoverStateAsync("job1"));
         // Fail-back gives the job back as the operator left it: paused, until 'understudy resume'.
         await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() == "paused",
             TimeSpan.FromSeconds(30), "the source to leave passive mode, still paused");
@@ -74,7 +74,7 @@ public sealed class FailbackRecoveryTests
         var parked = Directory.GetFiles(pair.SourceData, "b.txt.understudy-conflict-src-*");
         Assert.Equal("source change that never reached the target", File.ReadAllText(Assert.Single(parked)));
         (await pair.Target.CliAsync("failback", "job1")).EnsureOk();
-        Assert.Equal("protecting", await StateAsync(pair.Target));
+        Assert.Equal("protecting", await pair.Target.FailoverStateAsync("job1"));
     }
 
     [Fact]
@@ -92,7 +92,7 @@ public sealed class FailbackRecoveryTests
             Assert.True(File.Exists(marker));
 
             await pair.Target.StartAsync();
-            await Wait.UntilAsync(async () => await StateAsync(pair.Target) == "protecting", TimeSpan.FromSeconds(120), "the fail-back to finish after the restart");
+            await Wait.UntilAsync(async () => await pair.Target.FailoverStateAsync("job1") == "protecting", TimeSpan.FromSeconds(120), "the fail-back to finish after the restart");
             await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() != "failed-over (passive)",
                 TimeSpan.FromSeconds(60), "the source to leave passive mode");
             var events = await pair.Target.EventsAsync("job1");

@@ -18,9 +18,9 @@ public sealed class RestoreConsentTests
         await using var pair = await StartPairAsync();
         File.WriteAllText(Path.Combine(pair.SourceData, "b.txt"), "two");
         // The target keeps the job as it was when the fail-over began: discard-source.
-        await pair.ApplyAsync(pair.JobYaml(extra: FailoverYaml(pair) + "\nrestore:\n  conflicts: discard-source\n"));
+        await pair.ApplyAsync(pair.JobYaml(extra: pair.FailoverYaml() + "\nrestore:\n  conflicts: discard-source\n"));
         await pair.WaitMirroredAsync();
-        await Wait.UntilAsync(async () => await StateAsync(pair.Target) == "protecting", TimeSpan.FromSeconds(30), "monitoring");
+        await Wait.UntilAsync(async () => await pair.Target.FailoverStateAsync("job1") == "protecting", TimeSpan.FromSeconds(30), "monitoring");
         (await pair.Source.CliAsync("pause", "job1")).EnsureOk();
         File.WriteAllText(Path.Combine(pair.SourceData, "b.txt"), "source change that never reached the target");
         await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["replication"]?["opsPending"]?.GetValue<long>() > 0,
@@ -31,7 +31,7 @@ public sealed class RestoreConsentTests
         await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() == "failed-over (passive)",
             TimeSpan.FromSeconds(30), "the source to turn passive");
         // The source's own job now says keep-target (the default): that is its consent, whatever the target's copy says.
-        await pair.ApplyAsync(pair.JobYaml(extra: FailoverYaml(pair)));
+        await pair.ApplyAsync(pair.JobYaml(extra: pair.FailoverYaml()));
         File.WriteAllText(Path.Combine(pair.TargetData, "b.txt"), "the target's version of b");
 
         (await pair.Target.CliAsync("restore", "job1", "--wait", "--timeout", "120")).EnsureOk();

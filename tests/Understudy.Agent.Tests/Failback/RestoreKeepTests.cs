@@ -60,9 +60,9 @@ public sealed class RestoreKeepTests
         File.WriteAllText(Path.Combine(pair.SourceData, "same.txt"), "unchanged");
         Directory.CreateDirectory(Path.Combine(pair.SourceData, "dir"));
         File.WriteAllText(Path.Combine(pair.SourceData, "dir", "x.txt"), "in a directory the target deleted");
-        await pair.ApplyAsync(pair.JobYaml(extra: FailoverYaml(pair) + restoreYaml));
+        await pair.ApplyAsync(pair.JobYaml(extra: pair.FailoverYaml() + restoreYaml));
         await pair.WaitMirroredAsync();
-        await Wait.UntilAsync(async () => await StateAsync(pair.Target) == "protecting", TimeSpan.FromSeconds(30), "monitoring");
+        await Wait.UntilAsync(async () => await pair.Target.FailoverStateAsync("job1") == "protecting", TimeSpan.FromSeconds(30), "monitoring");
         await pair.Target.ApproveFailoverAsync("job1");
         (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
         await Wait.UntilAsync(async () => (await pair.Source.StatusAsync("job1"))["state"]?.GetValue<string>() == "failed-over (passive)",

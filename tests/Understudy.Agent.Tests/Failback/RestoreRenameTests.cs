@@ -22,9 +22,9 @@ public sealed class RestoreRenameTests
         Directory.CreateDirectory(Path.Combine(src, "old-dir", "sub"));
         File.WriteAllText(Path.Combine(src, "old-dir", "x.txt"), "in a directory clients rename");
         File.WriteAllText(Path.Combine(src, "old-dir", "sub", "y.txt"), "deeper in it");
-        await pair.ApplyAsync(pair.JobYaml(extra: FailoverYaml(pair)));
+        await pair.ApplyAsync(pair.JobYaml(extra: pair.FailoverYaml()));
         await pair.WaitMirroredAsync();
-        await Wait.UntilAsync(async () => await StateAsync(pair.Target) == "protecting", TimeSpan.FromSeconds(30), "monitoring");
+        await Wait.UntilAsync(async () => await pair.Target.FailoverStateAsync("job1") == "protecting", TimeSpan.FromSeconds(30), "monitoring");
 
         await pair.Target.ApproveFailoverAsync("job1");
         (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
@@ -43,7 +43,7 @@ public sealed class RestoreRenameTests
 
         var fb = await pair.Target.CliAsync("failback", "job1");
         Assert.True(fb.ExitCode == 0, fb.Stdout + fb.Stderr);
-        Assert.Equal("protecting", await StateAsync(pair.Target));
+        Assert.Equal("protecting", await pair.Target.FailoverStateAsync("job1"));
         AssertRenamed(src);
         await Wait.UntilAsync(async () => (await pair.Source.CliAsync("verify", "job1", "--checksum")).ExitCode == 0,
             TimeSpan.FromSeconds(60), "verify --checksum to be clean after fail-back");

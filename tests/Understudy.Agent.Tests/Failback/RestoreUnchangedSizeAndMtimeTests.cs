@@ -23,9 +23,9 @@ public sealed class RestoreUnchangedSizeAndMtimeTests
         var dst = pair.TargetData;
         File.WriteAllText(Path.Combine(src, "attr.txt"), "a file whose xattr clients set");
         File.WriteAllText(Path.Combine(src, "same.txt"), "old content, same size");
-        await pair.ApplyAsync(pair.JobYaml(extra: FailoverYaml(pair)));
+        await pair.ApplyAsync(pair.JobYaml(extra: pair.FailoverYaml()));
         await pair.WaitMirroredAsync();
-        await Wait.UntilAsync(async () => await StateAsync(pair.Target) == "protecting", TimeSpan.FromSeconds(30), "monitoring");
+        await Wait.UntilAsync(async () => await pair.Target.FailoverStateAsync("job1") == "protecting", TimeSpan.FromSeconds(30), "monitoring");
 
         await pair.Target.ApproveFailoverAsync("job1");
         (await pair.Target.CliAsync("failover", "job1")).EnsureOk();

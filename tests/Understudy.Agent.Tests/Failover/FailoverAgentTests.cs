@@ -9,15 +9,6 @@ namespace Understudy.Agent.Tests.Failover;
 /// monitors the source's peer port, fails over on command, and the restarted source stays passive.</summary>
 public sealed class FailoverAgentTests
 {
-    private static async Task<JsonNode?> FailoverOfAsync(AgentProcess target, string job)
-    {
-        var r = await target.CliAsync("status", "--json");
-        return JsonNode.Parse(r.Stdout)!["failover"]!.AsArray().FirstOrDefault(f => f!["name"]!.GetValue<string>() == job);
-    }
-
-    private static async Task<string?> FailoverStateAsync(AgentProcess target, string job) =>
-        (await FailoverOfAsync(target, job))?["state"]?.GetValue<string>();
-
     [Fact]
     public async Task Failover_SourceAgentGone_ManualPending_FailsOverOnCommand_RestartedSourceStaysPassive()
     {
@@ -26,35 +17,30 @@ public sealed class FailoverAgentTests
         File.WriteAllText(Path.Combine(pair.SourceData, "a.txt"), "hello");
         var envFile = pair.Dir.Sub("post-env.txt");
         var script = pair.Target.WriteScript("post.sh", $"echo \"$UNDERSTUDY_JOB $UNDERSTUDY_PHASE\" > {envFile}");
-        await pair.ApplyAsync(pair.JobYaml(extra: $$"""
-            failover:
-              monitor:
-                addresses: [ { address: 127.0.0.1, method: tcp, port: {{pair.Source.PeerPort}} } ]
-                interval: 200ms
-                misses: 3
+        await pair.ApplyAsync(pair.JobYaml(extra: pair.FailoverYaml($$"""
               scripts:
                 post_failover: [ { run: {{script}} } ]
-            """));
+            """)));
         await pair.WaitMirroredAsync();
 
-        await Wait.UntilAsync(async () => (await FailoverOfAsync(pair.Target, "job1"))?["addresses"]?[0]?["state"]?.GetValue<string>() == "up",
+        await Wait.UntilAsync(async () => (await pair.Target.FailoverAsync("job1"))?["addresses"]?[0]?["state"]?.GetValue<string>() == "up",
             TimeSpan.FromSeconds(30), "the target to see the source's peer port answer");
-        Assert.Equal("protecting", await FailoverStateAsync(pair.Target, "job1"));
+        Assert.Equal("protecting", await pair.Target.FailoverStateAsync("job1"));
         var text = await pair.Target.CliAsync("status");
         Assert.Contains("fail-over protecting", text.Stdout, StringComparison.Ordinal);
 
         pair.Source.Kill();
-        await Wait.UntilAsync(async () => await FailoverStateAsync(pair.Target, "job1") == "fail-over-pending", TimeSpan.FromSeconds(30), "fail-over pending");
+        await Wait.UntilAsync(async () => await pair.Target.FailoverStateAsync("job1") == "fail-over-pending", TimeSpan.FromSeconds(30), "fail-over pending");
 
         await pair.Target.ApproveFailoverAsync("job1");
         var dry = await pair.Target.CliAsync("failover", "job1", "--dry-run");
         Assert.Equal(0, dry.ExitCode);
         Assert.Contains("stop replication", dry.Stdout, StringComparison.Ordinal);
-        Assert.Equal("fail-over-pending", await FailoverStateAsync(pair.Target, "job1"));
+        Assert.Equal("fail-over-pending", await pair.Target.FailoverStateAsync("job1"));
 
         var run = await pair.Target.CliAsync("failover", "job1");
         Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
-        Assert.Equal("failed-over", await FailoverStateAsync(pair.Target, "job1"));
+        Assert.Equal("failed-over", await pair.Target.FailoverStateAsync("job1"));
         Assert.Equal("job1 post-failover", File.ReadAllText(envFile).Trim());
         Assert.Equal("hello", File.ReadAllText(Path.Combine(pair.TargetData, "a.txt")));
 
@@ -74,15 +60,9 @@ public sealed class FailoverAgentTests
         await using var pair = new AgentPair();
         await pair.StartAsync();
         File.WriteAllText(Path.Combine(pair.SourceData, "a.txt"), "hello");
-        await pair.ApplyAsync(pair.JobYaml(extra: $$"""
-            failover:
-              monitor:
-                addresses: [ { address: 127.0.0.1, method: tcp, port: {{pair.Source.PeerPort}} } ]
-                interval: 200ms
-                misses: 3
-            """));
+        await pair.ApplyAsync(pair.JobYaml(extra: pair.FailoverYaml()));
         await pair.WaitMirroredAsync();
-        await Wait.UntilAsync(async () => (await FailoverOfAsync(pair.Target, "job1"))?["sourceQueue"]?["ops"]?.GetValue<long>() == 0,
+        await Wait.UntilAsync(async () => (await pair.Target.FailoverAsync("job1"))?["sourceQueue"]?["ops"]?.GetValue<long>() == 0,
             TimeSpan.FromSeconds(30), "the source to report an empty queue");
 
         // Changes queued on the source and never delivered: replication is paused, the session stays open.
@@ -95,13 +75,13 @@ public sealed class FailoverAgentTests
             var r = (await pair.Source.StatusAsync("job1"))["replication"]!;
             ops = r["opsPending"]!.GetValue<long>();
             bytes = r["bytesPending"]!.GetValue<long>();
-            var q = (await FailoverOfAsync(pair.Target, "job1"))?["sourceQueue"];
+            var q = (await pair.Target.FailoverAsync("job1"))?["sourceQueue"];
             return ops >= 3 && q?["ops"]?.GetValue<long>() == ops && q["bytes"]?.GetValue<long>() == bytes;
         }, TimeSpan.FromSeconds(30), "the target to hold the source's report of its queued changes");
         Assert.Contains($"source's queue: {ops} changes not acknowledged ({bytes} bytes)", (await pair.Target.CliAsync("status")).Stdout, StringComparison.Ordinal);
 
         pair.Source.Kill();
-        await Wait.UntilAsync(async () => await FailoverStateAsync(pair.Target, "job1") == "fail-over-pending", TimeSpan.FromSeconds(30), "fail-over pending");
+        await Wait.UntilAsync(async () => await pair.Target.FailoverStateAsync("job1") == "fail-over-pending", TimeSpan.FromSeconds(30), "fail-over pending");
         await pair.Target.ApproveFailoverAsync("job1");
         (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
 
@@ -130,12 +110,12 @@ public sealed class FailoverAgentTests
                 addresses: [ { address: 127.0.0.1, method: tcp, port: {{pair.Source.PeerPort}} } ]
             """));
         await pair.WaitMirroredAsync();
-        await Wait.UntilAsync(async () => await FailoverStateAsync(pair.Target, "job1") == "protecting", TimeSpan.FromSeconds(30), "monitoring");
+        await Wait.UntilAsync(async () => await pair.Target.FailoverStateAsync("job1") == "protecting", TimeSpan.FromSeconds(30), "monitoring");
 
         await pair.Target.ApproveFailoverAsync("job1");
         var run = await pair.Target.CliAsync("failover", "job1", "--json");
         Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
-        Assert.Equal("failed-over", await FailoverStateAsync(pair.Target, "job1"));
+        Assert.Equal("failed-over", await pair.Target.FailoverStateAsync("job1"));
         var again = await pair.Target.CliAsync("failover", "job1");
         Assert.Equal(2, again.ExitCode);
         Assert.Contains("already holds", again.Stderr, StringComparison.Ordinal);

@@ -25,15 +25,9 @@ public sealed class FailoverDiskFullTests
         {
             await pair.StartAsync();
             File.WriteAllText(Path.Combine(pair.SourceData, "a.txt"), "hello");
-            await pair.ApplyAsync(pair.JobYaml(extra: $$"""
-                failover:
-                  monitor:
-                    addresses: [ { address: 127.0.0.1, method: tcp, port: {{pair.Source.PeerPort}} } ]
-                    interval: 200ms
-                    misses: 3
-                """));
+            await pair.ApplyAsync(pair.JobYaml(extra: pair.FailoverYaml()));
             await pair.WaitMirroredAsync();
-            await Wait.UntilAsync(async () => (await FailoverOfAsync(pair.Target, "job1"))?["addresses"]?[0]?["state"]?.GetValue<string>() == "up",
+            await Wait.UntilAsync(async () => (await pair.Target.FailoverAsync("job1"))?["addresses"]?[0]?["state"]?.GetValue<string>() == "up",
                 TimeSpan.FromSeconds(30), "the target to see the source's peer port answer");
             await pair.Target.ApproveFailoverAsync("job1");
 
@@ -43,7 +37,7 @@ public sealed class FailoverDiskFullTests
             pair.Source.Kill();
 
             // The monitor goes on: it sees the source go and raises the pending fail-over, which status shows.
-            await WithLogAsync(pair.Target, Wait.UntilAsync(async () => await FailoverStateAsync(pair.Target, "job1") == "fail-over-pending",
+            await WithLogAsync(pair.Target, Wait.UntilAsync(async () => await pair.Target.FailoverStateAsync("job1") == "fail-over-pending",
                 TimeSpan.FromSeconds(30), "fail-over pending although the event log cannot be written"));
             // Every event also goes to the system log (the agent's stderr here), whether or not it could be stored.
             await Wait.UntilAsync(() => pair.Target.Log.Contains($"{(int)EventCode.FailoverPending}]", StringComparison.Ordinal), TimeSpan.FromSeconds(30),
@@ -51,7 +45,7 @@ public sealed class FailoverDiskFullTests
 
             var run = await pair.Target.CliAsync("failover", "job1");
             Assert.True(run.ExitCode == 0, $"failover on a full data dir: {run.Stdout}{run.Stderr}\n{pair.Target.Log}");
-            Assert.Equal("failed-over", await FailoverStateAsync(pair.Target, "job1"));
+            Assert.Equal("failed-over", await pair.Target.FailoverStateAsync("job1"));
             Assert.Equal("hello", File.ReadAllText(Path.Combine(pair.TargetData, "a.txt")));
 
             // Space returns: the events held in memory reach the event log, in order, with a note of the outage.
@@ -91,12 +85,4 @@ public sealed class FailoverDiskFullTests
 
     /// <summary>Writes zeros until the file system refuses another byte.</summary>
 
-    private static async Task<JsonNode?> FailoverOfAsync(AgentProcess target, string job)
-    {
-        var r = await target.CliAsync("status", "--json");
-        return JsonNode.Parse(r.Stdout)!["failover"]!.AsArray().FirstOrDefault(f => f!["name"]!.GetValue<string>() == job);
-    }
-
-    private static async Task<string?> FailoverStateAsync(AgentProcess target, string job) =>
-        (await FailoverOfAsync(target, job))?["state"]?.GetValue<string>();
 }

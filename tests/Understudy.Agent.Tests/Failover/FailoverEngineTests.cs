@@ -309,14 +309,9 @@ public sealed class FailoverEngineTests
 
         // The passive source's poll connection, with a source that opens the restore link and then never answers
         // the first round's manifest request: the link is up, its first round cannot finish.
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        using var client = new System.Net.Sockets.TcpClient();
-        await client.ConnectAsync(System.Net.IPAddress.Loopback, ((System.Net.IPEndPoint)listener.LocalEndpoint).Port);
-        using var server = await listener.AcceptTcpClientAsync();
+        await using var peers = new Support.LoopbackPeers();
         // The restore link owns (and disposes) the target's end; ending the source's end ends the link.
-        var toSource = new Peer.PeerConnection(server.GetStream(), SourceId);
-        var fromTarget = new Peer.PeerConnection(client.GetStream(), "target");
+        var (fromTarget, toSource) = await peers.ConnectAsync("target", SourceId);
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         var accept = engine.RestoreRun!.AcceptAsync(toSource, 0, cts.Token);
         try

@@ -16,28 +16,16 @@ namespace Understudy.Agent.Tests.Failover;
 /// </summary>
 public sealed class FailoverRpoTests(ITestOutputHelper output)
 {
-    private static async Task<JsonNode?> FailoverOfAsync(AgentProcess target, string job)
-    {
-        var r = await target.CliAsync("status", "--json");
-        return JsonNode.Parse(r.Stdout)!["failover"]!.AsArray().FirstOrDefault(f => f!["name"]!.GetValue<string>() == job);
-    }
-
     [Fact]
     public async Task Failover_SourceKilledWhileAFileIsWritten_StatesAnRpoNoShorterThanTheWritesLost()
     {
         await using var pair = new AgentPair();
         await pair.StartAsync();
         File.WriteAllText(Path.Combine(pair.SourceData, "a.txt"), "hello");
-        await pair.ApplyAsync(pair.JobYaml(extra: $$"""
-            failover:
-              monitor:
-                addresses: [ { address: 127.0.0.1, method: tcp, port: {{pair.Source.PeerPort}} } ]
-                interval: 200ms
-                misses: 3
-            """));
+        await pair.ApplyAsync(pair.JobYaml(extra: pair.FailoverYaml()));
         await pair.WaitMirroredAsync();
         await pair.Target.ApproveFailoverAsync("job1");
-        await Wait.UntilAsync(async () => (await FailoverOfAsync(pair.Target, "job1"))?["sourceQueue"]?["ops"]?.GetValue<long>() == 0,
+        await Wait.UntilAsync(async () => (await pair.Target.FailoverAsync("job1"))?["sourceQueue"]?["ops"]?.GetValue<long>() == 0,
             TimeSpan.FromSeconds(30), "the source to report an empty queue");
 
         // A log kept open and written every 50 ms, each line stamped with when it was written. Replication goes on
@@ -77,7 +65,7 @@ public sealed class FailoverRpoTests(ITestOutputHelper output)
         }
         var lastWrite = times[^1];
 
-        await Wait.UntilAsync(async () => (await FailoverOfAsync(pair.Target, "job1"))?["state"]?.GetValue<string>() == "fail-over-pending",
+        await Wait.UntilAsync(async () => (await pair.Target.FailoverAsync("job1"))?["state"]?.GetValue<string>() == "fail-over-pending",
             TimeSpan.FromSeconds(30), "fail-over pending");
         (await pair.Target.CliAsync("failover", "job1")).EnsureOk();
 

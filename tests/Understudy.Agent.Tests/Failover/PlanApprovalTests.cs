@@ -12,12 +12,6 @@ namespace Understudy.Agent.Tests.Failover;
 /// </summary>
 public sealed class PlanApprovalTests
 {
-    private static async Task<JsonNode?> FailoverOfAsync(AgentProcess target, string job)
-    {
-        var r = await target.CliAsync("status", "--json");
-        return JsonNode.Parse(r.Stdout)!["failover"]!.AsArray().FirstOrDefault(f => f!["name"]!.GetValue<string>() == job);
-    }
-
     private static string Plan(AgentPair pair, string trigger = "manual", string misses = "3", string scripts = "") => $$"""
         failover:
           trigger: {{trigger}}
@@ -29,7 +23,7 @@ public sealed class PlanApprovalTests
         """;
 
     private static async Task ProtectingAsync(AgentPair pair) =>
-        await Wait.UntilAsync(async () => (await FailoverOfAsync(pair.Target, "job1"))?["addresses"]?[0]?["state"]?.GetValue<string>() == "up",
+        await Wait.UntilAsync(async () => (await pair.Target.FailoverAsync("job1"))?["addresses"]?[0]?["state"]?.GetValue<string>() == "up",
             TimeSpan.FromSeconds(30), "the target to see the source's peer port answer");
 
     [Fact]
@@ -47,7 +41,7 @@ public sealed class PlanApprovalTests
         Assert.True(refused.ExitCode == 2, refused.Stdout + refused.Stderr);
         Assert.Contains("not approved", refused.Stderr, StringComparison.Ordinal);
         Assert.Contains("--approve", refused.Stderr, StringComparison.Ordinal);
-        Assert.Equal("protecting", (await FailoverOfAsync(pair.Target, "job1"))!["state"]!.GetValue<string>());
+        Assert.Equal("protecting", (await pair.Target.FailoverAsync("job1"))!["state"]!.GetValue<string>());
 
         var show = await pair.Target.CliAsync("failover", "job1", "--show");
         Assert.True(show.ExitCode == 0, show.Stdout + show.Stderr);
@@ -59,11 +53,11 @@ public sealed class PlanApprovalTests
         var approve = await pair.Target.CliAsync("failover", "job1", "--approve");
         Assert.True(approve.ExitCode == 0, approve.Stdout + approve.Stderr);
         Assert.Contains("approved", approve.Stdout, StringComparison.Ordinal);
-        Assert.True((await FailoverOfAsync(pair.Target, "job1"))!["plan"]!["approved"]!.GetValue<bool>());
+        Assert.True((await pair.Target.FailoverAsync("job1"))!["plan"]!["approved"]!.GetValue<bool>());
 
         var run = await pair.Target.CliAsync("failover", "job1");
         Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
-        Assert.Equal("failed-over", (await FailoverOfAsync(pair.Target, "job1"))!["state"]!.GetValue<string>());
+        Assert.Equal("failed-over", (await pair.Target.FailoverAsync("job1"))!["state"]!.GetValue<string>());
         Assert.Contains(EventCode.PlanApproved, (await pair.Target.EventsAsync("job1")).Codes());
     }
 
@@ -77,7 +71,7 @@ public sealed class PlanApprovalTests
         await ProtectingAsync(pair);
 
         pair.Source.Kill();
-        await Wait.UntilAsync(async () => (await FailoverOfAsync(pair.Target, "job1"))?["state"]?.GetValue<string>() == "fail-over-pending",
+        await Wait.UntilAsync(async () => (await pair.Target.FailoverAsync("job1"))?["state"]?.GetValue<string>() == "fail-over-pending",
             TimeSpan.FromSeconds(30), "the lost source to raise a pending fail-over, not an automatic one");
         var events = await pair.Target.EventsAsync("job1");
         Assert.Contains(EventCode.FailoverNotApproved, events.Codes());
@@ -98,7 +92,7 @@ public sealed class PlanApprovalTests
         Assert.True(first["approved"]!.GetValue<bool>());
 
         await pair.ApplyAsync(pair.JobYaml(extra: Plan(pair, trigger: "automatic", misses: "4")));
-        await Wait.UntilAsync(async () => (await FailoverOfAsync(pair.Target, "job1"))?["trigger"]?.GetValue<string>() == "automatic",
+        await Wait.UntilAsync(async () => (await pair.Target.FailoverAsync("job1"))?["trigger"]?.GetValue<string>() == "automatic",
             TimeSpan.FromSeconds(30), "the changed plan to reach the target");
         var show = await pair.Target.CliAsync("failover", "job1", "--show");
         Assert.Contains("CHANGED since the plan approved", show.Stdout, StringComparison.Ordinal);

@@ -81,7 +81,7 @@ public sealed class ScriptProbeTests
             """));
         await pair.WaitMirroredAsync();
         // The host answers; the script has not run, though the monitor has gone round many times.
-        await Wait.UntilAsync(async () => (await Failback.FailbackAgentTests.FailoverOfAsync(pair.Target, "job1"))?["addresses"]?[0]?["state"]?.GetValue<string>() == "up",
+        await Wait.UntilAsync(async () => (await pair.Target.FailoverAsync("job1"))?["addresses"]?[0]?["state"]?.GetValue<string>() == "up",
             TimeSpan.FromSeconds(30), "the target to monitor the source");
         var show = (await pair.Target.CliAsync("failover", "job1", "--show")).EnsureOk().Stdout;
         Assert.Contains("monitor script service-alive.sh for 127.0.0.1 (runs as root every 300ms once approved", show, StringComparison.Ordinal);
@@ -91,13 +91,13 @@ public sealed class ScriptProbeTests
 
         await pair.Target.ApproveFailoverAsync("job1");
         await Wait.UntilAsync(() => File.Exists(ran), TimeSpan.FromSeconds(30), "the script probe to run once approved");
-        Assert.Equal("protecting", await Failback.FailbackAgentTests.StateAsync(pair.Target));
+        Assert.Equal("protecting", await pair.Target.FailoverStateAsync("job1"));
 
         // The service dies, the host does not: the script's weight alone reaches the threshold.
         File.WriteAllText(down, "");
-        await Wait.UntilAsync(async () => await Failback.FailbackAgentTests.StateAsync(pair.Target) == "fail-over-pending", TimeSpan.FromSeconds(30),
+        await Wait.UntilAsync(async () => await pair.Target.FailoverStateAsync("job1") == "fail-over-pending", TimeSpan.FromSeconds(30),
             "the fail-over to wait for an operator");
-        var f = await Failback.FailbackAgentTests.FailoverOfAsync(pair.Target, "job1");
+        var f = await pair.Target.FailoverAsync("job1");
         Assert.Equal(("up", "missing"), (f!["addresses"]![0]!["state"]!.GetValue<string>(), f["addresses"]![1]!["state"]!.GetValue<string>()));
     }
 }

@@ -1,6 +1,5 @@
-using System.Net;
-using System.Net.Sockets;
 using Understudy.Agent.Peer;
+using Understudy.Agent.Tests.Support;
 using Understudy.Core.Jobs;
 using Understudy.Core.Manifest;
 using Understudy.Core.Paths;
@@ -16,32 +15,16 @@ namespace Understudy.Agent.Tests.Mirror;
 public sealed class FileContentTests : IAsyncLifetime
 {
     private readonly TempDir _dir = new();
-    private TcpListener? _listener;
-    private TcpClient? _client;
-    private TcpClient? _server;
+    private readonly LoopbackPeers _peers = new();
     private PeerConnection? _sender;
     private PeerConnection? _receiver;
     private readonly CancellationTokenSource _cts = new(TimeSpan.FromMinutes(1));
 
-    public async Task InitializeAsync()
-    {
-        _listener = new TcpListener(IPAddress.Loopback, 0);
-        _listener.Start();
-        _client = new TcpClient();
-        await _client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)_listener.LocalEndpoint).Port);
-        _server = await _listener.AcceptTcpClientAsync();
-        _sender = new PeerConnection(_client.GetStream(), "receiver");
-        _receiver = new PeerConnection(_server.GetStream(), "sender");
-    }
+    public async Task InitializeAsync() => (_sender, _receiver) = await _peers.ConnectAsync("receiver", "sender");
 
     public async Task DisposeAsync()
     {
-        await _sender!.DisposeAsync();
-        await _receiver!.DisposeAsync();
-        _server?.Dispose();
-        _client?.Dispose();
-        _listener?.Stop();
-        _listener?.Dispose();
+        await _peers.DisposeAsync();
         _cts.Dispose();
         _dir.Dispose();
     }

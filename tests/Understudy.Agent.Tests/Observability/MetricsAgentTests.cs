@@ -15,14 +15,8 @@ public sealed class MetricsAgentTests
             pair.Target.ExtraArgs.Add("--metrics-anonymous-loopback");
         await pair.StartAsync();
         File.WriteAllText(Path.Combine(pair.SourceData, "a.txt"), "hello");
-        await pair.ApplyAsync(pair.JobYaml(extra: $$"""
-            failover:
-              monitor:
-                addresses: [ { address: 127.0.0.1, method: tcp, port: {{pair.Source.PeerPort}} } ]
-                interval: 200ms
-                misses: 3
-            {{(witness is null ? "" : $"  witness: {{ endpoints: [{witness}], lease: 2s, renew: 500ms, prefix: /metrics-test/ }}")}}
-            """));
+        await pair.ApplyAsync(pair.JobYaml(extra: pair.FailoverYaml(
+            witness is null ? "" : $"  witness: {{ endpoints: [{witness}], lease: 2s, renew: 500ms, prefix: /metrics-test/ }}")));
         await pair.WaitMirroredAsync();
         return pair;
     }

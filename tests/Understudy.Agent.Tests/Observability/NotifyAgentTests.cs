@@ -42,16 +42,10 @@ public sealed class NotifyAgentTests
             """);
         await pair.StartAsync();
         File.WriteAllText(Path.Combine(pair.SourceData, "a.txt"), "hello");
-        await pair.ApplyAsync(pair.JobYaml(extra: $$"""
-            failover:
-              monitor:
-                addresses: [ { address: 127.0.0.1, method: tcp, port: {{pair.Source.PeerPort}} } ]
-                interval: 200ms
-                misses: 3
-            """));
+        await pair.ApplyAsync(pair.JobYaml(extra: pair.FailoverYaml()));
         await pair.WaitMirroredAsync();
         // Status, not an event: a first probe that answers records none (MonitorAddressUp is an address answering again).
-        await Wait.UntilAsync(async () => (await Failback.FailbackAgentTests.FailoverOfAsync(pair.Target, "job1"))?["addresses"]?[0]?["state"]?.GetValue<string>() == "up",
+        await Wait.UntilAsync(async () => (await pair.Target.FailoverAsync("job1"))?["addresses"]?[0]?["state"]?.GetValue<string>() == "up",
             TimeSpan.FromSeconds(30), "the target to monitor the source");
         await pair.Target.ApproveFailoverAsync("job1");
 

@@ -1,7 +1,6 @@
-using System.Net;
-using System.Net.Sockets;
 using Understudy.Agent.Peer;
 using Understudy.Agent.Source;
+using Understudy.Agent.Tests.Support;
 using Understudy.Core.Protocol;
 using Understudy.Testing;
 using Xunit;
@@ -18,36 +17,17 @@ namespace Understudy.Agent.Tests.Replication;
 public sealed class BarrierAckTests : IAsyncLifetime
 {
     private readonly CancellationTokenSource _cts = new(TimeSpan.FromMinutes(2));
-    private TcpListener? _listener;
-    private readonly List<TcpClient> _clients = [];
+    private readonly LoopbackPeers _peers = new();
 
-    public Task InitializeAsync()
-    {
-        _listener = new TcpListener(IPAddress.Loopback, 0);
-        _listener.Start();
-        return Task.CompletedTask;
-    }
+    public Task InitializeAsync() => Task.CompletedTask;
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
-        foreach (var c in _clients)
-            c.Dispose();
-        _listener?.Stop();
-        _listener?.Dispose();
+        await _peers.DisposeAsync();
         _cts.Dispose();
-        return Task.CompletedTask;
     }
 
-    private async Task<(SourceSession Session, PeerConnection Target)> SessionAsync()
-    {
-        var client = new TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)_listener!.LocalEndpoint).Port);
-        var server = await _listener.AcceptTcpClientAsync();
-        _clients.Add(client);
-        _clients.Add(server);
-        var session = SourceSession.Attach(new PeerConnection(client.GetStream(), "target"), new JobOpened("j", 0, false), _cts.Token);
-        return (session, new PeerConnection(server.GetStream(), "source"));
-    }
+    private Task<(SourceSession Session, PeerConnection Target)> SessionAsync() => _peers.SessionAsync(_cts.Token);
 
     private async Task<Message> NextAsync(PeerConnection target)
     {

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Understudy.Agent.Events;
 using Understudy.Agent.Mirror;
@@ -7,6 +5,7 @@ using Understudy.Agent.Peer;
 using Understudy.Agent.Replication;
 using Understudy.Agent.Source;
 using Understudy.Agent.State;
+using Understudy.Agent.Tests.Support;
 using Understudy.Core.Jobs;
 using Understudy.Core.Manifest;
 using Understudy.Core.Paths;
@@ -25,42 +24,26 @@ public sealed class SenderMemoryTests : IAsyncLifetime
 {
     private readonly TempDir _dir = new();
     private readonly CancellationTokenSource _cts = new(TimeSpan.FromMinutes(1));
-    private TcpListener? _listener;
-    private readonly List<TcpClient> _clients = [];
+    private readonly LoopbackPeers _peers = new();
     private StateStore? _store;
 
     public Task InitializeAsync()
     {
-        _listener = new TcpListener(IPAddress.Loopback, 0);
-        _listener.Start();
         Directory.CreateDirectory(_dir.Sub("data"));
         _store = new StateStore(_dir.Sub("data"));
         return Task.CompletedTask;
     }
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
-        foreach (var c in _clients)
-            c.Dispose();
-        _listener?.Stop();
-        _listener?.Dispose();
+        await _peers.DisposeAsync();
         _store?.Dispose();
         _cts.Dispose();
         _dir.Dispose();
-        return Task.CompletedTask;
     }
 
     /// <summary>A session to a fake target: the sending side, and the receiving connection the test reads.</summary>
-    private async Task<(SourceSession Session, PeerConnection Target)> SessionAsync()
-    {
-        var client = new TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)_listener!.LocalEndpoint).Port);
-        var server = await _listener.AcceptTcpClientAsync();
-        _clients.Add(client);
-        _clients.Add(server);
-        var session = SourceSession.Attach(new PeerConnection(client.GetStream(), "target"), new JobOpened("j", 0, false), _cts.Token);
-        return (session, new PeerConnection(server.GetStream(), "source"));
-    }
+    private Task<(SourceSession Session, PeerConnection Target)> SessionAsync() => _peers.SessionAsync(_cts.Token);
 
     /// <summary>What the sender sent up to the barrier after it, as "file PATH" and "rename FROM -> TO". A listing the
     /// sender asks for is answered from <paramref name="replica"/> (none: an empty one).</summary>

@@ -1,6 +1,4 @@
-using System.Net;
-using System.Net.Sockets;
-using Understudy.Agent.Peer;
+using Understudy.Agent.Tests.Support;
 using Understudy.Core.Jobs;
 using Understudy.Core.Protocol;
 using Xunit;
@@ -15,13 +13,9 @@ public sealed class CompressionBackoffTests
     [Fact]
     public async Task IncompressibleFrames_AreMostlyNotTried_CompressibleOnesAfterThemAreCompressed_AllArriveIntact()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        using var client = new TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port);
-        using var server = await listener.AcceptTcpClientAsync();
-        await using var sender = new PeerConnection(client.GetStream(), "receiver") { Compression = Compression.Lz4 };
-        await using var receiver = new PeerConnection(server.GetStream(), "sender");
+        await using var peers = new LoopbackPeers();
+        var (sender, receiver) = await peers.ConnectAsync("receiver", "sender");
+        sender.Compression = Compression.Lz4;
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
 
         var rng = new Random(7);

@@ -24,13 +24,7 @@ public sealed class TrustRevocationTests
         await using var pair = new AgentPair();
         await pair.StartAsync();
         File.WriteAllText(Path.Combine(pair.SourceData, "a.txt"), "before");
-        await pair.ApplyAsync(pair.JobYaml(extra: $$"""
-            failover:
-              monitor:
-                addresses: [ { address: 127.0.0.1, method: tcp, port: {{pair.Source.PeerPort}} } ]
-                interval: 200ms
-                misses: 3
-            """));
+        await pair.ApplyAsync(pair.JobYaml(extra: pair.FailoverYaml()));
         await pair.WaitMirroredAsync();
         var before = await StatusAsync(pair.Target);
         Assert.True(Lists(before, "failover", "job1"), before.ToJsonString());

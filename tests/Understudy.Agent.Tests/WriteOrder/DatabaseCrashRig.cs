@@ -62,7 +62,7 @@ internal sealed class DatabaseCrashRig : IAsyncDisposable
     /// for the target to hold a point.</summary>
     public async Task ProtectAsync()
     {
-        var yaml = _pair.JobYaml(extra: "replication:\n  consistency: write-order\n" + FailoverYaml(_pair))
+        var yaml = _pair.JobYaml(extra: "replication:\n  consistency: write-order\n" + _pair.FailoverYaml())
             .Replace(_pair.SourceData, _fs.Vol, StringComparison.Ordinal);
         await _pair.ApplyAsync(yaml);
         await _pair.WaitMirroredAsync();

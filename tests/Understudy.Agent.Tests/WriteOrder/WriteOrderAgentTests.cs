@@ -62,7 +62,7 @@ public sealed class WriteOrderAgentTests
             await File.WriteAllTextAsync(Path.Combine(fs.Vol, $"log{i}.txt"), $"log {i}\n");
         Directory.CreateDirectory(Path.Combine(fs.Vol, "sub"));
         await File.WriteAllTextAsync(Path.Combine(fs.Vol, "sub", "static.txt"), "unchanged");
-        var yaml = pair.JobYaml(extra: WriteOrderYaml + "\n" + FailoverYaml(pair)).Replace(pair.SourceData, fs.Vol, StringComparison.Ordinal);
+        var yaml = pair.JobYaml(extra: WriteOrderYaml + "\n" + pair.FailoverYaml()).Replace(pair.SourceData, fs.Vol, StringComparison.Ordinal);
         await pair.ApplyAsync(yaml);
         await pair.WaitMirroredAsync();
 

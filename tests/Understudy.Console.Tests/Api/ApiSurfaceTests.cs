@@ -13,24 +13,13 @@ namespace Understudy.Console.Tests.Api;
 /// <summary>What the console relies on in the API, over HTTP against a real agent.</summary>
 public sealed class ApiSurfaceTests : IAsyncLifetime
 {
-    private readonly TempDir _dir = new();
+    private readonly AdminApi _api = new();
     private AgentProcess _agent = null!;
     private HttpClient _http = null!;
 
-    public async Task InitializeAsync()
-    {
-        _agent = new AgentProcess(_dir.Sub("alpha"), "alpha");
-        await _agent.StartAsync();
-        _http = new HttpClient { BaseAddress = new Uri(_agent.Url()) };
-        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _agent.Token());
-    }
+    public async Task InitializeAsync() => (_agent, _http) = await _api.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _agent.DisposeAsync();
-        _dir.Dispose();
-    }
+    public async Task DisposeAsync() => await _api.DisposeAsync();
 
     [Fact]
     public async Task OpenApi_DescribesEveryApiRoute_WithBodiesAndAuth()
@@ -126,7 +115,7 @@ public sealed class ApiSurfaceTests : IAsyncLifetime
         Assert.Equal(6, e["line"]!.GetValue<int>());
         Assert.StartsWith("x.yaml:6:", e["message"]!.ToString(), StringComparison.Ordinal);
 
-        var src = Directory.CreateDirectory(_dir.Sub("data")).FullName;
+        var src = Directory.CreateDirectory(_api.Dir.Sub("data")).FullName;
         var good = await PostJsonAsync("/api/v1/jobs/validate", new { yaml = $"name: x\nsource:\n  paths: [{src}]\ntarget:\n  address: h\n  id: {new string('a', 64)}\n  path: /r\n" });
         Assert.True(good["valid"]!.GetValue<bool>(), good.ToJsonString());
         Assert.Contains("queue_limit:", good["canonical"]!.ToString(), StringComparison.Ordinal);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Understudy.Console.Tests.Support;
@@ -113,7 +112,7 @@ public sealed class NativeCliTests : IDisposable
 
         // Without the managed program beside it, the client says where it looked instead.
         File.Delete(Path.Combine(_layout.Path, "understudy"));
-        var alone = await RunAsync(_native, dir.Path, "id");
+        var alone = await Understudy.Testing.Cli.RunProgramAsync(_native, ["id"], dir.Path);
         Assert.Equal(2, alone.ExitCode);
         Assert.Contains("runs in the managed program", alone.Stderr, StringComparison.Ordinal);
     }
@@ -128,26 +127,12 @@ public sealed class NativeCliTests : IDisposable
     private async Task<CliResult> BothAsync(string dataDir, Func<string, string> stable, params string[] args)
     {
         var managed = await Understudy.Testing.Cli.RunAsync(dataDir, args);
-        var native = await RunAsync(_native, dataDir, args);
+        var native = await Understudy.Testing.Cli.RunProgramAsync(_native, args, dataDir);
         var what = string.Join(' ', args);
         Assert.True(stable(managed.Stdout) == stable(native.Stdout), $"`{what}` stdout differs:\nmanaged:\n{managed.Stdout}\nnative:\n{native.Stdout}");
         Assert.True(managed.Stderr == native.Stderr, $"`{what}` stderr differs:\nmanaged:\n{managed.Stderr}\nnative:\n{native.Stderr}");
         Assert.True(managed.ExitCode == native.ExitCode, $"`{what}` exit code: managed {managed.ExitCode}, native {native.ExitCode}");
         return managed;
-    }
-
-    private static async Task<CliResult> RunAsync(string exe, string dataDir, params string[] args)
-    {
-        var psi = new ProcessStartInfo(exe) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        psi.ArgumentList.Add("--data-dir");
-        psi.ArgumentList.Add(dataDir);
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
-        return new CliResult(p.ExitCode, await o, await e);
     }
 
     /// <summary>The verbs listed under "Commands:" in a help text.</summary>

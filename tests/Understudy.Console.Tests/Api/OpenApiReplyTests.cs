@@ -14,24 +14,13 @@ namespace Understudy.Console.Tests.Api;
 /// </summary>
 public sealed class OpenApiReplyTests : IAsyncLifetime
 {
-    private readonly TempDir _dir = new();
+    private readonly AdminApi _api = new();
     private AgentProcess _agent = null!;
     private HttpClient _http = null!;
 
-    public async Task InitializeAsync()
-    {
-        _agent = new AgentProcess(_dir.Sub("alpha"), "alpha");
-        await _agent.StartAsync();
-        _http = new HttpClient { BaseAddress = new Uri(_agent.Url()) };
-        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _agent.Token());
-    }
+    public async Task InitializeAsync() => (_agent, _http) = await _api.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        _http.Dispose();
-        await _agent.DisposeAsync();
-        _dir.Dispose();
-    }
+    public async Task DisposeAsync() => await _api.DisposeAsync();
 
     [Fact]
     public async Task OpenApi_GivesEveryRoutesReplyBody_AndTheAgentsRepliesMatchIt()
@@ -52,7 +41,7 @@ public sealed class OpenApiReplyTests : IAsyncLifetime
 
         // Something in each list: a trusted peer, and a job (its target is never reached: it stays connecting).
         await PostAsync("/api/v1/trust", new { id = new string('b', 64), name = "beta" });
-        var src = Directory.CreateDirectory(_dir.Sub("data")).FullName;
+        var src = Directory.CreateDirectory(_api.Dir.Sub("data")).FullName;
         await PostAsync("/api/v1/jobs", new { yaml = $"name: x\nsource:\n  paths: [{src}]\ntarget:\n  address: 127.0.0.1:9\n  id: {new string('b', 64)}\n  path: /r\n" });
 
         foreach (var path in new[] { "/api/v1/agent", "/api/v1/health", "/api/v1/status", "/api/v1/events", "/api/v1/notify", "/api/v1/trust", "/api/v1/jobs",

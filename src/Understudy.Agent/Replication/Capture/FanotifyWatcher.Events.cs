@@ -116,7 +116,7 @@ internal sealed partial class FanotifyWatcher
     }
 
     /// <summary>The file handle of what is at <paramref name="name"/> in the directory <paramref name="dirHandle"/> now, or null.</summary>
-    private unsafe byte[]? HandleAt(byte[] dirHandle, byte[] name)
+    private byte[]? HandleAt(byte[] dirHandle, byte[] name)
     {
         if (!_paths.TryResolve(dirHandle, out var dirAbs))
             return null;
@@ -124,17 +124,7 @@ internal sealed partial class FanotifyWatcher
         dirAbs.CopyTo(path, 0);
         path[dirAbs.Length] = (byte)'/';
         name.CopyTo(path, dirAbs.Length + 1);
-        const int MaxHandleSize = 128;
-        var buf = new byte[8 + MaxHandleSize];
-        fixed (byte* b = buf)
-        fixed (byte* p = path)
-        {
-            *(uint*)b = MaxHandleSize;
-            int mountId;
-            if (NameToHandleAt(Libc.AT_FDCWD, p, b, &mountId, 0) < 0)
-                return null;
-            return buf.AsSpan(0, 8 + (int)*(uint*)b).ToArray();
-        }
+        return TryHandleOf(path);
     }
 
     /// <summary>

@@ -124,7 +124,12 @@ internal sealed partial class FanotifyWatcher : KernelWatcher
     }
 
     /// <summary>The root's struct file_handle; events are useless without handles.</summary>
-    private static unsafe byte[] HandleOf(byte[] pathC)
+    private static byte[] HandleOf(byte[] pathC) =>
+        TryHandleOf(pathC) ?? throw new WatcherException($"name_to_handle_at failed: {Sys.ErrorText(Marshal.GetLastPInvokeError())}");
+
+    /// <summary>The struct file_handle (name_to_handle_at) of what is at the NUL-terminated <paramref name="pathC"/>, or
+    /// null (errno in <see cref="Marshal.GetLastPInvokeError"/>).</summary>
+    private static unsafe byte[]? TryHandleOf(byte[] pathC)
     {
         const int MaxHandleSize = 128;
         var buf = new byte[8 + MaxHandleSize];
@@ -134,7 +139,7 @@ internal sealed partial class FanotifyWatcher : KernelWatcher
             *(uint*)b = MaxHandleSize;
             int mountId;
             if (NameToHandleAt(Libc.AT_FDCWD, p, b, &mountId, 0) < 0)
-                throw new WatcherException($"name_to_handle_at failed: {Sys.ErrorText(Marshal.GetLastPInvokeError())}");
+                return null;
             return buf.AsSpan(0, 8 + (int)*(uint*)b).ToArray();
         }
     }
