@@ -49,3 +49,36 @@ internal sealed class QueueCorruptException : Exception
     {
     }
 }
+
+/// <summary>
+/// A write or fsync of the queue failed (EIO, ENOSPC, EDQUOT, a read-only file system): the log went back to its
+/// durable end and dropped the <see cref="Dropped"/> records that were not durable yet (never visible to a reader).
+/// The message and HResult (the errno) are those of the failed call.
+/// </summary>
+internal sealed class QueueWriteException : IOException
+{
+    public QueueWriteException()
+    {
+    }
+
+    public QueueWriteException(string message)
+        : base(message)
+    {
+    }
+
+    public QueueWriteException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    public QueueWriteException(IOException failed, long dropped)
+        : base(failed?.Message, failed)
+    {
+        ArgumentNullException.ThrowIfNull(failed);
+        HResult = failed.HResult;
+        Dropped = dropped;
+    }
+
+    /// <summary>Records appended and not yet durable that the failure dropped.</summary>
+    public long Dropped { get; }
+}
