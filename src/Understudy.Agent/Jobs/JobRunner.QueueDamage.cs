@@ -23,16 +23,10 @@ internal sealed partial class JobRunner
     {
         if (_pipeline is not { } p)
             return;
-        long since = long.MinValue;
-        try
-        {
-            if (p.Log.Stats.OldestPendingTimestamp is { } oldest)
-                since = (oldest.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100 - CapturePoint.Margin.Ticks * 100;
-        }
-        catch (QueueCorruptException)
-        {
-            // The oldest pending record is the damaged one: every entry counts as changed.
-        }
+        // Unknown when the oldest pending record is the damaged one: then every entry counts as changed.
+        long since = p.Log.Stats.OldestPendingTimestamp is { } oldest
+            ? (oldest.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100 - CapturePoint.Margin.Ticks * 100
+            : long.MinValue;
         _discardedSinceNs = Math.Min(_discardedSinceNs ?? long.MaxValue, since);
         long discarded = 0;
         string outcome;

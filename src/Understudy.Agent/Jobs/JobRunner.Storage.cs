@@ -6,12 +6,13 @@ namespace Understudy.Agent.Jobs;
 /// <summary>
 /// The source's own data directory refusing a write (full, over quota, read-only, failing: EIO on a write, a failed
 /// fsync): the job's queue, its ack file (written through the file-system seam, Core/Queue/QueueDirectory.cs, so a
-/// test's fault-injecting file system fails them). Before, the ack write threw an IOException that the retry loop took for a lost link, and a capture batch that
-/// could not be queued ended the capture loop: `status` said replicating while nothing moved. Now the job is in
-/// <see cref="JobState.Error"/> with the reason (so `wait` fails at once), with one event, and probes the directory with
-/// back-off until a write succeeds, then resumes by itself. What is queued stays queued (the ack point only stays
-/// behind: records the target has are sent again, idempotently); changes that could not be queued are covered by
-/// the catch-up mirror the capture loss asks for, which runs once the queue can be written again.
+/// test's fault-injecting file system fails them). Before, the ack write threw an IOException that the retry loop
+/// took for a lost link, and a capture batch that could not be queued ended the capture loop: `status` said
+/// replicating while nothing moved. Now the job is in <see cref="JobState.Error"/> with the reason (so `wait` fails at
+/// once), with one event, and probes the directory with back-off until a write succeeds, then resumes by itself. What
+/// is durable in the queue stays queued (the ack point only stays behind: records the target has are sent again,
+/// idempotently); records the queue could not make durable are dropped by it (event 890) and, like changes that could
+/// not be queued, covered by the catch-up mirror, which runs once the queue can be written again.
 /// </summary>
 internal sealed partial class JobRunner
 {

@@ -66,10 +66,10 @@ internal sealed partial class SegmentLog
         finally
         {
             // A segment that could not be deleted stays listed: the next acknowledgement deletes it.
-            _ackCursor = Locate(seq + 1);
             var signal = _ackSignal;
             _ackSignal = NewSignal();
             signal.TrySetResult();
+            _ackCursor = Locate(seq + 1); // damage met here throws (QueueCorruptException): DiscardPending sets it anew
         }
     }
 
@@ -108,8 +108,19 @@ internal sealed partial class SegmentLog
             {
                 ThrowIfDisposed();
                 long pendingCount = _durableLastSeq - _ackedSeq;
+                bool damaged = false;
                 if (pendingCount > 0 && _ackCursor.TimestampUnixMs == 0)
-                    _ackCursor = Locate(_ackedSeq + 1); // the cursor was set before that record existed
+                {
+                    try
+                    {
+                        _ackCursor = Locate(_ackedSeq + 1); // the cursor was set before that record existed
+                    }
+                    catch (QueueCorruptException)
+                    {
+                        // The reader that meets it reports it (the replication loop); until then the age is unknown.
+                        damaged = true;
+                    }
+                }
                 long bytes = 0;
                 bool counting = false;
                 foreach (var segment in _segments)
@@ -124,7 +135,7 @@ internal sealed partial class SegmentLog
                         bytes += segment.DurableLength - RecordFormat.SegmentHeaderLength;
                     }
                 }
-                DateTimeOffset? oldest = pendingCount > 0
+                DateTimeOffset? oldest = pendingCount > 0 && !damaged
                     ? DateTimeOffset.FromUnixTimeMilliseconds(_ackCursor.TimestampUnixMs)
                     : null;
                 return new QueueStats(_ackedSeq + 1, _durableLastSeq, _ackedSeq, pendingCount, bytes, oldest);

@@ -132,4 +132,25 @@ public sealed class SegmentLogFaultTests : IDisposable
         Assert.True(reopened.Recovery.Clean);
         Assert.Equal(["d"], reopened.ReadFrom(1).Select(r => Encoding.UTF8.GetString(r.Payload.Span)));
     }
+
+    [Fact]
+    public void Stats_FirstPendingRecordDamaged_AgeUnknownNoThrow()
+    {
+        using var log = SegmentLog.Open(_dir);
+        log.AppendBatch([Payload("a")]);
+        log.Acknowledge(1); // the ack cursor now waits past the end: the next Stats reads record 2 to learn its age
+        long recordTwo = new FileInfo(Segment).Length;
+        log.AppendBatch([Payload("b"), Payload("c")]);
+        using (var fs = new FileStream(Segment, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete))
+        {
+            fs.Seek(recordTwo + 4, SeekOrigin.Begin); // its CRC
+            int b = fs.ReadByte();
+            fs.Seek(recordTwo + 4, SeekOrigin.Begin);
+            fs.WriteByte((byte)(b ^ 0xff));
+        }
+        var stats = log.Stats; // status and `wait` read it: the damage is the replication loop's to report
+        Assert.Equal(2, stats.PendingCount);
+        Assert.Null(stats.OldestPendingTimestamp);
+        Assert.Throws<QueueCorruptException>(() => log.ReadFrom(2).ToList());
+    }
 }
