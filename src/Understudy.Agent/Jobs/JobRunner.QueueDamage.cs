@@ -5,13 +5,16 @@ using Understudy.Core.Queue;
 namespace Understudy.Agent.Jobs;
 
 /// <summary>
-/// A queue segment found damaged while the agent runs (a record whose CRC, length or sequence is wrong: bit rot, a
-/// stray write), when the replication loop, an acknowledgement or a mirror reads it. Damage found at job start was
-/// already handled (the queue discarded, event 420, the startup mirror), but damage found later failed the job
-/// (`error`, event 100) and every retry read the same bytes again: replication stopped for good. Now the records not
-/// yet sent are given up (<see cref="SegmentLog.DiscardPending"/>: nothing of the damaged segment stays), with event
-/// 891, and a catch-up difference mirror sends what they stood for; it also takes every entry changed (by its ctime)
-/// since the oldest of them was queued as changed, as it does for unacknowledged records (JobRunner.UnacknowledgedSinceNs).
+/// Queue records lost unsent, and the catch-up that covers them. A queue segment found damaged while the agent runs (a
+/// record whose CRC, length or sequence is wrong: bit rot, a stray write), when the replication loop, an
+/// acknowledgement or a mirror reads it, used to fail the job (`error`, event 100), and every retry read the same bytes
+/// again: replication stopped for good. Now the records not yet sent are given up (<see cref="SegmentLog.DiscardPending"/>:
+/// nothing of the damaged segment stays), with event 891, and a catch-up difference mirror sends what they stood for.
+/// That mirror, like the startup one after records were lost at start (a damaged queue discarded, event 420; a damaged
+/// tail cut off, event 421: records damaged at rest were durable, and the capture point may have passed them), takes
+/// every entry changed (by its ctime) since the first of them could have been queued as changed, as it does for
+/// unacknowledged records (JobRunner.UnacknowledgedSinceNs): an xattr change, or a rewrite that put the old mtime
+/// back, shows in nothing else.
 /// </summary>
 internal sealed partial class JobRunner
 {
@@ -24,10 +27,7 @@ internal sealed partial class JobRunner
         if (_pipeline is not { } p)
             return;
         // Unknown when the oldest pending record is the damaged one: then every entry counts as changed.
-        long since = p.Log.Stats.OldestPendingTimestamp is { } oldest
-            ? (oldest.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100 - CapturePoint.Margin.Ticks * 100
-            : long.MinValue;
-        _discardedSinceNs = Math.Min(_discardedSinceNs ?? long.MaxValue, since);
+        Discarded(p.Log.Stats.OldestPendingTimestamp ?? DateTimeOffset.MinValue);
         long discarded = 0;
         string outcome;
         try
@@ -43,6 +43,15 @@ internal sealed partial class JobRunner
         _ctx.Events.Record(EventCode.QueueDamagedWhileRunning, Severity.Warning, "queue", Job.Name,
             $"replication queue damaged ({e.Message}): {outcome}", new { discarded });
         RequestCatchUp("catch-up after the replication queue was found damaged");
+    }
+
+    /// <summary>Records queued at or after <paramref name="since"/> were lost unsent: the next catch-up takes every
+    /// entry changed since then (less the capture margin) as changed.</summary>
+    private void Discarded(DateTimeOffset since)
+    {
+        long ns = since == DateTimeOffset.MinValue ? long.MinValue
+            : (since.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100 - CapturePoint.Margin.Ticks * 100;
+        _discardedSinceNs = Math.Min(_discardedSinceNs ?? long.MaxValue, ns);
     }
 
     /// <summary>What the catch-up about to walk must take as changed beyond <paramref name="inDoubt"/>: also every

@@ -12,8 +12,10 @@ internal readonly record struct QueueStats(
     long PendingBytes,
     DateTimeOffset? OldestPendingTimestamp);
 
-/// <summary>What recovery on open found at the tail of the last segment.</summary>
-internal sealed record RecoveryReport(long RecordsKept, long BytesDropped, string? Reason)
+/// <summary>What recovery on open found at the tail of the last segment. <paramref name="DroppedSince"/>: when records
+/// were dropped, a time at or before which every one of them was queued (the last record kept, else the segment's
+/// creation): what they stood for is in the tree, changed at or after it.</summary>
+internal sealed record RecoveryReport(long RecordsKept, long BytesDropped, string? Reason, DateTimeOffset? DroppedSince = null)
 {
     public bool Clean => BytesDropped == 0;
 }

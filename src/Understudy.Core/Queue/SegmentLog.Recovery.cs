@@ -72,6 +72,7 @@ internal sealed partial class SegmentLog
         }
 
         long kept = 0;
+        long lastKeptUnixMs = 0;
         ReadStatus status;
         long goodEnd;
         using (var reader = new SegmentReader(segment.Path, RecordFormat.SegmentHeaderLength, _options.MaxPayloadBytes))
@@ -79,7 +80,10 @@ internal sealed partial class SegmentLog
             if (!reader.TryReadSegmentHeader(segment.FirstSeq))
                 throw new QueueCorruptException($"Segment {segment.Path} has a damaged header.");
             while ((status = reader.Next(fileLength, segment.FirstSeq + kept)) == ReadStatus.Record)
+            {
                 kept++;
+                lastKeptUnixMs = reader.TimestampUnixMs;
+            }
             goodEnd = reader.Offset;
         }
         segment.DurableLength = goodEnd;
@@ -94,7 +98,10 @@ internal sealed partial class SegmentLog
             _dir.Truncate(truncate, goodEnd, segment.Name);
             _dir.Fsync(truncate, segment.Name);
         }
-        Recovery = new RecoveryReport(kept, fileLength - goodEnd, status == ReadStatus.Torn ? "torn record at tail" : "corrupt record at tail");
+        // Records were queued in order, each after the one before and after the segment was made. Torn after a crash,
+        // the dropped bytes were never durable, but a record damaged later (bit rot) was, and the ones after it too.
+        var since = kept > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(lastKeptUnixMs) : new DateTimeOffset(File.GetCreationTimeUtc(segment.Path));
+        Recovery = new RecoveryReport(kept, fileLength - goodEnd, status == ReadStatus.Torn ? "torn record at tail" : "corrupt record at tail", since);
     }
 
     /// <summary>A new segment starting at <paramref name="firstSeq"/>, its header durable (and its name in the
