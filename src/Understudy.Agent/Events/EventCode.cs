@@ -188,4 +188,7 @@ internal enum EventCode
     EarlyDadAnswered = 881,
     EarlyDadFailed = 882,
     EarlyDadNotUsed = 883,
+
+    QueueRecordsDropped = 890,
+    QueueDamagedWhileRunning = 891,
 }

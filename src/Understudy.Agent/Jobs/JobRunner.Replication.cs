@@ -85,13 +85,24 @@ internal sealed partial class JobRunner
         }
         catch (QueueCorruptException e)
         {
-            // The queue is unusable: drop it; the startup difference scan re-reads the tree.
+            // The queue is unusable: drop it; the startup difference scan re-reads the tree, and takes every entry
+            // changed since its oldest segment was made as changed (what the records stood for may show in ctimes only).
             _ctx.Events.Record(EventCode.QueueDamaged, Severity.Warning, "queue", Job.Name, $"replication queue damaged ({e.Message}); discarded, a difference mirror follows");
+            var segments = Directory.GetFiles(dir, "*.seg");
+            if (segments.Length > 0)
+                Discarded(new DateTimeOffset(segments.Min(File.GetCreationTimeUtc)));
             Directory.Delete(dir, recursive: true);
             log = SegmentLog.Open(dir, new SegmentLogOptions { Time = _ctx.Time });
         }
         if (!log.Recovery.Clean)
-            _ctx.Events.Record(EventCode.QueueRecovered, Severity.Info, "queue", Job.Name, $"replication queue recovered after a crash: {log.Recovery.BytesDropped} torn bytes dropped ({log.Recovery.Reason})");
+        {
+            // A torn tail after a crash was never durable; a record damaged at rest was, with every one after it: the
+            // startup mirror takes entries changed since the first of them could have been queued as changed.
+            _ctx.Events.Record(EventCode.QueueRecovered, Severity.Info, "queue", Job.Name,
+                $"replication queue recovered at start: {log.Recovery.BytesDropped} bytes at the tail of its last segment dropped ({log.Recovery.Reason}); the startup difference mirror covers them");
+            if (log.Recovery.DroppedSince is { } since)
+                Discarded(since);
+        }
         return new CapturePipeline(Job, log, Replication.Coalesce, _ctx.Time)
         {
             Point = new CapturePoint(dir),

@@ -1,15 +1,18 @@
 using Understudy.Agent.Events;
+using Understudy.Core.Queue;
 
 namespace Understudy.Agent.Jobs;
 
 /// <summary>
-/// The source's own data directory refusing a write (full, over quota, read-only, failing): the job's queue, its ack
-/// file. Before, the ack write threw an IOException that the retry loop took for a lost link, and a capture batch that
-/// could not be queued ended the capture loop: `status` said replicating while nothing moved. Now the job is in
-/// <see cref="JobState.Error"/> with the reason (so `wait` fails at once), with one event, and probes the directory with
-/// back-off until a write succeeds, then resumes by itself. What is queued stays queued (the ack point only stays
-/// behind: records the target has are sent again, idempotently); changes that could not be queued are covered by
-/// the catch-up mirror the capture loss asks for, which runs once the queue can be written again.
+/// The source's own data directory refusing a write (full, over quota, read-only, failing: EIO on a write, a failed
+/// fsync): the job's queue, its ack file (written through the file-system seam, Core/Queue/QueueDirectory.cs, so a
+/// test's fault-injecting file system fails them). Before, the ack write threw an IOException that the retry loop
+/// took for a lost link, and a capture batch that could not be queued ended the capture loop: `status` said
+/// replicating while nothing moved. Now the job is in <see cref="JobState.Error"/> with the reason (so `wait` fails at
+/// once), with one event, and probes the directory with back-off until a write succeeds, then resumes by itself. What
+/// is durable in the queue stays queued (the ack point only stays behind: records the target has are sent again,
+/// idempotently); records the queue could not make durable are dropped by it (event 890) and, like changes that could
+/// not be queued, covered by the catch-up mirror, which runs once the queue can be written again.
 /// </summary>
 internal sealed partial class JobRunner
 {
@@ -35,8 +38,22 @@ internal sealed partial class JobRunner
         }
         catch (Exception e) when (IsStorageError(e))
         {
+            NoteDropped(e);
             throw new DataDirException(StorageReason(e), e);
         }
+    }
+
+    /// <summary>The queue dropped records it could not make durable (a failed write or fsync: Core/Queue/SegmentLog.cs):
+    /// said with their number, and the changes they stood for are caught up by a difference mirror.</summary>
+    private void NoteDropped(Exception e)
+    {
+        if (e is not QueueWriteException { Dropped: > 0 } q)
+            return;
+        _ctx.Events.Record(EventCode.QueueRecordsDropped, Severity.Warning, "queue", Job.Name,
+            $"the replication queue could not make {q.Dropped} change records durable ({q.Message}): they are dropped, never sent "
+            + "(after a failed fsync the written bytes cannot be trusted), and a difference mirror catches up what they stood for once the queue can be written again",
+            new { dropped = q.Dropped, errno = q.HResult });
+        RequestCatchUp("catch-up after changes the queue could not make durable (source data directory)");
     }
 
     private static string StorageReason(Exception e)
@@ -64,38 +81,28 @@ internal sealed partial class JobRunner
     /// caught up by a difference mirror, which waits for the queue to be writable again.</summary>
     private void OnQueueUnwritable(Exception e)
     {
+        NoteDropped(e);
         OnStorageFault(StorageReason(e));
         RequestCatchUp("catch-up after changes that could not be queued (source data directory)");
         _wake.Pulse();
     }
 
-    /// <summary>While in the fault: a probe write (data written, synced and removed) and the queue's own pending
-    /// records. Throws <see cref="DataDirException"/> while it still fails; on success the job leaves the fault.</summary>
+    /// <summary>While in the fault: a probe write (data written, synced and removed, through the seam like the queue's
+    /// writes) and the queue's own pending records. Throws <see cref="DataDirException"/> while it still fails; on
+    /// success the job leaves the fault.</summary>
     private void ProbeStorage()
     {
         if (_storageFault is null)
             return;
         var dir = _pipeline is null ? _ctx.DataDir : Path.Combine(_ctx.DataDir, "queues", Job.Name);
-        var probe = Path.Combine(dir, "space-probe");
         try
         {
-            using (var fs = new FileStream(probe, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
-            {
-                fs.Write(new byte[ProbeBytes]);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Delete(probe);
-            _pipeline?.Log.Flush();
+            QueueDirectory.Probe(dir, ProbeBytes);
+            _pipeline?.Flush();
         }
         catch (Exception e) when (IsStorageError(e))
         {
-            try
-            {
-                File.Delete(probe);
-            }
-            catch (Exception gone) when (IsStorageError(gone))
-            {
-            }
+            NoteDropped(e);
             throw new DataDirException(StorageReason(e), e);
         }
         var lasted = _ctx.Time.GetUtcNow() - _storageFaultSince;

@@ -8,6 +8,7 @@ using Understudy.Agent.Replication.Capture;
 using Understudy.Agent.Source;
 using Understudy.Core.Jobs;
 using Understudy.Core.Protocol;
+using Understudy.Core.Queue;
 
 namespace Understudy.Agent.Jobs;
 
@@ -264,6 +265,10 @@ internal sealed partial class JobRunner : IAsyncDisposable
                 {
                     OnTargetStorageFault(e.Message);
                 }
+                else if (e is QueueCorruptException damaged && _pipeline is not null)
+                {
+                    OnQueueDamaged(damaged);
+                }
                 else if (e is TargetException { Code: ErrorCode.NoSpace })
                 {
                     if (State != JobState.Paused)
@@ -409,6 +414,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         long startSeq = BeginMirror();
         if (!settled && UnacknowledgedSinceNs(startSeq) is { } since)
             inDoubt = (Math.Min(since, inDoubt?.From ?? long.MaxValue), null);
+        long? discarded = settled ? null : WithDiscarded(ref inDoubt);
         var engine = new MirrorEngine(over ?? (catchUp ? Job with { DeleteOrphans = true } : Job), session, _ctx.Events, progress)
         {
             Early = _pipeline is null ? null : new EarlyFeed(_pipeline.Log, startSeq),
@@ -425,6 +431,7 @@ internal sealed partial class JobRunner : IAsyncDisposable
         _replication?.MirrorVanished(engine.Vanished);
         await EndMirrorAsync(session, startSeq, ct);
         _pipeline?.MirrorCovered(covering);
+        DiscardCovered(discarded);
         progress.FinishedAt = _ctx.Time.GetUtcNow();
         progress.Phase = "complete";
         Mirrored = true;

@@ -395,8 +395,8 @@ internal sealed partial class CapturePipeline : IAsyncDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // Records of the batch already buffered in the log stay there (flushed once it can be written);
-                // the rest, and all that follows until the catch-up mirror begins, that mirror's walk sees.
+                // The log dropped the batch's records (none became durable: QueueWriteException); they, and all
+                // that follows until the catch-up mirror begins, that mirror's walk sees.
                 Suspended = true;
                 Point?.Hold();
                 Interlocked.Add(ref _inFlight, -batch.Count);
@@ -450,8 +450,21 @@ internal sealed partial class CapturePipeline : IAsyncDisposable
         }
     }
 
-    /// <summary>Makes sure every event received so far is in the queue (used before a mirror's walk).</summary>
-    public void Flush() => Log.Flush();
+    /// <summary>Makes sure every event received so far is in the queue (used before a mirror's walk). When the log
+    /// drops records it could not make durable, capture stops queueing as after a failed batch (ProcessBatch).</summary>
+    public void Flush()
+    {
+        try
+        {
+            Log.Flush();
+        }
+        catch (QueueWriteException e) when (e.Dropped > 0)
+        {
+            Suspended = true;
+            Point?.Hold();
+            throw;
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -1,7 +1,8 @@
 namespace Understudy.Core.Posix;
 
 /// <summary>
-/// The file-system calls below the apply and walk code (FsTree, TempFile, Xattrs, the write-order applier): what
+/// The file-system calls below the apply and walk code (FsTree, TempFile, Xattrs, the write-order applier) and the
+/// source's replication queue (Queue/QueueDirectory.cs: segments, ack file, storage probe): what
 /// writes, renames, links, removes, makes directories, sets attributes, makes durable and lists directories. Each
 /// method is the libc call of the same name: it returns what libc returns and leaves errno where
 /// <see cref="Sys.Errno"/> reads it, so callers branch on errors exactly as they did on the raw call. Reads of

@@ -6,7 +6,8 @@ namespace Understudy.Core.Queue;
 /// <summary>
 /// The acknowledged sequence number: "USQACK01" | i64 seq | u32 CRC-32 of the seq. Replaced
 /// atomically (temp file, fsync, rename, fsync of the directory), so a crash leaves the old
-/// or the new value, never a mix.
+/// or the new value, never a mix. Written through the file-system seam (<see cref="QueueDirectory"/>); a failure
+/// throws and leaves the old value (the temp file left behind is removed when the queue opens).
 /// </summary>
 internal static class AckFile
 {
@@ -27,19 +28,19 @@ internal static class AckFile
         return BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(8));
     }
 
-    public static void Write(string directory, long seq)
+    public static void Write(QueueDirectory directory, long seq)
     {
         Span<byte> bytes = stackalloc byte[Length];
         Magic.CopyTo(bytes);
         BinaryPrimitives.WriteInt64LittleEndian(bytes[8..], seq);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes[16..], Crc32.HashToUInt32(bytes.Slice(8, 8)));
-        string temp = Path.Combine(directory, Name + ".tmp");
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
+        const string temp = Name + ".tmp";
+        using (var fd = directory.Create(temp))
         {
-            stream.Write(bytes);
-            stream.Flush(flushToDisk: true);
+            directory.Write(fd, bytes, 0, temp);
+            directory.Fsync(fd, temp);
         }
-        File.Move(temp, Path.Combine(directory, Name), overwrite: true);
-        DirectorySync.Flush(directory);
+        directory.Rename(temp, Name);
+        directory.Sync();
     }
 }

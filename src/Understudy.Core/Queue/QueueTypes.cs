@@ -12,8 +12,10 @@ internal readonly record struct QueueStats(
     long PendingBytes,
     DateTimeOffset? OldestPendingTimestamp);
 
-/// <summary>What recovery on open found at the tail of the last segment.</summary>
-internal sealed record RecoveryReport(long RecordsKept, long BytesDropped, string? Reason)
+/// <summary>What recovery on open found at the tail of the last segment. <paramref name="DroppedSince"/>: when records
+/// were dropped, a time at or before which every one of them was queued (the last record kept, else the segment's
+/// creation): what they stood for is in the tree, changed at or after it.</summary>
+internal sealed record RecoveryReport(long RecordsKept, long BytesDropped, string? Reason, DateTimeOffset? DroppedSince = null)
 {
     public bool Clean => BytesDropped == 0;
 }
@@ -48,4 +50,37 @@ internal sealed class QueueCorruptException : Exception
         : base(message, innerException)
     {
     }
+}
+
+/// <summary>
+/// A write or fsync of the queue failed (EIO, ENOSPC, EDQUOT, a read-only file system): the log went back to its
+/// durable end and dropped the <see cref="Dropped"/> records that were not durable yet (never visible to a reader).
+/// The message and HResult (the errno) are those of the failed call.
+/// </summary>
+internal sealed class QueueWriteException : IOException
+{
+    public QueueWriteException()
+    {
+    }
+
+    public QueueWriteException(string message)
+        : base(message)
+    {
+    }
+
+    public QueueWriteException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    public QueueWriteException(IOException failed, long dropped)
+        : base(failed?.Message, failed)
+    {
+        ArgumentNullException.ThrowIfNull(failed);
+        HResult = failed.HResult;
+        Dropped = dropped;
+    }
+
+    /// <summary>Records appended and not yet durable that the failure dropped.</summary>
+    public long Dropped { get; }
 }

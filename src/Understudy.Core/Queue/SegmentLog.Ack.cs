@@ -15,22 +15,61 @@ internal sealed partial class SegmentLog
                 return;
             if (seq > _durableLastSeq)
                 throw new ArgumentOutOfRangeException(nameof(seq), $"Cannot acknowledge {seq}: the last durable record is {_durableLastSeq}.");
-            AckFile.Write(_directory, seq);
-            _ackedSeq = seq;
+            AcknowledgeLocked(seq);
+        }
+    }
 
+    /// <summary>
+    /// Gives up every record not acknowledged (the queue is damaged: a record in it cannot be read) and returns how
+    /// many: the ack point moves to the last record, and the active segment, if it holds records, is sealed and a
+    /// new one started, so that no segment left holds a damaged byte (all others are deleted). The caller has what
+    /// they stood for caught up another way (a difference mirror). Nothing is read, so damage does not stop it.
+    /// </summary>
+    public long DiscardPending()
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            try
+            {
+                FlushLocked();
+                if (Active.LastSeq >= Active.FirstSeq)
+                    Rotate();
+            }
+            catch (IOException e)
+            {
+                throw Failed(e);
+            }
+            long discarded = _durableLastSeq - _ackedSeq;
+            if (discarded > 0 || _segments.Count > 1)
+                AcknowledgeLocked(_durableLastSeq);
+            return discarded;
+        }
+    }
+
+    private void AcknowledgeLocked(long seq)
+    {
+        AckFile.Write(_dir, seq);
+        _ackedSeq = seq;
+        try
+        {
             bool deleted = false;
             while (_segments.Count > 1 && _segments[0].LastSeq <= seq)
             {
-                File.Delete(_segments[0].Path);
+                _dir.Delete(_segments[0].Name);
                 _segments.RemoveAt(0);
                 deleted = true;
             }
             if (deleted)
-                DirectorySync.Flush(_directory);
-            _ackCursor = Locate(seq + 1);
+                _dir.Sync();
+        }
+        finally
+        {
+            // A segment that could not be deleted stays listed: the next acknowledgement deletes it.
             var signal = _ackSignal;
             _ackSignal = NewSignal();
             signal.TrySetResult();
+            _ackCursor = Locate(seq + 1); // damage met here throws (QueueCorruptException): DiscardPending sets it anew
         }
     }
 
@@ -69,8 +108,19 @@ internal sealed partial class SegmentLog
             {
                 ThrowIfDisposed();
                 long pendingCount = _durableLastSeq - _ackedSeq;
+                bool damaged = false;
                 if (pendingCount > 0 && _ackCursor.TimestampUnixMs == 0)
-                    _ackCursor = Locate(_ackedSeq + 1); // the cursor was set before that record existed
+                {
+                    try
+                    {
+                        _ackCursor = Locate(_ackedSeq + 1); // the cursor was set before that record existed
+                    }
+                    catch (QueueCorruptException)
+                    {
+                        // The reader that meets it reports it (the replication loop); until then the age is unknown.
+                        damaged = true;
+                    }
+                }
                 long bytes = 0;
                 bool counting = false;
                 foreach (var segment in _segments)
@@ -85,7 +135,7 @@ internal sealed partial class SegmentLog
                         bytes += segment.DurableLength - RecordFormat.SegmentHeaderLength;
                     }
                 }
-                DateTimeOffset? oldest = pendingCount > 0
+                DateTimeOffset? oldest = pendingCount > 0 && !damaged
                     ? DateTimeOffset.FromUnixTimeMilliseconds(_ackCursor.TimestampUnixMs)
                     : null;
                 return new QueueStats(_ackedSeq + 1, _durableLastSeq, _ackedSeq, pendingCount, bytes, oldest);

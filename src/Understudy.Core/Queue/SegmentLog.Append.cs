@@ -2,38 +2,62 @@ namespace Understudy.Core.Queue;
 
 internal sealed partial class SegmentLog
 {
-    /// <summary>Buffers one record and returns its seq. Not durable, nor visible to readers, until <see cref="Flush"/>.</summary>
+    /// <summary>Buffers one record and returns its seq. Not durable, nor visible to readers, until <see cref="Flush"/>.
+    /// A failed write (of a full buffer) drops every record not yet durable: <see cref="QueueWriteException"/>.</summary>
     public long Append(ReadOnlySpan<byte> payload)
     {
         lock (_gate)
         {
             ThrowIfDisposed();
-            return AppendLocked(payload);
+            try
+            {
+                return AppendLocked(payload);
+            }
+            catch (IOException e)
+            {
+                throw Failed(e);
+            }
         }
     }
 
-    /// <summary>Appends all payloads and makes them durable with one fsync; returns the last seq.</summary>
+    /// <summary>Appends all payloads and makes them durable with one fsync; returns the last seq. A failed write or
+    /// fsync drops them (and any record appended before and not yet durable): <see cref="QueueWriteException"/>.</summary>
     public long AppendBatch(IEnumerable<ReadOnlyMemory<byte>> payloads)
     {
         ArgumentNullException.ThrowIfNull(payloads);
         lock (_gate)
         {
             ThrowIfDisposed();
-            long last = _pendingLastSeq;
-            foreach (var payload in payloads)
-                last = AppendLocked(payload.Span);
-            FlushLocked();
-            return last;
+            try
+            {
+                long last = _pendingLastSeq;
+                foreach (var payload in payloads)
+                    last = AppendLocked(payload.Span);
+                FlushLocked();
+                return last;
+            }
+            catch (IOException e)
+            {
+                throw Failed(e);
+            }
         }
     }
 
-    /// <summary>Makes every record appended so far durable (one fsync) and visible to readers.</summary>
+    /// <summary>Makes every record appended so far durable (one fsync) and visible to readers. A failed write or
+    /// fsync drops them: <see cref="QueueWriteException"/>.</summary>
     public void Flush()
     {
         lock (_gate)
         {
             ThrowIfDisposed();
-            FlushLocked();
+            try
+            {
+                FlushLocked();
+            }
+            catch (IOException e)
+            {
+                throw Failed(e);
+            }
         }
     }
 
@@ -79,7 +103,12 @@ internal sealed partial class SegmentLog
     {
         if (_pending.WrittenCount == 0)
             return;
-        _writer.Write(_pending.WrittenSpan);
+        if (_tailDirty)
+        {
+            _dir.Truncate(_writer, Active.DurableLength, Active.Name);
+            _tailDirty = false;
+        }
+        _dir.Write(_writer, _pending.WrittenSpan, _writtenLength, Active.Name);
         _writtenLength += _pending.WrittenCount;
         _pending.ResetWrittenCount();
     }
@@ -89,7 +118,7 @@ internal sealed partial class SegmentLog
         if (_pendingLastSeq == _durableLastSeq)
             return;
         WritePending();
-        _writer.Flush(flushToDisk: true);
+        _dir.Fsync(_writer, Active.Name);
         Active.DurableLength = _writtenLength;
         Active.LastSeq = _pendingLastSeq;
         _durableLastSeq = _pendingLastSeq;
@@ -102,13 +131,38 @@ internal sealed partial class SegmentLog
     private void Rotate()
     {
         FlushLocked();
-        var next = CreateSegment(_nextSeq);
+        var writer = CreateSegment(_nextSeq, out var next);
         _writer.Dispose();
+        _writer = writer;
         _segments.Add(next);
-        _writer = new FileStream(next.Path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
-        _writer.Seek(RecordFormat.SegmentHeaderLength, SeekOrigin.Begin);
         _writtenLength = RecordFormat.SegmentHeaderLength;
+        _tailDirty = false;
         if (_ackCursor.Seq >= next.FirstSeq)
             _ackCursor = new Cursor(next, RecordFormat.SegmentHeaderLength, _ackCursor.Seq, 0);
+    }
+
+    /// <summary>
+    /// A write or fsync failed: back to the durable end. The records not yet durable are dropped (their seqs are used
+    /// again): what a failed fsync leaves of them on disk cannot be trusted, and none was ever visible to a reader.
+    /// The bytes written past the durable end are truncated now, or before the next write if that fails too.
+    /// </summary>
+    private QueueWriteException Failed(IOException e)
+    {
+        long dropped = _pendingLastSeq - _durableLastSeq;
+        _pending.ResetWrittenCount();
+        _pendingLastSeq = _durableLastSeq;
+        _nextSeq = _durableLastSeq + 1;
+        _writtenLength = Active.DurableLength;
+        _tailDirty = true;
+        try
+        {
+            _dir.Truncate(_writer, Active.DurableLength, Active.Name);
+            _tailDirty = false;
+        }
+        catch (IOException)
+        {
+            // Still failing: WritePending truncates first.
+        }
+        return new QueueWriteException(e, dropped);
     }
 }

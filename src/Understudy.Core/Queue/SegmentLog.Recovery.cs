@@ -1,13 +1,15 @@
+using Understudy.Core.Posix;
+
 namespace Understudy.Core.Queue;
 
 internal sealed partial class SegmentLog
 {
     private void Load()
     {
-        _ackedSeq = AckFile.Read(_directory);
-        File.Delete(Path.Combine(_directory, "ack.tmp"));
+        _ackedSeq = AckFile.Read(_dir.Path);
+        _dir.Delete("ack.tmp");
 
-        var found = Directory.EnumerateFiles(_directory, "*.seg")
+        var found = Directory.EnumerateFiles(_dir.Path, "*.seg")
             .Select(p => (Path: p, Ok: RecordFormat.TryParseSegmentName(System.IO.Path.GetFileName(p), out long first), First: first))
             .Where(s => s.Ok)
             .OrderBy(s => s.First)
@@ -16,7 +18,7 @@ internal sealed partial class SegmentLog
         // Segments wholly acknowledged may survive a crash between the ack write and their deletion.
         while (found.Count > 1 && found[1].First - 1 <= _ackedSeq)
         {
-            File.Delete(found[0].Path);
+            _dir.Delete(System.IO.Path.GetFileName(found[0].Path));
             found.RemoveAt(0);
         }
         foreach (var (path, _, first) in found)
@@ -32,23 +34,24 @@ internal sealed partial class SegmentLog
 
         long lastSeq = _segments.Count > 0 ? Active.LastSeq : _ackedSeq;
         if (_segments.Count > 0 && _segments[0].FirstSeq > _ackedSeq + 1 && lastSeq > _ackedSeq)
-            throw new QueueCorruptException($"Queue records {_ackedSeq + 1}..{_segments[0].FirstSeq - 1} are missing from {_directory}.");
+            throw new QueueCorruptException($"Queue records {_ackedSeq + 1}..{_segments[0].FirstSeq - 1} are missing from {_dir.Path}.");
 
+        SafeFd? created = null;
         if (_segments.Count == 0 || lastSeq <= _ackedSeq)
         {
             // Everything stored is acknowledged (or nothing is stored): start clean after the ack point.
             foreach (var s in _segments)
-                File.Delete(s.Path);
+                _dir.Delete(s.Name);
             _segments.Clear();
             lastSeq = Math.Max(lastSeq, _ackedSeq);
-            _segments.Add(CreateSegment(lastSeq + 1));
+            created = CreateSegment(lastSeq + 1, out var fresh);
+            _segments.Add(fresh);
         }
 
         _nextSeq = lastSeq + 1;
         _pendingLastSeq = _durableLastSeq = lastSeq;
-        _writer = new FileStream(Active.Path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+        _writer = created ?? _dir.OpenForWrite(Active.Name);
         _writtenLength = Active.DurableLength;
-        _writer.Seek(_writtenLength, SeekOrigin.Begin);
         _ackCursor = Locate(_ackedSeq + 1);
     }
 
@@ -59,16 +62,17 @@ internal sealed partial class SegmentLog
         if (fileLength < RecordFormat.SegmentHeaderLength)
         {
             // Torn while being created: the header is written and synced before any record.
-            using var fresh = new FileStream(segment.Path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
+            using var fresh = _dir.Create(segment.Name);
             Span<byte> header = stackalloc byte[RecordFormat.SegmentHeaderLength];
             RecordFormat.WriteSegmentHeader(header, segment.FirstSeq);
-            fresh.Write(header);
-            fresh.Flush(flushToDisk: true);
+            _dir.Write(fresh, header, 0, segment.Name);
+            _dir.Fsync(fresh, segment.Name);
             Recovery = new RecoveryReport(0, fileLength, "segment header torn");
             return;
         }
 
         long kept = 0;
+        long lastKeptUnixMs = 0;
         ReadStatus status;
         long goodEnd;
         using (var reader = new SegmentReader(segment.Path, RecordFormat.SegmentHeaderLength, _options.MaxPayloadBytes))
@@ -76,7 +80,10 @@ internal sealed partial class SegmentLog
             if (!reader.TryReadSegmentHeader(segment.FirstSeq))
                 throw new QueueCorruptException($"Segment {segment.Path} has a damaged header.");
             while ((status = reader.Next(fileLength, segment.FirstSeq + kept)) == ReadStatus.Record)
+            {
                 kept++;
+                lastKeptUnixMs = reader.TimestampUnixMs;
+            }
             goodEnd = reader.Offset;
         }
         segment.DurableLength = goodEnd;
@@ -86,25 +93,36 @@ internal sealed partial class SegmentLog
             Recovery = new RecoveryReport(kept, 0, null);
             return;
         }
-        using (var truncate = new FileStream(segment.Path, FileMode.Open, FileAccess.Write, FileShare.None, bufferSize: 0))
+        using (var truncate = _dir.OpenForWrite(segment.Name))
         {
-            truncate.SetLength(goodEnd);
-            truncate.Flush(flushToDisk: true);
+            _dir.Truncate(truncate, goodEnd, segment.Name);
+            _dir.Fsync(truncate, segment.Name);
         }
-        Recovery = new RecoveryReport(kept, fileLength - goodEnd, status == ReadStatus.Torn ? "torn record at tail" : "corrupt record at tail");
+        // Records were queued in order, each after the one before and after the segment was made. Torn after a crash,
+        // the dropped bytes were never durable, but a record damaged later (bit rot) was, and the ones after it too.
+        var since = kept > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(lastKeptUnixMs) : new DateTimeOffset(File.GetCreationTimeUtc(segment.Path));
+        Recovery = new RecoveryReport(kept, fileLength - goodEnd, status == ReadStatus.Torn ? "torn record at tail" : "corrupt record at tail", since);
     }
 
-    private Segment CreateSegment(long firstSeq)
+    /// <summary>A new segment starting at <paramref name="firstSeq"/>, its header durable (and its name in the
+    /// directory); returns it open for writing.</summary>
+    private SafeFd CreateSegment(long firstSeq, out Segment segment)
     {
-        string path = Path.Combine(_directory, RecordFormat.SegmentName(firstSeq));
-        using (var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0))
+        segment = new Segment(firstSeq, Path.Combine(_dir.Path, RecordFormat.SegmentName(firstSeq)));
+        var fd = _dir.Create(segment.Name);
+        try
         {
             Span<byte> header = stackalloc byte[RecordFormat.SegmentHeaderLength];
             RecordFormat.WriteSegmentHeader(header, firstSeq);
-            stream.Write(header);
-            stream.Flush(flushToDisk: true);
+            _dir.Write(fd, header, 0, segment.Name);
+            _dir.Fsync(fd, segment.Name);
+            _dir.Sync();
+            return fd;
         }
-        DirectorySync.Flush(_directory);
-        return new Segment(firstSeq, path);
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
     }
 }

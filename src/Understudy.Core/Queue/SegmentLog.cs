@@ -1,4 +1,5 @@
 using System.Buffers;
+using Understudy.Core.Posix;
 
 namespace Understudy.Core.Queue;
 
@@ -16,19 +17,25 @@ namespace Understudy.Core.Queue;
 /// the target that a crash could take back and reuse the sequence number of.</para>
 /// <para>Recovery: on open the last segment is scanned and a torn or corrupt tail is truncated
 /// (<see cref="Recovery"/>). Damage found later while reading throws <see cref="QueueCorruptException"/>.</para>
+/// <para>Storage faults: every write goes through the file-system seam (<see cref="QueueDirectory"/>). A write or
+/// fsync that fails drops every record not yet durable and throws <see cref="QueueWriteException"/> saying how many:
+/// after a failed fsync Linux may already have dropped the written pages (marked clean, not written), so a retried
+/// fsync that succeeds proves nothing about them; the log goes back to its durable end (the tail past it truncated)
+/// and the caller has the changes they stood for caught up another way (a difference mirror).</para>
 /// Thread-safe: one lock guards the state; readers hold it only to snapshot limits.
 /// </summary>
 internal sealed partial class SegmentLog : IDisposable
 {
     private const int WriteThreshold = 1024 * 1024;
 
-    private readonly string _directory;
+    private readonly QueueDirectory _dir;
     private readonly SegmentLogOptions _options;
     private readonly Lock _gate = new();
     private readonly List<Segment> _segments = [];
     private readonly ArrayBufferWriter<byte> _pending = new(WriteThreshold * 2);
-    private FileStream _writer = null!;
+    private SafeFd _writer = null!; // the active segment, written at _writtenLength (pwrite)
     private long _writtenLength;   // bytes of the active segment handed to the OS
+    private bool _tailDirty;       // a failed write may have left bytes past the durable end: truncated before the next
     private long _nextSeq;
     private long _pendingLastSeq;
     private long _durableLastSeq;
@@ -38,9 +45,9 @@ internal sealed partial class SegmentLog : IDisposable
     private TaskCompletionSource _ackSignal = NewSignal();
     private bool _disposed;
 
-    private SegmentLog(string directory, SegmentLogOptions options)
+    private SegmentLog(QueueDirectory directory, SegmentLogOptions options)
     {
-        _directory = directory;
+        _dir = directory;
         _options = options;
     }
 
@@ -52,6 +59,9 @@ internal sealed partial class SegmentLog : IDisposable
         public long FirstSeq { get; } = firstSeq;
 
         public string Path { get; } = path;
+
+        /// <summary>The file's name in the queue directory.</summary>
+        public string Name { get; } = System.IO.Path.GetFileName(path);
 
         public long DurableLength { get; set; } = RecordFormat.SegmentHeaderLength;
 
@@ -67,8 +77,8 @@ internal sealed partial class SegmentLog : IDisposable
     {
         options ??= new SegmentLogOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.SegmentBytes, 4096L);
-        Directory.CreateDirectory(directory);
-        var log = new SegmentLog(directory, options);
+        var dir = QueueDirectory.Open(directory);
+        var log = new SegmentLog(dir, options);
         try
         {
             log.Load();
@@ -77,6 +87,7 @@ internal sealed partial class SegmentLog : IDisposable
         catch
         {
             log._writer?.Dispose();
+            dir.Dispose();
             throw;
         }
     }
@@ -95,6 +106,7 @@ internal sealed partial class SegmentLog : IDisposable
             {
                 _disposed = true;
                 _writer.Dispose();
+                _dir.Dispose();
                 _durableSignal.TrySetException(new ObjectDisposedException(nameof(SegmentLog)));
                 _ackSignal.TrySetException(new ObjectDisposedException(nameof(SegmentLog)));
             }
