@@ -74,21 +74,8 @@ internal sealed partial class SegmentLog
     }
 
     /// <summary>Completes once everything up to <paramref name="seq"/> is acknowledged (see <see cref="Acknowledge"/>).</summary>
-    public async Task WaitForAckAsync(long seq, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            Task signal;
-            lock (_gate)
-            {
-                ThrowIfDisposed();
-                if (_ackedSeq >= seq)
-                    return;
-                signal = _ackSignal.Task;
-            }
-            await signal.WaitAsync(cancellationToken);
-        }
-    }
+    public Task WaitForAckAsync(long seq, CancellationToken cancellationToken) =>
+        WaitUntilAsync(() => _ackedSeq, () => _ackSignal.Task, seq, cancellationToken);
 
     public long AckedSeq
     {

@@ -62,19 +62,24 @@ internal sealed partial class SegmentLog
     }
 
     /// <summary>Completes once record <paramref name="seq"/> is durable.</summary>
-    public async Task WaitForDurableAsync(long seq, CancellationToken cancellationToken)
+    public Task WaitForDurableAsync(long seq, CancellationToken cancellationToken) =>
+        WaitUntilAsync(() => _durableLastSeq, () => _durableSignal.Task, seq, cancellationToken);
+
+    /// <summary>Completes once <paramref name="mark"/> (read under the lock) has reached <paramref name="seq"/>; the
+    /// signal it waits on between looks is completed, and replaced, each time that mark moves.</summary>
+    private async Task WaitUntilAsync(Func<long> mark, Func<Task> signal, long seq, CancellationToken cancellationToken)
     {
         while (true)
         {
-            Task signal;
+            Task next;
             lock (_gate)
             {
                 ThrowIfDisposed();
-                if (_durableLastSeq >= seq)
+                if (mark() >= seq)
                     return;
-                signal = _durableSignal.Task;
+                next = signal();
             }
-            await signal.WaitAsync(cancellationToken);
+            await next.WaitAsync(cancellationToken);
         }
     }
 
