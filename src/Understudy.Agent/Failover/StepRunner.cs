@@ -47,41 +47,109 @@ internal sealed partial class StepRunner(StateStore store, EventLog events, stri
         if (journal.Count > 0)
             events.Record(EventCode.StepsResumed, Severity.Info, "failover", job, $"resuming an interrupted {phase}: {journal.Values.Count(IsDone)} of {plan.Count} steps were done");
         int warnings = 0;
-        for (int i = 0; i < plan.Count; i++)
+        // A step's end is written with the next step's start, in one commit (issue 21): it is durable before anything
+        // that follows it runs, at one fsync instead of two.
+        var ended = new List<StoredStep>();
+        // Stop replication, running beside the configuration steps after it (see StepEnd and IConfigurationStep).
+        (int Index, Task<StepEnd> Run)? beside = null;
+        try
+        {
+            for (int i = 0; i < plan.Count; i++)
+            {
+                var step = plan[i];
+                journal.TryGetValue(i, out var prior);
+                if (prior is not null && IsDone(prior))
+                    continue;
+                if (beside is { } b && step is not IConfigurationStep)
+                {
+                    beside = null;
+                    if (await EndAsync(b.Index, await b.Run) is { } abort)
+                        return abort;
+                }
+                var record = new StoredStep(i, step.Name, StepStatus.Applying, prior?.Data, null);
+                Save([.. ended, record]);
+                ended.Clear();
+                events.Record(EventCode.StepStarted, Severity.Info, "failover", job, $"{phase} step {i + 1}/{plan.Count}: {step.Name}");
+                var run = ApplyAsync(step, record, ct);
+                if (step is StopReplicationStep && i + 1 < plan.Count && plan[i + 1] is IConfigurationStep)
+                {
+                    // Nothing reaches a share or an export at the service address before the addresses move (the last
+                    // steps), so the configuration is written and reloaded while the session ends.
+                    beside = (i, run);
+                    continue;
+                }
+                if (await EndAsync(i, await run) is { } aborted)
+                    return aborted;
+            }
+            if (beside is { } last)
+            {
+                beside = null;
+                if (await EndAsync(last.Index, await last.Run) is { } abort)
+                    return abort;
+            }
+            Save(ended);
+            return RunOutcome.Done(warnings);
+        }
+        finally
+        {
+            // Cancelled (the agent stops) while stop replication ran beside: it is cancelled too; wait for it to end.
+            if (beside is { } left)
+                await ((Task)left.Run).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        // How a step ended: applied or with a warning, written with the next step's start; an abort is written (with
+        // what ended before it) and undoes every touched step, once stop replication running beside has ended too.
+        async Task<RunOutcome?> EndAsync(int i, StepEnd end)
         {
             var step = plan[i];
-            journal.TryGetValue(i, out var prior);
-            if (prior is not null && IsDone(prior))
-                continue;
-            var record = new StoredStep(i, step.Name, StepStatus.Applying, prior?.Data, null);
-            Save(record);
-            events.Record(EventCode.StepStarted, Severity.Info, "failover", job, $"{phase} step {i + 1}/{plan.Count}: {step.Name}");
-            var ctx = Context(record);
-            try
+            journal[i] = end.Record;
+            if (end.Error is null)
             {
-                await step.ApplyAsync(ctx, ct);
-                Save(record with { Status = StepStatus.Applied, Data = ctx.Data });
+                ended.Add(end.Record);
+                return null;
             }
-            catch (StepFailedException e) when (!e.Abort)
+            if (end.Error is StepFailedException { Abort: false } w)
             {
                 warnings++;
-                events.Record(EventCode.StepWarning, Severity.Warning, "failover", job, $"{phase} step '{step.Name}': {e.Message} (continuing)", e.EventData);
-                Save(record with { Status = StepStatus.Warning, Data = ctx.Data, Detail = e.Message });
+                events.Record(EventCode.StepWarning, Severity.Warning, "failover", job, $"{phase} step '{step.Name}': {w.Message} (continuing)", w.EventData);
+                ended.Add(end.Record);
+                return null;
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            // Any other failure of a step (a timeout, an unexpected OS answer) aborts as well: a half-taken identity is worse than none.
+            events.Record(EventCode.StepAborted, Severity.Error, "failover", job, $"{phase} aborted at step '{step.Name}': {end.Error.Message}", (end.Error as StepFailedException)?.EventData);
+            if (beside is { } other)
             {
-                // Any other failure of a step (a timeout, an unexpected OS answer) aborts as well: a half-taken identity is worse than none.
-                var data = (e as StepFailedException)?.EventData;
-                events.Record(EventCode.StepAborted, Severity.Error, "failover", job, $"{phase} aborted at step '{step.Name}': {e.Message}", data);
-                var failedRecord = record with { Status = StepStatus.Failed, Data = ctx.Data, Detail = e.Message };
-                Save(failedRecord);
-                journal[i] = failedRecord;
-                await RevertAsync(plan, journal, ct);
-                return RunOutcome.Aborted(e.Message);
+                beside = null;
+                var o = await other.Run;
+                journal[other.Index] = o.Record;
+                ended.Add(o.Record);
             }
-            journal[i] = Steps().First(s => s.Index == i);
+            Save([.. ended, end.Record]);
+            ended.Clear();
+            await RevertAsync(plan, journal, ct);
+            return RunOutcome.Aborted(end.Error.Message);
         }
-        return RunOutcome.Done(warnings);
+    }
+
+    /// <summary>A step's end as the journal records it, and the failure if it failed (a warning or an abort).</summary>
+    private sealed record StepEnd(StoredStep Record, Exception? Error);
+
+    private async Task<StepEnd> ApplyAsync(IFailoverStep step, StoredStep record, CancellationToken ct)
+    {
+        var ctx = Context(record);
+        try
+        {
+            await step.ApplyAsync(ctx, ct);
+            return new StepEnd(record with { Status = StepStatus.Applied, Data = ctx.Data }, null);
+        }
+        catch (StepFailedException e) when (!e.Abort)
+        {
+            return new StepEnd(record with { Status = StepStatus.Warning, Data = ctx.Data, Detail = e.Message }, e);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return new StepEnd(record with { Status = StepStatus.Failed, Data = ctx.Data, Detail = e.Message }, e);
+        }
     }
 
     /// <summary>Reverts every step the journal shows as touched (applied, half-applied or failed), last first. For an abort and for fail-back.</summary>
@@ -122,6 +190,16 @@ internal sealed partial class StepRunner(StateStore store, EventLog events, stri
 
     private IReadOnlyList<StoredStep> Steps() =>
         held is null ? store.ListSteps(sourceId, job, phase) : held.Overlay(phase, store.ListSteps(sourceId, job, phase));
+
+    private void Save(IReadOnlyList<StoredStep> steps)
+    {
+        if (steps.Count == 0)
+            return;
+        if (held is null)
+            store.SaveSteps(sourceId, job, phase, steps);
+        else
+            held.WriteSteps(phase, steps, () => store.SaveSteps(sourceId, job, phase, steps));
+    }
 
     private void Save(StoredStep step)
     {

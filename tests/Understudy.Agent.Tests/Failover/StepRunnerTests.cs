@@ -131,4 +131,79 @@ public sealed class StepRunnerTests
         await Runner(h).RunAsync(plan, CancellationToken.None);
         Assert.Equal(["apply s1", "apply s2"], log);
     }
+
+    /// <summary>A configuration step (as the shares and the server name are) that runs a callback.</summary>
+    private sealed class ConfigStep(string name, Func<Task> apply) : IConfigurationStep
+    {
+        public string Name => name;
+
+        public IReadOnlyList<string> Describe() => [name];
+
+        public Task ApplyAsync(StepContext ctx, CancellationToken ct) => apply();
+
+        public Task RevertAsync(StepContext ctx, CancellationToken ct) => Task.CompletedTask;
+    }
+
+    /// <summary>Stop replication that ends only when it is told to.</summary>
+    private sealed class HeldStop(Task release) : IReplicationControl
+    {
+        public bool Stopped { get; private set; }
+
+        public async Task<long> StopAsync(string sourceId, string job, CancellationToken ct)
+        {
+            await release.WaitAsync(ct);
+            Stopped = true;
+            return 7;
+        }
+    }
+
+    /// <summary>
+    /// Issue 21: stop replication runs beside the configuration steps after it (nothing reaches a share at the service
+    /// address before the addresses move), and the first other step waits for it. Failed first on the sequential runner:
+    /// the stop waited for the shares step, which never ran (the run timed out).
+    /// </summary>
+    [Fact]
+    public async Task StopReplication_RunsBesideTheConfigurationSteps_TheNextOtherStepWaitsForIt()
+    {
+        using var h = new StoreHarness();
+        var shares = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var control = new HeldStop(shares.Task);
+        bool stoppedWhenAddressRan = false;
+        var log = new List<string>();
+        var address = new CountingStep("address", log) { OnApply = _ => { stoppedWhenAddressRan = control.Stopped; return Task.CompletedTask; } };
+        IFailoverStep[] plan =
+        [
+            new StopReplicationStep("src", "job", control, () => null),
+            new ConfigStep("name", () => Task.CompletedTask),
+            new ConfigStep("shares", () => { shares.SetResult(); return Task.CompletedTask; }),
+            address,
+        ];
+        var outcome = await Runner(h).RunAsync(plan, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(outcome.Completed);
+        Assert.True(stoppedWhenAddressRan);
+        Assert.Equal(["stop replication", "name", "shares", "address"], h.Store.ListSteps("src", "job", "failover").Select(s => s.Name));
+        Assert.All(h.Store.ListSteps("src", "job", "failover"), s => Assert.Equal(StepStatus.Applied, s.Status));
+    }
+
+    /// <summary>A step that aborts while stop replication still runs beside it: the stop is waited for, then every touched step is undone.</summary>
+    [Fact]
+    public async Task ConfigurationStepAborts_WhileStopRuns_StopEndsThenAllUndone()
+    {
+        using var h = new StoreHarness();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var control = new HeldStop(release.Task);
+        IFailoverStep[] plan =
+        [
+            new StopReplicationStep("src", "job", control, () => null),
+            new ConfigStep("shares", () =>
+            {
+                release.SetResult();
+                throw new StepFailedException("boom", abort: true);
+            }),
+        ];
+        var outcome = await Runner(h).RunAsync(plan, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.False(outcome.Completed);
+        Assert.True(control.Stopped);
+        Assert.All(h.Store.ListSteps("src", "job", "failover"), s => Assert.Equal(StepStatus.Reverted, s.Status));
+    }
 }
