@@ -50,85 +50,35 @@ internal sealed partial class StepRunner(StateStore store, EventLog events, stri
         // A step's end is written with the next step's start, in one commit (issue 21): it is durable before anything
         // that follows it runs, at one fsync instead of two.
         var ended = new List<StoredStep>();
-        // Stop replication, running beside the configuration steps after it (see StepEnd and IConfigurationStep).
-        (int Index, Task<StepEnd> Run)? beside = null;
-        try
-        {
-            for (int i = 0; i < plan.Count; i++)
-            {
-                var step = plan[i];
-                journal.TryGetValue(i, out var prior);
-                if (prior is not null && IsDone(prior))
-                    continue;
-                if (beside is { } b && step is not IConfigurationStep)
-                {
-                    beside = null;
-                    if (await EndAsync(b.Index, await b.Run) is { } abort)
-                        return abort;
-                }
-                var record = new StoredStep(i, step.Name, StepStatus.Applying, prior?.Data, null);
-                Save([.. ended, record]);
-                ended.Clear();
-                events.Record(EventCode.StepStarted, Severity.Info, "failover", job, $"{phase} step {i + 1}/{plan.Count}: {step.Name}");
-                var run = ApplyAsync(step, record, ct);
-                if (step is StopReplicationStep && i + 1 < plan.Count && plan[i + 1] is IConfigurationStep)
-                {
-                    // Nothing reaches a share or an export at the service address before the addresses move (the last
-                    // steps), so the configuration is written and reloaded while the session ends.
-                    beside = (i, run);
-                    continue;
-                }
-                if (await EndAsync(i, await run) is { } aborted)
-                    return aborted;
-            }
-            if (beside is { } last)
-            {
-                beside = null;
-                if (await EndAsync(last.Index, await last.Run) is { } abort)
-                    return abort;
-            }
-            Save(ended);
-            return RunOutcome.Done(warnings);
-        }
-        finally
-        {
-            // Cancelled (the agent stops) while stop replication ran beside: it is cancelled too; wait for it to end.
-            if (beside is { } left)
-                await ((Task)left.Run).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-
-        // How a step ended: applied or with a warning, written with the next step's start; an abort is written (with
-        // what ended before it) and undoes every touched step, once stop replication running beside has ended too.
-        async Task<RunOutcome?> EndAsync(int i, StepEnd end)
+        for (int i = 0; i < plan.Count; i++)
         {
             var step = plan[i];
+            journal.TryGetValue(i, out var prior);
+            if (prior is not null && IsDone(prior))
+                continue;
+            var record = new StoredStep(i, step.Name, StepStatus.Applying, prior?.Data, null);
+            Save([.. ended, record]);
+            ended.Clear();
+            events.Record(EventCode.StepStarted, Severity.Info, "failover", job, $"{phase} step {i + 1}/{plan.Count}: {step.Name}");
+            var end = await ApplyAsync(step, record, ct);
             journal[i] = end.Record;
-            if (end.Error is null)
-            {
-                ended.Add(end.Record);
-                return null;
-            }
             if (end.Error is StepFailedException { Abort: false } w)
             {
                 warnings++;
                 events.Record(EventCode.StepWarning, Severity.Warning, "failover", job, $"{phase} step '{step.Name}': {w.Message} (continuing)", w.EventData);
-                ended.Add(end.Record);
-                return null;
             }
-            // Any other failure of a step (a timeout, an unexpected OS answer) aborts as well: a half-taken identity is worse than none.
-            events.Record(EventCode.StepAborted, Severity.Error, "failover", job, $"{phase} aborted at step '{step.Name}': {end.Error.Message}", (end.Error as StepFailedException)?.EventData);
-            if (beside is { } other)
+            else if (end.Error is { } e)
             {
-                beside = null;
-                var o = await other.Run;
-                journal[other.Index] = o.Record;
-                ended.Add(o.Record);
+                // Any other failure of a step (a timeout, an unexpected OS answer) aborts as well: a half-taken identity is worse than none.
+                events.Record(EventCode.StepAborted, Severity.Error, "failover", job, $"{phase} aborted at step '{step.Name}': {e.Message}", (e as StepFailedException)?.EventData);
+                Save([.. ended, end.Record]);
+                await RevertAsync(plan, journal, ct);
+                return RunOutcome.Aborted(e.Message);
             }
-            Save([.. ended, end.Record]);
-            ended.Clear();
-            await RevertAsync(plan, journal, ct);
-            return RunOutcome.Aborted(end.Error.Message);
+            ended.Add(end.Record);
         }
+        Save(ended);
+        return RunOutcome.Done(warnings);
     }
 
     /// <summary>A step's end as the journal records it, and the failure if it failed (a warning or an abort).</summary>

@@ -67,15 +67,6 @@ internal interface IFailoverStep
 }
 
 /// <summary>
-/// A step that only writes a service's configuration and reloads it (the server name, Samba shares, NFS exports):
-/// nothing reaches it at the service address until the addresses move, the plan's last steps, so it may run while
-/// the plan's first step, stop replication, is still ending the job's session (issue 21).
-/// </summary>
-internal interface IConfigurationStep : IFailoverStep
-{
-}
-
-/// <summary>
 /// A step whose files can be written before the decision (issue 21): <see cref="Stage"/> writes them durably while the
 /// source is suspect, under names nothing reads, and the step's apply then puts them in place with a rename before it
 /// reloads; <see cref="Unstage"/> removes them when the source answers again (or the take-over did not use them).

@@ -15,7 +15,7 @@ internal sealed record NfsExport(string TargetPath, string SourcePath, string Cl
 /// must remount; a fresh mount walks from the pseudo path (docs/failover-planning.md §3).
 /// Proven in the lab (NfsTakeoverTests): a client reads the replica over NFSv4 at the moved address.
 /// </summary>
-internal sealed partial class NfsExportsStep(string job, IReadOnlyList<NfsExport> exports, IdentityOptions options) : IHeldStep, IConfigurationStep
+internal sealed partial class NfsExportsStep(string job, IReadOnlyList<NfsExport> exports, IdentityOptions options) : IHeldStep
 {
     public string Name => $"nfs exports {string.Join(", ", exports.Select(e => e.SourcePath))}";
 

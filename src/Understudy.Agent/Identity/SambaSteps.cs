@@ -18,7 +18,7 @@ internal static class SambaReload
 /// name. Mode replace (<paramref name="replace"/>): Samba's <c>netbios name</c> becomes the source's (the target gives
 /// its own up, as it does its addresses); revert gives the admin's own <c>netbios name</c> back.
 /// </summary>
-internal sealed class ServerNameStep(string job, string name, IdentityOptions options, bool replace = false) : IHeldStep, IConfigurationStep, IStagedStep
+internal sealed class ServerNameStep(string job, string name, IdentityOptions options, bool replace = false) : IHeldStep, IStagedStep
 {
     private readonly SambaConfig _samba = new(options);
 
@@ -59,7 +59,7 @@ internal sealed class ServerNameStep(string job, string name, IdentityOptions op
 }
 
 /// <summary>The source's Samba shares, re-created over the replica, through the include file and a reload.</summary>
-internal sealed class SharesStep(string job, string sourceName, IReadOnlyList<(string Name, string Path, IReadOnlyList<(string Key, string Value)> Options)> shares, IdentityOptions options) : IHeldStep, IConfigurationStep, IStagedStep
+internal sealed class SharesStep(string job, string sourceName, IReadOnlyList<(string Name, string Path, IReadOnlyList<(string Key, string Value)> Options)> shares, IdentityOptions options) : IHeldStep, IStagedStep
 {
     private readonly SambaConfig _samba = new(options);
 
