@@ -108,6 +108,10 @@ internal sealed partial class FailoverEngine
         await _stop.CancelAsync();
         await _monitor;
         await _early.DisposeAsync();
+        Task staging;
+        lock (_lock)
+            staging = _staging;
+        await staging;
         await _releases;
         Task<RunOutcome>? t;
         lock (_lock)

@@ -108,6 +108,11 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
         StartReleases();
         if (State == FailoverState.Suspect)
             _early.Begin();
+        if (State == FailoverState.Suspect)
+        {
+            lock (_lock)
+                StageFor(State);
+        }
         if (State == FailoverState.FailingOver && _reassertTo is null)
         {
             lock (_lock)
@@ -229,6 +234,7 @@ internal sealed partial class FailoverEngine : IAsyncDisposable
             _early.Begin();
         else
             _early.End();
+        StageFor(state);
         _held.Write("state", () => _s.Store.SaveFailoverState(SourceId, Job, state.Name(), reason, dismissed));
         Changed?.Invoke(this);
     }

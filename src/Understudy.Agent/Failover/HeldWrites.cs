@@ -21,6 +21,9 @@ internal sealed class HeldWrites
 
     private sealed record SaveStep(string Phase, StoredStep Step, Action Write) : Op($"steps/{Phase}/{Step.Index}", Write);
 
+    private sealed record SaveSteps(string Phase, IReadOnlyList<StoredStep> Steps, Action Write)
+        : Op($"steps/{Phase}/{string.Join(',', Steps.Select(s => s.Index))}", Write);
+
     private readonly Lock _lock = new();
     private readonly List<Op> _held = [];
 
@@ -44,6 +47,9 @@ internal sealed class HeldWrites
     public void WriteClearSteps(string phase, Action write) => Run(new ClearSteps(phase, write));
 
     public void WriteStep(string phase, StoredStep step, Action write) => Run(new SaveStep(phase, step, write));
+
+    /// <summary>Several steps' rows written at once (one commit); held, they stay one write, laid over in order.</summary>
+    public void WriteSteps(string phase, IReadOnlyList<StoredStep> steps, Action write) => Run(new SaveSteps(phase, steps, write));
 
     private void Run(Op op)
     {
@@ -108,6 +114,11 @@ internal sealed class HeldWrites
                     steps.Clear();
                 else if (op is SaveStep s && s.Phase == phase)
                     steps[s.Step.Index] = s.Step;
+                else if (op is SaveSteps many && many.Phase == phase)
+                {
+                    foreach (var step in many.Steps)
+                        steps[step.Index] = step;
+                }
             }
             return [.. steps.Values.OrderBy(s => s.Index)];
         }

@@ -47,6 +47,9 @@ internal sealed partial class StepRunner(StateStore store, EventLog events, stri
         if (journal.Count > 0)
             events.Record(EventCode.StepsResumed, Severity.Info, "failover", job, $"resuming an interrupted {phase}: {journal.Values.Count(IsDone)} of {plan.Count} steps were done");
         int warnings = 0;
+        // A step's end is written with the next step's start, in one commit (issue 21): it is durable before anything
+        // that follows it runs, at one fsync instead of two.
+        var ended = new List<StoredStep>();
         for (int i = 0; i < plan.Count; i++)
         {
             var step = plan[i];
@@ -54,34 +57,49 @@ internal sealed partial class StepRunner(StateStore store, EventLog events, stri
             if (prior is not null && IsDone(prior))
                 continue;
             var record = new StoredStep(i, step.Name, StepStatus.Applying, prior?.Data, null);
-            Save(record);
+            Save([.. ended, record]);
+            ended.Clear();
             events.Record(EventCode.StepStarted, Severity.Info, "failover", job, $"{phase} step {i + 1}/{plan.Count}: {step.Name}");
-            var ctx = Context(record);
-            try
-            {
-                await step.ApplyAsync(ctx, ct);
-                Save(record with { Status = StepStatus.Applied, Data = ctx.Data });
-            }
-            catch (StepFailedException e) when (!e.Abort)
+            var end = await ApplyAsync(step, record, ct);
+            journal[i] = end.Record;
+            if (end.Error is StepFailedException { Abort: false } w)
             {
                 warnings++;
-                events.Record(EventCode.StepWarning, Severity.Warning, "failover", job, $"{phase} step '{step.Name}': {e.Message} (continuing)", e.EventData);
-                Save(record with { Status = StepStatus.Warning, Data = ctx.Data, Detail = e.Message });
+                events.Record(EventCode.StepWarning, Severity.Warning, "failover", job, $"{phase} step '{step.Name}': {w.Message} (continuing)", w.EventData);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            else if (end.Error is { } e)
             {
                 // Any other failure of a step (a timeout, an unexpected OS answer) aborts as well: a half-taken identity is worse than none.
-                var data = (e as StepFailedException)?.EventData;
-                events.Record(EventCode.StepAborted, Severity.Error, "failover", job, $"{phase} aborted at step '{step.Name}': {e.Message}", data);
-                var failedRecord = record with { Status = StepStatus.Failed, Data = ctx.Data, Detail = e.Message };
-                Save(failedRecord);
-                journal[i] = failedRecord;
+                events.Record(EventCode.StepAborted, Severity.Error, "failover", job, $"{phase} aborted at step '{step.Name}': {e.Message}", (e as StepFailedException)?.EventData);
+                Save([.. ended, end.Record]);
                 await RevertAsync(plan, journal, ct);
                 return RunOutcome.Aborted(e.Message);
             }
-            journal[i] = Steps().First(s => s.Index == i);
+            ended.Add(end.Record);
         }
+        Save(ended);
         return RunOutcome.Done(warnings);
+    }
+
+    /// <summary>A step's end as the journal records it, and the failure if it failed (a warning or an abort).</summary>
+    private sealed record StepEnd(StoredStep Record, Exception? Error);
+
+    private async Task<StepEnd> ApplyAsync(IFailoverStep step, StoredStep record, CancellationToken ct)
+    {
+        var ctx = Context(record);
+        try
+        {
+            await step.ApplyAsync(ctx, ct);
+            return new StepEnd(record with { Status = StepStatus.Applied, Data = ctx.Data }, null);
+        }
+        catch (StepFailedException e) when (!e.Abort)
+        {
+            return new StepEnd(record with { Status = StepStatus.Warning, Data = ctx.Data, Detail = e.Message }, e);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return new StepEnd(record with { Status = StepStatus.Failed, Data = ctx.Data, Detail = e.Message }, e);
+        }
     }
 
     /// <summary>Reverts every step the journal shows as touched (applied, half-applied or failed), last first. For an abort and for fail-back.</summary>
@@ -122,6 +140,16 @@ internal sealed partial class StepRunner(StateStore store, EventLog events, stri
 
     private IReadOnlyList<StoredStep> Steps() =>
         held is null ? store.ListSteps(sourceId, job, phase) : held.Overlay(phase, store.ListSteps(sourceId, job, phase));
+
+    private void Save(IReadOnlyList<StoredStep> steps)
+    {
+        if (steps.Count == 0)
+            return;
+        if (held is null)
+            store.SaveSteps(sourceId, job, phase, steps);
+        else
+            held.WriteSteps(phase, steps, () => store.SaveSteps(sourceId, job, phase, steps));
+    }
 
     private void Save(StoredStep step)
     {

@@ -65,3 +65,18 @@ internal interface IFailoverStep
 
     Task RevertAsync(StepContext ctx, CancellationToken ct);
 }
+
+/// <summary>
+/// A step whose files can be written before the decision (issue 21): <see cref="Stage"/> writes them durably while the
+/// source is suspect, under names nothing reads, and the step's apply then puts them in place with a rename before it
+/// reloads; <see cref="Unstage"/> removes them when the source answers again (or the take-over did not use them).
+/// </summary>
+internal interface IStagedStep : IFailoverStep
+{
+    void Stage();
+
+    void Unstage();
+
+    /// <summary>True while anything is staged for the step (tests wait on it).</summary>
+    bool Staged { get; }
+}

@@ -30,38 +30,107 @@ internal sealed class SambaConfig(IdentityOptions options)
 
     public string[] ReloadArgs => ["-s", options.SmbConf, "smbd", "reload-config"];
 
-    /// <summary>Writes (or with null, removes) one job's fragment, then regenerates the merged files and the include lines.</summary>
+    /// <summary>
+    /// Serializes what changes the files of one include directory: a job's stage (on the suspect phase's thread) and a
+    /// step's write (on the take-over's) both read the fragments to merge them.
+    /// </summary>
+    private static readonly Lock Gate = new();
+
+    /// <summary>
+    /// Writes (or with null, removes) one job's fragment, then regenerates the merged files and the include lines. A
+    /// file staged with exactly the content it needs (<see cref="Stage"/>) is put in place by a rename alone.
+    /// </summary>
     public void SetFragment(string path, string? content)
     {
-        Directory.CreateDirectory(JobsDir);
-        if (content is null)
-            File.Delete(path);
-        else
-            WriteAtomically(path, content);
-        Regenerate();
+        lock (Gate)
+        {
+            Directory.CreateDirectory(JobsDir);
+            if (content is null)
+                File.Delete(path);
+            else if (!Holds(path, content))
+                Put(path, content);
+            Regenerate();
+            DurableFile.Unstage(path);
+        }
     }
 
+    /// <summary>
+    /// Writes durably, under staged names nothing includes, the fragment and the merged file <paramref name="include"/>
+    /// as <see cref="SetFragment"/> would make them with <paramref name="content"/>, and changes nothing smbd reads
+    /// (issue 21: staged while the source is suspect, so the take-over only renames and reloads). A stage gone stale
+    /// (another job's fragment changed meanwhile) is never used: the take-over compares and writes in full.
+    /// </summary>
+    public void Stage(string path, string content, string include)
+    {
+        lock (Gate)
+        {
+            Directory.CreateDirectory(JobsDir);
+            if (!Holds(path, content))
+                DurableFile.Stage(path, content);
+            var merged = Merged(path, content).First(m => m.Path == include).Content;
+            if (!Holds(include, merged))
+                DurableFile.Stage(include, merged);
+        }
+    }
+
+    /// <summary>Removes what <see cref="Stage"/> wrote for <paramref name="path"/> and <paramref name="include"/> (the source answers again).</summary>
+    public void Unstage(string path, string include)
+    {
+        lock (Gate)
+        {
+            DurableFile.Unstage(path);
+            DurableFile.Unstage(include);
+        }
+    }
+
+    /// <summary>True while anything is staged for <paramref name="path"/> or <paramref name="include"/> (tests wait on it).</summary>
+    public static bool IsStaged(string path, string include) => DurableFile.IsStaged(path) || DurableFile.IsStaged(include);
+
+    /// <summary>
+    /// Rewrites only the merged files whose content changes: a share's fragment leaves the aliases and the name
+    /// untouched, and each durable replacement costs two fsyncs on the take-over's path (issue 21). A file that already
+    /// holds the content is left as it is.
+    /// </summary>
     private void Regenerate()
     {
         foreach (var (path, content) in Merged())
-            WriteAtomically(path, content);
+        {
+            if (!Holds(path, content))
+                Put(path, content);
+            DurableFile.Unstage(path);
+        }
         EnsureIncluded();
     }
 
-    /// <summary>The three merged files as the job fragments make them now.</summary>
-    private IEnumerable<(string Path, string Content)> Merged()
+    private static void Put(string path, string content)
     {
-        var aliases = Directory.EnumerateFiles(JobsDir, "*.aliases").Order(StringComparer.Ordinal)
-            .SelectMany(f => File.ReadAllLines(f)).Select(l => l.Trim()).Where(l => l.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        if (!DurableFile.CommitStaged(path, content))
+            WriteAtomically(path, content);
+    }
+
+    private static bool Holds(string path, string content) => File.Exists(path) && File.ReadAllText(path) == content;
+
+    /// <summary>The three merged files as the job fragments make them now (with <paramref name="path"/> holding <paramref name="content"/>, when given).</summary>
+    private IEnumerable<(string Path, string Content)> Merged(string? path = null, string? content = null)
+    {
+        var fragments = Directory.EnumerateFiles(JobsDir).ToDictionary(f => Path.GetFileName(f), f => (string?)null, StringComparer.Ordinal);
+        if (path is not null && content is null)
+            fragments.Remove(Path.GetFileName(path));
+        else if (path is not null)
+            fragments[Path.GetFileName(path)] = content;
+        string Read(string name) => fragments[name] ?? File.ReadAllText(Path.Combine(JobsDir, name));
+        IEnumerable<string> Of(string suffix) => fragments.Keys.Where(n => n.EndsWith(suffix, StringComparison.Ordinal)).Order(StringComparer.Ordinal);
+        var aliases = Of(".aliases")
+            .SelectMany(f => Read(f).Split('\n')).Select(l => l.Trim()).Where(l => l.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         yield return (GlobalInclude, "# Written by Understudy: names this server answers to for failed-over jobs. Do not edit.\n"
             + (aliases.Count > 0 ? $"netbios aliases = {string.Join(' ', aliases)}\n" : ""));
         var shares = new StringBuilder("# Written by Understudy: shares of failed-over jobs. Do not edit.\n");
-        foreach (var f in Directory.EnumerateFiles(JobsDir, "*.shares.conf").Order(StringComparer.Ordinal))
-            shares.Append(File.ReadAllText(f));
+        foreach (var f in Of(".shares.conf"))
+            shares.Append(Read(f));
         yield return (SharesInclude, shares.ToString());
         // One server has one name: with several jobs in mode replace (a mistake), the first by job name wins.
-        var name = Directory.EnumerateFiles(JobsDir, "*.name").Order(StringComparer.Ordinal)
-            .SelectMany(f => File.ReadAllLines(f)).Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0);
+        var name = Of(".name")
+            .SelectMany(f => Read(f).Split('\n')).Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0);
         yield return (NameInclude, "# Written by Understudy: the server name of a job failed over in mode replace. Do not edit.\n"
             + (name is null ? "" : $"[global]\n   netbios name = {name}\n"));
     }

@@ -18,13 +18,21 @@ internal static class SambaReload
 /// name. Mode replace (<paramref name="replace"/>): Samba's <c>netbios name</c> becomes the source's (the target gives
 /// its own up, as it does its addresses); revert gives the admin's own <c>netbios name</c> back.
 /// </summary>
-internal sealed class ServerNameStep(string job, string name, IdentityOptions options, bool replace = false) : IHeldStep
+internal sealed class ServerNameStep(string job, string name, IdentityOptions options, bool replace = false) : IHeldStep, IStagedStep
 {
     private readonly SambaConfig _samba = new(options);
 
     public string Name => $"server name {name}";
 
     private string Fragment => replace ? _samba.NameFile(job) : _samba.AliasesFile(job);
+
+    private string Include => replace ? _samba.NameInclude : _samba.GlobalInclude;
+
+    public void Stage() => _samba.Stage(Fragment, name + "\n", Include);
+
+    public void Unstage() => _samba.Unstage(Fragment, Include);
+
+    public bool Staged => SambaConfig.IsStaged(Fragment, Include);
 
     public IReadOnlyList<string> Describe() =>
     [
@@ -51,7 +59,7 @@ internal sealed class ServerNameStep(string job, string name, IdentityOptions op
 }
 
 /// <summary>The source's Samba shares, re-created over the replica, through the include file and a reload.</summary>
-internal sealed class SharesStep(string job, string sourceName, IReadOnlyList<(string Name, string Path, IReadOnlyList<(string Key, string Value)> Options)> shares, IdentityOptions options) : IHeldStep
+internal sealed class SharesStep(string job, string sourceName, IReadOnlyList<(string Name, string Path, IReadOnlyList<(string Key, string Value)> Options)> shares, IdentityOptions options) : IHeldStep, IStagedStep
 {
     private readonly SambaConfig _samba = new(options);
 
@@ -63,6 +71,12 @@ internal sealed class SharesStep(string job, string sourceName, IReadOnlyList<(s
         $"write {_samba.SharesFile(job)}, merge into {_samba.SharesInclude}",
         "smbcontrol " + string.Join(' ', _samba.ReloadArgs),
     ];
+
+    public void Stage() => _samba.Stage(_samba.SharesFile(job), Render(), _samba.SharesInclude);
+
+    public void Unstage() => _samba.Unstage(_samba.SharesFile(job), _samba.SharesInclude);
+
+    public bool Staged => SambaConfig.IsStaged(_samba.SharesFile(job), _samba.SharesInclude);
 
     public string Render() =>
         SambaConfig.RenderShares(job, sourceName, shares.Select(s => (s.Name, s.Path, (IEnumerable<(string, string)>)s.Options)));

@@ -69,6 +69,32 @@ internal sealed partial class StateStore
             """, ("$s", sourceId), ("$j", job), ("$p", phase), ("$i", step.Index), ("$n", step.Name), ("$st", step.Status), ("$d", step.Data),
             ("$dt", step.Detail), ("$at", Now()));
 
+    /// <summary>
+    /// Several steps' journal rows in one durable commit (one fsync instead of one each): a step's end and the next
+    /// step's start, written together before the next step runs (issue 21).
+    /// </summary>
+    public void SaveSteps(string sourceId, string job, string phase, IReadOnlyList<StoredStep> steps)
+    {
+        if (steps.Count == 1)
+        {
+            SaveStep(sourceId, job, phase, steps[0]);
+            return;
+        }
+        var args = new List<(string, object?)> { ("$s", sourceId), ("$j", job), ("$p", phase), ("$at", Now()) };
+        var rows = new List<string>();
+        for (int k = 0; k < steps.Count; k++)
+        {
+            var step = steps[k];
+            rows.Add($"($s, $j, $p, $i{k}, $n{k}, $st{k}, $d{k}, $dt{k}, $at)");
+            args.AddRange([($"$i{k}", step.Index), ($"$n{k}", step.Name), ($"$st{k}", step.Status), ($"$d{k}", step.Data), ($"$dt{k}", step.Detail)]);
+        }
+        ExecDurable($"""
+            INSERT INTO failover_steps (source_id, job, phase, idx, name, status, data, detail, updated_at) VALUES {string.Join(", ", rows)}
+            ON CONFLICT(source_id, job, phase, idx) DO UPDATE SET name = excluded.name, status = excluded.status, data = excluded.data,
+                detail = excluded.detail, updated_at = excluded.updated_at
+            """, [.. args]);
+    }
+
     public void ClearSteps(string sourceId, string job, string phase) =>
         ExecDurable("DELETE FROM failover_steps WHERE source_id = $s AND job = $j AND phase = $p", ("$s", sourceId), ("$j", job), ("$p", phase));
 }

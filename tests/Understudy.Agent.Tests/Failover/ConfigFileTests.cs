@@ -54,6 +54,44 @@ public sealed class ConfigFileTests
         Assert.Contains("include = ", File.ReadAllText(real), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Issue 21: a stage keeps the admin's mode and owner, and one made stale (another job's share taken over after it
+    /// was staged) is not put in place: the take-over writes what the fragments make now, with both jobs' shares.
+    /// </summary>
+    [MountFact]
+    public async Task Staged_KeepsModeAndOwner_AStaleStageIsNotUsed()
+    {
+        using var h = new StoreHarness();
+        var o = h.Options;
+        File.WriteAllText(o.SmbConf, "[global]\n");
+        Directory.CreateDirectory(o.SambaIncludeDir);
+        var shares = new SambaConfig(o).SharesInclude;
+        File.WriteAllText(shares, "# old\n");
+        File.SetUnixFileMode(shares, Mode0640);
+        Chown(shares, 4321, 8765);
+        var web = new SharesStep("web", "SRC1", [("data", "/replica/data", [])], o);
+        var db = new SharesStep("db", "SRC2", [("dump", "/replica/dump", [])], o);
+
+        web.Stage();
+        Assert.True(web.Staged);
+        Assert.Equal("# old\n", File.ReadAllText(shares));
+        var staged = Directory.EnumerateFiles(o.SambaIncludeDir, "*understudy-staged", SearchOption.AllDirectories).ToList();
+        Assert.Equal(2, staged.Count);
+        var stagedShares = Assert.Single(staged, f => Path.GetFileName(f) == ".shares.conf.understudy-staged");
+        Assert.Equal(Mode0640, File.GetUnixFileMode(stagedShares));
+        Assert.Equal("4321:8765", Stat(stagedShares, "%u:%g"));
+
+        await db.ApplyAsync(Ctx(o), CancellationToken.None);
+        await web.ApplyAsync(Ctx(o), CancellationToken.None);
+
+        var text = File.ReadAllText(shares);
+        Assert.Contains("[data]", text, StringComparison.Ordinal);
+        Assert.Contains("[dump]", text, StringComparison.Ordinal);
+        Assert.Equal(Mode0640, File.GetUnixFileMode(shares));
+        Assert.False(web.Staged);
+        Assert.Empty(Directory.EnumerateFiles(o.SambaIncludeDir, "*understudy-staged", SearchOption.AllDirectories));
+    }
+
     private static StepContext Ctx(IdentityOptions o) => new("web", new FakeCommandRunner(), o, (_, _, _, _) => { }, _ => { });
 
     private static void Chown(string path, int uid, int gid) => Run("chown", $"{uid}:{gid}", path);

@@ -184,6 +184,59 @@ public sealed class FailoverEngineTests
         Assert.Equal(FailoverState.FailedOver, engine.State);
     }
 
+    private static string[] StagedFiles(Rig rig) =>
+        [.. Directory.EnumerateFiles(rig.H.Options.SambaIncludeDir, "*understudy-staged", SearchOption.AllDirectories)];
+
+    /// <summary>
+    /// Issue 21: from the first miss the server name and the shares are staged (written durably under names smbd never
+    /// reads: nothing is served), and the stage is removed when the source answers again. New behaviour: before it,
+    /// nothing was written until the decision (the test did not build: no stage to look at).
+    /// </summary>
+    [Fact]
+    public async Task Suspect_StagesNameAndShares_NotServed_SourceAnswersAgain_StageRemoved()
+    {
+        await using var rig = new Rig();
+        var engine = await RegisterAsync(rig, Yaml(trigger: "automatic"));
+        var shares = Path.Combine(rig.H.Options.SambaIncludeDir, "shares.conf");
+
+        engine.Observe([false, false]);
+        Assert.Equal(FailoverState.Suspect, engine.State);
+        await engine.StagingDone.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(2, engine.StagedSteps().Count);
+        Assert.All(engine.StagedSteps(), s => Assert.True(s.Staged, s.Name));
+        Assert.NotEmpty(StagedFiles(rig));
+        Assert.False(File.Exists(shares) && File.ReadAllText(shares).Contains("[www]", StringComparison.Ordinal), "a staged share is not served");
+        Assert.DoesNotContain(rig.Commands.Lines, l => l.Contains("smbcontrol", StringComparison.Ordinal));
+        Assert.Contains(rig.H.EventsOf("web"), e => e.Code == EventCode.IdentityStaged);
+
+        engine.Observe([true, true]);
+        Assert.Equal(FailoverState.Protecting, engine.State);
+        await engine.StagingDone.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Empty(StagedFiles(rig));
+        Assert.All(engine.StagedSteps(), s => Assert.False(s.Staged, s.Name));
+        Assert.Contains(rig.H.EventsOf("web"), e => e.Code == EventCode.IdentityUnstaged);
+    }
+
+    /// <summary>Issue 21: a take-over after a staged suspect phase serves exactly what it would have written, and no stage is left.</summary>
+    [Fact]
+    public async Task Suspect_Staged_Takeover_ServesTheShares_NoStageLeft()
+    {
+        await using var rig = new Rig();
+        var engine = await RegisterAsync(rig, Yaml(trigger: "automatic"));
+        engine.Observe([false, false]);
+        await engine.StagingDone.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.NotEmpty(StagedFiles(rig));
+
+        engine.Observe([false, false]);
+        engine.Observe([false, false]);
+        var outcome = await engine.Takeover!.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(outcome.Completed);
+        await engine.StagingDone.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Contains("path = /srv/replica/web/pub", File.ReadAllText(Path.Combine(rig.H.Options.SambaIncludeDir, "shares.conf")), StringComparison.Ordinal);
+        Assert.Contains("netbios aliases = SRC1", File.ReadAllText(Path.Combine(rig.H.Options.SambaIncludeDir, "global.conf")), StringComparison.Ordinal);
+        Assert.Empty(StagedFiles(rig));
+    }
+
     /// <summary>Issue 21: the address is probed while misses accumulate; the take-over finds it known free and adds it
     /// without probing again (the fake clock stands still, so the suspect phase's one round stays recent).</summary>
     [Fact]
