@@ -153,45 +153,26 @@ public sealed class SourceQueueFaultTests
 
     private static async Task<FaultedPair> FaultedPairAsync()
     {
-        var pair = new AgentPair();
-        var control = pair.Dir.Sub("fs-faults");
-        pair.Source.Environment["UNDERSTUDY_FAULT_FS"] = control;
-        var f = new FaultedPair(pair, control);
+        var faults = await FaultFsPair.StartAsync(onSource: true,
+            pair => Path.Combine(AgentProcess.TestRoot, Path.GetFileName(pair.Dir.Path), "source-agent", "queues"));
         try
         {
-            await pair.StartAsync();
-            File.WriteAllText(Path.Combine(pair.SourceData, "a.txt"), "before");
-            await pair.ApplyAsync(pair.JobYaml());
-            await pair.WaitMirroredAsync();
-            File.WriteAllText(Path.Combine(pair.SourceData, "b.txt"), "replicated");
-            (await pair.Source.CliAsync("wait", "job1", "--until", "idle", "--timeout", "60")).EnsureOk();
-            Assert.Equal("replicated", File.ReadAllText(Path.Combine(pair.TargetData, "b.txt")));
-            Assert.Contains(EventCode.FaultFileSystemOn, (await pair.Source.EventsAsync()).Codes());
-            return f;
+            Assert.Equal("replicated", File.ReadAllText(Path.Combine(faults.Pair.TargetData, "b.txt")));
+            return new FaultedPair(faults);
         }
         catch
         {
-            await f.DisposeAsync();
+            await faults.DisposeAsync();
             throw;
         }
     }
 
-    private sealed class FaultedPair(AgentPair pair, string control) : IAsyncDisposable
+    /// <summary>The fault is set below the source agent's queues as its descriptors show them.</summary>
+    private sealed class FaultedPair(FaultFsPair faults) : IAsyncDisposable
     {
-        public AgentPair Pair { get; } = pair;
+        public AgentPair Pair => faults.Pair;
 
-        /// <summary>The source agent's queues as its descriptors show them (/proc/self/fd): every symlink of the temp path resolved.</summary>
-        private string Queues => Path.Combine(AgentProcess.TestRoot, Path.GetFileName(Pair.Dir.Path), "source-agent", "queues");
-
-        /// <summary>Sets the fault and returns once the source's fault file system has it in force (it writes FILE.applied).</summary>
-        public Task FaultAsync(string opsAndErrno) => SetAsync($"{opsAndErrno} {Queues}\n");
-
-        private async Task SetAsync(string rules)
-        {
-            File.WriteAllText(control, rules);
-            await Wait.UntilAsync(() => File.Exists(control + ".applied") && File.ReadAllText(control + ".applied") == rules,
-                TimeSpan.FromSeconds(30), "the source's fault file system to read its control file");
-        }
+        public Task FaultAsync(string opsAndErrno) => faults.FaultAsync(opsAndErrno);
 
         public async Task<string> DescribeAsync() =>
             $"status {(await Pair.Source.StatusAsync("job1")).ToJsonString()}; source events:\n{(await Pair.Source.EventsAsync("job1")).Describe()}\nsource log:\n{Pair.Source.Log}";
@@ -216,7 +197,7 @@ public sealed class SourceQueueFaultTests
         /// <summary>Clears the fault; the job heals by itself and the replica equals the source.</summary>
         public async Task ClearAndConvergeAsync()
         {
-            await SetAsync("");
+            await faults.ClearAsync();
             await ConvergeAsync();
             var codes = (await Pair.Source.EventsAsync("job1")).Codes().ToList();
             Assert.Contains(EventCode.SourceStorageHealed, codes);
@@ -229,22 +210,13 @@ public sealed class SourceQueueFaultTests
         /// <summary>The job becomes idle by itself; then `verify --checksum` is clean and an independent walk finds the trees equal.</summary>
         public async Task ConvergeAsync()
         {
-            try
-            {
-                await Wait.UntilAsync(async () =>
-                    (await Pair.Source.CliAsync("wait", "job1", "--until", "idle", "--timeout", "5")).ExitCode == 0,
-                    TimeSpan.FromSeconds(120), "the job to heal by itself");
-            }
-            catch (TimeoutException e)
-            {
-                throw new TimeoutException($"{e.Message}; {await DescribeAsync()}", e);
-            }
+            await faults.WaitIdleAsync("the job to heal by itself", DescribeAsync);
             var verify = await Pair.Source.CliAsync("verify", "job1", "--checksum");
             Assert.True(verify.ExitCode == 0, $"verify --checksum exit {verify.ExitCode}: {verify.Stdout}{verify.Stderr}");
             var diffs = TreeSnapshot.Compare(TreeSnapshot.Take(Pair.SourceData), TreeSnapshot.Take(Pair.TargetData, r => r == ".understudy-tmp"));
             Assert.True(diffs.Count == 0, string.Join('\n', diffs.Take(20)));
         }
 
-        public ValueTask DisposeAsync() => Pair.DisposeAsync();
+        public ValueTask DisposeAsync() => faults.DisposeAsync();
     }
 }

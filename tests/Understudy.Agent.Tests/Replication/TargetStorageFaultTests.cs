@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Understudy.Agent.Events;
 using Understudy.Agent.Tests.Replication.Convergence;
+using Understudy.Agent.Tests.Replication.Faults.Support;
 using Understudy.Testing;
 using Xunit;
 
@@ -71,46 +72,15 @@ public sealed class TargetStorageFaultTests
         File.WriteAllBytes(Path.Combine(pair.SourceData, $"{name}.bin"), [.. Enumerable.Range(0, 3 << 20).Select(i => (byte)(i * 7))]);
     }
 
-    private static async Task<FaultedPair> FaultedPairAsync()
+    private static async Task<FaultedPair> FaultedPairAsync() =>
+        new(await FaultFsPair.StartAsync(onSource: false, pair => Path.Combine(AgentProcess.TestRoot, Path.GetFileName(pair.Dir.Path), "replica")));
+
+    /// <summary>The fault is set below the replica as the target's descriptors show it.</summary>
+    private sealed class FaultedPair(FaultFsPair faults) : IAsyncDisposable
     {
-        var pair = new AgentPair();
-        var control = pair.Dir.Sub("fs-faults");
-        pair.Target.Environment["UNDERSTUDY_FAULT_FS"] = control;
-        var f = new FaultedPair(pair, control);
-        try
-        {
-            await pair.StartAsync();
-            File.WriteAllText(Path.Combine(pair.SourceData, "a.txt"), "before");
-            await pair.ApplyAsync(pair.JobYaml());
-            await pair.WaitMirroredAsync();
-            File.WriteAllText(Path.Combine(pair.SourceData, "b.txt"), "replicated");
-            (await pair.Source.CliAsync("wait", "job1", "--until", "idle", "--timeout", "60")).EnsureOk();
-            Assert.Contains(EventCode.FaultFileSystemOn, (await pair.Target.EventsAsync()).Codes());
-            return f;
-        }
-        catch
-        {
-            await f.DisposeAsync();
-            throw;
-        }
-    }
+        public AgentPair Pair => faults.Pair;
 
-    private sealed class FaultedPair(AgentPair pair, string control) : IAsyncDisposable
-    {
-        public AgentPair Pair { get; } = pair;
-
-        /// <summary>The replica as the target's descriptors show it (/proc/self/fd): every symlink of the temp path resolved.</summary>
-        private string Replica => Path.Combine(AgentProcess.TestRoot, Path.GetFileName(Pair.Dir.Path), "replica");
-
-        /// <summary>Sets the fault and returns once the target's fault file system has it in force (it writes FILE.applied).</summary>
-        public Task FaultAsync(string opsAndErrno) => SetAsync($"{opsAndErrno} {Replica}\n");
-
-        private async Task SetAsync(string rules)
-        {
-            File.WriteAllText(control, rules);
-            await Wait.UntilAsync(() => File.Exists(control + ".applied") && File.ReadAllText(control + ".applied") == rules,
-                TimeSpan.FromSeconds(30), "the target's fault file system to read its control file");
-        }
+        public Task FaultAsync(string opsAndErrno) => faults.FaultAsync(opsAndErrno);
 
         public async Task<string> DescribeAsync() =>
             $"status {(await Pair.Source.StatusAsync("job1")).ToJsonString()}; source events:\n{(await Pair.Source.EventsAsync("job1")).Describe()}\ntarget events:\n{(await Pair.Target.EventsAsync()).Describe()}";
@@ -118,22 +88,13 @@ public sealed class TargetStorageFaultTests
         /// <summary>Clears the fault; the job heals by itself and the replica equals the source.</summary>
         public async Task ClearAndConvergeAsync()
         {
-            await SetAsync("");
-            try
-            {
-                await Wait.UntilAsync(async () =>
-                    (await Pair.Source.CliAsync("wait", "job1", "--until", "idle", "--timeout", "5")).ExitCode == 0,
-                    TimeSpan.FromSeconds(120), "the job to heal once the fault was cleared");
-            }
-            catch (TimeoutException e)
-            {
-                throw new TimeoutException($"{e.Message}; {await DescribeAsync()}", e);
-            }
+            await faults.ClearAsync();
+            await faults.WaitIdleAsync("the job to heal once the fault was cleared", DescribeAsync);
             Assert.Contains(EventCode.TargetStorageHealed, (await Pair.Source.EventsAsync("job1")).Codes());
             var diffs = TreeSnapshot.Compare(TreeSnapshot.Take(Pair.SourceData), TreeSnapshot.Take(Pair.TargetData, r => r == ".understudy-tmp"));
             Assert.True(diffs.Count == 0, string.Join('\n', diffs.Take(20)));
         }
 
-        public ValueTask DisposeAsync() => Pair.DisposeAsync();
+        public ValueTask DisposeAsync() => faults.DisposeAsync();
     }
 }
